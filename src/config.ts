@@ -1,0 +1,299 @@
+import { availableParallelism, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+import { ConfigError } from './errors.ts';
+
+/**
+ * The only reader of `process.env`. `loadConfig()` validates every variable once at
+ * start-up and reports all problems together, one line each, naming the variable and what
+ * it expects. Secret values are never echoed.
+ */
+
+export const MEDIA_KINDS = ['audio', 'video', 'deskshare', 'transcript', 'chat'] as const;
+export type MediaKind = (typeof MEDIA_KINDS)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Credentials {
+  /** OAuth client id (Video SDK: SDK key). */
+  readonly clientId: string;
+  /** OAuth client secret (Video SDK: SDK secret). Never logged. */
+  readonly clientSecret: string;
+  /** Webhook secret token. Never logged. */
+  readonly webhookSecretToken: string;
+}
+
+export interface MediaConfig {
+  /** Media requested from Zoom. */
+  readonly kinds: readonly MediaKind[];
+  readonly audio: {
+    /** `mixed`: one `audio.wav`; `multi`: `audio-<user_id>.wav` per speaker. */
+    readonly mode: 'mixed' | 'multi';
+    readonly sampleRateHz: 8000 | 16000 | 32000 | 48000;
+    readonly channels: 1 | 2;
+    /** Packet interval in ms, a multiple of 20 up to 1000. */
+    readonly sendRateMs: number;
+  };
+  readonly video: { readonly codec: 'h264' | 'jpg'; readonly fps: number; readonly resolution: 'sd' | 'hd' | 'fhd' | 'qhd' };
+  readonly deskshare: { readonly codec: 'h264' | 'jpg'; readonly fps: number; readonly resolution: 'sd' | 'hd' | 'fhd' | 'qhd' };
+  readonly transcript: { readonly sourceLanguage: number; readonly languageIdentification: boolean };
+  /** Ask Zoom to deliver the up-to-60 s of audio buffered before we connected. */
+  readonly bufferStartupAudio: boolean;
+}
+
+export interface Config {
+  readonly credentials: Credentials;
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    readonly webhookPath: string;
+    /** Largest accepted webhook body in bytes; larger gets 413. */
+    readonly webhookMaxBodyBytes: number;
+    /** Accepted skew of `x-zm-request-timestamp`, seconds. */
+    readonly webhookToleranceSeconds: number;
+  };
+  readonly outputDir: string;
+  readonly maxStreams: number;
+  readonly workerThreads: number;
+  readonly media: MediaConfig;
+  readonly adminToken: string | undefined;
+  readonly redisUrl: string | undefined;
+  readonly logLevel: LogLevel;
+  readonly rtms: {
+    /** Deadline for each handshake answer, ms. */
+    readonly handshakeTimeoutMs: number;
+    /** Silence (no keep-alive, no data) after which a socket counts as lost, ms. */
+    readonly keepAliveTimeoutMs: number;
+    /** First reconnect delay, ms; doubles per attempt. */
+    readonly reconnectBaseMs: number;
+    /** Reconnect delay cap, ms. */
+    readonly reconnectMaxMs: number;
+    /** How long to keep trying before the stream is `failed`, ms (Zoom's grace is 60 s). */
+    readonly reconnectWindowMs: number;
+  };
+  readonly buffer: {
+    /** Per stream and media kind: pause the socket above this many buffered bytes. */
+    readonly highWaterBytes: number;
+    /** Resume the socket below this many buffered bytes. */
+    readonly lowWaterBytes: number;
+  };
+  readonly output: {
+    /** How often WAV headers and `stream.json` are refreshed, ms. */
+    readonly flushIntervalMs: number;
+  };
+  /** How often workers send statistics to the supervisor, ms. */
+  readonly statsIntervalMs: number;
+  /** How long SIGTERM waits for streams to close before exiting, ms. */
+  readonly shutdownGraceMs: number;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Default stream capacity: bounded by cores (CPU per stream) and memory (~16 MiB budget each). */
+export function defaultMaxStreams(): number {
+  return Math.max(1, Math.min(availableParallelism() * 250, Math.floor(totalmem() / (16 * 1024 * 1024))));
+}
+
+class EnvReader {
+  readonly problems: string[] = [];
+  readonly #env: Env;
+
+  constructor(env: Env) {
+    this.#env = env;
+  }
+
+  #raw(name: string): string | undefined {
+    const value = this.#env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  /** A required secret: reported by name only, its value never appears anywhere. */
+  secret(name: string, meaning: string): string {
+    const value = this.#raw(name);
+    if (value === undefined) {
+      this.problems.push(`${name}: required, ${meaning}`);
+      return '';
+    }
+    return value;
+  }
+
+  optionalSecret(name: string): string | undefined {
+    return this.#raw(name);
+  }
+
+  string(name: string, fallback: string): string {
+    return this.#raw(name) ?? fallback;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const value = this.#raw(name);
+    if (value === undefined) return fallback;
+    const parsed = /^-?\d+$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+      this.problems.push(`${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+      return fallback;
+    }
+    return parsed;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const value = this.#raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+    if (['0', 'false', 'no', 'off'].includes(value)) return false;
+    this.problems.push(`${name}: expected true or false, got ${JSON.stringify(value)}`);
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const value = this.#raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    this.problems.push(`${name}: expected one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+    return fallback;
+  }
+
+  list<T extends string>(name: string, allowed: readonly T[], fallback: readonly T[]): readonly T[] {
+    const value = this.#raw(name);
+    if (value === undefined) return fallback;
+    const items = value.split(',').map((item) => item.trim().toLowerCase()).filter((item) => item !== '');
+    const unknown = items.filter((item) => !(allowed as readonly string[]).includes(item));
+    if (items.length === 0 || unknown.length > 0) {
+      this.problems.push(`${name}: expected a comma-separated list of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+      return fallback;
+    }
+    return [...new Set(items)] as T[];
+  }
+
+  url(name: string, protocols: readonly string[]): string | undefined {
+    const value = this.#raw(name);
+    if (value === undefined) return undefined;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(value);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || !protocols.includes(parsed.protocol)) {
+      // The URL may embed a password, so it is not echoed.
+      this.problems.push(`${name}: expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  check(condition: boolean, problem: string): void {
+    if (!condition) this.problems.push(problem);
+  }
+}
+
+/** Client id, client secret and webhook secret token; shared with the simulator CLI. */
+export function readCredentials(env: Env = process.env): Credentials {
+  const reader = new EnvReader(env);
+  const credentials = credentialsFrom(reader);
+  if (reader.problems.length > 0) throw new ConfigError(reader.problems);
+  return credentials;
+}
+
+function credentialsFrom(reader: EnvReader): Credentials {
+  return {
+    clientId: reader.secret('ZM_RTMS_CLIENT', 'the client id of your Zoom app (Video SDK: SDK key)'),
+    clientSecret: reader.secret('ZM_RTMS_SECRET', 'the client secret of your Zoom app (Video SDK: SDK secret)'),
+    webhookSecretToken: reader.secret('ZM_WEBHOOK_SECRET_TOKEN', "the webhook secret token from your Zoom app's Feature page"),
+  };
+}
+
+const RESOLUTIONS = ['sd', 'hd', 'fhd', 'qhd'] as const;
+
+/** Reads and validates the whole configuration; throws `ConfigError` listing every problem. */
+export function loadConfig(env: Env = process.env): Config {
+  const read = new EnvReader(env);
+  const credentials = credentialsFrom(read);
+
+  const webhookPath = read.string('WEBHOOK_PATH', '/webhook');
+  read.check(webhookPath.startsWith('/'), `WEBHOOK_PATH: expected a path starting with /, got ${JSON.stringify(webhookPath)}`);
+
+  const cores = availableParallelism();
+  const videoCodec = read.oneOf('RTMS_VIDEO_CODEC', ['h264', 'jpg'] as const, 'h264');
+  const videoFps = read.int('RTMS_VIDEO_FPS', videoCodec === 'h264' ? 25 : 5, 1, 30);
+  read.check(videoCodec === 'h264' || videoFps <= 5, `RTMS_VIDEO_FPS: expected at most 5 with RTMS_VIDEO_CODEC=jpg, got ${videoFps}`);
+  const deskshareCodec = read.oneOf('RTMS_DESKSHARE_CODEC', ['h264', 'jpg'] as const, 'jpg');
+  const deskshareFps = read.int('RTMS_DESKSHARE_FPS', deskshareCodec === 'h264' ? 15 : 1, 1, 30);
+  read.check(
+    deskshareCodec === 'h264' || deskshareFps <= 1,
+    `RTMS_DESKSHARE_FPS: expected 1 with RTMS_DESKSHARE_CODEC=jpg, got ${deskshareFps}`,
+  );
+  const sendRateMs = read.int('RTMS_AUDIO_SEND_RATE_MS', 20, 20, 1000);
+  read.check(sendRateMs % 20 === 0, `RTMS_AUDIO_SEND_RATE_MS: expected a multiple of 20 from 20 to 1000, got ${sendRateMs}`);
+
+  const highWaterBytes = read.int('BUFFER_HIGH_WATER_BYTES', 4 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024);
+  const lowWaterBytes = read.int('BUFFER_LOW_WATER_BYTES', 1024 * 1024, 0, 1024 * 1024 * 1024);
+  read.check(
+    lowWaterBytes < highWaterBytes,
+    `BUFFER_LOW_WATER_BYTES: expected less than BUFFER_HIGH_WATER_BYTES (${highWaterBytes}), got ${lowWaterBytes}`,
+  );
+  const reconnectBaseMs = read.int('RTMS_RECONNECT_BASE_MS', 3000, 10, 60_000);
+  const reconnectMaxMs = read.int('RTMS_RECONNECT_MAX_MS', 30_000, 10, 600_000);
+  read.check(
+    reconnectBaseMs <= reconnectMaxMs,
+    `RTMS_RECONNECT_MAX_MS: expected at least RTMS_RECONNECT_BASE_MS (${reconnectBaseMs}), got ${reconnectMaxMs}`,
+  );
+
+  const config: Config = {
+    credentials,
+    http: {
+      host: read.string('HOST', '0.0.0.0'),
+      port: read.int('PORT', 8080, 0, 65535),
+      webhookPath,
+      webhookMaxBodyBytes: read.int('WEBHOOK_MAX_BODY_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
+      webhookToleranceSeconds: read.int('WEBHOOK_TOLERANCE_SECONDS', 300, 1, 3600),
+    },
+    outputDir: resolve(read.string('OUTPUT_DIR', './data')),
+    maxStreams: read.int('MAX_STREAMS', defaultMaxStreams(), 1, 100_000),
+    workerThreads: read.int('WORKER_THREADS', cores, 1, 256),
+    media: {
+      kinds: read.list('RTMS_MEDIA', MEDIA_KINDS, ['audio', 'video', 'transcript']),
+      audio: {
+        mode: read.oneOf('RTMS_AUDIO_MODE', ['mixed', 'multi'] as const, 'mixed'),
+        sampleRateHz: Number(read.oneOf('RTMS_AUDIO_SAMPLE_RATE', ['8000', '16000', '32000', '48000'] as const, '16000')) as
+          | 8000
+          | 16000
+          | 32000
+          | 48000,
+        channels: Number(read.oneOf('RTMS_AUDIO_CHANNELS', ['1', '2'] as const, '1')) as 1 | 2,
+        sendRateMs,
+      },
+      video: { codec: videoCodec, fps: videoFps, resolution: read.oneOf('RTMS_VIDEO_RESOLUTION', RESOLUTIONS, 'hd') },
+      deskshare: { codec: deskshareCodec, fps: deskshareFps, resolution: read.oneOf('RTMS_DESKSHARE_RESOLUTION', RESOLUTIONS, 'fhd') },
+      transcript: {
+        sourceLanguage: read.int('RTMS_TRANSCRIPT_LANGUAGE', 9, -1, 36),
+        languageIdentification: read.bool('RTMS_TRANSCRIPT_LID', true),
+      },
+      bufferStartupAudio: read.bool('RTMS_BUFFER_STARTUP_AUDIO', true),
+    },
+    adminToken: read.optionalSecret('ADMIN_TOKEN'),
+    redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    rtms: {
+      handshakeTimeoutMs: read.int('RTMS_HANDSHAKE_TIMEOUT_MS', 10_000, 100, 120_000),
+      keepAliveTimeoutMs: read.int('RTMS_KEEPALIVE_TIMEOUT_MS', 65_000, 100, 600_000),
+      reconnectBaseMs,
+      reconnectMaxMs,
+      reconnectWindowMs: read.int('RTMS_RECONNECT_WINDOW_MS', 60_000, 100, 3_600_000),
+    },
+    buffer: { highWaterBytes, lowWaterBytes },
+    output: { flushIntervalMs: read.int('OUTPUT_FLUSH_INTERVAL_MS', 1000, 50, 2000) },
+    statsIntervalMs: read.int('STATS_INTERVAL_MS', 1000, 50, 60_000),
+    shutdownGraceMs: read.int('SHUTDOWN_GRACE_MS', 25_000, 0, 600_000),
+  };
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,42 @@
+import type { StreamStart } from '../rtms/products.ts';
+import type { StreamState } from '../worker/streamStateMachine.ts';
+import type { StreamStats } from '../worker/streamStats.ts';
+
+/**
+ * The supervisor–worker protocol: one discriminated union per direction, shared by both
+ * sides and handled with exhaustive `switch`es. Only control messages and batched
+ * statistics cross threads; frames stay in the worker that owns the stream.
+ */
+
+export type SupervisorToWorker =
+  /** Join a newly admitted stream. */
+  | { readonly type: 'startStream'; readonly start: StreamStart }
+  /** Zoom sent `rtms_started` again with new `server_urls`: close old sockets, full rejoin. */
+  | { readonly type: 'failoverStream'; readonly start: StreamStart }
+  /** `*.rtms_interrupted`: rejoin signaling and media with the stored URL. */
+  | { readonly type: 'interruptStream'; readonly rtmsStreamId: string }
+  /** `*.rtms_stopped`: the stream is over; finalize output. */
+  | { readonly type: 'stopStream'; readonly rtmsStreamId: string; readonly stopReason: number }
+  /** Admin or shutdown: ask Zoom to close the stream (STREAM_CLOSE_REQ), then finalize. */
+  | { readonly type: 'closeStream'; readonly rtmsStreamId: string }
+  | { readonly type: 'ping'; readonly sequence: number }
+  /** Close every stream and exit the thread. */
+  | { readonly type: 'shutdown' };
+
+export type WorkerToSupervisor =
+  | { readonly type: 'ready'; readonly workerId: number }
+  | {
+      readonly type: 'streamState';
+      readonly rtmsStreamId: string;
+      readonly from: StreamState;
+      readonly to: StreamState;
+      readonly reason: string | undefined;
+      /** ms epoch */
+      readonly at: number;
+    }
+  /** The stream reached a terminal state and its output is finalized: its slot is free. */
+  | { readonly type: 'streamFinished'; readonly rtmsStreamId: string; readonly stats: StreamStats }
+  /** Periodic snapshot of every stream on this worker. */
+  | { readonly type: 'stats'; readonly streams: readonly StreamStats[] }
+  | { readonly type: 'pong'; readonly sequence: number }
+  | { readonly type: 'shutdownComplete' };

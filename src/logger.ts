@@ -1,0 +1,42 @@
+import pino, { type Logger } from 'pino';
+import type { LogLevel } from './config.ts';
+
+export type { Logger };
+
+/**
+ * Paths never written to logs: credentials, signatures, and what people said or are called
+ * (transcript and chat text, user names). Log data goes in fields under these names so the
+ * redaction catches it.
+ */
+export const REDACTED_PATHS: readonly string[] = [
+  'clientSecret',
+  'webhookSecretToken',
+  'secret',
+  'signature',
+  'adminToken',
+  'authorization',
+  'headers.authorization',
+  'headers["x-zm-signature"]',
+  'text',
+  'userName',
+  'user_name',
+  '*.clientSecret',
+  '*.webhookSecretToken',
+  '*.signature',
+  '*.text',
+  '*.userName',
+  '*.user_name',
+];
+
+/** Root logger; child loggers bind `rtmsStreamId` (and `worker`) for everything per stream. */
+export function createLogger(options: { level: LogLevel; name?: string; destination?: pino.DestinationStream }): Logger {
+  return pino(
+    {
+      name: options.name ?? 'rtms-connector',
+      level: options.level,
+      redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
+      base: { pid: process.pid },
+    },
+    options.destination,
+  );
+}

@@ -1,0 +1,24 @@
+import type { EventEmitter } from 'node:events';
+import type { Frame, LifecycleEvent, MediaFormats } from '../media/frame.ts';
+
+/**
+ * Where one stream's frames and events go. Like a Node writable: `write()` returns false
+ * when the sink wants the producer to slow down and emits `'drain'` when it can take more;
+ * nothing awaits per frame. A sink that fails emits `'error'` once and drops (and counts)
+ * what it is given afterwards.
+ */
+export interface StreamSink extends EventEmitter {
+  /** Sets the formats negotiated with Zoom; called before the first frame of each kind. */
+  setFormats(formats: MediaFormats): void;
+  /** Accepts a frame; false = above high water, wait for `'drain'`. */
+  write(frame: Frame): boolean;
+  writeEvent(event: LifecycleEvent): void;
+  /** Bytes accepted but not yet on disk. */
+  readonly pendingBytes: number;
+  /** Output files so far, relative to the stream directory. */
+  files(): readonly string[];
+  /** Finalizes every file (WAV headers, `stream.json`); idempotent. */
+  close(): Promise<void>;
+  /** Stops at once, leaving files valid but possibly short; idempotent. */
+  destroy(): Promise<void>;
+}
