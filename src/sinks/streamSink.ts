@@ -1,5 +1,14 @@
 import type { EventEmitter } from 'node:events';
+import type { MediaKind } from '../config.ts';
 import type { Frame, LifecycleEvent, MediaFormats } from '../media/frame.ts';
+
+/** What a sink did with the frames it was given, per media kind. */
+export interface SinkCounters {
+  framesWritten: number;
+  bytesWritten: number;
+  /** Frames accepted but not written, by reason (`sink_error`, `excluded`, ...). */
+  framesDropped: Record<string, number>;
+}
 
 /**
  * Where one stream's frames and events go. Like a Node writable: `write()` returns false
@@ -13,6 +22,10 @@ export interface StreamSink extends EventEmitter {
   /** Accepts a frame; false = above high water, wait for `'drain'`. */
   write(frame: Frame): boolean;
   writeEvent(event: LifecycleEvent): void;
+  /** Replaces the metadata kept in `stream.json`; written at the next flush and on close. */
+  setMetadata(metadata: Readonly<Record<string, unknown>>): void;
+  /** Written and dropped counts so far; frames still pending are in neither. */
+  counters(): Readonly<Partial<Record<MediaKind, SinkCounters>>>;
   /** Bytes accepted but not yet on disk. */
   readonly pendingBytes: number;
   /** Output files so far, relative to the stream directory. */
