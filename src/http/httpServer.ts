@@ -1,0 +1,234 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Clock } from '../clock.ts';
+import type { Config } from '../config.ts';
+import { describeError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { AdminRoutes, type StreamControl } from './adminRoutes.ts';
+import { sendError, sendJson } from './jsonResponse.ts';
+import { declaredTooLarge } from './readBody.ts';
+import { MemoryWebhookDeduplicator, type WebhookDeduplicator } from './webhookDeduplicator.ts';
+import { WebhookHandler, type RtmsWebhookEvent, type WebhookOutcomeListener } from './webhookHandler.ts';
+import { WebhookVerifier } from './webhookVerifier.ts';
+
+/** What `GET /metrics` serves, e.g. from prom-client's `register.metrics()` and `contentType`. */
+export interface MetricsText {
+  readonly contentType: string;
+  readonly body: string;
+}
+
+export interface HttpServerOptions {
+  /** `config.http`: listener address, webhook path, body limit (bytes), timestamp tolerance (s). */
+  readonly http: Config['http'];
+  /** `ZM_WEBHOOK_SECRET_TOKEN`: webhook signatures and the URL-validation answer. Never logged. */
+  readonly webhookSecretToken: string;
+  /** `ADMIN_TOKEN`; undefined or empty disables every `/streams` route (401). */
+  readonly adminToken: string | undefined;
+  /** Default: an in-memory one (90 min TTL, 50 000 keys) on `clock`. */
+  readonly deduplicator?: WebhookDeduplicator;
+  /** Time source for signature freshness, dedup expiry and snapshots. Default `Date.now`. */
+  readonly clock?: Pick<Clock, 'now'>;
+  readonly logger: Logger;
+  /** New verified webhooks, called after the 200 is written (see `WebhookHandlerOptions.onWebhook`). */
+  readonly onWebhook: (event: RtmsWebhookEvent) => void | Promise<void>;
+  /** One call per webhook request, for metrics; keeps prom-client out of this module. */
+  readonly onOutcome?: WebhookOutcomeListener;
+  /** `GET /readyz`: true = accepting streams (200), false = draining or starting (503). */
+  readonly isReady: () => boolean;
+  readonly metrics: () => Promise<MetricsText>;
+  readonly streams: StreamControl;
+  /**
+   * Longest time a client may take to send one whole request, ms. Default 30 000: a webhook
+   * is a few hundred bytes, and a slow sender must not hold a socket for Node's 300 s default.
+   */
+  readonly requestTimeoutMs?: number;
+}
+
+/** `GET /healthz` answer: the process is alive and its event loop turns. */
+export interface HealthAnswer {
+  readonly status: 'ok';
+}
+
+/** `GET /readyz` answer: 200 `ready`, 503 `not_ready`. */
+export interface ReadinessAnswer {
+  readonly status: 'ready' | 'not_ready';
+}
+
+type Lifecycle = 'new' | 'listening' | 'closed';
+
+/**
+ * The connector's single HTTP listener: Zoom's webhook, probes, Prometheus and the admin
+ * API. Every answer is JSON except `/metrics`; every error is `{"error": code, "reason": …}`.
+ *
+ * | route | answer |
+ * |---|---|
+ * | `POST {webhookPath}` | see `WebhookHandler` (200, 400, 401, 405, 413) |
+ * | `GET /healthz` | 200 `{"status":"ok"}` |
+ * | `GET /readyz` | 200 `{"status":"ready"}` / 503 `{"status":"not_ready"}` |
+ * | `GET /metrics` | 200 Prometheus text |
+ * | `/streams…` | see `AdminRoutes` (bearer `adminToken`) |
+ * | anything else | 404 `ROUTE_NOT_FOUND` |
+ *
+ * Unexpected exceptions answer 500 `INTERNAL_ERROR` without details; the log has them.
+ */
+export class HttpServer {
+  readonly #server: Server;
+  readonly #config: Config['http'];
+  readonly #logger: Logger;
+  readonly #webhook: WebhookHandler;
+  readonly #admin: AdminRoutes;
+  readonly #isReady: () => boolean;
+  readonly #metrics: () => Promise<MetricsText>;
+  #lifecycle: Lifecycle = 'new';
+  #closed: Promise<void> | undefined;
+
+  constructor(options: HttpServerOptions) {
+    const clock = options.clock ?? { now: Date.now };
+    this.#config = options.http;
+    this.#logger = options.logger.child({ component: 'http' });
+    this.#isReady = options.isReady;
+    this.#metrics = options.metrics;
+    this.#webhook = new WebhookHandler({
+      secretToken: options.webhookSecretToken,
+      verifier: new WebhookVerifier({
+        secretToken: options.webhookSecretToken,
+        toleranceSeconds: options.http.webhookToleranceSeconds,
+        clock,
+      }),
+      deduplicator: options.deduplicator ?? new MemoryWebhookDeduplicator({ clock }),
+      maxBodyBytes: options.http.webhookMaxBodyBytes,
+      logger: this.#logger,
+      onWebhook: options.onWebhook,
+      onOutcome: options.onOutcome,
+    });
+    this.#admin = new AdminRoutes({
+      adminToken: options.adminToken,
+      streams: options.streams,
+      now: () => clock.now(),
+      logger: this.#logger,
+    });
+
+    const requestTimeout = options.requestTimeoutMs ?? 30_000;
+    this.#server = createServer({ requestTimeout, headersTimeout: Math.min(requestTimeout, 60_000) }, (request, response) =>
+      this.#onRequest(request, response),
+    );
+    // An oversized webhook announced with `expect: 100-continue` is refused before the
+    // client sends it; anything else gets the usual 100 and normal handling.
+    this.#server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+      if (!(pathOf(request.url) === this.#config.webhookPath && declaredTooLarge(request, this.#config.webhookMaxBodyBytes))) {
+        response.writeContinue();
+      }
+      this.#onRequest(request, response);
+    });
+  }
+
+  /** Bound address once listening, else undefined. */
+  get address(): { readonly host: string; readonly port: number } | undefined {
+    const address = this.#server.address();
+    if (address === null || typeof address === 'string') return undefined;
+    return { host: address.address, port: address.port };
+  }
+
+  /** Starts listening on `config.host`:`config.port` (0 = any free port). Rejects on bind errors. */
+  listen(): Promise<{ readonly port: number }> {
+    if (this.#lifecycle !== 'new') return Promise.reject(new Error(`HttpServer: listen() when ${this.#lifecycle}`));
+    this.#lifecycle = 'listening';
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => {
+        this.#lifecycle = 'closed';
+        reject(error);
+      };
+      this.#server.once('error', onError);
+      this.#server.listen(this.#config.port, this.#config.host, () => {
+        this.#server.off('error', onError);
+        this.#server.on('error', (error) => this.#logger.error({ err: describeError(error) }, 'http server error'));
+        const { port } = this.#server.address() as AddressInfo;
+        this.#logger.info({ host: this.#config.host, port, webhookPath: this.#config.webhookPath }, 'http listening');
+        resolve({ port });
+      });
+    });
+  }
+
+  /**
+   * Stops accepting connections, closes idle keep-alive ones and resolves when in-flight
+   * requests have been answered. Idempotent; safe before `listen()`.
+   */
+  close(): Promise<void> {
+    this.#closed ??= new Promise<void>((resolve, reject) => {
+      const wasListening = this.#server.listening;
+      this.#lifecycle = 'closed';
+      if (!wasListening) {
+        resolve();
+        return;
+      }
+      this.#server.close((error) => (error === undefined ? resolve() : reject(error)));
+      this.#server.closeIdleConnections();
+    });
+    return this.#closed;
+  }
+
+  /** Like `close()` but also cuts connections with requests in flight. Idempotent. */
+  destroy(): Promise<void> {
+    const closed = this.close();
+    this.#server.closeAllConnections();
+    return closed;
+  }
+
+  #onRequest(request: IncomingMessage, response: ServerResponse): void {
+    this.#route(request, response).catch((error: unknown) => {
+      this.#logger.error({ err: describeError(error), method: request.method }, 'http request failed');
+      if (response.headersSent) response.destroy();
+      else sendError(response, 500, 'INTERNAL_ERROR', 'internal error');
+    });
+  }
+
+  async #route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = pathOf(request.url);
+    if (path === undefined) return sendError(response, 400, 'PATH_INVALID', 'path: expected an origin-form request target');
+    if (path === this.#config.webhookPath) return this.#webhook.handle(request, response);
+
+    switch (path) {
+      case '/healthz':
+        if (!this.#allowGet(request, response)) return;
+        return sendJson(response, 200, { status: 'ok' } satisfies HealthAnswer);
+      case '/readyz': {
+        if (!this.#allowGet(request, response)) return;
+        const ready = this.#isReady();
+        return sendJson(response, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready' } satisfies ReadinessAnswer);
+      }
+      case '/metrics': {
+        if (!this.#allowGet(request, response)) return;
+        const metrics = await this.#metrics();
+        response.writeHead(200, {
+          'content-type': metrics.contentType,
+          'content-length': String(Buffer.byteLength(metrics.body)),
+          'cache-control': 'no-store',
+        });
+        response.end(metrics.body);
+        return;
+      }
+    }
+
+    const segments = path.slice(1).split('/');
+    if (segments[0] === 'streams') return this.#admin.handle(request, response, segments);
+    sendError(response, 404, 'ROUTE_NOT_FOUND', 'no such route');
+  }
+
+  #allowGet(request: IncomingMessage, response: ServerResponse): boolean {
+    if (request.method === 'GET' || request.method === 'HEAD') return true;
+    sendError(response, 405, 'METHOD_NOT_ALLOWED', `method ${request.method ?? ''} not allowed here`, { allow: 'GET, HEAD' });
+    return false;
+  }
+}
+
+/** Creates the HTTP listener; call `listen()` to start it. */
+export function createHttpServer(options: HttpServerOptions): HttpServer {
+  return new HttpServer(options);
+}
+
+/** The raw (still percent-encoded) path of a request target, without the query; undefined if not origin-form. */
+function pathOf(target: string | undefined): string | undefined {
+  if (target === undefined || !target.startsWith('/')) return undefined;
+  const end = target.search(/[?#]/);
+  return end === -1 ? target : target.slice(0, end);
+}

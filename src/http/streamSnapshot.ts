@@ -1,0 +1,148 @@
+import type { MediaKind } from '../config.ts';
+import type { Product } from '../rtms/products.ts';
+import { TERMINAL_STATES, type StreamState } from '../worker/streamStateMachine.ts';
+import type { MediaCounters, ParticipantSnapshot, StreamStats } from '../worker/streamStats.ts';
+
+/**
+ * One participant as `GET /streams/{id}` shows it (modelled on the participant info of the
+ * active-room endpoint in seed 002: identity, name, state, join time).
+ */
+export interface ParticipantView {
+  /** Zoom `user_id` (Contact Center: channel id). */
+  readonly userId: string;
+  /** Display name when Zoom sent one, else null. Shown to admins only; never logged. */
+  readonly userName: string | null;
+  /** `left` once a leave was seen after the last join. */
+  readonly state: 'present' | 'left';
+  /** Last join, ms epoch, or null when the participant was already there when we joined. */
+  readonly joinedAt: number | null;
+  /** Last leave, ms epoch, or null. */
+  readonly leftAt: number | null;
+  /** Whether Zoom reports the participant as the active speaker right now. */
+  readonly speaking: boolean;
+}
+
+/** Counters of one media kind; `framesDroppedTotal` = Σ `framesDropped`. */
+export interface MediaView extends MediaCounters {
+  readonly framesDroppedTotal: number;
+}
+
+/**
+ * The active-stream snapshot answered by `GET /streams/{id}` as `{"stream": StreamSnapshot}`
+ * and by `GET /streams` as `{"streams": StreamSnapshot[]}` (oldest first). Modelled on seed
+ * 002's room info + participants info, in the project's vocabulary. All times are integer ms
+ * since the epoch; absent values are `null` (never omitted), so the shape is fixed:
+ *
+ * ```json
+ * {
+ *   "rtmsStreamId": "609340fb…", "product": "meeting", "entityId": "4444AAAiAAAAAiAiAiiAii==",
+ *   "state": "live", "active": true,
+ *   "createdAt": 1730000000000, "liveAt": 1730000000800, "endedAt": null, "durationMs": 61000,
+ *   "stop": null, "failure": null, "reconnects": 1,
+ *   "participants": {
+ *     "joined": 3, "present": 2, "speaking": 1,
+ *     "list": [{ "userId": "16778240", "userName": "Ada", "state": "present",
+ *                "joinedAt": 1730000001000, "leftAt": null, "speaking": true }]
+ *   },
+ *   "media": { "audio": { "framesReceived": 3050, "bytesReceived": 1952000, "framesWritten": 3050,
+ *              "bytesWritten": 1952000, "framesDropped": {}, "framesDroppedTotal": 0 } },
+ *   "audioSeconds": 61, "files": ["stream.json", "events.jsonl", "audio.wav"]
+ * }
+ * ```
+ */
+export interface StreamSnapshot {
+  readonly rtmsStreamId: string;
+  readonly product: Product;
+  /** Meeting/webinar UUID, Video SDK session id or Contact Center engagement id. */
+  readonly entityId: string;
+  readonly state: StreamState;
+  /** False once the stream reached `ended`, `failed` or `rejected` (seed 002 `is_running`). */
+  readonly active: boolean;
+  /** Admission time, ms epoch. */
+  readonly createdAt: number;
+  /** First time the stream went live, ms epoch. */
+  readonly liveAt: number | null;
+  readonly endedAt: number | null;
+  /** From admission to the end, or to now while active, ms. */
+  readonly durationMs: number;
+  /** `stop_reason` from Zoom and its RTMS_STOP_REASON name, once stopped. */
+  readonly stop: { readonly reason: number; readonly name: string | null } | null;
+  /** Short, secret-free reason when `state` is `failed`. */
+  readonly failure: string | null;
+  /** Rejoins so far (failover, interruption, media-only reconnects). */
+  readonly reconnects: number;
+  readonly participants: {
+    /** Distinct participants seen (seed 002 `joined_participants`). */
+    readonly joined: number;
+    readonly present: number;
+    readonly speaking: number;
+    /** Ordered by join time, unknown join times first. */
+    readonly list: readonly ParticipantView[];
+  };
+  /** Per requested media kind. Invariant: framesReceived = framesWritten + framesDroppedTotal + pending. */
+  readonly media: Readonly<Partial<Record<MediaKind, MediaView>>>;
+  /** Seconds of audio written across all audio files. */
+  readonly audioSeconds: number;
+  /** Output files so far, relative to `OUTPUT_DIR/<rtmsStreamId>/`. */
+  readonly files: readonly string[];
+}
+
+/** Builds the admin view of a stream; `now` (ms epoch) bounds the duration of an active stream. */
+export function toStreamSnapshot(stats: StreamStats, now: number): StreamSnapshot {
+  const active = !TERMINAL_STATES.has(stats.state);
+  const participants = stats.participants.map(toParticipantView);
+  participants.sort((a, b) => byJoinTime(a.joinedAt, b.joinedAt));
+  const media: Partial<Record<MediaKind, MediaView>> = {};
+  for (const [kind, counters] of Object.entries(stats.media) as [MediaKind, MediaCounters | undefined][]) {
+    if (counters === undefined) continue;
+    media[kind] = {
+      ...counters,
+      framesDropped: { ...counters.framesDropped },
+      framesDroppedTotal: Object.values(counters.framesDropped).reduce((sum, n) => sum + n, 0),
+    };
+  }
+  const end = stats.endedAt ?? (active ? now : stats.createdAt);
+  return {
+    rtmsStreamId: stats.rtmsStreamId,
+    product: stats.product,
+    entityId: stats.entityId,
+    state: stats.state,
+    active,
+    createdAt: stats.createdAt,
+    liveAt: stats.liveAt ?? null,
+    endedAt: stats.endedAt ?? null,
+    durationMs: Math.max(0, end - stats.createdAt),
+    stop: stats.stopReason === undefined ? null : { reason: stats.stopReason, name: stats.stopReasonName ?? null },
+    failure: stats.failure ?? null,
+    reconnects: stats.reconnects,
+    participants: {
+      joined: participants.length,
+      present: participants.filter((p) => p.state === 'present').length,
+      speaking: participants.filter((p) => p.state === 'present' && p.speaking).length,
+      list: participants,
+    },
+    media,
+    audioSeconds: stats.audioSeconds,
+    files: [...stats.files],
+  };
+}
+
+function toParticipantView(participant: ParticipantSnapshot): ParticipantView {
+  const left =
+    participant.leftAt !== undefined && (participant.joinedAt === undefined || participant.leftAt >= participant.joinedAt);
+  return {
+    userId: participant.userId,
+    userName: participant.userName ?? null,
+    state: left ? 'left' : 'present',
+    joinedAt: participant.joinedAt ?? null,
+    leftAt: participant.leftAt ?? null,
+    speaking: !left && participant.speaking,
+  };
+}
+
+/** Unknown join times (present before we joined) first, then ascending. */
+function byJoinTime(a: number | null, b: number | null): number {
+  if (a === null) return b === null ? 0 : -1;
+  if (b === null) return 1;
+  return a - b;
+}

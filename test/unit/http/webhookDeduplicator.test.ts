@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { dedupKey, MemoryWebhookDeduplicator } from '../../../src/http/webhookDeduplicator.ts';
+import { parseWebhook } from '../../../src/http/webhookParser.ts';
+import type { WebhookEvent } from '../../../src/http/webhookEvent.ts';
+import { example, STREAM_ID } from './webhookFixtures.ts';
+
+function event(body: Record<string, unknown>): WebhookEvent {
+  return parseWebhook(JSON.stringify(body));
+}
+
+function fakeClock(start = 1_730_000_000_000): { now: () => number; advance: (ms: number) => void } {
+  let now = start;
+  return { now: () => now, advance: (ms) => (now += ms) };
+}
+
+describe('dedupKey', () => {
+  it('is the same for a retried delivery (same body)', () => {
+    const body = example('meeting.rtms_started');
+    expect(dedupKey(event(body))).toBe(dedupKey(event(structuredClone(body))));
+  });
+
+  it('differs when server_urls differ (failover, not a retry)', () => {
+    const a = dedupKey(event(example('meeting.rtms_started', { server_urls: 'wss://a.example' })));
+    const b = dedupKey(event(example('meeting.rtms_started', { server_urls: 'wss://b.example' })));
+    expect(a).not.toBe(b);
+  });
+
+  it('differs by event_ts and by event name for the same stream', () => {
+    const started = dedupKey(event(example('meeting.rtms_started')));
+    const later = dedupKey(event(example('meeting.rtms_started', {}, { event_ts: 1_730_000_000_001 })));
+    const interrupted = dedupKey(event(example('meeting.rtms_interrupted')));
+    const stopped = dedupKey(event(example('meeting.rtms_stopped')));
+    expect(new Set([started, later, interrupted, stopped]).size).toBe(4);
+  });
+
+  it('is never the stream id alone', () => {
+    expect(dedupKey(event(example('meeting.rtms_interrupted')))).not.toBe(STREAM_ID);
+  });
+
+  it('distinguishes concurrency_limited events for different meetings at the same ms', () => {
+    const a = dedupKey(event(example('rtms.concurrency_limited', { id_field: { meeting_uuid: 'A' } })));
+    const b = dedupKey(event(example('rtms.concurrency_limited', { id_field: { meeting_uuid: 'B' } })));
+    expect(a).not.toBe(b);
+  });
+
+  it('is undefined for url_validation', () => {
+    expect(dedupKey({ kind: 'urlValidation', event: 'endpoint.url_validation', plainToken: 't' })).toBeUndefined();
+  });
+
+  it('cannot be forged by a separator inside a field', () => {
+    // A naive "event,stream,urls,ts" join would make these two equal.
+    const a = dedupKey(event(example('meeting.rtms_started', { rtms_stream_id: 'a,b', server_urls: 'wss://x' })));
+    const b = dedupKey(event(example('meeting.rtms_started', { rtms_stream_id: 'a', server_urls: 'b,wss://x' })));
+    expect(a).not.toBe(b);
+  });
+});
+
+describe('MemoryWebhookDeduplicator', () => {
+  it('claims a key once; a repeat is a duplicate', async () => {
+    const dedup = new MemoryWebhookDeduplicator({ clock: fakeClock() });
+    expect(await dedup.claim('k')).toBe(true);
+    expect(await dedup.claim('k')).toBe(false);
+    expect(await dedup.claim('k')).toBe(false);
+    expect(await dedup.claim('other')).toBe(true);
+  });
+
+  it('a repeated rtms_started with different server_urls is not a duplicate', async () => {
+    const dedup = new MemoryWebhookDeduplicator({ clock: fakeClock() });
+    const first = dedupKey(event(example('meeting.rtms_started', { server_urls: 'wss://a.example' })))!;
+    const failover = dedupKey(event(example('meeting.rtms_started', { server_urls: 'wss://b.example' })))!;
+    expect(await dedup.claim(first)).toBe(true);
+    expect(await dedup.claim(first)).toBe(false);
+    expect(await dedup.claim(failover)).toBe(true);
+  });
+
+  it('covers all of Zoom retries with the default TTL (+5, +25, +85 min) and forgets after 90 min', async () => {
+    const clock = fakeClock();
+    const dedup = new MemoryWebhookDeduplicator({ clock });
+    expect(await dedup.claim('k')).toBe(true);
+    clock.advance(5 * 60_000);
+    expect(await dedup.claim('k')).toBe(false);
+    clock.advance(20 * 60_000);
+    expect(await dedup.claim('k')).toBe(false);
+    clock.advance(60 * 60_000);
+    expect(await dedup.claim('k')).toBe(false);
+    clock.advance(5 * 60_000);
+    expect(await dedup.claim('k')).toBe(true);
+  });
+
+  it('expires keys after a custom TTL and sweeps them', async () => {
+    const clock = fakeClock();
+    const dedup = new MemoryWebhookDeduplicator({ clock, ttlMs: 1000 });
+    await dedup.claim('a');
+    clock.advance(500);
+    await dedup.claim('b');
+    clock.advance(499);
+    expect(await dedup.claim('a')).toBe(false);
+    clock.advance(1);
+    expect(await dedup.claim('a')).toBe(true); // expired at 1000 ms
+    expect(dedup.size).toBe(2); // 'b' (still live) and the re-claimed 'a'
+    clock.advance(2000);
+    await dedup.claim('c');
+    expect(dedup.size).toBe(1);
+  });
+
+  it('evicts the oldest key when full', async () => {
+    const dedup = new MemoryWebhookDeduplicator({ clock: fakeClock(), maxEntries: 2 });
+    await dedup.claim('a');
+    await dedup.claim('b');
+    await dedup.claim('c');
+    expect(dedup.size).toBe(2);
+    expect(await dedup.claim('c')).toBe(false);
+    expect(await dedup.claim('b')).toBe(false);
+    expect(await dedup.claim('a')).toBe(true); // forgotten
+  });
+
+  it('rejects nonsensical options', () => {
+    expect(() => new MemoryWebhookDeduplicator({ ttlMs: 0 })).toThrow(RangeError);
+    expect(() => new MemoryWebhookDeduplicator({ maxEntries: 0 })).toThrow(RangeError);
+  });
+});
