@@ -1,0 +1,188 @@
+import type { FileHandle } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { WriteQueue, type WriteStats } from './writeQueue.ts';
+
+/**
+ * A fixed-size header at the start of a file, rendered from the number of content bytes
+ * after it (e.g. a WAV header carrying the data size).
+ */
+export interface FileHeader {
+  /** Header length in bytes; `render()` must always return exactly this many. */
+  readonly bytes: number;
+  /** The header for a file holding `contentBytes` bytes after it. */
+  render(contentBytes: number): Buffer;
+}
+
+export interface AppendOnlyFileOptions {
+  /** Absolute path; missing parent directories are created on first write. */
+  readonly path: string;
+  /**
+   * With a header, the file must not exist yet (it is created with `wx`): the header is
+   * written before any content and rewritten in place after every flush that appended
+   * content, so it never claims more than is on disk. Without a header, an existing file is
+   * continued (`a`), which is right for formats that concatenate (JSON lines, Annex B).
+   */
+  readonly header?: FileHeader | undefined;
+  /** Called once with the first error (open, write, close). Must not throw. */
+  readonly onError?: ((error: Error) => void) | undefined;
+}
+
+/**
+ * A file that only grows. `append()` is synchronous and issues no syscall: chunks wait in
+ * memory until `flush()`, which writes all of them with one `writev` (plus one positional
+ * header write when there is a header). Accounting and error reporting come from
+ * {@link WriteQueue}. The caller must not modify a chunk after appending it (it is written
+ * without copying).
+ */
+export class AppendOnlyFile {
+  readonly #path: string;
+  readonly #header: FileHeader | undefined;
+  readonly #queue: WriteQueue<Buffer>;
+  #handle: FileHandle | undefined;
+  /** File offset of the next content byte (header files only). */
+  #position = 0;
+  /** Content bytes on disk after the header, including unaccounted padding. */
+  #contentBytes = 0;
+  #headerContentBytes = 0;
+  #closing: Promise<void> | undefined;
+  #destroying: Promise<void> | undefined;
+
+  constructor(options: AppendOnlyFileOptions) {
+    this.#path = options.path;
+    this.#header = options.header;
+    this.#queue = new WriteQueue<Buffer>({
+      write: (chunks) => this.#writeBatch(chunks),
+      onError: options.onError,
+    });
+  }
+
+  get path(): string {
+    return this.#path;
+  }
+
+  /** Accounted bytes not yet on disk. */
+  get pendingBytes(): number {
+    return this.#queue.pendingBytes;
+  }
+
+  /** A copy of the counters; `bytesWritten` counts appended bytes, not the header or padding. */
+  stats(): WriteStats {
+    return this.#queue.snapshot();
+  }
+
+  /** Content bytes on disk after the header (including padding). */
+  get contentBytes(): number {
+    return this.#contentBytes;
+  }
+
+  /** Queues `chunk` as `records` records (default 1); nothing is written until `flush()`. */
+  append(chunk: Buffer, records = 1): void {
+    this.#queue.push(chunk, chunk.length, records);
+  }
+
+  /** Queues bytes that belong to the file format, not to the content (e.g. a RIFF pad byte). */
+  appendPadding(chunk: Buffer): void {
+    this.#queue.push(chunk, 0, 0);
+  }
+
+  /** Writes what is queued. Never rejects; errors go to `onError` once. */
+  flush(): Promise<void> {
+    return this.#queue.flush();
+  }
+
+  /**
+   * Flushes, makes sure the file exists (even if empty), rewrites the header and closes the
+   * handle. Idempotent; never rejects.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#queue.flush();
+      await this.#queue.run(async () => {
+        if (this.#handle === undefined && this.#queue.error === undefined && !this.#queue.destroyed) await this.#open();
+        await this.#releaseHandle();
+      });
+    })();
+    return this.#closing;
+  }
+
+  /**
+   * Abandons what is queued, waits for the write in flight and closes the handle. The file
+   * stays valid: the header was last rewritten to match the content on disk. Idempotent.
+   */
+  destroy(): Promise<void> {
+    this.#destroying ??= (async () => {
+      await this.#queue.destroy();
+      await this.#queue.run(() => this.#releaseHandle());
+    })();
+    return this.#destroying;
+  }
+
+  async #open(): Promise<FileHandle> {
+    if (this.#handle !== undefined) return this.#handle;
+    await mkdir(dirname(this.#path), { recursive: true });
+    const header = this.#header;
+    this.#handle = await open(this.#path, header === undefined ? 'a' : 'wx');
+    if (header !== undefined) {
+      await this.#writeAll(this.#handle, [this.#renderHeader(header, 0)], 0);
+      this.#position = header.bytes;
+    }
+    return this.#handle;
+  }
+
+  async #writeBatch(chunks: readonly Buffer[]): Promise<void> {
+    const handle = await this.#open();
+    const header = this.#header;
+    const total = await this.#writeAll(handle, chunks, header === undefined ? undefined : this.#position);
+    this.#position += total;
+    this.#contentBytes += total;
+    // The header follows the data, so at no moment does it claim bytes that are not on disk.
+    if (header !== undefined && this.#contentBytes !== this.#headerContentBytes) {
+      await this.#writeAll(handle, [this.#renderHeader(header, this.#contentBytes)], 0);
+      this.#headerContentBytes = this.#contentBytes;
+    }
+  }
+
+  #renderHeader(header: FileHeader, contentBytes: number): Buffer {
+    const bytes = header.render(contentBytes);
+    if (bytes.length !== header.bytes) throw new RangeError(`header renders ${bytes.length} bytes, declared ${header.bytes}`);
+    return bytes;
+  }
+
+  /** `writev` until every byte is written; `position` undefined = at the end (append mode). */
+  async #writeAll(handle: FileHandle, chunks: readonly Buffer[], position: number | undefined): Promise<number> {
+    let remaining: readonly Buffer[] = chunks;
+    let total = 0;
+    let left = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    while (left > 0) {
+      const { bytesWritten } = await handle.writev(remaining, position === undefined ? undefined : position + total);
+      if (bytesWritten <= 0) throw Object.assign(new Error(`short write to ${this.#path}`), { code: 'EIO' });
+      total += bytesWritten;
+      left -= bytesWritten;
+      if (left > 0) remaining = skipBytes(remaining, bytesWritten);
+    }
+    return total;
+  }
+
+  async #releaseHandle(): Promise<void> {
+    const handle = this.#handle;
+    if (handle === undefined) return;
+    this.#handle = undefined;
+    await handle.close();
+  }
+}
+
+/** The chunks after dropping the first `count` bytes (after a short write). */
+function skipBytes(chunks: readonly Buffer[], count: number): Buffer[] {
+  const rest: Buffer[] = [];
+  let skip = count;
+  for (const chunk of chunks) {
+    if (skip >= chunk.length) {
+      skip -= chunk.length;
+      continue;
+    }
+    rest.push(skip > 0 ? chunk.subarray(skip) : chunk);
+    skip = 0;
+  }
+  return rest;
+}

@@ -1,0 +1,10 @@
+import { join } from 'node:path';
+import { fileSafeId } from './fileSafeId.ts';
+
+/**
+ * `OUTPUT_DIR/<rtms_stream_id>`. Stream ids are hex in practice and are kept as they are;
+ * the id comes from a webhook, so anything that could escape the directory is made safe.
+ */
+export function streamDirectory(outputDir: string, rtmsStreamId: string): string {
+  return join(outputDir, fileSafeId(rtmsStreamId));
+}

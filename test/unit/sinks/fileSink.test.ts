@@ -1,0 +1,469 @@
+import { once } from 'node:events';
+import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Clock } from '../../../src/clock.ts';
+import type { MediaKind } from '../../../src/config.ts';
+import { ConnectorError } from '../../../src/errors.ts';
+import { lifecycleEvent } from '../../../src/media/frame.ts';
+import { readWavData } from '../../../src/media/wavReader.ts';
+import { FileSink } from '../../../src/sinks/fileSink.ts';
+import { fileSafeId } from '../../../src/sinks/fileSafeId.ts';
+import type { StreamSink } from '../../../src/sinks/streamSink.ts';
+import { countVideoFrames, makeH264Clip, makeJpegs, pcmFrame, probeAudio, splitAccessUnits, tempDir } from '../media/mediaTools.ts';
+import { MIXED_16K, MULTI_16K, frame } from './sinkFrames.ts';
+
+let dir: Awaited<ReturnType<typeof tempDir>>;
+const sinks: FileSink[] = [];
+
+beforeEach(async () => {
+  dir = await tempDir('rtms-sink-');
+});
+afterEach(async () => {
+  await Promise.all(sinks.splice(0).map((sink) => sink.destroy()));
+  await dir.remove();
+});
+
+function createSink(options: Partial<ConstructorParameters<typeof FileSink>[0]> = {}): FileSink {
+  const sink = new FileSink({ directory: join(dir.path, 'stream-1'), ...options });
+  sinks.push(sink);
+  return sink;
+}
+
+async function readJson(path: string): Promise<Record<string, unknown>> {
+  return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+}
+
+async function readLines(path: string): Promise<unknown[]> {
+  const text = await readFile(path, 'utf8');
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as unknown);
+}
+
+/** Frames the sink accounted for: written + every drop reason. */
+function accounted(sink: StreamSink, kind: MediaKind): number {
+  const counters = sink.counters()[kind];
+  if (counters === undefined) return 0;
+  return counters.framesWritten + Object.values(counters.framesDropped).reduce((sum, count) => sum + count, 0);
+}
+
+/** A clock whose interval fires only when the test says so. */
+class ManualClock implements Clock {
+  readonly intervals = new Map<NodeJS.Timeout, () => void>();
+  now = (): number => 1_700_000_000_000;
+  setTimeout = (callback: () => void, ms: number): NodeJS.Timeout => setTimeout(callback, ms);
+  clearTimeout = (handle: NodeJS.Timeout): void => clearTimeout(handle);
+  setInterval = (callback: () => void): NodeJS.Timeout => {
+    // A real, never-firing timer object, so the sink can unref and clear it.
+    const handle = setInterval(() => {}, 2 ** 30);
+    handle.unref();
+    this.intervals.set(handle, callback);
+    return handle;
+  };
+  clearInterval = (handle: NodeJS.Timeout): void => {
+    clearInterval(handle);
+    this.intervals.delete(handle);
+  };
+  tick(): void {
+    for (const callback of this.intervals.values()) callback();
+  }
+}
+
+describe('FileSink audio', () => {
+  it('mixed mode: one audio.wav holding exactly the PCM received', async () => {
+    const sink = createSink();
+    sink.setFormats(MIXED_16K);
+    const frames = Array.from({ length: 150 }, (_, i) => pcmFrame(i, 640));
+    for (const [i, pcm] of frames.entries()) expect(sink.write(frame('audio', pcm, { timestamp: 1000 + 20 * i }))).toBe(true);
+    await sink.close();
+
+    const path = join(sink.directory, 'audio.wav');
+    expect((await readWavData(path)).data.equals(Buffer.concat(frames))).toBe(true);
+    const probe = await probeAudio(path);
+    expect(probe).toMatchObject({ sampleRate: 16000, channels: 1, codec: 'pcm_s16le' });
+    expect(probe.durationS).toBeCloseTo(3, 3);
+    expect(sink.counters().audio).toEqual({ framesWritten: 150, bytesWritten: 96000, framesDropped: {} });
+    expect(sink.files()).toEqual(['stream.json', 'audio.wav']);
+    expect(sink.pendingBytes).toBe(0);
+  });
+
+  it('multi mode: audio-<userId>.wav per speaker, ids made safe for the file system', async () => {
+    const sink = createSink();
+    sink.setFormats(MULTI_16K);
+    const speakers = ['16778240', '16779264', 'cc/../../escape', 'chan:1'];
+    const sent = new Map<string, Buffer[]>(speakers.map((id) => [id, []]));
+    for (let i = 0; i < 40; i++) {
+      for (const userId of speakers) {
+        const pcm = pcmFrame(i * 10 + speakers.indexOf(userId), 640);
+        sent.get(userId)!.push(pcm);
+        sink.write(frame('audio', pcm, { userId, userName: `user ${userId}`, timestamp: 20 * i }));
+      }
+    }
+    await sink.close();
+
+    const names = speakers.map((id) => `audio-${fileSafeId(id)}.wav`);
+    expect(names.slice(0, 2)).toEqual(['audio-16778240.wav', 'audio-16779264.wav']);
+    expect(names[2]).toMatch(/^audio-cc_______escape~[0-9a-f]{8}\.wav$/);
+    expect((await readdir(sink.directory)).sort()).toEqual([...names, 'stream.json'].sort());
+    // Nothing escaped the stream directory.
+    expect((await readdir(dir.path)).sort()).toEqual(['stream-1']);
+    for (const [index, userId] of speakers.entries()) {
+      const wav = await readWavData(join(sink.directory, names[index]!));
+      expect(wav.data.equals(Buffer.concat(sent.get(userId)!))).toBe(true);
+    }
+    expect(sink.counters().audio?.framesWritten).toBe(160);
+  });
+
+  it('counts audio and video frames before setFormats() as format_unknown', async () => {
+    const sink = createSink();
+    sink.write(frame('audio', pcmFrame(0, 640)));
+    sink.write(frame('video', Buffer.from([0, 0, 0, 1, 0x65])));
+    sink.write(frame('transcript', 'text needs no format'));
+    sink.setFormats(MIXED_16K);
+    sink.write(frame('audio', pcmFrame(1, 640)));
+    await sink.close();
+    expect(sink.counters()).toEqual({
+      audio: { framesWritten: 1, bytesWritten: 640, framesDropped: { format_unknown: 1 } },
+      video: { framesWritten: 0, bytesWritten: 0, framesDropped: { format_unknown: 1 } },
+      transcript: expect.objectContaining({ framesWritten: 1, framesDropped: {} }),
+    });
+    expect((await readWavData(join(sink.directory, 'audio.wav'))).data.equals(pcmFrame(1, 640))).toBe(true);
+  });
+
+  it('starts a new WAV part when a file is full, when the format changes, or when a previous run left one', async () => {
+    await mkdir(join(dir.path, 'stream-1'));
+    await writeFile(join(dir.path, 'stream-1', 'audio.wav'), 'from an earlier run');
+    const sink = createSink({ maxWavDataBytes: 640 * 10 });
+    sink.setFormats(MIXED_16K);
+    const first = Array.from({ length: 25 }, (_, i) => pcmFrame(i, 640));
+    for (const pcm of first) sink.write(frame('audio', pcm));
+    await sink.flush();
+    sink.setFormats({ ...MIXED_16K, audio: { sampleRateHz: 48000, channels: 2, mode: 'mixed' } });
+    const stereo = pcmFrame(99, 3840);
+    sink.write(frame('audio', stereo));
+    await sink.close();
+
+    expect(await readFile(join(sink.directory, 'audio.wav'), 'utf8')).toBe('from an earlier run');
+    expect(sink.files()).toEqual(['stream.json', 'audio.part2.wav', 'audio.part3.wav', 'audio.part4.wav', 'audio.part5.wav']);
+    const parts = await Promise.all(['audio.part2.wav', 'audio.part3.wav', 'audio.part4.wav'].map((name) => readWavData(join(sink.directory, name))));
+    expect(parts.map((part) => part.data.length)).toEqual([6400, 6400, 3200]);
+    expect(Buffer.concat(parts.map((part) => part.data)).equals(Buffer.concat(first))).toBe(true);
+    const last = await readWavData(join(sink.directory, 'audio.part5.wav'));
+    expect(last).toMatchObject({ sampleRateHz: 48000, channels: 2 });
+    expect(last.data.equals(stereo)).toBe(true);
+    expect(sink.counters().audio?.framesWritten).toBe(26);
+  });
+});
+
+describe('FileSink video', () => {
+  it('h264: access units land in video.h264, which ffprobe decodes frame for frame', async () => {
+    const clip = await makeH264Clip(dir.path);
+    const units = splitAccessUnits(clip);
+    const sink = createSink();
+    sink.setFormats(MIXED_16K);
+    for (const [i, unit] of units.entries()) sink.write(frame('video', unit, { timestamp: 40 * i, userId: '16778240' }));
+    await sink.close();
+    const path = join(sink.directory, 'video.h264');
+    expect((await readFile(path)).equals(clip)).toBe(true);
+    expect(await countVideoFrames(path)).toEqual({ codec: 'h264', frames: 25, width: 160, height: 90 });
+    expect(sink.counters().video).toEqual({ framesWritten: 25, bytesWritten: clip.length, framesDropped: {} });
+  });
+
+  it('jpg: video/<timestamp>.jpg and deskshare/<timestamp>.jpg, collisions suffixed', async () => {
+    const jpegs = await makeJpegs(dir.path, 3);
+    const sink = createSink();
+    sink.setFormats({ ...MIXED_16K, video: { codec: 'jpg' }, deskshare: { codec: 'jpg' } });
+    sink.write(frame('video', jpegs[0]!, { timestamp: 1000 }));
+    sink.write(frame('video', jpegs[1]!, { timestamp: 1200 }));
+    sink.write(frame('video', jpegs[2]!, { timestamp: 1200 }));
+    sink.write(frame('deskshare', jpegs[0]!, { timestamp: 1000 }));
+    await sink.close();
+    expect((await readdir(join(sink.directory, 'video'))).sort()).toEqual(['1000.jpg', '1200-1.jpg', '1200.jpg']);
+    expect(await readdir(join(sink.directory, 'deskshare'))).toEqual(['1000.jpg']);
+    expect((await readFile(join(sink.directory, 'video', '1200-1.jpg'))).equals(jpegs[2]!)).toBe(true);
+    expect(sink.files()).toEqual(['stream.json', 'video/', 'deskshare/']);
+    expect(sink.counters().video?.framesWritten).toBe(3);
+    expect(sink.counters().deskshare?.framesWritten).toBe(1);
+  });
+});
+
+describe('FileSink text', () => {
+  it('writes transcript, chat and events as JSON lines', async () => {
+    const sink = createSink();
+    sink.write(
+      frame('transcript', 'Hello, world.', {
+        userId: '16778240',
+        userName: 'Ada',
+        timestamp: 1000,
+        startTime: 1000,
+        endTime: 2500,
+        language: 9,
+        attribute: 1,
+      }),
+    );
+    sink.write(frame('transcript', 'Second line\nwith newline', { userId: '16779264', userName: undefined, timestamp: 3000 }));
+    sink.write(frame('chat', 'plain text {not json', { userId: '16778240', userName: 'Ada', timestamp: 4000 }));
+    const payload = JSON.stringify({ sender: { user_id: 16779264 }, message_id: 'm-1', operation_type: 1, text: 'hi' });
+    sink.write(frame('chat', payload, { userId: '16779264', userName: 'Bob', timestamp: 5000 }));
+    const started = lifecycleEvent('stream.state', { from: 'connecting', to: 'live' }, 1_700_000_000_000);
+    sink.writeEvent(started);
+    await sink.close();
+
+    expect(await readLines(join(sink.directory, 'transcript.jsonl'))).toEqual([
+      { userId: '16778240', userName: 'Ada', timestamp: 1000, startTime: 1000, endTime: 2500, language: 9, attribute: 1, text: 'Hello, world.' },
+      { userId: '16779264', userName: null, timestamp: 3000, startTime: null, endTime: null, language: null, text: 'Second line\nwith newline' },
+    ]);
+    expect(await readLines(join(sink.directory, 'chat.jsonl'))).toEqual([
+      { userId: '16778240', userName: 'Ada', timestamp: 4000, text: 'plain text {not json' },
+      { userId: '16779264', userName: 'Bob', timestamp: 5000, text: payload, message: JSON.parse(payload) as unknown },
+    ]);
+    expect(await readLines(join(sink.directory, 'events.jsonl'))).toEqual([started]);
+    expect(sink.counters().transcript?.framesWritten).toBe(2);
+    expect(sink.counters().chat?.framesWritten).toBe(2);
+    expect(sink.files()).toEqual(['stream.json', 'transcript.jsonl', 'chat.jsonl', 'events.jsonl']);
+  });
+});
+
+describe('FileSink stream.json', () => {
+  it('is replaced atomically at every flush and holds the metadata, files and counters', async () => {
+    const clock = new ManualClock();
+    const sink = createSink({ clock });
+    const path = join(sink.directory, 'stream.json');
+    sink.setMetadata({ rtmsStreamId: 'stream-1', product: 'meeting', state: 'live' });
+    sink.setFormats(MIXED_16K);
+
+    // A reader polling while many flushes replace the file never sees a partial document.
+    let reading = true;
+    let reads = 0;
+    const reader = (async () => {
+      while (reading) {
+        try {
+          const text = await readFile(path, 'utf8');
+          JSON.parse(text);
+          reads += 1;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        }
+      }
+    })();
+    for (let i = 0; i < 60; i++) {
+      sink.write(frame('audio', pcmFrame(i, 640)));
+      sink.write(frame('transcript', `line ${i}`));
+      clock.tick(); // the periodic flush
+      await sink.flush();
+    }
+    reading = false;
+    await reader;
+    expect(reads).toBeGreaterThan(0);
+
+    const current = await readJson(path);
+    expect(current).toMatchObject({
+      rtmsStreamId: 'stream-1',
+      product: 'meeting',
+      state: 'live',
+      files: ['stream.json', 'audio.wav', 'transcript.jsonl'],
+      counters: {
+        audio: { framesWritten: 60, bytesWritten: 38400, framesDropped: {} },
+        transcript: { framesWritten: 60, framesDropped: {} },
+      },
+      sink: { state: 'open', updatedAt: '2023-11-14T22:13:20.000Z' },
+    });
+    expect(await readdir(sink.directory)).not.toContain('.stream.json.tmp');
+
+    sink.setMetadata({ rtmsStreamId: 'stream-1', state: 'ended' });
+    await sink.close();
+    expect(await readJson(path)).toMatchObject({ state: 'ended', sink: { state: 'closed' }, counters: { audio: { framesWritten: 60 } } });
+    expect((await readdir(sink.directory)).sort()).toEqual(['audio.wav', 'stream.json', 'transcript.jsonl']);
+  });
+
+  it('the periodic flush refreshes the WAV header before close', async () => {
+    const clock = new ManualClock();
+    const sink = createSink({ clock });
+    sink.setFormats(MIXED_16K);
+    for (let i = 0; i < 50; i++) sink.write(frame('audio', pcmFrame(i, 640)));
+    clock.tick();
+    await sink.flush(); // joins the flush the tick started
+    const wav = await readWavData(join(sink.directory, 'audio.wav'));
+    expect(wav.data.length).toBe(32000);
+    expect(wav.trailingBytes).toBe(0);
+    expect((await probeAudio(join(sink.directory, 'audio.wav'))).durationS).toBeCloseTo(1, 3);
+    expect(sink.counters().audio?.framesWritten).toBe(50);
+  });
+});
+
+describe('FileSink backpressure', () => {
+  it('write() returns false above high water and drain follows once pending falls to low water', async () => {
+    const sink = createSink({ highWaterBytes: 64 * 1024, lowWaterBytes: 16 * 1024, flushIntervalMs: 2000 });
+    sink.setFormats(MIXED_16K);
+    let written = 0;
+    let accepted = true;
+    while (accepted) {
+      accepted = sink.write(frame('audio', pcmFrame(written, 1920)));
+      written += 1;
+    }
+    expect(sink.pendingBytes).toBeGreaterThan(64 * 1024);
+    expect(written).toBe(Math.floor((64 * 1024) / 1920) + 1);
+    await once(sink, 'drain');
+    expect(sink.pendingBytes).toBeLessThanOrEqual(16 * 1024);
+    expect(sink.write(frame('audio', pcmFrame(written, 1920)))).toBe(true);
+    await sink.close();
+    expect(sink.counters().audio?.framesWritten).toBe(written + 1);
+  });
+});
+
+describe('FileSink failures', () => {
+  it('fails loudly once when the directory is unusable, then counts every frame as sink_error', async () => {
+    const blocker = join(dir.path, 'regular-file');
+    await writeFile(blocker, 'not a directory');
+    const sink = createSink({ directory: join(blocker, 'stream-1') });
+    const errors: unknown[] = [];
+    sink.on('error', (error) => errors.push(error));
+    sink.setFormats(MIXED_16K);
+    sink.write(frame('audio', pcmFrame(0, 640)));
+    sink.write(frame('transcript', 'CONFIDENTIAL words someone said'));
+    sink.writeEvent(lifecycleEvent('stream.state', { to: 'live' }));
+    await sink.flush();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(errors).toHaveLength(1);
+    const error = errors[0] as ConnectorError;
+    expect(error).toBeInstanceOf(ConnectorError);
+    expect(error.code).toBe('SINK_WRITE_FAILED');
+    expect(error.message).not.toContain('CONFIDENTIAL');
+    expect((error.cause as NodeJS.ErrnoException).code).toBe('ENOTDIR');
+    expect(sink.error).toBe(error);
+
+    let threw = false;
+    try {
+      for (let i = 1; i <= 10; i++) expect(typeof sink.write(frame('audio', pcmFrame(i, 640)))).toBe('boolean');
+      sink.write(frame('transcript', 'CONFIDENTIAL more'));
+    } catch {
+      threw = true;
+    }
+    expect(threw).toBe(false);
+    await sink.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(errors).toHaveLength(1);
+    expect(sink.counters()).toEqual({
+      audio: { framesWritten: 0, bytesWritten: 0, framesDropped: { sink_error: 11 } },
+      transcript: { framesWritten: 0, bytesWritten: 0, framesDropped: { sink_error: 2 } },
+    });
+    expect(sink.pendingBytes).toBe(0);
+  });
+
+  it('a full disk (ENOSPC) on one file fails the sink; frames already on disk stay counted as written', async () => {
+    const directory = join(dir.path, 'stream-1');
+    await mkdir(directory);
+    await symlink('/dev/full', join(directory, 'transcript.jsonl'));
+    const sink = createSink();
+    const errors: ConnectorError[] = [];
+    sink.on('error', (error: ConnectorError) => errors.push(error));
+    sink.setFormats(MIXED_16K);
+    for (let i = 0; i < 10; i++) sink.write(frame('audio', pcmFrame(i, 640)));
+    await sink.flush();
+    sink.write(frame('audio', pcmFrame(10, 640)));
+    sink.write(frame('transcript', 'will not fit'));
+    await sink.flush();
+    for (let i = 11; i < 15; i++) sink.write(frame('audio', pcmFrame(i, 640)));
+    await sink.close();
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.message).toContain('transcript.jsonl');
+    expect((errors[0]!.cause as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    // Frame 10 was accepted before the failure and its file was healthy: it is written.
+    const wav = await readWavData(join(directory, 'audio.wav'));
+    expect(wav.data.equals(Buffer.concat(Array.from({ length: 11 }, (_, i) => pcmFrame(i, 640))))).toBe(true);
+    expect(sink.counters()).toEqual({
+      audio: { framesWritten: 11, bytesWritten: 7040, framesDropped: { sink_error: 4 } },
+      transcript: { framesWritten: 0, bytesWritten: 0, framesDropped: { sink_error: 1 } },
+    });
+    const streamJson = await readJson(join(directory, 'stream.json'));
+    expect(streamJson).toMatchObject({ sink: { state: 'closed', error: { code: 'SINK_WRITE_FAILED' } } });
+  });
+
+  it('received = written + dropped + pending, at every step', async () => {
+    const sink = createSink({ highWaterBytes: 8 * 1024, lowWaterBytes: 1024 });
+    sink.on('error', () => {});
+    let received = 0;
+    const pendingFrames = (): number => received - accounted(sink, 'audio');
+    sink.write(frame('audio', pcmFrame(0, 640))); // before formats
+    received += 1;
+    sink.setFormats(MIXED_16K);
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 20; i++) {
+        sink.write(frame('audio', pcmFrame(round * 20 + i, 640)));
+        received += 1;
+      }
+      expect(pendingFrames()).toBeGreaterThanOrEqual(0);
+      expect(pendingFrames() * 640).toBeLessThanOrEqual(sink.pendingBytes);
+      await sink.flush();
+      expect(pendingFrames()).toBe(0);
+      expect(sink.pendingBytes).toBe(0);
+    }
+    for (let i = 0; i < 7; i++) {
+      sink.write(frame('audio', pcmFrame(i, 640)));
+      received += 1;
+    }
+    await sink.destroy();
+    sink.write(frame('audio', pcmFrame(0, 640)));
+    received += 1;
+    await sink.close(); // after destroy: nothing more happens
+    expect(accounted(sink, 'audio')).toBe(received);
+    expect(sink.counters().audio?.framesDropped).toEqual({ format_unknown: 1, sink_destroyed: 8 });
+    // Destroyed, not closed: the file is still a valid WAV holding everything that was flushed.
+    const wav = await readWavData(join(sink.directory, 'audio.wav'));
+    expect(wav.data.length).toBe(100 * 640);
+    expect(wav.trailingBytes).toBe(0);
+  });
+});
+
+describe('FileSink lifecycle', () => {
+  it('close() is idempotent and awaitable; later frames and events are counted, not written', async () => {
+    const sink = createSink();
+    sink.setFormats(MIXED_16K);
+    sink.write(frame('audio', pcmFrame(0, 640)));
+    const first = sink.close();
+    expect(sink.close()).toBe(first);
+    sink.write(frame('audio', pcmFrame(1, 640)));
+    sink.writeEvent(lifecycleEvent('late', {}));
+    await first;
+    await sink.destroy();
+    expect(sink.counters().audio).toEqual({ framesWritten: 1, bytesWritten: 640, framesDropped: { sink_closed: 1 } });
+    const streamJson = await readJson(join(sink.directory, 'stream.json'));
+    expect(streamJson).toMatchObject({ events: { written: 0, dropped: 1 }, sink: { state: 'closed' } });
+  });
+
+  it('write() only queues: nothing touches the disk until the flush timer fires', async () => {
+    const clock = new ManualClock();
+    const sink = createSink({ clock });
+    sink.setFormats(MIXED_16K);
+    for (let i = 0; i < 500; i++) sink.write(frame('audio', pcmFrame(i, 640)));
+    sink.write(frame('transcript', 'hello'));
+    await new Promise((resolve) => setImmediate(resolve));
+    await expect(stat(sink.directory)).rejects.toMatchObject({ code: 'ENOENT' });
+    const line = { userId: '0', userName: null, timestamp: 1_700_000_000_000, startTime: null, endTime: null, language: null, text: 'hello' };
+    expect(sink.pendingBytes).toBe(500 * 640 + Buffer.byteLength(`${JSON.stringify(line)}\n`));
+    expect(sink.files()).toEqual(['audio.wav', 'transcript.jsonl']);
+    clock.tick();
+    await sink.flush();
+    expect(sink.pendingBytes).toBe(0);
+    expect((await readWavData(join(sink.directory, 'audio.wav'))).data.length).toBe(500 * 640);
+  });
+
+  it('creates nothing before the first frame, and only stream.json on close without frames', async () => {
+    const sink = createSink();
+    await sink.flush();
+    expect(sink.files()).toEqual(['stream.json']);
+    await sink.close();
+    expect(await readdir(sink.directory)).toEqual(['stream.json']);
+  });
+
+  it('validates its options', () => {
+    expect(() => new FileSink({ directory: dir.path, flushIntervalMs: 2001 })).toThrow(RangeError);
+    expect(() => new FileSink({ directory: dir.path, flushIntervalMs: 0 })).toThrow(RangeError);
+    expect(() => new FileSink({ directory: dir.path, highWaterBytes: 1000, lowWaterBytes: 1000 })).toThrow(RangeError);
+    expect(() => new FileSink({ directory: dir.path, maxWavDataBytes: 2 ** 32 })).toThrow(RangeError);
+  });
+});
