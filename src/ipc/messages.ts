@@ -19,6 +19,8 @@ export type SupervisorToWorker =
   | { readonly type: 'stopStream'; readonly rtmsStreamId: string; readonly stopReason: number }
   /** Admin or shutdown: ask Zoom to close the stream (STREAM_CLOSE_REQ), then finalize. */
   | { readonly type: 'closeStream'; readonly rtmsStreamId: string }
+  /** Privacy opt-out: stop writing this participant's per-speaker media from now on. */
+  | { readonly type: 'excludeParticipant'; readonly rtmsStreamId: string; readonly userId: string }
   | { readonly type: 'ping'; readonly sequence: number }
   /** Close every stream and exit the thread. */
   | { readonly type: 'shutdown' };

@@ -1,0 +1,80 @@
+import type { MediaKind } from '../config.ts';
+import type { Frame } from '../media/frame.ts';
+import { MessageType } from './codes.ts';
+import { isRecord } from './mediaParams.ts';
+import type { RtmsMessage } from './rtmsSocket.ts';
+
+/** msg_type → media kind for the data messages 14–18 (rtms-protocol.md §2.7). */
+export const MEDIA_KIND_BY_MESSAGE_TYPE: ReadonlyMap<number, MediaKind> = new Map<number, MediaKind>([
+  [MessageType.MEDIA_DATA_AUDIO, 'audio'],
+  [MessageType.MEDIA_DATA_VIDEO, 'video'],
+  [MessageType.MEDIA_DATA_SHARE, 'deskshare'],
+  [MessageType.MEDIA_DATA_TRANSCRIPT, 'transcript'],
+  [MessageType.MEDIA_DATA_CHAT, 'chat'],
+]);
+
+export type DecodedMedia = { readonly ok: true; readonly frame: Frame } | { readonly ok: false; readonly kind: MediaKind; readonly reason: string };
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * Decodes one media data message into a `Frame`. A message that does not have the documented
+ * shape is reported with a reason (to be counted and skipped), never thrown.
+ */
+export function decodeMediaMessage(message: RtmsMessage, kind: MediaKind, receivedAt: number): DecodedMedia {
+  const content = message['content'];
+  if (!isRecord(content)) return { ok: false, kind, reason: 'no_content' };
+  const rawData = content['data'];
+  if (typeof rawData !== 'string') return { ok: false, kind, reason: 'no_data' };
+  const timestamp = content['timestamp'];
+  if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) return { ok: false, kind, reason: 'no_timestamp' };
+
+  // Contact Center identifies parties by channel_id; mixed audio carries user_id 0.
+  const channelId = content['channel_id'];
+  const userIdValue = content['user_id'];
+  let userId: string;
+  if (typeof channelId === 'string' && channelId !== '') userId = channelId;
+  else if (typeof userIdValue === 'number' || (typeof userIdValue === 'string' && userIdValue !== '')) userId = String(userIdValue);
+  else if (kind === 'chat') userId = '0';
+  else return { ok: false, kind, reason: 'no_user' };
+
+  const userName = typeof content['user_name'] === 'string' ? content['user_name'] : undefined;
+  const isText = kind === 'transcript' || kind === 'chat';
+  let data: Buffer;
+  if (isText) {
+    data = Buffer.from(rawData, 'utf8');
+  } else {
+    // Zoom's samples strip an optional data: URI prefix from share frames.
+    const comma = rawData.startsWith('data:') ? rawData.indexOf(',') : -1;
+    const base64 = comma >= 0 ? rawData.slice(comma + 1) : rawData;
+    if (base64.length % 4 === 1 || !BASE64.test(base64)) return { ok: false, kind, reason: 'invalid_base64' };
+    data = Buffer.from(base64, 'base64');
+    const length = content['length'];
+    if (typeof length === 'number' && length !== data.length) return { ok: false, kind, reason: 'length_mismatch' };
+  }
+  if (data.length === 0 && !isText) return { ok: false, kind, reason: 'empty' };
+
+  return {
+    ok: true,
+    frame: {
+      kind,
+      userId,
+      userName,
+      timestamp,
+      data,
+      receivedAt,
+      ...(kind === 'transcript'
+        ? {
+            startTime: numberOrUndefined(content['start_time']),
+            endTime: numberOrUndefined(content['end_time']),
+            language: numberOrUndefined(content['language']),
+            attribute: numberOrUndefined(content['attribute']),
+          }
+        : {}),
+    },
+  };
+}
+
+function numberOrUndefined(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}

@@ -1,0 +1,245 @@
+import WebSocket, { type RawData } from 'ws';
+import { systemClock, type Clock } from '../clock.ts';
+import { ConnectorError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { MessageType } from './codes.ts';
+
+/** A parsed RTMS message: a JSON object with an integer `msg_type`. */
+export interface RtmsMessage {
+  readonly msg_type: number;
+  readonly [field: string]: unknown;
+}
+
+export interface SocketClosed {
+  readonly code: number;
+  readonly reason: string;
+  /** True when we closed it (stop, teardown), false when it was lost. */
+  readonly byUs: boolean;
+  /** Why it was lost: `closed` by the peer, `silence` (no keep-alive or data), `error`. */
+  readonly cause: 'closed' | 'silence' | 'error' | 'local';
+}
+
+export interface RtmsSocketOptions {
+  readonly url: string;
+  /** For logs and errors: `signaling`, `media:audio`, ... */
+  readonly channel: string;
+  /** Deadline for the TCP/TLS/WebSocket open, ms. */
+  readonly connectTimeoutMs: number;
+  /** A socket that receives nothing (not even a keep-alive) for this long is lost, ms. */
+  readonly silenceTimeoutMs: number;
+  /** Largest accepted message, bytes; a bigger one closes the socket with 1009. Default 32 MiB. */
+  readonly maxPayloadBytes?: number;
+  readonly onMessage: (message: RtmsMessage, wireBytes: number) => void;
+  /** A frame that is not a JSON object with an integer msg_type; counted and skipped. */
+  readonly onMalformed: (reason: string, wireBytes: number) => void;
+  readonly onClose: (closed: SocketClosed) => void;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+}
+
+/**
+ * One RTMS WebSocket (signaling or media). Owns what both kinds share: JSON framing,
+ * answering KEEP_ALIVE_REQ with KEEP_ALIVE_RESP, a silence watchdog, and awaiting a
+ * specific reply (handshakes). `onClose` fires exactly once.
+ */
+export class RtmsSocket {
+  readonly #options: RtmsSocketOptions;
+  readonly #clock: Clock;
+  readonly #ws: WebSocket;
+  #closedByUs = false;
+  #closeCause: SocketClosed['cause'] = 'closed';
+  #closeNotified = false;
+  #silenceTimer: NodeJS.Timeout | undefined;
+  #lastReceivedAt: number;
+  #waiters = new Map<number, { resolve: (message: RtmsMessage) => void; reject: (error: Error) => void }>();
+
+  private constructor(options: RtmsSocketOptions, ws: WebSocket) {
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#ws = ws;
+    this.#lastReceivedAt = this.#clock.now();
+  }
+
+  /** Opens the socket; rejects with a retryable `RTMS_CONNECTION_FAILED` on failure or abort. */
+  static open(options: RtmsSocketOptions, signal?: AbortSignal): Promise<RtmsSocket> {
+    const ws = new WebSocket(options.url, {
+      perMessageDeflate: false,
+      handshakeTimeout: options.connectTimeoutMs,
+      maxPayload: options.maxPayloadBytes ?? 32 * 1024 * 1024,
+    });
+    const socket = new RtmsSocket(options, ws);
+    return new Promise((resolve, reject) => {
+      const fail = (cause: unknown): void => {
+        signal?.removeEventListener('abort', onAbort);
+        ws.removeAllListeners();
+        ws.on('error', () => {});
+        ws.terminate();
+        reject(new ConnectorError('RTMS_CONNECTION_FAILED', `${options.channel} connection failed: ${describe(cause)}`, { retryable: true, cause }));
+      };
+      const onAbort = (): void => fail(signal?.reason ?? new Error('aborted'));
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      ws.once('error', fail);
+      ws.once('open', () => {
+        signal?.removeEventListener('abort', onAbort);
+        ws.off('error', fail);
+        socket.#attach();
+        resolve(socket);
+      });
+    });
+  }
+
+  get channel(): string {
+    return this.#options.channel;
+  }
+
+  get isOpen(): boolean {
+    return this.#ws.readyState === WebSocket.OPEN;
+  }
+
+  send(message: RtmsMessage): void {
+    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(JSON.stringify(message));
+  }
+
+  /** Sends `message` and resolves with the first message of type `replyType`. */
+  request(message: RtmsMessage, replyType: number, timeoutMs: number, signal?: AbortSignal): Promise<RtmsMessage> {
+    const reply = this.expect(replyType, timeoutMs, signal);
+    this.send(message);
+    return reply;
+  }
+
+  /** Resolves with the next message of type `replyType`; rejects on timeout, abort or close. */
+  expect(replyType: number, timeoutMs: number, signal?: AbortSignal): Promise<RtmsMessage> {
+    return new Promise((resolve, reject) => {
+      const settle = (): void => {
+        this.#clock.clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.#waiters.delete(replyType);
+      };
+      const timer = this.#clock.setTimeout(() => {
+        settle();
+        reject(new ConnectorError('RTMS_CONNECTION_FAILED', `${this.channel}: no reply (msg_type ${replyType}) within ${timeoutMs} ms`, { retryable: true }));
+      }, timeoutMs);
+      const onAbort = (): void => {
+        settle();
+        reject(new ConnectorError('RTMS_CONNECTION_FAILED', `${this.channel}: aborted while waiting for msg_type ${replyType}`, { retryable: true }));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.set(replyType, {
+        resolve: (message) => {
+          settle();
+          resolve(message);
+        },
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
+      });
+    });
+  }
+
+  /** Stops reading from the socket so TCP pushes back on the server (backpressure). */
+  pause(): void {
+    this.#ws.pause();
+  }
+
+  resume(): void {
+    this.#ws.resume();
+  }
+
+  get isPaused(): boolean {
+    return this.#ws.isPaused;
+  }
+
+  /** Graceful close; `onClose` reports `byUs: true`. Idempotent. */
+  close(code = 1000, reason = ''): void {
+    this.#closedByUs = true;
+    this.#closeCause = 'local';
+    if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CONNECTING) {
+      this.#ws.close(code, reason);
+      // A peer that never answers the close frame must not keep the socket alive.
+      const timer = this.#clock.setTimeout(() => this.#ws.terminate(), 2000);
+      this.#ws.once('close', () => this.#clock.clearTimeout(timer));
+    }
+  }
+
+  /** Immediate teardown without a close handshake. Idempotent. */
+  terminate(): void {
+    this.#closedByUs = true;
+    this.#closeCause = 'local';
+    this.#ws.terminate();
+  }
+
+  #attach(): void {
+    this.#ws.on('message', (data: RawData, isBinary: boolean) => this.#onData(data, isBinary));
+    this.#ws.on('error', (error) => {
+      this.#options.logger.debug({ channel: this.channel, err: error.message }, 'rtms socket error');
+      if (!this.#closedByUs) this.#closeCause = 'error';
+    });
+    this.#ws.on('close', (code, reason) => this.#onClose(code, reason.toString()));
+    this.#armSilenceWatchdog();
+  }
+
+  #onData(data: RawData, isBinary: boolean): void {
+    this.#lastReceivedAt = this.#clock.now();
+    const bytes = rawLength(data);
+    if (isBinary) {
+      this.#options.onMalformed('binary_frame', bytes);
+      return;
+    }
+    let message: unknown;
+    try {
+      message = JSON.parse(data.toString());
+    } catch {
+      this.#options.onMalformed('invalid_json', bytes);
+      return;
+    }
+    if (message === null || typeof message !== 'object' || !Number.isInteger((message as { msg_type?: unknown }).msg_type)) {
+      this.#options.onMalformed('no_msg_type', bytes);
+      return;
+    }
+    const rtmsMessage = message as RtmsMessage;
+    if (rtmsMessage.msg_type === MessageType.KEEP_ALIVE_REQ) {
+      this.send({ msg_type: MessageType.KEEP_ALIVE_RESP, timestamp: rtmsMessage['timestamp'] });
+    }
+    const waiter = this.#waiters.get(rtmsMessage.msg_type);
+    if (waiter !== undefined) {
+      waiter.resolve(rtmsMessage);
+      return;
+    }
+    this.#options.onMessage(rtmsMessage, bytes);
+  }
+
+  #armSilenceWatchdog(): void {
+    const limit = this.#options.silenceTimeoutMs;
+    const check = (): void => {
+      const quietFor = this.#clock.now() - this.#lastReceivedAt;
+      if (quietFor >= limit) {
+        this.#options.logger.warn({ channel: this.channel, quietForMs: quietFor }, 'rtms socket silent past the keep-alive limit');
+        this.#closeCause = 'silence';
+        this.#ws.terminate();
+        return;
+      }
+      this.#silenceTimer = this.#clock.setTimeout(check, limit - quietFor);
+    };
+    this.#silenceTimer = this.#clock.setTimeout(check, limit);
+  }
+
+  #onClose(code: number, reason: string): void {
+    if (this.#silenceTimer !== undefined) this.#clock.clearTimeout(this.#silenceTimer);
+    const error = new ConnectorError('RTMS_CONNECTION_LOST', `${this.channel} closed (${code}${reason ? ` ${reason}` : ''})`, { retryable: true });
+    for (const waiter of [...this.#waiters.values()]) waiter.reject(error);
+    if (this.#closeNotified) return;
+    this.#closeNotified = true;
+    this.#options.onClose({ code, reason, byUs: this.#closedByUs, cause: this.#closedByUs ? 'local' : this.#closeCause });
+  }
+}
+
+function rawLength(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((sum, chunk) => sum + chunk.length, 0);
+  return data instanceof ArrayBuffer ? data.byteLength : data.length;
+}
+
+function describe(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}

@@ -1,0 +1,311 @@
+import { EventEmitter } from 'node:events';
+import type { Config } from '../config.ts';
+import { describeError } from '../errors.ts';
+import type { WebhookEvent } from '../http/webhookEvent.ts';
+import type { WorkerToSupervisor } from '../ipc/messages.ts';
+import type { Logger } from '../logger.ts';
+import type { StreamStart } from '../rtms/products.ts';
+import type { StreamState } from '../worker/streamStateMachine.ts';
+import type { StreamStats } from '../worker/streamStats.ts';
+import { WorkerHandle, type WorkerExit } from './workerHandle.ts';
+
+/** Finished streams kept for `GET /streams/{id}` after they end. */
+const FINISHED_HISTORY = 1000;
+
+interface StreamRecord {
+  start: StreamStart;
+  workerId: number;
+  stats: StreamStats;
+}
+
+export interface SupervisorEvents {
+  /** A stream changed state (also emitted for `idle` on admission and `rejected`). */
+  streamState: [{ rtmsStreamId: string; product: StreamStart['product']; from: StreamState | undefined; to: StreamState; reason: string | undefined }];
+  /** A stream reached a terminal state; its slot is free. */
+  streamFinished: [StreamStats];
+  /** Fresh per-stream statistics from a worker. */
+  stats: [readonly StreamStats[]];
+  workerExit: [WorkerExit];
+}
+
+export interface SupervisorOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+}
+
+/**
+ * Owns the stream registry visible to operators, admits streams against `MAX_STREAMS`
+ * synchronously (a stream is admitted or `rejected`, never half-started), places each on the
+ * least-loaded worker, and routes Zoom's lifecycle webhooks to the worker that hosts the
+ * stream.
+ */
+export class Supervisor extends EventEmitter<SupervisorEvents> {
+  readonly #config: Config;
+  readonly #logger: Logger;
+  readonly #workers = new Map<number, WorkerHandle>();
+  readonly #streams = new Map<string, StreamRecord>();
+  readonly #finished = new Map<string, StreamStats>();
+  #nextWorkerId = 1;
+  #accepting = true;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: SupervisorOptions) {
+    super();
+    this.#config = options.config;
+    this.#logger = options.logger.child({ component: 'supervisor' });
+  }
+
+  /** Spawns `WORKER_THREADS` workers and waits for each to be ready. */
+  async start(): Promise<void> {
+    const handles = await Promise.all(Array.from({ length: this.#config.workerThreads }, () => this.#spawnWorker()));
+    this.#logger.info({ workers: handles.length, maxStreams: this.#config.maxStreams }, 'supervisor started');
+  }
+
+  get capacity(): number {
+    return this.#config.maxStreams;
+  }
+
+  get activeStreams(): number {
+    return this.#streams.size;
+  }
+
+  get workerCount(): number {
+    return this.#workers.size;
+  }
+
+  /** Ready = accepting streams with at least one live worker. */
+  get isReady(): boolean {
+    return this.#accepting && this.#workers.size > 0;
+  }
+
+  /** Acts on a verified webhook. Synchronous: the HTTP answer has already been sent. */
+  handleWebhook(event: WebhookEvent): void {
+    switch (event.kind) {
+      case 'started':
+        this.#onStarted(event.start);
+        return;
+      case 'interrupted':
+        this.#forward(event.rtmsStreamId, event.event, (record) => ({ type: 'interruptStream', rtmsStreamId: record.start.rtmsStreamId }));
+        return;
+      case 'stopped':
+        this.#forward(event.rtmsStreamId, event.event, (record) => ({
+          type: 'stopStream',
+          rtmsStreamId: record.start.rtmsStreamId,
+          stopReason: event.stopReason,
+        }));
+        return;
+      case 'concurrencyNearLimit':
+        this.#logger.warn(
+          { concurrencyLimit: event.concurrencyLimit, concurrencyNumber: event.concurrencyNumber, percentage: event.percentage },
+          'Zoom account is near its RTMS concurrency limit',
+        );
+        return;
+      case 'concurrencyLimited':
+        this.#logger.error({ concurrencyNumber: event.concurrencyNumber }, 'Zoom account hit its RTMS concurrency limit; a stream could not start');
+        return;
+      case 'urlValidation':
+        return;
+      default: {
+        const unknown: never = event;
+        this.#logger.error({ event: unknown }, 'unhandled webhook kind');
+      }
+    }
+  }
+
+  list(): StreamStats[] {
+    return [...this.#streams.values()].map((record) => record.stats);
+  }
+
+  get(rtmsStreamId: string): StreamStats | undefined {
+    return this.#streams.get(rtmsStreamId)?.stats ?? this.#finished.get(rtmsStreamId);
+  }
+
+  /** Asks Zoom to close the stream; false when it is not active here. */
+  closeStream(rtmsStreamId: string): boolean {
+    const record = this.#streams.get(rtmsStreamId);
+    if (record === undefined) return false;
+    this.#workers.get(record.workerId)?.post({ type: 'closeStream', rtmsStreamId });
+    return true;
+  }
+
+  /** Excludes a participant from capture from now on; false when the stream is not active here. */
+  excludeParticipant(rtmsStreamId: string, userId: string): boolean {
+    const record = this.#streams.get(rtmsStreamId);
+    if (record === undefined) return false;
+    this.#workers.get(record.workerId)?.post({ type: 'excludeParticipant', rtmsStreamId, userId });
+    return true;
+  }
+
+  /** Stops admitting, closes every stream (STREAM_CLOSE) and stops the workers. Idempotent. */
+  close(graceMs: number = this.#config.shutdownGraceMs): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#accepting = false;
+      const workers = [...this.#workers.values()];
+      this.#workers.clear();
+      await Promise.all(workers.map((worker) => worker.shutdown(graceMs)));
+      this.#logger.info('supervisor closed');
+    })();
+    return this.#closing;
+  }
+
+  #onStarted(start: StreamStart): void {
+    const existing = this.#streams.get(start.rtmsStreamId);
+    if (existing !== undefined) {
+      // Zoom's "server failure" scenario: the same stream announced again, usually with new URLs.
+      const urlsChanged = existing.start.serverUrls !== start.serverUrls;
+      if (!urlsChanged && existing.stats.state !== 'waitingReconnect') {
+        this.#logger.info({ rtmsStreamId: start.rtmsStreamId, state: existing.stats.state }, 'rtms_started for a healthy stream with the same server_urls; ignored');
+        return;
+      }
+      existing.start = start;
+      this.#logger.info({ rtmsStreamId: start.rtmsStreamId, urlsChanged }, 'rtms_started for an active stream: failover');
+      this.#workers.get(existing.workerId)?.post({ type: 'failoverStream', start });
+      return;
+    }
+    const refusal = this.#admissionRefusal();
+    if (refusal !== undefined) {
+      this.#reject(start, refusal);
+      return;
+    }
+    const worker = this.#leastLoadedWorker();
+    if (worker === undefined) {
+      this.#reject(start, 'no_worker');
+      return;
+    }
+    const stats = initialStats(start, 'idle');
+    this.#streams.set(start.rtmsStreamId, { start, workerId: worker.workerId, stats });
+    this.#finished.delete(start.rtmsStreamId);
+    this.emit('streamState', { rtmsStreamId: start.rtmsStreamId, product: start.product, from: undefined, to: 'idle', reason: 'admitted' });
+    worker.post({ type: 'startStream', start });
+  }
+
+  #admissionRefusal(): string | undefined {
+    if (!this.#accepting) return 'shutting_down';
+    if (this.#streams.size >= this.#config.maxStreams) return 'max_streams';
+    return undefined;
+  }
+
+  #reject(start: StreamStart, reason: string): void {
+    this.#logger.warn({ rtmsStreamId: start.rtmsStreamId, product: start.product, reason, maxStreams: this.#config.maxStreams }, 'stream rejected');
+    const stats = { ...initialStats(start, 'rejected'), failure: reason, endedAt: Date.now() };
+    this.#remember(stats);
+    this.emit('streamState', { rtmsStreamId: start.rtmsStreamId, product: start.product, from: undefined, to: 'rejected', reason });
+    this.emit('streamFinished', stats);
+  }
+
+  #forward(rtmsStreamId: string, eventName: string, message: (record: StreamRecord) => Parameters<WorkerHandle['post']>[0]): void {
+    const record = this.#streams.get(rtmsStreamId);
+    if (record === undefined) {
+      this.#logger.info({ rtmsStreamId, event: eventName }, 'webhook for a stream not active here; ignored');
+      return;
+    }
+    this.#workers.get(record.workerId)?.post(message(record));
+  }
+
+  #leastLoadedWorker(): WorkerHandle | undefined {
+    const load = new Map<number, number>([...this.#workers.keys()].map((id) => [id, 0]));
+    for (const record of this.#streams.values()) load.set(record.workerId, (load.get(record.workerId) ?? 0) + 1);
+    let best: WorkerHandle | undefined;
+    let bestLoad = Number.POSITIVE_INFINITY;
+    for (const [id, count] of load) {
+      if (count < bestLoad) {
+        best = this.#workers.get(id);
+        bestLoad = count;
+      }
+    }
+    return best;
+  }
+
+  #onWorkerMessage(workerId: number, message: WorkerToSupervisor): void {
+    switch (message.type) {
+      case 'streamState': {
+        const record = this.#streams.get(message.rtmsStreamId);
+        if (record === undefined) return;
+        record.stats = { ...record.stats, state: message.to };
+        this.emit('streamState', { rtmsStreamId: message.rtmsStreamId, product: record.start.product, from: message.from, to: message.to, reason: message.reason });
+        return;
+      }
+      case 'stats':
+        for (const stats of message.streams) {
+          const record = this.#streams.get(stats.rtmsStreamId);
+          if (record !== undefined) record.stats = stats;
+        }
+        this.emit('stats', message.streams);
+        return;
+      case 'streamFinished':
+        this.#streams.delete(message.rtmsStreamId);
+        this.#remember(message.stats);
+        this.emit('stats', [message.stats]);
+        this.emit('streamFinished', message.stats);
+        return;
+      case 'ready':
+      case 'pong':
+      case 'shutdownComplete':
+        return;
+      default: {
+        const unknown: never = message;
+        this.#logger.error({ workerId, message: unknown }, 'unknown worker message');
+      }
+    }
+  }
+
+  #remember(stats: StreamStats): void {
+    this.#finished.delete(stats.rtmsStreamId);
+    this.#finished.set(stats.rtmsStreamId, stats);
+    if (this.#finished.size > FINISHED_HISTORY) {
+      const oldest = this.#finished.keys().next().value;
+      if (oldest !== undefined) this.#finished.delete(oldest);
+    }
+  }
+
+  async #spawnWorker(): Promise<WorkerHandle> {
+    const workerId = this.#nextWorkerId++;
+    const handle = await WorkerHandle.spawn({
+      workerId,
+      config: this.#config,
+      logger: this.#logger,
+      onMessage: (id, message) => this.#onWorkerMessage(id, message),
+      onExit: (exit) => this.#onWorkerExit(exit),
+    });
+    this.#workers.set(workerId, handle);
+    return handle;
+  }
+
+  #onWorkerExit(exit: WorkerExit): void {
+    this.#workers.delete(exit.workerId);
+    this.emit('workerExit', exit);
+    if (exit.expected) return;
+    this.#logger.error({ workerId: exit.workerId, exitCode: exit.exitCode, reason: exit.reason }, 'worker exited unexpectedly');
+    for (const [rtmsStreamId, record] of this.#streams) {
+      if (record.workerId !== exit.workerId) continue;
+      this.#streams.delete(rtmsStreamId);
+      const stats: StreamStats = { ...record.stats, state: 'failed', failure: `worker ${exit.reason}`, endedAt: Date.now() };
+      this.#remember(stats);
+      this.emit('streamState', { rtmsStreamId, product: record.start.product, from: record.stats.state, to: 'failed', reason: stats.failure });
+      this.emit('streamFinished', stats);
+    }
+    if (this.#accepting) {
+      this.#spawnWorker().catch((error: unknown) => this.#logger.error({ err: describeError(error) }, 'could not replace worker'));
+    }
+  }
+}
+
+function initialStats(start: StreamStart, state: StreamState): StreamStats {
+  return {
+    rtmsStreamId: start.rtmsStreamId,
+    product: start.product,
+    entityId: start.entityId,
+    state,
+    createdAt: Date.now(),
+    liveAt: undefined,
+    endedAt: undefined,
+    stopReason: undefined,
+    stopReasonName: undefined,
+    failure: undefined,
+    reconnects: 0,
+    media: {},
+    audioSeconds: 0,
+    participants: [],
+    files: [],
+  };
+}

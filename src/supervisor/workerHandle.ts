@@ -1,0 +1,138 @@
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Config } from '../config.ts';
+import { ConnectorError } from '../errors.ts';
+import type { SupervisorToWorker, WorkerToSupervisor } from '../ipc/messages.ts';
+import type { Logger } from '../logger.ts';
+import type { WorkerData } from '../worker/workerMain.ts';
+
+// Run from src/ under type stripping or from dist/ after tsc: load the sibling of this file's kind.
+const WORKER_ENTRY = new URL(`../worker/workerMain${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+
+export interface WorkerExit {
+  readonly workerId: number;
+  readonly exitCode: number;
+  /** False when the worker died on its own (crash, unresponsive): its streams need a new home. */
+  readonly expected: boolean;
+  readonly reason: string;
+}
+
+export interface WorkerHandleOptions {
+  readonly workerId: number;
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly onMessage: (workerId: number, message: WorkerToSupervisor) => void;
+  readonly onExit: (exit: WorkerExit) => void;
+  /** Deadline for the worker's `ready`, ms. Default 10 000. */
+  readonly readyTimeoutMs?: number;
+  /** Ping period, ms; a worker missing three pongs in a row is replaced. Default 5 000. */
+  readonly heartbeatIntervalMs?: number;
+}
+
+/**
+ * One worker thread seen from the supervisor: start-up handshake with a deadline, liveness
+ * pings, graceful `shutdown()` and forceful `terminate()`.
+ */
+export class WorkerHandle {
+  readonly workerId: number;
+  readonly #worker: Worker;
+  readonly #options: WorkerHandleOptions;
+  #expectedExit = false;
+  #exitReason = 'exited';
+  #heartbeat: NodeJS.Timeout | undefined;
+  #pingSequence = 0;
+  #lastPong = 0;
+  #shutdownComplete: (() => void) | undefined;
+  readonly #exited: Promise<void>;
+
+  private constructor(options: WorkerHandleOptions, worker: Worker) {
+    this.workerId = options.workerId;
+    this.#options = options;
+    this.#worker = worker;
+    this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+  }
+
+  /** Starts a worker and resolves once it has said `ready`. */
+  static spawn(options: WorkerHandleOptions): Promise<WorkerHandle> {
+    const workerData: WorkerData = { workerId: options.workerId, config: options.config };
+    const worker = new Worker(WORKER_ENTRY, { workerData, name: `rtms-worker-${options.workerId}` });
+    const handle = new WorkerHandle(options, worker);
+    const readyTimeoutMs = options.readyTimeoutMs ?? 10_000;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        handle.#expectedExit = true;
+        void worker.terminate();
+        reject(new ConnectorError('WORKER_FAILED', `worker ${options.workerId} not ready within ${readyTimeoutMs} ms`));
+      }, readyTimeoutMs);
+      const onEarlyExit = (code: number): void => {
+        clearTimeout(timer);
+        reject(new ConnectorError('WORKER_FAILED', `worker ${options.workerId} exited during start-up (code ${code})`));
+      };
+      worker.once('exit', onEarlyExit);
+      worker.once('error', (error) => options.logger.error({ workerId: options.workerId, err: error.message }, 'worker failed during start-up'));
+      worker.on('message', function onFirst(message: WorkerToSupervisor) {
+        if (message.type !== 'ready') return;
+        worker.off('message', onFirst);
+        worker.off('exit', onEarlyExit);
+        clearTimeout(timer);
+        handle.#attach();
+        resolve(handle);
+      });
+    });
+  }
+
+  post(message: SupervisorToWorker): void {
+    this.#worker.postMessage(message);
+  }
+
+  /** Asks the worker to close its streams, waits up to `timeoutMs`, then terminates it. */
+  async shutdown(timeoutMs: number): Promise<void> {
+    this.#expectedExit = true;
+    this.#exitReason = 'shutdown';
+    const complete = new Promise<void>((resolve) => (this.#shutdownComplete = resolve));
+    this.post({ type: 'shutdown' });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([complete, timedOut, this.#exited]);
+    clearTimeout(timer);
+    await this.terminate();
+  }
+
+  /** Stops the thread at once. Idempotent. */
+  async terminate(): Promise<void> {
+    this.#expectedExit = true;
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    await this.#worker.terminate();
+    await this.#exited;
+  }
+
+  #attach(): void {
+    const { workerId, onMessage, onExit, logger } = this.#options;
+    this.#worker.on('message', (message: WorkerToSupervisor) => {
+      if (message.type === 'pong') this.#lastPong = message.sequence;
+      else if (message.type === 'shutdownComplete') this.#shutdownComplete?.();
+      else onMessage(workerId, message);
+    });
+    this.#worker.on('error', (error) => {
+      this.#exitReason = 'crashed';
+      logger.error({ workerId, err: error.message }, 'worker crashed');
+    });
+    this.#worker.once('exit', (exitCode) => {
+      if (this.#heartbeat) clearInterval(this.#heartbeat);
+      onExit({ workerId, exitCode, expected: this.#expectedExit, reason: this.#exitReason });
+    });
+    const interval = this.#options.heartbeatIntervalMs ?? 5000;
+    this.#heartbeat = setInterval(() => {
+      if (this.#pingSequence - this.#lastPong >= 3) {
+        logger.error({ workerId }, 'worker missed three heartbeats; replacing it');
+        this.#exitReason = 'unresponsive';
+        void this.#worker.terminate();
+        return;
+      }
+      this.#pingSequence += 1;
+      this.post({ type: 'ping', sequence: this.#pingSequence });
+    }, interval);
+    this.#heartbeat.unref();
+  }
+}

@@ -1,0 +1,667 @@
+import pRetry from 'p-retry';
+import { systemClock, type Clock } from '../clock.ts';
+import type { Config, MediaKind } from '../config.ts';
+import { ConnectorError, HandshakeRejectedError, describeError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { lifecycleEvent, type Frame, type MediaFormats } from '../media/frame.ts';
+import {
+  EVENT_TYPE_NAMES,
+  EventType,
+  MessageType,
+  RtmsStreamState,
+  SESSION_STATE_NAMES,
+  STATUS_CODE_NAMES,
+  STOP_REASON_NAMES,
+  STREAM_STATE_NAMES,
+  StopReason,
+  ZCC_EVENT_TYPE_NAMES,
+  isRetryableStatus,
+  nameOf,
+} from '../rtms/codes.ts';
+import { MEDIA_KIND_BY_MESSAGE_TYPE, decodeMediaMessage } from '../rtms/mediaMessage.ts';
+import { isRecord, mediaTypeMask, negotiatedFormats, requestedMediaParams } from '../rtms/mediaParams.ts';
+import type { StreamStart } from '../rtms/products.ts';
+import { RtmsSocket, type RtmsMessage, type SocketClosed } from '../rtms/rtmsSocket.ts';
+import { handshakeSignature } from '../rtms/signature.ts';
+import type { StreamSink } from '../sinks/streamSink.ts';
+import { ParticipantRoster } from './participantRoster.ts';
+import { StreamStateMachine, type StateChange } from './streamStateMachine.ts';
+import { emptyCounters, type MediaCounters, type StreamStats } from './streamStats.ts';
+
+/**
+ * One RTMS stream inside a worker: the signaling socket, its media socket(s), the sink, and
+ * the lifecycle. Rejoins follow rtms-protocol.md §3: a lost or interrupted signaling
+ * connection (or a failover) rejoins everything; a lost media connection (EVENT_UPDATE 7,
+ * STREAM_STATE 2/14, socket loss) rejoins media only. Every trigger for the same gap joins
+ * the rejoin under way, so Zoom never sees two signaling connections for one stream.
+ */
+
+/** Events we subscribe to on meetings, webinars and Video SDK sessions (1 and 7 come unasked). */
+const SUBSCRIBED_EVENTS = [
+  EventType.ACTIVE_SPEAKER_CHANGE,
+  EventType.PARTICIPANT_JOIN,
+  EventType.PARTICIPANT_LEAVE,
+  EventType.SHARING_START,
+  EventType.SHARING_STOP,
+  EventType.PARTICIPANT_VIDEO_ON,
+  EventType.PARTICIPANT_VIDEO_OFF,
+];
+
+/** A media socket and the kinds it carries; keyed by the `server_urls` key used (`audio`, ..., `all`). */
+interface MediaConnection {
+  readonly key: string;
+  readonly url: string;
+  readonly kinds: readonly MediaKind[];
+  socket: RtmsSocket | undefined;
+}
+
+type RejoinScope = 'full' | 'media';
+
+export interface StreamSessionOptions {
+  readonly start: StreamStart;
+  readonly config: Pick<Config, 'credentials' | 'media' | 'rtms'>;
+  readonly sink: StreamSink;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly onStateChange: (change: StateChange) => void;
+  /** Called once, after the stream reached a terminal state and the sink is closed. */
+  readonly onFinished: (stats: StreamStats) => void;
+}
+
+export class StreamSession {
+  #start: StreamStart;
+  readonly #config: StreamSessionOptions['config'];
+  readonly #sink: StreamSink;
+  readonly #logger: Logger;
+  readonly #clock: Clock;
+  readonly #onFinished: (stats: StreamStats) => void;
+  readonly #machine: StreamStateMachine;
+  readonly #roster = new ParticipantRoster();
+  readonly #received = new Map<MediaKind, MediaCounters>();
+  readonly #createdAt: number;
+  #liveAt: number | undefined;
+  #endedAt: number | undefined;
+  #stopReason: number | undefined;
+  #failure: string | undefined;
+  #reconnects = 0;
+  #formats: MediaFormats | undefined;
+  /** Participants who opted out of capture; their per-speaker frames are dropped as `excluded`. */
+  readonly #excluded = new Set<string>();
+
+  #signaling: RtmsSocket | undefined;
+  #media: MediaConnection[] = [];
+  /** The join or rejoin in progress; later triggers join it instead of starting another. */
+  #rejoin: { scope: RejoinScope; controller: AbortController; done: Promise<void> } | undefined;
+  #finishing: Promise<void> | undefined;
+  #paused = false;
+
+  constructor(options: StreamSessionOptions) {
+    this.#start = options.start;
+    this.#config = options.config;
+    this.#sink = options.sink;
+    this.#logger = options.logger;
+    this.#clock = options.clock ?? systemClock;
+    this.#onFinished = options.onFinished;
+    this.#createdAt = this.#clock.now();
+    this.#machine = new StreamStateMachine({
+      now: () => this.#clock.now(),
+      onChange: (change) => {
+        this.#logger.info({ from: change.from, to: change.to, reason: change.reason }, 'stream state changed');
+        this.#event(`stream.${change.to}`, { from: change.from, reason: change.reason });
+        this.#sink.setMetadata(this.#metadata());
+        options.onStateChange(change);
+      },
+    });
+    this.#sink.on('drain', () => this.#resumeMedia());
+    this.#sink.on('error', (error: unknown) => {
+      this.#logger.error({ err: describeError(error) }, 'sink failed; frames for this stream are now counted as dropped');
+    });
+    this.#sink.setMetadata(this.#metadata());
+  }
+
+  get rtmsStreamId(): string {
+    return this.#start.rtmsStreamId;
+  }
+
+  get state(): StreamStateMachine['state'] {
+    return this.#machine.state;
+  }
+
+  /** Starts the first join. */
+  begin(): void {
+    this.#machine.transition('connecting');
+    this.#startRejoin('full', 'start');
+  }
+
+  /** `*.rtms_interrupted`: rejoin signaling and media with the stored URL. */
+  interrupt(): void {
+    if (this.#machine.isTerminal || this.#finishing) return;
+    this.#event('rtms.interrupted', {});
+    this.#requestRejoin('full', 'interrupted_webhook');
+  }
+
+  /** A new `rtms_started` for this stream: full rejoin, with the new `server_urls`. */
+  failover(start: StreamStart): void {
+    if (this.#machine.isTerminal || this.#finishing) return;
+    this.#start = start;
+    this.#event('rtms.failover', { serverUrlsChanged: true });
+    // The old server is gone: abandon whatever rejoin targets it.
+    this.#rejoin?.controller.abort();
+    this.#rejoin = undefined;
+    this.#requestRejoin('full', 'failover');
+  }
+
+  /** `*.rtms_stopped`: the stream is over. */
+  stop(stopReason: number): Promise<void> {
+    return this.#finish('ended', `stopped: ${nameOf(STOP_REASON_NAMES, stopReason)}`, stopReason);
+  }
+
+  /** Asks Zoom to close the stream (STREAM_CLOSE_REQ) and finalizes output. */
+  async close(): Promise<void> {
+    if (this.#finishing) return this.#finishing;
+    const signaling = this.#signaling;
+    if (signaling?.isOpen) {
+      try {
+        const reply = await signaling.request(
+          { msg_type: MessageType.STREAM_CLOSE_REQ, rtms_stream_id: this.#start.rtmsStreamId },
+          MessageType.STREAM_CLOSE_RESP,
+          this.#config.rtms.handshakeTimeoutMs,
+        );
+        this.#event('rtms.stream_close_resp', { statusCode: reply['status_code'], statusName: statusName(reply['status_code']) });
+      } catch (error) {
+        this.#logger.warn({ err: describeError(error) }, 'no STREAM_CLOSE_RESP; closing locally');
+      }
+    }
+    return this.#finish('ended', 'closed by request', StopReason.RECEIVER_REQUEST_CLOSE);
+  }
+
+  /**
+   * Stops writing this participant's audio (per-speaker mode), video, deskshare, transcript
+   * and chat from now on. Mixed audio arrives already mixed (user 0) and cannot be split.
+   */
+  excludeParticipant(userId: string): void {
+    this.#excluded.add(userId);
+    this.#event('stream.participant_excluded', { userId, mixedAudioUnaffected: this.#formats?.audio.mode !== 'multi' });
+  }
+
+  /** Forceful local teardown (worker shutting down without Zoom's involvement). */
+  destroy(reason: string): Promise<void> {
+    return this.#finish('ended', reason, undefined);
+  }
+
+  snapshot(): StreamStats {
+    const sinkCounters = this.#sink.counters();
+    const media: Partial<Record<MediaKind, MediaCounters>> = {};
+    for (const [kind, received] of this.#received) {
+      const sunk = sinkCounters[kind];
+      const dropped = { ...received.framesDropped };
+      for (const [reason, count] of Object.entries(sunk?.framesDropped ?? {})) dropped[reason] = (dropped[reason] ?? 0) + count;
+      media[kind] = {
+        framesReceived: received.framesReceived,
+        bytesReceived: received.bytesReceived,
+        framesWritten: sunk?.framesWritten ?? 0,
+        bytesWritten: sunk?.bytesWritten ?? 0,
+        framesDropped: dropped,
+      };
+    }
+    const audioBytesPerSecond = this.#formats ? this.#formats.audio.sampleRateHz * this.#formats.audio.channels * 2 : 0;
+    return {
+      rtmsStreamId: this.#start.rtmsStreamId,
+      product: this.#start.product,
+      entityId: this.#start.entityId,
+      state: this.#machine.state,
+      createdAt: this.#createdAt,
+      liveAt: this.#liveAt,
+      endedAt: this.#endedAt,
+      stopReason: this.#stopReason,
+      stopReasonName: this.#stopReason === undefined ? undefined : nameOf(STOP_REASON_NAMES, this.#stopReason),
+      failure: this.#failure,
+      reconnects: this.#reconnects,
+      media,
+      audioSeconds: audioBytesPerSecond > 0 ? (media.audio?.bytesWritten ?? 0) / audioBytesPerSecond : 0,
+      participants: this.#roster.snapshot(),
+      files: this.#sink.files(),
+    };
+  }
+
+  // ── joining ──────────────────────────────────────────────────────────────────────────
+
+  #requestRejoin(scope: RejoinScope, trigger: string): void {
+    if (this.#machine.isTerminal || this.#finishing) return;
+    const current = this.#rejoin;
+    if (current && (current.scope === 'full' || scope === 'media')) {
+      this.#logger.debug({ trigger, scope }, 'rejoin already under way');
+      return;
+    }
+    // A full rejoin supersedes a media-only one.
+    current?.controller.abort();
+    this.#rejoin = undefined;
+    if (this.#machine.state === 'live') this.#machine.transition('waitingReconnect', trigger);
+    this.#reconnects += 1;
+    this.#event('stream.rejoin', { scope, trigger });
+    this.#startRejoin(scope, trigger);
+  }
+
+  #startRejoin(scope: RejoinScope, trigger: string): void {
+    const controller = new AbortController();
+    const { reconnectBaseMs, reconnectMaxMs, reconnectWindowMs } = this.#config.rtms;
+    // Media cannot be rejoined without signaling; an attempt that finds it down rejoins everything.
+    const attempt = (): Promise<void> =>
+      scope === 'full' || !this.#signaling?.isOpen ? this.#joinAll(controller.signal) : this.#joinMissingMedia(controller.signal);
+    const done = pRetry(attempt, {
+      retries: Number.POSITIVE_INFINITY,
+      factor: 2,
+      minTimeout: reconnectBaseMs,
+      maxTimeout: reconnectMaxMs,
+      randomize: true,
+      maxRetryTime: reconnectWindowMs,
+      signal: controller.signal,
+      shouldRetry: ({ error }) => error instanceof ConnectorError && error.retryable,
+      onFailedAttempt: ({ error, attemptNumber, retryDelay }) => {
+        this.#logger.warn({ scope, trigger, attemptNumber, retryDelayMs: retryDelay, err: describeError(error) }, 'rtms join attempt failed');
+      },
+    }).then(
+      () => {
+        if (this.#rejoin?.controller !== controller) return;
+        this.#rejoin = undefined;
+        if (this.#machine.state !== 'live') {
+          this.#liveAt ??= this.#clock.now();
+          this.#machine.transition('live', trigger);
+        }
+      },
+      (error: unknown) => {
+        if (this.#rejoin?.controller !== controller) return;
+        this.#rejoin = undefined;
+        if (controller.signal.aborted) return;
+        const failure = describeError(error);
+        void this.#finish('failed', `${scope === 'full' ? 'join' : 'media rejoin'} failed: ${failure.message}`, undefined);
+      },
+    );
+    this.#rejoin = { scope, controller, done };
+  }
+
+  /** Signaling handshake, then every media socket, then CLIENT_READY_ACK (rtms-protocol.md §2.2). */
+  async #joinAll(signal: AbortSignal): Promise<void> {
+    this.#closeSockets();
+    const signaling = await RtmsSocket.open(
+      {
+        url: this.#start.signalingUrl,
+        channel: 'signaling',
+        connectTimeoutMs: this.#config.rtms.handshakeTimeoutMs,
+        silenceTimeoutMs: this.#config.rtms.keepAliveTimeoutMs,
+        logger: this.#logger,
+        clock: this.#clock,
+        onMessage: (message) => this.#onSignalingMessage(message),
+        onMalformed: (reason) => this.#logger.warn({ channel: 'signaling', reason }, 'malformed signaling message skipped'),
+        onClose: (closed) => this.#onSignalingClosed(signaling, closed),
+      },
+      signal,
+    );
+    this.#signaling = signaling;
+    const reply = await signaling.request(
+      {
+        msg_type: MessageType.SIGNALING_HAND_SHAKE_REQ,
+        protocol_version: 1,
+        sequence: 1,
+        [this.#start.entityIdKey]: this.#start.entityId,
+        rtms_stream_id: this.#start.rtmsStreamId,
+        signature: this.#signature(),
+        buffer_data: this.#config.media.bufferStartupAudio,
+      },
+      MessageType.SIGNALING_HAND_SHAKE_RESP,
+      this.#config.rtms.handshakeTimeoutMs,
+      signal,
+    );
+    this.#checkStatus('signaling', reply);
+    this.#media = this.#planMedia(reply);
+    if (this.#start.product !== 'contact_center') {
+      signaling.send({ msg_type: MessageType.EVENT_SUBSCRIPTION, events: SUBSCRIBED_EVENTS.map((event_type) => ({ event_type, subscribe: true })) });
+    }
+    await this.#joinMissingMedia(signal);
+  }
+
+  /** (Re)opens every media socket that is not open; the signaling socket must be up. */
+  async #joinMissingMedia(signal: AbortSignal): Promise<void> {
+    const signaling = this.#signaling;
+    if (!signaling?.isOpen) throw new ConnectorError('RTMS_CONNECTION_LOST', 'signaling closed during the media handshake', { retryable: true });
+    for (const connection of this.#media) {
+      if (connection.socket?.isOpen) continue;
+      connection.socket?.terminate();
+      connection.socket = undefined;
+      const socket = await RtmsSocket.open(
+        {
+          url: connection.url,
+          channel: `media:${connection.key}`,
+          connectTimeoutMs: this.#config.rtms.handshakeTimeoutMs,
+          silenceTimeoutMs: this.#config.rtms.keepAliveTimeoutMs,
+          logger: this.#logger,
+          clock: this.#clock,
+          onMessage: (message, bytes) => this.#onMediaMessage(connection, message, bytes),
+          onMalformed: (reason, bytes) => this.#countMalformed(connection.kinds[0] ?? 'audio', reason, bytes),
+          onClose: (closed) => this.#onMediaClosed(connection, socket, closed),
+        },
+        signal,
+      );
+      connection.socket = socket;
+      const reply = await socket.request(
+        {
+          msg_type: MessageType.DATA_HAND_SHAKE_REQ,
+          protocol_version: 1,
+          sequence: 1,
+          [this.#start.entityIdKey]: this.#start.entityId,
+          rtms_stream_id: this.#start.rtmsStreamId,
+          signature: this.#signature(),
+          media_type: connection.key === 'all' ? 32 : mediaTypeMask(connection.kinds),
+          media_params: requestedMediaParams(this.#config.media, connection.kinds),
+          payload_encryption: false,
+        },
+        MessageType.DATA_HAND_SHAKE_RESP,
+        this.#config.rtms.handshakeTimeoutMs,
+        signal,
+      );
+      this.#checkStatus(`media:${connection.key}`, reply);
+      this.#formats = negotiatedFormats(this.#config.media, reply['media_params'], this.#formats);
+      this.#sink.setFormats(this.#formats);
+      if (this.#paused) socket.pause();
+      // Zoom's library acknowledges each media handshake; media flows after the ack.
+      signaling.send({ msg_type: MessageType.CLIENT_READY_ACK, rtms_stream_id: this.#start.rtmsStreamId });
+    }
+  }
+
+  /**
+   * Split mode (one socket per kind) when the server offers a URL for every kind we want,
+   * otherwise the unified `all` socket; the two cannot be mixed (status 15).
+   */
+  #planMedia(reply: RtmsMessage): MediaConnection[] {
+    const mediaServer = reply['media_server'];
+    const urls = isRecord(mediaServer) && isRecord(mediaServer['server_urls']) ? mediaServer['server_urls'] : {};
+    const wanted = this.#config.media.kinds;
+    const offered = wanted.filter((kind) => typeof urls[kind] === 'string');
+    if (offered.length === wanted.length || (offered.length > 0 && typeof urls['all'] !== 'string')) {
+      const missing = wanted.filter((kind) => !offered.includes(kind));
+      if (missing.length > 0) this.#event('media.unavailable', { kinds: missing });
+      return offered.map((kind) => ({ key: kind, url: urls[kind] as string, kinds: [kind], socket: undefined }));
+    }
+    if (typeof urls['all'] === 'string') return [{ key: 'all', url: urls['all'], kinds: wanted, socket: undefined }];
+    throw new ConnectorError('RTMS_PROTOCOL_VIOLATION', 'signaling answer offered no media server URL', { retryable: false });
+  }
+
+  #checkStatus(channel: string, reply: RtmsMessage): void {
+    const statusCode = Number.isInteger(reply['status_code']) ? (reply['status_code'] as number) : 0;
+    if (statusCode === 0) return;
+    const error = new HandshakeRejectedError({
+      channel,
+      statusCode,
+      statusName: statusName(statusCode),
+      reason: typeof reply['reason'] === 'string' ? reply['reason'] : '',
+      retryable: isRetryableStatus(statusCode),
+    });
+    this.#event('rtms.handshake_rejected', { channel, statusCode, statusName: error.statusName });
+    throw error;
+  }
+
+  #signature(): string {
+    return handshakeSignature({
+      clientId: this.#config.credentials.clientId,
+      clientSecret: this.#config.credentials.clientSecret,
+      entityId: this.#start.entityId,
+      rtmsStreamId: this.#start.rtmsStreamId,
+    });
+  }
+
+  // ── signaling ────────────────────────────────────────────────────────────────────────
+
+  #onSignalingMessage(message: RtmsMessage): void {
+    switch (message.msg_type) {
+      case MessageType.EVENT_UPDATE:
+        this.#onEventUpdate(message);
+        break;
+      case MessageType.STREAM_STATE_UPDATE: {
+        const state = intField(message, 'state');
+        const reason = intField(message, 'reason') ?? intField(message, 'stop_reason');
+        this.#event('rtms.stream_state', {
+          state,
+          stateName: state === undefined ? undefined : nameOf(STREAM_STATE_NAMES, state),
+          reason,
+          reasonName: reason === undefined ? undefined : nameOf(STOP_REASON_NAMES, reason),
+        });
+        if (state === RtmsStreamState.TERMINATED) {
+          void this.#finish('ended', `terminated: ${nameOf(STOP_REASON_NAMES, reason ?? 0)}`, reason);
+        } else if (state === RtmsStreamState.INTERRUPTED && reason === StopReason.DATA_CONNECTION_INTERRUPTED) {
+          this.#requestRejoin('media', 'stream_state_interrupted');
+        }
+        break;
+      }
+      case MessageType.SESSION_STATE_UPDATE: {
+        const state = intField(message, 'state');
+        const reason = intField(message, 'stop_reason') ?? intField(message, 'reason');
+        this.#event('rtms.session_state', {
+          rtmsSessionId: message['rtms_session_id'],
+          state,
+          stateName: state === undefined ? undefined : nameOf(SESSION_STATE_NAMES, state),
+          reason,
+          reasonName: reason === undefined ? undefined : nameOf(STOP_REASON_NAMES, reason),
+        });
+        break;
+      }
+      case MessageType.STREAM_STATE_RESP:
+      case MessageType.SESSION_STATE_RESP:
+      case MessageType.STREAM_CLOSE_RESP:
+      case MessageType.VIDEO_SUBSCRIPTION_RESP:
+        this.#event('rtms.response', { msgType: message.msg_type, statusCode: message['status_code'] });
+        break;
+      case MessageType.KEEP_ALIVE_REQ:
+        break; // answered by RtmsSocket
+      default:
+        this.#logger.debug({ msgType: message.msg_type }, 'unhandled signaling message');
+        this.#event('rtms.unknown_message', { channel: 'signaling', msgType: message.msg_type });
+    }
+  }
+
+  #onEventUpdate(message: RtmsMessage): void {
+    const event = isRecord(message['event']) ? message['event'] : {};
+    const eventType = intField(event, 'event_type') ?? 0;
+    const at = intField(event, 'timestamp') ?? intField(event, 'event_ts') ?? this.#clock.now();
+    const isContactCenter = this.#start.product === 'contact_center';
+    const name = isContactCenter && eventType >= 8 ? nameOf(ZCC_EVENT_TYPE_NAMES, eventType) : nameOf(EVENT_TYPE_NAMES, eventType);
+    const participants = Array.isArray(event['participants']) ? event['participants'].filter(isRecord) : [];
+
+    if (isContactCenter && eventType >= 8) {
+      const info = isRecord(event['participant_info']) ? event['participant_info'] : undefined;
+      const channelId = info && typeof info['channel_id'] === 'string' ? info['channel_id'] : undefined;
+      if (channelId) this.#roster.join(channelId, stringField(info, 'display_name'), at);
+      this.#event('rtms.event', { eventType, eventName: name, channelId, participantMode: info?.['participant_mode'] });
+      return;
+    }
+    switch (eventType) {
+      case EventType.MEDIA_CONNECTION_INTERRUPTED:
+        this.#event('rtms.event', { eventType, eventName: name });
+        this.#requestRejoin('media', 'media_connection_interrupted');
+        return;
+      case EventType.ACTIVE_SPEAKER_CHANGE: {
+        const userId = idField(event, 'user_id');
+        if (userId !== undefined) this.#roster.setActiveSpeaker(userId, stringField(event, 'user_name'), at);
+        this.#event('rtms.event', { eventType, eventName: name, userId });
+        return;
+      }
+      case EventType.PARTICIPANT_JOIN:
+      case EventType.PARTICIPANT_LEAVE: {
+        const userIds: string[] = [];
+        for (const participant of participants) {
+          const userId = idField(participant, 'user_id');
+          if (userId === undefined) continue;
+          userIds.push(userId);
+          if (eventType === EventType.PARTICIPANT_JOIN) this.#roster.join(userId, stringField(participant, 'user_name'), at);
+          else this.#roster.leave(userId, at);
+        }
+        this.#event('rtms.event', { eventType, eventName: name, userIds });
+        return;
+      }
+      default: {
+        const userIds = participants.map((participant) => idField(participant, 'user_id')).filter((id) => id !== undefined);
+        this.#event('rtms.event', { eventType, eventName: name, userId: idField(event, 'user_id'), userIds, timestamp: at });
+      }
+    }
+  }
+
+  #onSignalingClosed(socket: RtmsSocket, closed: SocketClosed): void {
+    if (this.#signaling !== socket) return;
+    this.#signaling = undefined;
+    if (closed.byUs || this.#machine.isTerminal || this.#finishing) return;
+    this.#logger.warn({ code: closed.code, cause: closed.cause }, 'signaling connection lost');
+    this.#event('rtms.connection_lost', { channel: 'signaling', code: closed.code, cause: closed.cause });
+    this.#requestRejoin('full', closed.cause === 'silence' ? 'keep_alive_timeout' : 'signaling_closed');
+  }
+
+  // ── media ────────────────────────────────────────────────────────────────────────────
+
+  #onMediaMessage(connection: MediaConnection, message: RtmsMessage, wireBytes: number): void {
+    const kind = MEDIA_KIND_BY_MESSAGE_TYPE.get(message.msg_type);
+    if (kind === undefined) {
+      if (message.msg_type !== MessageType.KEEP_ALIVE_REQ) {
+        this.#event('rtms.unknown_message', { channel: `media:${connection.key}`, msgType: message.msg_type });
+      }
+      return;
+    }
+    const decoded = decodeMediaMessage(message, kind, this.#clock.now());
+    if (!decoded.ok) {
+      this.#countMalformed(kind, decoded.reason, wireBytes);
+      return;
+    }
+    const frame = decoded.frame;
+    const counters = this.#counters(kind);
+    counters.framesReceived += 1;
+    counters.bytesReceived += frame.data.length;
+    if (!this.#config.media.kinds.includes(kind)) {
+      this.#drop(counters, 'not_requested');
+      return;
+    }
+    if (this.#excluded.has(frame.userId)) {
+      this.#drop(counters, 'excluded');
+      return;
+    }
+    this.#roster.seen(frame.userId, frame.userName, frame.timestamp);
+    this.#write(frame);
+  }
+
+  #write(frame: Frame): void {
+    if (!this.#sink.write(frame) && !this.#paused) {
+      this.#paused = true;
+      for (const connection of this.#media) connection.socket?.pause();
+      this.#logger.debug({ pendingBytes: this.#sink.pendingBytes }, 'sink above high water; media paused');
+    }
+  }
+
+  #resumeMedia(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    for (const connection of this.#media) connection.socket?.resume();
+  }
+
+  #countMalformed(kind: MediaKind, reason: string, wireBytes: number): void {
+    const counters = this.#counters(kind);
+    counters.framesReceived += 1;
+    counters.bytesReceived += wireBytes;
+    this.#drop(counters, 'malformed');
+    this.#logger.debug({ kind, reason }, 'malformed media message skipped');
+  }
+
+  #drop(counters: MediaCounters, reason: string): void {
+    counters.framesDropped[reason] = (counters.framesDropped[reason] ?? 0) + 1;
+  }
+
+  #counters(kind: MediaKind): MediaCounters {
+    let counters = this.#received.get(kind);
+    if (counters === undefined) {
+      counters = emptyCounters();
+      this.#received.set(kind, counters);
+    }
+    return counters;
+  }
+
+  #onMediaClosed(connection: MediaConnection, socket: RtmsSocket, closed: SocketClosed): void {
+    if (connection.socket !== socket) return;
+    connection.socket = undefined;
+    if (closed.byUs || this.#machine.isTerminal || this.#finishing) return;
+    this.#logger.warn({ channel: connection.key, code: closed.code, cause: closed.cause }, 'media connection lost');
+    this.#event('rtms.connection_lost', { channel: `media:${connection.key}`, code: closed.code, cause: closed.cause });
+    // If signaling is gone too, its own close handler asks for the full rejoin.
+    if (this.#signaling?.isOpen) this.#requestRejoin('media', 'media_closed');
+  }
+
+  // ── teardown ─────────────────────────────────────────────────────────────────────────
+
+  #finish(state: 'ended' | 'failed', reason: string, stopReason: number | undefined): Promise<void> {
+    if (this.#finishing) return this.#finishing;
+    this.#finishing = (async () => {
+      this.#rejoin?.controller.abort();
+      this.#rejoin = undefined;
+      this.#closeSockets();
+      this.#stopReason = stopReason;
+      this.#endedAt = this.#clock.now();
+      if (state === 'failed') this.#failure = reason;
+      if (!this.#machine.isTerminal) this.#machine.transition(state, reason);
+      try {
+        await this.#sink.close();
+      } catch (error) {
+        this.#logger.error({ err: describeError(error) }, 'sink did not close cleanly');
+      }
+      this.#onFinished(this.snapshot());
+    })();
+    return this.#finishing;
+  }
+
+  #closeSockets(): void {
+    this.#signaling?.close();
+    this.#signaling = undefined;
+    for (const connection of this.#media) {
+      connection.socket?.close();
+      connection.socket = undefined;
+    }
+  }
+
+  #event(eventType: string, data: Record<string, unknown>): void {
+    this.#sink.writeEvent(lifecycleEvent(eventType, { rtmsStreamId: this.#start.rtmsStreamId, ...data }, this.#clock.now()));
+  }
+
+  #metadata(): Record<string, unknown> {
+    return {
+      rtmsStreamId: this.#start.rtmsStreamId,
+      product: this.#start.product,
+      entityIdKey: this.#start.entityIdKey,
+      entityId: this.#start.entityId,
+      sessionKey: this.#start.sessionKey,
+      accountId: this.#start.accountId,
+      state: this.#machine.state,
+      createdAt: new Date(this.#createdAt).toISOString(),
+      liveAt: this.#liveAt === undefined ? undefined : new Date(this.#liveAt).toISOString(),
+      endedAt: this.#endedAt === undefined ? undefined : new Date(this.#endedAt).toISOString(),
+      stopReason: this.#stopReason,
+      stopReasonName: this.#stopReason === undefined ? undefined : nameOf(STOP_REASON_NAMES, this.#stopReason),
+      failure: this.#failure,
+      reconnects: this.#reconnects,
+      mediaRequested: this.#config.media.kinds,
+      formats: this.#formats,
+    };
+  }
+}
+
+function statusName(code: unknown): string {
+  return typeof code === 'number' ? nameOf(STATUS_CODE_NAMES, code) : 'UNKNOWN';
+}
+
+function intField(record: Record<string, unknown> | undefined, key: string): number | undefined {
+  const value = record?.[key];
+  return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
+}
+
+function stringField(record: Record<string, unknown> | undefined, key: string): string | undefined {
+  const value = record?.[key];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Zoom documents user_id as uint32 but its examples show strings; accept both. */
+function idField(record: Record<string, unknown>, key: string): string | undefined {
+  const value = record[key];
+  return typeof value === 'number' || (typeof value === 'string' && value !== '') ? String(value) : undefined;
+}

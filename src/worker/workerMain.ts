@@ -1,0 +1,119 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Config } from '../config.ts';
+import { ConnectorError, describeError } from '../errors.ts';
+import type { SupervisorToWorker, WorkerToSupervisor } from '../ipc/messages.ts';
+import { createLogger } from '../logger.ts';
+import type { StreamStart } from '../rtms/products.ts';
+import { FileSink } from '../sinks/fileSink.ts';
+import { streamDirectory } from '../sinks/streamDirectory.ts';
+import { StreamSession } from './streamSession.ts';
+
+/**
+ * Worker thread entry: hosts many stream sessions. Frames stay in this thread; only control
+ * messages and one batched stats message per interval go to the supervisor.
+ */
+
+export interface WorkerData {
+  readonly workerId: number;
+  readonly config: Config;
+}
+
+if (parentPort === null) throw new Error('workerMain must run in a worker thread');
+const port = parentPort;
+const { workerId, config } = workerData as WorkerData;
+const logger = createLogger({ level: config.logLevel }).child({ worker: workerId });
+const sessions = new Map<string, StreamSession>();
+
+function post(message: WorkerToSupervisor): void {
+  port.postMessage(message);
+}
+
+function startStream(start: StreamStart): void {
+  const existing = sessions.get(start.rtmsStreamId);
+  if (existing !== undefined) {
+    logger.warn({ rtmsStreamId: start.rtmsStreamId }, 'stream already hosted here; treating start as failover');
+    existing.failover(start);
+    return;
+  }
+  const streamLogger = logger.child({ rtmsStreamId: start.rtmsStreamId, product: start.product });
+  const sink = new FileSink({
+    directory: streamDirectory(config.outputDir, start.rtmsStreamId),
+    flushIntervalMs: config.output.flushIntervalMs,
+    highWaterBytes: config.buffer.highWaterBytes,
+    lowWaterBytes: config.buffer.lowWaterBytes,
+    logger: streamLogger,
+  });
+  const session = new StreamSession({
+    start,
+    config,
+    sink,
+    logger: streamLogger,
+    onStateChange: (change) => post({ type: 'streamState', rtmsStreamId: start.rtmsStreamId, ...change }),
+    onFinished: (stats) => {
+      sessions.delete(start.rtmsStreamId);
+      post({ type: 'streamFinished', rtmsStreamId: start.rtmsStreamId, stats });
+    },
+  });
+  sessions.set(start.rtmsStreamId, session);
+  session.begin();
+}
+
+function withSession(rtmsStreamId: string, action: (session: StreamSession) => unknown): void {
+  const session = sessions.get(rtmsStreamId);
+  if (session === undefined) {
+    logger.warn({ rtmsStreamId }, 'command for a stream this worker does not host');
+    return;
+  }
+  action(session);
+}
+
+async function shutdown(): Promise<void> {
+  clearInterval(statsTimer);
+  const results = await Promise.allSettled([...sessions.values()].map((session) => session.close()));
+  for (const result of results) {
+    if (result.status === 'rejected') logger.error({ err: describeError(result.reason) }, 'stream did not close cleanly');
+  }
+  post({ type: 'shutdownComplete' });
+  port.close();
+}
+
+function handle(message: SupervisorToWorker): void {
+  switch (message.type) {
+    case 'startStream':
+      startStream(message.start);
+      return;
+    case 'failoverStream':
+      withSession(message.start.rtmsStreamId, (session) => session.failover(message.start));
+      return;
+    case 'interruptStream':
+      withSession(message.rtmsStreamId, (session) => session.interrupt());
+      return;
+    case 'stopStream':
+      withSession(message.rtmsStreamId, (session) => session.stop(message.stopReason));
+      return;
+    case 'closeStream':
+      withSession(message.rtmsStreamId, (session) => session.close());
+      return;
+    case 'excludeParticipant':
+      withSession(message.rtmsStreamId, (session) => session.excludeParticipant(message.userId));
+      return;
+    case 'ping':
+      post({ type: 'pong', sequence: message.sequence });
+      return;
+    case 'shutdown':
+      void shutdown();
+      return;
+    default: {
+      // An unknown message is a protocol bug: tear the worker down so the supervisor replaces it.
+      const unknown: never = message;
+      throw new ConnectorError('IPC_UNKNOWN_MESSAGE', `unknown supervisor message ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+const statsTimer = setInterval(() => {
+  if (sessions.size > 0) post({ type: 'stats', streams: [...sessions.values()].map((session) => session.snapshot()) });
+}, config.statsIntervalMs);
+
+port.on('message', handle);
+post({ type: 'ready', workerId });

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { ConfigError } from '../../src/errors.ts';
+
+const required = { ZM_RTMS_CLIENT: 'client-id', ZM_RTMS_SECRET: 'very-secret-value', ZM_WEBHOOK_SECRET_TOKEN: 'token-value' };
+
+function problemsOf(env: Record<string, string>): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig(required);
+    expect(config.http).toMatchObject({ host: '0.0.0.0', port: 8080, webhookPath: '/webhook', webhookToleranceSeconds: 300 });
+    expect(config.media.kinds).toEqual(['audio', 'video', 'transcript']);
+    expect(config.media.audio).toEqual({ mode: 'mixed', sampleRateHz: 16000, channels: 1, sendRateMs: 20 });
+    expect(config.media.video.codec).toBe('h264');
+    expect(config.rtms).toMatchObject({ reconnectBaseMs: 3000, reconnectMaxMs: 30000, keepAliveTimeoutMs: 65000 });
+    expect(config.workerThreads).toBeGreaterThan(0);
+    expect(config.maxStreams).toBeGreaterThan(0);
+    expect(Object.isFrozen(config.media.audio)).toBe(true);
+  });
+
+  it('reports every problem at once, one line per variable, naming what it expects', () => {
+    const problems = problemsOf({
+      PORT: 'eighty',
+      RTMS_MEDIA: 'audio,smell',
+      RTMS_AUDIO_SEND_RATE_MS: '30',
+      RTMS_VIDEO_CODEC: 'jpg',
+      RTMS_VIDEO_FPS: '25',
+      LOG_LEVEL: 'loud',
+      REDIS_URL: 'http://user:pw@host',
+    });
+    expect(problems).toEqual([
+      'ZM_RTMS_CLIENT: required, the client id of your Zoom app (Video SDK: SDK key)',
+      'ZM_RTMS_SECRET: required, the client secret of your Zoom app (Video SDK: SDK secret)',
+      "ZM_WEBHOOK_SECRET_TOKEN: required, the webhook secret token from your Zoom app's Feature page",
+      'RTMS_VIDEO_FPS: expected at most 5 with RTMS_VIDEO_CODEC=jpg, got 25',
+      'RTMS_AUDIO_SEND_RATE_MS: expected a multiple of 20 from 20 to 1000, got 30',
+      'PORT: expected an integer from 0 to 65535, got "eighty"',
+      'RTMS_MEDIA: expected a comma-separated list of audio, video, deskshare, transcript, chat, got "audio,smell"',
+      'REDIS_URL: expected a URL starting with redis:// or rediss://',
+      'LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+    ]);
+  });
+
+  it('never echoes secret values', () => {
+    const problems = problemsOf({ ...required, ADMIN_TOKEN: 'admin-secret', REDIS_URL: 'redis//:hunter2@x', PORT: '-1' });
+    const text = problems.join('\n');
+    expect(problems.length).toBeGreaterThan(0);
+    for (const secret of ['very-secret-value', 'token-value', 'admin-secret', 'hunter2']) expect(text).not.toContain(secret);
+  });
+
+  it('checks cross-variable constraints', () => {
+    expect(problemsOf({ ...required, BUFFER_HIGH_WATER_BYTES: '100000', BUFFER_LOW_WATER_BYTES: '200000' })).toEqual([
+      'BUFFER_LOW_WATER_BYTES: expected less than BUFFER_HIGH_WATER_BYTES (100000), got 200000',
+    ]);
+    expect(loadConfig({ ...required, RTMS_MEDIA: ' Audio , chat,audio ' }).media.kinds).toEqual(['audio', 'chat']);
+  });
+});
