@@ -333,7 +333,9 @@ export class FileSink extends EventEmitter implements StreamSink {
   #wavWriter(frame: Frame): WavWriter | undefined {
     const audio = this.#formats?.audio;
     if (audio === undefined) return undefined;
-    const key = audio.mode === 'mixed' ? null : frame.userId;
+    // Zoom's mixed stream is user 0; any identified speaker or Contact Center channel gets its
+    // own file whatever mode was asked for, so two parties can never interleave in one WAV.
+    const key = frame.userId === '0' ? null : frame.userId;
     const format = `${audio.sampleRateHz}/${audio.channels}`;
     const slot = this.#audio.get(key);
     if (slot !== undefined && slot.format === format && slot.writer.remainingBytes >= frame.data.length) return slot.writer;

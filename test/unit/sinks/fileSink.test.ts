@@ -116,6 +116,21 @@ describe('FileSink audio', () => {
     expect(sink.counters().audio?.framesWritten).toBe(160);
   });
 
+  it('mixed mode with identified speakers (Contact Center channels) still gives each its own file', async () => {
+    const sink = createSink();
+    sink.setFormats(MIXED_16K);
+    const agent = [pcmFrame(1, 640), pcmFrame(2, 640)];
+    const customer = [pcmFrame(3, 640), pcmFrame(4, 640)];
+    for (const i of [0, 1]) {
+      sink.write(frame('audio', agent[i]!, { userId: 'agent-channel' }));
+      sink.write(frame('audio', customer[i]!, { userId: 'customer-channel' }));
+    }
+    await sink.close();
+    expect((await readdir(sink.directory)).sort()).toEqual(['audio-agent-channel.wav', 'audio-customer-channel.wav', 'stream.json']);
+    expect((await readWavData(join(sink.directory, 'audio-agent-channel.wav'))).data.equals(Buffer.concat(agent))).toBe(true);
+    expect((await readWavData(join(sink.directory, 'audio-customer-channel.wav'))).data.equals(Buffer.concat(customer))).toBe(true);
+  });
+
   it('counts audio and video frames before setFormats() as format_unknown', async () => {
     const sink = createSink();
     sink.write(frame('audio', pcmFrame(0, 640)));
