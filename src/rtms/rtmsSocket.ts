@@ -52,6 +52,9 @@ export class RtmsSocket {
   #silenceTimer: NodeJS.Timeout | undefined;
   #lastReceivedAt: number;
   #waiters = new Map<number, { resolve: (message: RtmsMessage) => void; reject: (error: Error) => void }>();
+  #markClosed!: () => void;
+  /** Settles once the socket is closed, whoever closed it. */
+  readonly closed: Promise<void> = new Promise((resolve) => (this.#markClosed = resolve));
 
   private constructor(options: RtmsSocketOptions, ws: WebSocket) {
     this.#options = options;
@@ -226,6 +229,7 @@ export class RtmsSocket {
   }
 
   #onClose(code: number, reason: string): void {
+    this.#markClosed();
     if (this.#silenceTimer !== undefined) this.#clock.clearTimeout(this.#silenceTimer);
     const error = new ConnectorError('RTMS_CONNECTION_LOST', `${this.channel} closed (${code}${reason ? ` ${reason}` : ''})`, { retryable: true });
     for (const waiter of [...this.#waiters.values()]) waiter.reject(error);

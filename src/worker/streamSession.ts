@@ -47,6 +47,9 @@ const SUBSCRIBED_EVENTS = [
   EventType.PARTICIPANT_VIDEO_OFF,
 ];
 
+/** How long a stream Zoom terminated keeps listening for Zoom's last messages, ms. */
+const LINGER_MS = 1000;
+
 /** A media socket and the kinds it carries; keyed by the `server_urls` key used (`audio`, ..., `all`). */
 interface MediaConnection {
   readonly key: string;
@@ -426,7 +429,7 @@ export class StreamSession {
           reasonName: reason === undefined ? undefined : nameOf(STOP_REASON_NAMES, reason),
         });
         if (state === RtmsStreamState.TERMINATED) {
-          void this.#finish('ended', `terminated: ${nameOf(STOP_REASON_NAMES, reason ?? 0)}`, reason);
+          void this.#finish('ended', `terminated: ${nameOf(STOP_REASON_NAMES, reason ?? 0)}`, reason, { linger: true });
         } else if (state === RtmsStreamState.INTERRUPTED && reason === StopReason.DATA_CONNECTION_INTERRUPTED) {
           this.#requestRejoin('media', 'stream_state_interrupted');
         }
@@ -591,11 +594,22 @@ export class StreamSession {
 
   // ── teardown ─────────────────────────────────────────────────────────────────────────
 
-  #finish(state: 'ended' | 'failed', reason: string, stopReason: number | undefined): Promise<void> {
+  /**
+   * Ends the stream: sockets closed, sink finalized, `onFinished` called once. With `linger`
+   * (Zoom ended it), Zoom's last messages (SESSION_STATE STOPPED follows TERMINATED) are
+   * still recorded until Zoom closes signaling, for at most `LINGER_MS`.
+   */
+  #finish(state: 'ended' | 'failed', reason: string, stopReason: number | undefined, options: { linger?: boolean } = {}): Promise<void> {
     if (this.#finishing) return this.#finishing;
     this.#finishing = (async () => {
       this.#rejoin?.controller.abort();
       this.#rejoin = undefined;
+      const signaling = this.#signaling;
+      if (options.linger && signaling?.isOpen) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([signaling.closed, new Promise<void>((resolve) => (timer = this.#clock.setTimeout(resolve, LINGER_MS)))]);
+        if (timer !== undefined) this.#clock.clearTimeout(timer);
+      }
       this.#closeSockets();
       this.#stopReason = stopReason;
       this.#endedAt = this.#clock.now();

@@ -13,38 +13,7 @@ export async function tempDir(prefix = 'rtms-media-'): Promise<{ path: string; r
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-export interface ProbeResult {
-  streams: Array<Record<string, string | number | undefined>>;
-  format?: Record<string, string | number | undefined>;
-}
-
-/** Runs ffprobe with JSON output; rejects (with stderr) if ffprobe reports an error. */
-export async function ffprobe(path: string, args: readonly string[]): Promise<ProbeResult> {
-  const { stdout, stderr } = await run('ffprobe', ['-v', 'error', ...args, '-of', 'json', path], { maxBuffer: 16 * 1024 * 1024 });
-  if (stderr.trim() !== '') throw new Error(`ffprobe complained about ${path}: ${stderr}`);
-  return JSON.parse(stdout) as ProbeResult;
-}
-
-/** Sample rate, channels, codec and duration the way the brief specifies. */
-export async function probeAudio(path: string): Promise<{ sampleRate: number; channels: number; codec: string; durationS: number }> {
-  const result = await ffprobe(path, ['-show_entries', 'stream=sample_rate,channels,codec_name', '-show_entries', 'format=duration']);
-  const stream = result.streams[0];
-  if (stream === undefined) throw new Error('no audio stream');
-  return {
-    sampleRate: Number(stream.sample_rate),
-    channels: Number(stream.channels),
-    codec: String(stream.codec_name),
-    durationS: Number(result.format?.duration),
-  };
-}
-
-/** Frames a decoder reads from a video file (`-count_frames`). */
-export async function countVideoFrames(path: string): Promise<{ codec: string; frames: number; width: number; height: number }> {
-  const result = await ffprobe(path, ['-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,nb_read_frames,width,height']);
-  const stream = result.streams[0];
-  if (stream === undefined) throw new Error('no video stream');
-  return { codec: String(stream.codec_name), frames: Number(stream.nb_read_frames), width: Number(stream.width), height: Number(stream.height) };
-}
+export { countVideoFrames, ffprobe, probeAudio, type ProbeResult } from '../../../src/media/ffprobe.ts';
 
 /** A 1 s, 25 fps, 160x90 H.264 Annex B clip made by ffmpeg now. */
 export async function makeH264Clip(dir: string): Promise<Buffer> {

@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ffprobeAvailable } from '../media/ffprobe.ts';
+import { readWavData } from '../media/wavReader.ts';
+import { fileSafeId } from '../sinks/fileSafeId.ts';
+import { streamDirectory } from '../sinks/streamDirectory.ts';
+import { startSimulator, type SimulatedStream } from '../simulator/simulator.ts';
+import { ConnectorProcess } from './connectorProcess.ts';
+import { inspectStreamOutput } from './streamOutputReport.ts';
+
+/**
+ * `npm run demo`: the real connector process and the built-in Zoom stand-in on 127.0.0.1.
+ * Runs a meeting with three speakers and a Contact Center voice call for about ten seconds,
+ * then checks the output the way a user would (ffprobe, byte-for-byte audio) and prints a
+ * summary. Exit code 0 only when every stream ended with valid, complete files.
+ */
+
+const STREAM_SECONDS = 10;
+
+async function main(): Promise<number> {
+  const outputDir = resolve(process.env['OUTPUT_DIR'] ?? 'demo-output');
+  await rm(outputDir, { recursive: true, force: true });
+  await mkdir(outputDir, { recursive: true });
+  const credentials = {
+    clientId: `demo-${randomBytes(4).toString('hex')}`,
+    clientSecret: randomBytes(24).toString('hex'),
+    webhookSecretToken: randomBytes(24).toString('hex'),
+  };
+  const probe = await ffprobeAvailable();
+
+  console.log(`rtms-connector demo: output in ${outputDir}`);
+  const connector = await ConnectorProcess.start({
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      ZM_RTMS_CLIENT: credentials.clientId,
+      ZM_RTMS_SECRET: credentials.clientSecret,
+      ZM_WEBHOOK_SECRET_TOKEN: credentials.webhookSecretToken,
+      ADMIN_TOKEN: randomBytes(16).toString('hex'),
+      OUTPUT_DIR: outputDir,
+      RTMS_MEDIA: 'audio,video,transcript,chat',
+      LOG_LEVEL: 'info',
+    },
+    logFile: join(outputDir, 'connector.log'),
+  });
+  const simulator = await startSimulator({ credentials, webhookUrl: connector.webhookUrl, seed: 2026 });
+  try {
+    console.log(`connector listening on ${connector.baseUrl}; Zoom stand-in on ${simulator.signalingUrl}`);
+    await simulator.validateEndpoint();
+    console.log('webhook endpoint validated (endpoint.url_validation)');
+
+    const streams = await Promise.all([
+      simulator.startStream({ product: 'meeting', participants: 3, durationMs: STREAM_SECONDS * 1000 }),
+      simulator.startStream({ product: 'contact_center', durationMs: STREAM_SECONDS * 1000 }),
+    ]);
+    console.log(`streaming ${streams.length} streams for ${STREAM_SECONDS} s ...`);
+    await Promise.all(streams.map((stream) => stream.whenEnded()));
+
+    const rows: string[][] = [];
+    let healthy = true;
+    for (const stream of streams) {
+      const snapshot = await connector.waitForStream(stream.rtmsStreamId, (s) => s['state'] === 'ended' || s['state'] === 'failed');
+      const report = await inspectStreamOutput(streamDirectory(outputDir, stream.rtmsStreamId), { probe });
+      const audioMatches = await audioMatchesSent(outputDir, stream);
+      const ok = snapshot['state'] === 'ended' && report.state === 'ended' && report.problems.length === 0 && audioMatches;
+      healthy &&= ok;
+      for (const problem of report.problems) console.error(`  ${stream.rtmsStreamId}: ${problem}`);
+      rows.push([
+        stream.product,
+        stream.rtmsStreamId.slice(0, 12),
+        String(snapshot['state']),
+        String(report.files.filter((file) => !file.includes('/')).length),
+        report.audioSeconds.toFixed(1),
+        audioMatches ? 'yes' : 'NO',
+        probe || !report.files.includes('video.h264') ? String(report.videoFrames) : 'n/a',
+        String(report.transcriptLines),
+        String(report.chatLines),
+        probe ? (report.problems.length === 0 ? `ok (${report.probedFiles.length})` : 'FAILED') : 'skipped',
+      ]);
+    }
+    printTable(
+      ['product', 'stream', 'state', 'files', 'audio s', 'audio = sent', 'video frames', 'transcript', 'chat', 'ffprobe'],
+      rows,
+    );
+    if (!probe) console.log('ffprobe is not installed: decoder checks skipped (apt-get install ffmpeg)');
+    console.log(healthy ? 'demo passed: every stream ended with complete, valid files' : 'demo FAILED: see above');
+    return healthy ? 0 : 1;
+  } finally {
+    await simulator.close();
+    const code = await connector.stop('SIGTERM');
+    if (code !== 0) console.error(`connector exited with code ${code}; see connector.log`);
+  }
+}
+
+/** Every speaker's WAV holds exactly the PCM the stand-in sent for that speaker. */
+async function audioMatchesSent(outputDir: string, stream: SimulatedStream): Promise<boolean> {
+  const directory = streamDirectory(outputDir, stream.rtmsStreamId);
+  for (const userId of stream.sent.audioUserIds()) {
+    const file = userId === '0' ? 'audio.wav' : `audio-${fileSafeId(userId)}.wav`;
+    try {
+      const wav = await readWavData(join(directory, file));
+      if (!wav.data.equals(stream.sent.audio(userId))) return false;
+    } catch {
+      return false;
+    }
+  }
+  return stream.sent.audioUserIds().length > 0;
+}
+
+function printTable(header: readonly string[], rows: readonly string[][]): void {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ');
+  console.log(line(header));
+  console.log(widths.map((width) => '-'.repeat(width)).join('  '));
+  for (const row of rows) console.log(line(row));
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`demo failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exit(1);
+  },
+);
