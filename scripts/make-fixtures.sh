@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Regenerates the simulator's committed media fixtures (src/simulator/fixtures/).
+# Needs ffmpeg with libx264. The outputs are committed, so this only runs when a fixture
+# has to change; tests and the simulator never call ffmpeg to make media.
+#
+#   camera.h264    H.264 Annex B, 160x90, 25 fps, 2 s (50 access units), Constrained
+#                  Baseline, an IDR every 10 frames, an access unit delimiter before every
+#                  access unit and SPS/PPS repeated before every IDR, so the simulator can
+#                  split it into access units and a client can start decoding at any IDR.
+#   camera-N.jpg   4 JPEG camera frames, 160x90 (video codec JPG).
+#   camera-N.png   2 PNG camera frames, 160x90 (video codec PNG).
+#   share-N.jpg    2 JPEG "slides", 320x180 (deskshare codec JPG).
+#   share-1.png    1 PNG slide, 320x180 (deskshare codec PNG).
+set -euo pipefail
+
+out="$(cd "$(dirname "$0")/.." && pwd)/src/simulator/fixtures"
+mkdir -p "$out"
+ff=(ffmpeg -hide_banner -loglevel error -y)
+
+"${ff[@]}" -f lavfi -i "testsrc=size=160x90:rate=25:duration=2" \
+  -c:v libx264 -profile:v baseline -pix_fmt yuv420p -preset veryslow -crf 34 -threads 1 \
+  -g 10 -keyint_min 10 -sc_threshold 0 -bf 0 -x264-params "aud=1:repeat-headers=1" \
+  -f h264 "$out/camera.h264"
+
+"${ff[@]}" -f lavfi -i "testsrc=size=160x90:rate=2:duration=2" -q:v 10 -f image2 "$out/camera-%d.jpg"
+"${ff[@]}" -f lavfi -i "testsrc=size=160x90:rate=2:duration=1" -f image2 "$out/camera-%d.png"
+"${ff[@]}" -f lavfi -i "smptebars=size=320x180" -frames:v 1 -q:v 8 "$out/share-1.jpg"
+"${ff[@]}" -f lavfi -i "smptehdbars=size=320x180" -frames:v 1 -q:v 8 "$out/share-2.jpg"
+"${ff[@]}" -f lavfi -i "smptebars=size=320x180" -frames:v 1 "$out/share-1.png"
+
+ls -l "$out"

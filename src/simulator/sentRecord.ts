@@ -1,0 +1,180 @@
+/**
+ * The exact record of what a simulated stream delivered to its client: a media message
+ * counts once the socket accepted its bytes (the `ws` send callback succeeded), so content
+ * buffered during an interruption counts when it is finally sent, and a message lost with
+ * a socket torn down mid-write is never counted (it is re-queued, or for video dropped).
+ * Tests compare what a client received with this byte for byte.
+ */
+
+export interface SentTranscript {
+  /** `user_id` as a string, or the Contact Center `channel_id`. */
+  readonly userId: string;
+  readonly userName: string;
+  readonly text: string;
+  /** ms epoch */
+  readonly timestamp: number;
+  /** ms epoch */
+  readonly startTime: number;
+  /** ms epoch */
+  readonly endTime: number;
+  /** RTMS_TRANSCRIPT_LANGUAGE, 9 = English. */
+  readonly language: number;
+}
+
+export interface SentChat {
+  readonly userId: string;
+  readonly userName: string;
+  readonly text: string;
+  /** ms epoch */
+  readonly timestamp: number;
+}
+
+/** Read side of the record, as exposed on `SimulatedStream.sent`. */
+export interface SentMedia {
+  /** Every PCM byte sent for a user id (`'0'` for mixed audio) or channel id, in order, concatenated. */
+  audio(userId: string): Buffer;
+  /** User ids (or channel ids) audio was sent for, in first-sent order. */
+  audioUserIds(): string[];
+  /** Bytes of audio sent: for one user id, or in total. Counted even when content recording is off. */
+  audioBytes(userId?: string): number;
+  /** Audio messages sent (all users). */
+  audioPackets(): number;
+  /** Video messages in order, one access unit or picture each. */
+  videoFrames(): Buffer[];
+  videoFrameCount(): number;
+  deskshareFrames(): Buffer[];
+  deskshareFrameCount(): number;
+  transcripts(): SentTranscript[];
+  transcriptCount(): number;
+  chats(): SentChat[];
+  chatCount(): number;
+  /**
+   * False when content beyond the counters was not kept (recording disabled, or the
+   * per-stream byte cap was reached); counters stay exact either way.
+   */
+  readonly complete: boolean;
+}
+
+export class SentRecord implements SentMedia {
+  readonly #recordContent: boolean;
+  readonly #maxContentBytes: number;
+  #contentBytes = 0;
+  #complete: boolean;
+  readonly #audio = new Map<string, Buffer[]>();
+  readonly #audioBytes = new Map<string, number>();
+  #audioPackets = 0;
+  readonly #video: Buffer[] = [];
+  #videoCount = 0;
+  readonly #deskshare: Buffer[] = [];
+  #deskshareCount = 0;
+  readonly #transcripts: SentTranscript[] = [];
+  #transcriptCount = 0;
+  readonly #chats: SentChat[] = [];
+  #chatCount = 0;
+
+  /**
+   * @param options.recordContent keep payload bytes (default true); counters are always kept.
+   * @param options.maxContentBytes cap on kept payload bytes per stream (default 256 MiB).
+   */
+  constructor(options: { recordContent?: boolean; maxContentBytes?: number } = {}) {
+    this.#recordContent = options.recordContent ?? true;
+    this.#maxContentBytes = options.maxContentBytes ?? 256 * 1024 * 1024;
+    this.#complete = this.#recordContent;
+  }
+
+  get complete(): boolean {
+    return this.#complete;
+  }
+
+  #keep(bytes: number): boolean {
+    if (!this.#complete) return false;
+    if (this.#contentBytes + bytes > this.#maxContentBytes) {
+      this.#complete = false;
+      return false;
+    }
+    this.#contentBytes += bytes;
+    return true;
+  }
+
+  addAudio(userId: string, data: Buffer): void {
+    this.#audioPackets += 1;
+    this.#audioBytes.set(userId, (this.#audioBytes.get(userId) ?? 0) + data.length);
+    let chunks = this.#audio.get(userId);
+    if (chunks === undefined) {
+      chunks = [];
+      this.#audio.set(userId, chunks);
+    }
+    if (this.#keep(data.length)) chunks.push(data);
+  }
+
+  addVideo(frame: Buffer): void {
+    this.#videoCount += 1;
+    if (this.#keep(frame.length)) this.#video.push(frame);
+  }
+
+  addDeskshare(frame: Buffer): void {
+    this.#deskshareCount += 1;
+    if (this.#keep(frame.length)) this.#deskshare.push(frame);
+  }
+
+  addTranscript(transcript: SentTranscript): void {
+    this.#transcriptCount += 1;
+    if (this.#keep(transcript.text.length + 64)) this.#transcripts.push(transcript);
+  }
+
+  addChat(chat: SentChat): void {
+    this.#chatCount += 1;
+    if (this.#keep(chat.text.length + 64)) this.#chats.push(chat);
+  }
+
+  audio(userId: string): Buffer {
+    return Buffer.concat(this.#audio.get(userId) ?? []);
+  }
+
+  audioUserIds(): string[] {
+    return [...this.#audioBytes.keys()];
+  }
+
+  audioBytes(userId?: string): number {
+    if (userId !== undefined) return this.#audioBytes.get(userId) ?? 0;
+    let total = 0;
+    for (const bytes of this.#audioBytes.values()) total += bytes;
+    return total;
+  }
+
+  audioPackets(): number {
+    return this.#audioPackets;
+  }
+
+  videoFrames(): Buffer[] {
+    return [...this.#video];
+  }
+
+  videoFrameCount(): number {
+    return this.#videoCount;
+  }
+
+  deskshareFrames(): Buffer[] {
+    return [...this.#deskshare];
+  }
+
+  deskshareFrameCount(): number {
+    return this.#deskshareCount;
+  }
+
+  transcripts(): SentTranscript[] {
+    return [...this.#transcripts];
+  }
+
+  transcriptCount(): number {
+    return this.#transcriptCount;
+  }
+
+  chats(): SentChat[] {
+    return [...this.#chats];
+  }
+
+  chatCount(): number {
+    return this.#chatCount;
+  }
+}

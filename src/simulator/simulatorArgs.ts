@@ -1,0 +1,159 @@
+import { parseArgs } from 'node:util';
+import { PRODUCTS, type Product } from '../rtms/products.ts';
+
+/** Scenarios of `npm run simulate`; see USAGE. */
+export const SCENARIOS = ['normal', 'stop', 'interrupt', 'media-drop', 'duplicate-start', 'failover', 'bad-signature', 'forged-webhook'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+/** Parsed command line of the simulator CLI. Durations in ms. */
+export interface SimulatorArgs {
+  readonly help: boolean;
+  readonly webhookUrl: string;
+  readonly streams: number;
+  readonly product: Product;
+  readonly participants: number | undefined;
+  readonly durationMs: number;
+  readonly scenario: Scenario;
+  readonly keepAliveIntervalMs: number | undefined;
+  readonly reconnectGraceMs: number | undefined;
+  readonly seed: number | undefined;
+  readonly port: number;
+  readonly host: string;
+  readonly verbose: boolean;
+  /** Credentials given as flags; missing ones come from the environment. */
+  readonly clientId: string | undefined;
+  readonly clientSecret: string | undefined;
+  readonly webhookSecret: string | undefined;
+}
+
+export const USAGE = `Usage: npm run simulate -- --webhook-url URL [options]
+
+A stand-in for Zoom: announces RTMS streams by webhook and serves the signaling and media
+WebSockets on 127.0.0.1, then prints what each stream delivered and how it ended.
+
+Options:
+  --webhook-url URL        where to POST webhooks (required)
+  --streams N              concurrent streams (default 1)
+  --product P              meeting | webinar | session | contact_center (default meeting)
+  --participants N         participants per stream (default 3; contact_center: 2)
+  --duration SECONDS       media time per stream before it ends (default 10)
+  --scenario S             normal | stop | interrupt | media-drop | duplicate-start |
+                           failover | bad-signature | forged-webhook (default normal)
+  --keepalive-ms MS        keep-alive request period (default 10000)
+  --grace-ms MS            how long an interrupted stream waits for a rejoin (default 60000)
+  --seed N                 deterministic audio, transcripts and chat
+  --host HOST              listen address (default 127.0.0.1)
+  --port N                 listen port (default 0: any free port)
+  --client-id ID           default: ZM_RTMS_CLIENT
+  --client-secret SECRET   default: ZM_RTMS_SECRET
+  --webhook-secret TOKEN   default: ZM_WEBHOOK_SECRET_TOKEN
+  --verbose                log stream lifecycle to stderr
+  -h, --help               show this help
+
+Exit status: 0 when every stream ended, 1 when the endpoint or a webhook was refused (or a
+forged webhook accepted), 2 for bad arguments.`;
+
+/** A command-line problem; `message` is one line for stderr. */
+export class ArgsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ArgsError';
+  }
+}
+
+function integer(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new ArgsError(`--${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}
+
+function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ArgsError(`--${name}: expected one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}
+
+/** Parses `argv` (without node and script). Throws `ArgsError` with a one-line message. */
+export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'webhook-url': { type: 'string' },
+        streams: { type: 'string' },
+        product: { type: 'string' },
+        participants: { type: 'string' },
+        duration: { type: 'string' },
+        scenario: { type: 'string' },
+        'keepalive-ms': { type: 'string' },
+        'grace-ms': { type: 'string' },
+        seed: { type: 'string' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        'client-id': { type: 'string' },
+        'client-secret': { type: 'string' },
+        'webhook-secret': { type: 'string' },
+        verbose: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    const message = error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error);
+    throw new ArgsError(message);
+  }
+  const text = (name: string): string | undefined => {
+    const value = values[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+  const help = values['help'] === true;
+
+  const webhookUrl = text('webhook-url');
+  if (!help) {
+    if (webhookUrl === undefined) throw new ArgsError('--webhook-url is required (where the simulator POSTs webhooks)');
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(webhookUrl);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+      throw new ArgsError(`--webhook-url: expected an http:// or https:// URL, got ${JSON.stringify(webhookUrl)}`);
+    }
+  }
+
+  const durationText = text('duration');
+  let durationMs = 10_000;
+  if (durationText !== undefined) {
+    const seconds = /^\d+(\.\d+)?$/.test(durationText) ? Number(durationText) : Number.NaN;
+    if (!(seconds > 0 && seconds <= 86_400)) {
+      throw new ArgsError(`--duration: expected seconds greater than 0 and at most 86400, got ${JSON.stringify(durationText)}`);
+    }
+    durationMs = Math.round(seconds * 1000);
+  }
+
+  return {
+    help,
+    webhookUrl: webhookUrl ?? '',
+    streams: integer('streams', text('streams'), 1, 10_000) ?? 1,
+    product: oneOf('product', text('product'), PRODUCTS, 'meeting'),
+    participants: integer('participants', text('participants'), 1, 100),
+    durationMs,
+    scenario: oneOf('scenario', text('scenario'), SCENARIOS, 'normal'),
+    keepAliveIntervalMs: integer('keepalive-ms', text('keepalive-ms'), 10, 600_000),
+    reconnectGraceMs: integer('grace-ms', text('grace-ms'), 100, 3_600_000),
+    seed: integer('seed', text('seed'), 0, 4_294_967_295),
+    port: integer('port', text('port'), 0, 65_535) ?? 0,
+    host: text('host') ?? '127.0.0.1',
+    verbose: values['verbose'] === true,
+    clientId: text('client-id'),
+    clientSecret: text('client-secret'),
+    webhookSecret: text('webhook-secret'),
+  };
+}

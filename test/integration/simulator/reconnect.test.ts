@@ -1,0 +1,203 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { CREDENTIALS, type Harness, harness, timestampGaps } from './helpers/harness.ts';
+import { MediaCollector, collectInto, joinStream, mediaHandshake, signalingHandshake } from './helpers/rawRtmsClient.ts';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('keep-alive', () => {
+  it('interrupts after three unanswered signaling keep-alives, then stops with 24 when nobody rejoins', async () => {
+    h = await harness({ keepAliveIntervalMs: 100, reconnectGraceMs: 400 });
+    const stream = await h.sim.startStream();
+    const session = await h.join(stream);
+    session.signaling.answerKeepAlive = false;
+    const interrupted = await h.receiver.waitForEvent('meeting.rtms_interrupted', stream.rtmsStreamId);
+    expect(interrupted.body.payload).toEqual({ meeting_uuid: stream.entityId, rtms_stream_id: stream.rtmsStreamId });
+    const requests = session.signaling.messages.filter((m) => m.msg_type === 12);
+    expect(requests.length).toBe(3);
+    expect(stream.connections.keepAliveTimeouts).toEqual([{ channel: 'signaling', kinds: [] }]);
+    expect(stream.connections.keepAliveMisses).toBe(3);
+    expect((await session.signaling.closed).code).toBe(1006);
+    for (const media of session.media) await media.closed;
+    expect(await stream.whenEnded()).toMatchObject({ stopReason: 24, cause: 'keepAliveTimeout' });
+    const stopped = await h.receiver.waitForEvent('meeting.rtms_stopped', stream.rtmsStreamId);
+    expect(stopped.body.payload['stop_reason']).toBe(24);
+  });
+
+  it('keeps a stream whose client answers every keep-alive', async () => {
+    h = await harness({ keepAliveIntervalMs: 50 });
+    const stream = await h.sim.startStream({ durationMs: 600 });
+    const session = await h.join(stream);
+    await stream.whenEnded();
+    expect(stream.end?.stopReason).toBe(6);
+    expect(stream.connections.keepAliveMisses).toBe(0);
+    expect(session.signaling.messages.filter((m) => m.msg_type === 12).length).toBeGreaterThan(3);
+    expect(session.media[0]?.messages.filter((m) => m.msg_type === 12).length).toBeGreaterThan(3);
+  });
+
+  it('drops only the media socket on media keep-alive misses and says so on signaling', async () => {
+    h = await harness({ keepAliveIntervalMs: 100, reconnectGraceMs: 30_000 });
+    const stream = await h.sim.startStream();
+    const session = await h.join(stream);
+    const media = session.media[0];
+    if (media === undefined) throw new Error('no media socket');
+    media.answerKeepAlive = false;
+    await media.closed;
+    expect(await session.signaling.waitFor((m) => m.msg_type === 6 && (m['event'] as { event_type: number }).event_type === 7)).toBeDefined();
+    expect(await session.signaling.waitFor((m) => m.msg_type === 8)).toMatchObject({ state: 2, reason: 14 });
+    expect(stream.connections.keepAliveTimeouts).toEqual([{ channel: 'media', kinds: ['audio', 'video', 'deskshare', 'transcript', 'chat'] }]);
+    expect(stream.state).toBe('connected');
+    expect(h.receiver.events('meeting.rtms_interrupted')).toHaveLength(0);
+  });
+});
+
+describe('rejoin', () => {
+  it('after interrupt(), buffered audio arrives first and the total equals what was sent, byte for byte', async () => {
+    h = await harness({ reconnectGraceMs: 30_000 });
+    const stream = await h.sim.startStream({ durationMs: 2500 });
+    const collector = new MediaCollector();
+    const first = await h.join(stream, { collector });
+    await stream.whenReady();
+    await sleep(600);
+    const interrupted = h.receiver.waitForEvent('meeting.rtms_interrupted', stream.rtmsStreamId);
+    await stream.interrupt();
+    await interrupted;
+    expect(stream.state).toBe('interrupted');
+    await first.signaling.closed;
+    // Stay away a while so the simulator has to buffer.
+    await sleep(500);
+    expect(stream.backlogSize('audio')).toBeGreaterThan(10);
+    const second = await h.join(stream, { collector });
+    await stream.whenReady(2);
+    expect(await stream.whenEnded()).toMatchObject({ stopReason: 6 });
+    await second.signaling.closed;
+    const timestamps = collector.audioTimestamps.get('0') ?? [];
+    expect(timestampGaps(timestamps, 20)).toEqual([]);
+    expect(collector.audioOf('0').equals(stream.sent.audio('0'))).toBe(true);
+    expect(collector.transcripts).toEqual(stream.sent.transcripts());
+    expect(stream.connections).toMatchObject({ signalingAccepted: 2, interruptions: 1 });
+    expect(stream.readyCount).toBe(2);
+  });
+
+  it('after dropMedia(), the media-only rejoin completes the audio without gaps or repeats', async () => {
+    h = await harness({ reconnectGraceMs: 30_000 });
+    const stream = await h.sim.startStream({ durationMs: 2000 });
+    const options = {
+      signalingUrl: stream.signalingUrl,
+      clientId: CREDENTIALS.clientId,
+      clientSecret: CREDENTIALS.clientSecret,
+      rtmsStreamId: stream.rtmsStreamId,
+      entityId: stream.entityId,
+      media: [{ url: 'audio', mediaType: 1 }],
+    };
+    const session = await joinStream(options);
+    await stream.whenReady();
+    await sleep(400);
+    await stream.dropMedia();
+    await session.media[0]?.closed;
+    expect(await session.signaling.waitFor((m) => m.msg_type === 6 && (m['event'] as { event_type: number }).event_type === 7)).toBeDefined();
+    expect(await session.signaling.waitFor((m) => m.msg_type === 8)).toMatchObject({ state: 2, reason: 14 });
+    await sleep(300);
+    const urls = (session.handshake['media_server'] as { server_urls: Record<string, string> }).server_urls;
+    const { socket, answer } = await mediaHandshake(urls['audio'] ?? '', options, { url: 'audio', mediaType: 1 });
+    expect(answer['status_code']).toBe(0);
+    collectInto(socket, session.collector);
+    session.signaling.send({ msg_type: 7, rtms_stream_id: stream.rtmsStreamId });
+    await stream.whenReady(2);
+    await stream.whenEnded();
+    await session.signaling.closed;
+    expect(timestampGaps(session.collector.audioTimestamps.get('0') ?? [], 20)).toEqual([]);
+    expect(session.collector.audioOf('0').equals(stream.sent.audio('0'))).toBe(true);
+    expect(stream.connections).toMatchObject({ signalingAccepted: 1, mediaAccepted: 2, mediaInterruptions: 1 });
+  });
+
+  it('after failover(), announces the same stream at a new URL; the old URL refuses it; rejoin completes the audio', async () => {
+    h = await harness({ reconnectGraceMs: 30_000 });
+    const stream = await h.sim.startStream({ durationMs: 2500 });
+    const collector = new MediaCollector();
+    const first = await h.join(stream, { collector });
+    await stream.whenReady();
+    await sleep(500);
+    const oldUrl = stream.signalingUrl;
+    const response = await stream.failover();
+    expect(response.status).toBe(200);
+    const announcements = h.receiver.events('meeting.rtms_started');
+    expect(announcements).toHaveLength(2);
+    const [original, failover] = announcements;
+    expect(failover?.body.payload['rtms_stream_id']).toBe(stream.rtmsStreamId);
+    expect(failover?.body.payload['server_urls']).toBe(stream.signalingUrl);
+    expect(stream.signalingUrl).toMatch(/\/signaling-2$/);
+    expect(failover?.body.payload['server_urls']).not.toBe(original?.body.payload['server_urls']);
+    await first.signaling.closed;
+    const stale = await signalingHandshake({
+      signalingUrl: oldUrl,
+      clientId: CREDENTIALS.clientId,
+      clientSecret: CREDENTIALS.clientSecret,
+      rtmsStreamId: stream.rtmsStreamId,
+      entityId: stream.entityId,
+    });
+    expect(stale.answer['status_code']).toBe(2);
+    const second = await h.join(stream, { collector, signalingUrl: String(failover?.body.payload['server_urls']) });
+    expect(second.media.length).toBe(1);
+    await stream.whenEnded();
+    await second.signaling.closed;
+    expect(timestampGaps(collector.audioTimestamps.get('0') ?? [], 20)).toEqual([]);
+    expect(collector.audioOf('0').equals(stream.sent.audio('0'))).toBe(true);
+    expect(h.receiver.events('meeting.rtms_interrupted')).toHaveLength(0);
+  });
+
+  it('resendStart() re-posts the identical rtms_started body', async () => {
+    h = await harness();
+    const stream = await h.sim.startStream();
+    await stream.resendStart();
+    const [first, retry] = h.receiver.events('meeting.rtms_started');
+    expect(retry?.rawBody.equals(first?.rawBody ?? Buffer.alloc(0))).toBe(true);
+    expect(retry?.signatureValid).toBe(true);
+  });
+
+  it('stops with 19 when an interrupted client does not come back in time', async () => {
+    h = await harness({ reconnectGraceMs: 300 });
+    const stream = await h.sim.startStream();
+    await h.join(stream);
+    await stream.whenReady();
+    await stream.interrupt();
+    expect(await stream.whenEnded()).toMatchObject({ stopReason: 19, cause: 'graceExpired' });
+    const stopped = await h.receiver.waitForEvent('meeting.rtms_stopped', stream.rtmsStreamId);
+    expect(stopped.body.payload['stop_reason']).toBe(19);
+    await expect(stream.whenReady(2)).rejects.toMatchObject({ code: 'STREAM_ENDED' });
+  });
+
+  it('treats a client dropping its signaling socket as an interruption', async () => {
+    h = await harness({ reconnectGraceMs: 30_000 });
+    const stream = await h.sim.startStream();
+    const session = await h.join(stream);
+    await stream.whenReady();
+    session.signaling.terminate();
+    await h.receiver.waitForEvent('meeting.rtms_interrupted', stream.rtmsStreamId);
+    for (const media of session.media) await media.closed;
+    expect(stream.state).toBe('interrupted');
+  });
+
+  it('stops with 11 when no client joins within joinTimeoutMs', async () => {
+    h = await harness({ joinTimeoutMs: 200 });
+    const stream = await h.sim.startStream();
+    expect(await stream.whenEnded()).toMatchObject({ stopReason: 11, cause: 'joinTimeout' });
+  });
+
+  it('close() ends running streams without webhooks and is idempotent', async () => {
+    h = await harness();
+    const stream = await h.sim.startStream();
+    const session = await h.join(stream);
+    await stream.whenReady();
+    await Promise.all([h.sim.close(), h.sim.close()]);
+    expect(await stream.whenEnded()).toMatchObject({ cause: 'simulatorClosed' });
+    await session.signaling.closed;
+    expect(h.receiver.events('meeting.rtms_stopped')).toHaveLength(0);
+    await expect(h.sim.startStream()).rejects.toMatchObject({ code: 'SIMULATOR_CLOSED' });
+  });
+});

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { ArgsError, parseSimulatorArgs } from '../../../src/simulator/simulatorArgs.ts';
+import { formatSummaryTable } from '../../../src/simulator/simulationRun.ts';
+
+describe('parseSimulatorArgs', () => {
+  it('applies defaults', () => {
+    expect(parseSimulatorArgs(['--webhook-url', 'http://127.0.0.1:8080/webhook'])).toMatchObject({
+      webhookUrl: 'http://127.0.0.1:8080/webhook',
+      streams: 1,
+      product: 'meeting',
+      participants: undefined,
+      durationMs: 10_000,
+      scenario: 'normal',
+      host: '127.0.0.1',
+      port: 0,
+      help: false,
+    });
+  });
+
+  it('parses every flag', () => {
+    const args = parseSimulatorArgs([
+      '--webhook-url=http://h/w', '--streams', '5', '--product', 'contact_center', '--participants', '2', '--duration', '2.5',
+      '--scenario', 'failover', '--keepalive-ms', '500', '--grace-ms', '3000', '--seed', '7', '--port', '9000', '--host', '::1',
+      '--client-id', 'a', '--client-secret', 'b', '--webhook-secret', 'c', '--verbose',
+    ]);
+    expect(args).toMatchObject({
+      streams: 5, product: 'contact_center', participants: 2, durationMs: 2500, scenario: 'failover', keepAliveIntervalMs: 500,
+      reconnectGraceMs: 3000, seed: 7, port: 9000, host: '::1', clientId: 'a', clientSecret: 'b', webhookSecret: 'c', verbose: true,
+    });
+  });
+
+  it.each([
+    [[], /--webhook-url is required/],
+    [['--webhook-url', 'ftp://x'], /--webhook-url: expected an http/],
+    [['--webhook-url', 'http://x', '--streams', '0'], /--streams: expected an integer from 1/],
+    [['--webhook-url', 'http://x', '--duration', '-1'], /--duration/],
+    [['--webhook-url', 'http://x', '--scenario', 'chaos'], /--scenario: expected one of normal, stop/],
+    [['--webhook-url', 'http://x', '--product', 'phone'], /--product/],
+    [['--webhook-url', 'http://x', '--wat'], /Unknown option '--wat'/],
+    [['--webhook-url', 'http://x', 'positional'], /positional/i],
+  ])('%j -> one-line ArgsError', (argv, message) => {
+    let caught: unknown;
+    try {
+      parseSimulatorArgs(argv);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ArgsError);
+    expect((caught as Error).message).toMatch(message);
+    expect((caught as Error).message).not.toContain('\n');
+  });
+
+  it('does not require a webhook URL for --help', () => {
+    expect(parseSimulatorArgs(['-h']).help).toBe(true);
+  });
+});
+
+describe('formatSummaryTable', () => {
+  it('aligns a header and one row per stream', () => {
+    const table = formatSummaryTable([
+      { rtmsStreamId: 'abc', product: 'meeting', signalingConnections: 2, mediaConnections: 3, audioBytes: 320000, videoFrames: 50, transcriptLines: 4, chatMessages: 1, ended: '6 MEETING_ENDED', notes: '' },
+    ]);
+    const lines = table.split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^stream\s+product\s+signaling\s+media\s+audio bytes/);
+    expect(lines[2]).toContain('320000');
+    expect(lines[2]).toContain('6 MEETING_ENDED');
+  });
+});
