@@ -59,7 +59,7 @@ async function main(): Promise<number> {
     const rows: string[][] = [];
     let healthy = true;
     for (const stream of streams) {
-      const snapshot = await connector.waitForStream(stream.rtmsStreamId, (s) => s['state'] === 'ended' || s['state'] === 'failed');
+      const snapshot = await connector.waitForStream(stream.rtmsStreamId, (s) => s['active'] === false);
       const report = await inspectStreamOutput(streamDirectory(outputDir, stream.rtmsStreamId), { probe });
       const audioMatches = await audioMatchesSent(outputDir, stream);
       const ok = snapshot['state'] === 'ended' && report.state === 'ended' && report.problems.length === 0 && audioMatches;

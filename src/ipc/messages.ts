@@ -36,7 +36,10 @@ export type WorkerToSupervisor =
       /** ms epoch */
       readonly at: number;
     }
-  /** The stream reached a terminal state and its output is finalized: its slot is free. */
+  /**
+   * The stream reached a terminal state (`stats.state`) and its output is finalized: its slot
+   * is free. Terminal states are reported only here, never as `streamState`.
+   */
   | { readonly type: 'streamFinished'; readonly rtmsStreamId: string; readonly stats: StreamStats }
   /** Periodic snapshot of every stream on this worker. */
   | { readonly type: 'stats'; readonly streams: readonly StreamStats[] }

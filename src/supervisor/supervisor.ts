@@ -232,12 +232,21 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         }
         this.emit('stats', message.streams);
         return;
-      case 'streamFinished':
+      case 'streamFinished': {
+        const record = this.#streams.get(message.rtmsStreamId);
         this.#streams.delete(message.rtmsStreamId);
         this.#remember(message.stats);
+        this.emit('streamState', {
+          rtmsStreamId: message.rtmsStreamId,
+          product: message.stats.product,
+          from: record?.stats.state,
+          to: message.stats.state,
+          reason: message.stats.failure ?? message.stats.stopReasonName,
+        });
         this.emit('stats', [message.stats]);
         this.emit('streamFinished', message.stats);
         return;
+      }
       case 'ready':
       case 'pong':
       case 'shutdownComplete':

@@ -147,11 +147,9 @@ export class StreamSession {
   failover(start: StreamStart): void {
     if (this.#machine.isTerminal || this.#finishing) return;
     this.#start = start;
-    this.#event('rtms.failover', { serverUrlsChanged: true });
-    // The old server is gone: abandon whatever rejoin targets it.
-    this.#rejoin?.controller.abort();
-    this.#rejoin = undefined;
-    this.#requestRejoin('full', 'failover');
+    this.#event('rtms.failover', {});
+    // The old server is gone: restart any rejoin under way so it targets the new URL.
+    this.#requestRejoin('full', 'failover', { restart: true });
   }
 
   /** `*.rtms_stopped`: the stream is over. */
@@ -229,18 +227,22 @@ export class StreamSession {
 
   // ── joining ──────────────────────────────────────────────────────────────────────────
 
-  #requestRejoin(scope: RejoinScope, trigger: string): void {
+  /**
+   * Starts a rejoin unless one that covers it is under way. A full rejoin supersedes a
+   * media-only one; `restart` (failover) replaces whatever runs. `reconnects` counts gaps,
+   * so superseding or restarting a rejoin does not count again.
+   */
+  #requestRejoin(scope: RejoinScope, trigger: string, options: { restart?: boolean } = {}): void {
     if (this.#machine.isTerminal || this.#finishing) return;
     const current = this.#rejoin;
-    if (current && (current.scope === 'full' || scope === 'media')) {
+    if (current && !options.restart && (current.scope === 'full' || scope === 'media')) {
       this.#logger.debug({ trigger, scope }, 'rejoin already under way');
       return;
     }
-    // A full rejoin supersedes a media-only one.
     current?.controller.abort();
     this.#rejoin = undefined;
     if (this.#machine.state === 'live') this.#machine.transition('waitingReconnect', trigger);
-    this.#reconnects += 1;
+    if (current === undefined && this.#machine.state !== 'connecting') this.#reconnects += 1;
     this.#event('stream.rejoin', { scope, trigger });
     this.#startRejoin(scope, trigger);
   }

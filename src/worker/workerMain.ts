@@ -7,6 +7,7 @@ import type { StreamStart } from '../rtms/products.ts';
 import { FileSink } from '../sinks/fileSink.ts';
 import { streamDirectory } from '../sinks/streamDirectory.ts';
 import { StreamSession } from './streamSession.ts';
+import { TERMINAL_STATES } from './streamStateMachine.ts';
 
 /**
  * Worker thread entry: hosts many stream sessions. Frames stay in this thread; only control
@@ -48,7 +49,11 @@ function startStream(start: StreamStart): void {
     config,
     sink,
     logger: streamLogger,
-    onStateChange: (change) => post({ type: 'streamState', rtmsStreamId: start.rtmsStreamId, ...change }),
+    // Terminal states travel in streamFinished, after the files are final, so an operator
+    // never sees `ended` for a stream whose output is still being written.
+    onStateChange: (change) => {
+      if (!TERMINAL_STATES.has(change.to)) post({ type: 'streamState', rtmsStreamId: start.rtmsStreamId, ...change });
+    },
     onFinished: (stats) => {
       sessions.delete(start.rtmsStreamId);
       post({ type: 'streamFinished', rtmsStreamId: start.rtmsStreamId, stats });

@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import type { Credentials } from '../../src/config.ts';
+import { ConnectorProcess } from '../../src/demo/connectorProcess.ts';
+import { readWavData } from '../../src/media/wavReader.ts';
+import { fileSafeId } from '../../src/sinks/fileSafeId.ts';
+import { streamDirectory } from '../../src/sinks/streamDirectory.ts';
+import { startSimulator, type SimulatedStream, type Simulator } from '../../src/simulator/simulator.ts';
+
+/**
+ * A real connector process (src/main.ts in a child process, real worker threads) and an
+ * in-process simulator, wired together on 127.0.0.1, with a fresh OUTPUT_DIR.
+ */
+export interface Rig {
+  readonly connector: ConnectorProcess;
+  readonly simulator: Simulator;
+  readonly credentials: Credentials;
+  readonly outputDir: string;
+  streamDir(stream: SimulatedStream): string;
+  close(): Promise<void>;
+}
+
+export function randomCredentials(): Credentials {
+  return {
+    clientId: `client-${randomBytes(4).toString('hex')}`,
+    clientSecret: randomBytes(16).toString('hex'),
+    webhookSecretToken: randomBytes(16).toString('hex'),
+  };
+}
+
+export async function startRig(env: Record<string, string> = {}): Promise<Rig> {
+  const outputDir = await mkdtemp(join(tmpdir(), 'rtms-it-'));
+  const credentials = randomCredentials();
+  const connector = await ConnectorProcess.start({
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      ZM_RTMS_CLIENT: credentials.clientId,
+      ZM_RTMS_SECRET: credentials.clientSecret,
+      ZM_WEBHOOK_SECRET_TOKEN: credentials.webhookSecretToken,
+      ADMIN_TOKEN: 'admin-token-for-tests',
+      OUTPUT_DIR: outputDir,
+      WORKER_THREADS: '2',
+      RTMS_MEDIA: 'audio,video,deskshare,transcript,chat',
+      RTMS_RECONNECT_BASE_MS: '100',
+      RTMS_RECONNECT_MAX_MS: '1000',
+      OUTPUT_FLUSH_INTERVAL_MS: '200',
+      STATS_INTERVAL_MS: '100',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+  });
+  const simulator = await startSimulator({ credentials, webhookUrl: connector.webhookUrl, seed: 11, reconnectGraceMs: 20_000 });
+  return {
+    connector,
+    simulator,
+    credentials,
+    outputDir,
+    streamDir: (stream) => streamDirectory(outputDir, stream.rtmsStreamId),
+    async close() {
+      await simulator.close();
+      await connector.stop('SIGTERM');
+      await rm(outputDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Waits until the simulator has delivered at least `bytes` of audio and `transcripts` lines. */
+export async function untilAudioSent(stream: SimulatedStream, bytes: number, options: { transcripts?: number; timeoutMs?: number } = {}): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const deadline = Date.now() + timeoutMs;
+  while (stream.sent.audioBytes() < bytes || stream.sent.transcriptCount() < (options.transcripts ?? 0)) {
+    if (Date.now() > deadline) {
+      throw new Error(`within ${timeoutMs} ms only ${stream.sent.audioBytes()} audio bytes and ${stream.sent.transcriptCount()} transcript lines were sent`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Each speaker's WAV data section equals, byte for byte, what the simulator delivered. */
+export async function expectAudioIdentical(rig: Rig, stream: SimulatedStream): Promise<void> {
+  const userIds = stream.sent.audioUserIds();
+  expect(userIds.length).toBeGreaterThan(0);
+  for (const userId of userIds) {
+    const file = userId === '0' ? 'audio.wav' : `audio-${fileSafeId(userId)}.wav`;
+    const wav = await readWavData(join(rig.streamDir(stream), file));
+    const sent = stream.sent.audio(userId);
+    expect(sent.length).toBeGreaterThan(0);
+    // Compare lengths first so a failure says how much is missing or duplicated.
+    expect({ file, bytes: wav.data.length }).toEqual({ file, bytes: sent.length });
+    expect(wav.data.equals(sent)).toBe(true);
+  }
+}
+
+export async function readJsonLines(path: string): Promise<Array<Record<string, unknown>>> {
+  const text = await readFile(path, 'utf8');
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+export async function waitUntilEnded(rig: Rig, stream: SimulatedStream): Promise<Record<string, unknown>> {
+  return rig.connector.waitForStream(stream.rtmsStreamId, (snapshot) => snapshot['active'] === false);
+}
