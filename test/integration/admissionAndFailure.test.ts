@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator } from '../../src/simulator/simulator.ts';
+import { expectAudioIdentical, randomCredentials, startRig, untilAudioSent, waitUntilEnded, type Rig } from './connectorHarness.ts';
+
+/** Admission against MAX_STREAMS, and a stream Zoom refuses for good. */
+
+let rig: Rig;
+beforeAll(async () => {
+  rig = await startRig({ MAX_STREAMS: '2' });
+});
+afterAll(async () => {
+  await rig?.close();
+});
+
+async function metric(name: string): Promise<string[]> {
+  const text = await (await fetch(`${rig.connector.baseUrl}/metrics`)).text();
+  return text.split('\n').filter((line) => line.startsWith(name));
+}
+
+describe('admission', () => {
+  it('holds at most MAX_STREAMS; the next stream is rejected, never half-started; a freed slot admits again', async () => {
+    const first = await rig.simulator.startStream({ product: 'meeting' });
+    const second = await rig.simulator.startStream({ product: 'contact_center' });
+    await Promise.all([first.whenReady(), second.whenReady()]);
+
+    const third = await rig.simulator.startStream({ product: 'webinar' });
+    const rejected = await rig.connector.waitForStream(third.rtmsStreamId, (snapshot) => snapshot['state'] === 'rejected');
+    expect(rejected).toMatchObject({ state: 'rejected', active: false, failure: 'max_streams' });
+    expect(await metric('rtms_streams_rejected_total')).toEqual(['rtms_streams_rejected_total{reason="max_streams"} 1']);
+    expect(third.connections.signalingAccepted).toBe(0);
+    expect((await rig.connector.admin('/streams')).body['streams']).toHaveLength(2);
+
+    await first.stop();
+    await waitUntilEnded(rig, first);
+    const fourth = await rig.simulator.startStream({ product: 'session' });
+    await fourth.whenReady();
+    await untilAudioSent(fourth, 16_000);
+    await Promise.all([second.stop(), fourth.stop()]);
+    await Promise.all([waitUntilEnded(rig, second), waitUntilEnded(rig, fourth)]);
+    await expectAudioIdentical(rig, fourth);
+    expect(third.connections.signalingAccepted).toBe(0);
+  });
+});
+
+describe('non-retryable failures', () => {
+  it('a bad handshake signature fails the stream at once, without retries', async () => {
+    // A Zoom that knows a different client secret: webhooks verify, handshakes do not.
+    const credentials = { ...randomCredentials(), webhookSecretToken: rig.credentials.webhookSecretToken, clientId: rig.credentials.clientId };
+    const zoom = await startSimulator({ credentials, webhookUrl: rig.connector.webhookUrl, seed: 3, joinTimeoutMs: 0 });
+    try {
+      const stream = await zoom.startStream({ product: 'meeting' });
+      const snapshot = await waitUntilEnded(rig, stream);
+      expect(snapshot['state']).toBe('failed');
+      expect(String(snapshot['failure'])).toContain('INVALID_SIGNATURE (3)');
+      // Give a retry storm a chance to show itself before counting attempts.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(stream.connections.handshakeRejections).toEqual([{ channel: 'signaling', statusCode: 3, reason: expect.any(String) }]);
+      expect(stream.connections.signalingAccepted).toBe(0);
+    } finally {
+      await zoom.close();
+    }
+  });
+});
