@@ -1,149 +1,183 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { MEDIA_KINDS, type MediaKind } from './config.ts';
+import { AggregatorRegistry, Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { MEDIA_KINDS } from './config.ts';
 import { PRODUCTS } from './rtms/products.ts';
 import type { Supervisor } from './supervisor/supervisor.ts';
 import { STREAM_STATES } from './worker/streamStateMachine.ts';
 import type { StreamStats } from './worker/streamStats.ts';
 
 /**
- * Every metric, defined once, in one registry owned by the supervisor thread. Workers never
- * touch it: they send cumulative per-stream counts, and `ConnectorMetrics` adds the deltas.
- * Labels are bounded (`product`, `media_type`, `reason`, `scope`, `state`); never an id.
+ * Every supervisor-side metric, defined once. Workers never touch this registry: they send
+ * cumulative per-stream counts with their stats, turned into counter increments here, and
+ * keep their own per-frame histograms (`worker/workerMetrics.ts`), which `render()` merges
+ * in with prom-client's `AggregatorRegistry`. Labels are bounded (`product`, `media_type`,
+ * `reason`, `scope`, `state`, `result`, `worker`); never a stream, meeting or user id.
  */
 export class ConnectorMetrics {
   readonly registry = new Registry();
+  readonly #supervisor: Supervisor;
+  readonly #registers = [this.registry];
 
-  readonly webhooksReceived = new Counter({
+  readonly #webhooksReceived = new Counter({
     name: 'rtms_webhooks_received_total',
-    help: 'Webhook requests answered with 2xx (accepted or duplicate).',
+    help: 'Webhook requests answered 200, by result (accepted, duplicate).',
     labelNames: ['result'] as const,
-    registers: [this.registry],
+    registers: this.#registers,
   });
-  readonly webhooksRejected = new Counter({
+  readonly #webhooksRejected = new Counter({
     name: 'rtms_webhooks_rejected_total',
     help: 'Webhook requests refused, by error code.',
     labelNames: ['reason'] as const,
-    registers: [this.registry],
+    registers: this.#registers,
   });
-  readonly streamsStarted = new Counter({
+  readonly #streamsStarted = new Counter({
     name: 'rtms_streams_started_total',
     help: 'Streams admitted.',
     labelNames: ['product'] as const,
-    registers: [this.registry],
+    registers: this.#registers,
   });
-  readonly streamsRejected = new Counter({
+  readonly #streamsRejected = new Counter({
     name: 'rtms_streams_rejected_total',
-    help: 'Streams refused at admission, by reason.',
+    help: 'Streams refused at admission, by reason (max_streams, shutting_down, no_worker).',
     labelNames: ['reason'] as const,
-    registers: [this.registry],
+    registers: this.#registers,
   });
-  readonly streamsEnded = new Counter({
+  readonly #streamsEnded = new Counter({
     name: 'rtms_streams_ended_total',
-    help: 'Streams that reached ended or failed, by terminal state and Zoom stop reason.',
+    help: 'Streams that finished, by terminal state (ended, failed) and Zoom stop reason.',
     labelNames: ['product', 'state', 'reason'] as const,
-    registers: [this.registry],
+    registers: this.#registers,
   });
-  readonly transitions = new Counter({
+  readonly #transitions = new Counter({
     name: 'rtms_stream_transitions_total',
     help: 'Stream state transitions, by the state entered.',
     labelNames: ['state'] as const,
-    registers: [this.registry],
+    registers: this.#registers,
   });
-  readonly framesReceived = new Counter({
+  readonly #framesReceived = new Counter({
     name: 'rtms_frames_received_total',
     help: 'Media messages received from Zoom.',
     labelNames: ['media_type'] as const,
-    registers: [this.registry],
+    registers: this.#registers,
   });
-  readonly bytesReceived = new Counter({
+  readonly #bytesReceived = new Counter({
     name: 'rtms_received_bytes_total',
     help: 'Decoded media bytes received from Zoom.',
     labelNames: ['media_type'] as const,
-    registers: [this.registry],
+    registers: this.#registers,
   });
-  readonly framesWritten = new Counter({
+  readonly #framesWritten = new Counter({
     name: 'rtms_frames_written_total',
     help: 'Media frames written to sinks.',
     labelNames: ['media_type'] as const,
-    registers: [this.registry],
+    registers: this.#registers,
   });
-  readonly bytesWritten = new Counter({
+  readonly #bytesWritten = new Counter({
     name: 'rtms_written_bytes_total',
-    help: 'Media bytes written to sinks.',
+    help: 'Bytes written to sinks for media frames.',
     labelNames: ['media_type'] as const,
-    registers: [this.registry],
+    registers: this.#registers,
   });
-  readonly framesDropped = new Counter({
+  readonly #framesDropped = new Counter({
     name: 'rtms_frames_dropped_total',
     help: 'Media frames received but not written, by reason.',
     labelNames: ['media_type', 'reason'] as const,
-    registers: [this.registry],
+    registers: this.#registers,
   });
-  readonly reconnects = new Counter({
+  readonly #reconnects = new Counter({
     name: 'rtms_reconnects_total',
-    help: 'Rejoins started after an interruption, failover or lost connection.',
-    registers: [this.registry],
+    help: 'Rejoins after a gap, by scope (full, media) and trigger.',
+    labelNames: ['scope', 'reason'] as const,
+    registers: this.#registers,
   });
-  readonly workerExits = new Counter({
-    name: 'rtms_worker_exits_total',
-    help: 'Worker threads that exited, by reason (shutdown, crashed, unresponsive).',
+  readonly #workerRestarts = new Counter({
+    name: 'rtms_worker_restarts_total',
+    help: 'Worker threads replaced after dying, by reason (crashed, unresponsive, exited).',
     labelNames: ['reason'] as const,
-    registers: [this.registry],
+    registers: this.#registers,
+  });
+  readonly #zoomConcurrency = new Gauge({
+    name: 'rtms_zoom_account_concurrent_streams',
+    help: "Zoom account-wide concurrent RTMS streams, from Zoom's latest concurrency webhook.",
+    registers: this.#registers,
+  });
+  readonly #zoomConcurrencyLimit = new Gauge({
+    name: 'rtms_zoom_account_stream_limit',
+    help: "Zoom account-wide RTMS concurrency limit, from Zoom's latest rtms.concurrency_near_limit.",
+    registers: this.#registers,
+  });
+  readonly #zoomConcurrencyLimited = new Counter({
+    name: 'rtms_zoom_account_limited_total',
+    help: 'rtms.concurrency_limited webhooks: a stream could not start because the Zoom account was at its limit.',
+    registers: this.#registers,
   });
 
   /** Last cumulative counts seen per stream, to turn snapshots into counter increments. */
   readonly #lastSeen = new Map<string, StreamStats>();
 
   constructor(options: { supervisor: Supervisor; version: string }) {
-    const { supervisor } = options;
+    const supervisor = options.supervisor;
+    this.#supervisor = supervisor;
+    const registers = this.#registers;
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
       name: 'rtms_build_info',
       help: 'Build information; always 1.',
       labelNames: ['version', 'node_version'] as const,
-      registers: [this.registry],
+      registers,
     }).set({ version: options.version, node_version: process.version }, 1);
     new Gauge({
       name: 'rtms_stream_capacity',
       help: 'Streams this instance may hold at once (MAX_STREAMS).',
-      registers: [this.registry],
+      registers,
       collect() {
         this.set(supervisor.capacity);
       },
     });
     new Gauge({
       name: 'rtms_streams_active',
-      help: 'Streams currently held (admitted and not yet finished).',
-      registers: [this.registry],
+      help: 'Streams held now (admitted and not finished).',
+      registers,
       collect() {
         this.set(supervisor.activeStreams);
       },
     });
     new Gauge({
       name: 'rtms_streams',
-      help: 'Streams held, by state and product.',
+      help: 'Streams held now, by state and product.',
       labelNames: ['state', 'product'] as const,
-      registers: [this.registry],
+      registers,
       collect() {
         this.reset();
-        // Zero every combination so a state that empties reads 0 rather than vanishing.
+        // Every combination, so a state that empties reads 0 rather than vanishing.
         for (const state of STREAM_STATES) for (const product of PRODUCTS) this.set({ state, product }, 0);
         for (const stream of supervisor.list()) this.inc({ state: stream.state, product: stream.product });
       },
     });
     new Gauge({
+      name: 'rtms_buffered_bytes',
+      help: 'Bytes received and accepted by sinks but not yet on disk, all streams.',
+      registers,
+      collect() {
+        this.set(supervisor.list().reduce((sum, stream) => sum + stream.bufferedBytes, 0));
+      },
+    });
+    new Gauge({
       name: 'rtms_worker_threads',
       help: 'Worker threads running.',
-      registers: [this.registry],
+      registers,
       collect() {
         this.set(supervisor.workerCount);
       },
     });
+    // Series that exist from the start, so dashboards and alerts see 0 rather than nothing.
+    for (const media_type of MEDIA_KINDS) {
+      for (const counter of [this.#framesReceived, this.#bytesReceived, this.#framesWritten, this.#bytesWritten]) counter.inc({ media_type }, 0);
+    }
 
     supervisor.on('streamState', ({ product, to, reason }) => {
-      this.transitions.inc({ state: to });
-      if (to === 'idle') this.streamsStarted.inc({ product });
-      if (to === 'rejected') this.streamsRejected.inc({ reason: reason ?? 'unknown' });
+      this.#transitions.inc({ state: to });
+      if (to === 'idle') this.#streamsStarted.inc({ product });
+      if (to === 'rejected') this.#streamsRejected.inc({ reason: reason ?? 'unknown' });
     });
     supervisor.on('stats', (streams) => {
       for (const stats of streams) this.#addDelta(stats);
@@ -152,38 +186,50 @@ export class ConnectorMetrics {
       this.#addDelta(stats);
       this.#lastSeen.delete(stats.rtmsStreamId);
       if (stats.state !== 'rejected') {
-        this.streamsEnded.inc({ product: stats.product, state: stats.state, reason: stats.stopReasonName ?? (stats.state === 'failed' ? 'failed' : 'closed') });
+        const reason = stats.stopReasonName ?? (stats.state === 'failed' ? 'failed' : 'closed');
+        this.#streamsEnded.inc({ product: stats.product, state: stats.state, reason });
       }
     });
-    supervisor.on('workerExit', (exit) => this.workerExits.inc({ reason: exit.reason }));
+    supervisor.on('workerExit', (exit) => {
+      if (!exit.expected) this.#workerRestarts.inc({ reason: exit.reason });
+    });
+    supervisor.on('zoomConcurrency', ({ limited, concurrencyNumber, concurrencyLimit }) => {
+      this.#zoomConcurrency.set(concurrencyNumber);
+      if (concurrencyLimit !== undefined) this.#zoomConcurrencyLimit.set(concurrencyLimit);
+      if (limited) this.#zoomConcurrencyLimited.inc();
+    });
   }
 
   /** Counts a webhook answer; `reason` is the error code for rejections. */
   webhookOutcome(outcome: 'accepted' | 'duplicate' | 'rejected', reason?: string): void {
-    if (outcome === 'rejected') this.webhooksRejected.inc({ reason: reason ?? 'unknown' });
-    else this.webhooksReceived.inc({ result: outcome });
+    if (outcome === 'rejected') this.#webhooksRejected.inc({ reason: reason ?? 'unknown' });
+    else this.#webhooksReceived.inc({ result: outcome });
   }
 
+  /** The process's one `/metrics`: this registry merged with every worker's. */
   async render(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const snapshots = [await this.registry.getMetricsAsJSON(), ...(await this.#supervisor.collectWorkerMetrics())];
+    const merged = AggregatorRegistry.aggregate(snapshots);
+    return { contentType: this.registry.contentType, body: await merged.metrics() };
   }
 
   #addDelta(stats: StreamStats): void {
     const previous = this.#lastSeen.get(stats.rtmsStreamId);
     this.#lastSeen.set(stats.rtmsStreamId, stats);
-    const reconnects = stats.reconnects - (previous?.reconnects ?? 0);
-    if (reconnects > 0) this.reconnects.inc(reconnects);
-    for (const kind of MEDIA_KINDS) {
-      const now = stats.media[kind];
+    for (const [key, count] of Object.entries(stats.rejoins)) {
+      const [scope = 'unknown', reason = 'unknown'] = key.split('/');
+      incBy(this.#reconnects, { scope, reason }, count - (previous?.rejoins[key] ?? 0));
+    }
+    for (const media_type of MEDIA_KINDS) {
+      const now = stats.media[media_type];
       if (now === undefined) continue;
-      const before = previous?.media[kind];
-      const labels = { media_type: kind satisfies MediaKind };
-      incBy(this.framesReceived, labels, now.framesReceived - (before?.framesReceived ?? 0));
-      incBy(this.bytesReceived, labels, now.bytesReceived - (before?.bytesReceived ?? 0));
-      incBy(this.framesWritten, labels, now.framesWritten - (before?.framesWritten ?? 0));
-      incBy(this.bytesWritten, labels, now.bytesWritten - (before?.bytesWritten ?? 0));
+      const before = previous?.media[media_type];
+      incBy(this.#framesReceived, { media_type }, now.framesReceived - (before?.framesReceived ?? 0));
+      incBy(this.#bytesReceived, { media_type }, now.bytesReceived - (before?.bytesReceived ?? 0));
+      incBy(this.#framesWritten, { media_type }, now.framesWritten - (before?.framesWritten ?? 0));
+      incBy(this.#bytesWritten, { media_type }, now.bytesWritten - (before?.bytesWritten ?? 0));
       for (const [reason, count] of Object.entries(now.framesDropped)) {
-        incBy(this.framesDropped, { media_type: kind, reason }, count - (before?.framesDropped[reason] ?? 0));
+        incBy(this.#framesDropped, { media_type, reason }, count - (before?.framesDropped[reason] ?? 0));
       }
     }
   }

@@ -71,6 +71,10 @@ export interface StreamSnapshot {
   readonly failure: string | null;
   /** Rejoins so far (failover, interruption, media-only reconnects). */
   readonly reconnects: number;
+  /** Those rejoins by `<scope>/<trigger>`, e.g. `full/interrupted_webhook`, `media/media_closed`. */
+  readonly rejoins: Readonly<Record<string, number>>;
+  /** Bytes accepted by the sink and not yet on disk. */
+  readonly bufferedBytes: number;
   readonly participants: {
     /** Distinct participants seen (seed 002 `joined_participants`). */
     readonly joined: number;
@@ -115,6 +119,8 @@ export function toStreamSnapshot(stats: StreamStats, now: number): StreamSnapsho
     stop: stats.stopReason === undefined ? null : { reason: stats.stopReason, name: stats.stopReasonName ?? null },
     failure: stats.failure ?? null,
     reconnects: stats.reconnects,
+    rejoins: { ...stats.rejoins },
+    bufferedBytes: stats.bufferedBytes,
     participants: {
       joined: participants.length,
       present: participants.filter((p) => p.state === 'present').length,

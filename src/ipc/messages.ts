@@ -1,3 +1,4 @@
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { StreamStart } from '../rtms/products.ts';
 import type { StreamState } from '../worker/streamStateMachine.ts';
 import type { StreamStats } from '../worker/streamStats.ts';
@@ -21,6 +22,8 @@ export type SupervisorToWorker =
   | { readonly type: 'closeStream'; readonly rtmsStreamId: string }
   /** Privacy opt-out: stop writing this participant's per-speaker media from now on. */
   | { readonly type: 'excludeParticipant'; readonly rtmsStreamId: string; readonly userId: string }
+  /** Scrape: answer with this worker's registry as JSON (`metricsResponse`). */
+  | { readonly type: 'metricsRequest'; readonly requestId: number }
   | { readonly type: 'ping'; readonly sequence: number }
   /** Close every stream and exit the thread. */
   | { readonly type: 'shutdown' };
@@ -43,5 +46,6 @@ export type WorkerToSupervisor =
   | { readonly type: 'streamFinished'; readonly rtmsStreamId: string; readonly stats: StreamStats }
   /** Periodic snapshot of every stream on this worker. */
   | { readonly type: 'stats'; readonly streams: readonly StreamStats[] }
+  | { readonly type: 'metricsResponse'; readonly requestId: number; readonly metrics: readonly MetricObjectWithValues<MetricValue<string>>[] }
   | { readonly type: 'pong'; readonly sequence: number }
   | { readonly type: 'shutdownComplete' };

@@ -33,6 +33,8 @@ export interface RtmsSocketOptions {
   /** A frame that is not a JSON object with an integer msg_type; counted and skipped. */
   readonly onMalformed: (reason: string, wireBytes: number) => void;
   readonly onClose: (closed: SocketClosed) => void;
+  /** Called for each KEEP_ALIVE_REQ answered, with the request's server timestamp (ms) if numeric. */
+  readonly onKeepAlive?: (serverTimestamp: number | undefined) => void;
   readonly logger: Logger;
   readonly clock?: Clock;
 }
@@ -204,6 +206,8 @@ export class RtmsSocket {
     const rtmsMessage = message as RtmsMessage;
     if (rtmsMessage.msg_type === MessageType.KEEP_ALIVE_REQ) {
       this.send({ msg_type: MessageType.KEEP_ALIVE_RESP, timestamp: rtmsMessage['timestamp'] });
+      const timestamp = rtmsMessage['timestamp'];
+      this.#options.onKeepAlive?.(typeof timestamp === 'number' ? timestamp : undefined);
     }
     const waiter = this.#waiters.get(rtmsMessage.msg_type);
     if (waiter !== undefined) {

@@ -30,6 +30,8 @@ export interface StreamSink extends EventEmitter {
   readonly pendingBytes: number;
   /** Output files so far, relative to the stream directory. */
   files(): readonly string[];
+  /** Writes everything pending now (WAV headers and `stream.json` included). */
+  flush(): Promise<void>;
   /** Finalizes every file (WAV headers, `stream.json`); idempotent. */
   close(): Promise<void>;
   /** Stops at once, leaving files valid but possibly short; idempotent. */

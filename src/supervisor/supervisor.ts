@@ -7,7 +7,7 @@ import type { Logger } from '../logger.ts';
 import type { StreamStart } from '../rtms/products.ts';
 import type { StreamState } from '../worker/streamStateMachine.ts';
 import type { StreamStats } from '../worker/streamStats.ts';
-import { WorkerHandle, type WorkerExit } from './workerHandle.ts';
+import { WorkerHandle, type WorkerExit, type WorkerMetricsSnapshot } from './workerHandle.ts';
 
 /** Finished streams kept for `GET /streams/{id}` after they end. */
 const FINISHED_HISTORY = 1000;
@@ -26,6 +26,8 @@ export interface SupervisorEvents {
   /** Fresh per-stream statistics from a worker. */
   stats: [readonly StreamStats[]];
   workerExit: [WorkerExit];
+  /** Zoom's account-level concurrency webhooks. */
+  zoomConcurrency: [{ limited: boolean; concurrencyNumber: number; concurrencyLimit: number | undefined }];
 }
 
 export interface SupervisorOptions {
@@ -95,12 +97,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         }));
         return;
       case 'concurrencyNearLimit':
+        this.emit('zoomConcurrency', { limited: false, concurrencyNumber: event.concurrencyNumber, concurrencyLimit: event.concurrencyLimit });
         this.#logger.warn(
           { concurrencyLimit: event.concurrencyLimit, concurrencyNumber: event.concurrencyNumber, percentage: event.percentage },
           'Zoom account is near its RTMS concurrency limit',
         );
         return;
       case 'concurrencyLimited':
+        this.emit('zoomConcurrency', { limited: true, concurrencyNumber: event.concurrencyNumber, concurrencyLimit: undefined });
         this.#logger.error({ concurrencyNumber: event.concurrencyNumber }, 'Zoom account hit its RTMS concurrency limit; a stream could not start');
         return;
       case 'urlValidation':
@@ -126,6 +130,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (record === undefined) return false;
     this.#workers.get(record.workerId)?.post({ type: 'closeStream', rtmsStreamId });
     return true;
+  }
+
+  /** Every live worker's metrics registry; a worker that does not answer in time is left out. */
+  async collectWorkerMetrics(timeoutMs = 1000): Promise<WorkerMetricsSnapshot[]> {
+    const snapshots = await Promise.all([...this.#workers.values()].map((worker) => worker.requestMetrics(timeoutMs)));
+    return snapshots.filter((snapshot) => snapshot !== undefined);
   }
 
   /** Excludes a participant from capture from now on; false when the stream is not active here. */
@@ -249,6 +259,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       }
       case 'ready':
       case 'pong':
+      case 'metricsResponse':
       case 'shutdownComplete':
         return;
       default: {
@@ -312,6 +323,8 @@ function initialStats(start: StreamStart, state: StreamState): StreamStats {
     stopReasonName: undefined,
     failure: undefined,
     reconnects: 0,
+    rejoins: {},
+    bufferedBytes: 0,
     media: {},
     audioSeconds: 0,
     participants: [],

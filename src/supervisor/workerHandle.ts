@@ -7,6 +7,9 @@ import type { SupervisorToWorker, WorkerToSupervisor } from '../ipc/messages.ts'
 import type { Logger } from '../logger.ts';
 import type { WorkerData } from '../worker/workerMain.ts';
 
+/** One worker's registry, as `Registry.getMetricsAsJSON()` returns it. */
+export type WorkerMetricsSnapshot = Extract<WorkerToSupervisor, { type: 'metricsResponse' }>['metrics'];
+
 // Run from src/ under type stripping or from dist/ after tsc: load the sibling of this file's kind.
 const WORKER_ENTRY = new URL(`../worker/workerMain${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 
@@ -44,6 +47,8 @@ export class WorkerHandle {
   #pingSequence = 0;
   #lastPong = 0;
   #shutdownComplete: (() => void) | undefined;
+  #metricsRequestId = 0;
+  readonly #metricsWaiters = new Map<number, (metrics: WorkerMetricsSnapshot) => void>();
   readonly #exited: Promise<void>;
 
   private constructor(options: WorkerHandleOptions, worker: Worker) {
@@ -86,6 +91,23 @@ export class WorkerHandle {
     this.#worker.postMessage(message);
   }
 
+  /** The worker's metrics registry, or undefined if it does not answer within `timeoutMs`. */
+  requestMetrics(timeoutMs: number): Promise<WorkerMetricsSnapshot | undefined> {
+    const requestId = ++this.#metricsRequestId;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#metricsWaiters.delete(requestId);
+        resolve(undefined);
+      }, timeoutMs);
+      this.#metricsWaiters.set(requestId, (metrics) => {
+        clearTimeout(timer);
+        this.#metricsWaiters.delete(requestId);
+        resolve(metrics);
+      });
+      this.post({ type: 'metricsRequest', requestId });
+    });
+  }
+
   /** Asks the worker to close its streams, waits up to `timeoutMs`, then terminates it. */
   async shutdown(timeoutMs: number): Promise<void> {
     this.#expectedExit = true;
@@ -111,6 +133,7 @@ export class WorkerHandle {
     const { workerId, onMessage, onExit, logger } = this.#options;
     this.#worker.on('message', (message: WorkerToSupervisor) => {
       if (message.type === 'pong') this.#lastPong = message.sequence;
+      else if (message.type === 'metricsResponse') this.#metricsWaiters.get(message.requestId)?.(message.metrics);
       else if (message.type === 'shutdownComplete') this.#shutdownComplete?.();
       else onMessage(workerId, message);
     });

@@ -27,6 +27,7 @@ import type { StreamSink } from '../sinks/streamSink.ts';
 import { ParticipantRoster } from './participantRoster.ts';
 import { StreamStateMachine, type StateChange } from './streamStateMachine.ts';
 import { emptyCounters, type MediaCounters, type StreamStats } from './streamStats.ts';
+import type { WorkerMetrics } from './workerMetrics.ts';
 
 /**
  * One RTMS stream inside a worker: the signaling socket, its media socket(s), the sink, and
@@ -64,6 +65,7 @@ export interface StreamSessionOptions {
   readonly start: StreamStart;
   readonly config: Pick<Config, 'credentials' | 'media' | 'rtms'>;
   readonly sink: StreamSink;
+  readonly metrics: WorkerMetrics;
   readonly logger: Logger;
   readonly clock?: Clock;
   readonly onStateChange: (change: StateChange) => void;
@@ -75,6 +77,7 @@ export class StreamSession {
   #start: StreamStart;
   readonly #config: StreamSessionOptions['config'];
   readonly #sink: StreamSink;
+  readonly #metrics: WorkerMetrics;
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #onFinished: (stats: StreamStats) => void;
@@ -87,6 +90,10 @@ export class StreamSession {
   #stopReason: number | undefined;
   #failure: string | undefined;
   #reconnects = 0;
+  readonly #rejoins: Record<string, number> = {};
+  /** When the current gap began (left `live`), ms epoch, and the `rejoins` key it is counted under. */
+  #gapStartedAt: number | undefined;
+  #gapKey: string | undefined;
   #formats: MediaFormats | undefined;
   /** Participants who opted out of capture; their per-speaker frames are dropped as `excluded`. */
   readonly #excluded = new Set<string>();
@@ -102,6 +109,7 @@ export class StreamSession {
     this.#start = options.start;
     this.#config = options.config;
     this.#sink = options.sink;
+    this.#metrics = options.metrics;
     this.#logger = options.logger;
     this.#clock = options.clock ?? systemClock;
     this.#onFinished = options.onFinished;
@@ -117,6 +125,8 @@ export class StreamSession {
     });
     this.#sink.on('drain', () => this.#resumeMedia());
     this.#sink.on('error', (error: unknown) => {
+      const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined)?.code : undefined;
+      this.#metrics.sinkError(typeof cause === 'string' ? cause : describeError(error).code);
       this.#logger.error({ err: describeError(error) }, 'sink failed; frames for this stream are now counted as dropped');
     });
     this.#sink.setMetadata(this.#metadata());
@@ -190,7 +200,14 @@ export class StreamSession {
     return this.#finish('ended', reason, undefined);
   }
 
+  /** Current statistics; also refreshes the accounting kept in `stream.json`. */
   snapshot(): StreamStats {
+    const stats = this.#stats();
+    if (!this.#machine.isTerminal) this.#sink.setMetadata({ ...this.#metadata(), media: stats.media });
+    return stats;
+  }
+
+  #stats(): StreamStats {
     const sinkCounters = this.#sink.counters();
     const media: Partial<Record<MediaKind, MediaCounters>> = {};
     for (const [kind, received] of this.#received) {
@@ -218,6 +235,8 @@ export class StreamSession {
       stopReasonName: this.#stopReason === undefined ? undefined : nameOf(STOP_REASON_NAMES, this.#stopReason),
       failure: this.#failure,
       reconnects: this.#reconnects,
+      rejoins: { ...this.#rejoins },
+      bufferedBytes: this.#sink.pendingBytes,
       media,
       audioSeconds: audioBytesPerSecond > 0 ? (media.audio?.bytesWritten ?? 0) / audioBytesPerSecond : 0,
       participants: this.#roster.snapshot(),
@@ -241,8 +260,19 @@ export class StreamSession {
     }
     current?.controller.abort();
     this.#rejoin = undefined;
-    if (this.#machine.state === 'live') this.#machine.transition('waitingReconnect', trigger);
-    if (current === undefined && this.#machine.state !== 'connecting') this.#reconnects += 1;
+    if (this.#machine.state === 'live') {
+      this.#gapStartedAt = this.#clock.now();
+      this.#machine.transition('waitingReconnect', trigger);
+    }
+    if (this.#machine.state !== 'connecting') {
+      // One gap, one count, filed under the rejoin that actually runs: a full rejoin that
+      // supersedes a media-only one takes its count over.
+      const key = `${scope}/${trigger}`;
+      if (current === undefined) this.#reconnects += 1;
+      else if (this.#gapKey !== undefined) this.#rejoins[this.#gapKey] = (this.#rejoins[this.#gapKey] ?? 1) - 1;
+      this.#rejoins[key] = (this.#rejoins[key] ?? 0) + 1;
+      this.#gapKey = key;
+    }
     this.#event('stream.rejoin', { scope, trigger });
     this.#startRejoin(scope, trigger);
   }
@@ -271,6 +301,9 @@ export class StreamSession {
         this.#rejoin = undefined;
         if (this.#machine.state !== 'live') {
           this.#liveAt ??= this.#clock.now();
+          if (this.#gapStartedAt !== undefined) this.#metrics.reconnectGap(scope, (this.#clock.now() - this.#gapStartedAt) / 1000);
+          this.#gapStartedAt = undefined;
+          this.#gapKey = undefined;
           this.#machine.transition('live', trigger);
         }
       },
@@ -288,6 +321,7 @@ export class StreamSession {
   /** Signaling handshake, then every media socket, then CLIENT_READY_ACK (rtms-protocol.md §2.2). */
   async #joinAll(signal: AbortSignal): Promise<void> {
     this.#closeSockets();
+    const startedAt = this.#clock.now();
     const signaling = await RtmsSocket.open(
       {
         url: this.#start.signalingUrl,
@@ -299,6 +333,7 @@ export class StreamSession {
         onMessage: (message) => this.#onSignalingMessage(message),
         onMalformed: (reason) => this.#logger.warn({ channel: 'signaling', reason }, 'malformed signaling message skipped'),
         onClose: (closed) => this.#onSignalingClosed(signaling, closed),
+        onKeepAlive: (timestamp) => this.#keepAlive('signaling', timestamp),
       },
       signal,
     );
@@ -318,6 +353,7 @@ export class StreamSession {
       signal,
     );
     this.#checkStatus('signaling', reply);
+    this.#metrics.handshake('signaling', (this.#clock.now() - startedAt) / 1000);
     this.#media = this.#planMedia(reply);
     if (this.#start.product !== 'contact_center') {
       signaling.send({ msg_type: MessageType.EVENT_SUBSCRIPTION, events: SUBSCRIBED_EVENTS.map((event_type) => ({ event_type, subscribe: true })) });
@@ -333,6 +369,7 @@ export class StreamSession {
       if (connection.socket?.isOpen) continue;
       connection.socket?.terminate();
       connection.socket = undefined;
+      const startedAt = this.#clock.now();
       const socket = await RtmsSocket.open(
         {
           url: connection.url,
@@ -344,6 +381,7 @@ export class StreamSession {
           onMessage: (message, bytes) => this.#onMediaMessage(connection, message, bytes),
           onMalformed: (reason, bytes) => this.#countMalformed(connection.kinds[0] ?? 'audio', reason, bytes),
           onClose: (closed) => this.#onMediaClosed(connection, socket, closed),
+          onKeepAlive: (timestamp) => this.#keepAlive('media', timestamp),
         },
         signal,
       );
@@ -365,6 +403,7 @@ export class StreamSession {
         signal,
       );
       this.#checkStatus(`media:${connection.key}`, reply);
+      this.#metrics.handshake('media', (this.#clock.now() - startedAt) / 1000);
       this.#formats = negotiatedFormats(this.#config.media, reply['media_params'], this.#formats);
       this.#sink.setFormats(this.#formats);
       if (this.#paused) socket.pause();
@@ -389,6 +428,10 @@ export class StreamSession {
     }
     if (typeof urls['all'] === 'string') return [{ key: 'all', url: urls['all'], kinds: wanted, socket: undefined }];
     throw new ConnectorError('RTMS_PROTOCOL_VIOLATION', 'signaling answer offered no media server URL', { retryable: false });
+  }
+
+  #keepAlive(scope: 'signaling' | 'media', serverTimestamp: number | undefined): void {
+    if (serverTimestamp !== undefined) this.#metrics.keepAliveAge(scope, (this.#clock.now() - serverTimestamp) / 1000);
   }
 
   #checkStatus(channel: string, reply: RtmsMessage): void {
@@ -550,6 +593,7 @@ export class StreamSession {
   }
 
   #write(frame: Frame): void {
+    this.#metrics.frameLatency(frame.kind, (this.#clock.now() - frame.timestamp) / 1000);
     if (!this.#sink.write(frame) && !this.#paused) {
       this.#paused = true;
       for (const connection of this.#media) connection.socket?.pause();
@@ -618,11 +662,14 @@ export class StreamSession {
       if (state === 'failed') this.#failure = reason;
       if (!this.#machine.isTerminal) this.#machine.transition(state, reason);
       try {
+        // Flush first so the accounting written with the final stream.json has nothing pending.
+        await this.#sink.flush();
+        this.#sink.setMetadata({ ...this.#metadata(), media: this.#stats().media });
         await this.#sink.close();
       } catch (error) {
         this.#logger.error({ err: describeError(error) }, 'sink did not close cleanly');
       }
-      this.#onFinished(this.snapshot());
+      this.#onFinished(this.#stats());
     })();
     return this.#finishing;
   }

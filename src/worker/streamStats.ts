@@ -36,6 +36,10 @@ export interface StreamStats {
   /** Short, secret-free reason for `failed`. */
   readonly failure: string | undefined;
   readonly reconnects: number;
+  /** Rejoins started, keyed `<scope>/<trigger>` (e.g. `full/interrupted_webhook`, `media/media_closed`). */
+  readonly rejoins: Readonly<Record<string, number>>;
+  /** Bytes accepted by the sink and not yet on disk. */
+  readonly bufferedBytes: number;
   readonly media: Readonly<Partial<Record<MediaKind, MediaCounters>>>;
   /** Seconds of audio written across all audio files. */
   readonly audioSeconds: number;

@@ -8,6 +8,7 @@ import { FileSink } from '../sinks/fileSink.ts';
 import { streamDirectory } from '../sinks/streamDirectory.ts';
 import { StreamSession } from './streamSession.ts';
 import { TERMINAL_STATES } from './streamStateMachine.ts';
+import { WorkerMetrics } from './workerMetrics.ts';
 
 /**
  * Worker thread entry: hosts many stream sessions. Frames stay in this thread; only control
@@ -24,6 +25,7 @@ const port = parentPort;
 const { workerId, config } = workerData as WorkerData;
 const logger = createLogger({ level: config.logLevel }).child({ worker: workerId });
 const sessions = new Map<string, StreamSession>();
+const metrics = new WorkerMetrics({ workerId });
 
 function post(message: WorkerToSupervisor): void {
   port.postMessage(message);
@@ -48,6 +50,7 @@ function startStream(start: StreamStart): void {
     start,
     config,
     sink,
+    metrics,
     logger: streamLogger,
     // Terminal states travel in streamFinished, after the files are final, so an operator
     // never sees `ended` for a stream whose output is still being written.
@@ -101,6 +104,9 @@ function handle(message: SupervisorToWorker): void {
       return;
     case 'excludeParticipant':
       withSession(message.rtmsStreamId, (session) => session.excludeParticipant(message.userId));
+      return;
+    case 'metricsRequest':
+      void metrics.snapshot().then((snapshot) => post({ type: 'metricsResponse', requestId: message.requestId, metrics: snapshot }));
       return;
     case 'ping':
       post({ type: 'pong', sequence: message.sequence });

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectStreamOutput } from '../../src/demo/streamOutputReport.ts';
 import type { Product } from '../../src/rtms/products.ts';
-import { expectAudioIdentical, readJsonLines, startRig, untilAudioSent, waitUntilEnded, type Rig } from './connectorHarness.ts';
+import { expectAudioIdentical, expectEveryFrameAccounted, readJsonLines, startRig, untilAudioSent, waitUntilEnded, type Rig } from './connectorHarness.ts';
 
 /** The connector process against the simulator: every product, end to end, byte for byte. */
 
@@ -26,6 +26,8 @@ describe('connector core', () => {
       const snapshot = await waitUntilEnded(rig, stream);
       expect(snapshot).toMatchObject({ state: 'ended', product, stop: { reason: 6, name: 'MEETING_ENDED' }, reconnects: 0 });
       await expectAudioIdentical(rig, stream);
+      const media = await expectEveryFrameAccounted(rig, stream);
+      expect(media['audio']?.framesReceived).toBe(stream.sent.audioPackets());
 
       const report = await inspectStreamOutput(rig.streamDir(stream), { probe: true });
       expect(report.problems).toEqual([]);
@@ -85,8 +87,12 @@ describe('connector core', () => {
     await stream.stop();
     const snapshot = await waitUntilEnded(rig, stream);
     expect(snapshot).toMatchObject({ state: 'ended', reconnects: 1 });
+    expect(Object.entries(snapshot['rejoins'] as Record<string, number>).filter(([, count]) => count > 0)).toEqual([
+      [expect.stringMatching(/^full\//), 1],
+    ]);
     expect(stream.connections.signalingAccepted).toBe(2);
     await expectAudioIdentical(rig, stream);
+    await expectEveryFrameAccounted(rig, stream);
   });
 
   it('media dropped: rejoins media only, no audio lost', async () => {
@@ -98,7 +104,9 @@ describe('connector core', () => {
     await stream.whenReady(2);
     await untilAudioSent(stream, 96_000);
     await stream.stop();
-    await waitUntilEnded(rig, stream);
+    const snapshot = await waitUntilEnded(rig, stream);
+    expect(snapshot).toMatchObject({ state: 'ended', reconnects: 1 });
+    expect(Object.keys(snapshot['rejoins'] as Record<string, number>).every((key) => key.startsWith('media/'))).toBe(true);
     expect(stream.connections.signalingAccepted).toBe(1);
     expect(stream.connections.mediaAccepted).toBeGreaterThan(mediaBefore);
     await expectAudioIdentical(rig, stream);
@@ -113,7 +121,7 @@ describe('connector core', () => {
     await untilAudioSent(stream, 96_000);
     await stream.stop();
     const snapshot = await waitUntilEnded(rig, stream);
-    expect(snapshot).toMatchObject({ state: 'ended', reconnects: 1 });
+    expect(snapshot).toMatchObject({ state: 'ended', reconnects: 1, rejoins: { 'full/failover': 1 } });
     expect(stream.connections.signalingAccepted).toBe(2);
     await expectAudioIdentical(rig, stream);
   });

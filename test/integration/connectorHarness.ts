@@ -9,6 +9,7 @@ import { readWavData } from '../../src/media/wavReader.ts';
 import { fileSafeId } from '../../src/sinks/fileSafeId.ts';
 import { streamDirectory } from '../../src/sinks/streamDirectory.ts';
 import { startSimulator, type SimulatedStream, type Simulator } from '../../src/simulator/simulator.ts';
+import type { MediaCounters } from '../../src/worker/streamStats.ts';
 
 /**
  * A real connector process (src/main.ts in a child process, real worker threads) and an
@@ -100,6 +101,21 @@ export async function readJsonLines(path: string): Promise<Array<Record<string, 
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/**
+ * Reads the final accounting from `stream.json` and checks, per media kind, that every frame
+ * received was either written or dropped with a reason. Returns the media counters.
+ */
+export async function expectEveryFrameAccounted(rig: Rig, stream: SimulatedStream): Promise<Record<string, MediaCounters>> {
+  const streamJson = JSON.parse(await readFile(join(rig.streamDir(stream), 'stream.json'), 'utf8')) as { media?: Record<string, MediaCounters> };
+  const media = streamJson.media ?? {};
+  expect(Object.keys(media).length).toBeGreaterThan(0);
+  for (const [kind, counters] of Object.entries(media)) {
+    const dropped = Object.values(counters.framesDropped).reduce((sum, count) => sum + count, 0);
+    expect({ kind, received: counters.framesReceived }).toEqual({ kind, received: counters.framesWritten + dropped });
+  }
+  return media;
 }
 
 export async function waitUntilEnded(rig: Rig, stream: SimulatedStream): Promise<Record<string, unknown>> {

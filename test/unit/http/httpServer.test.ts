@@ -28,6 +28,8 @@ function stats(overrides: Partial<StreamStats> = {}): StreamStats {
     stopReasonName: undefined,
     failure: undefined,
     reconnects: 1,
+    rejoins: { 'full/interrupted_webhook': 1 },
+    bufferedBytes: 0,
     media: {
       audio: { framesReceived: 100, bytesReceived: 64_000, framesWritten: 97, bytesWritten: 62_080, framesDropped: { excluded: 2, malformed: 1 } },
     },
@@ -486,6 +488,8 @@ describe('admin API', () => {
         stop: null,
         failure: null,
         reconnects: 1,
+        rejoins: { 'full/interrupted_webhook': 1 },
+        bufferedBytes: 0,
         participants: {
           joined: 3,
           present: 2,

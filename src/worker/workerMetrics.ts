@@ -1,0 +1,94 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import type { MediaKind } from '../config.ts';
+
+/**
+ * Metrics observed inside a worker thread, where the frames are: latency per frame,
+ * handshake and keep-alive timing, rejoin gaps, event-loop lag, sink failures. Each worker
+ * has its own registry; on scrape the supervisor merges them with prom-client's
+ * `AggregatorRegistry` into the one `/metrics`, so nothing per frame crosses threads.
+ */
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  readonly #frameLatency: Histogram<'media_type'>;
+  readonly #handshakeDuration: Histogram<'scope'>;
+  readonly #keepAliveAge: Histogram<'scope'>;
+  readonly #reconnectGap: Histogram<'scope'>;
+  readonly #sinkErrors: Counter<'reason'>;
+  readonly #loopDelay = monitorEventLoopDelay({ resolution: 10 });
+
+  constructor(options: { workerId: number }) {
+    const registers = [this.registry];
+    this.#frameLatency = new Histogram({
+      name: 'rtms_frame_latency_seconds',
+      help: "From a frame's server timestamp to its hand-over to the sink (includes clock offset and Zoom's startup buffering).",
+      labelNames: ['media_type'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.#handshakeDuration = new Histogram({
+      name: 'rtms_handshake_duration_seconds',
+      help: 'From opening a socket to the handshake answer, by scope (signaling, media).',
+      labelNames: ['scope'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.#keepAliveAge = new Histogram({
+      name: 'rtms_keepalive_age_seconds',
+      help: "Age of Zoom's keep-alive requests when answered: server timestamp to local receipt (includes clock offset).",
+      labelNames: ['scope'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.#reconnectGap = new Histogram({
+      name: 'rtms_reconnect_gap_seconds',
+      help: 'From losing a connection to being live again, by scope (full, media).',
+      labelNames: ['scope'],
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60],
+      registers,
+    });
+    this.#sinkErrors = new Counter({
+      name: 'rtms_sink_write_errors_total',
+      help: 'Sinks that failed (the stream keeps running; its frames are counted as dropped), by error code.',
+      labelNames: ['reason'],
+      registers,
+    });
+    const loopDelay = this.#loopDelay;
+    loopDelay.enable();
+    const worker = String(options.workerId);
+    new Gauge({
+      name: 'rtms_worker_event_loop_lag_seconds',
+      help: 'Event-loop delay of each worker thread since the previous scrape, p99.',
+      labelNames: ['worker'],
+      registers,
+      collect() {
+        this.set({ worker }, loopDelay.percentile(99) / 1e9);
+        loopDelay.reset();
+      },
+    });
+  }
+
+  frameLatency(kind: MediaKind, seconds: number): void {
+    this.#frameLatency.observe({ media_type: kind }, Math.max(0, seconds));
+  }
+
+  handshake(scope: 'signaling' | 'media', seconds: number): void {
+    this.#handshakeDuration.observe({ scope }, seconds);
+  }
+
+  keepAliveAge(scope: 'signaling' | 'media', seconds: number): void {
+    this.#keepAliveAge.observe({ scope }, Math.max(0, seconds));
+  }
+
+  reconnectGap(scope: 'full' | 'media', seconds: number): void {
+    this.#reconnectGap.observe({ scope }, seconds);
+  }
+
+  sinkError(reason: string): void {
+    this.#sinkErrors.inc({ reason });
+  }
+
+  snapshot(): Promise<MetricObjectWithValues<MetricValue<string>>[]> {
+    return this.registry.getMetricsAsJSON();
+  }
+}
