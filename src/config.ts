@@ -33,6 +33,8 @@ export interface MediaConfig {
     readonly channels: 1 | 2;
     /** Packet interval in ms, a multiple of 20 up to 1000. */
     readonly sendRateMs: number;
+    /** `silence`: pad gaps Zoom left (muted, lost) so each WAV keeps the stream's timeline. */
+    readonly gapFill: 'none' | 'silence';
   };
   readonly video: { readonly codec: 'h264' | 'jpg'; readonly fps: number; readonly resolution: 'sd' | 'hd' | 'fhd' | 'qhd' };
   readonly deskshare: { readonly codec: 'h264' | 'jpg'; readonly fps: number; readonly resolution: 'sd' | 'hd' | 'fhd' | 'qhd' };
@@ -76,6 +78,12 @@ export interface Config {
     readonly highWaterBytes: number;
     /** Resume the socket below this many buffered bytes. */
     readonly lowWaterBytes: number;
+    /**
+     * How long sockets may stay paused on a full buffer, ms. After it, they are resumed (a
+     * paused socket answers no keep-alives, and Zoom drops a client after three misses) and
+     * buffered video is evicted, oldest first; audio and text only past twice the high mark.
+     */
+    readonly stallDeadlineMs: number;
   };
   readonly output: {
     /** How often WAV headers and `stream.json` are refreshed, ms. */
@@ -85,6 +93,8 @@ export interface Config {
   readonly statsIntervalMs: number;
   /** How long SIGTERM waits for streams to close before exiting, ms. */
   readonly shutdownGraceMs: number;
+  /** Testing only: every stream's sink stalls `forMs`, `afterMs` after the stream starts. */
+  readonly debugSinkStall: { readonly afterMs: number; readonly forMs: number } | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -182,6 +192,18 @@ class EnvReader {
     return value;
   }
 
+  /** `<afterMs>:<forMs>`, two non-negative integers. */
+  stall(name: string): { afterMs: number; forMs: number } | undefined {
+    const value = this.#raw(name);
+    if (value === undefined) return undefined;
+    const match = /^(\d+):(\d+)$/.exec(value);
+    if (match === null) {
+      this.problems.push(`${name}: expected <afterMs>:<forMs>, e.g. 2000:8000, got ${JSON.stringify(value)}`);
+      return undefined;
+    }
+    return { afterMs: Number(match[1]), forMs: Number(match[2]) };
+  }
+
   check(condition: boolean, problem: string): void {
     if (!condition) this.problems.push(problem);
   }
@@ -262,6 +284,7 @@ export function loadConfig(env: Env = process.env): Config {
           | 48000,
         channels: Number(read.oneOf('RTMS_AUDIO_CHANNELS', ['1', '2'] as const, '1')) as 1 | 2,
         sendRateMs,
+        gapFill: read.oneOf('RTMS_AUDIO_GAP_FILL', ['none', 'silence'] as const, 'none'),
       },
       video: { codec: videoCodec, fps: videoFps, resolution: read.oneOf('RTMS_VIDEO_RESOLUTION', RESOLUTIONS, 'hd') },
       deskshare: { codec: deskshareCodec, fps: deskshareFps, resolution: read.oneOf('RTMS_DESKSHARE_RESOLUTION', RESOLUTIONS, 'fhd') },
@@ -281,10 +304,11 @@ export function loadConfig(env: Env = process.env): Config {
       reconnectMaxMs,
       reconnectWindowMs: read.int('RTMS_RECONNECT_WINDOW_MS', 60_000, 100, 3_600_000),
     },
-    buffer: { highWaterBytes, lowWaterBytes },
+    buffer: { highWaterBytes, lowWaterBytes, stallDeadlineMs: read.int('BUFFER_STALL_DEADLINE_MS', 5000, 100, 25_000) },
     output: { flushIntervalMs: read.int('OUTPUT_FLUSH_INTERVAL_MS', 1000, 50, 2000) },
     statsIntervalMs: read.int('STATS_INTERVAL_MS', 1000, 50, 60_000),
     shutdownGraceMs: read.int('SHUTDOWN_GRACE_MS', 25_000, 0, 600_000),
+    debugSinkStall: read.stall('DEBUG_SINK_STALL'),
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return deepFreeze(config);

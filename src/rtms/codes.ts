@@ -106,12 +106,18 @@ export const StatusCode = {
 } as const;
 
 /**
- * Status codes after which retrying the same handshake cannot succeed: wrong credentials,
- * unknown stream, or parameters the server refuses. Status 8 (duplicate signaling) and 45
- * (internal exception) are transient.
+ * Whether retrying a refused handshake can succeed. Wrong credentials, an unknown stream or
+ * parameters the server refuses cannot. "A connection already exists" (8 signaling, 15/16
+ * media) is transient during a rejoin: Zoom has not yet noticed the old socket is gone. 45 is
+ * Zoom's own internal error. The rejoin window bounds the retries either way.
  */
 export function isRetryableStatus(statusCode: number): boolean {
-  return statusCode === StatusCode.DUPLICATE_SIGNAL_REQUEST || statusCode === StatusCode.INTERNAL_EXCEPTION;
+  return (
+    statusCode === StatusCode.DUPLICATE_SIGNAL_REQUEST ||
+    statusCode === StatusCode.MEDIA_DATA_ALL_CONNECTION_EXIST ||
+    statusCode === StatusCode.DUPLICATE_MEDIA_DATA_CONNECTION ||
+    statusCode === StatusCode.INTERNAL_EXCEPTION
+  );
 }
 
 export const STOP_REASON_NAMES: readonly string[] = [

@@ -11,6 +11,7 @@ import type { Frame, LifecycleEvent, MediaFormats } from '../media/frame.ts';
 import { ImageFrameWriter } from '../media/imageFrameWriter.ts';
 import { JsonLinesWriter } from '../media/jsonLinesWriter.ts';
 import type { MediaWriter } from '../media/mediaWriter.ts';
+import { AudioTimeline } from '../media/audioTimeline.ts';
 import { WAV_MAX_DATA_BYTES, WavWriter } from '../media/wavWriter.ts';
 import { fileSafeId } from './fileSafeId.ts';
 import type { SinkCounters, StreamSink } from './streamSink.ts';
@@ -32,6 +33,11 @@ export interface FileSinkOptions {
    * maximum: the 4 GiB RIFF limit ({@link WAV_MAX_DATA_BYTES}).
    */
   readonly maxWavDataBytes?: number | undefined;
+  /**
+   * Pad audio where Zoom sent nothing (timestamps jump) with silence, so every WAV keeps the
+   * stream's timeline from its first audio packet. Default false: WAV bytes equal the PCM received.
+   */
+  readonly fillAudioGaps?: boolean | undefined;
   /** Default `systemClock`. */
   readonly clock?: Clock | undefined;
   readonly logger?: Logger | undefined;
@@ -98,6 +104,8 @@ export class FileSink extends EventEmitter implements StreamSink {
   readonly #highWaterBytes: number;
   readonly #lowWaterBytes: number;
   readonly #maxWavDataBytes: number;
+  /** Set when gaps are padded with silence (`fillAudioGaps`). */
+  readonly #audioTimeline: AudioTimeline | undefined;
   readonly #clock: Clock;
   readonly #logger: Logger | undefined;
 
@@ -157,6 +165,7 @@ export class FileSink extends EventEmitter implements StreamSink {
     this.#highWaterBytes = highWaterBytes;
     this.#lowWaterBytes = lowWaterBytes;
     this.#maxWavDataBytes = maxWavDataBytes;
+    this.#audioTimeline = options.fillAudioGaps ? new AudioTimeline() : undefined;
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger;
     this.#interval = this.#clock.setInterval(() => void this.#requestFlush(), this.#flushIntervalMs);
@@ -281,9 +290,11 @@ export class FileSink extends EventEmitter implements StreamSink {
   #append(frame: Frame): boolean {
     switch (frame.kind) {
       case 'audio': {
-        const writer = this.#wavWriter(frame);
+        const writer = this.#wavWriter(frame.userId, frame.data.length);
         if (writer === undefined) return false;
         const before = writer.pendingBytes;
+        const gapMs = this.#audioGapMs(frame);
+        if (gapMs > 0 && writer.remainingBytes >= frame.data.length + writer.byteRate * (gapMs / 1000)) writer.appendSilence(gapMs);
         writer.append(frame.data);
         this.#grew(writer, before);
         return true;
@@ -330,15 +341,24 @@ export class FileSink extends EventEmitter implements StreamSink {
   }
 
   /** The WAV for this frame's speaker, starting a new part when the format changed or the file is full. */
-  #wavWriter(frame: Frame): WavWriter | undefined {
+  /** Milliseconds of silence to pad before this audio frame, when gaps are filled. */
+  #audioGapMs(frame: Frame): number {
+    const audio = this.#formats?.audio;
+    if (this.#audioTimeline === undefined || audio === undefined) return 0;
+    const durationMs = (frame.data.length / (audio.sampleRateHz * audio.channels * 2)) * 1000;
+    const placement = this.#audioTimeline.place(frame.userId, frame.timestamp, durationMs);
+    return placement.duplicate ? 0 : placement.gapMs;
+  }
+
+  #wavWriter(userId: string, bytes: number): WavWriter | undefined {
     const audio = this.#formats?.audio;
     if (audio === undefined) return undefined;
     // Zoom's mixed stream is user 0; any identified speaker or Contact Center channel gets its
     // own file whatever mode was asked for, so two parties can never interleave in one WAV.
-    const key = frame.userId === '0' ? null : frame.userId;
+    const key = userId === '0' ? null : userId;
     const format = `${audio.sampleRateHz}/${audio.channels}`;
     const slot = this.#audio.get(key);
-    if (slot !== undefined && slot.format === format && slot.writer.remainingBytes >= frame.data.length) return slot.writer;
+    if (slot !== undefined && slot.format === format && slot.writer.remainingBytes >= bytes) return slot.writer;
     if (slot !== undefined) this.#retire(slot.writer);
     const base = key === null ? 'audio' : `audio-${fileSafeId(key)}`;
     const name = this.#freeWavName(base);
@@ -347,7 +367,7 @@ export class FileSink extends EventEmitter implements StreamSink {
       sampleRateHz: audio.sampleRateHz,
       channels: audio.channels,
       // A frame larger than a whole part is still written rather than lost.
-      maxDataBytes: Math.min(WAV_MAX_DATA_BYTES, Math.max(this.#maxWavDataBytes, frame.data.length)),
+      maxDataBytes: Math.min(WAV_MAX_DATA_BYTES, Math.max(this.#maxWavDataBytes, bytes)),
       onError: (error) => this.#writerFailed(name, error),
     });
     this.#audio.set(key, { format, writer });

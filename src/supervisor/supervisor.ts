@@ -5,7 +5,7 @@ import type { WebhookEvent } from '../http/webhookEvent.ts';
 import type { WorkerToSupervisor } from '../ipc/messages.ts';
 import type { Logger } from '../logger.ts';
 import type { StreamStart } from '../rtms/products.ts';
-import type { StreamState } from '../worker/streamStateMachine.ts';
+import { TERMINAL_STATES, type StreamState } from '../worker/streamStateMachine.ts';
 import type { StreamStats } from '../worker/streamStats.ts';
 import { WorkerHandle, type WorkerExit, type WorkerMetricsSnapshot } from './workerHandle.ts';
 
@@ -238,7 +238,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       case 'stats':
         for (const stats of message.streams) {
           const record = this.#streams.get(stats.rtmsStreamId);
-          if (record !== undefined) record.stats = stats;
+          // Terminal states arrive only with streamFinished, after the files are final.
+          if (record !== undefined && !TERMINAL_STATES.has(stats.state)) record.stats = stats;
         }
         this.emit('stats', message.streams);
         return;

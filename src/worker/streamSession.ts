@@ -4,6 +4,8 @@ import type { Config, MediaKind } from '../config.ts';
 import { ConnectorError, HandshakeRejectedError, describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { lifecycleEvent, type Frame, type MediaFormats } from '../media/frame.ts';
+import { AudioTimeline } from '../media/audioTimeline.ts';
+import { FrameBuffer } from '../media/frameBuffer.ts';
 import {
   EVENT_TYPE_NAMES,
   EventType,
@@ -63,7 +65,7 @@ type RejoinScope = 'full' | 'media';
 
 export interface StreamSessionOptions {
   readonly start: StreamStart;
-  readonly config: Pick<Config, 'credentials' | 'media' | 'rtms'>;
+  readonly config: Pick<Config, 'credentials' | 'media' | 'rtms' | 'buffer'>;
   readonly sink: StreamSink;
   readonly metrics: WorkerMetrics;
   readonly logger: Logger;
@@ -95,6 +97,8 @@ export class StreamSession {
   #gapStartedAt: number | undefined;
   #gapKey: string | undefined;
   #formats: MediaFormats | undefined;
+  /** Per-speaker audio positions: duplicates after a rejoin are dropped, gaps are marked. */
+  readonly #audioTimeline = new AudioTimeline();
   /** Participants who opted out of capture; their per-speaker frames are dropped as `excluded`. */
   readonly #excluded = new Set<string>();
 
@@ -103,7 +107,16 @@ export class StreamSession {
   /** The join or rejoin in progress; later triggers join it instead of starting another. */
   #rejoin: { scope: RejoinScope; controller: AbortController; done: Promise<void> } | undefined;
   #finishing: Promise<void> | undefined;
+  /** Frames the sink could not take yet (design §5); bounded, and every eviction is counted. */
+  readonly #backlog = new FrameBuffer();
+  /** The sink said "not now" (write() returned false) and has not drained since. */
+  #sinkBlocked = false;
   #paused = false;
+  /** Sockets stayed paused past the deadline: read on, evict by policy. */
+  #overflowing = false;
+  #stallTimer: NodeJS.Timeout | undefined;
+  /** Evictions of the current overflow, reported as one gap marker when it ends. */
+  #overflowDrops = new Map<MediaKind, { frames: number; fromTimestamp: number; toTimestamp: number }>();
 
   constructor(options: StreamSessionOptions) {
     this.#start = options.start;
@@ -123,7 +136,7 @@ export class StreamSession {
         options.onStateChange(change);
       },
     });
-    this.#sink.on('drain', () => this.#resumeMedia());
+    this.#sink.on('drain', () => this.#onSinkDrain());
     this.#sink.on('error', (error: unknown) => {
       const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined)?.code : undefined;
       this.#metrics.sinkError(typeof cause === 'string' ? cause : describeError(error).code);
@@ -183,7 +196,8 @@ export class StreamSession {
         this.#logger.warn({ err: describeError(error) }, 'no STREAM_CLOSE_RESP; closing locally');
       }
     }
-    return this.#finish('ended', 'closed by request', StopReason.RECEIVER_REQUEST_CLOSE);
+    // Zoom answers, then terminates the stream and closes signaling; record its last words.
+    return this.#finish('ended', 'closed by request', StopReason.RECEIVER_REQUEST_CLOSE, { linger: true });
   }
 
   /**
@@ -236,7 +250,7 @@ export class StreamSession {
       failure: this.#failure,
       reconnects: this.#reconnects,
       rejoins: { ...this.#rejoins },
-      bufferedBytes: this.#sink.pendingBytes,
+      bufferedBytes: this.#sink.pendingBytes + this.#backlog.bytes,
       media,
       audioSeconds: audioBytesPerSecond > 0 ? (media.audio?.bytesWritten ?? 0) / audioBytesPerSecond : 0,
       participants: this.#roster.snapshot(),
@@ -584,6 +598,25 @@ export class StreamSession {
       this.#drop(counters, 'not_requested');
       return;
     }
+    if (kind === 'audio' && this.#formats !== undefined) {
+      const { sampleRateHz, channels } = this.#formats.audio;
+      const placement = this.#audioTimeline.place(frame.userId, frame.timestamp, (frame.data.length / (sampleRateHz * channels * 2)) * 1000);
+      if (placement.duplicate) {
+        this.#drop(counters, 'duplicate');
+        return;
+      }
+      if (placement.gapMs > 0) {
+        this.#event('media.gap', {
+          kind,
+          userId: frame.userId,
+          reason: 'no_data',
+          fromTimestamp: placement.gapFrom,
+          toTimestamp: frame.timestamp,
+          gapMs: placement.gapMs,
+          filledWithSilence: this.#config.media.audio.gapFill === 'silence',
+        });
+      }
+    }
     if (this.#excluded.has(frame.userId)) {
       this.#drop(counters, 'excluded');
       return;
@@ -592,19 +625,75 @@ export class StreamSession {
     this.#write(frame);
   }
 
+  /** Hands the frame to the sink, or keeps it in the backlog while the sink pushes back. */
   #write(frame: Frame): void {
     this.#metrics.frameLatency(frame.kind, (this.#clock.now() - frame.timestamp) / 1000);
-    if (!this.#sink.write(frame) && !this.#paused) {
-      this.#paused = true;
-      for (const connection of this.#media) connection.socket?.pause();
-      this.#logger.debug({ pendingBytes: this.#sink.pendingBytes }, 'sink above high water; media paused');
+    if (!this.#sinkBlocked && this.#backlog.length === 0) {
+      if (!this.#sink.write(frame)) this.#sinkBlocked = true;
+      return;
     }
+    this.#backlog.push(frame);
+    const { highWaterBytes } = this.#config.buffer;
+    if (this.#overflowing) this.#evict();
+    else if (this.#backlog.bytes > highWaterBytes && !this.#paused) this.#pauseMedia();
+  }
+
+  #onSinkDrain(): void {
+    this.#sinkBlocked = false;
+    for (let frame = this.#backlog.shift(); frame !== undefined; frame = this.#backlog.shift()) {
+      if (!this.#sink.write(frame)) {
+        this.#sinkBlocked = true;
+        break;
+      }
+    }
+    if (this.#backlog.bytes <= this.#config.buffer.lowWaterBytes) this.#resumeMedia();
+  }
+
+  #pauseMedia(): void {
+    this.#paused = true;
+    for (const connection of this.#media) connection.socket?.pause();
+    this.#logger.debug({ backlogBytes: this.#backlog.bytes }, 'buffer above high water; media paused');
+    this.#stallTimer = this.#clock.setTimeout(() => {
+      this.#stallTimer = undefined;
+      if (!this.#paused) return;
+      // Reading must go on or Zoom drops us for unanswered keep-alives: apply the drop policy.
+      this.#logger.warn({ backlogBytes: this.#backlog.bytes, deadlineMs: this.#config.buffer.stallDeadlineMs }, 'sink stalled past the deadline; evicting buffered media by policy');
+      this.#overflowing = true;
+      this.#paused = false;
+      for (const connection of this.#media) connection.socket?.resume();
+      this.#evict();
+    }, this.#config.buffer.stallDeadlineMs);
   }
 
   #resumeMedia(): void {
+    if (this.#stallTimer !== undefined) this.#clock.clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
+    if (this.#overflowing) this.#endOverflow();
     if (!this.#paused) return;
     this.#paused = false;
     for (const connection of this.#media) connection.socket?.resume();
+  }
+
+  /** Video first down to the high mark; audio and text only past twice the high mark. */
+  #evict(): void {
+    const { highWaterBytes } = this.#config.buffer;
+    for (const frame of this.#backlog.evict(highWaterBytes, 2 * highWaterBytes)) {
+      this.#drop(this.#counters(frame.kind), 'buffer_full');
+      const range = this.#overflowDrops.get(frame.kind);
+      if (range === undefined) this.#overflowDrops.set(frame.kind, { frames: 1, fromTimestamp: frame.timestamp, toTimestamp: frame.timestamp });
+      else {
+        range.frames += 1;
+        range.fromTimestamp = Math.min(range.fromTimestamp, frame.timestamp);
+        range.toTimestamp = Math.max(range.toTimestamp, frame.timestamp);
+      }
+    }
+  }
+
+  /** Leaves a gap marker per media kind for what the overflow evicted. */
+  #endOverflow(): void {
+    this.#overflowing = false;
+    for (const [kind, range] of this.#overflowDrops) this.#event('media.gap', { kind, reason: 'buffer_full', ...range });
+    this.#overflowDrops.clear();
   }
 
   #countMalformed(kind: MediaKind, reason: string, wireBytes: number): void {
@@ -651,12 +740,16 @@ export class StreamSession {
       this.#rejoin?.controller.abort();
       this.#rejoin = undefined;
       const signaling = this.#signaling;
+      if (this.#stallTimer !== undefined) this.#clock.clearTimeout(this.#stallTimer);
       if (options.linger && signaling?.isOpen) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([signaling.closed, new Promise<void>((resolve) => (timer = this.#clock.setTimeout(resolve, LINGER_MS)))]);
         if (timer !== undefined) this.#clock.clearTimeout(timer);
       }
       this.#closeSockets();
+      if (this.#overflowing) this.#endOverflow();
+      // Nothing new arrives now: the backlog goes to the sink, which queues it for the final flush.
+      for (const frame of this.#backlog.drain()) this.#sink.write(frame);
       this.#stopReason = stopReason;
       this.#endedAt = this.#clock.now();
       if (state === 'failed') this.#failure = reason;
@@ -664,10 +757,9 @@ export class StreamSession {
       try {
         // Flush first so the accounting written with the final stream.json has nothing pending.
         await this.#sink.flush();
+      } finally {
         this.#sink.setMetadata({ ...this.#metadata(), media: this.#stats().media });
-        await this.#sink.close();
-      } catch (error) {
-        this.#logger.error({ err: describeError(error) }, 'sink did not close cleanly');
+        await this.#sink.close().catch((error: unknown) => this.#logger.error({ err: describeError(error) }, 'sink did not close cleanly'));
       }
       this.#onFinished(this.#stats());
     })();

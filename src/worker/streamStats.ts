@@ -38,7 +38,7 @@ export interface StreamStats {
   readonly reconnects: number;
   /** Rejoins started, keyed `<scope>/<trigger>` (e.g. `full/interrupted_webhook`, `media/media_closed`). */
   readonly rejoins: Readonly<Record<string, number>>;
-  /** Bytes accepted by the sink and not yet on disk. */
+  /** Bytes received and not yet on disk: the backlog in front of the sink plus the sink's own queue. */
   readonly bufferedBytes: number;
   readonly media: Readonly<Partial<Record<MediaKind, MediaCounters>>>;
   /** Seconds of audio written across all audio files. */

@@ -5,6 +5,7 @@ import type { SupervisorToWorker, WorkerToSupervisor } from '../ipc/messages.ts'
 import { createLogger } from '../logger.ts';
 import type { StreamStart } from '../rtms/products.ts';
 import { FileSink } from '../sinks/fileSink.ts';
+import { StallingSink } from '../sinks/stallingSink.ts';
 import { streamDirectory } from '../sinks/streamDirectory.ts';
 import { StreamSession } from './streamSession.ts';
 import { TERMINAL_STATES } from './streamStateMachine.ts';
@@ -39,13 +40,16 @@ function startStream(start: StreamStart): void {
     return;
   }
   const streamLogger = logger.child({ rtmsStreamId: start.rtmsStreamId, product: start.product });
-  const sink = new FileSink({
+  const fileSink = new FileSink({
     directory: streamDirectory(config.outputDir, start.rtmsStreamId),
     flushIntervalMs: config.output.flushIntervalMs,
     highWaterBytes: config.buffer.highWaterBytes,
     lowWaterBytes: config.buffer.lowWaterBytes,
+    fillAudioGaps: config.media.audio.gapFill === 'silence',
     logger: streamLogger,
   });
+  const stall = config.debugSinkStall;
+  const sink = stall === undefined ? fileSink : new StallingSink({ inner: fileSink, ...stall });
   const session = new StreamSession({
     start,
     config,
@@ -123,7 +127,9 @@ function handle(message: SupervisorToWorker): void {
 }
 
 const statsTimer = setInterval(() => {
-  if (sessions.size > 0) post({ type: 'stats', streams: [...sessions.values()].map((session) => session.snapshot()) });
+  // A finishing stream reports its terminal state only in streamFinished, once its files are final.
+  const live = [...sessions.values()].filter((session) => !TERMINAL_STATES.has(session.state));
+  if (live.length > 0) post({ type: 'stats', streams: live.map((session) => session.snapshot()) });
 }, config.statsIntervalMs);
 
 port.on('message', handle);

@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
-import type { MediaKind } from '../config.ts';
+import { MEDIA_KINDS, type MediaKind } from '../config.ts';
 
 /**
  * Metrics observed inside a worker thread, where the frames are: latency per frame,
@@ -53,6 +53,14 @@ export class WorkerMetrics {
       labelNames: ['reason'],
       registers,
     });
+    // Known label values start at zero, so the first observation is an increase Prometheus
+    // can see (a series born with its first count looks flat to rate() and the quantiles).
+    for (const media_type of MEDIA_KINDS) this.#frameLatency.zero({ media_type });
+    for (const scope of ['signaling', 'media'] as const) {
+      this.#handshakeDuration.zero({ scope });
+      this.#keepAliveAge.zero({ scope });
+    }
+    for (const scope of ['full', 'media'] as const) this.#reconnectGap.zero({ scope });
     const loopDelay = this.#loopDelay;
     loopDelay.enable();
     const worker = String(options.workerId);

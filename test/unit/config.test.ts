@@ -19,7 +19,7 @@ describe('loadConfig', () => {
     const config = loadConfig(required);
     expect(config.http).toMatchObject({ host: '0.0.0.0', port: 8080, webhookPath: '/webhook', webhookToleranceSeconds: 300 });
     expect(config.media.kinds).toEqual(['audio', 'video', 'transcript']);
-    expect(config.media.audio).toEqual({ mode: 'mixed', sampleRateHz: 16000, channels: 1, sendRateMs: 20 });
+    expect(config.media.audio).toEqual({ mode: 'mixed', sampleRateHz: 16000, channels: 1, sendRateMs: 20, gapFill: 'none' });
     expect(config.media.video.codec).toBe('h264');
     expect(config.rtms).toMatchObject({ reconnectBaseMs: 3000, reconnectMaxMs: 30000, keepAliveTimeoutMs: 65000 });
     expect(config.workerThreads).toBeGreaterThan(0);

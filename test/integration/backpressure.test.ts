@@ -1,0 +1,53 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { inspectStreamOutput } from '../../src/demo/streamOutputReport.ts';
+import { expectEveryFrameAccounted, readJsonLines, startRig, untilAudioSent, waitUntilEnded } from './connectorHarness.ts';
+
+const HIGH_WATER = 64 * 1024;
+
+describe('backpressure with a stalled sink', () => {
+  it('keeps memory bounded while the sink stalls, evicts video first past the deadline, and recovers', async () => {
+    // The sink stops accepting frames 1 s into each stream, for 6 s.
+    const rig = await startRig({
+      DEBUG_SINK_STALL: '1000:6000',
+      BUFFER_HIGH_WATER_BYTES: String(HIGH_WATER),
+      BUFFER_LOW_WATER_BYTES: String(HIGH_WATER / 4),
+      BUFFER_STALL_DEADLINE_MS: '1500',
+    });
+    try {
+      const stream = await rig.simulator.startStream({ product: 'meeting' });
+      await stream.whenReady();
+      const buffered: number[] = [];
+      const states = new Set<string>();
+      // Sample the stream through the stall and past it.
+      const until = Date.now() + 9000;
+      while (Date.now() < until) {
+        const { body } = await rig.connector.admin(`/streams/${stream.rtmsStreamId}`);
+        const snapshot = body['stream'] as Record<string, unknown>;
+        buffered.push(Number(snapshot['bufferedBytes']));
+        states.add(String(snapshot['state']));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      // The backlog grew while the sink stalled, never past its bound (2 x high water for
+      // the backlog, one high water plus a frame in the sink), and emptied afterwards.
+      expect(Math.max(...buffered)).toBeGreaterThan(HIGH_WATER);
+      expect(Math.max(...buffered)).toBeLessThanOrEqual(3 * HIGH_WATER + 64 * 1024);
+      expect(buffered.at(-1)).toBeLessThan(HIGH_WATER);
+      // The stall never cost the connection: no rejoin, no failure.
+      expect([...states].filter((state) => state !== 'connecting' && state !== 'live')).toEqual([]);
+
+      await untilAudioSent(stream, 32_000 * 10);
+      await stream.stop();
+      await waitUntilEnded(rig, stream);
+      const media = await expectEveryFrameAccounted(rig, stream);
+      expect(media['video']?.framesDropped['buffer_full'] ?? 0).toBeGreaterThan(0);
+      expect(media['audio']?.framesReceived).toBe(stream.sent.audioPackets());
+      const gaps = (await readJsonLines(join(rig.streamDir(stream), 'events.jsonl'))).filter((event) => event['eventType'] === 'media.gap');
+      expect(gaps.map((gap) => (gap['data'] as Record<string, unknown>)['kind'])).toContain('video');
+      const report = await inspectStreamOutput(rig.streamDir(stream), { probe: true });
+      expect(report.problems).toEqual([]);
+    } finally {
+      await rig.close();
+    }
+  }, 60_000);
+});
