@@ -93,6 +93,10 @@ export interface Config {
   readonly statsIntervalMs: number;
   /** How long SIGTERM waits for streams to close before exiting, ms. */
   readonly shutdownGraceMs: number;
+  /** Heap limit of each worker thread (`resourceLimits.maxOldGenerationSizeMb`), MB. */
+  readonly workerMaxHeapMb: number;
+  /** Testing only: worker `workerId` throws an uncaught error `afterMs` after it starts. */
+  readonly debugWorkerCrash: { readonly workerId: number; readonly afterMs: number } | undefined;
   /** Testing only: every stream's sink stalls `forMs`, `afterMs` after the stream starts. */
   readonly debugSinkStall: { readonly afterMs: number; readonly forMs: number } | undefined;
 }
@@ -192,16 +196,16 @@ class EnvReader {
     return value;
   }
 
-  /** `<afterMs>:<forMs>`, two non-negative integers. */
-  stall(name: string): { afterMs: number; forMs: number } | undefined {
+  /** Two non-negative integers `<a>:<b>` (debug knobs); `shape` says what they mean. */
+  pair(name: string, shape: string): readonly [number, number] | undefined {
     const value = this.#raw(name);
     if (value === undefined) return undefined;
     const match = /^(\d+):(\d+)$/.exec(value);
     if (match === null) {
-      this.problems.push(`${name}: expected <afterMs>:<forMs>, e.g. 2000:8000, got ${JSON.stringify(value)}`);
+      this.problems.push(`${name}: expected ${shape}, got ${JSON.stringify(value)}`);
       return undefined;
     }
-    return { afterMs: Number(match[1]), forMs: Number(match[2]) };
+    return [Number(match[1]), Number(match[2])];
   }
 
   check(condition: boolean, problem: string): void {
@@ -261,6 +265,9 @@ export function loadConfig(env: Env = process.env): Config {
     `RTMS_RECONNECT_MAX_MS: expected at least RTMS_RECONNECT_BASE_MS (${reconnectBaseMs}), got ${reconnectMaxMs}`,
   );
 
+  const debugWorkerCrash = read.pair('DEBUG_WORKER_CRASH', '<workerId>:<afterMs>, e.g. 1:3000');
+  const debugSinkStall = read.pair('DEBUG_SINK_STALL', '<afterMs>:<forMs>, e.g. 2000:8000');
+
   const config: Config = {
     credentials,
     http: {
@@ -308,7 +315,9 @@ export function loadConfig(env: Env = process.env): Config {
     output: { flushIntervalMs: read.int('OUTPUT_FLUSH_INTERVAL_MS', 1000, 50, 2000) },
     statsIntervalMs: read.int('STATS_INTERVAL_MS', 1000, 50, 60_000),
     shutdownGraceMs: read.int('SHUTDOWN_GRACE_MS', 25_000, 0, 600_000),
-    debugSinkStall: read.stall('DEBUG_SINK_STALL'),
+    workerMaxHeapMb: read.int('WORKER_MAX_HEAP_MB', 2048, 64, 65_536),
+    debugWorkerCrash: debugWorkerCrash && { workerId: debugWorkerCrash[0], afterMs: debugWorkerCrash[1] },
+    debugSinkStall: debugSinkStall && { afterMs: debugSinkStall[0], forMs: debugSinkStall[1] },
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return deepFreeze(config);

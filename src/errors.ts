@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'WEBHOOK_BODY_INVALID'
   | 'WEBHOOK_BODY_TOO_LARGE'
   | 'WEBHOOK_EVENT_UNKNOWN'
+  | 'WEBHOOK_NOT_ACCEPTING'
   | 'ADMISSION_REJECTED'
   | 'ILLEGAL_TRANSITION'
   | 'RTMS_HANDSHAKE_REJECTED'
@@ -51,9 +52,9 @@ export class ConfigError extends ConnectorError {
 
 /** A webhook request we refuse; `status` is the HTTP status to answer with. */
 export class WebhookError extends ConnectorError {
-  readonly status: 400 | 401 | 404 | 413;
+  readonly status: 400 | 401 | 404 | 413 | 503;
 
-  constructor(code: ErrorCode, status: 400 | 401 | 404 | 413, message: string) {
+  constructor(code: ErrorCode, status: 400 | 401 | 404 | 413 | 503, message: string) {
     super(code, message);
     this.status = status;
   }

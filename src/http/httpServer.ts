@@ -100,6 +100,7 @@ export class HttpServer {
       logger: this.#logger,
       onWebhook: options.onWebhook,
       onOutcome: options.onOutcome,
+      acceptsStreams: options.isReady,
     });
     this.#admin = new AdminRoutes({
       adminToken: options.adminToken,

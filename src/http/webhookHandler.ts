@@ -38,6 +38,11 @@ export interface WebhookHandlerOptions {
    */
   readonly onWebhook: (event: RtmsWebhookEvent) => void | Promise<void>;
   readonly onOutcome?: WebhookOutcomeListener | undefined;
+  /**
+   * False while the instance drains (SIGTERM): a new `rtms_started` then gets 503 before its
+   * dedup key is claimed, so Zoom's retry (or another replica) can still take the stream.
+   */
+  readonly acceptsStreams: () => boolean;
 }
 
 /** `{"status": "accepted" | "duplicate"}`: the 200 answer to a verified webhook. */
@@ -52,8 +57,9 @@ export interface WebhookAck {
  * 2. `endpoint.url_validation` → 200 `{plainToken, encryptedToken}` without signature
  *    check (as Zoom's SDK example does), 400 when malformed;
  * 3. verify `x-zm-signature` and freshness (401), parse (400);
- * 4. claim the dedup key: a repeat → 200 `{"status":"duplicate"}`;
- * 5. 200 `{"status":"accepted"}`, then `onWebhook(event)` once the response is done.
+ * 4. while draining, `rtms_started` → 503 `WEBHOOK_NOT_ACCEPTING` (key not claimed);
+ * 5. claim the dedup key: a repeat → 200 `{"status":"duplicate"}`;
+ * 6. 200 `{"status":"accepted"}`, then `onWebhook(event)` once the response is done.
  *
  * Logs carry the event name, stream id, outcome and error code; never the body, the
  * signature header or the token.
@@ -66,6 +72,7 @@ export class WebhookHandler {
   readonly #logger: Logger;
   readonly #onWebhook: (event: RtmsWebhookEvent) => void | Promise<void>;
   readonly #onOutcome: WebhookOutcomeListener | undefined;
+  readonly #acceptsStreams: () => boolean;
 
   constructor(options: WebhookHandlerOptions) {
     this.#secretToken = options.secretToken;
@@ -75,6 +82,7 @@ export class WebhookHandler {
     this.#logger = options.logger;
     this.#onWebhook = options.onWebhook;
     this.#onOutcome = options.onOutcome;
+    this.#acceptsStreams = options.acceptsStreams;
   }
 
   /** Answers one request to the webhook path. Never rejects. */
@@ -128,6 +136,9 @@ export class WebhookHandler {
       const event = parseWebhookJson(json);
       if (event.kind === 'urlValidation') throw new Error('url_validation reached the event path');
 
+      if (event.kind === 'started' && !this.#acceptsStreams()) {
+        throw new WebhookError('WEBHOOK_NOT_ACCEPTING', 503, 'not accepting new streams while shutting down; retry later or on another instance');
+      }
       const fresh = await this.#claim(event);
       const streamId = rtmsStreamIdOf(event);
       if (!fresh) {

@@ -10,8 +10,11 @@ import type { StreamStats } from '../worker/streamStats.ts';
  */
 
 export type SupervisorToWorker =
-  /** Join a newly admitted stream. */
-  | { readonly type: 'startStream'; readonly start: StreamStart }
+  /**
+   * Join a newly admitted stream, or (`resume`) one whose worker died: its output directory
+   * is continued and its last known accounting carried over.
+   */
+  | { readonly type: 'startStream'; readonly start: StreamStart; readonly resume?: { readonly previous: StreamStats; readonly reason: string } }
   /** Zoom sent `rtms_started` again with new `server_urls`: close old sockets, full rejoin. */
   | { readonly type: 'failoverStream'; readonly start: StreamStart }
   /** `*.rtms_interrupted`: rejoin signaling and media with the stored URL. */

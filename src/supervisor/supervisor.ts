@@ -11,6 +11,13 @@ import { WorkerHandle, type WorkerExit, type WorkerMetricsSnapshot } from './wor
 
 /** Finished streams kept for `GET /streams/{id}` after they end. */
 const FINISHED_HISTORY = 1000;
+/** Respawn delay after a worker died: doubles per consecutive death, capped; ms. */
+const RESPAWN_BASE_MS = 250;
+const RESPAWN_MAX_MS = 10_000;
+/** A worker that lived this long resets the respawn backoff, ms. */
+const RESPAWN_RESET_AFTER_MS = 60_000;
+/** Consecutive workers that fail to start before the supervisor stops trying. */
+const MAX_START_FAILURES = 5;
 
 interface StreamRecord {
   start: StreamStart;
@@ -49,6 +56,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly #finished = new Map<string, StreamStats>();
   #nextWorkerId = 1;
   #accepting = true;
+  /** Consecutive unexpected worker deaths (for respawn backoff) and failed start-ups. */
+  #deaths = 0;
+  #lastDeathAt = 0;
+  #startFailures = 0;
+  #respawning: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: SupervisorOptions) {
@@ -161,6 +173,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   #onStarted(start: StreamStart): void {
     const existing = this.#streams.get(start.rtmsStreamId);
     if (existing !== undefined) {
+      // Webhooks can arrive out of order (Zoom retries 5 to 60 min later): an announcement
+      // older than the one we act on must not move the stream back to a previous server.
+      if (start.eventTs < existing.start.eventTs) {
+        this.#logger.info({ rtmsStreamId: start.rtmsStreamId, eventTs: start.eventTs, currentEventTs: existing.start.eventTs }, 'stale rtms_started (older event_ts); ignored');
+        return;
+      }
       // Zoom's "server failure" scenario: the same stream announced again, usually with new URLs.
       const urlsChanged = existing.start.serverUrls !== start.serverUrls;
       if (!urlsChanged && existing.stats.state !== 'waitingReconnect') {
@@ -297,17 +315,73 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.emit('workerExit', exit);
     if (exit.expected) return;
     this.#logger.error({ workerId: exit.workerId, exitCode: exit.exitCode, reason: exit.reason }, 'worker exited unexpectedly');
-    for (const [rtmsStreamId, record] of this.#streams) {
-      if (record.workerId !== exit.workerId) continue;
-      this.#streams.delete(rtmsStreamId);
-      const stats: StreamStats = { ...record.stats, state: 'failed', failure: `worker ${exit.reason}`, endedAt: Date.now() };
-      this.#remember(stats);
-      this.emit('streamState', { rtmsStreamId, product: record.start.product, from: record.stats.state, to: 'failed', reason: stats.failure });
-      this.emit('streamFinished', stats);
+    const orphans = [...this.#streams.values()].filter((record) => record.workerId === exit.workerId);
+    if (!this.#accepting) {
+      for (const record of orphans) this.#failOrphan(record, `worker ${exit.reason} during shutdown`);
+      return;
     }
-    if (this.#accepting) {
-      this.#spawnWorker().catch((error: unknown) => this.#logger.error({ err: describeError(error) }, 'could not replace worker'));
-    }
+    const now = Date.now();
+    this.#deaths = now - this.#lastDeathAt > RESPAWN_RESET_AFTER_MS ? 1 : this.#deaths + 1;
+    this.#lastDeathAt = now;
+    // Zoom keeps a stream 60 s for a rejoin: resume orphans at once where there is room, and
+    // replace the worker with a backoff so a worker that keeps dying cannot spin.
+    const resumeOrphans = (): void => {
+      for (const record of orphans) this.#resume(record, `worker_${exit.reason}`);
+    };
+    if (this.#workers.size > 0) resumeOrphans();
+    const delay = Math.min(RESPAWN_MAX_MS, RESPAWN_BASE_MS * 2 ** (this.#deaths - 1));
+    this.#respawn(delay).then(
+      () => {
+        if (this.#workers.size > 0 && orphans.some((record) => this.#streams.get(record.start.rtmsStreamId)?.workerId === exit.workerId)) resumeOrphans();
+      },
+      (error: unknown) => {
+        this.#logger.error({ err: describeError(error) }, 'could not replace worker');
+        for (const record of orphans) if (this.#streams.get(record.start.rtmsStreamId)?.workerId === exit.workerId) this.#failOrphan(record, 'no worker to resume on');
+      },
+    );
+  }
+
+  /** Spawns a replacement after `delayMs`; gives up after repeated start-up failures. */
+  #respawn(delayMs: number): Promise<void> {
+    this.#respawning ??= (async () => {
+      try {
+        while (this.#accepting) {
+          await new Promise((resolve) => setTimeout(resolve, delayMs));
+          try {
+            await this.#spawnWorker();
+            this.#startFailures = 0;
+            return;
+          } catch (error) {
+            this.#startFailures += 1;
+            this.#logger.error({ err: describeError(error), startFailures: this.#startFailures }, 'replacement worker failed to start');
+            if (this.#startFailures >= MAX_START_FAILURES) throw error;
+            delayMs = Math.min(RESPAWN_MAX_MS, delayMs * 2);
+          }
+        }
+      } finally {
+        this.#respawning = undefined;
+      }
+    })();
+    return this.#respawning;
+  }
+
+  /** Restarts a stream whose worker died on the least-loaded live worker, from its stored start. */
+  #resume(record: StreamRecord, reason: string): void {
+    const worker = this.#leastLoadedWorker();
+    if (worker === undefined) return;
+    const previous = record.stats;
+    record.workerId = worker.workerId;
+    this.#logger.warn({ rtmsStreamId: record.start.rtmsStreamId, workerId: worker.workerId, reason }, 'resuming stream on another worker');
+    worker.post({ type: 'startStream', start: record.start, resume: { previous, reason } });
+  }
+
+  #failOrphan(record: StreamRecord, failure: string): void {
+    const rtmsStreamId = record.start.rtmsStreamId;
+    this.#streams.delete(rtmsStreamId);
+    const stats: StreamStats = { ...record.stats, state: 'failed', failure, endedAt: Date.now() };
+    this.#remember(stats);
+    this.emit('streamState', { rtmsStreamId, product: record.start.product, from: record.stats.state, to: 'failed', reason: failure });
+    this.emit('streamFinished', stats);
   }
 }
 

@@ -61,7 +61,12 @@ export class WorkerHandle {
   /** Starts a worker and resolves once it has said `ready`. */
   static spawn(options: WorkerHandleOptions): Promise<WorkerHandle> {
     const workerData: WorkerData = { workerId: options.workerId, config: options.config };
-    const worker = new Worker(WORKER_ENTRY, { workerData, name: `rtms-worker-${options.workerId}` });
+    const worker = new Worker(WORKER_ENTRY, {
+      workerData,
+      name: `rtms-worker-${options.workerId}`,
+      // A leaking or runaway worker dies alone (ERR_WORKER_OUT_OF_MEMORY) and its streams resume elsewhere.
+      resourceLimits: { maxOldGenerationSizeMb: options.config.workerMaxHeapMb },
+    });
     const handle = new WorkerHandle(options, worker);
     const readyTimeoutMs = options.readyTimeoutMs ?? 10_000;
     return new Promise((resolve, reject) => {

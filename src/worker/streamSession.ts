@@ -71,6 +71,11 @@ export interface StreamSessionOptions {
   readonly logger: Logger;
   readonly clock?: Clock;
   readonly onStateChange: (change: StateChange) => void;
+  /**
+   * The stream's last known statistics when its previous worker died: counts carry over,
+   * the rejoin counts as a reconnect, and its output directory is continued.
+   */
+  readonly resumeFrom?: { readonly previous: StreamStats; readonly reason: string };
   /** Called once, after the stream reached a terminal state and the sink is closed. */
   readonly onFinished: (stats: StreamStats) => void;
 }
@@ -87,11 +92,14 @@ export class StreamSession {
   readonly #roster = new ParticipantRoster();
   readonly #received = new Map<MediaKind, MediaCounters>();
   readonly #createdAt: number;
+  /** Counts of earlier incarnations of this stream (on workers that died), added to ours. */
+  readonly #carried: StreamStats['media'];
   #liveAt: number | undefined;
   #endedAt: number | undefined;
   #stopReason: number | undefined;
   #failure: string | undefined;
   #reconnects = 0;
+  readonly #resumeReason: string | undefined;
   readonly #rejoins: Record<string, number> = {};
   /** When the current gap began (left `live`), ms epoch, and the `rejoins` key it is counted under. */
   #gapStartedAt: number | undefined;
@@ -126,7 +134,13 @@ export class StreamSession {
     this.#logger = options.logger;
     this.#clock = options.clock ?? systemClock;
     this.#onFinished = options.onFinished;
-    this.#createdAt = this.#clock.now();
+    this.#resumeReason = options.resumeFrom?.reason;
+    const previous = options.resumeFrom?.previous;
+    this.#createdAt = previous?.createdAt ?? this.#clock.now();
+    this.#carried = previous?.media ?? {};
+    this.#liveAt = previous?.liveAt;
+    this.#reconnects = previous?.reconnects ?? 0;
+    Object.assign(this.#rejoins, previous?.rejoins);
     this.#machine = new StreamStateMachine({
       now: () => this.#clock.now(),
       onChange: (change) => {
@@ -153,10 +167,16 @@ export class StreamSession {
     return this.#machine.state;
   }
 
-  /** Starts the first join. */
+  /** Starts the first join (or, for a resumed stream, the rejoin after its worker died). */
   begin(): void {
     this.#machine.transition('connecting');
-    this.#startRejoin('full', 'start');
+    const resume = this.#resumeReason;
+    if (resume !== undefined) {
+      this.#reconnects += 1;
+      this.#rejoins[`full/${resume}`] = (this.#rejoins[`full/${resume}`] ?? 0) + 1;
+      this.#event('stream.resumed', { reason: resume, note: 'frames the failed worker had not yet written are missing from the output' });
+    }
+    this.#startRejoin('full', resume ?? 'start');
   }
 
   /** `*.rtms_interrupted`: rejoin signaling and media with the stored URL. */
@@ -224,15 +244,20 @@ export class StreamSession {
   #stats(): StreamStats {
     const sinkCounters = this.#sink.counters();
     const media: Partial<Record<MediaKind, MediaCounters>> = {};
-    for (const [kind, received] of this.#received) {
+    const kinds = new Set<MediaKind>([...this.#received.keys(), ...(Object.keys(this.#carried) as MediaKind[])]);
+    for (const kind of kinds) {
+      const received = this.#received.get(kind) ?? emptyCounters();
       const sunk = sinkCounters[kind];
-      const dropped = { ...received.framesDropped };
-      for (const [reason, count] of Object.entries(sunk?.framesDropped ?? {})) dropped[reason] = (dropped[reason] ?? 0) + count;
+      const carried = this.#carried[kind] ?? emptyCounters();
+      const dropped = { ...carried.framesDropped };
+      for (const source of [received.framesDropped, sunk?.framesDropped ?? {}]) {
+        for (const [reason, count] of Object.entries(source)) dropped[reason] = (dropped[reason] ?? 0) + count;
+      }
       media[kind] = {
-        framesReceived: received.framesReceived,
-        bytesReceived: received.bytesReceived,
-        framesWritten: sunk?.framesWritten ?? 0,
-        bytesWritten: sunk?.bytesWritten ?? 0,
+        framesReceived: carried.framesReceived + received.framesReceived,
+        bytesReceived: carried.bytesReceived + received.bytesReceived,
+        framesWritten: carried.framesWritten + (sunk?.framesWritten ?? 0),
+        bytesWritten: carried.bytesWritten + (sunk?.bytesWritten ?? 0),
         framesDropped: dropped,
       };
     }

@@ -32,7 +32,7 @@ function post(message: WorkerToSupervisor): void {
   port.postMessage(message);
 }
 
-function startStream(start: StreamStart): void {
+function startStream(start: StreamStart, resume: Extract<SupervisorToWorker, { type: 'startStream' }>['resume']): void {
   const existing = sessions.get(start.rtmsStreamId);
   if (existing !== undefined) {
     logger.warn({ rtmsStreamId: start.rtmsStreamId }, 'stream already hosted here; treating start as failover');
@@ -56,6 +56,7 @@ function startStream(start: StreamStart): void {
     sink,
     metrics,
     logger: streamLogger,
+    ...(resume === undefined ? {} : { resumeFrom: resume }),
     // Terminal states travel in streamFinished, after the files are final, so an operator
     // never sees `ended` for a stream whose output is still being written.
     onStateChange: (change) => {
@@ -92,7 +93,7 @@ async function shutdown(): Promise<void> {
 function handle(message: SupervisorToWorker): void {
   switch (message.type) {
     case 'startStream':
-      startStream(message.start);
+      startStream(message.start, message.resume);
       return;
     case 'failoverStream':
       withSession(message.start.rtmsStreamId, (session) => session.failover(message.start));
@@ -134,3 +135,10 @@ const statsTimer = setInterval(() => {
 
 port.on('message', handle);
 post({ type: 'ready', workerId });
+
+if (config.debugWorkerCrash?.workerId === workerId) {
+  // DEBUG_WORKER_CRASH: a real uncaught exception, to test crash recovery end to end.
+  setTimeout(() => {
+    throw new Error(`DEBUG_WORKER_CRASH: worker ${workerId} crashing on purpose`);
+  }, config.debugWorkerCrash.afterMs);
+}

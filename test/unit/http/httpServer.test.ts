@@ -347,6 +347,24 @@ describe('POST /webhook: acknowledgement, dispatch and dedup', () => {
     ]);
   });
 
+  it('while draining, a new stream gets 503 and its key stays unclaimed; other events still go through', async () => {
+    const h = await start();
+    h.ready.value = false;
+    const started = example('meeting.rtms_started');
+    const refused = await postSigned(h, started);
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toMatchObject({ error: 'WEBHOOK_NOT_ACCEPTING' });
+    expect(await (await postSigned(h, example('meeting.rtms_stopped'))).json()).toEqual({ status: 'accepted' });
+    await h.webhookCount(1);
+    expect(h.webhooks.map((event) => event.kind)).toEqual(['stopped']);
+
+    // Zoom's retry after the instance is ready again (or at another replica) is accepted, not a duplicate.
+    h.ready.value = true;
+    expect(await (await postSigned(h, started, NOW_S + 60)).json()).toEqual({ status: 'accepted' });
+    await h.webhookCount(2);
+    expect(h.outcomes[0]).toEqual(['rejected', 'WEBHOOK_NOT_ACCEPTING']);
+  });
+
   it('fails open when the deduplicator is down', async () => {
     const h = await start({ deduplicator: { claim: () => Promise.reject(new Error('redis down')) } });
     expect(await (await postSigned(h, example('webinar.rtms_interrupted'))).json()).toEqual({ status: 'accepted' });
