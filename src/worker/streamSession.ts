@@ -23,7 +23,7 @@ import {
 import { MEDIA_KIND_BY_MESSAGE_TYPE, decodeMediaMessage } from '../rtms/mediaMessage.ts';
 import { isRecord, mediaTypeMask, negotiatedFormats, requestedMediaParams } from '../rtms/mediaParams.ts';
 import type { StreamStart } from '../rtms/products.ts';
-import { RtmsSocket, type RtmsMessage, type SocketClosed } from '../rtms/rtmsSocket.ts';
+import { RtmsSocket, type RtmsMessage, type RtmsSocketOptions, type SocketClosed } from '../rtms/rtmsSocket.ts';
 import { handshakeSignature } from '../rtms/signature.ts';
 import type { StreamSink } from '../sinks/streamSink.ts';
 import { ParticipantRoster } from './participantRoster.ts';
@@ -363,12 +363,7 @@ export class StreamSession {
     const startedAt = this.#clock.now();
     const signaling = await RtmsSocket.open(
       {
-        url: this.#start.signalingUrl,
-        channel: 'signaling',
-        connectTimeoutMs: this.#config.rtms.handshakeTimeoutMs,
-        silenceTimeoutMs: this.#config.rtms.keepAliveTimeoutMs,
-        logger: this.#logger,
-        clock: this.#clock,
+        ...this.#socketSettings(this.#start.signalingUrl, 'signaling'),
         onMessage: (message) => this.#onSignalingMessage(message),
         onMalformed: (reason) => this.#logger.warn({ channel: 'signaling', reason }, 'malformed signaling message skipped'),
         onClose: (closed) => this.#onSignalingClosed(signaling, closed),
@@ -378,15 +373,7 @@ export class StreamSession {
     );
     this.#signaling = signaling;
     const reply = await signaling.request(
-      {
-        msg_type: MessageType.SIGNALING_HAND_SHAKE_REQ,
-        protocol_version: 1,
-        sequence: 1,
-        [this.#start.entityIdKey]: this.#start.entityId,
-        rtms_stream_id: this.#start.rtmsStreamId,
-        signature: this.#signature(),
-        buffer_data: this.#config.media.bufferStartupAudio,
-      },
+      { ...this.#handshakeFields(MessageType.SIGNALING_HAND_SHAKE_REQ), buffer_data: this.#config.media.bufferStartupAudio },
       MessageType.SIGNALING_HAND_SHAKE_RESP,
       this.#config.rtms.handshakeTimeoutMs,
       signal,
@@ -411,12 +398,7 @@ export class StreamSession {
       const startedAt = this.#clock.now();
       const socket = await RtmsSocket.open(
         {
-          url: connection.url,
-          channel: `media:${connection.key}`,
-          connectTimeoutMs: this.#config.rtms.handshakeTimeoutMs,
-          silenceTimeoutMs: this.#config.rtms.keepAliveTimeoutMs,
-          logger: this.#logger,
-          clock: this.#clock,
+          ...this.#socketSettings(connection.url, `media:${connection.key}`),
           onMessage: (message, bytes) => this.#onMediaMessage(connection, message, bytes),
           onMalformed: (reason, bytes) => this.#countMalformed(connection.kinds[0] ?? 'audio', reason, bytes),
           onClose: (closed) => this.#onMediaClosed(connection, socket, closed),
@@ -427,12 +409,7 @@ export class StreamSession {
       connection.socket = socket;
       const reply = await socket.request(
         {
-          msg_type: MessageType.DATA_HAND_SHAKE_REQ,
-          protocol_version: 1,
-          sequence: 1,
-          [this.#start.entityIdKey]: this.#start.entityId,
-          rtms_stream_id: this.#start.rtmsStreamId,
-          signature: this.#signature(),
+          ...this.#handshakeFields(MessageType.DATA_HAND_SHAKE_REQ),
           media_type: connection.key === 'all' ? 32 : mediaTypeMask(connection.kinds),
           media_params: requestedMediaParams(this.#config.media, connection.kinds),
           payload_encryption: false,
@@ -487,13 +464,32 @@ export class StreamSession {
     throw error;
   }
 
-  #signature(): string {
-    return handshakeSignature({
-      clientId: this.#config.credentials.clientId,
-      clientSecret: this.#config.credentials.clientSecret,
-      entityId: this.#start.entityId,
-      rtmsStreamId: this.#start.rtmsStreamId,
-    });
+  /** What signaling and media handshakes both carry (rtms-protocol.md §2.4 (1), (3)). */
+  #handshakeFields(msgType: number): RtmsMessage {
+    return {
+      msg_type: msgType,
+      protocol_version: 1,
+      sequence: 1,
+      [this.#start.entityIdKey]: this.#start.entityId,
+      rtms_stream_id: this.#start.rtmsStreamId,
+      signature: handshakeSignature({
+        clientId: this.#config.credentials.clientId,
+        clientSecret: this.#config.credentials.clientSecret,
+        entityId: this.#start.entityId,
+        rtmsStreamId: this.#start.rtmsStreamId,
+      }),
+    };
+  }
+
+  #socketSettings(url: string, channel: string): Pick<RtmsSocketOptions, 'url' | 'channel' | 'connectTimeoutMs' | 'silenceTimeoutMs' | 'logger' | 'clock'> {
+    return {
+      url,
+      channel,
+      connectTimeoutMs: this.#config.rtms.handshakeTimeoutMs,
+      silenceTimeoutMs: this.#config.rtms.keepAliveTimeoutMs,
+      logger: this.#logger,
+      clock: this.#clock,
+    };
   }
 
   // ── signaling ────────────────────────────────────────────────────────────────────────
