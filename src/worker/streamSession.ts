@@ -113,8 +113,9 @@ export class StreamSession {
   #signaling: RtmsSocket | undefined;
   #media: MediaConnection[] = [];
   /** The join or rejoin in progress; later triggers join it instead of starting another. */
-  #rejoin: { scope: RejoinScope; controller: AbortController; done: Promise<void> } | undefined;
+  #rejoin: { scope: RejoinScope; controller: AbortController } | undefined;
   #finishing: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
   /** Frames the sink could not take yet (design §5); bounded, and every eviction is counted. */
   readonly #backlog = new FrameBuffer();
   /** The sink said "not now" (write() returned false) and has not drained since. */
@@ -200,9 +201,13 @@ export class StreamSession {
     return this.#finish('ended', `stopped: ${nameOf(STOP_REASON_NAMES, stopReason)}`, stopReason);
   }
 
-  /** Asks Zoom to close the stream (STREAM_CLOSE_REQ) and finalizes output. */
-  async close(): Promise<void> {
-    if (this.#finishing) return this.#finishing;
+  /** Asks Zoom to close the stream (STREAM_CLOSE_REQ) and finalizes output. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#finishing ?? this.#requestClose();
+    return this.#closing;
+  }
+
+  async #requestClose(): Promise<void> {
     const signaling = this.#signaling;
     if (signaling?.isOpen) {
       try {
@@ -227,11 +232,6 @@ export class StreamSession {
   excludeParticipant(userId: string): void {
     this.#excluded.add(userId);
     this.#event('stream.participant_excluded', { userId, mixedAudioUnaffected: this.#formats?.audio.mode !== 'multi' });
-  }
-
-  /** Forceful local teardown (worker shutting down without Zoom's involvement). */
-  destroy(reason: string): Promise<void> {
-    return this.#finish('ended', reason, undefined);
   }
 
   /** Current statistics; also refreshes the accounting kept in `stream.json`. */
@@ -308,7 +308,11 @@ export class StreamSession {
       // supersedes a media-only one takes its count over.
       const key = `${scope}/${trigger}`;
       if (current === undefined) this.#reconnects += 1;
-      else if (this.#gapKey !== undefined) this.#rejoins[this.#gapKey] = (this.#rejoins[this.#gapKey] ?? 1) - 1;
+      else if (this.#gapKey !== undefined) {
+        const left = (this.#rejoins[this.#gapKey] ?? 1) - 1;
+        if (left > 0) this.#rejoins[this.#gapKey] = left;
+        else delete this.#rejoins[this.#gapKey];
+      }
       this.#rejoins[key] = (this.#rejoins[key] ?? 0) + 1;
       this.#gapKey = key;
     }
@@ -322,7 +326,7 @@ export class StreamSession {
     // Media cannot be rejoined without signaling; an attempt that finds it down rejoins everything.
     const attempt = (): Promise<void> =>
       scope === 'full' || !this.#signaling?.isOpen ? this.#joinAll(controller.signal) : this.#joinMissingMedia(controller.signal);
-    const done = pRetry(attempt, {
+    void pRetry(attempt, {
       retries: Number.POSITIVE_INFINITY,
       factor: 2,
       minTimeout: reconnectBaseMs,
@@ -354,7 +358,7 @@ export class StreamSession {
         void this.#finish('failed', `${scope === 'full' ? 'join' : 'media rejoin'} failed: ${failure.message}`, undefined);
       },
     );
-    this.#rejoin = { scope, controller, done };
+    this.#rejoin = { scope, controller };
   }
 
   /** Signaling handshake, then every media socket, then CLIENT_READY_ACK (rtms-protocol.md §2.2). */
