@@ -60,6 +60,10 @@ export interface Config {
   readonly media: MediaConfig;
   readonly adminToken: string | undefined;
   readonly redisUrl: string | undefined;
+  /** Redis stream output (with `REDIS_URL`): which media go to `rtms:<id>:<media>`, and the cap. */
+  readonly redisStream: { readonly kinds: readonly MediaKind[]; readonly maxLen: number };
+  /** Multi-replica mode (used only when `redisUrl` is set). */
+  readonly cluster: ClusterConfig;
   readonly logLevel: LogLevel;
   readonly rtms: {
     /** Deadline for each handshake answer, ms. */
@@ -89,6 +93,12 @@ export interface Config {
     /** How often WAV headers and `stream.json` are refreshed, ms. */
     readonly flushIntervalMs: number;
   };
+  readonly live: {
+    /** Unsent bytes a live consumer may hold before its frames are skipped. */
+    readonly subscriberBufferBytes: number;
+    /** How long a live consumer may keep skipping before it is disconnected (4008), ms. */
+    readonly slowTimeoutMs: number;
+  };
   /** How often workers send statistics to the supervisor, ms. */
   readonly statsIntervalMs: number;
   /** How long SIGTERM waits for streams to close before exiting, ms. */
@@ -99,6 +109,28 @@ export interface Config {
   readonly debugWorkerCrash: { readonly workerId: number; readonly afterMs: number } | undefined;
   /** Testing only: every stream's sink stalls `forMs`, `afterMs` after the stream starts. */
   readonly debugSinkStall: { readonly afterMs: number; readonly forMs: number } | undefined;
+}
+
+/** Multi-replica settings (`CLUSTER_…`); they take effect only with `REDIS_URL`. */
+export interface ClusterConfig {
+  /**
+   * Stream lease lifetime, ms (`CLUSTER_LEASE_TTL_MS`, default 10 000). A dead replica's
+   * streams are taken over between 2/3 of it and all of it (plus a scan) after its death; a
+   * replica that cannot reach Redis for this long stops its streams.
+   */
+  readonly leaseTtlMs: number;
+  /** Lease renewal and replica heartbeat period, ms (`CLUSTER_LEASE_RENEW_MS`, default TTL/3). */
+  readonly leaseRenewMs: number;
+  /** How often each replica looks for streams without a lease to take over, ms (`CLUSTER_SCAN_INTERVAL_MS`, default 1000). */
+  readonly scanIntervalMs: number;
+  /** A stream nobody could take over for this long is given up, ms (`CLUSTER_ORPHAN_MAX_AGE_MS`, default 120 000). */
+  readonly orphanMaxAgeMs: number;
+  /** Prefix of every key this connector writes (`CLUSTER_KEY_PREFIX`, default `rtms:cluster:`). */
+  readonly keyPrefix: string;
+  /** This replica's name in Redis and logs (`CLUSTER_REPLICA_ID`); default `<hostname>-<random>` per process. */
+  readonly replicaId: string | undefined;
+  /** How long webhook dedup keys live, ms (`CLUSTER_DEDUP_TTL_MS`, default and minimum 90 min: Zoom's last retry comes at +85 min). */
+  readonly dedupTtlMs: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -265,6 +297,20 @@ export function loadConfig(env: Env = process.env): Config {
     `RTMS_RECONNECT_MAX_MS: expected at least RTMS_RECONNECT_BASE_MS (${reconnectBaseMs}), got ${reconnectMaxMs}`,
   );
 
+  const leaseTtlMs = read.int('CLUSTER_LEASE_TTL_MS', 10_000, 1000, 300_000);
+  const leaseRenewMs = read.int('CLUSTER_LEASE_RENEW_MS', Math.floor(leaseTtlMs / 3), 100, 100_000);
+  read.check(
+    leaseRenewMs * 2 <= leaseTtlMs,
+    `CLUSTER_LEASE_RENEW_MS: expected at most half of CLUSTER_LEASE_TTL_MS (${leaseTtlMs}), got ${leaseRenewMs}`,
+  );
+  const clusterKeyPrefix = read.string('CLUSTER_KEY_PREFIX', 'rtms:cluster:');
+  read.check(!/\s/.test(clusterKeyPrefix), `CLUSTER_KEY_PREFIX: expected no whitespace, got ${JSON.stringify(clusterKeyPrefix)}`);
+  const replicaId = read.string('CLUSTER_REPLICA_ID', '');
+  read.check(
+    replicaId === '' || /^[A-Za-z0-9._:-]{1,100}$/.test(replicaId),
+    `CLUSTER_REPLICA_ID: expected 1 to 100 letters, digits or . _ : -, got ${JSON.stringify(replicaId)}`,
+  );
+
   const debugWorkerCrash = read.pair('DEBUG_WORKER_CRASH', '<workerId>:<afterMs>, e.g. 1:3000');
   const debugSinkStall = read.pair('DEBUG_SINK_STALL', '<afterMs>:<forMs>, e.g. 2000:8000');
 
@@ -303,6 +349,19 @@ export function loadConfig(env: Env = process.env): Config {
     },
     adminToken: read.optionalSecret('ADMIN_TOKEN'),
     redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
+    redisStream: {
+      kinds: read.string('REDIS_STREAM_MEDIA', '').toLowerCase() === 'none' ? [] : read.list('REDIS_STREAM_MEDIA', MEDIA_KINDS, ['audio', 'transcript', 'chat']),
+      maxLen: read.int('REDIS_STREAM_MAXLEN', 10_000, 100, 100_000_000),
+    },
+    cluster: {
+      leaseTtlMs,
+      leaseRenewMs,
+      scanIntervalMs: read.int('CLUSTER_SCAN_INTERVAL_MS', 1000, 50, 60_000),
+      orphanMaxAgeMs: read.int('CLUSTER_ORPHAN_MAX_AGE_MS', 120_000, 10_000, 3_600_000),
+      keyPrefix: clusterKeyPrefix,
+      replicaId: replicaId === '' ? undefined : replicaId,
+      dedupTtlMs: read.int('CLUSTER_DEDUP_TTL_MS', 90 * 60 * 1000, 90 * 60 * 1000, 7 * 24 * 3600 * 1000),
+    },
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     rtms: {
       handshakeTimeoutMs: read.int('RTMS_HANDSHAKE_TIMEOUT_MS', 10_000, 100, 120_000),
@@ -313,6 +372,10 @@ export function loadConfig(env: Env = process.env): Config {
     },
     buffer: { highWaterBytes, lowWaterBytes, stallDeadlineMs: read.int('BUFFER_STALL_DEADLINE_MS', 5000, 100, 25_000) },
     output: { flushIntervalMs: read.int('OUTPUT_FLUSH_INTERVAL_MS', 1000, 50, 2000) },
+    live: {
+      subscriberBufferBytes: read.int('LIVE_SUBSCRIBER_BUFFER_BYTES', 1024 * 1024, 1024, 256 * 1024 * 1024),
+      slowTimeoutMs: read.int('LIVE_SLOW_TIMEOUT_MS', 10_000, 100, 600_000),
+    },
     statsIntervalMs: read.int('STATS_INTERVAL_MS', 1000, 50, 60_000),
     shutdownGraceMs: read.int('SHUTDOWN_GRACE_MS', 25_000, 0, 600_000),
     workerMaxHeapMb: read.int('WORKER_MAX_HEAP_MB', 2048, 64, 65_536),

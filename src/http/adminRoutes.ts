@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { BearerAuth } from './bearerAuth.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.ts';
 import type { StreamStats } from '../worker/streamStats.ts';
@@ -78,8 +78,6 @@ const EXCLUSION_NOT_EXCLUDED: ParticipantExclusionAnswer['notExcluded'] = {
 
 const EXCLUSION_COUNTERS = 'dropped frames are counted in media.<kind>.framesDropped.excluded of GET /streams/{id}';
 
-const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
-const WWW_AUTHENTICATE = 'Bearer realm="rtms-connector"';
 
 export interface AdminRoutesOptions {
   /**
@@ -110,15 +108,13 @@ export interface AdminRoutesOptions {
  * are percent-decoded after splitting, so `%2F` inside an id stays part of the id.
  */
 export class AdminRoutes {
-  readonly #tokenDigest: Buffer | undefined;
+  readonly #auth: BearerAuth;
   readonly #streams: StreamControl;
   readonly #now: () => number;
   readonly #logger: Logger;
 
   constructor(options: AdminRoutesOptions) {
-    // Compare fixed-length digests so neither the token's content nor its length leaks
-    // through timing.
-    this.#tokenDigest = options.adminToken ? digest(options.adminToken) : undefined;
+    this.#auth = new BearerAuth(options.adminToken);
     this.#streams = options.streams;
     this.#now = options.now;
     this.#logger = options.logger;
@@ -136,7 +132,7 @@ export class AdminRoutes {
         allow: allowHeader(methods),
       });
     }
-    const denied = this.#authorize(request.headers.authorization);
+    const denied = this.#auth.check(request.headers.authorization);
     if (denied !== undefined) {
       return sendError(response, 401, 'ADMIN_UNAUTHORIZED', denied.reason, { 'www-authenticate': denied.challenge });
     }
@@ -178,26 +174,6 @@ export class AdminRoutes {
       }
     }
   }
-
-  #authorize(header: string | undefined): { reason: string; challenge: string } | undefined {
-    if (this.#tokenDigest === undefined) {
-      return { reason: 'admin API disabled: ADMIN_TOKEN is not set', challenge: WWW_AUTHENTICATE };
-    }
-    if (header === undefined || header === '') {
-      return { reason: 'authorization: missing bearer token', challenge: WWW_AUTHENTICATE };
-    }
-    const match = BEARER.exec(header);
-    if (match === null) {
-      return {
-        reason: 'authorization: expected "Bearer <token>"',
-        challenge: `${WWW_AUTHENTICATE}, error="invalid_request"`,
-      };
-    }
-    if (!timingSafeEqual(this.#tokenDigest, digest(match[1] ?? ''))) {
-      return { reason: 'authorization: invalid bearer token', challenge: `${WWW_AUTHENTICATE}, error="invalid_token"` };
-    }
-    return undefined;
-  }
 }
 
 type Target =
@@ -236,10 +212,6 @@ function decode(segment: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function digest(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
 }
 
 function allowHeader(methods: readonly string[]): string {

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
@@ -36,6 +37,11 @@ export interface HttpServerOptions {
   /** `GET /readyz`: true = accepting streams (200), false = draining or starting (503). */
   readonly isReady: () => boolean;
   readonly metrics: () => Promise<MetricsText>;
+  /**
+   * WebSocket upgrades (`GET /streams/{id}/live`); returns false for a path it does not
+   * serve, which is answered 404.
+   */
+  readonly onUpgrade?: (request: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
   readonly streams: StreamControl;
   /**
    * Longest time a client may take to send one whole request, ms. Default 30 000: a webhook
@@ -113,6 +119,12 @@ export class HttpServer {
     this.#server = createServer({ requestTimeout, headersTimeout: Math.min(requestTimeout, 60_000) }, (request, response) =>
       this.#onRequest(request, response),
     );
+    this.#server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => socket.destroy());
+      if (options.onUpgrade?.(request, socket, head) !== true) {
+        socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      }
+    });
     // An oversized webhook announced with `expect: 100-continue` is refused before the
     // client sends it; anything else gets the usual 100 and normal handling.
     this.#server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {

@@ -1,5 +1,7 @@
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+import type { MediaKind } from '../config.ts';
 import type { StreamStart } from '../rtms/products.ts';
+import type { LiveBatch } from '../worker/liveTap.ts';
 import type { StreamState } from '../worker/streamStateMachine.ts';
 import type { StreamStats } from '../worker/streamStats.ts';
 
@@ -23,8 +25,17 @@ export type SupervisorToWorker =
   | { readonly type: 'stopStream'; readonly rtmsStreamId: string; readonly stopReason: number }
   /** Admin or shutdown: ask Zoom to close the stream (STREAM_CLOSE_REQ), then finalize. */
   | { readonly type: 'closeStream'; readonly rtmsStreamId: string }
+  /**
+   * Multi-replica mode: let go of the stream without telling Zoom (no STREAM_CLOSE_REQ): close
+   * its sockets and finalize its output, so that another replica can rejoin it (SIGTERM
+   * hand-off, lease lost). Answered with `streamFinished`.
+   */
+  | { readonly type: 'releaseStream'; readonly rtmsStreamId: string; readonly reason: string }
   /** Privacy opt-out: stop writing this participant's per-speaker media from now on. */
   | { readonly type: 'excludeParticipant'; readonly rtmsStreamId: string; readonly userId: string }
+  /** A live consumer wants this stream's events and these media kinds (`liveBatch` follows). */
+  | { readonly type: 'liveSubscribe'; readonly rtmsStreamId: string; readonly subscriptionId: number; readonly kinds: readonly MediaKind[] }
+  | { readonly type: 'liveUnsubscribe'; readonly rtmsStreamId: string; readonly subscriptionId: number }
   /** Scrape: answer with this worker's registry as JSON (`metricsResponse`). */
   | { readonly type: 'metricsRequest'; readonly requestId: number }
   | { readonly type: 'ping'; readonly sequence: number }
@@ -50,5 +61,7 @@ export type WorkerToSupervisor =
   /** Periodic snapshot of every stream on this worker. */
   | { readonly type: 'stats'; readonly streams: readonly StreamStats[] }
   | { readonly type: 'metricsResponse'; readonly requestId: number; readonly metrics: readonly MetricObjectWithValues<MetricValue<string>>[] }
+  /** Frames and events for live consumers, batched; `payload` is transferred, not copied. */
+  | ({ readonly type: 'liveBatch' } & LiveBatch)
   | { readonly type: 'pong'; readonly sequence: number }
   | { readonly type: 'shutdownComplete' };

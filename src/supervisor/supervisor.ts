@@ -1,11 +1,12 @@
 import { EventEmitter } from 'node:events';
-import type { Config } from '../config.ts';
+import type { Config, MediaKind } from '../config.ts';
 import { describeError } from '../errors.ts';
 import type { WebhookEvent } from '../http/webhookEvent.ts';
 import type { WorkerToSupervisor } from '../ipc/messages.ts';
 import type { Logger } from '../logger.ts';
 import type { StreamStart } from '../rtms/products.ts';
 import { TERMINAL_STATES, type StreamState } from '../worker/streamStateMachine.ts';
+import type { LiveBatch } from '../worker/liveTap.ts';
 import type { StreamStats } from '../worker/streamStats.ts';
 import { WorkerHandle, type WorkerExit, type WorkerMetricsSnapshot } from './workerHandle.ts';
 
@@ -23,7 +24,35 @@ interface StreamRecord {
   start: StreamStart;
   workerId: number;
   stats: StreamStats;
+  /** Live consumers' subscriptions (id → media kinds), re-sent if the stream moves to another worker. */
+  live?: Map<number, readonly MediaKind[]>;
+  /** Participants excluded from capture; applied again when the stream resumes elsewhere. */
+  readonly excluded: Set<string>;
+  /** Set while the stream is being let go without STREAM_CLOSE (`release()`): why. */
+  releasing: string | undefined;
+  /** Resolved with the final statistics once the worker reports the stream finished. */
+  readonly finishWaiters: Array<(stats: StreamStats) => void>;
 }
+
+/**
+ * Multi-replica mode: confirms that this replica still owns a stream (its lease and fencing
+ * token are current) before the supervisor (re)connects it on its own initiative, e.g. to
+ * resume it after a worker crash. Resolves false when another replica owns it now.
+ */
+export interface LeaseGuard {
+  confirm(rtmsStreamId: string): Promise<boolean>;
+}
+
+/** `Supervisor.startStream()` options. */
+export interface StartStreamOptions {
+  /** The stream ran before (on another replica): its accounting carries over, the join counts as a rejoin. */
+  readonly resume?: { readonly previous: StreamStats; readonly reason: string };
+  /** Participants to keep excluded from capture. */
+  readonly excluded?: Iterable<string>;
+}
+
+/** Longest wait for a worker to let go of a stream in `release()`, ms. */
+const RELEASE_TIMEOUT_MS = 10_000;
 
 export interface SupervisorEvents {
   /** A stream changed state (also emitted for `idle` on admission and `rejected`). */
@@ -33,6 +62,8 @@ export interface SupervisorEvents {
   /** Fresh per-stream statistics from a worker. */
   stats: [readonly StreamStats[]];
   workerExit: [WorkerExit];
+  /** Frames and events for live consumers of one stream. */
+  liveBatch: [LiveBatch];
   /** Zoom's account-level concurrency webhooks. */
   zoomConcurrency: [{ limited: boolean; concurrencyNumber: number; concurrencyLimit: number | undefined }];
 }
@@ -40,6 +71,8 @@ export interface SupervisorEvents {
 export interface SupervisorOptions {
   readonly config: Config;
   readonly logger: Logger;
+  /** Multi-replica mode only; without it every decision is local and synchronous. */
+  readonly leaseGuard?: LeaseGuard | undefined;
 }
 
 /**
@@ -51,6 +84,7 @@ export interface SupervisorOptions {
 export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly #config: Config;
   readonly #logger: Logger;
+  readonly #leaseGuard: LeaseGuard | undefined;
   readonly #workers = new Map<number, WorkerHandle>();
   readonly #streams = new Map<string, StreamRecord>();
   readonly #finished = new Map<string, StreamStats>();
@@ -67,6 +101,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     super();
     this.#config = options.config;
     this.#logger = options.logger.child({ component: 'supervisor' });
+    this.#leaseGuard = options.leaseGuard;
   }
 
   /** Spawns `WORKER_THREADS` workers and waits for each to be ready. */
@@ -87,6 +122,27 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.#workers.size;
   }
 
+  /** Streams this instance could still admit now (0 while shutting down). */
+  get freeSlots(): number {
+    return this.#accepting ? Math.max(0, this.#config.maxStreams - this.#streams.size) : 0;
+  }
+
+  /** Whether the stream is active here (admitted and not finished). */
+  has(rtmsStreamId: string): boolean {
+    return this.#streams.has(rtmsStreamId);
+  }
+
+  /** Ids of the streams active here. */
+  activeIds(): string[] {
+    return [...this.#streams.keys()];
+  }
+
+  /** What another replica needs to resume an active stream: its start, latest statistics and exclusions. */
+  streamInfo(rtmsStreamId: string): { start: StreamStart; stats: StreamStats; excluded: string[] } | undefined {
+    const record = this.#streams.get(rtmsStreamId);
+    return record === undefined ? undefined : { start: record.start, stats: record.stats, excluded: [...record.excluded] };
+  }
+
   /** Ready = accepting streams with at least one live worker. */
   get isReady(): boolean {
     return this.#accepting && this.#workers.size > 0;
@@ -99,14 +155,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         this.#onStarted(event.start);
         return;
       case 'interrupted':
-        this.#forward(event.rtmsStreamId, event.event, (record) => ({ type: 'interruptStream', rtmsStreamId: record.start.rtmsStreamId }));
+        this.interrupt(event.rtmsStreamId, event.event);
         return;
       case 'stopped':
-        this.#forward(event.rtmsStreamId, event.event, (record) => ({
-          type: 'stopStream',
-          rtmsStreamId: record.start.rtmsStreamId,
-          stopReason: event.stopReason,
-        }));
+        this.stop(event.rtmsStreamId, event.stopReason, event.event);
         return;
       case 'concurrencyNearLimit':
         this.emit('zoomConcurrency', { limited: false, concurrencyNumber: event.concurrencyNumber, concurrencyLimit: event.concurrencyLimit });
@@ -126,6 +178,81 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         this.#logger.error({ event: unknown }, 'unhandled webhook kind');
       }
     }
+  }
+
+  /**
+   * Admits a stream and starts it on the least-loaded worker, without a webhook (multi-replica
+   * mode: this replica won its lease). Returns the refusal (`max_streams`, `shutting_down`,
+   * `no_worker`, `already_active`) without emitting `rejected`: the caller decides what a
+   * refusal means, e.g. leaving the stream to another replica.
+   */
+  startStream(start: StreamStart, options: StartStreamOptions = {}): string | undefined {
+    if (this.#streams.has(start.rtmsStreamId)) return 'already_active';
+    const refusal = this.#admissionRefusal();
+    if (refusal !== undefined) return refusal;
+    const worker = this.#leastLoadedWorker();
+    if (worker === undefined) return 'no_worker';
+    this.#admit(start, worker, options);
+    return undefined;
+  }
+
+  /**
+   * A new `rtms_started` for an active stream: Zoom's server failover (new `server_urls`)
+   * or a retry. Stale announcements and retries for a healthy stream are ignored. False when
+   * the stream is not active here.
+   */
+  failover(start: StreamStart): boolean {
+    const existing = this.#streams.get(start.rtmsStreamId);
+    if (existing === undefined) return false;
+    // Webhooks can arrive out of order (Zoom retries 5 to 60 min later): an announcement
+    // older than the one we act on must not move the stream back to a previous server.
+    if (start.eventTs < existing.start.eventTs) {
+      this.#logger.info({ rtmsStreamId: start.rtmsStreamId, eventTs: start.eventTs, currentEventTs: existing.start.eventTs }, 'stale rtms_started (older event_ts); ignored');
+      return true;
+    }
+    // Zoom's "server failure" scenario: the same stream announced again, usually with new URLs.
+    const urlsChanged = existing.start.serverUrls !== start.serverUrls;
+    if (!urlsChanged && existing.stats.state !== 'waitingReconnect') {
+      this.#logger.info({ rtmsStreamId: start.rtmsStreamId, state: existing.stats.state }, 'rtms_started for a healthy stream with the same server_urls; ignored');
+      return true;
+    }
+    existing.start = start;
+    this.#logger.info({ rtmsStreamId: start.rtmsStreamId, urlsChanged }, 'rtms_started for an active stream: failover');
+    this.#workers.get(existing.workerId)?.post({ type: 'failoverStream', start });
+    return true;
+  }
+
+  /** `*.rtms_interrupted`: rejoin signaling and media. False when the stream is not active here. */
+  interrupt(rtmsStreamId: string, eventName = 'rtms_interrupted'): boolean {
+    return this.#forward(rtmsStreamId, eventName, (record) => ({ type: 'interruptStream', rtmsStreamId: record.start.rtmsStreamId }));
+  }
+
+  /** `*.rtms_stopped`: the stream is over. False when it is not active here. */
+  stop(rtmsStreamId: string, stopReason: number, eventName = 'rtms_stopped'): boolean {
+    return this.#forward(rtmsStreamId, eventName, (record) => ({ type: 'stopStream', rtmsStreamId: record.start.rtmsStreamId, stopReason }));
+  }
+
+  /**
+   * Lets go of the stream without STREAM_CLOSE (multi-replica hand-off or lost lease): the
+   * worker closes its sockets and finalizes the output, and Zoom keeps the stream for another
+   * replica to rejoin. Resolves with the final statistics (undefined when it was not active).
+   */
+  release(rtmsStreamId: string, reason: string): Promise<StreamStats | undefined> {
+    const record = this.#streams.get(rtmsStreamId);
+    if (record === undefined) return Promise.resolve(undefined);
+    record.releasing ??= reason;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        // The worker did not answer: forget the stream here so nothing reconnects it.
+        if (this.#streams.get(rtmsStreamId) === record) this.#failOrphan(record, `release timed out (${reason})`);
+      }, RELEASE_TIMEOUT_MS);
+      timer.unref();
+      record.finishWaiters.push((stats) => {
+        clearTimeout(timer);
+        resolve(stats);
+      });
+      this.#workers.get(record.workerId)?.post({ type: 'releaseStream', rtmsStreamId, reason });
+    });
   }
 
   list(): StreamStats[] {
@@ -150,10 +277,25 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return snapshots.filter((snapshot) => snapshot !== undefined);
   }
 
+  /** Starts sending the stream's events and `kinds` frames as `liveBatch` events; false when not active here. */
+  subscribeLive(rtmsStreamId: string, subscriptionId: number, kinds: readonly MediaKind[]): boolean {
+    const record = this.#streams.get(rtmsStreamId);
+    if (record === undefined) return false;
+    (record.live ??= new Map()).set(subscriptionId, kinds);
+    this.#workers.get(record.workerId)?.post({ type: 'liveSubscribe', rtmsStreamId, subscriptionId, kinds });
+    return true;
+  }
+
+  unsubscribeLive(rtmsStreamId: string, subscriptionId: number): void {
+    const record = this.#streams.get(rtmsStreamId);
+    if (record?.live?.delete(subscriptionId)) this.#workers.get(record.workerId)?.post({ type: 'liveUnsubscribe', rtmsStreamId, subscriptionId });
+  }
+
   /** Excludes a participant from capture from now on; false when the stream is not active here. */
   excludeParticipant(rtmsStreamId: string, userId: string): boolean {
     const record = this.#streams.get(rtmsStreamId);
     if (record === undefined) return false;
+    record.excluded.add(userId);
     this.#workers.get(record.workerId)?.post({ type: 'excludeParticipant', rtmsStreamId, userId });
     return true;
   }
@@ -171,25 +313,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   #onStarted(start: StreamStart): void {
-    const existing = this.#streams.get(start.rtmsStreamId);
-    if (existing !== undefined) {
-      // Webhooks can arrive out of order (Zoom retries 5 to 60 min later): an announcement
-      // older than the one we act on must not move the stream back to a previous server.
-      if (start.eventTs < existing.start.eventTs) {
-        this.#logger.info({ rtmsStreamId: start.rtmsStreamId, eventTs: start.eventTs, currentEventTs: existing.start.eventTs }, 'stale rtms_started (older event_ts); ignored');
-        return;
-      }
-      // Zoom's "server failure" scenario: the same stream announced again, usually with new URLs.
-      const urlsChanged = existing.start.serverUrls !== start.serverUrls;
-      if (!urlsChanged && existing.stats.state !== 'waitingReconnect') {
-        this.#logger.info({ rtmsStreamId: start.rtmsStreamId, state: existing.stats.state }, 'rtms_started for a healthy stream with the same server_urls; ignored');
-        return;
-      }
-      existing.start = start;
-      this.#logger.info({ rtmsStreamId: start.rtmsStreamId, urlsChanged }, 'rtms_started for an active stream: failover');
-      this.#workers.get(existing.workerId)?.post({ type: 'failoverStream', start });
-      return;
-    }
+    if (this.failover(start)) return;
     const refusal = this.#admissionRefusal();
     if (refusal !== undefined) {
       this.#reject(start, refusal);
@@ -200,11 +324,22 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.#reject(start, 'no_worker');
       return;
     }
-    const stats = initialStats(start, 'idle');
-    this.#streams.set(start.rtmsStreamId, { start, workerId: worker.workerId, stats });
+    this.#admit(start, worker, {});
+  }
+
+  #admit(start: StreamStart, worker: WorkerHandle, options: StartStreamOptions): void {
+    const resume = options.resume;
+    const stats: StreamStats =
+      resume === undefined
+        ? initialStats(start, 'idle')
+        : { ...resume.previous, state: 'idle', endedAt: undefined, failure: undefined, stopReason: undefined, stopReasonName: undefined };
+    const excluded = new Set(options.excluded ?? []);
+    this.#streams.set(start.rtmsStreamId, { start, workerId: worker.workerId, stats, excluded, releasing: undefined, finishWaiters: [] });
     this.#finished.delete(start.rtmsStreamId);
-    this.emit('streamState', { rtmsStreamId: start.rtmsStreamId, product: start.product, from: undefined, to: 'idle', reason: 'admitted' });
-    worker.post({ type: 'startStream', start });
+    this.emit('streamState', { rtmsStreamId: start.rtmsStreamId, product: start.product, from: undefined, to: 'idle', reason: resume === undefined ? 'admitted' : resume.reason });
+    worker.post(resume === undefined ? { type: 'startStream', start } : { type: 'startStream', start, resume });
+    // The worker handles messages in order: exclusions apply before the first frame arrives.
+    for (const userId of excluded) worker.post({ type: 'excludeParticipant', rtmsStreamId: start.rtmsStreamId, userId });
   }
 
   #admissionRefusal(): string | undefined {
@@ -221,13 +356,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.emit('streamFinished', stats);
   }
 
-  #forward(rtmsStreamId: string, eventName: string, message: (record: StreamRecord) => Parameters<WorkerHandle['post']>[0]): void {
+  #forward(rtmsStreamId: string, eventName: string, message: (record: StreamRecord) => Parameters<WorkerHandle['post']>[0]): boolean {
     const record = this.#streams.get(rtmsStreamId);
     if (record === undefined) {
       this.#logger.info({ rtmsStreamId, event: eventName }, 'webhook for a stream not active here; ignored');
-      return;
+      return false;
     }
     this.#workers.get(record.workerId)?.post(message(record));
+    return true;
   }
 
   #leastLoadedWorker(): WorkerHandle | undefined {
@@ -270,12 +406,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           product: message.stats.product,
           from: record?.stats.state,
           to: message.stats.state,
-          reason: message.stats.failure ?? message.stats.stopReasonName,
+          reason: message.stats.failure ?? message.stats.stopReasonName ?? record?.releasing,
         });
         this.emit('stats', [message.stats]);
         this.emit('streamFinished', message.stats);
+        for (const resolve of record?.finishWaiters.splice(0) ?? []) resolve(message.stats);
         return;
       }
+      case 'liveBatch':
+        this.emit('liveBatch', message);
+        return;
       case 'ready':
       case 'pong':
       case 'metricsResponse':
@@ -316,6 +456,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (exit.expected) return;
     this.#logger.error({ workerId: exit.workerId, exitCode: exit.exitCode, reason: exit.reason }, 'worker exited unexpectedly');
     const orphans = [...this.#streams.values()].filter((record) => record.workerId === exit.workerId);
+    // A stream being let go must not be reconnected here: it is over for this replica.
+    for (const record of orphans) if (record.releasing !== undefined) this.#failOrphan(record, `worker ${exit.reason} while releasing`);
     if (!this.#accepting) {
       for (const record of orphans) this.#failOrphan(record, `worker ${exit.reason} during shutdown`);
       return;
@@ -326,7 +468,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     // Zoom keeps a stream 60 s for a rejoin: resume orphans at once where there is room, and
     // replace the worker with a backoff so a worker that keeps dying cannot spin.
     const resumeOrphans = (): void => {
-      for (const record of orphans) this.#resume(record, `worker_${exit.reason}`);
+      for (const record of orphans) if (record.releasing === undefined) this.#resume(record, `worker_${exit.reason}`);
     };
     if (this.#workers.size > 0) resumeOrphans();
     const delay = Math.min(RESPAWN_MAX_MS, RESPAWN_BASE_MS * 2 ** (this.#deaths - 1));
@@ -365,14 +507,43 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.#respawning;
   }
 
-  /** Restarts a stream whose worker died on the least-loaded live worker, from its stored start. */
+  /**
+   * Restarts a stream whose worker died on the least-loaded live worker, from its stored start.
+   * In multi-replica mode the lease is confirmed first (a fenced decision): a stream another
+   * replica owns by now is dropped here instead of reconnected.
+   */
   #resume(record: StreamRecord, reason: string): void {
     const worker = this.#leastLoadedWorker();
     if (worker === undefined) return;
     const previous = record.stats;
+    const rtmsStreamId = record.start.rtmsStreamId;
     record.workerId = worker.workerId;
-    this.#logger.warn({ rtmsStreamId: record.start.rtmsStreamId, workerId: worker.workerId, reason }, 'resuming stream on another worker');
-    worker.post({ type: 'startStream', start: record.start, resume: { previous, reason } });
+    const post = (): void => {
+      this.#logger.warn({ rtmsStreamId, workerId: worker.workerId, reason }, 'resuming stream on another worker');
+      worker.post({ type: 'startStream', start: record.start, resume: { previous, reason } });
+      for (const userId of record.excluded) worker.post({ type: 'excludeParticipant', rtmsStreamId, userId });
+      for (const [subscriptionId, kinds] of record.live ?? []) {
+        worker.post({ type: 'liveSubscribe', rtmsStreamId, subscriptionId, kinds });
+      }
+    };
+    const guard = this.#leaseGuard;
+    if (guard === undefined) {
+      post();
+      return;
+    }
+    guard.confirm(rtmsStreamId).then(
+      (owned) => {
+        // Meanwhile the stream may have finished or been released, or its new worker died too.
+        if (this.#streams.get(rtmsStreamId) !== record || record.workerId !== worker.workerId || record.releasing !== undefined) return;
+        if (!this.#workers.has(worker.workerId)) return;
+        if (owned) post();
+        else this.#failOrphan(record, 'lease lost');
+      },
+      (error: unknown) => {
+        this.#logger.error({ rtmsStreamId, err: describeError(error) }, 'lease check failed; not resuming');
+        if (this.#streams.get(rtmsStreamId) === record) this.#failOrphan(record, 'lease check failed');
+      },
+    );
   }
 
   #failOrphan(record: StreamRecord, failure: string): void {
@@ -382,6 +553,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.#remember(stats);
     this.emit('streamState', { rtmsStreamId, product: record.start.product, from: record.stats.state, to: 'failed', reason: failure });
     this.emit('streamFinished', stats);
+    for (const resolve of record.finishWaiters.splice(0)) resolve(stats);
   }
 }
 

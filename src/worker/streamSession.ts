@@ -25,6 +25,7 @@ import { isRecord, mediaTypeMask, negotiatedFormats, requestedMediaParams } from
 import type { StreamStart } from '../rtms/products.ts';
 import { RtmsSocket, type RtmsMessage, type RtmsSocketOptions, type SocketClosed } from '../rtms/rtmsSocket.ts';
 import { handshakeSignature } from '../rtms/signature.ts';
+import type { FrameTap } from '../sinks/frameTap.ts';
 import type { StreamSink } from '../sinks/streamSink.ts';
 import { ParticipantRoster } from './participantRoster.ts';
 import { StreamStateMachine, type StateChange } from './streamStateMachine.ts';
@@ -68,6 +69,8 @@ export interface StreamSessionOptions {
   readonly config: Pick<Config, 'credentials' | 'media' | 'rtms' | 'buffer'>;
   readonly sink: StreamSink;
   readonly metrics: WorkerMetrics;
+  /** Secondary outputs (live consumers, Redis streams): every frame written and every event. */
+  readonly taps: readonly FrameTap[];
   readonly logger: Logger;
   readonly clock?: Clock;
   readonly onStateChange: (change: StateChange) => void;
@@ -85,6 +88,7 @@ export class StreamSession {
   readonly #config: StreamSessionOptions['config'];
   readonly #sink: StreamSink;
   readonly #metrics: WorkerMetrics;
+  readonly #taps: readonly FrameTap[];
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #onFinished: (stats: StreamStats) => void;
@@ -132,6 +136,7 @@ export class StreamSession {
     this.#config = options.config;
     this.#sink = options.sink;
     this.#metrics = options.metrics;
+    this.#taps = options.taps;
     this.#logger = options.logger;
     this.#clock = options.clock ?? systemClock;
     this.#onFinished = options.onFinished;
@@ -232,6 +237,14 @@ export class StreamSession {
   excludeParticipant(userId: string): void {
     this.#excluded.add(userId);
     this.#event('stream.participant_excluded', { userId, mixedAudioUnaffected: this.#formats?.audio.mode !== 'multi' });
+  }
+
+  /**
+   * Local teardown without asking Zoom to close: the stream goes on elsewhere (its lease
+   * moved to another replica, or it is handed off at shutdown). Files are finalized.
+   */
+  destroy(reason: string): Promise<void> {
+    return this.#finish('ended', reason, undefined);
   }
 
   /** Current statistics; also refreshes the accounting kept in `stream.json`. */
@@ -653,6 +666,8 @@ export class StreamSession {
   /** Hands the frame to the sink, or keeps it in the backlog while the sink pushes back. */
   #write(frame: Frame): void {
     this.#metrics.frameLatency(frame.kind, (this.#clock.now() - frame.timestamp) / 1000);
+    // Secondary outputs get the frame now, whatever the sink is doing.
+    for (const tap of this.#taps) tap.frame(frame);
     if (!this.#sinkBlocked && this.#backlog.length === 0) {
       if (!this.#sink.write(frame)) this.#sinkBlocked = true;
       return;
@@ -779,6 +794,7 @@ export class StreamSession {
       this.#endedAt = this.#clock.now();
       if (state === 'failed') this.#failure = reason;
       if (!this.#machine.isTerminal) this.#machine.transition(state, reason);
+      for (const tap of this.#taps) tap.flush();
       try {
         // Flush first so the accounting written with the final stream.json has nothing pending.
         await this.#sink.flush();
@@ -801,7 +817,9 @@ export class StreamSession {
   }
 
   #event(eventType: string, data: Record<string, unknown>): void {
-    this.#sink.writeEvent(lifecycleEvent(eventType, { rtmsStreamId: this.#start.rtmsStreamId, ...data }, this.#clock.now()));
+    const event = lifecycleEvent(eventType, { rtmsStreamId: this.#start.rtmsStreamId, ...data }, this.#clock.now());
+    this.#sink.writeEvent(event);
+    for (const tap of this.#taps) tap.event(event);
   }
 
   #metadata(): Record<string, unknown> {

@@ -5,10 +5,13 @@ import type { SupervisorToWorker, WorkerToSupervisor } from '../ipc/messages.ts'
 import { createLogger } from '../logger.ts';
 import type { StreamStart } from '../rtms/products.ts';
 import { FileSink } from '../sinks/fileSink.ts';
+import { RedisStreamPublisher } from '../sinks/redisStreamPublisher.ts';
+import { RedisStreamSink } from '../sinks/redisStreamSink.ts';
 import { StallingSink } from '../sinks/stallingSink.ts';
 import { streamDirectory } from '../sinks/streamDirectory.ts';
 import { StreamSession } from './streamSession.ts';
 import { TERMINAL_STATES } from './streamStateMachine.ts';
+import { LiveTap } from './liveTap.ts';
 import { WorkerMetrics } from './workerMetrics.ts';
 
 /**
@@ -26,7 +29,18 @@ const port = parentPort;
 const { workerId, config } = workerData as WorkerData;
 const logger = createLogger({ level: config.logLevel }).child({ worker: workerId });
 const sessions = new Map<string, StreamSession>();
+const taps = new Map<string, LiveTap>();
 const metrics = new WorkerMetrics({ workerId });
+const redisPublisher =
+  config.redisUrl !== undefined && config.redisStream.kinds.length > 0
+    ? new RedisStreamPublisher({
+        url: config.redisUrl,
+        maxLen: config.redisStream.maxLen,
+        logger,
+        onOutcome: (output, dropReason) => metrics.redisOutcome(output, dropReason),
+      })
+    : undefined;
+const redisSinks = new Map<string, RedisStreamSink>();
 
 function post(message: WorkerToSupervisor): void {
   port.postMessage(message);
@@ -48,6 +62,13 @@ function startStream(start: StreamStart, resume: Extract<SupervisorToWorker, { t
     fillAudioGaps: config.media.audio.gapFill === 'silence',
     logger: streamLogger,
   });
+  const tap = new LiveTap({
+    rtmsStreamId: start.rtmsStreamId,
+    send: (batch) => port.postMessage({ type: 'liveBatch', ...batch } satisfies WorkerToSupervisor, [batch.payload]),
+  });
+  taps.set(start.rtmsStreamId, tap);
+  const redisSink = redisPublisher && new RedisStreamSink({ publisher: redisPublisher, rtmsStreamId: start.rtmsStreamId, kinds: config.redisStream.kinds });
+  if (redisSink !== undefined) redisSinks.set(start.rtmsStreamId, redisSink);
   const stall = config.debugSinkStall;
   const sink = stall === undefined ? fileSink : new StallingSink({ inner: fileSink, ...stall });
   const session = new StreamSession({
@@ -55,6 +76,7 @@ function startStream(start: StreamStart, resume: Extract<SupervisorToWorker, { t
     config,
     sink,
     metrics,
+    taps: redisSink === undefined ? [tap] : [tap, redisSink],
     logger: streamLogger,
     ...(resume === undefined ? {} : { resumeFrom: resume }),
     // Terminal states travel in streamFinished, after the files are final, so an operator
@@ -64,6 +86,8 @@ function startStream(start: StreamStart, resume: Extract<SupervisorToWorker, { t
     },
     onFinished: (stats) => {
       sessions.delete(start.rtmsStreamId);
+      taps.delete(start.rtmsStreamId);
+      redisSinks.delete(start.rtmsStreamId);
       post({ type: 'streamFinished', rtmsStreamId: start.rtmsStreamId, stats });
     },
   });
@@ -86,6 +110,8 @@ async function shutdown(): Promise<void> {
   for (const result of results) {
     if (result.status === 'rejected') logger.error({ err: describeError(result.reason) }, 'stream did not close cleanly');
   }
+  clearInterval(lagTimer);
+  await redisPublisher?.close();
   post({ type: 'shutdownComplete' });
   port.close();
 }
@@ -110,6 +136,16 @@ function handle(message: SupervisorToWorker): void {
     case 'excludeParticipant':
       withSession(message.rtmsStreamId, (session) => session.excludeParticipant(message.userId));
       return;
+    case 'releaseStream':
+      // Another replica rejoins it: close the sockets and finalize, but leave the stream to Zoom.
+      withSession(message.rtmsStreamId, (session) => session.destroy(message.reason));
+      return;
+    case 'liveSubscribe':
+      taps.get(message.rtmsStreamId)?.subscribe(message.subscriptionId, message.kinds);
+      return;
+    case 'liveUnsubscribe':
+      taps.get(message.rtmsStreamId)?.unsubscribe(message.subscriptionId);
+      return;
     case 'metricsRequest':
       void metrics.snapshot().then((snapshot) => post({ type: 'metricsResponse', requestId: message.requestId, metrics: snapshot }));
       return;
@@ -132,6 +168,16 @@ const statsTimer = setInterval(() => {
   const live = [...sessions.values()].filter((session) => !TERMINAL_STATES.has(session.state));
   if (live.length > 0) post({ type: 'stats', streams: live.map((session) => session.snapshot()) });
 }, config.statsIntervalMs);
+
+// Consumer lag of the Redis output streams: the slowest consumer group this worker feeds.
+const lagTimer = setInterval(() => {
+  if (redisPublisher === undefined || redisSinks.size === 0) return;
+  const keys = [...redisSinks.values()].flatMap((sink) => sink.keys());
+  void Promise.all(keys.map((key) => redisPublisher.consumerLag(key))).then((lags) => {
+    metrics.redisConsumerLag(Math.max(0, ...lags.filter((lag) => lag !== undefined)));
+  });
+}, 10_000);
+lagTimer.unref();
 
 port.on('message', handle);
 post({ type: 'ready', workerId });

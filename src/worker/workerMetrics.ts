@@ -15,6 +15,10 @@ export class WorkerMetrics {
   readonly #keepAliveAge: Histogram<'scope'>;
   readonly #reconnectGap: Histogram<'scope'>;
   readonly #sinkErrors: Counter<'reason'>;
+  readonly #redisAppended: Counter<'media_type'>;
+  readonly #redisDropped: Counter<'media_type' | 'reason'>;
+  readonly #redisLag: Gauge<'worker'>;
+  readonly #worker: string;
   readonly #loopDelay = monitorEventLoopDelay({ resolution: 10 });
 
   constructor(options: { workerId: number }) {
@@ -61,9 +65,32 @@ export class WorkerMetrics {
       this.#keepAliveAge.zero({ scope });
     }
     for (const scope of ['full', 'media'] as const) this.#reconnectGap.zero({ scope });
+    this.#redisAppended = new Counter({
+      name: 'rtms_redis_stream_entries_total',
+      help: 'Entries appended to the Redis output streams, by media type (events: lifecycle events).',
+      labelNames: ['media_type'],
+      registers,
+    });
+    this.#redisDropped = new Counter({
+      name: 'rtms_redis_stream_dropped_total',
+      help: 'Entries not appended to the Redis output streams, by media type and reason (backlog, redis_unavailable, redis_error).',
+      labelNames: ['media_type', 'reason'],
+      registers,
+    });
+    // Zero for every output and drop reason (redisStreamPublisher's PublishDropReason), as above.
+    for (const media_type of [...MEDIA_KINDS, 'events']) {
+      for (const reason of ['backlog', 'redis_unavailable', 'redis_error']) this.#redisDropped.inc({ media_type, reason }, 0);
+    }
+    this.#redisLag = new Gauge({
+      name: 'rtms_redis_consumer_lag_entries',
+      help: 'Largest consumer-group lag (entries not yet delivered) over the Redis output streams of each worker.',
+      labelNames: ['worker'],
+      registers,
+    });
     const loopDelay = this.#loopDelay;
     loopDelay.enable();
     const worker = String(options.workerId);
+    this.#worker = worker;
     new Gauge({
       name: 'rtms_worker_event_loop_lag_seconds',
       help: 'Event-loop delay of each worker thread since the previous scrape, p99.',
@@ -94,6 +121,15 @@ export class WorkerMetrics {
 
   sinkError(reason: string): void {
     this.#sinkErrors.inc({ reason });
+  }
+
+  redisOutcome(output: MediaKind | 'events', dropReason: string | undefined): void {
+    if (dropReason === undefined) this.#redisAppended.inc({ media_type: output });
+    else this.#redisDropped.inc({ media_type: output, reason: dropReason });
+  }
+
+  redisConsumerLag(entries: number): void {
+    this.#redisLag.set({ worker: this.#worker }, entries);
   }
 
   snapshot(): Promise<MetricObjectWithValues<MetricValue<string>>[]> {

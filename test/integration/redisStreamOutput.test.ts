@@ -1,0 +1,83 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readWavData } from '../../src/media/wavReader.ts';
+import { expectAudioIdentical, startRig, untilAudioSent, waitUntilEnded } from './connectorHarness.ts';
+import { RedisServer } from './redisServer.ts';
+
+const run = promisify(execFile);
+
+let redis: RedisServer;
+beforeAll(async () => {
+  redis = await RedisServer.start();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+describe('Redis stream output (rtms:<id>:<media>)', () => {
+  it('the example consumer reproduces the stream audio byte for byte; events and transcripts are there too', async () => {
+    const rig = await startRig({ REDIS_URL: redis.url, RTMS_MEDIA: 'audio,transcript' });
+    const scratch = await mkdtemp(join(tmpdir(), 'rtms-redis-'));
+    try {
+      const stream = await rig.simulator.startStream({ product: 'meeting' });
+      await stream.whenReady();
+      await untilAudioSent(stream, 32_000 * 3, { transcripts: 1 });
+      await stream.stop();
+      await waitUntilEnded(rig, stream);
+      await expectAudioIdentical(rig, stream);
+
+      const out = join(scratch, 'from-redis.wav');
+      const { stdout } = await run(process.execPath, ['examples/redisAudioToWav.ts', '--redis-url', redis.url, '--stream', stream.rtmsStreamId, '--out', out], {
+        timeout: 30_000,
+      });
+      expect(stdout).toContain('wrote');
+      expect((await readWavData(out)).data.equals(stream.sent.audio('0'))).toBe(true);
+
+      const client = createClient({ url: redis.url });
+      await client.connect();
+      try {
+        const events = await client.xRange(`rtms:${stream.rtmsStreamId}:events`, '-', '+');
+        expect((events ?? []).map((entry) => entry?.message['eventType'])).toEqual(expect.arrayContaining(['stream.live', 'stream.ended']));
+        const transcripts = await client.xRange(`rtms:${stream.rtmsStreamId}:transcript`, '-', '+');
+        expect((transcripts ?? []).map((entry) => entry?.message['text'])).toEqual(stream.sent.transcripts().map((line) => line.text));
+      } finally {
+        await client.close();
+      }
+      const metrics = await (await fetch(`${rig.connector.baseUrl}/metrics`)).text();
+      expect(metrics).toMatch(new RegExp(`^rtms_redis_stream_entries_total\\{media_type="audio"\\} ${stream.sent.audioPackets()}$`, 'm'));
+    } finally {
+      await rig.close();
+      await rm(scratch, { recursive: true, force: true });
+    }
+  });
+
+  it('caps each stream (MAXLEN ~): a consumer that falls behind loses the oldest entries, ingest is untouched', async () => {
+    const rig = await startRig({ REDIS_URL: redis.url, RTMS_MEDIA: 'audio', REDIS_STREAM_MAXLEN: '100' });
+    try {
+      const stream = await rig.simulator.startStream({ product: 'meeting' });
+      await stream.whenReady();
+      await untilAudioSent(stream, 640 * 400);
+      await stream.stop();
+      await waitUntilEnded(rig, stream);
+      await expectAudioIdentical(rig, stream);
+      const client = createClient({ url: redis.url });
+      await client.connect();
+      try {
+        const length = await client.xLen(`rtms:${stream.rtmsStreamId}:audio`);
+        // Approximate trimming keeps whole radix-tree nodes (100 entries by default).
+        expect(length).toBeGreaterThanOrEqual(100);
+        expect(length).toBeLessThan(stream.sent.audioPackets());
+        expect(length).toBeLessThanOrEqual(300);
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await rig.close();
+    }
+  });
+});
