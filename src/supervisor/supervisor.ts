@@ -5,6 +5,7 @@ import type { WebhookEvent } from '../http/webhookEvent.ts';
 import type { WorkerToSupervisor } from '../ipc/messages.ts';
 import type { Logger } from '../logger.ts';
 import type { StreamStart } from '../rtms/products.ts';
+import { recordRejection } from '../sinks/rejectionRecord.ts';
 import { TERMINAL_STATES, type StreamState } from '../worker/streamStateMachine.ts';
 import type { LiveBatch } from '../worker/liveTap.ts';
 import type { StreamStats } from '../worker/streamStats.ts';
@@ -352,6 +353,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.#logger.warn({ rtmsStreamId: start.rtmsStreamId, product: start.product, reason, maxStreams: this.#config.maxStreams }, 'stream rejected');
     const stats = { ...initialStats(start, 'rejected'), failure: reason, endedAt: Date.now() };
     this.#remember(stats);
+    recordRejection({ outputDir: this.#config.outputDir, start, reason, at: stats.endedAt }).catch((error: unknown) =>
+      this.#logger.error({ rtmsStreamId: start.rtmsStreamId, err: describeError(error) }, 'could not record the rejection in the output directory'),
+    );
     this.emit('streamState', { rtmsStreamId: start.rtmsStreamId, product: start.product, from: undefined, to: 'rejected', reason });
     this.emit('streamFinished', stats);
   }

@@ -1,6 +1,8 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/simulator.ts';
-import { expectAudioIdentical, randomCredentials, startRig, untilAudioSent, waitUntilEnded, type Rig } from './connectorHarness.ts';
+import { expectAudioIdentical, randomCredentials, readJsonLines, startRig, untilAudioSent, waitUntilEnded, type Rig } from './connectorHarness.ts';
 
 /** Admission against MAX_STREAMS, and a stream Zoom refuses for good. */
 
@@ -29,6 +31,10 @@ describe('admission', () => {
     expect(await metric('rtms_streams_rejected_total')).toEqual(['rtms_streams_rejected_total{reason="max_streams"} 1']);
     expect(third.connections.signalingAccepted).toBe(0);
     expect((await rig.connector.admin('/streams')).body['streams']).toHaveLength(2);
+    // Consumers watching OUTPUT_DIR see the refusal too.
+    const events = await readJsonLines(join(rig.streamDir(third), 'events.jsonl'));
+    expect(events.map((event) => [event['eventType'], (event['data'] as Record<string, unknown>)['reason']])).toEqual([['stream.rejected', 'max_streams']]);
+    expect(JSON.parse(await readFile(join(rig.streamDir(third), 'stream.json'), 'utf8'))).toMatchObject({ state: 'rejected', failure: 'max_streams' });
 
     await first.stop();
     await waitUntilEnded(rig, first);

@@ -1,0 +1,29 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { lifecycleEvent } from '../media/frame.ts';
+import type { StreamStart } from '../rtms/products.ts';
+import { streamDirectory } from './streamDirectory.ts';
+
+/**
+ * A stream refused at admission leaves a trace where consumers look, without any connection
+ * being made: `stream.json` with state `rejected` and the reason, and one `stream.rejected`
+ * line in `events.jsonl`.
+ */
+export async function recordRejection(options: { outputDir: string; start: StreamStart; reason: string; at: number }): Promise<void> {
+  const { start, reason, at } = options;
+  const directory = streamDirectory(options.outputDir, start.rtmsStreamId);
+  await mkdir(directory, { recursive: true });
+  const event = lifecycleEvent('stream.rejected', { rtmsStreamId: start.rtmsStreamId, reason }, at);
+  await writeFile(join(directory, 'events.jsonl'), `${JSON.stringify(event)}\n`, { flag: 'a' });
+  const metadata = {
+    rtmsStreamId: start.rtmsStreamId,
+    product: start.product,
+    entityIdKey: start.entityIdKey,
+    entityId: start.entityId,
+    state: 'rejected',
+    failure: reason,
+    createdAt: new Date(at).toISOString(),
+    files: ['stream.json', 'events.jsonl'],
+  };
+  await writeFile(join(directory, 'stream.json'), `${JSON.stringify(metadata, null, 2)}\n`);
+}
