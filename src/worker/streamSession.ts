@@ -475,7 +475,9 @@ export class StreamSession {
       statusCode,
       statusName: statusName(statusCode),
       reason: typeof reply['reason'] === 'string' ? reply['reason'] : '',
-      retryable: isRetryableStatus(statusCode),
+      // A media handshake refused after our signaling connection dropped (Zoom: "no signaling
+      // connection for this stream") says nothing about the stream: rejoin everything.
+      retryable: isRetryableStatus(statusCode) || (channel !== 'signaling' && this.#signaling?.isOpen !== true),
     });
     this.#event('rtms.handshake_rejected', { channel, statusCode, statusName: error.statusName });
     throw error;

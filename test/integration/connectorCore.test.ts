@@ -93,6 +93,20 @@ describe('connector core', () => {
     await expectEveryFrameAccounted(rig, stream);
   });
 
+  it('interrupted while still joining (media handshakes under way): rejoins instead of failing', async () => {
+    const stream = await rig.simulator.startStream({ product: 'meeting' });
+    // The simulator is ready once CLIENT_READY_ACK arrives, while the connector may still be
+    // handshaking its other media sockets: the interruption lands in the middle of the join.
+    await stream.whenReady();
+    await stream.interrupt();
+    await stream.whenReady(2);
+    await untilAudioSent(stream, 64_000);
+    await stream.stop();
+    const snapshot = await waitUntilEnded(rig, stream);
+    expect(snapshot['state']).toBe('ended');
+    await expectAudioIdentical(rig, stream);
+  });
+
   it('media dropped: rejoins media only, no audio lost', async () => {
     const stream = await rig.simulator.startStream({ product: 'meeting' });
     await stream.whenReady();
