@@ -26,6 +26,26 @@ export const REDACTED_PATHS: readonly string[] = [
   '*.text',
   '*.userName',
   '*.user_name',
+  // Further shapes (test/unit/ops/loggerRedaction.test.ts): a logged config or options
+  // object, request headers one level down, URL-validation answers, raw RTMS messages
+  // (`content.data` is transcript or chat text, or media), participant lists.
+  'secretToken',
+  'encryptedToken',
+  '*.secret',
+  '*.secretToken',
+  '*.adminToken',
+  '*.authorization',
+  '*.encryptedToken',
+  '*.credentials.clientSecret',
+  '*.credentials.webhookSecretToken',
+  '*.headers.authorization',
+  '*.headers["x-zm-signature"]',
+  'content.data',
+  'content.user_name',
+  '*.content.data',
+  '*.content.user_name',
+  'participants[*].userName',
+  'participants[*].user_name',
 ];
 
 /** Root logger; child loggers bind `rtmsStreamId` (and `worker`) for everything per stream. */

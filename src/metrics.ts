@@ -5,6 +5,12 @@ import type { Supervisor } from './supervisor/supervisor.ts';
 import { STREAM_STATES } from './worker/streamStateMachine.ts';
 import type { StreamStats } from './worker/streamStats.ts';
 
+/** Default Node metrics that break Prometheus naming rules (gauges ending in `_total`); not exposed. */
+const NON_COUNTER_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;
+
+/** `WorkerExit.reason` of an unexpected exit (see supervisor/workerHandle.ts). */
+const WORKER_RESTART_REASONS = ['crashed', 'unresponsive', 'exited'] as const;
+
 /**
  * Every supervisor-side metric, defined once. Workers never touch this registry: they send
  * cumulative per-stream counts with their stats, turned into counter increments here, and
@@ -119,6 +125,10 @@ export class ConnectorMetrics {
     this.#supervisor = supervisor;
     const registers = this.#registers;
     collectDefaultMetrics({ register: this.registry });
+    // prom-client's `nodejs_active_{handles,requests,resources}_total` are gauges with a
+    // `_total` suffix, which `promtool check metrics` rejects; each is the sum of its
+    // by-`type` sibling (`nodejs_active_handles` …), which stays.
+    for (const name of NON_COUNTER_TOTALS) this.registry.removeSingleMetric(name);
     new Gauge({
       name: 'rtms_build_info',
       help: 'Build information; always 1.',
@@ -173,6 +183,7 @@ export class ConnectorMetrics {
     for (const media_type of MEDIA_KINDS) {
       for (const counter of [this.#framesReceived, this.#bytesReceived, this.#framesWritten, this.#bytesWritten]) counter.inc({ media_type }, 0);
     }
+    for (const reason of WORKER_RESTART_REASONS) this.#workerRestarts.inc({ reason }, 0);
 
     supervisor.on('streamState', ({ product, to, reason }) => {
       this.#transitions.inc({ state: to });
