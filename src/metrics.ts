@@ -1,6 +1,7 @@
 import { AggregatorRegistry, Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { MEDIA_KINDS } from './config.ts';
 import { PRODUCTS } from './rtms/products.ts';
+import type { LiveHub } from './http/liveHub.ts';
 import type { Supervisor } from './supervisor/supervisor.ts';
 import { STREAM_STATES } from './worker/streamStateMachine.ts';
 import type { StreamStats } from './worker/streamStats.ts';
@@ -120,7 +121,7 @@ export class ConnectorMetrics {
   /** Last cumulative counts seen per stream, to turn snapshots into counter increments. */
   readonly #lastSeen = new Map<string, StreamStats>();
 
-  constructor(options: { supervisor: Supervisor; version: string }) {
+  constructor(options: { supervisor: Supervisor; live: LiveHub; version: string }) {
     const supervisor = options.supervisor;
     this.#supervisor = supervisor;
     const registers = this.#registers;
@@ -177,6 +178,39 @@ export class ConnectorMetrics {
       registers,
       collect() {
         this.set(supervisor.workerCount);
+      },
+    });
+    const live = options.live;
+    new Gauge({
+      name: 'rtms_live_subscribers',
+      help: 'WebSocket consumers of GET /streams/{id}/live connected now.',
+      registers,
+      collect() {
+        this.set(live.subscriberCount);
+      },
+    });
+    const skippedSeen: Record<string, number> = {};
+    new Counter({
+      name: 'rtms_live_frames_skipped_total',
+      help: 'Frames not sent to live consumers that were not keeping up, by media type.',
+      labelNames: ['media_type'] as const,
+      registers,
+      collect() {
+        for (const media_type of MEDIA_KINDS) {
+          const total = live.skippedTotal[media_type];
+          this.inc({ media_type }, total - (skippedSeen[media_type] ?? 0));
+          skippedSeen[media_type] = total;
+        }
+      },
+    });
+    let slowSeen = 0;
+    new Counter({
+      name: 'rtms_live_slow_disconnects_total',
+      help: 'Live consumers disconnected (close code 4008) for not keeping up.',
+      registers,
+      collect() {
+        this.inc(live.slowDisconnects - slowSeen);
+        slowSeen = live.slowDisconnects;
       },
     });
     // Series that exist from the start, so dashboards and alerts see 0 rather than nothing.
