@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { ClusterNode } from './cluster/clusterNode.ts';
 import { loadConfig, type Config } from './config.ts';
 import { ConfigError, describeError } from './errors.ts';
 import { MemoryWebhookDeduplicator } from './http/webhookDeduplicator.ts';
 import { createHttpServer } from './http/httpServer.ts';
+import { LiveHub } from './http/liveHub.ts';
 import { createLogger } from './logger.ts';
 import { ConnectorMetrics } from './metrics.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
@@ -10,7 +12,9 @@ import { Supervisor } from './supervisor/supervisor.ts';
 /**
  * Entry point: configuration, logger, supervisor and workers, metrics, HTTP. The only place
  * that handles signals. SIGTERM/SIGINT: not ready, stop admitting, close every stream
- * (STREAM_CLOSE), finalize files, exit; a second signal exits at once.
+ * (STREAM_CLOSE), finalize files, exit; a second signal exits at once. With REDIS_URL (several
+ * replicas), SIGTERM first hands every stream off to a peer (no STREAM_CLOSE) and waits until
+ * peers hold their leases.
  */
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -30,21 +34,38 @@ function readConfig(): Config {
 async function main(): Promise<void> {
   const config = readConfig();
   const logger = createLogger({ level: config.logLevel });
-  const supervisor = new Supervisor({ config, logger });
-  const metrics = new ConnectorMetrics({ supervisor, version: VERSION });
+  // Multi-replica mode: Redis first, so the supervisor gets its lease guard (fencing) from the start.
+  const cluster = config.redisUrl === undefined ? undefined : await ClusterNode.connect({ config, logger });
+  const supervisor = new Supervisor({ config, logger, leaseGuard: cluster?.leaseGuard });
   await supervisor.start();
+  await cluster?.attach(supervisor);
+  const live = new LiveHub({
+    adminToken: config.adminToken,
+    logger,
+    maxBufferedBytes: config.live.subscriberBufferBytes,
+    slowTimeoutMs: config.live.slowTimeoutMs,
+    streams: {
+      subscribe: (id, subscriptionId, kinds) => supervisor.subscribeLive(id, subscriptionId, kinds),
+      unsubscribe: (id, subscriptionId) => supervisor.unsubscribeLive(id, subscriptionId),
+    },
+  });
+  const metrics = new ConnectorMetrics({ supervisor, live, version: VERSION });
+  supervisor.on('liveBatch', (batch) => live.deliver(batch));
+  supervisor.on('streamFinished', (stats) => live.streamEnded(stats.rtmsStreamId));
 
   const server = createHttpServer({
     http: config.http,
     webhookSecretToken: config.credentials.webhookSecretToken,
     adminToken: config.adminToken,
-    deduplicator: new MemoryWebhookDeduplicator(),
+    deduplicator: cluster?.deduplicator ?? new MemoryWebhookDeduplicator(),
     logger,
-    onWebhook: (event) => supervisor.handleWebhook(event),
+    onWebhook: (event) => (cluster === undefined ? supervisor.handleWebhook(event) : cluster.handleWebhook(event)),
     onOutcome: (outcome, reason) => metrics.webhookOutcome(outcome, reason),
     isReady: () => supervisor.isReady,
     metrics: () => metrics.render(),
-    streams: {
+    onUpgrade: (request, socket, head) => live.handleUpgrade(request, socket, head),
+    // Cluster mode: GET /streams lists the whole cluster; DELETE reaches the owning replica.
+    streams: cluster ?? {
       list: () => supervisor.list(),
       get: (id) => supervisor.get(id),
       close: (id) => supervisor.closeStream(id),
@@ -52,7 +73,10 @@ async function main(): Promise<void> {
     },
   });
   const { port } = await server.listen();
-  logger.info({ host: config.http.host, port, webhookPath: config.http.webhookPath, version: VERSION }, 'rtms-connector listening');
+  logger.info(
+    { host: config.http.host, port, webhookPath: config.http.webhookPath, version: VERSION, ...(cluster === undefined ? {} : { replica: cluster.replicaId }) },
+    'rtms-connector listening',
+  );
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -67,10 +91,23 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownGraceMs + 2000);
     forceExit.unref();
+    // Cluster mode: hand the streams to peers first (they keep running there); whatever is
+    // left is closed below as in single-instance mode.
+    const handOff =
+      cluster === undefined
+        ? Promise.resolve()
+        : cluster.handOff(Math.min(10_000, Math.floor(config.shutdownGraceMs / 2))).then(
+            () => undefined,
+            (error: unknown) => logger.error({ err: describeError(error) }, 'hand-off failed'),
+          );
     // Stop admitting first so /readyz turns 503 while streams close.
-    supervisor
-      .close()
-      .then(() => server.close())
+    handOff
+      .then(() => supervisor.close())
+      .then(() => cluster?.stop())
+      .then(() => {
+        live.close();
+        return server.close();
+      })
       .then(() => {
         logger.info('shutdown complete');
         process.exit(0);

@@ -1,0 +1,796 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import type { Config } from '../config.ts';
+import { describeError } from '../errors.ts';
+import type { StreamControl } from '../http/adminRoutes.ts';
+import type { WebhookDeduplicator } from '../http/webhookDeduplicator.ts';
+import type { WebhookEvent } from '../http/webhookEvent.ts';
+import type { Logger } from '../logger.ts';
+import type { StreamStart } from '../rtms/products.ts';
+import type { Supervisor } from '../supervisor/supervisor.ts';
+import { TERMINAL_STATES } from '../worker/streamStateMachine.ts';
+import type { StreamStats } from '../worker/streamStats.ts';
+import { type ClusterCommand, type ClusterCommandBody, type ClusterCommandType, commandStreamId } from './clusterCommand.ts';
+import { ClusterKeys } from './clusterKeys.ts';
+import { CommandBus } from './commandBus.ts';
+import { KeyedQueue } from './keyedQueue.ts';
+import { RedisConnection } from './redisConnection.ts';
+import { RedisWebhookDeduplicator } from './redisWebhookDeduplicator.ts';
+import { ReplicaRegistry } from './replicaRegistry.ts';
+import { type ClaimOutcome, type HeldLease, StreamLeases } from './streamLeases.ts';
+import { type NoteKind, type StoredStream, StreamRegistry, parseStoredStart, parseStoredStats } from './streamRegistry.ts';
+import { planTakeovers } from './takeoverPlanner.ts';
+
+/*
+ * Multi-replica mode (REDIS_URL). Each replica runs this next to its supervisor:
+ *
+ *   webhook ─▶ any replica ─▶ announce (store payload; claim if room) ─┬─ claimed: start here
+ *                                                                     ├─ owned elsewhere: command ─▶ owner
+ *                                                                     └─ no room: left as orphan (+ adopt hint)
+ *   every scan: orphans (lease expired or released) ─▶ plan by free capacity ─▶ claim ─▶ resume
+ *   every ttl/3: renew all leases; lost (taken / deadline) ─▶ release the stream locally at once
+ *   SIGTERM: release each stream (no STREAM_CLOSE), release its lease keeping the payload,
+ *            tell a peer with room to adopt it, wait until peers hold the leases
+ *
+ * Everything done for one stream runs in that stream's lane (KeyedQueue), one step at a time.
+ */
+
+/** Why this replica got a lease. */
+export type AcquireReason = 'admitted' | 'takeover' | 'handoff' | 'adopt' | 'recovered' | 'reacquired';
+
+export interface ClusterNodeEvents {
+  leaseAcquired: [{ readonly rtmsStreamId: string; readonly reason: AcquireReason }];
+  leaseLost: [{ readonly rtmsStreamId: string; readonly reason: 'taken' | 'expired' }];
+  /** A stream another replica had (or that waited for room) now runs here; `orphanedMs` = time without an owner (Redis clock). */
+  takeover: [{ readonly rtmsStreamId: string; readonly reason: AcquireReason; readonly orphanedMs: number | undefined }];
+  /** A command sent to, or received from, another replica; `lagMs` from sending to handling. */
+  command: [{ readonly type: ClusterCommandType; readonly direction: 'sent' | 'received'; readonly lagMs: number | undefined }];
+  redis: [{ readonly up: boolean }];
+  handedOff: [{ readonly rtmsStreamId: string; readonly to: string | undefined }];
+  /** A stream without an owner was removed: stopped meanwhile, or no replica had room for too long. */
+  abandoned: [{ readonly rtmsStreamId: string; readonly reason: 'stopped' | 'orphan_max_age' }];
+}
+
+export interface ClusterNodeOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+}
+
+/** Forwarding a command more often than this means the stream keeps moving: give up. */
+const MAX_HOPS = 3;
+/** Orphans examined per scan. */
+const SCAN_LIMIT = 200;
+/** XREADGROUP BLOCK of the command stream, ms. */
+const COMMAND_BLOCK_MS = 1000;
+
+export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements StreamControl {
+  readonly replicaId: string;
+  readonly deduplicator: WebhookDeduplicator;
+  readonly #config: Config;
+  readonly #logger: Logger;
+  readonly #redis: RedisConnection;
+  readonly #reader: RedisConnection;
+  readonly #keys: ClusterKeys;
+  readonly #leases: StreamLeases;
+  readonly #registry: StreamRegistry;
+  readonly #replicas: ReplicaRegistry;
+  readonly #lanes = new KeyedQueue();
+  #bus: CommandBus | undefined;
+  #supervisor: Supervisor | undefined;
+  /** Streams being let go here: their `streamFinished` must not delete the shared record. */
+  readonly #releasing = new Set<string>();
+  /** Streams stopped because the lease deadline passed with Redis unreachable: claimed again when it is back. */
+  readonly #suspended = new Map<string, { start: StreamStart; stats: StreamStats | undefined; excluded: string[]; since: number }>();
+  /** New streams announced while Redis was unreachable: announced again when it is back. */
+  readonly #pending = new Map<string, { start: StreamStart; since: number }>();
+  /** Finished streams whose record could not be deleted yet. */
+  readonly #unfinished = new Map<string, HeldLease>();
+  /** When this replica first saw each current orphan, ms epoch. */
+  readonly #orphanSeen = new Map<string, number>();
+  /** Last metadata write per stream, ms epoch. */
+  readonly #lastSync = new Map<string, number>();
+  /** When each stream here last became `live`, ms epoch: older interruptions are already answered. */
+  readonly #liveSince = new Map<string, number>();
+  /** Claims in flight: they count against free capacity. */
+  #reserved = 0;
+  #draining = false;
+  #closed = false;
+  #ticking = false;
+  readonly #timers: NodeJS.Timeout[] = [];
+
+  private constructor(options: ClusterNodeOptions & { replicaId: string; redis: RedisConnection; reader: RedisConnection }) {
+    super();
+    this.#config = options.config;
+    this.replicaId = options.replicaId;
+    this.#logger = options.logger.child({ component: 'cluster', replica: options.replicaId });
+    this.#redis = options.redis;
+    this.#reader = options.reader;
+    const cluster = options.config.cluster;
+    this.#keys = new ClusterKeys(cluster.keyPrefix);
+    this.#leases = new StreamLeases({
+      redis: this.#redis,
+      keys: this.#keys,
+      replicaId: this.replicaId,
+      ttlMs: cluster.leaseTtlMs,
+      renewMs: cluster.leaseRenewMs,
+      logger: this.#logger,
+    });
+    this.#registry = new StreamRegistry({ redis: this.#redis, keys: this.#keys, leases: this.#leases });
+    this.#replicas = new ReplicaRegistry({ redis: this.#redis, keys: this.#keys, liveWindowMs: 3 * cluster.leaseRenewMs });
+    this.deduplicator = new RedisWebhookDeduplicator({ redis: this.#redis, keys: this.#keys, ttlMs: cluster.dedupTtlMs });
+  }
+
+  /** Connects to Redis (up to 15 s); call `attach()` once the supervisor runs. */
+  static async connect(options: ClusterNodeOptions): Promise<ClusterNode> {
+    const { config, logger } = options;
+    const url = config.redisUrl;
+    if (url === undefined) throw new Error('ClusterNode.connect: REDIS_URL is not set');
+    const replicaId = config.cluster.replicaId ?? `${hostname().replace(/[^A-Za-z0-9._:-]/g, '_').slice(0, 80)}-${randomBytes(3).toString('hex')}`;
+    const commandTimeoutMs = Math.max(200, Math.min(2000, Math.floor(config.cluster.leaseTtlMs / 5)));
+    const clusterLogger = logger.child({ component: 'redis', replica: replicaId });
+    const redis = await RedisConnection.connect({ url, name: `rtms-connector:${replicaId}`, logger: clusterLogger, commandTimeoutMs, startupTimeoutMs: 15_000 });
+    try {
+      const reader = await RedisConnection.connect({
+        url,
+        name: `rtms-connector:${replicaId}:commands`,
+        logger: clusterLogger,
+        commandTimeoutMs: COMMAND_BLOCK_MS + commandTimeoutMs + 1000,
+        startupTimeoutMs: 15_000,
+      });
+      return new ClusterNode({ ...options, replicaId, redis, reader });
+    } catch (error) {
+      redis.destroy();
+      throw error;
+    }
+  }
+
+  /** The supervisor's fencing check. */
+  get leaseGuard(): StreamLeases {
+    return this.#leases;
+  }
+
+  /** Leases this replica holds. */
+  get leasesHeld(): number {
+    return this.#leases.size;
+  }
+
+  get redisUp(): boolean {
+    return this.#redis.isUp;
+  }
+
+  /** Starts lease renewal, the heartbeat, the command stream and the takeover scan. */
+  async attach(supervisor: Supervisor): Promise<void> {
+    this.#supervisor = supervisor;
+    const cluster = this.#config.cluster;
+    supervisor.on('streamState', ({ rtmsStreamId, to }) => {
+      if (to === 'live') this.#liveSince.set(rtmsStreamId, Date.now());
+      if (!TERMINAL_STATES.has(to)) this.#sync(rtmsStreamId, { state: to });
+    });
+    supervisor.on('stats', (streams) => {
+      const now = Date.now();
+      const every = Math.min(2000, cluster.leaseRenewMs);
+      for (const stats of streams) {
+        if (TERMINAL_STATES.has(stats.state) || now - (this.#lastSync.get(stats.rtmsStreamId) ?? 0) < every) continue;
+        this.#lastSync.set(stats.rtmsStreamId, now);
+        this.#sync(stats.rtmsStreamId, { state: stats.state, stats });
+      }
+    });
+    supervisor.on('streamFinished', (stats) => {
+      this.#lastSync.delete(stats.rtmsStreamId);
+      this.#liveSince.delete(stats.rtmsStreamId);
+      void this.#lanes.run(stats.rtmsStreamId, () => this.#onFinished(stats)).catch((error: unknown) => this.#warn('finish bookkeeping failed', stats.rtmsStreamId, error));
+    });
+    this.#leases.on('lost', ({ rtmsStreamId, reason }) => this.#onLeaseLost(rtmsStreamId, reason));
+    this.#leases.on('reacquired', ({ rtmsStreamId, lease }) => {
+      void this.#lanes.run(rtmsStreamId, () => this.#restore(lease)).catch((error: unknown) => this.#warn('record restore failed', rtmsStreamId, error));
+    });
+    this.#redis.on('up', () => {
+      this.emit('redis', { up: true });
+      // Renew at once: a Redis that restarted empty gets the owners' leases back before any
+      // peer could see their streams as orphans.
+      void this.#leases.renewAll();
+      void this.#heartbeat();
+      void this.#tick();
+    });
+    this.#redis.on('down', () => this.emit('redis', { up: false }));
+
+    this.#bus = new CommandBus({
+      redis: this.#redis,
+      reader: this.#reader,
+      keys: this.#keys,
+      replicaId: this.replicaId,
+      logger: this.#logger,
+      handle: (command) => this.#onCommand(command),
+      blockMs: COMMAND_BLOCK_MS,
+    });
+    this.#leases.start();
+    await this.#heartbeat();
+    this.#bus.start();
+    const heartbeat = setInterval(() => void this.#heartbeat(), cluster.leaseRenewMs);
+    const scan = setInterval(() => void this.#tick(), cluster.scanIntervalMs);
+    this.#timers.push(heartbeat, scan);
+    this.#logger.info(
+      { leaseTtlMs: cluster.leaseTtlMs, leaseRenewMs: cluster.leaseRenewMs, scanIntervalMs: cluster.scanIntervalMs, keyPrefix: cluster.keyPrefix, maxStreams: this.#config.maxStreams },
+      'cluster mode: replica joined',
+    );
+  }
+
+  // ── webhooks and the admin API ───────────────────────────────────────────────────────
+
+  /** Acts on a verified webhook, wherever its stream runs. */
+  async handleWebhook(event: WebhookEvent): Promise<void> {
+    const supervisor = this.#requireSupervisor();
+    switch (event.kind) {
+      case 'started':
+        return this.#lanes.run(event.start.rtmsStreamId, () => this.#onStarted(event.start, 0));
+      case 'interrupted':
+        await this.#lanes.run(event.rtmsStreamId, () => this.#route({ type: 'interrupt', rtmsStreamId: event.rtmsStreamId, eventTs: event.eventTs }, 0));
+        return;
+      case 'stopped':
+        await this.#lanes.run(event.rtmsStreamId, () => this.#route({ type: 'stop', rtmsStreamId: event.rtmsStreamId, stopReason: event.stopReason }, 0));
+        return;
+      default:
+        supervisor.handleWebhook(event);
+    }
+  }
+
+  /** The whole cluster's streams: this replica's in full detail, the others' from Redis. */
+  async list(): Promise<StreamStats[]> {
+    const local = this.#requireSupervisor().list();
+    const localIds = new Set(local.map((stats) => stats.rtmsStreamId));
+    let stored: StoredStream[];
+    try {
+      stored = await this.#registry.list();
+    } catch (error) {
+      this.#warn('cluster stream list unavailable; listing this replica only', undefined, error);
+      return local;
+    }
+    const remote = stored.filter((stream) => !localIds.has(stream.rtmsStreamId)).map(storedStats).filter((stats) => stats !== undefined);
+    return [...local, ...remote];
+  }
+
+  async get(rtmsStreamId: string): Promise<StreamStats | undefined> {
+    const supervisor = this.#requireSupervisor();
+    if (supervisor.has(rtmsStreamId)) return supervisor.get(rtmsStreamId);
+    try {
+      const stored = await this.#registry.get(rtmsStreamId);
+      const stats = stored === undefined ? undefined : storedStats(stored);
+      if (stats !== undefined) return stats;
+    } catch (error) {
+      this.#warn('cluster stream lookup failed', rtmsStreamId, error);
+    }
+    return supervisor.get(rtmsStreamId);
+  }
+
+  close(rtmsStreamId: string): Promise<boolean> {
+    return this.#lanes.run(rtmsStreamId, () => this.#route({ type: 'close', rtmsStreamId }, 0));
+  }
+
+  excludeParticipant(rtmsStreamId: string, userId: string): Promise<boolean> {
+    return this.#lanes.run(rtmsStreamId, () => this.#route({ type: 'exclude', rtmsStreamId, userId }, 0));
+  }
+
+  // ── shutdown ─────────────────────────────────────────────────────────────────────────
+
+  /**
+   * SIGTERM in cluster mode: stops claiming, lets go of every stream here without
+   * STREAM_CLOSE (files finalized), releases its lease with the payload and latest
+   * statistics kept, asks a peer with room to adopt it, and waits (up to `waitMs`) until
+   * peers hold the leases. Streams that could not be released stay with the supervisor,
+   * whose `close()` ends them as in single-instance mode.
+   */
+  async handOff(waitMs: number): Promise<{ readonly released: number; readonly adopted: number }> {
+    const supervisor = this.#requireSupervisor();
+    this.#draining = true;
+    await this.#heartbeat();
+    const ids = supervisor.activeIds();
+    if (ids.length === 0) return { released: 0, adopted: 0 };
+    const room = new Map<string, number>();
+    try {
+      for (const replica of await this.#replicas.live()) {
+        if (replica.replicaId !== this.replicaId && !replica.draining && replica.free > 0) room.set(replica.replicaId, replica.free);
+      }
+    } catch (error) {
+      this.#warn('replica list unavailable for the hand-off', undefined, error);
+    }
+    const pickPeer = (): string | undefined => {
+      let best: string | undefined;
+      for (const [replicaId, free] of room) if (free > 0 && (best === undefined || free > (room.get(best) ?? 0))) best = replicaId;
+      if (best !== undefined) room.set(best, (room.get(best) ?? 1) - 1);
+      return best;
+    };
+    const started = Date.now();
+    const released: string[] = [];
+    await Promise.all(
+      ids.map((id) =>
+        this.#lanes
+          .run(id, async () => {
+            const lease = this.#leases.get(id);
+            if (lease === undefined || !supervisor.has(id)) return;
+            const to = pickPeer();
+            this.#releasing.add(id);
+            let stats: StreamStats | undefined;
+            try {
+              stats = await supervisor.release(id, 'handed_off');
+            } finally {
+              this.#releasing.delete(id);
+            }
+            this.#leases.forget(id);
+            if (stats?.stopReason !== undefined) {
+              // Zoom ended it while we let go: nothing to hand over.
+              await this.#registry.finish(lease);
+              return;
+            }
+            await this.#leases.release(lease, 'handoff', { stats: stats === undefined ? undefined : JSON.stringify(stats), state: 'waitingReconnect' });
+            released.push(id);
+            if (to !== undefined) await this.#send(to, { type: 'adopt', rtmsStreamId: id, reason: 'handoff' });
+            this.emit('handedOff', { rtmsStreamId: id, to });
+            this.#logger.info({ rtmsStreamId: id, to, releasedInMs: Date.now() - started }, 'stream handed off');
+          })
+          .catch((error: unknown) => this.#warn('hand-off failed; the lease expires on its own', id, error)),
+      ),
+    );
+    // Wait until the peers hold the leases: then the streams are theirs before we exit.
+    const deadline = Date.now() + waitMs;
+    let waiting = released;
+    while (waiting.length > 0 && Date.now() < deadline) {
+      const owners = await Promise.all(waiting.map((id) => this.#redis.client.get(this.#keys.lease(id)).catch(() => null)));
+      waiting = waiting.filter((_, i) => owners[i] === null);
+      if (waiting.length > 0) await sleep(100);
+    }
+    const adopted = released.length - waiting.length;
+    this.#logger.info({ released: released.length, adopted, notYetAdopted: waiting, tookMs: Date.now() - started }, 'hand-off complete');
+    return { released: released.length, adopted };
+  }
+
+  /** Stops every loop, leaves the replica registry and closes the Redis connections. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#draining = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#leases.stop();
+    await this.#bus?.close({ deleteStream: true });
+    await this.#replicas.unregister(this.replicaId).catch(() => undefined);
+    await this.#redis.close();
+    this.#reader.destroy();
+  }
+
+  // ── stream lifecycle ─────────────────────────────────────────────────────────────────
+
+  /** An `rtms_started` (from Zoom or forwarded): failover if it runs here, else claim it if there is room. */
+  async #onStarted(start: StreamStart, hops: number): Promise<void> {
+    const supervisor = this.#requireSupervisor();
+    const id = start.rtmsStreamId;
+    if (supervisor.has(id)) {
+      // A failover races the session's own rejoin of the old server: act first on the local
+      // lease check (valid until before Redis could expire the lease), then store the newest
+      // payload for whoever resumes the stream later. The supervisor ignores stale starts.
+      if (!this.#leases.valid(id)) return;
+      supervisor.failover(start);
+      await this.#registry.announce(start, { claim: false }).catch((error: unknown) => this.#warn('could not store the new rtms_started payload', id, error));
+      return;
+    }
+    const suspended = this.#suspended.get(id);
+    if (suspended !== undefined) {
+      // Claimed again (with this payload) once Redis is reachable.
+      if (start.eventTs >= suspended.start.eventTs) suspended.start = start;
+      return;
+    }
+    const claim = this.#free() > 0;
+    if (claim) this.#reserved += 1;
+    let outcome;
+    try {
+      outcome = await this.#registry.announce(start, { claim });
+    } catch (error) {
+      this.#warn('redis unavailable: stream held until it is back', id, error);
+      this.#pending.set(id, { start, since: this.#pending.get(id)?.since ?? Date.now() });
+      return;
+    } finally {
+      if (claim) this.#reserved -= 1;
+    }
+    this.#pending.delete(id);
+    if (outcome.status === 'stale') {
+      this.#logger.info({ rtmsStreamId: id, eventTs: start.eventTs }, 'stale rtms_started (older event_ts); ignored');
+      return;
+    }
+    const result = outcome.claim;
+    if (result?.status === 'claimed') {
+      await this.#startClaimed(result, parseStoredStats(result.record['stats']) === undefined ? 'admitted' : 'takeover', start);
+      return;
+    }
+    if (result?.status === 'held') {
+      if (result.owner !== this.replicaId && hops < MAX_HOPS) await this.#send(result.owner, { type: 'started', start }, hops + 1);
+      return;
+    }
+    this.#logger.info({ rtmsStreamId: id, maxStreams: this.#config.maxStreams }, 'no room here; stream left for a replica with room');
+    await this.#hintAdopt(id, 'admission');
+  }
+
+  /** Starts a stream whose lease this replica just claimed, from the stored payload. */
+  async #startClaimed(claim: Extract<ClaimOutcome, { status: 'claimed' }>, reason: AcquireReason, start?: StreamStart, previous?: StreamStats): Promise<void> {
+    const supervisor = this.#requireSupervisor();
+    const { lease, record } = claim;
+    const id = lease.rtmsStreamId;
+    const payload = start ?? parseStoredStart(record['start']);
+    if (record['stopReason'] !== undefined || record['closeRequested'] !== undefined || payload === undefined) {
+      // Stopped or closed while it had no owner (or unreadable): nothing to join.
+      this.#leases.forget(id);
+      await this.#registry.finish(lease);
+      this.emit('abandoned', { rtmsStreamId: id, reason: 'stopped' });
+      return;
+    }
+    const carried = previous ?? parseStoredStats(record['stats']);
+    const resumeReason = reason === 'handoff' ? 'handoff' : reason === 'recovered' ? 'lease_recovered' : 'takeover';
+    const refusal = supervisor.startStream(payload, {
+      ...(carried === undefined ? {} : { resume: { previous: carried, reason: resumeReason } }),
+      excluded: claim.excluded,
+    });
+    if (refusal !== undefined) {
+      this.#leases.forget(id);
+      await this.#leases.release(lease, 'refused');
+      this.#logger.warn({ rtmsStreamId: id, refusal }, 'claimed stream refused locally; released for another replica');
+      return;
+    }
+    this.emit('leaseAcquired', { rtmsStreamId: id, reason });
+    if (reason !== 'admitted') this.emit('takeover', { rtmsStreamId: id, reason, orphanedMs: claim.orphanedMs });
+    this.#logger.info({ rtmsStreamId: id, reason, token: lease.token, orphanedMs: claim.orphanedMs, resumed: carried !== undefined }, 'stream lease acquired');
+  }
+
+  /** Claims an orphan if there is room here (takeover scan, adopt hint). */
+  async #takeOver(rtmsStreamId: string, hint: AcquireReason): Promise<void> {
+    const supervisor = this.#requireSupervisor();
+    if (supervisor.has(rtmsStreamId) || this.#leases.holds(rtmsStreamId) || this.#suspended.has(rtmsStreamId) || this.#free() <= 0) return;
+    this.#reserved += 1;
+    let outcome: ClaimOutcome;
+    try {
+      outcome = await this.#leases.claim(rtmsStreamId);
+    } finally {
+      this.#reserved -= 1;
+    }
+    if (outcome.status !== 'claimed') return;
+    this.#orphanSeen.delete(rtmsStreamId);
+    const reason: AcquireReason = outcome.record['released'] === 'handoff' ? 'handoff' : hint;
+    await this.#startClaimed(outcome, reason);
+  }
+
+  async #onFinished(stats: StreamStats): Promise<void> {
+    const id = stats.rtmsStreamId;
+    if (this.#releasing.has(id)) return;
+    const lease = this.#leases.forget(id);
+    if (lease === undefined) return;
+    try {
+      await this.#registry.finish(lease);
+    } catch (error) {
+      this.#unfinished.set(id, lease);
+      this.#warn('could not delete the finished stream record; retrying', id, error);
+    }
+  }
+
+  /** The lease is gone: stop the stream here at once (before any bookkeeping). */
+  #onLeaseLost(rtmsStreamId: string, reason: 'taken' | 'expired'): void {
+    const supervisor = this.#requireSupervisor();
+    this.emit('leaseLost', { rtmsStreamId, reason });
+    const info = supervisor.streamInfo(rtmsStreamId);
+    if (info === undefined) return;
+    this.#releasing.add(rtmsStreamId);
+    const released = supervisor.release(rtmsStreamId, `lease_${reason}`);
+    void this.#lanes
+      .run(rtmsStreamId, async () => {
+        const stats = await released.finally(() => this.#releasing.delete(rtmsStreamId));
+        if (reason === 'expired' && stats !== undefined && stats.stopReason === undefined && !this.#draining) {
+          this.#suspended.set(rtmsStreamId, { start: info.start, stats, excluded: info.excluded, since: Date.now() });
+        }
+      })
+      .catch((error: unknown) => this.#warn('release after lease loss failed', rtmsStreamId, error));
+  }
+
+  /** Redis lost the record (restart without persistence): write back what this owner knows. */
+  async #restore(lease: HeldLease): Promise<void> {
+    const info = this.#requireSupervisor().streamInfo(lease.rtmsStreamId);
+    if (info === undefined || this.#leases.get(lease.rtmsStreamId) !== lease) return;
+    await this.#registry.restore(lease, info);
+    this.emit('leaseAcquired', { rtmsStreamId: lease.rtmsStreamId, reason: 'reacquired' });
+  }
+
+  /** Fenced metadata write; a record Redis lost is restored. */
+  #sync(rtmsStreamId: string, fields: { readonly state?: StreamStats['state']; readonly stats?: StreamStats }): void {
+    const lease = this.#leases.get(rtmsStreamId);
+    if (lease === undefined || !this.#redis.isUp) return;
+    void this.#registry
+      .write(lease, fields)
+      .then((result) => (result === 'missing' ? this.#lanes.run(rtmsStreamId, () => this.#restore(lease)) : undefined))
+      .catch((error: unknown) => this.#logger.debug({ rtmsStreamId, err: describeError(error) }, 'stream metadata write failed'));
+  }
+
+  // ── commands ─────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Routes a command for one stream: recorded in its record first (so a later owner sees it),
+   * then executed here if the stream runs here, else sent to the owner's command stream.
+   * Resolves false when no replica knows the stream.
+   */
+  async #route(body: Exclude<ClusterCommandBody, { type: 'started' } | { type: 'adopt' }>, hops: number): Promise<boolean> {
+    const supervisor = this.#requireSupervisor();
+    const id = body.rtmsStreamId;
+    const [kind, argument]: [NoteKind, string] =
+      body.type === 'stop' ? ['stop', String(body.stopReason)] : body.type === 'exclude' ? ['exclude', body.userId] : [body.type, ''];
+    let note;
+    try {
+      note = await this.#registry.note(id, kind, argument);
+    } catch (error) {
+      if (!supervisor.has(id)) {
+        this.#warn(`redis unavailable: ${body.type} cannot reach the stream's owner`, id, error);
+        return this.#dropHeld(body);
+      }
+    }
+    if (supervisor.has(id)) {
+      await this.#execute(body);
+      return true;
+    }
+    const held = this.#dropHeld(body);
+    if (note === undefined || note.status === 'unknown') return held;
+    if (note.status === 'owned' && note.owner !== this.replicaId) {
+      if (hops < MAX_HOPS) await this.#send(note.owner, body, hops + 1);
+      else this.#logger.warn({ rtmsStreamId: id, command: body.type }, 'command forwarded too often; dropped');
+    }
+    return true;
+  }
+
+  /** A stop or close for a stream held here without a lease (suspended, pending) ends it; true if held. */
+  #dropHeld(body: ClusterCommandBody): boolean {
+    const id = commandStreamId(body);
+    const held = this.#suspended.has(id) || this.#pending.has(id);
+    if (body.type === 'stop' || body.type === 'close') {
+      this.#suspended.delete(id);
+      this.#pending.delete(id);
+    } else if (body.type === 'exclude') {
+      this.#suspended.get(id)?.excluded.push(body.userId);
+    }
+    return held;
+  }
+
+  async #execute(body: Exclude<ClusterCommandBody, { type: 'started' } | { type: 'adopt' }>): Promise<void> {
+    const supervisor = this.#requireSupervisor();
+    const id = body.rtmsStreamId;
+    switch (body.type) {
+      case 'interrupt': {
+        // An interruption Zoom saw before our lease, or before the stream was last live again,
+        // has been answered by that (re)join already: a second full rejoin would only add a gap.
+        // (A newer break closes the socket too, which the session rejoins on by itself.)
+        const lease = this.#leases.get(id);
+        const answeredAt = Math.max(lease?.acquiredAt ?? 0, this.#liveSince.get(id) ?? 0);
+        if (body.eventTs > 0 && body.eventTs < answeredAt) {
+          this.#logger.info({ rtmsStreamId: id, eventTs: body.eventTs, answeredAt }, 'rtms_interrupted older than the current connection; already answered');
+          return;
+        }
+        if (await this.#leases.confirm(id)) supervisor.interrupt(id);
+        return;
+      }
+      case 'stop':
+        supervisor.stop(id, body.stopReason);
+        return;
+      case 'close':
+        supervisor.closeStream(id);
+        return;
+      case 'exclude':
+        supervisor.excludeParticipant(id, body.userId);
+        return;
+      default: {
+        const unknown: never = body;
+        throw new Error(`unexpected command ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+
+  async #onCommand(command: ClusterCommand): Promise<void> {
+    this.emit('command', { type: command.type, direction: 'received', lagMs: Math.max(0, Date.now() - command.sentAt) });
+    const id = commandStreamId(command);
+    await this.#lanes.run(id, async () => {
+      switch (command.type) {
+        case 'started':
+          return this.#onStarted(command.start, command.hops);
+        case 'adopt':
+          return this.#takeOver(id, command.reason === 'handoff' ? 'handoff' : 'adopt');
+        default:
+          await this.#route(command, command.hops);
+      }
+    });
+  }
+
+  async #send(to: string, body: ClusterCommandBody, hops = 0): Promise<void> {
+    if (this.#bus === undefined) return;
+    await this.#bus.send(to, body, hops);
+    this.emit('command', { type: body.type, direction: 'sent', lagMs: undefined });
+  }
+
+  /** Tells the live replica with the most room to claim an orphan now. */
+  async #hintAdopt(rtmsStreamId: string, reason: string): Promise<void> {
+    try {
+      const peers = (await this.#replicas.live()).filter((replica) => replica.replicaId !== this.replicaId && !replica.draining && replica.free > 0);
+      const best = peers.sort((a, b) => b.free - a.free)[0];
+      if (best !== undefined) await this.#send(best.replicaId, { type: 'adopt', rtmsStreamId, reason });
+    } catch (error) {
+      this.#logger.debug({ rtmsStreamId, err: describeError(error) }, 'adopt hint not sent; the takeover scan finds the stream');
+    }
+  }
+
+  // ── periodic work ────────────────────────────────────────────────────────────────────
+
+  async #heartbeat(): Promise<void> {
+    const supervisor = this.#supervisor;
+    if (supervisor === undefined || this.#closed || !this.#redis.isUp) return;
+    try {
+      await this.#replicas.heartbeat({
+        replicaId: this.replicaId,
+        capacity: this.#config.maxStreams,
+        active: supervisor.activeStreams,
+        free: this.#free(),
+        draining: this.#draining,
+      });
+    } catch (error) {
+      this.#logger.debug({ err: describeError(error) }, 'heartbeat failed');
+    }
+  }
+
+  /** Every scan interval: retry what waited for Redis, then look for orphans to take over. */
+  async #tick(): Promise<void> {
+    if (this.#ticking || this.#closed || !this.#redis.isUp) return;
+    this.#ticking = true;
+    try {
+      await this.#retryUnfinished();
+      this.#retryHeld();
+      if (!this.#draining) await this.#scan();
+    } catch (error) {
+      this.#logger.debug({ err: describeError(error) }, 'takeover scan failed');
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  async #retryUnfinished(): Promise<void> {
+    for (const [id, lease] of [...this.#unfinished]) {
+      this.#unfinished.delete(id);
+      if (!(await this.#registry.finish(lease))) await this.#registry.removeOrphan(id);
+    }
+  }
+
+  /** Announces held new streams again and claims suspended ones back; gives up after Zoom's grace. */
+  #retryHeld(): void {
+    const now = Date.now();
+    const window = this.#config.rtms.reconnectWindowMs;
+    for (const [id, { start, since }] of [...this.#pending]) {
+      this.#pending.delete(id);
+      if (now - since > window) {
+        this.#logger.warn({ rtmsStreamId: id }, 'stream announced while Redis was unreachable and not claimed in time; dropped');
+        continue;
+      }
+      this.#pending.set(id, { start, since });
+      void this.#lanes.run(id, () => this.#onStarted(start, 0)).catch((error: unknown) => this.#warn('held stream not announced', id, error));
+    }
+    for (const [id, suspended] of [...this.#suspended]) {
+      if (now - suspended.since > window) {
+        this.#suspended.delete(id);
+        this.#logger.warn({ rtmsStreamId: id }, 'suspended stream not recovered within the reconnect window; dropped');
+        continue;
+      }
+      void this.#lanes.run(id, () => this.#recover(id)).catch((error: unknown) => this.#warn('suspended stream not recovered', id, error));
+    }
+  }
+
+  /** Claims back a stream this replica stopped when its lease deadline passed, if nobody else took it. */
+  async #recover(rtmsStreamId: string): Promise<void> {
+    const suspended = this.#suspended.get(rtmsStreamId);
+    if (suspended === undefined || this.#free() <= 0) return;
+    this.#reserved += 1;
+    let outcome: ClaimOutcome | undefined;
+    try {
+      // Announce first: Redis may have lost the record (restart without persistence).
+      const announced = await this.#registry.announce(suspended.start, { claim: true });
+      outcome = announced.status === 'stale' ? await this.#leases.claim(rtmsStreamId) : announced.claim;
+    } finally {
+      this.#reserved -= 1;
+    }
+    if (outcome === undefined) return;
+    this.#suspended.delete(rtmsStreamId);
+    if (outcome.status !== 'claimed') {
+      this.#logger.info({ rtmsStreamId, outcome: outcome.status }, 'suspended stream is owned elsewhere now; dropped here');
+      return;
+    }
+    const start = parseStoredStart(outcome.record['start']) ?? suspended.start;
+    await this.#startClaimed(outcome, 'recovered', start.eventTs >= suspended.start.eventTs ? start : suspended.start, suspended.stats);
+    for (const userId of suspended.excluded) this.#supervisor?.excludeParticipant(rtmsStreamId, userId);
+  }
+
+  async #scan(): Promise<void> {
+    const supervisor = this.#requireSupervisor();
+    const orphans = await this.#registry.orphans(SCAN_LIMIT);
+    const now = Date.now();
+    const current = new Set(orphans.map((orphan) => orphan.rtmsStreamId));
+    for (const id of [...this.#orphanSeen.keys()]) if (!current.has(id)) this.#orphanSeen.delete(id);
+    const claimable: string[] = [];
+    const hints = new Map<string, AcquireReason>();
+    for (const orphan of orphans) {
+      const id = orphan.rtmsStreamId;
+      if (!this.#orphanSeen.has(id)) this.#orphanSeen.set(id, now);
+      if (supervisor.has(id) || this.#leases.holds(id) || this.#suspended.has(id)) continue;
+      if (orphan.over || orphan.orphanedMs > this.#config.cluster.orphanMaxAgeMs) {
+        const reason = orphan.over ? 'stopped' : 'orphan_max_age';
+        void this.#lanes
+          .run(id, async () => {
+            if (await this.#registry.removeOrphan(id)) {
+              this.#logger.warn({ rtmsStreamId: id, reason, orphanedMs: orphan.orphanedMs }, 'stream without an owner removed');
+              this.emit('abandoned', { rtmsStreamId: id, reason });
+            }
+          })
+          .catch((error: unknown) => this.#warn('orphan removal failed', id, error));
+        continue;
+      }
+      claimable.push(id);
+      hints.set(id, orphan.released === 'handoff' ? 'handoff' : 'takeover');
+    }
+    const selfFree = this.#free();
+    if (claimable.length === 0 || selfFree <= 0) return;
+    const replicas = (await this.#replicas.live()).filter((replica) => !replica.draining);
+    const plan = planTakeovers({
+      orphans: claimable,
+      replicas,
+      self: this.replicaId,
+      selfFree,
+      seenForMs: (id) => now - (this.#orphanSeen.get(id) ?? now),
+      fallbackAfterMs: 2 * this.#config.cluster.scanIntervalMs,
+    });
+    for (const id of plan) {
+      void this.#lanes.run(id, () => this.#takeOver(id, hints.get(id) ?? 'takeover')).catch((error: unknown) => this.#warn('takeover failed', id, error));
+    }
+  }
+
+  // ── helpers ──────────────────────────────────────────────────────────────────────────
+
+  /** Streams this replica could claim now. */
+  #free(): number {
+    if (this.#draining || this.#supervisor === undefined) return 0;
+    return Math.max(0, this.#supervisor.freeSlots - this.#reserved);
+  }
+
+  #requireSupervisor(): Supervisor {
+    if (this.#supervisor === undefined) throw new Error('ClusterNode: attach() the supervisor first');
+    return this.#supervisor;
+  }
+
+  #warn(message: string, rtmsStreamId: string | undefined, error: unknown): void {
+    this.#logger.warn({ rtmsStreamId, err: describeError(error) }, message);
+  }
+}
+
+/** A stored stream as `GET /streams` shows it; one without an owner is waiting for a takeover. */
+function storedStats(stored: StoredStream): StreamStats | undefined {
+  const start = stored.start;
+  if (start === undefined) return undefined;
+  const base: StreamStats = stored.stats ?? {
+    rtmsStreamId: start.rtmsStreamId,
+    product: start.product,
+    entityId: start.entityId,
+    state: 'idle',
+    createdAt: stored.createdAt ?? Date.now(),
+    liveAt: undefined,
+    endedAt: undefined,
+    stopReason: undefined,
+    stopReasonName: undefined,
+    failure: undefined,
+    reconnects: 0,
+    rejoins: {},
+    bufferedBytes: 0,
+    media: {},
+    audioSeconds: 0,
+    participants: [],
+    files: [],
+  };
+  const state = stored.owner === undefined ? (base.liveAt === undefined ? 'idle' : 'waitingReconnect') : (stored.state ?? base.state);
+  return { ...base, state, endedAt: undefined };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
