@@ -91,7 +91,6 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
   /** Last metadata write per stream, ms epoch. */
   readonly #lastSync = new Map<string, number>();
   /** When each stream here last became `live`, ms epoch: older interruptions are already answered. */
-  readonly #liveSince = new Map<string, number>();
   /** Claims in flight: they count against free capacity. */
   #reserved = 0;
   #draining = false;
@@ -164,7 +163,6 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     this.#supervisor = supervisor;
     const cluster = this.#config.cluster;
     supervisor.on('streamState', ({ rtmsStreamId, to }) => {
-      if (to === 'live') this.#liveSince.set(rtmsStreamId, Date.now());
       if (!TERMINAL_STATES.has(to)) this.#sync(rtmsStreamId, { state: to });
     });
     supervisor.on('stats', (streams) => {
@@ -178,7 +176,6 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     });
     supervisor.on('streamFinished', (stats) => {
       this.#lastSync.delete(stats.rtmsStreamId);
-      this.#liveSince.delete(stats.rtmsStreamId);
       void this.#lanes.run(stats.rtmsStreamId, () => this.#onFinished(stats)).catch((error: unknown) => this.#warn('finish bookkeeping failed', stats.rtmsStreamId, error));
     });
     this.#leases.on('lost', ({ rtmsStreamId, reason }) => this.#onLeaseLost(rtmsStreamId, reason));
@@ -555,19 +552,10 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     const supervisor = this.#requireSupervisor();
     const id = body.rtmsStreamId;
     switch (body.type) {
-      case 'interrupt': {
-        // An interruption Zoom saw before our lease, or before the stream was last live again,
-        // has been answered by that (re)join already: a second full rejoin would only add a gap.
-        // (A newer break closes the socket too, which the session rejoins on by itself.)
-        const lease = this.#leases.get(id);
-        const answeredAt = Math.max(lease?.acquiredAt ?? 0, this.#liveSince.get(id) ?? 0);
-        if (body.eventTs > 0 && body.eventTs < answeredAt) {
-          this.#logger.info({ rtmsStreamId: id, eventTs: body.eventTs, answeredAt }, 'rtms_interrupted older than the current connection; already answered');
-          return;
-        }
-        if (await this.#leases.confirm(id)) supervisor.interrupt(id);
+      case 'interrupt':
+        // The session skips an interruption older than its current connection (already answered).
+        if (await this.#leases.confirm(id)) supervisor.interrupt(id, body.eventTs);
         return;
-      }
       case 'stop':
         supervisor.stop(id, body.stopReason);
         return;
@@ -700,7 +688,8 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     }
     const start = parseStoredStart(outcome.record['start']) ?? suspended.start;
     await this.#startClaimed(outcome, 'recovered', start.eventTs >= suspended.start.eventTs ? start : suspended.start, suspended.stats);
-    for (const userId of suspended.excluded) this.#supervisor?.excludeParticipant(rtmsStreamId, userId);
+    // Exclusions made while the stream was suspended and Redis did not have them.
+    for (const userId of suspended.excluded) if (!outcome.excluded.includes(userId)) this.#supervisor?.excludeParticipant(rtmsStreamId, userId);
   }
 
   async #scan(): Promise<void> {

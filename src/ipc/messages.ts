@@ -20,7 +20,7 @@ export type SupervisorToWorker =
   /** Zoom sent `rtms_started` again with new `server_urls`: close old sockets, full rejoin. */
   | { readonly type: 'failoverStream'; readonly start: StreamStart }
   /** `*.rtms_interrupted`: rejoin signaling and media with the stored URL. */
-  | { readonly type: 'interruptStream'; readonly rtmsStreamId: string }
+  | { readonly type: 'interruptStream'; readonly rtmsStreamId: string; /** the webhook's `event_ts`, ms */ readonly eventTs: number }
   /** `*.rtms_stopped`: the stream is over; finalize output. */
   | { readonly type: 'stopStream'; readonly rtmsStreamId: string; readonly stopReason: number }
   /** Admin or shutdown: ask Zoom to close the stream (STREAM_CLOSE_REQ), then finalize. */

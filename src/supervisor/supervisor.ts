@@ -156,7 +156,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         this.#onStarted(event.start);
         return;
       case 'interrupted':
-        this.interrupt(event.rtmsStreamId, event.event);
+        this.interrupt(event.rtmsStreamId, event.eventTs, event.event);
         return;
       case 'stopped':
         this.stop(event.rtmsStreamId, event.stopReason, event.event);
@@ -224,8 +224,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** `*.rtms_interrupted`: rejoin signaling and media. False when the stream is not active here. */
-  interrupt(rtmsStreamId: string, eventName = 'rtms_interrupted'): boolean {
-    return this.#forward(rtmsStreamId, eventName, (record) => ({ type: 'interruptStream', rtmsStreamId: record.start.rtmsStreamId }));
+  interrupt(rtmsStreamId: string, eventTs: number, eventName = 'rtms_interrupted'): boolean {
+    return this.#forward(rtmsStreamId, eventName, (record) => ({ type: 'interruptStream', rtmsStreamId: record.start.rtmsStreamId, eventTs }));
   }
 
   /** `*.rtms_stopped`: the stream is over. False when it is not active here. */

@@ -15,6 +15,7 @@ import {
   STATUS_CODE_NAMES,
   STOP_REASON_NAMES,
   STREAM_STATE_NAMES,
+  StatusCode,
   StopReason,
   ZCC_EVENT_TYPE_NAMES,
   isRetryableStatus,
@@ -115,6 +116,8 @@ export class StreamSession {
   readonly #excluded = new Set<string>();
 
   #signaling: RtmsSocket | undefined;
+  /** When the current signaling connection's handshake succeeded, ms epoch. */
+  #signalingJoinedAt: number | undefined;
   #media: MediaConnection[] = [];
   /** The join or rejoin in progress; later triggers join it instead of starting another. */
   #rejoin: { scope: RejoinScope; controller: AbortController } | undefined;
@@ -185,11 +188,17 @@ export class StreamSession {
     this.#startRejoin('full', resume ?? 'start');
   }
 
-  /** `*.rtms_interrupted`: rejoin signaling and media with the stored URL. */
-  interrupt(): void {
+  /**
+   * `*.rtms_interrupted`: rejoin signaling and media with the stored URL, unless the
+   * interruption (Zoom's `event_ts`, ms) is older than our current signaling connection: then
+   * the rejoin that made it has answered it already (the socket loss usually arrives before
+   * the webhook). Skipping in doubt is safe: a newer break closes the socket, which rejoins.
+   */
+  interrupt(eventTs: number): void {
     if (this.#machine.isTerminal || this.#finishing) return;
-    this.#event('rtms.interrupted', {});
-    this.#requestRejoin('full', 'interrupted_webhook');
+    const stale = this.#signalingJoinedAt !== undefined && this.#signaling?.isOpen === true && eventTs < this.#signalingJoinedAt;
+    this.#event('rtms.interrupted', { eventTs, alreadyAnswered: stale });
+    if (!stale) this.#requestRejoin('full', 'interrupted_webhook');
   }
 
   /** A new `rtms_started` for this stream: full rejoin, with the new `server_urls`. */
@@ -396,6 +405,7 @@ export class StreamSession {
       signal,
     );
     this.#checkStatus('signaling', reply);
+    this.#signalingJoinedAt = this.#clock.now();
     this.#metrics.handshake('signaling', (this.#clock.now() - startedAt) / 1000);
     this.#media = this.#planMedia(reply);
     if (this.#start.product !== 'contact_center') {
@@ -477,7 +487,12 @@ export class StreamSession {
       reason: typeof reply['reason'] === 'string' ? reply['reason'] : '',
       // A media handshake refused after our signaling connection dropped (Zoom: "no signaling
       // connection for this stream") says nothing about the stream: rejoin everything.
-      retryable: isRetryableStatus(statusCode) || (channel !== 'signaling' && this.#signaling?.isOpen !== true),
+      retryable:
+        isRetryableStatus(statusCode) ||
+        (channel !== 'signaling' && this.#signaling?.isOpen !== true) ||
+        // An unknown stream on a rejoin of a stream that was live: the old server forgot it in a
+        // failover whose new rtms_started (new URL) has not arrived yet; it restarts the rejoin.
+        (statusCode === StatusCode.INVALID_RTMS_STREAM_ID && this.#liveAt !== undefined),
     });
     this.#event('rtms.handshake_rejected', { channel, statusCode, statusName: error.statusName });
     throw error;

@@ -125,7 +125,7 @@ function handle(message: SupervisorToWorker): void {
       withSession(message.start.rtmsStreamId, (session) => session.failover(message.start));
       return;
     case 'interruptStream':
-      withSession(message.rtmsStreamId, (session) => session.interrupt());
+      withSession(message.rtmsStreamId, (session) => session.interrupt(message.eventTs));
       return;
     case 'stopStream':
       withSession(message.rtmsStreamId, (session) => session.stop(message.stopReason));
