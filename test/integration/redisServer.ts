@@ -1,57 +1,113 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import { createClient } from 'redis';
 
 /**
- * A private redis-server for one test file, on a free 127.0.0.1 port, persisting nothing.
- * Tests never share the machine's Redis, and can stop and restart their own.
+ * A private `redis-server` for one test file or benchmark: its own free port, no
+ * persistence (`--save '' --appendonly no`, like a cache-only deployment), killed and
+ * restarted on the same port on demand. Tests never share it, so they cannot collide with
+ * each other or with anything on 6379.
  */
 export class RedisServer {
   readonly port: number;
   #child: ChildProcess | undefined;
+  #exited: Promise<void> = Promise.resolve();
+  #output: string[] = [];
 
   private constructor(port: number) {
     this.port = port;
   }
 
+  /** The `redis-server` binary: on PATH or Debian's /usr/bin. Throws a clear error when missing. */
+  static binary(): string {
+    for (const candidate of ['redis-server', '/usr/bin/redis-server', '/usr/local/bin/redis-server']) {
+      const probe = spawnSync(candidate, ['--version'], { stdio: 'ignore' });
+      if (probe.status === 0) return candidate;
+    }
+    throw new Error('redis-server not found: install it (Debian: apt-get install -y redis-server); .ci/run does');
+  }
+
   static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort());
-    await server.restart();
-    return server;
+    for (let attempt = 0; ; attempt++) {
+      const server = new RedisServer(await freePort());
+      try {
+        await server.#spawn();
+        return server;
+      } catch (error) {
+        // Another process took the port between probe and bind: try another.
+        if (attempt >= 3) throw error;
+      }
+    }
   }
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** (Re)starts the server on the same port; resolves once it accepts connections. */
+  get running(): boolean {
+    return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
+  }
+
+  /** Kills the server (default SIGKILL: no goodbye to clients) and waits for it to exit. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    if (this.running) this.#child?.kill(signal);
+    await this.#exited;
+  }
+
+  /** Starts it again on the same port, empty (nothing is persisted). */
   async restart(): Promise<void> {
-    await this.stop();
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    this.#child = child;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('redis-server did not start within 10 s')), 10_000);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server exited with code ${code}`));
-      });
-      child.stdout!.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
+    await this.kill();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#spawn();
+        return;
+      } catch (error) {
+        if (attempt >= 20) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
   }
 
   async stop(): Promise<void> {
-    const child = this.#child;
-    this.#child = undefined;
-    if (child === undefined || child.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
+    await this.kill('SIGKILL');
+  }
+
+  /** A plain client for assertions; the caller closes it. */
+  async client() {
+    const client = createClient({ url: this.url });
+    client.on('error', () => undefined);
+    await client.connect();
+    return client;
+  }
+
+  #spawn(): Promise<void> {
+    const child = spawn(
+      RedisServer.binary(),
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--protected-mode', 'no', '--loglevel', 'notice'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.#child = child;
+    this.#output = [];
+    this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`redis-server did not start on ${this.port}:\n${this.#output.join('\n')}`));
+      }, 10_000);
+      void this.#exited.then(() => {
+        clearTimeout(timer);
+        reject(new Error(`redis-server exited during start-up on ${this.port}:\n${this.#output.join('\n')}`));
+      });
+      const onLine = (line: string): void => {
+        if (this.#output.length < 200) this.#output.push(line);
+        if (line.includes('Ready to accept connections')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      createInterface({ input: child.stdout! }).on('line', onLine);
+      createInterface({ input: child.stderr! }).on('line', onLine);
     });
   }
 }
@@ -62,7 +118,8 @@ function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
     });
   });
 }

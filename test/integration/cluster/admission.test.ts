@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import type { SimulatedStream } from '../../../src/simulator/simulator.ts';
+import { ClusterRig, connectionsOf } from './clusterRig.ts';
+
+describe('multi-replica: admission', () => {
+  it('a full replica leaves a new stream to one with room; with no room anywhere the stream waits, and is claimed when a slot frees', async () => {
+    // Replica 0 holds one stream at most, replica 1 two; every rtms_started reaches replica 0.
+    const rig = await ClusterRig.start({ replicas: 2, replicaEnv: (index) => ({ MAX_STREAMS: index === 0 ? '1' : '2' }) });
+    try {
+      rig.route = ({ event }) => (event.endsWith('rtms_started') ? 0 : undefined);
+      const start = async (): Promise<{ stream: SimulatedStream; readyMs: number }> => {
+        const announcedAt = Date.now();
+        const stream = await rig.simulator.startStream({ product: 'meeting' });
+        await stream.whenReady();
+        return { stream, readyMs: Date.now() - announcedAt };
+      };
+
+      const a = await start();
+      expect(await rig.waitForOwner(a.stream.rtmsStreamId)).toBe(0);
+      const b = await start();
+      const c = await start();
+      expect(await rig.waitForOwner(b.stream.rtmsStreamId)).toBe(1);
+      expect(await rig.waitForOwner(c.stream.rtmsStreamId)).toBe(1);
+      process.stdout.write(`[cluster] full replica: stream joined by the replica with room ${b.readyMs} ms / ${c.readyMs} ms after the webhook\n`);
+      // An adopt hint goes straight to the replica with room: no waiting for its next scan.
+      expect(b.readyMs).toBeLessThan(3000);
+
+      // No room anywhere: the stream is accepted (200), stored, listed as waiting, not rejected.
+      const d = await rig.simulator.startStream({ product: 'webinar' });
+      expect(d.webhooks[0]).toMatchObject({ status: 200 });
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect(d.readyCount).toBe(0);
+      expect(await rig.ownerOf(d.rtmsStreamId)).toBeUndefined();
+      const waiting = await rig.replica(1).admin(`/streams/${d.rtmsStreamId}`);
+      expect(waiting.body['stream']).toMatchObject({ rtmsStreamId: d.rtmsStreamId, state: 'idle' });
+
+      // A slot frees on replica 0: it claims the waiting stream in its next scan.
+      const freedAt = Date.now();
+      await a.stream.stop();
+      await d.whenReady();
+      process.stdout.write(`[cluster] waiting stream joined ${Date.now() - freedAt} ms after a slot freed\n`);
+      expect(await rig.waitForOwner(d.rtmsStreamId)).toBe(0);
+
+      for (const stream of [b.stream, c.stream, d]) await stream.stop();
+      expect([a.stream, b.stream, c.stream, d].map(connectionsOf)).toEqual(Array.from({ length: 4 }, () => ({ accepted: 1, duplicates: 0 })));
+      const metrics = await (await fetch(`${rig.replica(1).baseUrl}/metrics`)).text();
+      expect(metrics).toMatch(/^rtms_stream_capacity 2$/m);
+    } finally {
+      await rig.close();
+    }
+  }, 90_000);
+});

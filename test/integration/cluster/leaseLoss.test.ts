@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { ClusterRig, connectionsOf, untilAudio } from './clusterRig.ts';
+
+describe('multi-replica: lease lost to another owner', () => {
+  it('the replica stops the stream at its next renewal, without STREAM_CLOSE; after the foreign lease expires a replica resumes it', async () => {
+    const rig = await ClusterRig.start({ replicas: 2, env: { CLUSTER_LEASE_TTL_MS: '3000' } });
+    try {
+      rig.route = ({ event }) => (event.endsWith('rtms_started') ? 0 : undefined);
+      const stream = await rig.simulator.startStream({ product: 'meeting' });
+      await stream.whenReady();
+      expect(await rig.waitForOwner(stream.rtmsStreamId)).toBe(0);
+      await untilAudio(stream, 32_000);
+      rig.route = () => undefined;
+
+      // Another owner appears in Redis (what a replica would see after Redis lost its key and a peer claimed it).
+      const client = await rig.redis.client();
+      const takenAt = Date.now();
+      await client.set(`${rig.keyPrefix}lease:${stream.rtmsStreamId}`, 'ghost-replica|999', { expiration: { type: 'PX', value: 3000 } });
+      await client.close();
+      const deadline = Date.now() + 3000;
+      while (stream.connections.interruptions === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      const stoppedMs = Date.now() - takenAt;
+      process.stdout.write(`[cluster] lease taken: stream stopped ${stoppedMs} ms later (renewal every 1000 ms)\n`);
+      expect(stream.connections.interruptions).toBe(1);
+      expect(stoppedMs).toBeLessThan(1500);
+      expect(stream.end).toBeUndefined();
+
+      // The foreign lease expires; the stream is an orphan and is resumed (no second connection ever).
+      await stream.whenReady(2);
+      await rig.waitForOwner(stream.rtmsStreamId);
+      await stream.stop();
+      expect(connectionsOf(stream)).toEqual({ accepted: 2, duplicates: 0 });
+    } finally {
+      await rig.close();
+    }
+  }, 60_000);
+});
