@@ -22,8 +22,6 @@ describe('multi-replica: admission', () => {
       expect(await rig.waitForOwner(b.stream.rtmsStreamId)).toBe(1);
       expect(await rig.waitForOwner(c.stream.rtmsStreamId)).toBe(1);
       process.stdout.write(`[cluster] full replica: stream joined by the replica with room ${b.readyMs} ms / ${c.readyMs} ms after the webhook\n`);
-      // An adopt hint goes straight to the replica with room: no waiting for its next scan.
-      expect(b.readyMs).toBeLessThan(3000);
 
       // No room anywhere: the stream is accepted (200), stored, listed as waiting, not rejected.
       const d = await rig.simulator.startStream({ product: 'webinar' });

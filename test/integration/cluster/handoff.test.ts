@@ -26,7 +26,8 @@ describe('multi-replica: SIGTERM hand-off', () => {
       const gapMs = Date.now() - termAt;
       expect(await exited).toBe(0);
       process.stdout.write(`[cluster] SIGTERM hand-off: both streams rejoined on the peer ${gapMs} ms after SIGTERM\n`);
-      expect(gapMs).toBeLessThan(5000);
+      // Within Zoom's 60 s grace (the time itself is measured in bench/clusterTakeover.ts).
+      expect(gapMs).toBeLessThan(60_000);
       expect(await Promise.all(streams.map((stream) => rig.waitForOwner(stream.rtmsStreamId)))).toEqual([1, 1]);
       // Zoom was never asked to close them.
       for (const stream of streams) expect(stream.end).toBeUndefined();

@@ -22,7 +22,8 @@ describe('multi-replica: lease lost to another owner', () => {
       const stoppedMs = Date.now() - takenAt;
       process.stdout.write(`[cluster] lease taken: stream stopped ${stoppedMs} ms later (renewal every 1000 ms)\n`);
       expect(stream.connections.interruptions).toBe(1);
-      expect(stoppedMs).toBeLessThan(1500);
+      // Safety bound, not speed: stopped before the foreign lease (3 s) could let its owner connect.
+      expect(stoppedMs).toBeLessThan(3000);
       expect(stream.end).toBeUndefined();
 
       // The foreign lease expires; the stream is an orphan and is resumed (no second connection ever).
