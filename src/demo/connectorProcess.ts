@@ -71,6 +71,11 @@ export class ConnectorProcess {
     return new ConnectorProcess({ port, child, log, logStream, exited, adminToken: options.env['ADMIN_TOKEN'] });
   }
 
+  /** Process id of the connector (for RSS sampling from `/proc/<pid>/status`); undefined once it exited. */
+  get pid(): number | undefined {
+    return this.#child.exitCode === null && this.#child.signalCode === null ? this.#child.pid : undefined;
+  }
+
   /** Log lines captured so far (when no `logFile` was given). */
   get logLines(): readonly string[] {
     return this.#log;

@@ -20,6 +20,7 @@ export class MediaScheduler {
   readonly #onError: (tickable: Tickable, error: unknown) => void;
   readonly #members = new Set<Tickable>();
   #timer: NodeJS.Timeout | undefined;
+  #immediate: NodeJS.Immediate | undefined;
   #closed = false;
 
   /**
@@ -58,17 +59,31 @@ export class MediaScheduler {
   }
 
   #arm(): void {
-    if (this.#timer !== undefined || this.#closed || this.#members.size === 0) return;
+    if (this.#timer !== undefined || this.#immediate !== undefined || this.#closed || this.#members.size === 0) return;
     this.#timer = this.#clock.setTimeout(() => this.#run(), this.#tickMs);
   }
 
   #disarm(): void {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    if (this.#immediate !== undefined) clearImmediate(this.#immediate);
     this.#timer = undefined;
+    this.#immediate = undefined;
   }
 
   #run(): void {
     this.#timer = undefined;
+    // Members write to sockets: run them after this loop turn has polled for I/O, so that a
+    // client that closed its socket while we were busy (a FIN or close frame waiting to be
+    // read) is seen as gone before anything more is written to it. Otherwise the writes
+    // succeed locally, count as delivered, and are lost.
+    this.#immediate = setImmediate(() => {
+      this.#immediate = undefined;
+      this.#runMembers();
+    });
+  }
+
+  #runMembers(): void {
+    if (this.#closed) return;
     const now = this.#clock.now();
     // Members may end (and unregister) during their own tick; Set iteration tolerates that.
     for (const member of this.#members) {

@@ -50,6 +50,13 @@ export class PeerSocket {
   #awaitingKeepAlive = false;
   #lastKeepAliveTimestamp = 0;
   #misses = 0;
+  /** Chaos: until this instant (ms epoch) nothing is written; messages given to `send` are held. */
+  #stalledUntil: number | undefined;
+  readonly #held: Array<{ readonly text: string; readonly onWritten: (() => void) | undefined }> = [];
+  /** Chaos: no KEEP_ALIVE_REQ before this instant (ms epoch). */
+  #keepAlivesSuppressedUntil: number | undefined;
+  /** Chaos: the client will drop this socket (a frame above its payload limit was sent); write nothing more. */
+  #doomed = false;
 
   constructor(options: { ws: WebSocket; channel: Channel; generation: number; logger: Logger }) {
     this.#ws = options.ws;
@@ -87,12 +94,86 @@ export class PeerSocket {
     return this.#closed;
   }
 
-  /** Sends a JSON message; `onWritten` runs once the bytes reached the socket. */
+  /**
+   * Sends a JSON message; `onWritten` runs once the bytes reached the socket. While the
+   * socket is stalled the message is held and written, in order, when the stall ends.
+   */
   send(message: object, onWritten?: () => void): void {
-    if (!this.isOpen) return;
-    this.#ws.send(JSON.stringify(message), (error) => {
+    this.sendText(JSON.stringify(message), onWritten);
+  }
+
+  /** Sends text exactly as given (chaos: malformed or truncated JSON); held during a stall like `send`. */
+  sendText(text: string, onWritten?: () => void): void {
+    if (!this.isOpen || this.#doomed) return;
+    if (this.#stalledUntil !== undefined) {
+      this.#held.push({ text, onWritten });
+      return;
+    }
+    this.#ws.send(text, (error) => {
       if (error === undefined || error === null) onWritten?.();
     });
+  }
+
+  /**
+   * Writes text now, bypassing a stall (the owner decides), and reports whether `ws` wrote it.
+   * Resolves false when the socket is not open or the write failed.
+   */
+  sendTextNow(text: string): Promise<boolean> {
+    if (!this.isOpen || this.#doomed) return Promise.resolve(false);
+    return new Promise((resolve) => this.#ws.send(text, (error) => resolve(error === undefined || error === null)));
+  }
+
+  /** The socket is stalled (chaos), doomed, or otherwise cannot take media now. */
+  get isStalled(): boolean {
+    return this.#stalledUntil !== undefined || this.#doomed;
+  }
+
+  /** When the current stall ends, ms epoch. */
+  get stalledUntil(): number | undefined {
+    return this.#stalledUntil;
+  }
+
+  /**
+   * Chaos: write nothing at all, keep-alive requests included, until `until` (ms epoch).
+   * Messages sent meanwhile are held and written when `resume()` is called. Inbound
+   * messages are still processed.
+   */
+  stall(until: number): void {
+    this.#stalledUntil = Math.max(until, this.#stalledUntil ?? 0);
+  }
+
+  /**
+   * Ends a stall: held messages are written in order and the keep-alive schedule restarts
+   * one interval from `now` with a clean miss count (the silence was ours, not the client's).
+   */
+  resume(now: number, keepAliveIntervalMs: number): void {
+    if (this.#stalledUntil === undefined) return;
+    this.#stalledUntil = undefined;
+    for (const { text, onWritten } of this.#held.splice(0)) this.sendText(text, onWritten);
+    this.#restartKeepAlive(now, keepAliveIntervalMs);
+  }
+
+  /** Chaos: send no KEEP_ALIVE_REQ until `until` (ms epoch); data keeps flowing. */
+  suppressKeepAlives(until: number): void {
+    this.#keepAlivesSuppressedUntil = Math.max(until, this.#keepAlivesSuppressedUntil ?? 0);
+  }
+
+  /** When keep-alive suppression ends, ms epoch. */
+  get keepAlivesSuppressedUntil(): number | undefined {
+    return this.#keepAlivesSuppressedUntil;
+  }
+
+  /** Chaos: after a frame the client cannot accept, write nothing more; the client closes the socket. */
+  doom(): void {
+    this.#doomed = true;
+    this.#held.length = 0;
+  }
+
+  #restartKeepAlive(now: number, intervalMs: number): void {
+    if (this.#nextKeepAliveAt === undefined) return;
+    this.#nextKeepAliveAt = now + intervalMs;
+    this.#awaitingKeepAlive = false;
+    this.#misses = 0;
   }
 
   /**
@@ -101,7 +182,7 @@ export class PeerSocket {
    * Returns false (and keeps nothing) when the socket is not open.
    */
   sendTracked(message: object, item: unknown, onDelivered: (item: unknown) => void): boolean {
-    if (!this.isOpen) return false;
+    if (!this.isOpen || this.isStalled) return false;
     const entry: InflightEntry = { item, done: false };
     this.#inflight.push(entry);
     this.#ws.send(JSON.stringify(message), (error) => {
@@ -133,7 +214,16 @@ export class PeerSocket {
    * miss; `missLimit` consecutive misses give 'timeout' (nothing is sent then).
    */
   keepAlive(now: number, intervalMs: number, missLimit: number): KeepAliveOutcome {
-    if (this.#nextKeepAliveAt === undefined || now < this.#nextKeepAliveAt || !this.isOpen) return 'idle';
+    if (this.#nextKeepAliveAt === undefined || !this.isOpen || this.isStalled) return 'idle';
+    if (this.#keepAlivesSuppressedUntil !== undefined) {
+      if (now < this.#keepAlivesSuppressedUntil) return 'idle';
+      // Suppression over: the schedule restarts one interval from now with a clean miss count,
+      // so the client is never blamed for a request that was never sent.
+      this.#keepAlivesSuppressedUntil = undefined;
+      this.#restartKeepAlive(now, intervalMs);
+      return 'idle';
+    }
+    if (now < this.#nextKeepAliveAt) return 'idle';
     this.#nextKeepAliveAt = now + intervalMs;
     let outcome: KeepAliveOutcome = 'sent';
     if (this.#awaitingKeepAlive) {

@@ -29,6 +29,12 @@ export interface SentChat {
   readonly timestamp: number;
 }
 
+/** Media kinds as the record counts them (same names as the connector's `MediaKind`). */
+export type RecordKind = 'audio' | 'video' | 'deskshare' | 'transcript' | 'chat';
+
+/** Where a chaos message with an unknown `msg_type` was written. */
+export type UnknownChannel = 'signaling' | RecordKind;
+
 /** Read side of the record, as exposed on `SimulatedStream.sent`. */
 export interface SentMedia {
   /** Every PCM byte sent for a user id (`'0'` for mixed audio) or channel id, in order, concatenated. */
@@ -48,6 +54,30 @@ export interface SentMedia {
   transcriptCount(): number;
   chats(): SentChat[];
   chatCount(): number;
+  /** Valid media messages of a kind written (audio packets, video frames, ...). */
+  validCount(kind: RecordKind): number;
+  /**
+   * Deliberately malformed media messages (chaos) written on a socket carrying `kind`:
+   * unparsable or truncated JSON, and JSON with missing or invalid fields. A client counts
+   * each as received and dropped; none is in the content record. Without `kind`: all kinds.
+   */
+  malformedCount(kind?: RecordKind): number;
+  /**
+   * What a client should count as media messages received for `kind`: valid + malformed.
+   * (Messages with an unknown `msg_type` are not media and are counted by `unknownCount`.)
+   */
+  mediaMessageCount(kind: RecordKind): number;
+  /** Messages with an unknown `msg_type` written (chaos), on signaling or a media socket. */
+  unknownCount(channel?: UnknownChannel): number;
+  /**
+   * Valid frames larger than the client's payload limit (chaos `clientMaxPayloadBytes`): the
+   * client closes the socket instead of reading them, so they are in no other count.
+   */
+  oversizedLostCount(kind?: RecordKind): number;
+  /** Valid frames written that were padded to an oversized length (also in the valid counts). */
+  oversizedCount(kind?: RecordKind): number;
+  /** Text written with `sendRaw()`, unclassified, per channel. */
+  rawCount(channel?: UnknownChannel): number;
   /**
    * False when content beyond the counters was not kept (recording disabled, or the
    * per-stream byte cap was reached); counters stay exact either way.
@@ -71,6 +101,11 @@ export class SentRecord implements SentMedia {
   #transcriptCount = 0;
   readonly #chats: SentChat[] = [];
   #chatCount = 0;
+  readonly #malformed = new Map<RecordKind, number>();
+  readonly #unknown = new Map<UnknownChannel, number>();
+  readonly #oversizedLost = new Map<RecordKind, number>();
+  readonly #oversized = new Map<RecordKind, number>();
+  readonly #raw = new Map<UnknownChannel, number>();
 
   /**
    * @param options.recordContent keep payload bytes (default true); counters are always kept.
@@ -127,6 +162,65 @@ export class SentRecord implements SentMedia {
     if (this.#keep(chat.text.length + 64)) this.#chats.push(chat);
   }
 
+  addMalformed(kind: RecordKind): void {
+    increment(this.#malformed, kind);
+  }
+
+  addUnknown(channel: UnknownChannel): void {
+    increment(this.#unknown, channel);
+  }
+
+  addOversizedLost(kind: RecordKind): void {
+    increment(this.#oversizedLost, kind);
+  }
+
+  addOversized(kind: RecordKind): void {
+    increment(this.#oversized, kind);
+  }
+
+  addRaw(channel: UnknownChannel): void {
+    increment(this.#raw, channel);
+  }
+
+  validCount(kind: RecordKind): number {
+    switch (kind) {
+      case 'audio':
+        return this.#audioPackets;
+      case 'video':
+        return this.#videoCount;
+      case 'deskshare':
+        return this.#deskshareCount;
+      case 'transcript':
+        return this.#transcriptCount;
+      case 'chat':
+        return this.#chatCount;
+    }
+  }
+
+  malformedCount(kind?: RecordKind): number {
+    return count(this.#malformed, kind);
+  }
+
+  mediaMessageCount(kind: RecordKind): number {
+    return this.validCount(kind) + this.malformedCount(kind);
+  }
+
+  unknownCount(channel?: UnknownChannel): number {
+    return count(this.#unknown, channel);
+  }
+
+  oversizedLostCount(kind?: RecordKind): number {
+    return count(this.#oversizedLost, kind);
+  }
+
+  oversizedCount(kind?: RecordKind): number {
+    return count(this.#oversized, kind);
+  }
+
+  rawCount(channel?: UnknownChannel): number {
+    return count(this.#raw, channel);
+  }
+
   audio(userId: string): Buffer {
     return Buffer.concat(this.#audio.get(userId) ?? []);
   }
@@ -177,4 +271,15 @@ export class SentRecord implements SentMedia {
   chatCount(): number {
     return this.#chatCount;
   }
+}
+
+function increment<K>(map: Map<K, number>, key: K): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}
+
+function count<K>(map: ReadonlyMap<K, number>, key: K | undefined): number {
+  if (key !== undefined) return map.get(key) ?? 0;
+  let total = 0;
+  for (const value of map.values()) total += value;
+  return total;
 }

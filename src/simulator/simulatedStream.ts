@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Credentials, MediaKind } from '../config.ts';
 import {
@@ -13,11 +14,14 @@ import {
 } from '../rtms/codes.ts';
 import type { EntityIdKey, Product } from '../rtms/products.ts';
 import { handshakeSignature, safeEqual } from '../rtms/signature.ts';
+import { type ChaosDraw, type ChaosKind, type ChaosLogEntry, ChaosPlan, type ResolvedChaosOptions, choose } from './chaos.ts';
+import { type MalformedVariant, malformedMessage, malformedVariantsFor, unknownMessage } from './chaosMessages.ts';
 import { MediaBacklog, type BacklogDrops, type BacklogItem, type BacklogKind } from './mediaBacklog.ts';
 import { negotiateMedia } from './mediaNegotiation.ts';
 import { MediaProducer, type PictureFrame, type ProducerOutlet } from './mediaProducer.ts';
 import { createParticipants, type SimParticipant } from './participants.ts';
 import type { Channel, InboundMessage, PeerSocket } from './peerSocket.ts';
+import { Prng } from './prng.ts';
 import { SentRecord, type SentMedia } from './sentRecord.ts';
 import { SimulatorError } from './simulatorErrors.ts';
 import { lifecycleWebhookBody, type StreamIdentity } from './webhookBodies.ts';
@@ -107,6 +111,30 @@ export interface ConnectionStats {
   unknownMessages: number;
 }
 
+/** Which socket a chaos action targets: signaling, or the media socket carrying a kind. */
+export type ChaosChannel = 'signaling' | MediaKind;
+
+/** `interrupt()` options: when `*.rtms_interrupted` is POSTed. */
+export interface InterruptOptions {
+  /**
+   * 'now' (default, as Zoom normally does), 'afterRejoin' (out of order: only once the
+   * client has rejoined, `delayMs` later, with the original `event_ts`), or 'never'.
+   */
+  readonly webhook?: 'now' | 'afterRejoin' | 'never';
+  /** With 'afterRejoin': how long after the rejoin, ms (default 0). */
+  readonly delayMs?: number;
+}
+
+/** Chaos bookkeeping of one stream (`stream.chaos`). */
+export interface StreamChaos {
+  /** Chaos mode drives this stream (explicit chaos methods work either way). */
+  readonly enabled: boolean;
+  /** Every injection, scheduled or explicit, in order. */
+  readonly log: readonly ChaosLogEntry[];
+  /** Injections applied, of one kind or in total. */
+  applied(kind?: ChaosKind): number;
+}
+
 /** What the simulator provides to each stream. */
 export interface StreamHost {
   readonly credentials: Credentials;
@@ -119,6 +147,8 @@ export interface StreamHost {
   postWebhook(rawBody: string): Promise<WebhookResponse>;
   schedule(stream: SimulatedStream): void;
   unschedule(stream: SimulatedStream): void;
+  /** Chaos mode settings, when the simulator runs in chaos mode. */
+  readonly chaos: ResolvedChaosOptions | undefined;
 }
 
 export interface StreamSettings {
@@ -155,6 +185,8 @@ export interface StartStreamOptions {
   readonly webinarIdKey?: 'webinar_uuid' | 'meeting_uuid';
   /** Video SDK custom session id (default `sim-session-<n>`). */
   readonly sessionKey?: string;
+  /** Inject scheduled chaos into this stream (default: whether the simulator runs in chaos mode). */
+  readonly chaos?: boolean;
 }
 
 const DEFAULT_SCOPES: Readonly<Record<Product, readonly MediaKind[]>> = {
@@ -262,8 +294,21 @@ export class SimulatedStream {
   #deadline: GraceDeadline | undefined;
   #end: StreamEnd | undefined;
   #droppedPictures = { videoFrames: 0, deskshareFrames: 0 };
+  /** Chaos: the scheduled plan (chaos mode only), the log, and effects in progress. */
+  readonly #chaosPlan: ChaosPlan | undefined;
+  readonly #chaosLog: ChaosLogEntry[] = [];
+  /** The scheduled injection being applied (its entries in the log carry its sequence number). */
+  #currentDraw: ChaosDraw | undefined;
+  /** The latest lifecycle webhook body POSTed (started or interrupted), for exact retries. */
+  #lastLifecycleBody: string | undefined;
+  /** Every `rtms_started` announced: when, and with which `server_urls`. */
+  readonly #announcements: Array<{ readonly eventTs: number; readonly serverUrls: string }> = [];
+  /** An `rtms_interrupted` held back until the client has rejoined (out-of-order delivery). */
+  #lateInterrupted: { readonly body: string; readonly delayMs: number; readonly afterReady: number; postAt: number | undefined } | undefined;
+  /** Padded size of the next picture of a kind (oversized-frame injection). */
+  readonly #oversizedPending = new Map<'video' | 'deskshare', number>();
 
-  constructor(options: StartStreamOptions & { host: StreamHost; seed: number }) {
+  constructor(options: StartStreamOptions & { host: StreamHost; seed: number; chaosSeed?: number }) {
     streamCounter += 1;
     this.#host = options.host;
     this.product = options.product ?? 'meeting';
@@ -302,6 +347,8 @@ export class SimulatedStream {
     if (settings.joinTimeoutMs > 0) {
       this.#deadline = { at: this.#host.now() + settings.joinTimeoutMs, stopReason: 11, cause: 'joinTimeout' };
     }
+    const chaos = this.#host.chaos;
+    this.#chaosPlan = chaos !== undefined && options.chaos !== false ? new ChaosPlan(chaos, options.chaosSeed ?? options.seed) : undefined;
     // Nobody may be awaiting these yet; keep rejections from surfacing as unhandled.
     this.#ended.promise.catch(() => {});
   }
@@ -382,27 +429,33 @@ export class SimulatedStream {
    * `*.rtms_interrupted`, keeps producing audio into the backlog and delivers it after the
    * client rejoins; stops with reason 19 when the client is not back within
    * `reconnectGraceMs`. Resolves when the webhook got its answer. No-op unless connected.
+   * `options.webhook` delays the webhook until the client has rejoined ('afterRejoin', out
+   * of order, with the original `event_ts`) or leaves it out ('never').
    */
-  async interrupt(): Promise<void> {
-    await this.#interruptSignaling('api');
+  async interrupt(options: InterruptOptions = {}): Promise<void> {
+    await this.#interruptSignaling('api', options);
   }
 
   /**
-   * Media-only loss: terminates the media sockets, sends EVENT_UPDATE 7 and
-   * STREAM_STATE_UPDATE(INTERRUPTED, 14) on signaling, buffers audio until the client
-   * rejoins media. No-op unless connected with media sockets.
+   * Media-only loss: terminates the media sockets (only the one carrying `kind`, when
+   * given), sends EVENT_UPDATE 7 and STREAM_STATE_UPDATE(INTERRUPTED, 14) on signaling,
+   * buffers audio until the client rejoins media. No-op unless connected with media sockets.
    */
-  async dropMedia(): Promise<void> {
+  async dropMedia(kind?: MediaKind): Promise<void> {
     if (this.#state !== 'connected' || this.#media.size === 0) return;
-    this.#loseMedia([...this.#media], 'api');
+    const sockets = kind === undefined ? [...this.#media] : [...this.#media].filter((socket) => socket.kinds.includes(kind));
+    if (sockets.length === 0) return;
+    this.#loseMedia(sockets, 'api');
   }
 
   /**
    * Server failure: closes every socket, moves the stream to a new signaling URL and POSTs a
    * new `*.rtms_started` for the same stream id with the new `server_urls`. The client must
    * rejoin there within `reconnectGraceMs`. Resolves with the webhook answer.
+   * @param options.webhookDelayMs POST the new `rtms_started` this much later (default 0): a
+   *   client that retries the old server on its own meanwhile is refused there (status 2).
    */
-  async failover(): Promise<WebhookResponse> {
+  async failover(options: { webhookDelayMs?: number } = {}): Promise<WebhookResponse> {
     if (this.#state === 'ended') throw this.#endedError();
     this.#generation += 1;
     this.connections.failovers += 1;
@@ -411,6 +464,11 @@ export class SimulatedStream {
       this.#dropAllSockets();
       this.#transition('interrupted');
       this.#armDeadline(this.#host.settings.reconnectGraceMs, StopReason.AWAIT_RECONNECTION_TIMEOUT, 'graceExpired');
+    }
+    const delayMs = options.webhookDelayMs ?? 0;
+    if (delayMs > 0) {
+      await sleep(delayMs);
+      if (this.#end !== undefined) throw this.#endedError();
     }
     return this.announce();
   }
@@ -434,6 +492,7 @@ export class SimulatedStream {
       payloadNesting: this.#payloadNesting,
     });
     this.#startedBody = JSON.stringify(body);
+    this.#announcements.push({ eventTs: body.event_ts, serverUrls: this.serverUrls });
     this.#host.schedule(this);
     return this.#postWebhook(this.#startedBody);
   }
@@ -449,12 +508,291 @@ export class SimulatedStream {
   }
 
   // ---------------------------------------------------------------------------------------
+  // Chaos (explicit injections; chaos mode schedules the same ones from its seed)
+
+  /** Chaos log and counters of this stream. */
+  get chaos(): StreamChaos {
+    const log = this.#chaosLog;
+    return {
+      enabled: this.#chaosPlan !== undefined,
+      log,
+      applied: (kind) => log.filter((entry) => entry.applied && (kind === undefined || entry.kind === kind)).length,
+    };
+  }
+
+  /**
+   * Stall: the socket of `channel` (default signaling) writes nothing for `ms`, keep-alive
+   * requests included; signaling messages are held and written afterwards, audio and text
+   * wait in the backlog, pictures due meanwhile are skipped (`dropped`). A client that
+   * watches for silence drops the socket if `ms` exceeds its limit. False when there is no
+   * such open socket.
+   */
+  stall(ms: number, channel: ChaosChannel = 'signaling'): boolean {
+    const socket = this.#chaosSocket(channel);
+    const applied = socket !== undefined && !socket.isStalled;
+    if (applied) socket.stall(this.#host.now() + ms);
+    this.#logChaos('stall', applied, `${channel} for ${ms} ms`);
+    return applied;
+  }
+
+  /**
+   * No KEEP_ALIVE_REQ for `ms` on every socket (or only on `channel`); media keeps flowing.
+   * False when the stream has no open socket.
+   */
+  suppressKeepAlives(ms: number, channel?: ChaosChannel): boolean {
+    const until = this.#host.now() + ms;
+    const sockets = channel === undefined ? this.#openSockets() : [this.#chaosSocket(channel)].filter((socket) => socket !== undefined);
+    for (const socket of sockets) socket.suppressKeepAlives(until);
+    this.#logChaos('suppressKeepAlives', sockets.length > 0, `${channel ?? 'all sockets'} for ${ms} ms`);
+    return sockets.length > 0;
+  }
+
+  /**
+   * Writes a deliberately malformed media message of `kind` on the socket carrying it
+   * (`variant` default: unparsable JSON). Counted in `sent.malformedCount(kind)` once
+   * written; resolves whether it was. Needs a ready client and a socket that is not stalled.
+   */
+  async sendMalformed(kind: MediaKind, variant: MalformedVariant = 'invalidJson', seed?: number): Promise<boolean> {
+    const chaosKind: ChaosKind = variant === 'invalidJson' ? 'malformedJson' : variant === 'truncatedJson' ? 'truncatedJson' : 'invalidFields';
+    const socket = this.#ready ? this.#socketFor(kind) : undefined;
+    const participant = this.participants[0];
+    if (socket === undefined || socket.isStalled || participant === undefined || !malformedVariantsFor(kind).includes(variant)) {
+      this.#logChaos(chaosKind, false, `${kind} ${variant}: no ready socket or variant not applicable`);
+      return false;
+    }
+    const prng = new Prng(seed ?? this.#host.now());
+    const text = malformedMessage(variant, { kind, product: this.product, participant, now: this.#host.now(), prng });
+    this.#logChaos(chaosKind, true, `${kind} ${variant}`);
+    const written = await socket.sendTextNow(text);
+    if (written) this.#record.addMalformed(kind);
+    return written;
+  }
+
+  /**
+   * Writes a message with an undefined `msg_type` on signaling or the socket carrying a
+   * media kind. Counted in `sent.unknownCount(channel)` once written.
+   */
+  async sendUnknown(channel: ChaosChannel = 'signaling', seed?: number): Promise<boolean> {
+    const socket = channel === 'signaling' || this.#ready ? this.#chaosSocket(channel) : undefined;
+    if (socket === undefined || socket.isStalled) {
+      this.#logChaos('unknownMessage', false, `${channel}: no ready socket`);
+      return false;
+    }
+    this.#logChaos('unknownMessage', true, channel);
+    const written = await socket.sendTextNow(unknownMessage(new Prng(seed ?? this.#host.now()), this.#host.now()));
+    if (written) this.#record.addUnknown(channel);
+    return written;
+  }
+
+  /**
+   * Writes `text` as is on signaling or the socket carrying a media kind; counted in
+   * `sent.rawCount(channel)` only (the caller knows what it sent). Resolves whether written.
+   */
+  async sendRaw(channel: ChaosChannel, text: string): Promise<boolean> {
+    const socket = this.#chaosSocket(channel);
+    if (socket === undefined || socket.isStalled) return false;
+    const written = await socket.sendTextNow(text);
+    if (written) this.#record.addRaw(channel);
+    return written;
+  }
+
+  /**
+   * Pads the next video or deskshare frame with trailing zero bytes to `bytes` (default
+   * chaos `oversizedBytes`, else 1.5 MiB): still a valid frame (Annex B allows trailing
+   * zeros; decoders ignore bytes after an image's end), recorded padded in `sent`. Above
+   * the client's payload limit (chaos `clientMaxPayloadBytes`) it is recorded in
+   * `sent.oversizedLostCount()` instead and nothing more is written on that socket.
+   * False when no socket carries `kind`.
+   */
+  sendOversized(kind: 'video' | 'deskshare', bytes?: number): boolean {
+    const size = bytes ?? this.#host.chaos?.oversizedBytes ?? 1.5 * 1024 * 1024;
+    const applied = this.#socketFor(kind) !== undefined && this.scopes.includes(kind);
+    if (applied) this.#oversizedPending.set(kind, size);
+    this.#logChaos('oversizedFrame', applied, `next ${kind} frame padded to ${size} bytes`);
+    return applied;
+  }
+
+  /** POSTs the latest `rtms_started` or `rtms_interrupted` again, byte for byte (Zoom's retry). */
+  async resendLastWebhook(): Promise<WebhookResponse | undefined> {
+    const body = this.#lastLifecycleBody;
+    const event = body === undefined ? 'none' : String((JSON.parse(body) as { event?: unknown }).event);
+    this.#logChaos('duplicateWebhook', body !== undefined && this.#state !== 'ended', event);
+    if (body === undefined || this.#state === 'ended') return undefined;
+    return this.#postWebhook(body).catch(() => undefined);
+  }
+
+  /**
+   * POSTs an `rtms_started` older than the latest one (smaller `event_ts`, never one sent
+   * before): after a failover it names the previous server's `server_urls`, as a delayed
+   * delivery of the earlier announcement would. A client should ignore it.
+   */
+  async sendStaleStart(): Promise<WebhookResponse | undefined> {
+    const latest = this.#announcements.at(-1);
+    const previous = this.#announcements.at(-2) ?? latest;
+    if (latest === undefined || previous === undefined || this.#state === 'ended') {
+      this.#logChaos('staleStarted', false, 'never announced or ended');
+      return undefined;
+    }
+    const seen = new Set(this.#announcements.map((announcement) => announcement.eventTs));
+    let eventTs = Math.min(previous.eventTs, latest.eventTs - 1) - 1;
+    while (seen.has(eventTs)) eventTs -= 1;
+    const body = lifecycleWebhookBody({ kind: 'rtms_started', stream: this.#identity, eventTs, serverUrls: previous.serverUrls, payloadNesting: this.#payloadNesting });
+    this.#logChaos('staleStarted', true, `event_ts ${latest.eventTs - eventTs} ms older, ${previous === latest ? 'current' : 'previous'} server_urls`);
+    return this.#postWebhook(JSON.stringify(body)).catch(() => undefined);
+  }
+
+  #logChaos(kind: ChaosKind, applied: boolean, detail: string): void {
+    const at = this.#host.now();
+    this.#chaosLog.push({
+      scheduled: this.#currentDraw?.index,
+      kind,
+      at,
+      sinceFirstReadyMs: this.#firstReadyAt === undefined ? 0 : at - this.#firstReadyAt,
+      applied,
+      detail,
+    });
+  }
+
+  /** Every open socket of the stream, signaling first. */
+  #openSockets(): PeerSocket[] {
+    const sockets = [...this.#media].filter((socket) => socket.isOpen);
+    if (this.#signaling?.isOpen === true) sockets.unshift(this.#signaling);
+    return sockets;
+  }
+
+  #chaosSocket(channel: ChaosChannel): PeerSocket | undefined {
+    if (channel === 'signaling') return this.#signaling?.isOpen === true ? this.#signaling : undefined;
+    return this.#socketFor(channel);
+  }
+
+  #sendOversizedPicture(socket: PeerSocket, frame: PictureFrame, size: number): void {
+    const data = size > frame.data.length ? Buffer.concat([frame.data, Buffer.alloc(size - frame.data.length)]) : frame.data;
+    const text = JSON.stringify(pictureMessage({ ...frame, data }));
+    const limit = this.#host.chaos?.clientMaxPayloadBytes ?? 32 * 1024 * 1024;
+    if (Buffer.byteLength(text) > limit) {
+      // The client will close this socket (1009) without reading the frame or anything after it.
+      socket.sendText(text, () => this.#record.addOversizedLost(frame.kind));
+      socket.doom();
+      return;
+    }
+    socket.sendText(text, () => {
+      this.#record.addOversized(frame.kind);
+      if (frame.kind === 'video') this.#record.addVideo(data);
+      else this.#record.addDeskshare(data);
+    });
+  }
+
+  /** Stall ends, the late webhook, and the next scheduled injection. */
+  #chaosTick(now: number): void {
+    for (const socket of this.#openSockets()) {
+      const until = socket.stalledUntil;
+      if (until !== undefined && now >= until) {
+        socket.resume(now, this.#host.settings.keepAliveIntervalMs);
+        this.#flush();
+      }
+    }
+    const late = this.#lateInterrupted;
+    if (late?.postAt !== undefined && now >= late.postAt) {
+      this.#lateInterrupted = undefined;
+      void this.#postWebhook(late.body).catch(() => undefined);
+    }
+    const plan = this.#chaosPlan;
+    if (plan === undefined || !this.#chaosIdle()) return;
+    const draw = plan.due(now);
+    if (draw === undefined) return;
+    plan.done(now);
+    this.#applyChaos(draw);
+  }
+
+  /** Whole, and no earlier injection still in effect. */
+  #chaosIdle(): boolean {
+    if (this.#state !== 'connected' || !this.#whole || this.#lateInterrupted !== undefined || this.#oversizedPending.size > 0) return false;
+    return this.#openSockets().every((socket) => !socket.isStalled && socket.keepAlivesSuppressedUntil === undefined);
+  }
+
+  #applyChaos(draw: ChaosDraw): void {
+    const mediaKinds = this.scopes.filter((kind) => this.#socketFor(kind) !== undefined);
+    this.#currentDraw = draw;
+    try {
+      this.#injectDraw(draw, mediaKinds);
+    } finally {
+      this.#currentDraw = undefined;
+    }
+    this.#logger.info({ chaos: draw.kind, index: draw.index }, 'chaos injected');
+  }
+
+  #injectDraw(draw: ChaosDraw, mediaKinds: readonly MediaKind[]): void {
+    switch (draw.kind) {
+      case 'killSignaling':
+        this.#logChaos('killSignaling', true, 'signaling and media sockets terminated, rtms_interrupted now');
+        void this.interrupt();
+        break;
+      case 'killMedia': {
+        const kind = choose(mediaKinds, draw.pick);
+        this.#logChaos('killMedia', kind !== undefined, `socket carrying ${kind ?? 'nothing'}`);
+        if (kind !== undefined) void this.dropMedia(kind);
+        break;
+      }
+      case 'stall':
+        this.stall(draw.durationMs, choose<ChaosChannel>(['signaling', ...mediaKinds], draw.pick) ?? 'signaling');
+        break;
+      case 'suppressKeepAlives':
+        this.suppressKeepAlives(draw.durationMs);
+        break;
+      case 'malformedJson':
+      case 'truncatedJson':
+      case 'invalidFields': {
+        const kind = choose(mediaKinds, draw.pick);
+        if (kind === undefined) {
+          this.#logChaos(draw.kind, false, 'no media socket');
+          break;
+        }
+        const fieldVariants = malformedVariantsFor(kind).filter((variant) => variant !== 'invalidJson' && variant !== 'truncatedJson');
+        const variant: MalformedVariant =
+          draw.kind === 'malformedJson' ? 'invalidJson' : draw.kind === 'truncatedJson' ? 'truncatedJson' : (choose(fieldVariants, draw.pick2) ?? 'noContent');
+        void this.sendMalformed(kind, variant, draw.contentSeed);
+        break;
+      }
+      case 'unknownMessage':
+        void this.sendUnknown(choose<ChaosChannel>(['signaling', ...mediaKinds], draw.pick) ?? 'signaling', draw.contentSeed);
+        break;
+      case 'oversizedFrame': {
+        const pictureKinds = mediaKinds.filter((kind): kind is 'video' | 'deskshare' => kind === 'video' || kind === 'deskshare');
+        const kind = choose(pictureKinds, draw.pick);
+        if (kind === undefined) this.#logChaos('oversizedFrame', false, 'no video or deskshare socket');
+        else this.sendOversized(kind);
+        break;
+      }
+      case 'duplicateWebhook':
+        void this.resendLastWebhook();
+        break;
+      case 'lateInterrupted':
+        this.#logChaos('lateInterrupted', true, `signaling and media sockets terminated, rtms_interrupted ${draw.durationMs} ms after the rejoin`);
+        void this.interrupt({ webhook: 'afterRejoin', delayMs: draw.durationMs });
+        break;
+      case 'staleStarted':
+        void this.sendStaleStart();
+        break;
+      case 'failover':
+        this.#logChaos('failover', true, `moved to generation ${this.#generation + 1}`);
+        void this.failover().catch(() => undefined);
+        break;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
   // Handshakes (called by the simulator once the first message named this stream)
 
   /** Handles a SIGNALING_HAND_SHAKE_REQ for this stream; the socket is adopted or refused and closed. */
   acceptSignaling(socket: PeerSocket, message: Record<string, unknown>): void {
     const refusal = this.#verifyHandshake(socket, message);
     if (refusal !== undefined) return this.#refuse(socket, refusal.statusCode, refusal.reason);
+    const current = this.#signaling;
+    if (current !== undefined && !current.isOpen) {
+      // The client already ended that connection (its close frame or FIN is in; the 'close'
+      // event is a few round trips away): this handshake is a rejoin, not a second connection.
+      this.#onSignalingClosed(current, false);
+    }
     if (this.#signaling !== undefined) {
       this.connections.signalingRejectedDuplicate += 1;
       return this.#refuse(socket, StatusCode.DUPLICATE_SIGNAL_REQUEST, 'duplicate signal request');
@@ -777,7 +1115,7 @@ export class SimulatedStream {
     this.#whole = false;
   }
 
-  async #interruptSignaling(cause: 'api' | 'keepAlive' | 'clientClosed'): Promise<void> {
+  async #interruptSignaling(cause: 'api' | 'keepAlive' | 'clientClosed', options: InterruptOptions = {}): Promise<void> {
     if (this.#state !== 'connected') return;
     this.#dropAllSockets();
     this.#transition('interrupted');
@@ -789,6 +1127,12 @@ export class SimulatedStream {
     }
     this.#logger.info({ cause }, 'stream interrupted');
     const body = lifecycleWebhookBody({ kind: 'rtms_interrupted', stream: this.#identity, eventTs: this.#host.now(), payloadNesting: this.#payloadNesting });
+    const webhook = options.webhook ?? 'now';
+    if (webhook === 'afterRejoin') {
+      this.#lateInterrupted = { body: JSON.stringify(body), delayMs: options.delayMs ?? 0, afterReady: this.#readyCount, postAt: undefined };
+      return;
+    }
+    if (webhook === 'never') return;
     await this.#postWebhook(JSON.stringify(body)).catch(() => undefined);
   }
 
@@ -834,6 +1178,10 @@ export class SimulatedStream {
     this.#deadline = undefined;
     this.#readyCount += 1;
     this.#logger.info({ readyCount: this.#readyCount }, 'stream ready');
+    const now = this.#host.now();
+    this.#chaosPlan?.start(now);
+    const late = this.#lateInterrupted;
+    if (late !== undefined && late.postAt === undefined && this.#readyCount > late.afterReady) late.postAt = now + late.delayMs;
     for (let i = this.#readyWaiters.length - 1; i >= 0; i -= 1) {
       const waiter = this.#readyWaiters[i];
       if (waiter !== undefined && waiter.count <= this.#readyCount) {
@@ -856,6 +1204,7 @@ export class SimulatedStream {
       return;
     }
     this.#keepAlive(now);
+    this.#chaosTick(now);
     const producer = this.#producer;
     if (producer === undefined) return;
     if (this.#durationMs !== undefined && this.#firstReadyAt !== undefined && now - this.#firstReadyAt >= this.#durationMs) {
@@ -909,11 +1258,17 @@ export class SimulatedStream {
     pictureOutlet: (kind) => {
       const socket = this.#ready ? this.#socketFor(kind) : undefined;
       if (socket === undefined) return 'closed';
-      return socket.bufferedAmount >= this.#host.settings.socketHighWaterBytes ? 'congested' : 'open';
+      return socket.isStalled || socket.bufferedAmount >= this.#host.settings.socketHighWaterBytes ? 'congested' : 'open';
     },
     sendPicture: (frame: PictureFrame) => {
       const socket = this.#socketFor(frame.kind);
       if (socket === undefined) return;
+      const oversized = this.#oversizedPending.get(frame.kind);
+      if (oversized !== undefined) {
+        this.#oversizedPending.delete(frame.kind);
+        this.#sendOversizedPicture(socket, frame, oversized);
+        return;
+      }
       socket.send(pictureMessage(frame), () =>
         frame.kind === 'video' ? this.#record.addVideo(frame.data) : this.#record.addDeskshare(frame.data),
       );
@@ -993,6 +1348,7 @@ export class SimulatedStream {
   async #postWebhook(rawBody: string): Promise<WebhookResponse> {
     const event = (JSON.parse(rawBody) as { event?: unknown }).event;
     const name = typeof event === 'string' ? event : 'unknown';
+    if (name.endsWith('.rtms_started') || name.endsWith('.rtms_interrupted')) this.#lastLifecycleBody = rawBody;
     try {
       const response = await this.#host.postWebhook(rawBody);
       this.webhooks.push({ event: name, status: response.status, error: undefined, at: this.#host.now() });
@@ -1023,6 +1379,9 @@ export class SimulatedStream {
     this.#deadline = undefined;
     this.#host.unschedule(this);
     try {
+      // Whatever a chaos stall held back goes out before the goodbye.
+      for (const socket of this.#openSockets()) socket.resume(now, this.#host.settings.keepAliveIntervalMs);
+      this.#lateInterrupted = undefined;
       if (options.notifyClient && this.#signaling?.isOpen === true) this.#sayGoodbye(options.stopReason, now);
       this.#transition('ended');
       const sockets = [...this.#media, ...this.#closing];

@@ -21,6 +21,8 @@ export interface SimulationOptions {
   readonly keepAliveIntervalMs: number | undefined;
   readonly reconnectGraceMs: number | undefined;
   readonly seed: number | undefined;
+  /** Chaos mode (seeded trouble in every stream); undefined or false: off. */
+  readonly chaos?: { readonly seed: number | undefined; readonly ratePerMinute: number | undefined } | false;
   readonly host: string;
   readonly port: number;
   readonly logger: Logger;
@@ -80,6 +82,14 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     logger: options.logger,
     // Only counters are needed for the summary; do not keep every byte of N streams.
     recordContent: false,
+    ...(options.chaos
+      ? {
+          chaos: {
+            ...(options.chaos.seed === undefined ? {} : { seed: options.chaos.seed }),
+            ...(options.chaos.ratePerMinute === undefined ? {} : { ratePerMinute: options.chaos.ratePerMinute }),
+          },
+        }
+      : {}),
   });
   const onAbort = (): void => void simulator.close();
   options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -213,6 +223,8 @@ function summarize(stream: SimulatedStream | undefined, product: Product, notes:
     notes,
     ...[...rejections].map(([code, count]) => `refused ${code} ${nameOf(STATUS_CODE_NAMES, code)} x${count}`),
     stream.connections.keepAliveTimeouts.length > 0 ? `keep-alive timeouts x${stream.connections.keepAliveTimeouts.length}` : '',
+    stream.chaos.enabled ? `chaos x${stream.chaos.applied()}` : '',
+    stream.sent.malformedCount() > 0 ? `malformed sent x${stream.sent.malformedCount()}` : '',
   ].filter((note) => note !== '');
   const end = stream.end;
   return {

@@ -7,6 +7,7 @@ import { type Clock, systemClock } from '../clock.ts';
 import type { Credentials, MediaKind } from '../config.ts';
 import { MessageType, STATUS_CODE_NAMES, StatusCode, nameOf } from '../rtms/codes.ts';
 import { safeEqual, urlValidationToken } from '../rtms/signature.ts';
+import { type ChaosOptions, resolveChaosOptions } from './chaos.ts';
 import { MediaScheduler } from './mediaScheduler.ts';
 import { type Channel, PeerSocket } from './peerSocket.ts';
 import { deriveSeed } from './prng.ts';
@@ -15,9 +16,22 @@ import { SimulatorError } from './simulatorErrors.ts';
 import { urlValidationBody } from './webhookBodies.ts';
 import { type WebhookPostOptions, type WebhookResponse, WebhookSender } from './webhookSender.ts';
 
-export type { StartStreamOptions, StreamEnd, StreamEndCause, SimulatedStreamState, ConnectionStats } from './simulatedStream.ts';
+export type {
+  StartStreamOptions,
+  StreamEnd,
+  StreamEndCause,
+  SimulatedStreamState,
+  ConnectionStats,
+  ChaosChannel,
+  InterruptOptions,
+  StreamChaos,
+} from './simulatedStream.ts';
+export type { ChaosOptions, ChaosKind, ChaosLogEntry } from './chaos.ts';
+export { CHAOS_KINDS, DEFAULT_CHAOS_WEIGHTS } from './chaos.ts';
+export type { MalformedVariant } from './chaosMessages.ts';
+export { MALFORMED_VARIANTS } from './chaosMessages.ts';
 export { SimulatedStream } from './simulatedStream.ts';
-export type { SentMedia, SentTranscript, SentChat } from './sentRecord.ts';
+export type { SentMedia, SentTranscript, SentChat, RecordKind, UnknownChannel } from './sentRecord.ts';
 export type { SimParticipant } from './participants.ts';
 export type { WebhookResponse, WebhookPostOptions } from './webhookSender.ts';
 export { SimulatorError } from './simulatorErrors.ts';
@@ -58,6 +72,12 @@ export interface SimulatorOptions {
   readonly recordContent?: boolean;
   /** Cap on recorded bytes per stream (default 256 MiB). */
   readonly recordMaxBytesPerStream?: number;
+  /**
+   * Chaos mode: seeded socket kills, stalls, keep-alive suppression, malformed, unknown and
+   * oversized messages, duplicate and out-of-order webhooks in every stream (see `chaos.ts`).
+   * `true` uses the defaults. Off by default; a stream can opt out with `startStream({ chaos: false })`.
+   */
+  readonly chaos?: boolean | ChaosOptions;
   /** Default: a silent logger. */
   readonly logger?: Logger;
   readonly clock?: Clock;
@@ -151,6 +171,7 @@ export class Simulator {
     };
     this.#handshakeTimeoutMs = positive('handshakeTimeoutMs', options.handshakeTimeoutMs, 10_000);
     this.#seed = options.seed ?? randomInt(0, 2 ** 32);
+    const chaos = options.chaos === undefined || options.chaos === false ? undefined : resolveChaosOptions(options.chaos === true ? {} : options.chaos, this.#seed);
     this.#sender = new WebhookSender({
       url: options.webhookUrl,
       secretToken: credentials.webhookSecretToken,
@@ -186,6 +207,7 @@ export class Simulator {
       postWebhook: (rawBody) => this.#sender.post(rawBody),
       schedule: (stream) => this.#scheduler.add(stream),
       unschedule: (stream) => this.#scheduler.delete(stream),
+      chaos,
     };
   }
 
@@ -218,6 +240,11 @@ export class Simulator {
   /** Base seed of this simulator (stream N uses a seed derived from it and N). */
   get seed(): number {
     return this.#seed;
+  }
+
+  /** Seed of chaos mode (stream N's schedule derives from it and N), when chaos mode is on. */
+  get chaosSeed(): number | undefined {
+    return this.#host.chaos?.seed;
   }
 
   /** Where webhooks go. */
@@ -265,7 +292,12 @@ export class Simulator {
    */
   async startStream(options: StartStreamOptions = {}): Promise<SimulatedStream> {
     if (this.#closing !== undefined) throw new SimulatorError('SIMULATOR_CLOSED', 'the simulator is closed');
-    const stream = new SimulatedStream({ ...options, host: this.#host, seed: deriveSeed(this.#seed, this.#streamIndex) });
+    const stream = new SimulatedStream({
+      ...options,
+      host: this.#host,
+      seed: deriveSeed(this.#seed, this.#streamIndex),
+      chaosSeed: deriveSeed(this.#host.chaos?.seed ?? this.#seed, 'chaos', this.#streamIndex),
+    });
     this.#streamIndex += 1;
     if (this.#streams.has(stream.rtmsStreamId)) {
       throw new SimulatorError('INVALID_OPTION', `a stream with rtms_stream_id ${stream.rtmsStreamId} already exists`);

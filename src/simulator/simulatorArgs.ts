@@ -20,6 +20,12 @@ export interface SimulatorArgs {
   readonly port: number;
   readonly host: string;
   readonly verbose: boolean;
+  /** Chaos mode on (`--chaos`, or implied by `--chaos-seed` / `--chaos-rate`). */
+  readonly chaos: boolean;
+  /** Seed of the chaos schedule (default: `--seed`, else random). */
+  readonly chaosSeed: number | undefined;
+  /** Chaos injections per stream per minute (default 6). */
+  readonly chaosRate: number | undefined;
   /** Credentials given as flags; missing ones come from the environment. */
   readonly clientId: string | undefined;
   readonly clientSecret: string | undefined;
@@ -42,6 +48,11 @@ Options:
   --keepalive-ms MS        keep-alive request period (default 10000)
   --grace-ms MS            how long an interrupted stream waits for a rejoin (default 60000)
   --seed N                 deterministic audio, transcripts and chat
+  --chaos                  chaos mode: seeded socket kills, stalls, keep-alive suppression,
+                           malformed, unknown and oversized messages, duplicate and
+                           out-of-order webhooks in every stream (see src/simulator/README.md)
+  --chaos-seed N           seed of the chaos schedule (default: --seed); implies --chaos
+  --chaos-rate N           chaos injections per stream per minute (default 6); implies --chaos
   --host HOST              listen address (default 127.0.0.1)
   --port N                 listen port (default 0: any free port)
   --client-id ID           default: ZM_RTMS_CLIENT
@@ -101,6 +112,9 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
         'client-secret': { type: 'string' },
         'webhook-secret': { type: 'string' },
         verbose: { type: 'boolean' },
+        chaos: { type: 'boolean' },
+        'chaos-seed': { type: 'string' },
+        'chaos-rate': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -138,6 +152,16 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
     durationMs = Math.round(seconds * 1000);
   }
 
+  const chaosRateText = text('chaos-rate');
+  let chaosRate: number | undefined;
+  if (chaosRateText !== undefined) {
+    chaosRate = /^\d+(\.\d+)?$/.test(chaosRateText) ? Number(chaosRateText) : Number.NaN;
+    if (!(chaosRate > 0 && chaosRate <= 6000)) {
+      throw new ArgsError(`--chaos-rate: expected injections per minute greater than 0 and at most 6000, got ${JSON.stringify(chaosRateText)}`);
+    }
+  }
+  const chaosSeed = integer('chaos-seed', text('chaos-seed'), 0, 4_294_967_295);
+
   return {
     help,
     webhookUrl: webhookUrl ?? '',
@@ -152,6 +176,9 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
     port: integer('port', text('port'), 0, 65_535) ?? 0,
     host: text('host') ?? '127.0.0.1',
     verbose: values['verbose'] === true,
+    chaos: values['chaos'] === true || chaosSeed !== undefined || chaosRate !== undefined,
+    chaosSeed,
+    chaosRate,
     clientId: text('client-id'),
     clientSecret: text('client-secret'),
     webhookSecret: text('webhook-secret'),

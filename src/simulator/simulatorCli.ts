@@ -63,12 +63,16 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
       keepAliveIntervalMs: args.keepAliveIntervalMs,
       reconnectGraceMs: args.reconnectGraceMs,
       seed: args.seed,
+      chaos: args.chaos ? { seed: args.chaosSeed ?? args.seed, ratePerMinute: args.chaosRate } : false,
       host: args.host,
       port: args.port,
       logger,
       signal: abort.signal,
       onListening: (simulator) =>
-        process.stdout.write(`simulator: signaling ${simulator.signalingUrl}, webhooks to ${simulator.webhookUrl}, scenario ${args.scenario}\n`),
+        process.stdout.write(
+          `simulator: signaling ${simulator.signalingUrl}, webhooks to ${simulator.webhookUrl}, scenario ${args.scenario}` +
+            `${simulator.chaosSeed === undefined ? '' : `, chaos seed ${simulator.chaosSeed}`}\n`,
+        ),
     });
     if (abort.signal.aborted) {
       process.stderr.write('simulate: interrupted\n');

@@ -1,0 +1,666 @@
+/**
+ * Chaos soak: the real connector process (src/main.ts, real worker threads, real files)
+ * against the in-process Zoom stand-in in chaos mode, K streams for D minutes. Reports
+ * reconnects, frames received / written / dropped per reason per media kind, frames not
+ * accounted for, what the stand-in sent against what the connector received, RSS of the
+ * connector every 10 s, and verdicts.
+ *
+ *   node bench/chaosSoak.ts [--streams 50] [--minutes 10] [--seed 1] [--rate 6] [--verify-audio]
+ *   npm run bench -- chaos [same flags]
+ *
+ * The table goes to stdout, the JSON to bench/results/chaos-soak-<timestamp>.json. Exit
+ * status 0 when every verdict passes (or is n/a), 1 otherwise. `runChaosSoak` is also what
+ * the 1-minute test in test/integration/chaos/chaosShort.test.ts runs.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Credentials, MediaKind } from '../src/config.ts';
+import { ConnectorProcess } from '../src/demo/connectorProcess.ts';
+import { readWavData } from '../src/media/wavReader.ts';
+import { fileSafeId } from '../src/sinks/fileSafeId.ts';
+import { streamDirectory } from '../src/sinks/streamDirectory.ts';
+import { CHAOS_KINDS, type ChaosKind, type ChaosOptions, type SimulatedStream, startSimulator } from '../src/simulator/simulator.ts';
+import type { MediaCounters } from '../src/worker/streamStats.ts';
+import { RssSampler, type RssSample, type RssVerdict, rssVerdict } from './rssSampler.ts';
+
+const MEDIA_KINDS: readonly MediaKind[] = ['audio', 'video', 'deskshare', 'transcript', 'chat'];
+const ADMIN_TOKEN = 'chaos-soak-admin-token';
+
+export interface ChaosSoakOptions {
+  /** Concurrent streams (default 50). */
+  readonly streams?: number;
+  /** Media time per stream, ms (default 10 minutes). */
+  readonly durationMs?: number;
+  /** Seeds media and the chaos schedule (default 1). */
+  readonly seed?: number;
+  /** Chaos injections per stream per minute (default 6). */
+  readonly ratePerMinute?: number;
+  /** Chaos kind weights (defaults: `DEFAULT_CHAOS_WEIGHTS`). */
+  readonly weights?: Partial<Record<ChaosKind, number>>;
+  /** RSS sampling period, ms (default 10 000). */
+  readonly rssIntervalMs?: number;
+  /**
+   * Keep every byte the stand-in sends and compare each stream's WAV with it at the end
+   * (default false: the counters are exact either way; content costs ~2 MB per stream-minute).
+   */
+  readonly verifyAudio?: boolean;
+  /** Keep the output directory (default: removed when every verdict passes, kept otherwise). */
+  readonly keepOutput?: boolean;
+  /** Spread stream starts over this long, ms (default min(5000, duration / 10)). */
+  readonly startSpreadMs?: number;
+  /** Extra connector environment (overrides the soak's defaults). */
+  readonly connectorEnv?: Readonly<Record<string, string>>;
+  /** Progress lines (default: none). */
+  readonly progress?: (line: string) => void;
+}
+
+/** Accounting of one media kind, summed over streams. */
+export interface KindReport {
+  /** Connector: frames received (valid + malformed), from each stream.json. */
+  readonly received: number;
+  readonly written: number;
+  readonly dropped: Record<string, number>;
+  /** received − written − Σ dropped: must be 0. */
+  readonly unaccounted: number;
+  /** Stand-in: valid messages written. */
+  readonly sentValid: number;
+  /** Stand-in: deliberately malformed messages written. */
+  readonly sentMalformed: number;
+  /** Stand-in: frames over the client's payload limit (the client drops the socket unread). */
+  readonly oversizedLost: number;
+  /** (sentValid + sentMalformed) − received. */
+  readonly sentMinusReceived: number;
+  /** The part of `sentMinusReceived` no counted cause explains: must be 0. */
+  readonly unexplained: number;
+}
+
+export interface StreamReport {
+  readonly rtmsStreamId: string;
+  /** Connector state at the end. */
+  readonly state: string;
+  readonly failure: string | null;
+  /** How the stand-in ended it. */
+  readonly simulatorEnd: string;
+  readonly reconnects: number;
+  readonly rejoins: Record<string, number>;
+  readonly chaosApplied: number;
+  readonly signalingAccepted: number;
+  readonly signalingRejectedDuplicate: number;
+  /** Kinds whose counts disagree (unaccounted or unexplained), with the numbers. */
+  readonly problems: string[];
+  /** With `verifyAudio`: WAV data equals what was sent, per audio file. */
+  readonly audioIdentical: boolean | undefined;
+  readonly chaosLog: ReadonlyArray<{ readonly t: number; readonly kind: string; readonly applied: boolean; readonly detail: string }>;
+}
+
+export interface ChaosSoakReport {
+  readonly benchmark: 'chaos-soak';
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly wallSeconds: number;
+  readonly config: {
+    readonly streams: number;
+    readonly durationMs: number;
+    readonly seed: number;
+    readonly chaos: ChaosOptions;
+    readonly connectorEnv: Readonly<Record<string, string>>;
+    readonly simulator: Readonly<Record<string, number>>;
+    readonly verifyAudio: boolean;
+  };
+  readonly streamStates: Record<string, number>;
+  readonly chaos: { readonly applied: Record<string, number>; readonly skipped: Record<string, number> };
+  readonly reconnects: { readonly total: number; readonly byRejoin: Record<string, number> };
+  readonly simulator: {
+    readonly signalingAccepted: number;
+    readonly signalingRejectedDuplicate: number;
+    readonly mediaAccepted: number;
+    readonly interruptions: number;
+    readonly mediaInterruptions: number;
+    readonly failovers: number;
+    readonly keepAliveTimeouts: number;
+    readonly handshakeRejections: Record<string, number>;
+    readonly webhooks: Record<string, number>;
+    readonly unknownMessages: number;
+    readonly audioBytesSent: number;
+    readonly picturesSkipped: number;
+    readonly backlogDrops: number;
+  };
+  readonly frames: Record<string, KindReport>;
+  readonly audioBytesWritten: number;
+  readonly rss: { readonly intervalMs: number; readonly samples: readonly RssSample[] } & RssVerdict;
+  readonly verdicts: {
+    readonly unaccountedZero: 'pass' | 'fail';
+    readonly sentEqualsReceived: 'pass' | 'fail';
+    readonly streamsEnded: 'pass' | 'fail';
+    readonly noDuplicateSignaling: 'pass' | 'fail';
+    readonly audioIdentical: 'pass' | 'fail' | 'n/a';
+    readonly rssFlat: 'pass' | 'fail' | 'n/a';
+    readonly ok: boolean;
+  };
+  /** Every failed check, one line each. */
+  readonly problems: string[];
+  readonly perStream: readonly StreamReport[];
+  /** Where the connector output (and its log) is, when kept. */
+  readonly outputDir: string | undefined;
+}
+
+interface StreamJson {
+  readonly state?: string;
+  readonly failure?: string;
+  readonly media?: Partial<Record<MediaKind, MediaCounters>>;
+}
+
+function credentials(): Credentials {
+  return {
+    clientId: `soak-${randomBytes(4).toString('hex')}`,
+    clientSecret: randomBytes(16).toString('hex'),
+    webhookSecretToken: randomBytes(16).toString('hex'),
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function add(counts: Record<string, number>, key: string, value = 1): void {
+  if (value !== 0) counts[key] = (counts[key] ?? 0) + value;
+}
+
+/** Runs the soak and returns the report (does not print or write it). */
+export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<ChaosSoakReport> {
+  const streamCount = options.streams ?? 50;
+  const durationMs = options.durationMs ?? 10 * 60_000;
+  const seed = options.seed ?? 1;
+  const verifyAudio = options.verifyAudio ?? false;
+  const rssIntervalMs = options.rssIntervalMs ?? 10_000;
+  const startSpreadMs = options.startSpreadMs ?? Math.min(5000, durationMs / 10);
+  const progress = options.progress ?? (() => {});
+  const startedAt = new Date();
+
+  // The connector's silence limit and the stand-in's stall lengths are chosen together:
+  // short stalls stay well below the limit, long ones well above it (see ChaosOptions).
+  const keepAliveTimeoutMs = 3000;
+  const simulatorSettings = { keepAliveIntervalMs: 1000, keepAliveMissLimit: 3, reconnectGraceMs: 30_000, joinTimeoutMs: 30_000 };
+  const chaos: ChaosOptions = {
+    seed,
+    ratePerMinute: options.ratePerMinute ?? 6,
+    ...(options.weights === undefined ? {} : { weights: options.weights }),
+    quietStartMs: 1000,
+    shortStallMs: [200, 1000],
+    longStallMs: [4500, 7000],
+    keepAliveSuppressionMs: [4000, 8000],
+    oversizedBytes: 1.5 * 1024 * 1024,
+    lateWebhookDelayMs: [0, 1000],
+  };
+  const connectorEnv: Record<string, string> = {
+    WORKER_THREADS: '2',
+    RTMS_MEDIA: 'audio,video,deskshare,transcript,chat',
+    RTMS_KEEPALIVE_TIMEOUT_MS: String(keepAliveTimeoutMs),
+    RTMS_HANDSHAKE_TIMEOUT_MS: '5000',
+    RTMS_RECONNECT_BASE_MS: '200',
+    RTMS_RECONNECT_MAX_MS: '2000',
+    RTMS_RECONNECT_WINDOW_MS: '25000',
+    OUTPUT_FLUSH_INTERVAL_MS: '1000',
+    STATS_INTERVAL_MS: '1000',
+    MAX_STREAMS: String(Math.max(100, streamCount * 2)),
+    LOG_LEVEL: 'info',
+    ...options.connectorEnv,
+  };
+
+  const workDir = await mkdtemp(join(tmpdir(), 'rtms-chaos-soak-'));
+  const outputDir = join(workDir, 'output');
+  await mkdir(outputDir);
+  const creds = credentials();
+  const connector = await ConnectorProcess.start({
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      ZM_RTMS_CLIENT: creds.clientId,
+      ZM_RTMS_SECRET: creds.clientSecret,
+      ZM_WEBHOOK_SECRET_TOKEN: creds.webhookSecretToken,
+      ADMIN_TOKEN,
+      OUTPUT_DIR: outputDir,
+      ...connectorEnv,
+    },
+    logFile: join(workDir, 'connector.log'),
+  });
+  const simulator = await startSimulator({
+    credentials: creds,
+    webhookUrl: connector.webhookUrl,
+    seed,
+    ...simulatorSettings,
+    recordContent: verifyAudio,
+    chaos,
+  });
+  const pid = connector.pid;
+  const sampler = pid === undefined ? undefined : new RssSampler(pid, rssIntervalMs);
+  const streams: SimulatedStream[] = [];
+  let keep = options.keepOutput ?? false;
+  try {
+    await simulator.validateEndpoint();
+    sampler?.start();
+    progress(`chaos soak: ${streamCount} streams x ${Math.round(durationMs / 1000)} s, seed ${seed}, connector pid ${pid ?? '?'}, output ${workDir}`);
+    const runStartedAt = Date.now();
+    for (let i = 0; i < streamCount; i += 1) {
+      streams.push(await simulator.startStream({ product: 'meeting', participants: 3, durationMs }));
+      const due = runStartedAt + ((i + 1) * startSpreadMs) / streamCount;
+      if (due > Date.now()) await sleep(due - Date.now());
+    }
+    const ticker = setInterval(() => {
+      const ended = streams.filter((stream) => stream.state === 'ended').length;
+      const applied = streams.reduce((sum, stream) => sum + stream.chaos.applied(), 0);
+      const rss = sampler?.samples.at(-1)?.rssBytes;
+      progress(`  t=${Math.round((Date.now() - runStartedAt) / 1000)} s: ${ended}/${streamCount} ended, ${applied} chaos injections, connector RSS ${rss === undefined ? '?' : `${(rss / 2 ** 20).toFixed(0)} MiB`}`);
+    }, 30_000);
+    try {
+      await Promise.all(streams.map((stream) => stream.whenEnded()));
+    } finally {
+      clearInterval(ticker);
+    }
+    const runSeconds = (Date.now() - runStartedAt) / 1000;
+    await sampler?.stop();
+    progress(`  every stream ended at the stand-in after ${runSeconds.toFixed(0)} s; collecting the connector's accounting`);
+
+    const perStream: StreamReport[] = [];
+    const streamStates: Record<string, number> = {};
+    const byRejoin: Record<string, number> = {};
+    const frames: Record<string, { received: number; written: number; dropped: Record<string, number>; unaccounted: number; sentValid: number; sentMalformed: number; oversizedLost: number }> = {};
+    for (const kind of MEDIA_KINDS) frames[kind] = { received: 0, written: 0, dropped: {}, unaccounted: 0, sentValid: 0, sentMalformed: 0, oversizedLost: 0 };
+    const problems: string[] = [];
+    let reconnects = 0;
+    let audioBytesWritten = 0;
+    let audioMismatches = 0;
+    for (const stream of streams) {
+      const id = stream.rtmsStreamId;
+      let snapshot: Record<string, unknown> | undefined;
+      try {
+        snapshot = await connector.waitForStream(id, (s) => s['active'] === false, 60_000);
+      } catch (error) {
+        problems.push(`stream ${id}: still active at the connector 60 s after the stand-in ended it (${error instanceof Error ? error.message.slice(0, 300) : String(error)})`);
+      }
+      let streamJson: StreamJson = {};
+      try {
+        streamJson = JSON.parse(await readFile(join(streamDirectory(outputDir, id), 'stream.json'), 'utf8')) as StreamJson;
+      } catch (error) {
+        problems.push(`stream ${id}: no readable stream.json (${error instanceof Error ? error.message : String(error)})`);
+      }
+      const state = String(snapshot?.['state'] ?? streamJson.state ?? 'unknown');
+      add(streamStates, state);
+      const rejoins = (snapshot?.['rejoins'] as Record<string, number> | undefined) ?? {};
+      for (const [key, count] of Object.entries(rejoins)) add(byRejoin, key, count);
+      const streamReconnects = Number(snapshot?.['reconnects'] ?? 0);
+      reconnects += streamReconnects;
+      const streamProblems: string[] = [];
+      for (const kind of MEDIA_KINDS) {
+        const counters = streamJson.media?.[kind];
+        const received = counters?.framesReceived ?? 0;
+        const written = counters?.framesWritten ?? 0;
+        const droppedTotal = Object.values(counters?.framesDropped ?? {}).reduce((sum, count) => sum + count, 0);
+        const total = frames[kind];
+        if (total === undefined) continue;
+        total.received += received;
+        total.written += written;
+        for (const [reason, count] of Object.entries(counters?.framesDropped ?? {})) add(total.dropped, reason, count);
+        total.unaccounted += received - written - droppedTotal;
+        const sentValid = stream.sent.validCount(kind);
+        const sentMalformed = stream.sent.malformedCount(kind);
+        const oversizedLost = stream.sent.oversizedLostCount(kind);
+        total.sentValid += sentValid;
+        total.sentMalformed += sentMalformed;
+        total.oversizedLost += oversizedLost;
+        if (kind === 'audio') audioBytesWritten += counters?.bytesWritten ?? 0;
+        if (received !== written + droppedTotal) streamProblems.push(`${kind}: received ${received} != written ${written} + dropped ${droppedTotal}`);
+        if (sentValid + sentMalformed !== received) {
+          streamProblems.push(`${kind}: stand-in sent ${sentValid} valid + ${sentMalformed} malformed = ${sentValid + sentMalformed}, connector received ${received}`);
+        }
+      }
+      if (state !== 'ended') streamProblems.push(`ended in state ${state}${snapshot?.['failure'] ? ` (${String(snapshot['failure'])})` : ''}`);
+      const lifecycle = await lifecycleOf(outputDir, id);
+      if (lifecycle.connecting > 1 || lifecycle.failed > 0) {
+        streamProblems.push(
+          `events.jsonl shows ${lifecycle.connecting} admissions (stream.connecting) and ${lifecycle.failed} stream.failed` +
+            (lifecycle.connecting > 1 ? ': the stream was started again after it ended or failed, and stream.json counts only the last run' : ''),
+        );
+      }
+      if (stream.connections.signalingRejectedDuplicate > 0) {
+        streamProblems.push(`the stand-in refused ${stream.connections.signalingRejectedDuplicate} duplicate signaling connection(s) (status 8)`);
+      }
+      let audioIdentical: boolean | undefined;
+      if (verifyAudio) {
+        audioIdentical = await audioMatches(outputDir, stream);
+        if (!audioIdentical) {
+          audioMismatches += 1;
+          streamProblems.push('audio WAV data differs from what the stand-in sent');
+        }
+      }
+      for (const problem of streamProblems) problems.push(`stream ${id}: ${problem}`);
+      const end = stream.end;
+      perStream.push({
+        rtmsStreamId: id,
+        state,
+        failure: (snapshot?.['failure'] as string | null | undefined) ?? streamJson.failure ?? null,
+        simulatorEnd: end === undefined ? 'running' : `${end.cause} (${end.stopReason})`,
+        reconnects: streamReconnects,
+        rejoins,
+        chaosApplied: stream.chaos.applied(),
+        signalingAccepted: stream.connections.signalingAccepted,
+        signalingRejectedDuplicate: stream.connections.signalingRejectedDuplicate,
+        problems: streamProblems,
+        audioIdentical,
+        chaosLog: stream.chaos.log.map((entry) => ({ t: Math.round(entry.sinceFirstReadyMs), kind: entry.kind, applied: entry.applied, detail: entry.detail })),
+      });
+    }
+
+    const kindReports: Record<string, KindReport> = {};
+    for (const [kind, total] of Object.entries(frames)) {
+      const sentMinusReceived = total.sentValid + total.sentMalformed - total.received;
+      kindReports[kind] = { ...total, sentMinusReceived, unexplained: sentMinusReceived };
+    }
+    const unaccounted = Object.values(kindReports).reduce((sum, kind) => sum + Math.abs(kind.unaccounted), 0);
+    const unexplained = Object.values(kindReports).reduce((sum, kind) => sum + Math.abs(kind.unexplained), 0);
+    if (unaccounted !== 0) problems.unshift(`${unaccounted} frame(s) unaccounted for (received - written - dropped != 0)`);
+    if (unexplained !== 0) problems.unshift(`${unexplained} frame(s) sent by the stand-in and not received by the connector (or the reverse) without a counted cause`);
+
+    const applied: Record<string, number> = {};
+    const skipped: Record<string, number> = {};
+    for (const kind of CHAOS_KINDS) {
+      applied[kind] = 0;
+      skipped[kind] = 0;
+    }
+    const webhooks: Record<string, number> = {};
+    const handshakeRejections: Record<string, number> = {};
+    const sim = {
+      signalingAccepted: 0,
+      signalingRejectedDuplicate: 0,
+      mediaAccepted: 0,
+      interruptions: 0,
+      mediaInterruptions: 0,
+      failovers: 0,
+      keepAliveTimeouts: 0,
+      unknownMessages: 0,
+      audioBytesSent: 0,
+      picturesSkipped: 0,
+      backlogDrops: 0,
+    };
+    for (const stream of streams) {
+      for (const entry of stream.chaos.log) add(entry.applied ? applied : skipped, entry.kind);
+      for (const webhook of stream.webhooks) add(webhooks, `${webhook.event} -> ${webhook.status ?? webhook.error ?? '?'}`);
+      for (const rejection of stream.connections.handshakeRejections) add(handshakeRejections, `${rejection.channel} status ${rejection.statusCode}`);
+      const c = stream.connections;
+      sim.signalingAccepted += c.signalingAccepted;
+      sim.signalingRejectedDuplicate += c.signalingRejectedDuplicate;
+      sim.mediaAccepted += c.mediaAccepted;
+      sim.interruptions += c.interruptions;
+      sim.mediaInterruptions += c.mediaInterruptions;
+      sim.failovers += c.failovers;
+      sim.keepAliveTimeouts += c.keepAliveTimeouts.length;
+      sim.unknownMessages += stream.sent.unknownCount();
+      sim.audioBytesSent += stream.sent.audioBytes();
+      sim.picturesSkipped += stream.dropped.videoFrames + stream.dropped.deskshareFrames;
+      sim.backlogDrops += stream.dropped.audioPackets + stream.dropped.transcripts + stream.dropped.chats;
+    }
+    if (sim.audioBytesSent !== audioBytesWritten) problems.push(`audio bytes: stand-in sent ${sim.audioBytesSent}, connector wrote ${audioBytesWritten}`);
+    if (sim.backlogDrops > 0) problems.push(`the stand-in dropped ${sim.backlogDrops} buffered item(s) (its 60 s buffer overflowed)`);
+
+    const rss = sampler === undefined ? [] : sampler.samples;
+    const verdictRss = rssVerdict(rss, runSeconds);
+    if (verdictRss.verdict === 'fail') problems.push(`RSS not flat: ${verdictRss.changePercent?.toFixed(1)} % from minute 2 to the last minute`);
+    const notEnded = streamCount - (streamStates['ended'] ?? 0);
+    const verdicts = {
+      unaccountedZero: unaccounted === 0 ? 'pass' : 'fail',
+      sentEqualsReceived: unexplained === 0 && sim.audioBytesSent === audioBytesWritten ? 'pass' : 'fail',
+      streamsEnded: notEnded === 0 ? 'pass' : 'fail',
+      noDuplicateSignaling: sim.signalingRejectedDuplicate === 0 ? 'pass' : 'fail',
+      audioIdentical: !verifyAudio ? 'n/a' : audioMismatches === 0 ? 'pass' : 'fail',
+      rssFlat: verdictRss.verdict,
+    } as const;
+    const ok = Object.values(verdicts).every((verdict) => verdict !== 'fail') && problems.length === 0;
+    if (!ok) keep = true;
+    const finishedAt = new Date();
+    return {
+      benchmark: 'chaos-soak',
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      wallSeconds: Math.round((finishedAt.getTime() - startedAt.getTime()) / 100) / 10,
+      config: { streams: streamCount, durationMs, seed, chaos, connectorEnv, simulator: simulatorSettings, verifyAudio },
+      streamStates,
+      chaos: { applied, skipped },
+      reconnects: { total: reconnects, byRejoin },
+      simulator: { ...sim, handshakeRejections, webhooks },
+      frames: kindReports,
+      audioBytesWritten,
+      rss: { intervalMs: rssIntervalMs, samples: rss, ...verdictRss },
+      verdicts: { ...verdicts, ok },
+      problems,
+      perStream,
+      outputDir: keep ? workDir : undefined,
+    };
+  } catch (error) {
+    keep = true;
+    throw error;
+  } finally {
+    await sampler?.stop().catch(() => undefined);
+    await simulator.close();
+    await connector.stop('SIGTERM');
+    if (!keep) await rm(workDir, { recursive: true, force: true });
+    else progress(`  output kept in ${workDir}`);
+  }
+}
+
+/** How often the stream was admitted (`stream.connecting`) and failed, from its events.jsonl. */
+async function lifecycleOf(outputDir: string, rtmsStreamId: string): Promise<{ connecting: number; failed: number }> {
+  try {
+    const text = await readFile(join(streamDirectory(outputDir, rtmsStreamId), 'events.jsonl'), 'utf8');
+    return { connecting: text.split('"eventType":"stream.connecting"').length - 1, failed: text.split('"eventType":"stream.failed"').length - 1 };
+  } catch {
+    return { connecting: 0, failed: 0 };
+  }
+}
+
+/** Every audio file of the stream has exactly the PCM the stand-in delivered. */
+async function audioMatches(outputDir: string, stream: SimulatedStream): Promise<boolean> {
+  for (const userId of stream.sent.audioUserIds()) {
+    const file = userId === '0' ? 'audio.wav' : `audio-${fileSafeId(userId)}.wav`;
+    try {
+      const wav = await readWavData(join(streamDirectory(outputDir, stream.rtmsStreamId), file));
+      if (!wav.data.equals(stream.sent.audio(userId))) return false;
+    } catch {
+      return false;
+    }
+  }
+  return stream.sent.audioUserIds().length > 0;
+}
+
+const mib = (bytes: number | undefined): string => (bytes === undefined ? '-' : `${(bytes / 2 ** 20).toFixed(1)} MiB`);
+
+function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, numericFrom = 1): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const render = (row: readonly string[]): string =>
+    row
+      .map((cell, column) => (column >= numericFrom ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [render(header), render(widths.map((width) => '-'.repeat(width))), ...rows.map(render)].join('\n');
+}
+
+/** The report as text tables. */
+export function formatChaosSoakReport(report: ChaosSoakReport): string {
+  const lines: string[] = [];
+  const { config } = report;
+  lines.push(
+    `chaos soak: ${config.streams} streams x ${(config.durationMs / 60_000).toFixed(1)} min, seed ${config.seed}, ` +
+      `${config.chaos.ratePerMinute} injections/stream/min; wall ${report.wallSeconds} s`,
+  );
+  lines.push(`streams: ${Object.entries(report.streamStates).map(([state, count]) => `${count} ${state}`).join(', ')}`);
+  lines.push('');
+  lines.push(
+    table(
+      ['chaos injection', 'applied', 'skipped'],
+      CHAOS_KINDS.map((kind) => [kind, String(report.chaos.applied[kind] ?? 0), String(report.chaos.skipped[kind] ?? 0)]),
+    ),
+  );
+  lines.push('');
+  lines.push(`reconnects: ${report.reconnects.total}`);
+  const rejoins = Object.entries(report.reconnects.byRejoin).sort(([a], [b]) => a.localeCompare(b));
+  if (rejoins.length > 0) lines.push(table(['rejoin (scope/trigger)', 'count'], rejoins.map(([key, count]) => [key, String(count)])));
+  lines.push('');
+  lines.push(
+    table(
+      ['media', 'received', 'written', 'dropped', 'unaccounted', 'sent valid', 'sent malformed', 'oversized lost', 'sent-received', 'unexplained'],
+      Object.entries(report.frames).map(([kind, k]) => [
+        kind,
+        String(k.received),
+        String(k.written),
+        Object.entries(k.dropped).map(([reason, count]) => `${reason} ${count}`).join(', ') || '0',
+        String(k.unaccounted),
+        String(k.sentValid),
+        String(k.sentMalformed),
+        String(k.oversizedLost),
+        String(k.sentMinusReceived),
+        String(k.unexplained),
+      ]),
+    ),
+  );
+  lines.push(`audio bytes: sent ${report.simulator.audioBytesSent}, written ${report.audioBytesWritten}`);
+  const s = report.simulator;
+  lines.push(
+    `stand-in: ${s.signalingAccepted} signaling joins (${s.signalingRejectedDuplicate} refused as duplicate), ${s.mediaAccepted} media joins, ` +
+      `${s.interruptions} interruptions, ${s.mediaInterruptions} media interruptions, ${s.failovers} failovers, ${s.keepAliveTimeouts} keep-alive timeouts, ` +
+      `${s.unknownMessages} unknown-type messages, ${s.picturesSkipped} pictures skipped, ${s.backlogDrops} buffer drops`,
+  );
+  const rejections = Object.entries(s.handshakeRejections);
+  if (rejections.length > 0) lines.push(`handshakes refused: ${rejections.map(([key, count]) => `${key} x${count}`).join(', ')}`);
+  lines.push('');
+  lines.push(`connector RSS every ${report.rss.intervalMs / 1000} s: ${report.rss.samples.map((sample) => `${sample.atS.toFixed(0)}s ${mib(sample.rssBytes)}`).join(' | ')}`);
+  lines.push(
+    `RSS minute 2 ${mib(report.rss.minute2MeanBytes)}, last minute ${mib(report.rss.lastMinuteMeanBytes)}, change ${
+      report.rss.changePercent === undefined ? '-' : `${report.rss.changePercent.toFixed(1)} %`
+    }`,
+  );
+  lines.push('');
+  const v = report.verdicts;
+  lines.push(
+    table(
+      ['verdict', 'result'],
+      [
+        ['0 frames unaccounted (received = written + dropped)', v.unaccountedZero],
+        ['stand-in sent = connector received (per kind, audio bytes)', v.sentEqualsReceived],
+        ['every stream ended', v.streamsEnded],
+        ['no duplicate signaling connection', v.noDuplicateSignaling],
+        ['audio byte-identical', v.audioIdentical],
+        ['RSS flat (last minute within 10 % of minute 2)', v.rssFlat],
+        ['overall', v.ok ? 'PASS' : 'FAIL'],
+      ],
+      2,
+    ),
+  );
+  if (report.problems.length > 0) {
+    lines.push('');
+    lines.push('problems:');
+    for (const problem of report.problems.slice(0, 50)) lines.push(`  - ${problem}`);
+    if (report.problems.length > 50) lines.push(`  … ${report.problems.length - 50} more in the JSON`);
+  }
+  if (report.outputDir !== undefined) lines.push(`output kept in ${report.outputDir}`);
+  return lines.join('\n');
+}
+
+export const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'results');
+
+/** Writes the report to bench/results/chaos-soak-<timestamp>.json; returns the path. */
+export async function writeChaosSoakReport(report: ChaosSoakReport, directory = RESULTS_DIR): Promise<string> {
+  await mkdir(directory, { recursive: true });
+  const path = join(directory, `chaos-soak-${report.startedAt.replace(/[:.]/g, '-')}.json`);
+  await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
+  return path;
+}
+
+export const CHAOS_SOAK_USAGE = `Usage: node bench/chaosSoak.ts [options]   (or: npm run bench -- chaos [options])
+
+The connector process against the Zoom stand-in in chaos mode; prints a table and writes
+bench/results/chaos-soak-<timestamp>.json. Exit 0 when every verdict passes.
+
+Options:
+  --streams N         concurrent streams (default 50)
+  --minutes M         media time per stream, may be fractional (default 10)
+  --seed N            seeds media and chaos (default 1)
+  --rate N            chaos injections per stream per minute (default 6)
+  --weights K=W,...   chaos kind weights, e.g. failover=0,stall=4
+  --rss-interval S    RSS sampling period, seconds (default 10)
+  --verify-audio      keep all sent audio and compare every WAV byte for byte (memory!)
+  --keep-output       keep the connector output directory
+  -h, --help          show this help`;
+
+/** CLI entry: parses flags, runs, prints, writes JSON; resolves with the exit code. */
+export async function chaosSoakMain(argv: readonly string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        streams: { type: 'string' },
+        minutes: { type: 'string' },
+        seed: { type: 'string' },
+        rate: { type: 'string' },
+        weights: { type: 'string' },
+        'rss-interval': { type: 'string' },
+        'verify-audio': { type: 'boolean' },
+        'keep-output': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    process.stderr.write(`chaos soak: ${error instanceof Error ? error.message : String(error)}\n${CHAOS_SOAK_USAGE}\n`);
+    return 2;
+  }
+  if (values['help'] === true) {
+    process.stdout.write(`${CHAOS_SOAK_USAGE}\n`);
+    return 0;
+  }
+  const number = (name: string, fallback: number, min: number, max: number): number => {
+    const text = values[name];
+    if (typeof text !== 'string') return fallback;
+    const value = Number(text);
+    if (!Number.isFinite(value) || value < min || value > max) throw new RangeError(`--${name}: expected a number from ${min} to ${max}, got ${JSON.stringify(text)}`);
+    return value;
+  };
+  let options: ChaosSoakOptions;
+  try {
+    const weights: Partial<Record<ChaosKind, number>> = {};
+    const weightsText = values['weights'];
+    if (typeof weightsText === 'string') {
+      for (const pair of weightsText.split(',')) {
+        const [kind, weight] = pair.split('=');
+        if (!(CHAOS_KINDS as readonly string[]).includes(kind ?? '') || !(Number(weight) >= 0)) {
+          throw new RangeError(`--weights: expected kind=weight with kind one of ${CHAOS_KINDS.join(', ')}, got ${JSON.stringify(pair)}`);
+        }
+        weights[kind as ChaosKind] = Number(weight);
+      }
+    }
+    options = {
+      streams: Math.round(number('streams', 50, 1, 1000)),
+      durationMs: Math.round(number('minutes', 10, 0.1, 24 * 60) * 60_000),
+      seed: Math.round(number('seed', 1, 0, 2 ** 32 - 1)),
+      ratePerMinute: number('rate', 6, 0.01, 600),
+      weights: Object.keys(weights).length > 0 ? weights : undefined,
+      rssIntervalMs: Math.round(number('rss-interval', 10, 1, 600) * 1000),
+      verifyAudio: values['verify-audio'] === true,
+      keepOutput: values['keep-output'] === true,
+      progress: (line) => process.stderr.write(`${line}\n`),
+    };
+  } catch (error) {
+    process.stderr.write(`chaos soak: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 2;
+  }
+  const report = await runChaosSoak(options);
+  process.stdout.write(`${formatChaosSoakReport(report)}\n`);
+  const path = await writeChaosSoakReport(report);
+  process.stdout.write(`results: ${path}\n`);
+  return report.verdicts.ok ? 0 : 1;
+}
+
+if (import.meta.main) {
+  process.exitCode = await chaosSoakMain(process.argv.slice(2));
+}

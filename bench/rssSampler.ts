@@ -1,0 +1,82 @@
+import { readFile } from 'node:fs/promises';
+
+/** One resident-set-size reading. */
+export interface RssSample {
+  /** Seconds since sampling started. */
+  readonly atS: number;
+  /** VmRSS of the sampled process, bytes (undefined when it could not be read). */
+  readonly rssBytes: number | undefined;
+}
+
+/** VmRSS of a process from `/proc/<pid>/status`, bytes; undefined when unavailable (exited, not Linux). */
+export async function readRss(pid: number): Promise<number | undefined> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    return match?.[1] === undefined ? undefined : Number(match[1]) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Samples a process's RSS every `intervalMs` (first sample at once) until `stop()`. */
+export class RssSampler {
+  readonly samples: RssSample[] = [];
+  readonly #pid: number;
+  readonly #intervalMs: number;
+  readonly #startedAt = Date.now();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(pid: number, intervalMs: number) {
+    this.#pid = pid;
+    this.#intervalMs = intervalMs;
+  }
+
+  start(): void {
+    void this.#sample();
+    this.#timer = setInterval(() => void this.#sample(), this.#intervalMs);
+  }
+
+  /** Takes a last sample and stops. */
+  async stop(): Promise<void> {
+    if (this.#timer === undefined) return;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#sample();
+  }
+
+  async #sample(): Promise<void> {
+    const atS = Math.round((Date.now() - this.#startedAt) / 100) / 10;
+    this.samples.push({ atS, rssBytes: await readRss(this.#pid) });
+  }
+}
+
+/** Verdict on memory growth: the mean of the last minute against the mean of minute 2. */
+export interface RssVerdict {
+  /** Mean RSS over [60 s, 120 s), bytes. */
+  readonly minute2MeanBytes: number | undefined;
+  /** Mean RSS over the last 60 s of the run, bytes. */
+  readonly lastMinuteMeanBytes: number | undefined;
+  /** (last − minute 2) / minute 2, percent. */
+  readonly changePercent: number | undefined;
+  /** 'n/a' for runs shorter than 3 minutes (minute 2 and the last minute would overlap or be warm-up). */
+  readonly verdict: 'pass' | 'fail' | 'n/a';
+}
+
+/**
+ * RSS is flat when the last minute's mean is within `tolerancePercent` of minute 2's
+ * (minute 1 is warm-up: JIT, buffers, worker start-up). Meaningful only for runs of at
+ * least 3 minutes.
+ */
+export function rssVerdict(samples: readonly RssSample[], runSeconds: number, tolerancePercent = 10): RssVerdict {
+  const mean = (from: number, to: number): number | undefined => {
+    const values = samples.filter((sample) => sample.atS >= from && sample.atS < to && sample.rssBytes !== undefined).map((sample) => sample.rssBytes as number);
+    return values.length === 0 ? undefined : values.reduce((sum, value) => sum + value, 0) / values.length;
+  };
+  const minute2MeanBytes = mean(60, 120);
+  const lastMinuteMeanBytes = mean(runSeconds - 60, runSeconds + 0.001);
+  const changePercent =
+    minute2MeanBytes === undefined || lastMinuteMeanBytes === undefined ? undefined : ((lastMinuteMeanBytes - minute2MeanBytes) / minute2MeanBytes) * 100;
+  const verdict = runSeconds < 180 || changePercent === undefined ? 'n/a' : Math.abs(changePercent) <= tolerancePercent ? 'pass' : 'fail';
+  return { minute2MeanBytes, lastMinuteMeanBytes, changePercent, verdict };
+}

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { formatChaosSoakReport, runChaosSoak } from '../../../bench/chaosSoak.ts';
+
+/**
+ * The chaos soak of bench/chaosSoak.ts, short: 12 streams for one minute against the real
+ * connector process, with a fixed seed. Same code, same checks as `npm run bench -- chaos`
+ * (50 streams x 10 minutes), minus the RSS verdict, which needs at least 3 minutes.
+ *
+ * `suppressKeepAlives` is left out here: it lets quiet sockets (chat, transcript) reach the
+ * connector's silence limit, and a message that arrives right at that deadline while the
+ * worker's event loop is busy is still unread when the watchdog terminates the socket, so it
+ * is lost uncounted (~1 % of such kills in the soak; known connector defect). That would
+ * make this test flaky; the soak keeps the kind and reports it, and keepAlive.test.ts covers
+ * suppression itself. Put it back once the watchdog is fixed.
+ */
+describe('chaos soak, short', () => {
+  it('12 streams x 60 s under seeded chaos: every frame accounted, sent = received, audio identical, every stream ended', { timeout: 240_000 }, async () => {
+    const report = await runChaosSoak({
+      streams: 12,
+      durationMs: 60_000,
+      seed: 20_261_122,
+      ratePerMinute: 8,
+      weights: { suppressKeepAlives: 0 },
+      verifyAudio: true,
+      startSpreadMs: 3000,
+    });
+    const summary = formatChaosSoakReport(report);
+    console.log(summary);
+    // The table is the first thing to read when this fails.
+    expect(report.problems, summary).toEqual([]);
+    expect(report.verdicts, summary).toMatchObject({
+      unaccountedZero: 'pass',
+      sentEqualsReceived: 'pass',
+      streamsEnded: 'pass',
+      noDuplicateSignaling: 'pass',
+      audioIdentical: 'pass',
+      ok: true,
+    });
+    expect(report.streamStates).toEqual({ ended: 12 });
+    for (const kind of Object.values(report.frames)) {
+      expect(kind.unaccounted).toBe(0);
+      expect(kind.unexplained).toBe(0);
+    }
+    // Chaos did happen, of many kinds, and the connector had to work for it.
+    const appliedKinds = Object.entries(report.chaos.applied).filter(([, count]) => count > 0).map(([kind]) => kind);
+    expect(appliedKinds.length, summary).toBeGreaterThanOrEqual(8);
+    expect(report.reconnects.total, summary).toBeGreaterThan(0);
+    expect(Object.values(report.frames).reduce((sum, kind) => sum + (kind.dropped['malformed'] ?? 0), 0), summary).toBeGreaterThan(0);
+  });
+});
