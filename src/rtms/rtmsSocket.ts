@@ -220,14 +220,22 @@ export class RtmsSocket {
   #armSilenceWatchdog(): void {
     const limit = this.#options.silenceTimeoutMs;
     const check = (): void => {
-      const quietFor = this.#clock.now() - this.#lastReceivedAt;
-      if (quietFor >= limit) {
+      if (this.#clock.now() - this.#lastReceivedAt < limit) {
+        this.#silenceTimer = this.#clock.setTimeout(check, limit - (this.#clock.now() - this.#lastReceivedAt));
+        return;
+      }
+      // Timers run before socket reads in a loop turn: a message already received by the
+      // kernel must be read (and counted) before the socket is called silent.
+      setImmediate(() => {
+        const quietFor = this.#clock.now() - this.#lastReceivedAt;
+        if (quietFor < limit || this.#ws.readyState !== WebSocket.OPEN) {
+          if (this.#ws.readyState === WebSocket.OPEN) this.#silenceTimer = this.#clock.setTimeout(check, limit - quietFor);
+          return;
+        }
         this.#options.logger.warn({ channel: this.channel, quietForMs: quietFor }, 'rtms socket silent past the keep-alive limit');
         this.#closeCause = 'silence';
         this.#ws.terminate();
-        return;
-      }
-      this.#silenceTimer = this.#clock.setTimeout(check, limit - quietFor);
+      });
     };
     this.#silenceTimer = this.#clock.setTimeout(check, limit);
   }

@@ -803,7 +803,13 @@ export class StreamSession {
         await Promise.race([signaling.closed, new Promise<void>((resolve) => (timer = this.#clock.setTimeout(resolve, LINGER_MS)))]);
         if (timer !== undefined) this.#clock.clearTimeout(timer);
       }
+      // Messages still arrive while the sockets close; let them land so the final accounting
+      // and the files agree (RtmsSocket.close() terminates a socket that lingers past 2 s).
+      const closing = [this.#signaling, ...this.#media.map((connection) => connection.socket)].filter((socket) => socket !== undefined);
+      // A paused socket would not read the peer's close frame either.
+      if (this.#paused) this.#resumeMedia();
       this.#closeSockets();
+      await Promise.all(closing.map((socket) => socket.closed));
       if (this.#overflowing) this.#endOverflow();
       // Nothing new arrives now: the backlog goes to the sink, which queues it for the final flush.
       for (const frame of this.#backlog.drain()) this.#sink.write(frame);
