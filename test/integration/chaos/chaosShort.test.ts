@@ -5,13 +5,6 @@ import { formatChaosSoakReport, runChaosSoak } from '../../../bench/chaosSoak.ts
  * The chaos soak of bench/chaosSoak.ts, short: 12 streams for one minute against the real
  * connector process, with a fixed seed. Same code, same checks as `npm run bench -- chaos`
  * (50 streams x 10 minutes), minus the RSS verdict, which needs at least 3 minutes.
- *
- * `suppressKeepAlives` is left out here: it lets quiet sockets (chat, transcript) reach the
- * connector's silence limit, and a message that arrives right at that deadline while the
- * worker's event loop is busy is still unread when the watchdog terminates the socket, so it
- * is lost uncounted (~1 % of such kills in the soak; known connector defect). That would
- * make this test flaky; the soak keeps the kind and reports it, and keepAlive.test.ts covers
- * suppression itself. Put it back once the watchdog is fixed.
  */
 describe('chaos soak, short', () => {
   it('12 streams x 60 s under seeded chaos: every frame accounted, sent = received, audio identical, every stream ended', { timeout: 240_000 }, async () => {
@@ -20,7 +13,6 @@ describe('chaos soak, short', () => {
       durationMs: 60_000,
       seed: 20_261_122,
       ratePerMinute: 8,
-      weights: { suppressKeepAlives: 0 },
       verifyAudio: true,
       startSpreadMs: 3000,
     });
