@@ -5,9 +5,11 @@
  * benchmark's verdicts pass.
  */
 import { chaosSoakMain } from './chaosSoak.ts';
+import { clusterTakeoverMain } from './clusterTakeover.ts';
 
 const BENCHMARKS: Readonly<Record<string, { readonly description: string; readonly run: (argv: readonly string[]) => Promise<number> }>> = {
   chaos: { description: 'chaos soak: the connector against the Zoom stand-in in chaos mode (default 50 streams x 10 min)', run: chaosSoakMain },
+  takeover: { description: 'multi-replica takeover: SIGKILL and SIGTERM of replicas sharing a Redis, time to media flowing again', run: clusterTakeoverMain },
 };
 
 export async function runAll(argv: readonly string[]): Promise<number> {
