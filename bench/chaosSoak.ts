@@ -19,7 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Credentials, MediaKind } from '../src/config.ts';
-import { ConnectorProcess } from '../src/demo/connectorProcess.ts';
+import { ConnectorProcess, connectorEnv as connectorEnvironment } from '../src/demo/connectorProcess.ts';
 import { readWavData } from '../src/media/wavReader.ts';
 import { fileSafeId } from '../src/sinks/fileSafeId.ts';
 import { streamDirectory } from '../src/sinks/streamDirectory.ts';
@@ -214,15 +214,7 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
   await mkdir(outputDir);
   const creds = credentials();
   const connector = await ConnectorProcess.start({
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      ZM_RTMS_CLIENT: creds.clientId,
-      ZM_RTMS_SECRET: creds.clientSecret,
-      ZM_WEBHOOK_SECRET_TOKEN: creds.webhookSecretToken,
-      ADMIN_TOKEN,
-      OUTPUT_DIR: outputDir,
-      ...connectorEnv,
-    },
+    env: connectorEnvironment({ credentials: creds, outputDir, adminToken: ADMIN_TOKEN, extra: connectorEnv }),
     logFile: join(workDir, 'connector.log'),
   });
   const simulator = await startSimulator({

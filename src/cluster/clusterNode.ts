@@ -10,7 +10,7 @@ import type { Logger } from '../logger.ts';
 import type { StreamStart } from '../rtms/products.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import { TERMINAL_STATES } from '../worker/streamStateMachine.ts';
-import type { StreamStats } from '../worker/streamStats.ts';
+import { initialStreamStats, type StreamStats } from '../worker/streamStats.ts';
 import { type ClusterCommand, type ClusterCommandBody, type ClusterCommandType, commandStreamId } from './clusterCommand.ts';
 import { ClusterKeys } from './clusterKeys.ts';
 import { CommandBus } from './commandBus.ts';
@@ -757,25 +757,7 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
 function storedStats(stored: StoredStream): StreamStats | undefined {
   const start = stored.start;
   if (start === undefined) return undefined;
-  const base: StreamStats = stored.stats ?? {
-    rtmsStreamId: start.rtmsStreamId,
-    product: start.product,
-    entityId: start.entityId,
-    state: 'idle',
-    createdAt: stored.createdAt ?? Date.now(),
-    liveAt: undefined,
-    endedAt: undefined,
-    stopReason: undefined,
-    stopReasonName: undefined,
-    failure: undefined,
-    reconnects: 0,
-    rejoins: {},
-    bufferedBytes: 0,
-    media: {},
-    audioSeconds: 0,
-    participants: [],
-    files: [],
-  };
+  const base: StreamStats = stored.stats ?? initialStreamStats(start, 'idle', stored.createdAt ?? Date.now());
   const state = stored.owner === undefined ? (base.liveAt === undefined ? 'idle' : 'waitingReconnect') : (stored.state ?? base.state);
   return { ...base, state, endedAt: undefined };
 }

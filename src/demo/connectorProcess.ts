@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { Credentials } from '../config.ts';
 
 /**
  * Runs the real connector (`src/main.ts`) as a child process, for the demo and the
@@ -10,6 +11,27 @@ import { fileURLToPath } from 'node:url';
  */
 
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
+
+/**
+ * The environment of a connector run by the demo, tests or benchmarks: these credentials,
+ * this OUTPUT_DIR and admin token, the caller's PATH, plus `extra`.
+ */
+export function connectorEnv(options: {
+  credentials: Credentials;
+  outputDir: string;
+  adminToken: string;
+  extra?: Readonly<Record<string, string>>;
+}): Record<string, string> {
+  return {
+    PATH: process.env['PATH'] ?? '',
+    ZM_RTMS_CLIENT: options.credentials.clientId,
+    ZM_RTMS_SECRET: options.credentials.clientSecret,
+    ZM_WEBHOOK_SECRET_TOKEN: options.credentials.webhookSecretToken,
+    ADMIN_TOKEN: options.adminToken,
+    OUTPUT_DIR: options.outputDir,
+    ...options.extra,
+  };
+}
 
 export interface ConnectorProcessOptions {
   /** Environment for the connector (credentials, OUTPUT_DIR, ...); PORT and HOST are set here. */

@@ -6,7 +6,7 @@ import { readWavData } from '../media/wavReader.ts';
 import { fileSafeId } from '../sinks/fileSafeId.ts';
 import { streamDirectory } from '../sinks/streamDirectory.ts';
 import { startSimulator, type SimulatedStream } from '../simulator/simulator.ts';
-import { ConnectorProcess } from './connectorProcess.ts';
+import { ConnectorProcess, connectorEnv } from './connectorProcess.ts';
 import { inspectStreamOutput } from './streamOutputReport.ts';
 
 /**
@@ -31,16 +31,12 @@ async function main(): Promise<number> {
 
   console.log(`rtms-connector demo: output in ${outputDir}`);
   const connector = await ConnectorProcess.start({
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      ZM_RTMS_CLIENT: credentials.clientId,
-      ZM_RTMS_SECRET: credentials.clientSecret,
-      ZM_WEBHOOK_SECRET_TOKEN: credentials.webhookSecretToken,
-      ADMIN_TOKEN: randomBytes(16).toString('hex'),
-      OUTPUT_DIR: outputDir,
-      RTMS_MEDIA: 'audio,video,transcript,chat',
-      LOG_LEVEL: 'info',
-    },
+    env: connectorEnv({
+      credentials,
+      outputDir,
+      adminToken: randomBytes(16).toString('hex'),
+      extra: { RTMS_MEDIA: 'audio,video,transcript,chat', LOG_LEVEL: 'info' },
+    }),
     logFile: join(outputDir, 'connector.log'),
   });
   const simulator = await startSimulator({ credentials, webhookUrl: connector.webhookUrl, seed: 2026 });

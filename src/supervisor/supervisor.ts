@@ -8,7 +8,7 @@ import type { StreamStart } from '../rtms/products.ts';
 import { recordRejection } from '../sinks/rejectionRecord.ts';
 import { TERMINAL_STATES, type StreamState } from '../worker/streamStateMachine.ts';
 import type { LiveBatch } from '../worker/liveTap.ts';
-import type { StreamStats } from '../worker/streamStats.ts';
+import { initialStreamStats, type StreamStats } from '../worker/streamStats.ts';
 import { WorkerHandle, type WorkerExit, type WorkerMetricsSnapshot } from './workerHandle.ts';
 
 /** Finished streams kept for `GET /streams/{id}` after they end. */
@@ -332,7 +332,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const resume = options.resume;
     const stats: StreamStats =
       resume === undefined
-        ? initialStats(start, 'idle')
+        ? initialStreamStats(start, 'idle')
         : { ...resume.previous, state: 'idle', endedAt: undefined, failure: undefined, stopReason: undefined, stopReasonName: undefined };
     const excluded = new Set(options.excluded ?? []);
     this.#streams.set(start.rtmsStreamId, { start, workerId: worker.workerId, stats, excluded, releasing: undefined, finishWaiters: [] });
@@ -351,7 +351,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   #reject(start: StreamStart, reason: string): void {
     this.#logger.warn({ rtmsStreamId: start.rtmsStreamId, product: start.product, reason, maxStreams: this.#config.maxStreams }, 'stream rejected');
-    const stats = { ...initialStats(start, 'rejected'), failure: reason, endedAt: Date.now() };
+    const stats = { ...initialStreamStats(start, 'rejected'), failure: reason, endedAt: Date.now() };
     this.#remember(stats);
     recordRejection({ outputDir: this.#config.outputDir, start, reason, at: stats.endedAt }).catch((error: unknown) =>
       this.#logger.error({ rtmsStreamId: start.rtmsStreamId, err: describeError(error) }, 'could not record the rejection in the output directory'),
@@ -561,24 +561,3 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 }
 
-function initialStats(start: StreamStart, state: StreamState): StreamStats {
-  return {
-    rtmsStreamId: start.rtmsStreamId,
-    product: start.product,
-    entityId: start.entityId,
-    state,
-    createdAt: Date.now(),
-    liveAt: undefined,
-    endedAt: undefined,
-    stopReason: undefined,
-    stopReasonName: undefined,
-    failure: undefined,
-    reconnects: 0,
-    rejoins: {},
-    bufferedBytes: 0,
-    media: {},
-    audioSeconds: 0,
-    participants: [],
-    files: [],
-  };
-}

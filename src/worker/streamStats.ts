@@ -1,5 +1,5 @@
 import type { MediaKind } from '../config.ts';
-import type { Product } from '../rtms/products.ts';
+import type { Product, StreamStart } from '../rtms/products.ts';
 import type { StreamState } from './streamStateMachine.ts';
 
 /** Per stream and media kind. Invariant: framesReceived = framesWritten + Σ framesDropped. */
@@ -46,6 +46,29 @@ export interface StreamStats {
   readonly participants: readonly ParticipantSnapshot[];
   /** Output files, relative to the stream directory. */
   readonly files: readonly string[];
+}
+
+/** A stream's statistics before its worker reports any: admitted (or refused) and nothing more. */
+export function initialStreamStats(start: StreamStart, state: StreamState, createdAt: number = Date.now()): StreamStats {
+  return {
+    rtmsStreamId: start.rtmsStreamId,
+    product: start.product,
+    entityId: start.entityId,
+    state,
+    createdAt,
+    liveAt: undefined,
+    endedAt: undefined,
+    stopReason: undefined,
+    stopReasonName: undefined,
+    failure: undefined,
+    reconnects: 0,
+    rejoins: {},
+    bufferedBytes: 0,
+    media: {},
+    audioSeconds: 0,
+    participants: [],
+    files: [],
+  };
 }
 
 export function emptyCounters(): MediaCounters {

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { Credentials } from '../../src/config.ts';
-import { ConnectorProcess } from '../../src/demo/connectorProcess.ts';
+import { ConnectorProcess, connectorEnv } from '../../src/demo/connectorProcess.ts';
 import { readWavData } from '../../src/media/wavReader.ts';
 import { fileSafeId } from '../../src/sinks/fileSafeId.ts';
 import { streamDirectory } from '../../src/sinks/streamDirectory.ts';
-import { startSimulator, type SimulatedStream, type Simulator } from '../../src/simulator/simulator.ts';
+import { startSimulator, type SimulatedStream, type Simulator, type SimulatorOptions } from '../../src/simulator/simulator.ts';
 import type { MediaCounters } from '../../src/worker/streamStats.ts';
 
 /**
@@ -32,17 +32,16 @@ export function randomCredentials(): Credentials {
   };
 }
 
-export async function startRig(env: Record<string, string> = {}): Promise<Rig> {
+/** `env` is laid over the test defaults below; `simulator` over the simulator's. */
+export async function startRig(env: Record<string, string> = {}, simulator: Partial<SimulatorOptions> = {}): Promise<Rig> {
   const outputDir = await mkdtemp(join(tmpdir(), 'rtms-it-'));
   const credentials = randomCredentials();
   const connector = await ConnectorProcess.start({
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      ZM_RTMS_CLIENT: credentials.clientId,
-      ZM_RTMS_SECRET: credentials.clientSecret,
-      ZM_WEBHOOK_SECRET_TOKEN: credentials.webhookSecretToken,
-      ADMIN_TOKEN: 'admin-token-for-tests',
-      OUTPUT_DIR: outputDir,
+    env: connectorEnv({
+      credentials,
+      outputDir,
+      adminToken: 'admin-token-for-tests',
+      extra: {
       WORKER_THREADS: '2',
       RTMS_MEDIA: 'audio,video,deskshare,transcript,chat',
       RTMS_RECONNECT_BASE_MS: '100',
@@ -51,17 +50,18 @@ export async function startRig(env: Record<string, string> = {}): Promise<Rig> {
       STATS_INTERVAL_MS: '100',
       LOG_LEVEL: 'info',
       ...env,
-    },
+      },
+    }),
   });
-  const simulator = await startSimulator({ credentials, webhookUrl: connector.webhookUrl, seed: 11, reconnectGraceMs: 20_000 });
+  const zoom = await startSimulator({ credentials, webhookUrl: connector.webhookUrl, seed: 11, reconnectGraceMs: 20_000, ...simulator });
   return {
     connector,
-    simulator,
+    simulator: zoom,
     credentials,
     outputDir,
     streamDir: (stream) => streamDirectory(outputDir, stream.rtmsStreamId),
     async close() {
-      await simulator.close();
+      await zoom.close();
       await connector.stop('SIGTERM');
       await rm(outputDir, { recursive: true, force: true });
     },

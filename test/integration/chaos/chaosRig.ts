@@ -1,11 +1,8 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConnectorProcess } from '../../../src/demo/connectorProcess.ts';
-import { streamDirectory } from '../../../src/sinks/streamDirectory.ts';
-import { type SimulatedStream, type SimulatorOptions, startSimulator } from '../../../src/simulator/simulator.ts';
+import type { SimulatedStream, SimulatorOptions } from '../../../src/simulator/simulator.ts';
 import type { MediaCounters } from '../../../src/worker/streamStats.ts';
-import { randomCredentials, readJsonLines, type Rig } from '../connectorHarness.ts';
+import { readJsonLines, startRig, type Rig } from '../connectorHarness.ts';
 
 /**
  * The connector process and the simulator with short keep-alive and reconnect timings, so
@@ -14,49 +11,11 @@ import { randomCredentials, readJsonLines, type Rig } from '../connectorHarness.
  */
 export const KEEPALIVE_TIMEOUT_MS = 1500;
 
-export async function startChaosRig(options: { env?: Record<string, string>; simulator?: Partial<SimulatorOptions> } = {}): Promise<Rig> {
-  const outputDir = await mkdtemp(join(tmpdir(), 'rtms-chaos-it-'));
-  const credentials = randomCredentials();
-  const connector = await ConnectorProcess.start({
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      ZM_RTMS_CLIENT: credentials.clientId,
-      ZM_RTMS_SECRET: credentials.clientSecret,
-      ZM_WEBHOOK_SECRET_TOKEN: credentials.webhookSecretToken,
-      ADMIN_TOKEN: 'admin-token-for-tests',
-      OUTPUT_DIR: outputDir,
-      WORKER_THREADS: '2',
-      RTMS_MEDIA: 'audio,video,deskshare,transcript,chat',
-      RTMS_KEEPALIVE_TIMEOUT_MS: String(KEEPALIVE_TIMEOUT_MS),
-      RTMS_HANDSHAKE_TIMEOUT_MS: '5000',
-      RTMS_RECONNECT_BASE_MS: '100',
-      RTMS_RECONNECT_MAX_MS: '1000',
-      OUTPUT_FLUSH_INTERVAL_MS: '200',
-      STATS_INTERVAL_MS: '100',
-      LOG_LEVEL: 'info',
-      ...options.env,
-    },
-  });
-  const simulator = await startSimulator({
-    credentials,
-    webhookUrl: connector.webhookUrl,
-    seed: 23,
-    keepAliveIntervalMs: 300,
-    reconnectGraceMs: 20_000,
-    ...options.simulator,
-  });
-  return {
-    connector,
-    simulator,
-    credentials,
-    outputDir,
-    streamDir: (stream) => streamDirectory(outputDir, stream.rtmsStreamId),
-    async close() {
-      await simulator.close();
-      await connector.stop('SIGTERM');
-      await rm(outputDir, { recursive: true, force: true });
-    },
-  };
+export function startChaosRig(options: { env?: Record<string, string>; simulator?: Partial<SimulatorOptions> } = {}): Promise<Rig> {
+  return startRig(
+    { RTMS_KEEPALIVE_TIMEOUT_MS: String(KEEPALIVE_TIMEOUT_MS), RTMS_HANDSHAKE_TIMEOUT_MS: '5000', ...options.env },
+    { seed: 23, keepAliveIntervalMs: 300, ...options.simulator },
+  );
 }
 
 /** The final per-kind counters from `stream.json`. */
