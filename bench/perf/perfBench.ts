@@ -181,7 +181,13 @@ export interface WindowReport {
     /** (window mean − idle) / streams. */
     readonly perStreamBytes: number | undefined;
     readonly samples: readonly RssSample[];
+    /** Minute 2 against the last minute (bench/rssSampler.ts, shared with the chaos soak). */
     readonly flatness: RssVerdict;
+    /**
+     * The second half of the window: its first minute against the last minute (windows of
+     * 4 minutes or more). Tells a plateau reached after warm-up from steady growth.
+     */
+    readonly secondHalf: { readonly fromBytes: number; readonly toBytes: number; readonly changePercent: number } | undefined;
   };
   /** Event-loop lag p99 per thread over the window (delay above the 10 ms sampling interval), ms. */
   readonly eventLoopLagP99Ms: Readonly<Record<string, number>>;
@@ -681,6 +687,7 @@ async function measureWindow(context: WindowContext): Promise<{ report: WindowRe
       perStreamBytes: windowMean === undefined || context.idleRssBytes === undefined ? undefined : Math.round((windowMean - context.idleRssBytes) / streams),
       samples: rss.samples,
       flatness: rssVerdict(rss.samples, seconds),
+      secondHalf: secondHalfChange(rss.samples, seconds),
     },
     eventLoopLagP99Ms: loopLag,
     streamsLive: clientEnd.streamsLive,
@@ -703,6 +710,18 @@ async function measureWindow(context: WindowContext): Promise<{ report: WindowRe
     verdict: { realTime: keptRealTime, zeroDrops: droppedTotal === 0, latencyOk, pass: why.length === 0, why },
   };
   return { report, windowUs: [us0, us1] };
+}
+
+function secondHalfChange(samples: readonly RssSample[], seconds: number): WindowReport['rss']['secondHalf'] {
+  if (seconds < 240) return undefined;
+  const mean = (from: number, to: number): number | undefined => {
+    const values = samples.filter((sample) => sample.atS >= from && sample.atS < to && sample.rssBytes !== undefined).map((sample) => sample.rssBytes as number);
+    return values.length === 0 ? undefined : values.reduce((total, value) => total + value, 0) / values.length;
+  };
+  const fromBytes = mean(seconds / 2, seconds / 2 + 60);
+  const toBytes = mean(seconds - 60, seconds + 1);
+  if (fromBytes === undefined || toBytes === undefined) return undefined;
+  return { fromBytes: Math.round(fromBytes), toBytes: Math.round(toBytes), changePercent: Math.round(((toBytes - fromBytes) / fromBytes) * 1000) / 10 };
 }
 
 async function idleRss(pid: number): Promise<number | undefined> {
@@ -824,6 +843,7 @@ export function formatRuns(runs: readonly WindowReport[]): string {
     ['RSS idle / window MiB', ...runs.map((run) => `${mb(run.rss.idleBytes)} / ${mb(run.rss.windowMeanBytes)} (max ${mb(run.rss.windowMaxBytes)})`)],
     ['RSS per stream MiB', ...runs.map((run) => mb(run.rss.perStreamBytes))],
     ['RSS flat (min 2 → last)', ...runs.map((run) => (run.rss.flatness.verdict === 'n/a' ? 'n/a (<3 min)' : `${run.rss.flatness.verdict} ${fmt(run.rss.flatness.changePercent)}%`))],
+    ['RSS 2nd half (start → end)', ...runs.map((run) => (run.rss.secondHalf === undefined ? 'n/a (<4 min)' : `${mb(run.rss.secondHalf.fromBytes)} → ${mb(run.rss.secondHalf.toBytes)} MiB (${fmt(run.rss.secondHalf.changePercent)}%)`))],
     ['loop lag p99 ms', ...runs.map((run) => formatCounts(run.eventLoopLagP99Ms))],
     ['CPU by thread s (sys)', ...runs.map((run) => Object.entries(run.cpu.threads).slice(0, 5).map(([name, t]) => `${name} ${t.total} (${t.system})`).join(', '))],
     ['sim real time', ...runs.map((run) => `${(run.simulator.audioSentVsExpected * 100).toFixed(1)}% ${run.simulator.keptRealTime ? 'yes' : 'NO'}`)],
@@ -862,6 +882,14 @@ function goals(report: Omit<PerfReport, 'goals' | 'ok'>): Goal[] {
       measured: flat.verdict === 'n/a' ? `window ${connector.windowSeconds} s < 3 min` : `${fmt(flat.changePercent)}%`,
       verdict: flat.verdict === 'n/a' ? 'n/a' : flat.verdict === 'pass' ? 'met' : 'not met',
     });
+    const half = connector.rss.secondHalf;
+    if (half !== undefined) {
+      result.push({
+        goal: 'connector RSS flat over the second half of the window (within 2%)',
+        measured: `${mb(half.fromBytes)} → ${mb(half.toBytes)} MiB (${fmt(half.changePercent)}%)`,
+        verdict: Math.abs(half.changePercent) <= 2 ? 'met' : 'not met',
+      });
+    }
   }
   for (const ramp of report.ramp ?? []) {
     result.push({
