@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeMediaMessage } from '../../../src/rtms/mediaMessage.ts';
+import { base64DecodedLength, decodeMediaMessage } from '../../../src/rtms/mediaMessage.ts';
 
 const pcm = Buffer.from([1, 0, 2, 0, 255, 127, 0, 128]);
 
@@ -44,9 +44,37 @@ describe('decodeMediaMessage', () => {
     [{ msg_type: 14, content: { user_id: 0, data: 'AAAA' } }, 'no_timestamp'],
     [{ msg_type: 14, content: { data: 'AAAA', timestamp: 1 } }, 'no_user'],
     [{ msg_type: 14, content: { user_id: 0, data: 'not base64!', timestamp: 1 } }, 'invalid_base64'],
+    [{ msg_type: 14, content: { user_id: 0, data: 'AAAA AAA', timestamp: 1 } }, 'invalid_base64'],
+    [{ msg_type: 14, content: { user_id: 0, data: 'AA=AAAAA', timestamp: 1 } }, 'invalid_base64'],
+    [{ msg_type: 14, content: { user_id: 0, data: 'AAAAA===', timestamp: 1 } }, 'invalid_base64'],
+    [{ msg_type: 14, content: { user_id: 0, data: 'AAAAA', timestamp: 1 } }, 'invalid_base64'],
+    [{ msg_type: 14, content: { user_id: 0, data: 'AAAA\nAAAA', timestamp: 1 } }, 'invalid_base64'],
     [{ msg_type: 14, content: { user_id: 0, data: 'AAAA', length: 7, timestamp: 1 } }, 'length_mismatch'],
     [{ msg_type: 14, content: { user_id: 0, data: '', timestamp: 1 } }, 'empty'],
   ])('reports %j as %s instead of throwing', (message, reason) => {
     expect(decodeMediaMessage(message, 'audio', 0)).toEqual({ ok: false, kind: 'audio', reason });
+  });
+});
+
+describe('base64DecodedLength', () => {
+  it('accepts exactly the strings of the base64 alphabet (standard or URL-safe) with valid padding', () => {
+    // Seeded strings over the alphabet plus the characters a corrupt frame could carry.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const extra = '=-_ !.\n\u00e9';
+    const strict = /^[A-Za-z0-9+/\-_]*={0,2}$/;
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % n;
+    };
+    let valid = 0;
+    for (let i = 0; i < 20_000; i++) {
+      let text = '';
+      for (let length = random(14); length > 0; length--) text += random(10) < 8 ? alphabet[random(64)] : extra[random(extra.length)];
+      const expected = text.length % 4 !== 1 && strict.test(text);
+      expect(Buffer.from(text, 'base64').length === base64DecodedLength(text), JSON.stringify(text)).toBe(expected);
+      if (expected) valid += 1;
+    }
+    expect(valid).toBeGreaterThan(1000);
   });
 });
