@@ -28,12 +28,24 @@ export interface AppendOnlyFileOptions {
   readonly onError?: ((error: Error) => void) | undefined;
 }
 
+/** Appends below this size are copied into a staging buffer; larger ones are queued as they are. */
+const COPY_BELOW_BYTES = 64 * 1024;
+/** Bounds of a staging buffer, sized from what the previous flush interval appended. */
+const STAGING_MIN_BYTES = 4 * 1024;
+const STAGING_MAX_BYTES = 256 * 1024;
+
 /**
  * A file that only grows. `append()` is synchronous and issues no syscall: chunks wait in
  * memory until `flush()`, which writes all of them with one `writev` (plus one positional
  * header write when there is a header). Accounting and error reporting come from
- * {@link WriteQueue}. The caller must not modify a chunk after appending it (it is written
- * without copying).
+ * {@link WriteQueue}.
+ *
+ * Small chunks (audio frames, text lines) are copied at once into a staging buffer sized from
+ * the previous interval's volume, so a whole interval usually leaves in one contiguous write
+ * and the caller's frame objects die young instead of surviving in the queue until the flush
+ * (which would promote them to V8's old generation at thousands of frames per second).
+ * Chunks of {@link COPY_BELOW_BYTES} or more are queued by reference: the caller must not
+ * modify a chunk after appending it.
  */
 export class AppendOnlyFile {
   readonly #path: string;
@@ -47,6 +59,16 @@ export class AppendOnlyFile {
   #headerContentBytes = 0;
   #closing: Promise<void> | undefined;
   #destroying: Promise<void> | undefined;
+  /** Free space for the next small appends; what precedes it was handed to the queue or is staged. */
+  #staging: Buffer | undefined;
+  /** Bytes of `#staging` filled and not yet queued. */
+  #stagedFill = 0;
+  /** Accounted bytes and records among them. */
+  #stagedBytes = 0;
+  #stagedRecords = 0;
+  /** Bytes appended since the last flush, to size the next staging buffer. */
+  #appendedSinceFlush = 0;
+  #stagingBytes = STAGING_MIN_BYTES;
 
   constructor(options: AppendOnlyFileOptions) {
     this.#path = options.path;
@@ -63,12 +85,14 @@ export class AppendOnlyFile {
 
   /** Accounted bytes not yet on disk. */
   get pendingBytes(): number {
-    return this.#queue.pendingBytes;
+    return this.#queue.pendingBytes + this.#stagedBytes;
   }
 
   /** A copy of the counters; `bytesWritten` counts appended bytes, not the header or padding. */
   stats(): WriteStats {
-    return this.#queue.snapshot();
+    const stats = this.#queue.snapshot();
+    if (this.#stagedFill === 0) return stats;
+    return { ...stats, pendingBytes: stats.pendingBytes + this.#stagedBytes, pendingRecords: stats.pendingRecords + this.#stagedRecords };
   }
 
   /** Content bytes on disk after the header (including padding). */
@@ -78,17 +102,54 @@ export class AppendOnlyFile {
 
   /** Queues `chunk` as `records` records (default 1); nothing is written until `flush()`. */
   append(chunk: Buffer, records = 1): void {
-    this.#queue.push(chunk, chunk.length, records);
+    this.#appendedSinceFlush += chunk.length;
+    // After a failure or destroy() the queue only counts; there is nothing to stage for.
+    if (chunk.length >= COPY_BELOW_BYTES || this.#queue.error !== undefined || this.#queue.destroyed) {
+      this.#seal();
+      this.#queue.push(chunk, chunk.length, records);
+      return;
+    }
+    let staging = this.#staging;
+    if (staging === undefined || staging.length - this.#stagedFill < chunk.length) {
+      this.#seal();
+      staging = Buffer.allocUnsafeSlow(Math.max(this.#stagingBytes, chunk.length));
+      this.#staging = staging;
+    }
+    chunk.copy(staging, this.#stagedFill);
+    this.#stagedFill += chunk.length;
+    this.#stagedBytes += chunk.length;
+    this.#stagedRecords += records;
   }
 
   /** Queues bytes that belong to the file format, not to the content (e.g. a RIFF pad byte). */
   appendPadding(chunk: Buffer): void {
+    this.#seal();
     this.#queue.push(chunk, 0, 0);
   }
 
   /** Writes what is queued. Never rejects; errors go to `onError` once. */
   flush(): Promise<void> {
+    this.#seal();
+    // Room for the next interval's appends in one buffer, within bounds.
+    const appended = this.#appendedSinceFlush;
+    this.#appendedSinceFlush = 0;
+    if (appended > 0) this.#stagingBytes = Math.min(STAGING_MAX_BYTES, Math.max(STAGING_MIN_BYTES, 2 ** Math.ceil(Math.log2(appended))));
     return this.#queue.flush();
+  }
+
+  /**
+   * Hands the staged bytes to the queue as one chunk. The rest of the staging buffer stays
+   * in use for later appends: the queued part is never written to again.
+   */
+  #seal(): void {
+    const staging = this.#staging;
+    if (staging === undefined || this.#stagedFill === 0) return;
+    this.#queue.push(staging.subarray(0, this.#stagedFill), this.#stagedBytes, this.#stagedRecords);
+    const rest = staging.length - this.#stagedFill;
+    this.#staging = rest >= STAGING_MIN_BYTES ? staging.subarray(this.#stagedFill) : undefined;
+    this.#stagedFill = 0;
+    this.#stagedBytes = 0;
+    this.#stagedRecords = 0;
   }
 
   /**
@@ -97,7 +158,7 @@ export class AppendOnlyFile {
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      await this.#queue.flush();
+      await this.flush();
       await this.#queue.run(async () => {
         if (this.#handle === undefined && this.#queue.error === undefined && !this.#queue.destroyed) await this.#open();
         await this.#releaseHandle();
@@ -112,6 +173,7 @@ export class AppendOnlyFile {
    */
   destroy(): Promise<void> {
     this.#destroying ??= (async () => {
+      this.#seal();
       await this.#queue.destroy();
       await this.#queue.run(() => this.#releaseHandle());
     })();

@@ -32,6 +32,32 @@ describe('AppendOnlyFile', () => {
     expect(file.stats()).toMatchObject({ pendingBytes: 0, recordsWritten: 5001 });
   });
 
+  it('copies small chunks at append (the caller may reuse them) and queues large ones by reference', async () => {
+    const path = join(dir.path, 'staged.bin');
+    const file = new AppendOnlyFile({ path });
+    const small = Buffer.from('small-');
+    const large = Buffer.alloc(100 * 1024, 0x41);
+    // Mixed sizes, several flush intervals, and a staging buffer that fills up mid-interval.
+    const expected: Buffer[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 2000; i++) {
+        small.write(String(i % 10), 5);
+        file.append(small);
+        expected.push(Buffer.from(small));
+        if (i % 700 === 0) {
+          file.append(large, 0);
+          expected.push(large);
+        }
+      }
+      small.fill(0x2e); // the copy already taken is unaffected
+      await file.flush();
+    }
+    await file.close();
+    const content = await readFile(path);
+    expect(content.equals(Buffer.concat(expected))).toBe(true);
+    expect(file.stats()).toMatchObject({ pendingBytes: 0, pendingRecords: 0, recordsWritten: 6000, bytesWritten: content.length });
+  });
+
   it('continues an existing header-less file (formats that concatenate)', async () => {
     const path = join(dir.path, 'lines.txt');
     await writeFile(path, 'old\n');
