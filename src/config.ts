@@ -92,6 +92,8 @@ export interface Config {
   readonly output: {
     /** How often WAV headers and `stream.json` are refreshed, ms. */
     readonly flushIntervalMs: number;
+    /** How often `stream.json` is rewritten when only its counters changed. */
+    readonly streamJsonIntervalMs: number;
   };
   readonly live: {
     /** Unsent bytes a live consumer may hold before its frames are skipped. */
@@ -371,7 +373,10 @@ export function loadConfig(env: Env = process.env): Config {
       reconnectWindowMs: read.int('RTMS_RECONNECT_WINDOW_MS', 60_000, 100, 3_600_000),
     },
     buffer: { highWaterBytes, lowWaterBytes, stallDeadlineMs: read.int('BUFFER_STALL_DEADLINE_MS', 5000, 100, 25_000) },
-    output: { flushIntervalMs: read.int('OUTPUT_FLUSH_INTERVAL_MS', 1000, 50, 2000) },
+    output: {
+      flushIntervalMs: read.int('OUTPUT_FLUSH_INTERVAL_MS', 1000, 50, 2000),
+      streamJsonIntervalMs: read.int('OUTPUT_STREAM_JSON_INTERVAL_MS', 5000, 1000, 60_000),
+    },
     live: {
       subscriberBufferBytes: read.int('LIVE_SUBSCRIBER_BUFFER_BYTES', 1024 * 1024, 1024, 256 * 1024 * 1024),
       slowTimeoutMs: read.int('LIVE_SLOW_TIMEOUT_MS', 10_000, 100, 600_000),

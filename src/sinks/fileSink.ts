@@ -24,6 +24,13 @@ export interface FileSinkOptions {
    * A killed process loses at most this much. Default 1000; 1 to 2000.
    */
   readonly flushIntervalMs?: number | undefined;
+  /**
+   * How often `stream.json` is rewritten when only its counters changed, ms. Metadata, the
+   * file list and the sink's state reach it at the next flush; an explicit `flush()` always
+   * refreshes it. Default 5000. Rewriting it is several syscalls (temp file, rename), the
+   * largest per-stream file cost when it followed every flush.
+   */
+  readonly streamJsonIntervalMs?: number | undefined;
   /** `write()` returns false while more than this many bytes are pending. Default 4 MiB. */
   readonly highWaterBytes?: number | undefined;
   /** `'drain'` is emitted once pending bytes are at or below this. Default highWaterBytes / 4. */
@@ -69,6 +76,7 @@ interface AudioSlot {
 }
 
 const DEFAULT_FLUSH_INTERVAL_MS = 1000;
+const DEFAULT_STREAM_JSON_INTERVAL_MS = 5000;
 const MAX_FLUSH_INTERVAL_MS = 2000;
 const DEFAULT_HIGH_WATER_BYTES = 4 * 1024 * 1024;
 const STREAM_JSON = 'stream.json';
@@ -79,7 +87,7 @@ const STREAM_JSON_TEMP = '.stream.json.tmp';
  *
  * | file | content |
  * |---|---|
- * | `stream.json` | metadata from `setMetadata()` + `files`, `counters`, `events`, `sink`; replaced atomically at every flush and on close |
+ * | `stream.json` | metadata from `setMetadata()` + `files`, `counters`, `events`, `sink`; replaced atomically (counters every `streamJsonIntervalMs`, anything else at the next flush) and on close |
  * | `events.jsonl` | `writeEvent()` envelopes |
  * | `audio.wav` / `audio-<userId>.wav` | mixed / per-speaker 16-bit PCM (`.part2.wav`, … after 4 GiB, a format change, or when a previous run's file exists) |
  * | `video.h264`, `deskshare.h264` | Annex B |
@@ -101,6 +109,7 @@ const STREAM_JSON_TEMP = '.stream.json.tmp';
 export class FileSink extends EventEmitter implements StreamSink {
   readonly #directory: string;
   readonly #flushIntervalMs: number;
+  readonly #streamJsonIntervalMs: number;
   readonly #highWaterBytes: number;
   readonly #lowWaterBytes: number;
   readonly #maxWavDataBytes: number;
@@ -132,8 +141,15 @@ export class FileSink extends EventEmitter implements StreamSink {
   /** Sum of the writers' pending bytes; raised by each write, recomputed after each flush. */
   #pendingBytes = 0;
   #needDrain = false;
-  #dirty = true;
-  #streamJsonWritten = false;
+  /** Something other than the counters changed since `stream.json` was last written. */
+  #structureChanged = true;
+  /** Counters changed since `stream.json` was last written. */
+  #countersChanged = false;
+  /** An explicit `flush()` asked for a fresh `stream.json`. */
+  #checkpointRequested = false;
+  #streamJsonWrittenAt: number | undefined;
+  /** The stream directory exists (created once, not per `stream.json` rewrite). */
+  #directoryCreated = false;
 
   #interval: NodeJS.Timeout | undefined;
   #soon: NodeJS.Timeout | undefined;
@@ -160,15 +176,21 @@ export class FileSink extends EventEmitter implements StreamSink {
     if (!Number.isSafeInteger(maxWavDataBytes) || maxWavDataBytes < 1 || maxWavDataBytes > WAV_MAX_DATA_BYTES) {
       throw new RangeError(`maxWavDataBytes must be an integer from 1 to ${WAV_MAX_DATA_BYTES}, got ${maxWavDataBytes}`);
     }
+    const streamJsonIntervalMs = options.streamJsonIntervalMs ?? DEFAULT_STREAM_JSON_INTERVAL_MS;
+    if (!Number.isInteger(streamJsonIntervalMs) || streamJsonIntervalMs < 1) {
+      throw new RangeError(`streamJsonIntervalMs must be a positive integer, got ${streamJsonIntervalMs}`);
+    }
     this.#directory = options.directory;
     this.#flushIntervalMs = flushIntervalMs;
+    this.#streamJsonIntervalMs = streamJsonIntervalMs;
     this.#highWaterBytes = highWaterBytes;
     this.#lowWaterBytes = lowWaterBytes;
     this.#maxWavDataBytes = maxWavDataBytes;
     this.#audioTimeline = options.fillAudioGaps ? new AudioTimeline() : undefined;
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger;
-    this.#interval = this.#clock.setInterval(() => void this.#requestFlush(), this.#flushIntervalMs);
+    // Returns the flush (timers ignore it) so a test clock can await the periodic flush.
+    this.#interval = this.#clock.setInterval(() => this.#requestFlush(), this.#flushIntervalMs);
     // A sink must not keep the process alive on its own; its owner closes it.
     this.#interval.unref?.();
   }
@@ -191,14 +213,15 @@ export class FileSink extends EventEmitter implements StreamSink {
     this.#formats = formats;
   }
 
-  setMetadata(metadata: Readonly<Record<string, unknown>>): void {
+  setMetadata(metadata: Readonly<Record<string, unknown>>, options?: { readonly countersOnly?: boolean }): void {
     this.#metadata = { ...metadata };
-    this.#dirty = true;
+    if (options?.countersOnly === true) this.#countersChanged = true;
+    else this.#structureChanged = true;
   }
 
   write(frame: Frame): boolean {
     const dropped = this.#droppedFor(frame.kind);
-    this.#dirty = true;
+    this.#countersChanged = true;
     const refusal = this.#refusal();
     if (refusal !== undefined) {
       dropped[refusal] = (dropped[refusal] ?? 0) + 1;
@@ -212,7 +235,7 @@ export class FileSink extends EventEmitter implements StreamSink {
   }
 
   writeEvent(event: LifecycleEvent): void {
-    this.#dirty = true;
+    this.#countersChanged = true;
     if (this.#refusal() !== undefined) {
       this.#eventsDropped += 1;
       return;
@@ -241,7 +264,7 @@ export class FileSink extends EventEmitter implements StreamSink {
   }
 
   files(): readonly string[] {
-    return this.#streamJsonWritten ? [STREAM_JSON, ...this.#files] : [...this.#files];
+    return this.#streamJsonWrittenAt !== undefined ? [STREAM_JSON, ...this.#files] : [...this.#files];
   }
 
   /**
@@ -249,7 +272,9 @@ export class FileSink extends EventEmitter implements StreamSink {
    * timer anyway; exposed for tests and for callers that want a checkpoint. Never rejects.
    */
   flush(): Promise<void> {
-    return this.#state === 'open' ? this.#requestFlush() : this.#flushTail;
+    if (this.#state !== 'open') return this.#flushTail;
+    this.#checkpointRequested = true;
+    return this.#requestFlush();
   }
 
   close(): Promise<void> {
@@ -416,6 +441,7 @@ export class FileSink extends EventEmitter implements StreamSink {
   #register(kind: MediaKind | undefined, name: string, writer: MediaWriter): void {
     this.#outputs.push({ kind, writer });
     this.#files.add(name);
+    this.#structureChanged = true;
   }
 
   // ── flushing ─────────────────────────────────────────────────────────────────────────
@@ -444,7 +470,16 @@ export class FileSink extends EventEmitter implements StreamSink {
     await Promise.all(this.#outputs.map(({ writer }) => writer.flush()));
     this.#settlePending();
     // While closing, the final stream.json follows; after a failure, only close retries it.
-    if (this.#dirty && this.#state === 'open' && this.#error === undefined) await this.#writeStreamJson();
+    if (this.#state === 'open' && this.#error === undefined && this.#streamJsonDue()) await this.#writeStreamJson();
+  }
+
+  #streamJsonDue(): boolean {
+    const checkpoint = this.#checkpointRequested;
+    this.#checkpointRequested = false;
+    if (this.#structureChanged) return true;
+    if (!this.#countersChanged) return false;
+    const writtenAt = this.#streamJsonWrittenAt;
+    return checkpoint || writtenAt === undefined || this.#clock.now() - writtenAt >= this.#streamJsonIntervalMs;
   }
 
   #settlePending(): void {
@@ -463,7 +498,8 @@ export class FileSink extends EventEmitter implements StreamSink {
 
   /** Replaces `stream.json` atomically (temp file + rename), so readers never see half of it. */
   async #writeStreamJson(): Promise<void> {
-    this.#dirty = false;
+    this.#structureChanged = false;
+    this.#countersChanged = false;
     const document = {
       ...this.#metadata,
       files: [STREAM_JSON, ...this.#files],
@@ -477,10 +513,11 @@ export class FileSink extends EventEmitter implements StreamSink {
     };
     const temp = join(this.#directory, STREAM_JSON_TEMP);
     try {
-      await mkdir(this.#directory, { recursive: true });
+      if (!this.#directoryCreated) await mkdir(this.#directory, { recursive: true });
+      this.#directoryCreated = true;
       await writeFile(temp, `${JSON.stringify(document, null, 2)}\n`);
       await rename(temp, join(this.#directory, STREAM_JSON));
-      this.#streamJsonWritten = true;
+      this.#streamJsonWrittenAt = this.#clock.now();
     } catch (error) {
       this.#writerFailed(STREAM_JSON, error instanceof Error ? error : new Error(String(error)));
     }
@@ -495,7 +532,7 @@ export class FileSink extends EventEmitter implements StreamSink {
     // The message names the file and the error code only: never frame contents.
     const error = new ConnectorError('SINK_WRITE_FAILED', `cannot write ${name} in the stream directory: ${code}`, { cause });
     this.#error = error;
-    this.#dirty = true;
+    this.#structureChanged = true;
     this.#logger?.error({ file: name, code }, 'file sink failed; further frames are counted as dropped');
     process.nextTick(() => this.emit('error', error));
   }

@@ -51,8 +51,8 @@ export class StallingSink extends EventEmitter implements StreamSink {
     this.#inner.writeEvent(event);
   }
 
-  setMetadata(metadata: Readonly<Record<string, unknown>>): void {
-    this.#inner.setMetadata(metadata);
+  setMetadata(metadata: Readonly<Record<string, unknown>>, options?: { readonly countersOnly?: boolean }): void {
+    this.#inner.setMetadata(metadata, options);
   }
 
   counters(): Readonly<Partial<Record<MediaKind, SinkCounters>>> {

@@ -22,8 +22,11 @@ export interface StreamSink extends EventEmitter {
   /** Accepts a frame; false = above high water, wait for `'drain'`. */
   write(frame: Frame): boolean;
   writeEvent(event: LifecycleEvent): void;
-  /** Replaces the metadata kept in `stream.json`; written at the next flush and on close. */
-  setMetadata(metadata: Readonly<Record<string, unknown>>): void;
+  /**
+   * Replaces the metadata kept in `stream.json`; written at the next flush and on close, or,
+   * with `countersOnly` (only running counts changed), at the sink's slower periodic refresh.
+   */
+  setMetadata(metadata: Readonly<Record<string, unknown>>, options?: { readonly countersOnly?: boolean }): void;
   /** Written and dropped counts so far; frames still pending are in neither. */
   counters(): Readonly<Partial<Record<MediaKind, SinkCounters>>>;
   /** Bytes accepted but not yet on disk. */

@@ -259,7 +259,7 @@ export class StreamSession {
   /** Current statistics; also refreshes the accounting kept in `stream.json`. */
   snapshot(): StreamStats {
     const stats = this.#stats();
-    if (!this.#machine.isTerminal) this.#sink.setMetadata({ ...this.#metadata(), media: stats.media });
+    if (!this.#machine.isTerminal) this.#sink.setMetadata({ ...this.#metadata(), media: stats.media }, { countersOnly: true });
     return stats;
   }
 

@@ -57,6 +57,7 @@ function startStream(start: StreamStart, resume: Extract<SupervisorToWorker, { t
   const fileSink = new FileSink({
     directory: streamDirectory(config.outputDir, start.rtmsStreamId),
     flushIntervalMs: config.output.flushIntervalMs,
+    streamJsonIntervalMs: config.output.streamJsonIntervalMs,
     highWaterBytes: config.buffer.highWaterBytes,
     lowWaterBytes: config.buffer.lowWaterBytes,
     fillAudioGaps: config.media.audio.gapFill === 'silence',

@@ -51,11 +51,12 @@ function accounted(sink: StreamSink, kind: MediaKind): number {
 
 /** A clock whose interval fires only when the test says so. */
 class ManualClock implements Clock {
-  readonly intervals = new Map<NodeJS.Timeout, () => void>();
-  now = (): number => 1_700_000_000_000;
+  readonly intervals = new Map<NodeJS.Timeout, () => unknown>();
+  at = 1_700_000_000_000;
+  now = (): number => this.at;
   setTimeout = (callback: () => void, ms: number): NodeJS.Timeout => setTimeout(callback, ms);
   clearTimeout = (handle: NodeJS.Timeout): void => clearTimeout(handle);
-  setInterval = (callback: () => void): NodeJS.Timeout => {
+  setInterval = (callback: () => unknown): NodeJS.Timeout => {
     // A real, never-firing timer object, so the sink can unref and clear it.
     const handle = setInterval(() => {}, 2 ** 30);
     handle.unref();
@@ -66,8 +67,9 @@ class ManualClock implements Clock {
     clearInterval(handle);
     this.intervals.delete(handle);
   };
-  tick(): void {
-    for (const callback of this.intervals.values()) callback();
+  /** Fires the intervals; resolves when what they started (the sink's periodic flush) settled. */
+  async tick(): Promise<void> {
+    await Promise.all([...this.intervals.values()].map((callback) => callback()));
   }
 }
 
@@ -242,7 +244,7 @@ describe('FileSink text', () => {
 });
 
 describe('FileSink stream.json', () => {
-  it('is replaced atomically at every flush and holds the metadata, files and counters', async () => {
+  it('is replaced atomically and holds the metadata, files and counters', async () => {
     const clock = new ManualClock();
     const sink = createSink({ clock });
     const path = join(sink.directory, 'stream.json');
@@ -291,6 +293,42 @@ describe('FileSink stream.json', () => {
     await sink.close();
     expect(await readJson(path)).toMatchObject({ state: 'ended', sink: { state: 'closed' }, counters: { audio: { framesWritten: 60 } } });
     expect((await readdir(sink.directory)).sort()).toEqual(['audio.wav', 'stream.json', 'transcript.jsonl']);
+  });
+
+  it('takes counters at most every streamJsonIntervalMs, anything else at the next flush', async () => {
+    const clock = new ManualClock();
+    const sink = createSink({ clock, streamJsonIntervalMs: 5000 });
+    const path = join(sink.directory, 'stream.json');
+    sink.setMetadata({ rtmsStreamId: 'stream-1', state: 'live' });
+    sink.setFormats(MIXED_16K);
+    sink.write(frame('audio', pcmFrame(0, 640)));
+    await clock.tick();
+    expect(await readJson(path)).toMatchObject({ state: 'live', files: ['stream.json', 'audio.wav'], counters: { audio: { framesWritten: 1 } } });
+    const firstWrite = (await stat(path)).ino;
+
+    // Counters only: the periodic flush writes the audio but leaves stream.json alone ...
+    clock.at += 4000;
+    sink.write(frame('audio', pcmFrame(1, 640)));
+    sink.setMetadata({ rtmsStreamId: 'stream-1', state: 'live', media: { audio: { framesReceived: 2 } } }, { countersOnly: true });
+    await clock.tick();
+    expect((await readWavData(join(sink.directory, 'audio.wav'))).data.length).toBe(1280);
+    expect((await stat(path)).ino).toBe(firstWrite);
+    expect(await readJson(path)).toMatchObject({ counters: { audio: { framesWritten: 1 } } });
+
+    // ... until the interval has passed since the last write.
+    clock.at += 1000;
+    await clock.tick();
+    expect(await readJson(path)).toMatchObject({ media: { audio: { framesReceived: 2 } }, counters: { audio: { framesWritten: 2 } } });
+
+    // A state change is written at the very next flush.
+    sink.setMetadata({ rtmsStreamId: 'stream-1', state: 'waitingReconnect' });
+    await clock.tick();
+    expect(await readJson(path)).toMatchObject({ state: 'waitingReconnect' });
+
+    // An explicit flush is a checkpoint: counters are current afterwards.
+    sink.write(frame('audio', pcmFrame(2, 640)));
+    await sink.flush();
+    expect(await readJson(path)).toMatchObject({ counters: { audio: { framesWritten: 3 } } });
   });
 
   it('the periodic flush refreshes the WAV header before close', async () => {
