@@ -107,6 +107,11 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** Heap limit of each worker thread (`resourceLimits.maxOldGenerationSizeMb`), MB. */
   readonly workerMaxHeapMb: number;
+  /**
+   * V8 old-generation growing factor as a percentage above 1 (V8's `--heap-growing-percent`);
+   * 0 keeps V8's own heuristic.
+   */
+  readonly heapGrowingPercent: number;
   /** Testing only: worker `workerId` throws an uncaught error `afterMs` after it starts. */
   readonly debugWorkerCrash: { readonly workerId: number; readonly afterMs: number } | undefined;
   /** Testing only: every stream's sink stalls `forMs`, `afterMs` after the stream starts. */
@@ -384,6 +389,7 @@ export function loadConfig(env: Env = process.env): Config {
     statsIntervalMs: read.int('STATS_INTERVAL_MS', 1000, 50, 60_000),
     shutdownGraceMs: read.int('SHUTDOWN_GRACE_MS', 25_000, 0, 600_000),
     workerMaxHeapMb: read.int('WORKER_MAX_HEAP_MB', 2048, 64, 65_536),
+    heapGrowingPercent: read.int('V8_HEAP_GROWING_PERCENT', 100, 0, 1000),
     debugWorkerCrash: debugWorkerCrash && { workerId: debugWorkerCrash[0], afterMs: debugWorkerCrash[1] },
     debugSinkStall: debugSinkStall && { afterMs: debugSinkStall[0], forMs: debugSinkStall[1] },
   };

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { ClusterNode } from './cluster/clusterNode.ts';
 import { loadConfig, type Config } from './config.ts';
 import { ConfigError, describeError } from './errors.ts';
@@ -33,6 +34,11 @@ function readConfig(): Config {
 
 async function main(): Promise<void> {
   const config = readConfig();
+  // Before any worker isolate exists. With many streams a worker's old generation is small
+  // next to its young generation, and V8's own growing factor (its minimum, 1.1) leaves less
+  // headroom than one young generation: concurrent marking then restarts about every second
+  // and costs more CPU than anything the worker does per frame (bench/perf, issue 5).
+  if (config.heapGrowingPercent > 0) setFlagsFromString(`--heap-growing-percent=${config.heapGrowingPercent}`);
   const logger = createLogger({ level: config.logLevel });
   // Multi-replica mode: Redis first, so the supervisor gets its lease guard (fencing) from the start.
   const cluster = config.redisUrl === undefined ? undefined : await ClusterNode.connect({ config, logger });

@@ -25,6 +25,16 @@ describe('loadConfig', () => {
     expect(config.workerThreads).toBeGreaterThan(0);
     expect(config.maxStreams).toBeGreaterThan(0);
     expect(Object.isFrozen(config.media.audio)).toBe(true);
+    expect(config.output).toEqual({ flushIntervalMs: 1000, streamJsonIntervalMs: 5000 });
+    expect(config.heapGrowingPercent).toBe(100);
+  });
+
+  it('bounds the output cadence and the V8 heap growing factor', () => {
+    expect(problemsOf({ ...required, OUTPUT_STREAM_JSON_INTERVAL_MS: '500', V8_HEAP_GROWING_PERCENT: '-5' })).toEqual([
+      'OUTPUT_STREAM_JSON_INTERVAL_MS: expected an integer from 1000 to 60000, got "500"',
+      'V8_HEAP_GROWING_PERCENT: expected an integer from 0 to 1000, got "-5"',
+    ]);
+    expect(loadConfig({ ...required, V8_HEAP_GROWING_PERCENT: '0' }).heapGrowingPercent).toBe(0);
   });
 
   it('reports every problem at once, one line per variable, naming what it expects', () => {
