@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import { Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { MEDIA_KINDS, type MediaKind } from '../config.ts';
 import { LocalHistogram } from './localHistogram.ts';
@@ -101,6 +102,19 @@ export class WorkerMetrics {
       collect() {
         this.set({ worker }, loopDelay.percentile(99) / 1e9);
         loopDelay.reset();
+      },
+    });
+    // The main thread's nodejs_heap_* cover only its own isolate; each worker has its own heap.
+    new Gauge({
+      name: 'rtms_worker_memory_bytes',
+      help: "Memory of each worker thread's V8 isolate at scrape: heap used, heap total, and external (buffers held outside the heap).",
+      labelNames: ['worker', 'type'],
+      registers,
+      collect() {
+        const heap = getHeapStatistics();
+        this.set({ worker, type: 'heap_used' }, heap.used_heap_size);
+        this.set({ worker, type: 'heap_total' }, heap.total_heap_size);
+        this.set({ worker, type: 'external' }, heap.external_memory);
       },
     });
   }
