@@ -25,6 +25,7 @@ import { fileSafeId } from '../src/sinks/fileSafeId.ts';
 import { streamDirectory } from '../src/sinks/streamDirectory.ts';
 import { CHAOS_KINDS, type ChaosKind, type ChaosOptions, type SimulatedStream, startSimulator } from '../src/simulator/simulator.ts';
 import type { MediaCounters } from '../src/worker/streamStats.ts';
+import { envPairs } from './envPairs.ts';
 import { RssSampler, type RssSample, type RssVerdict, rssVerdict } from './rssSampler.ts';
 
 const MEDIA_KINDS: readonly MediaKind[] = ['audio', 'video', 'deskshare', 'transcript', 'chat'];
@@ -226,7 +227,7 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
     chaos,
   });
   const pid = connector.pid;
-  const sampler = pid === undefined ? undefined : new RssSampler(pid, rssIntervalMs);
+  const sampler = pid === undefined ? undefined : new RssSampler(pid, rssIntervalMs, `${connector.baseUrl}/metrics`);
   const streams: SimulatedStream[] = [];
   let keep = options.keepOutput ?? false;
   try {
@@ -530,6 +531,7 @@ export function formatChaosSoakReport(report: ChaosSoakReport): string {
       report.rss.changePercent === undefined ? '-' : `${report.rss.changePercent.toFixed(1)} %`
     }`,
   );
+  lines.push(`JS heap used (all isolates) / external every ${report.rss.intervalMs / 1000} s: ${report.rss.samples.map((sample) => `${sample.atS.toFixed(0)}s ${mib(sample.heapUsedBytes)}/${mib(sample.externalBytes)}`).join(' | ')}`);
   lines.push('');
   const v = report.verdicts;
   lines.push(
@@ -581,11 +583,12 @@ Options:
   --rss-interval S    RSS sampling period, seconds (default 10)
   --verify-audio      keep all sent audio and compare every WAV byte for byte (memory!)
   --keep-output       keep the connector output directory
+  --env KEY=VALUE     extra connector environment (repeatable), e.g. --env MALLOC_ARENA_MAX=2
   -h, --help          show this help`;
 
 /** CLI entry: parses flags, runs, prints, writes JSON; resolves with the exit code. */
 export async function chaosSoakMain(argv: readonly string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -600,6 +603,7 @@ export async function chaosSoakMain(argv: readonly string[]): Promise<number> {
         'rss-interval': { type: 'string' },
         'verify-audio': { type: 'boolean' },
         'keep-output': { type: 'boolean' },
+        env: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -640,6 +644,7 @@ export async function chaosSoakMain(argv: readonly string[]): Promise<number> {
       rssIntervalMs: Math.round(number('rss-interval', 10, 1, 600) * 1000),
       verifyAudio: values['verify-audio'] === true,
       keepOutput: values['keep-output'] === true,
+      connectorEnv: envPairs(values['env'] as string[] | undefined),
       progress: (line) => process.stderr.write(`${line}\n`),
     };
   } catch (error) {

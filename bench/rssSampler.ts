@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { parsePrometheusText } from './perf/promText.ts';
 
 /** One resident-set-size reading. */
 export interface RssSample {
@@ -6,6 +7,10 @@ export interface RssSample {
   readonly atS: number;
   /** VmRSS of the sampled process, bytes (undefined when it could not be read). */
   readonly rssBytes: number | undefined;
+  /** V8 heap used over every isolate (main thread + workers), from the connector's `/metrics`. */
+  readonly heapUsedBytes?: number | undefined;
+  /** Memory the isolates hold outside their heaps (buffers), likewise. */
+  readonly externalBytes?: number | undefined;
 }
 
 /** VmRSS of a process from `/proc/<pid>/status`, bytes; undefined when unavailable (exited, not Linux). */
@@ -19,17 +24,44 @@ export async function readRss(pid: number): Promise<number | undefined> {
   }
 }
 
-/** Samples a process's RSS every `intervalMs` (first sample at once) until `stop()`. */
+/**
+ * The connector's JS memory from its `/metrics`: main-thread heap and external memory plus
+ * every worker's (`rtms_worker_memory_bytes`). Tells a growing heap (a leak) from RSS the
+ * allocator keeps; undefined when the scrape fails.
+ */
+export async function readConnectorMemory(metricsUrl: string): Promise<{ heapUsedBytes: number; externalBytes: number } | undefined> {
+  try {
+    const samples = parsePrometheusText(await (await fetch(metricsUrl)).text());
+    let heapUsedBytes = 0;
+    let externalBytes = 0;
+    for (const sample of samples) {
+      if (sample.name === 'nodejs_heap_size_used_bytes') heapUsedBytes += sample.value;
+      else if (sample.name === 'nodejs_external_memory_bytes') externalBytes += sample.value;
+      else if (sample.name === 'rtms_worker_memory_bytes' && sample.labels['type'] === 'heap_used') heapUsedBytes += sample.value;
+      else if (sample.name === 'rtms_worker_memory_bytes' && sample.labels['type'] === 'external') externalBytes += sample.value;
+    }
+    return { heapUsedBytes, externalBytes };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Samples a process's RSS every `intervalMs` (first sample at once) until `stop()`; with
+ * `metricsUrl`, the connector's JS heap and external memory too.
+ */
 export class RssSampler {
   readonly samples: RssSample[] = [];
   readonly #pid: number;
   readonly #intervalMs: number;
+  readonly #metricsUrl: string | undefined;
   readonly #startedAt = Date.now();
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(pid: number, intervalMs: number) {
+  constructor(pid: number, intervalMs: number, metricsUrl?: string) {
     this.#pid = pid;
     this.#intervalMs = intervalMs;
+    this.#metricsUrl = metricsUrl;
   }
 
   start(): void {
@@ -47,7 +79,8 @@ export class RssSampler {
 
   async #sample(): Promise<void> {
     const atS = Math.round((Date.now() - this.#startedAt) / 100) / 10;
-    this.samples.push({ atS, rssBytes: await readRss(this.#pid) });
+    const [rssBytes, memory] = await Promise.all([readRss(this.#pid), this.#metricsUrl === undefined ? undefined : readConnectorMemory(this.#metricsUrl)]);
+    this.samples.push({ atS, rssBytes, ...memory });
   }
 }
 

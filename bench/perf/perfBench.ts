@@ -25,6 +25,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Credentials } from '../../src/config.ts';
+import { envPairs } from '../envPairs.ts';
 import { RssSampler, type RssSample, type RssVerdict, rssVerdict } from '../rssSampler.ts';
 import { type ProfileSummary, formatProfileSummaries, summarizeProfileDir } from './cpuProfileSummary.ts';
 import {
@@ -1066,13 +1067,7 @@ export function parsePerfArgs(argv: readonly string[]): PerfOptions | 'help' {
     baselineCpuProfDir: values['baseline-cpu-prof'] === undefined ? undefined : resolve(values['baseline-cpu-prof']),
     seed: int('seed', values.seed, 1, 0),
     spreadSeconds: values.spread === undefined ? undefined : int('spread', values.spread, 0, 0),
-    connectorEnv: Object.fromEntries(
-      (values.env ?? []).map((pair) => {
-        const eq = pair.indexOf('=');
-        if (eq <= 0) throw new Error(`--env: expected KEY=VALUE, got ${JSON.stringify(pair)}`);
-        return [pair.slice(0, eq), pair.slice(eq + 1)];
-      }),
-    ),
+    connectorEnv: envPairs(values.env),
     connectorNodeArgs: values['node-arg'] ?? [],
     baselineNodeArgs: values['baseline-node-arg'] ?? [],
     rssIntervalMs: 2000,
