@@ -61,9 +61,7 @@ export class AppendOnlyFile {
   #destroying: Promise<void> | undefined;
   /** Free space for the next small appends; what precedes it was handed to the queue or is staged. */
   #staging: Buffer | undefined;
-  /** Bytes of `#staging` filled and not yet queued. */
-  #stagedFill = 0;
-  /** Accounted bytes and records among them. */
+  /** Bytes of `#staging` filled and not yet queued (all of them accounted content). */
   #stagedBytes = 0;
   #stagedRecords = 0;
   /** Bytes appended since the last flush, to size the next staging buffer. */
@@ -91,7 +89,7 @@ export class AppendOnlyFile {
   /** A copy of the counters; `bytesWritten` counts appended bytes, not the header or padding. */
   stats(): WriteStats {
     const stats = this.#queue.snapshot();
-    if (this.#stagedFill === 0) return stats;
+    if (this.#stagedBytes === 0) return stats;
     return { ...stats, pendingBytes: stats.pendingBytes + this.#stagedBytes, pendingRecords: stats.pendingRecords + this.#stagedRecords };
   }
 
@@ -110,13 +108,12 @@ export class AppendOnlyFile {
       return;
     }
     let staging = this.#staging;
-    if (staging === undefined || staging.length - this.#stagedFill < chunk.length) {
+    if (staging === undefined || staging.length - this.#stagedBytes < chunk.length) {
       this.#seal();
       staging = Buffer.allocUnsafeSlow(Math.max(this.#stagingBytes, chunk.length));
       this.#staging = staging;
     }
-    chunk.copy(staging, this.#stagedFill);
-    this.#stagedFill += chunk.length;
+    chunk.copy(staging, this.#stagedBytes);
     this.#stagedBytes += chunk.length;
     this.#stagedRecords += records;
   }
@@ -143,11 +140,10 @@ export class AppendOnlyFile {
    */
   #seal(): void {
     const staging = this.#staging;
-    if (staging === undefined || this.#stagedFill === 0) return;
-    this.#queue.push(staging.subarray(0, this.#stagedFill), this.#stagedBytes, this.#stagedRecords);
-    const rest = staging.length - this.#stagedFill;
-    this.#staging = rest >= STAGING_MIN_BYTES ? staging.subarray(this.#stagedFill) : undefined;
-    this.#stagedFill = 0;
+    if (staging === undefined || this.#stagedBytes === 0) return;
+    this.#queue.push(staging.subarray(0, this.#stagedBytes), this.#stagedBytes, this.#stagedRecords);
+    const rest = staging.length - this.#stagedBytes;
+    this.#staging = rest >= STAGING_MIN_BYTES ? staging.subarray(this.#stagedBytes) : undefined;
     this.#stagedBytes = 0;
     this.#stagedRecords = 0;
   }
