@@ -84,6 +84,12 @@ export class RssSampler {
   }
 }
 
+/** Mean RSS of the samples taken in [fromS, toS), bytes; undefined when there are none. */
+export function meanRss(samples: readonly RssSample[], fromS: number, toS: number): number | undefined {
+  const values = samples.filter((sample) => sample.atS >= fromS && sample.atS < toS && sample.rssBytes !== undefined).map((sample) => sample.rssBytes as number);
+  return values.length === 0 ? undefined : values.reduce((sum, value) => sum + value, 0) / values.length;
+}
+
 /** Verdict on memory growth: the mean of the last minute against the mean of minute 2. */
 export interface RssVerdict {
   /** Mean RSS over [60 s, 120 s), bytes. */
@@ -102,12 +108,8 @@ export interface RssVerdict {
  * least 3 minutes.
  */
 export function rssVerdict(samples: readonly RssSample[], runSeconds: number, tolerancePercent = 10): RssVerdict {
-  const mean = (from: number, to: number): number | undefined => {
-    const values = samples.filter((sample) => sample.atS >= from && sample.atS < to && sample.rssBytes !== undefined).map((sample) => sample.rssBytes as number);
-    return values.length === 0 ? undefined : values.reduce((sum, value) => sum + value, 0) / values.length;
-  };
-  const minute2MeanBytes = mean(60, 120);
-  const lastMinuteMeanBytes = mean(runSeconds - 60, runSeconds + 0.001);
+  const minute2MeanBytes = meanRss(samples, 60, 120);
+  const lastMinuteMeanBytes = meanRss(samples, runSeconds - 60, runSeconds + 0.001);
   const changePercent =
     minute2MeanBytes === undefined || lastMinuteMeanBytes === undefined ? undefined : ((lastMinuteMeanBytes - minute2MeanBytes) / minute2MeanBytes) * 100;
   const verdict = runSeconds < 180 || changePercent === undefined ? 'n/a' : Math.abs(changePercent) <= tolerancePercent ? 'pass' : 'fail';

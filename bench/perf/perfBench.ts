@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Credentials } from '../../src/config.ts';
 import { envPairs } from '../envPairs.ts';
-import { RssSampler, type RssSample, type RssVerdict, rssVerdict } from '../rssSampler.ts';
+import { RssSampler, type RssSample, type RssVerdict, meanRss, rssVerdict } from '../rssSampler.ts';
 import { type ProfileSummary, formatProfileSummaries, summarizeProfileDir } from './cpuProfileSummary.ts';
 import {
   type BaselineClientConfig,
@@ -715,12 +715,8 @@ async function measureWindow(context: WindowContext): Promise<{ report: WindowRe
 
 function secondHalfChange(samples: readonly RssSample[], seconds: number): WindowReport['rss']['secondHalf'] {
   if (seconds < 240) return undefined;
-  const mean = (from: number, to: number): number | undefined => {
-    const values = samples.filter((sample) => sample.atS >= from && sample.atS < to && sample.rssBytes !== undefined).map((sample) => sample.rssBytes as number);
-    return values.length === 0 ? undefined : values.reduce((total, value) => total + value, 0) / values.length;
-  };
-  const fromBytes = mean(seconds / 2, seconds / 2 + 60);
-  const toBytes = mean(seconds - 60, seconds + 1);
+  const fromBytes = meanRss(samples, seconds / 2, seconds / 2 + 60);
+  const toBytes = meanRss(samples, seconds - 60, seconds + 1);
   if (fromBytes === undefined || toBytes === undefined) return undefined;
   return { fromBytes: Math.round(fromBytes), toBytes: Math.round(toBytes), changePercent: Math.round(((toBytes - fromBytes) / fromBytes) * 1000) / 10 };
 }
