@@ -1,4 +1,5 @@
 import { AppendOnlyFile } from './appendOnlyFile.ts';
+import { splitLengthPrefixed, startsWithLongStartCode, startsWithStartCode } from './h264.ts';
 import type { MediaWriter } from './mediaWriter.ts';
 import type { WriteStats } from './writeQueue.ts';
 
@@ -76,33 +77,4 @@ export class AnnexBWriter implements MediaWriter {
   destroy(): Promise<void> {
     return this.#file.destroy();
   }
-}
-
-/** Whether `data` begins with `00 00 01` or `00 00 00 01`. */
-export function startsWithStartCode(data: Buffer): boolean {
-  if (data.length < 3 || data[0] !== 0 || data[1] !== 0) return false;
-  return data[2] === 1 || startsWithLongStartCode(data);
-}
-
-function startsWithLongStartCode(data: Buffer): boolean {
-  return data.length >= 4 && data[0] === 0 && data[1] === 0 && data[2] === 0 && data[3] === 1;
-}
-
-/**
- * NAL units of an AVCC access unit, or undefined unless the 4-byte lengths exactly cover it
- * and every unit has a plausible header (forbidden bit 0, type 1–23).
- */
-function splitLengthPrefixed(data: Buffer): Buffer[] | undefined {
-  const units: Buffer[] = [];
-  let offset = 0;
-  while (offset + 4 <= data.length) {
-    const length = data.readUInt32BE(offset);
-    if (length === 0 || offset + 4 + length > data.length) return undefined;
-    const header = data[offset + 4]!;
-    const type = header & 0x1f;
-    if ((header & 0x80) !== 0 || type === 0 || type > 23) return undefined;
-    units.push(data.subarray(offset + 4, offset + 4 + length));
-    offset += 4 + length;
-  }
-  return offset === data.length && units.length > 0 ? units : undefined;
 }

@@ -22,6 +22,8 @@ export class FrameBuffer {
   #frames: Array<Frame | undefined> = [];
   #head = 0;
   #bytes = 0;
+  /** Frames held: evictions leave holes in the array, so not its length. */
+  #count = 0;
   #expendableFrames = 0;
 
   get bytes(): number {
@@ -29,12 +31,13 @@ export class FrameBuffer {
   }
 
   get length(): number {
-    return this.#frames.length - this.#head;
+    return this.#count;
   }
 
   push(frame: Frame): void {
     this.#frames.push(frame);
     this.#bytes += frame.data.length;
+    this.#count += 1;
     if (EXPENDABLE.has(frame.kind)) this.#expendableFrames += 1;
   }
 
@@ -55,24 +58,41 @@ export class FrameBuffer {
   /**
    * Evicts frames until the ring holds at most `softLimitBytes` of anything and at most
    * `hardLimitBytes` in all: expendable kinds (video, deskshare) oldest first down to the
-   * soft limit, then anything oldest first down to the hard limit. Returns what it evicted.
+   * soft limit, then anything oldest first down to the hard limit. An evicted video frame
+   * takes the rest of its group of pictures with it, up to the next frame a decoder can
+   * start at (`isDecodeStart`): those could not be decoded anyway. Returns what it evicted
+   * and the kinds whose group runs past the newest buffered frame, so their next frames
+   * must wait for a keyframe too.
    */
-  evict(softLimitBytes: number, hardLimitBytes: number): Frame[] {
+  evict(softLimitBytes: number, hardLimitBytes: number, isDecodeStart: (frame: Frame) => boolean): { evicted: Frame[]; cutKinds: Set<MediaKind> } {
     const evicted: Frame[] = [];
-    for (let i = this.#head; i < this.#frames.length && this.#bytes > softLimitBytes && this.#expendableFrames > 0; i++) {
+    const cutKinds = new Set<MediaKind>();
+    for (let i = this.#head; i < this.#frames.length; i++) {
+      const overSoftLimit = this.#bytes > softLimitBytes;
+      if (overSoftLimit ? this.#expendableFrames === 0 : cutKinds.size === 0) break;
       const frame = this.#frames[i];
       if (frame === undefined || !EXPENDABLE.has(frame.kind)) continue;
+      if (!overSoftLimit) {
+        // Under the limit again: only the rest of a cut group still goes.
+        if (!cutKinds.has(frame.kind)) continue;
+        if (isDecodeStart(frame)) {
+          cutKinds.delete(frame.kind);
+          continue;
+        }
+      }
+      cutKinds.add(frame.kind);
       this.#frames[i] = undefined;
       this.#account(frame);
       evicted.push(frame);
     }
+    // Still over the soft limit means no video is left: this takes audio and text only.
     while (this.#bytes > hardLimitBytes) {
       const frame = this.shift();
       if (frame === undefined) break;
       evicted.push(frame);
     }
     this.#compact();
-    return evicted;
+    return { evicted, cutKinds };
   }
 
   /** Empties the ring, returning what it held (oldest first). */
@@ -81,12 +101,14 @@ export class FrameBuffer {
     this.#frames = [];
     this.#head = 0;
     this.#bytes = 0;
+    this.#count = 0;
     this.#expendableFrames = 0;
     return frames;
   }
 
   #account(frame: Frame): void {
     this.#bytes -= frame.data.length;
+    this.#count -= 1;
     if (EXPENDABLE.has(frame.kind)) this.#expendableFrames -= 1;
   }
 

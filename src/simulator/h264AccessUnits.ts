@@ -68,7 +68,5 @@ export function nalUnitTypes(accessUnit: Buffer): number[] {
   return findNals(accessUnit).map((nal) => nal.type);
 }
 
-/** True when the access unit holds an IDR picture, i.e. a decoder can start there. */
-export function isIdrAccessUnit(accessUnit: Buffer): boolean {
-  return findNals(accessUnit).some((nal) => nal.type === NAL_IDR);
-}
+/** The connector's own test of where a decoder can start, so both sides agree. */
+export { isIdrAccessUnit } from '../media/h264.ts';

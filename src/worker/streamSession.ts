@@ -6,6 +6,8 @@ import type { Logger } from '../logger.ts';
 import { lifecycleEvent, type Frame, type MediaFormats } from '../media/frame.ts';
 import { AudioTimeline } from '../media/audioTimeline.ts';
 import { FrameBuffer } from '../media/frameBuffer.ts';
+import { isIdrAccessUnit } from '../media/h264.ts';
+import { KeyframeGate } from '../media/keyframeGate.ts';
 import {
   EVENT_TYPE_NAMES,
   EventType,
@@ -125,6 +127,8 @@ export class StreamSession {
   #closing: Promise<void> | undefined;
   /** Frames the sink could not take yet (design §5); bounded, and every eviction is counted. */
   readonly #backlog = new FrameBuffer();
+  /** Video kinds that lost a frame and must wait for a keyframe before anything more is written. */
+  readonly #keyframes = new KeyframeGate();
   /** The sink said "not now" (write() returned false) and has not drained since. */
   #sinkBlocked = false;
   #paused = false;
@@ -643,6 +647,7 @@ export class StreamSession {
     const decoded = decodeMediaMessage(message, kind, this.#clock.now());
     if (!decoded.ok) {
       this.#countMalformed(kind, decoded.reason, wireBytes);
+      this.#keyframes.cut(kind);
       return;
     }
     const frame = decoded.frame;
@@ -674,7 +679,17 @@ export class StreamSession {
     }
     if (this.#excluded.has(frame.userId)) {
       this.#drop(counters, 'excluded');
+      this.#keyframes.cut(kind);
       return;
+    }
+    if (this.#keyframes.isWaiting(kind)) {
+      if (!this.#isDecodeStart(frame)) {
+        this.#drop(counters, 'awaiting_keyframe');
+        this.#keyframes.hold(frame);
+        return;
+      }
+      const held = this.#keyframes.restart(kind);
+      if (held !== undefined) this.#event('media.gap', { kind, reason: 'awaiting_keyframe', ...held });
     }
     this.#roster.seen(frame.userId, frame.userName, frame.timestamp);
     this.#write(frame);
@@ -734,7 +749,9 @@ export class StreamSession {
   /** Video first down to the high mark; audio and text only past twice the high mark. */
   #evict(): void {
     const { highWaterBytes } = this.#config.buffer;
-    for (const frame of this.#backlog.evict(highWaterBytes, 2 * highWaterBytes)) {
+    const { evicted, cutKinds } = this.#backlog.evict(highWaterBytes, 2 * highWaterBytes, this.#isDecodeStart);
+    for (const kind of cutKinds) this.#keyframes.cut(kind);
+    for (const frame of evicted) {
       this.#drop(this.#counters(frame.kind), 'buffer_full');
       const range = this.#overflowDrops.get(frame.kind);
       if (range === undefined) this.#overflowDrops.set(frame.kind, { frames: 1, fromTimestamp: frame.timestamp, toTimestamp: frame.timestamp });
@@ -745,6 +762,12 @@ export class StreamSession {
       }
     }
   }
+
+  /** Whether a decoder can start at this frame: anything but an H.264 picture that refers to earlier ones. */
+  readonly #isDecodeStart = (frame: Frame): boolean => {
+    if (frame.kind !== 'video' && frame.kind !== 'deskshare') return true;
+    return this.#formats?.[frame.kind].codec !== 'h264' || isIdrAccessUnit(frame.data);
+  };
 
   /** Leaves a gap marker per media kind for what the overflow evicted. */
   #endOverflow(): void {

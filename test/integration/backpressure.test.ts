@@ -44,8 +44,10 @@ describe('backpressure with a stalled sink', () => {
       expect(media['audio']?.framesReceived).toBe(stream.sent.audioPackets());
       const gaps = (await readJsonLines(join(rig.streamDir(stream), 'events.jsonl'))).filter((event) => event['eventType'] === 'media.gap');
       expect(gaps.map((gap) => (gap['data'] as Record<string, unknown>)['kind'])).toContain('video');
+      // Eviction takes whole groups of pictures: every picture written still decodes.
       const report = await inspectStreamOutput(rig.streamDir(stream), { probe: true });
       expect(report.problems).toEqual([]);
+      expect(report.videoFrames).toBe(media['video']?.framesWritten);
     } finally {
       await rig.close();
     }

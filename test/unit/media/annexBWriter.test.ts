@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AnnexBWriter, startsWithStartCode } from '../../../src/media/annexBWriter.ts';
+import { AnnexBWriter } from '../../../src/media/annexBWriter.ts';
+import { startsWithStartCode } from '../../../src/media/h264.ts';
 import { countVideoFrames, makeH264Clip, splitAccessUnits, tempDir } from './mediaTools.ts';
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
