@@ -112,6 +112,11 @@ export interface Config {
    * 0 keeps V8's own heuristic.
    */
   readonly heapGrowingPercent: number;
+  /**
+   * Semi-space size of each worker's young generation, MB, fixed (V8's `--min-semi-space-size`
+   * and `--max-semi-space-size` alike); 0 lets V8 grow it with the survival rate.
+   */
+  readonly workerSemiSpaceMb: number;
   /** Testing only: worker `workerId` throws an uncaught error `afterMs` after it starts. */
   readonly debugWorkerCrash: { readonly workerId: number; readonly afterMs: number } | undefined;
   /** Testing only: every stream's sink stalls `forMs`, `afterMs` after the stream starts. */
@@ -390,6 +395,7 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownGraceMs: read.int('SHUTDOWN_GRACE_MS', 25_000, 0, 600_000),
     workerMaxHeapMb: read.int('WORKER_MAX_HEAP_MB', 2048, 64, 65_536),
     heapGrowingPercent: read.int('V8_HEAP_GROWING_PERCENT', 100, 0, 1000),
+    workerSemiSpaceMb: read.int('WORKER_SEMI_SPACE_MB', 16, 0, 256),
     debugWorkerCrash: debugWorkerCrash && { workerId: debugWorkerCrash[0], afterMs: debugWorkerCrash[1] },
     debugSinkStall: debugSinkStall && { afterMs: debugSinkStall[0], forMs: debugSinkStall[1] },
   };

@@ -32,13 +32,28 @@ function readConfig(): Config {
   }
 }
 
+/**
+ * V8 heap settings for the worker isolates, applied before the first one exists (the main
+ * isolate is already sized). Measured in bench/perf and bench/chaosSoak (issues 3 and 5).
+ */
+function tuneWorkerHeaps(config: Config): void {
+  // With many streams a worker's old generation is small next to its young generation, and
+  // V8's own growing factor (its minimum, 1.1) leaves less headroom than one young
+  // generation: concurrent marking then restarts about every second and costs more CPU than
+  // anything the worker does per frame.
+  if (config.heapGrowingPercent > 0) setFlagsFromString(`--heap-growing-percent=${config.heapGrowingPercent}`);
+  // V8 doubles a young generation after a scavenge where much survived (a burst of buffered
+  // frames after a stall) and keeps it: worker memory then steps up minutes into a run.
+  // A fixed size keeps it flat.
+  if (config.workerSemiSpaceMb > 0) {
+    setFlagsFromString(`--min-semi-space-size=${config.workerSemiSpaceMb}`);
+    setFlagsFromString(`--max-semi-space-size=${config.workerSemiSpaceMb}`);
+  }
+}
+
 async function main(): Promise<void> {
   const config = readConfig();
-  // Before any worker isolate exists. With many streams a worker's old generation is small
-  // next to its young generation, and V8's own growing factor (its minimum, 1.1) leaves less
-  // headroom than one young generation: concurrent marking then restarts about every second
-  // and costs more CPU than anything the worker does per frame (bench/perf, issue 5).
-  if (config.heapGrowingPercent > 0) setFlagsFromString(`--heap-growing-percent=${config.heapGrowingPercent}`);
+  tuneWorkerHeaps(config);
   const logger = createLogger({ level: config.logLevel });
   // Multi-replica mode: Redis first, so the supervisor gets its lease guard (fencing) from the start.
   const cluster = config.redisUrl === undefined ? undefined : await ClusterNode.connect({ config, logger });

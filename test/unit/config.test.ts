@@ -27,6 +27,7 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config.media.audio)).toBe(true);
     expect(config.output).toEqual({ flushIntervalMs: 1000, streamJsonIntervalMs: 5000 });
     expect(config.heapGrowingPercent).toBe(100);
+    expect(config.workerSemiSpaceMb).toBe(16);
   });
 
   it('bounds the output cadence and the V8 heap growing factor', () => {
@@ -35,6 +36,7 @@ describe('loadConfig', () => {
       'V8_HEAP_GROWING_PERCENT: expected an integer from 0 to 1000, got "-5"',
     ]);
     expect(loadConfig({ ...required, V8_HEAP_GROWING_PERCENT: '0' }).heapGrowingPercent).toBe(0);
+    expect(loadConfig({ ...required, WORKER_SEMI_SPACE_MB: '0' }).workerSemiSpaceMb).toBe(0);
   });
 
   it('reports every problem at once, one line per variable, naming what it expects', () => {
