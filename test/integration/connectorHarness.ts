@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import type { Credentials } from '../../src/config.ts';
 import { ConnectorProcess, connectorEnv } from '../../src/demo/connectorProcess.ts';
 import { readWavData } from '../../src/media/wavReader.ts';
@@ -32,6 +32,21 @@ export function randomCredentials(): Credentials {
   };
 }
 
+/**
+ * Rigs open or used during the current test: when it fails, their connector's recent log is
+ * printed, the evidence a rare failure leaves. Rigs closed during the test go after it.
+ */
+const rigsInUse = new Set<Rig>();
+const closedRigs = new WeakSet<Rig>();
+afterEach((context) => {
+  if (context.task.result?.state === 'fail') {
+    for (const rig of rigsInUse) {
+      process.stderr.write(`--- connector log (last 200 lines) after "${context.task.name}" failed ---\n${rig.connector.logLines.slice(-200).join('\n')}\n`);
+    }
+  }
+  for (const rig of rigsInUse) if (closedRigs.has(rig)) rigsInUse.delete(rig);
+});
+
 /** `env` is laid over the test defaults below; `simulator` over the simulator's. */
 export async function startRig(env: Record<string, string> = {}, simulator: Partial<SimulatorOptions> = {}): Promise<Rig> {
   const outputDir = await mkdtemp(join(tmpdir(), 'rtms-it-'));
@@ -54,18 +69,21 @@ export async function startRig(env: Record<string, string> = {}, simulator: Part
     }),
   });
   const zoom = await startSimulator({ credentials, webhookUrl: connector.webhookUrl, seed: 11, reconnectGraceMs: 20_000, ...simulator });
-  return {
+  const rig: Rig = {
     connector,
     simulator: zoom,
     credentials,
     outputDir,
     streamDir: (stream) => streamDirectory(outputDir, stream.rtmsStreamId),
     async close() {
+      closedRigs.add(rig);
       await zoom.close();
       await connector.stop('SIGTERM');
       await rm(outputDir, { recursive: true, force: true });
     },
   };
+  rigsInUse.add(rig);
+  return rig;
 }
 
 /** Waits until the simulator has delivered at least `bytes` of audio and `transcripts` lines. */
