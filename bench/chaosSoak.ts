@@ -531,7 +531,11 @@ export function formatChaosSoakReport(report: ChaosSoakReport): string {
       report.rss.changePercent === undefined ? '-' : `${report.rss.changePercent.toFixed(1)} %`
     }`,
   );
-  lines.push(`JS heap used (all isolates) / external every ${report.rss.intervalMs / 1000} s: ${report.rss.samples.map((sample) => `${sample.atS.toFixed(0)}s ${mib(sample.heapUsedBytes)}/${mib(sample.externalBytes)}`).join(' | ')}`);
+  lines.push(
+    `JS heap used / committed / external (all isolates) every ${report.rss.intervalMs / 1000} s: ${report.rss.samples
+      .map((sample) => `${sample.atS.toFixed(0)}s ${mib(sample.heapUsedBytes)}/${mib(sample.heapTotalBytes)}/${mib(sample.externalBytes)}`)
+      .join(' | ')}`,
+  );
   lines.push('');
   const v = report.verdicts;
   lines.push(

@@ -9,6 +9,8 @@ export interface RssSample {
   readonly rssBytes: number | undefined;
   /** V8 heap used over every isolate (main thread + workers), from the connector's `/metrics`. */
   readonly heapUsedBytes?: number | undefined;
+  /** V8 heap committed over every isolate: used plus what V8 keeps for growth. */
+  readonly heapTotalBytes?: number | undefined;
   /** Memory the isolates hold outside their heaps (buffers), likewise. */
   readonly externalBytes?: number | undefined;
 }
@@ -25,22 +27,21 @@ export async function readRss(pid: number): Promise<number | undefined> {
 }
 
 /**
- * The connector's JS memory from its `/metrics`: main-thread heap and external memory plus
+ * The connector's JS memory from its `/metrics`: main-thread heap (used, committed) and external memory plus
  * every worker's (`rtms_worker_memory_bytes`). Tells a growing heap (a leak) from RSS the
  * allocator keeps; undefined when the scrape fails.
  */
-export async function readConnectorMemory(metricsUrl: string): Promise<{ heapUsedBytes: number; externalBytes: number } | undefined> {
+export async function readConnectorMemory(metricsUrl: string): Promise<{ heapUsedBytes: number; heapTotalBytes: number; externalBytes: number } | undefined> {
   try {
     const samples = parsePrometheusText(await (await fetch(metricsUrl)).text());
-    let heapUsedBytes = 0;
-    let externalBytes = 0;
+    const totals = { heapUsedBytes: 0, heapTotalBytes: 0, externalBytes: 0 };
+    const field = { heap_used: 'heapUsedBytes', heap_total: 'heapTotalBytes', external: 'externalBytes' } as const;
+    const mainThread = { nodejs_heap_size_used_bytes: 'heap_used', nodejs_heap_size_total_bytes: 'heap_total', nodejs_external_memory_bytes: 'external' } as const;
     for (const sample of samples) {
-      if (sample.name === 'nodejs_heap_size_used_bytes') heapUsedBytes += sample.value;
-      else if (sample.name === 'nodejs_external_memory_bytes') externalBytes += sample.value;
-      else if (sample.name === 'rtms_worker_memory_bytes' && sample.labels['type'] === 'heap_used') heapUsedBytes += sample.value;
-      else if (sample.name === 'rtms_worker_memory_bytes' && sample.labels['type'] === 'external') externalBytes += sample.value;
+      const type = sample.name === 'rtms_worker_memory_bytes' ? sample.labels['type'] : mainThread[sample.name as keyof typeof mainThread];
+      if (type !== undefined && type in field) totals[field[type as keyof typeof field]] += sample.value;
     }
-    return { heapUsedBytes, externalBytes };
+    return totals;
   } catch {
     return undefined;
   }
