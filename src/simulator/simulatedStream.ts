@@ -307,6 +307,8 @@ export class SimulatedStream {
   #lateInterrupted: { readonly body: string; readonly delayMs: number; readonly afterReady: number; postAt: number | undefined } | undefined;
   /** Padded size of the next picture of a kind (oversized-frame injection). */
   readonly #oversizedPending = new Map<'video' | 'deskshare', number>();
+  /** The next media handshake is answered this much later, after `onArrival` ran (holdNextMediaHandshake). */
+  #mediaHandshakeHold: { readonly delayMs: number; readonly onArrival: () => void } | undefined;
 
   constructor(options: StartStreamOptions & { host: StreamHost; seed: number; chaosSeed?: number }) {
     streamCounter += 1;
@@ -446,6 +448,15 @@ export class SimulatedStream {
     const sockets = kind === undefined ? [...this.#media] : [...this.#media].filter((socket) => socket.kinds.includes(kind));
     if (sockets.length === 0) return;
     this.#loseMedia(sockets, 'api');
+  }
+
+  /**
+   * Holds the next media handshake `delayMs` before answering it, calling `onArrival` as it
+   * comes in: lets a test lose another media socket while the client is in the middle of a
+   * media rejoin, with the client's view of that loss guaranteed to come first.
+   */
+  holdNextMediaHandshake(delayMs: number, onArrival: () => void = () => undefined): void {
+    this.#mediaHandshakeHold = { delayMs, onArrival };
   }
 
   /**
@@ -826,6 +837,15 @@ export class SimulatedStream {
 
   /** Handles a DATA_HAND_SHAKE_REQ for this stream; the socket is adopted or refused and closed. */
   acceptMedia(socket: PeerSocket, message: Record<string, unknown>): void {
+    const hold = this.#mediaHandshakeHold;
+    if (hold !== undefined) {
+      this.#mediaHandshakeHold = undefined;
+      hold.onArrival();
+      setTimeout(() => {
+        if (socket.isOpen) this.acceptMedia(socket, message);
+      }, hold.delayMs);
+      return;
+    }
     const refusal = this.#verifyHandshake(socket, message);
     if (refusal !== undefined) return this.#refuse(socket, refusal.statusCode, refusal.reason);
     if (this.#state !== 'connected' || this.#producer === undefined) {

@@ -418,12 +418,19 @@ export class StreamSession {
     await this.#joinMissingMedia(signal);
   }
 
-  /** (Re)opens every media socket that is not open; the signaling socket must be up. */
+  /**
+   * (Re)opens every media socket that is not open; the signaling socket must be up. Checks
+   * again after each handshake: Zoom's EVENT_UPDATE 7 can arrive before the close of a socket
+   * it dropped, and that close, joining this rejoin, must not be left behind.
+   */
   async #joinMissingMedia(signal: AbortSignal): Promise<void> {
     const signaling = this.#signaling;
     if (!signaling?.isOpen) throw new ConnectorError('RTMS_CONNECTION_LOST', 'signaling closed during the media handshake', { retryable: true });
-    for (const connection of this.#media) {
-      if (connection.socket?.isOpen) continue;
+    const reopened = new Set<MediaConnection>();
+    for (let connection = this.#closedMedia(); connection !== undefined; connection = this.#closedMedia()) {
+      // Lost again within this attempt: back off (p-retry) rather than loop on a failing server.
+      if (reopened.has(connection)) throw new ConnectorError('RTMS_CONNECTION_LOST', `media socket ${connection.key} closed again during the rejoin`, { retryable: true });
+      reopened.add(connection);
       connection.socket?.terminate();
       connection.socket = undefined;
       const startedAt = this.#clock.now();
@@ -457,6 +464,10 @@ export class StreamSession {
       // Zoom's library acknowledges each media handshake; media flows after the ack.
       signaling.send({ msg_type: MessageType.CLIENT_READY_ACK, rtms_stream_id: this.#start.rtmsStreamId });
     }
+  }
+
+  #closedMedia(): MediaConnection | undefined {
+    return this.#media.find((connection) => connection.socket?.isOpen !== true);
   }
 
   /**
