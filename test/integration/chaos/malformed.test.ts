@@ -55,8 +55,16 @@ describe('chaos: malformed, truncated, unknown and oversized messages', () => {
       const counters = media[kind];
       expect({ kind, malformed: counters?.framesDropped['malformed'] ?? 0 }).toEqual({ kind, malformed: stream.sent.malformedCount(kind) });
       expect({ kind, received: counters?.framesReceived }).toEqual({ kind, received: stream.sent.mediaMessageCount(kind) });
-      expect({ kind, written: counters?.framesWritten }).toEqual({ kind, written: stream.sent.validCount(kind) });
+      // A malformed picture is a lost picture: H.264 after it waits for the next IDR, so the
+      // valid pictures in between are held back (counted), never written undecodable.
+      const heldBack = counters?.framesDropped['awaiting_keyframe'] ?? 0;
+      expect({ kind, written: (counters?.framesWritten ?? 0) + heldBack }).toEqual({ kind, written: stream.sent.validCount(kind) });
+      if (kind === 'video') expect(heldBack).toBeGreaterThan(0);
+      else expect(heldBack).toBe(0);
     }
+    const report = await inspectStreamOutput(rig.streamDir(stream), { probe: true });
+    expect(report.problems).toEqual([]);
+    expect(report.videoFrames).toBe(media['video']?.framesWritten);
     expect(stream.sent.malformedCount()).toBe(2 * KINDS.reduce((sum, kind) => sum + malformedVariantsFor(kind).length, 0));
     expect(new Set(KINDS.flatMap((kind) => malformedVariantsFor(kind)))).toEqual(new Set(MALFORMED_VARIANTS));
 
