@@ -225,7 +225,15 @@ export interface PerfReport {
   /** connector ÷ baseline CPU per frame, when both ran at the same K. */
   readonly cpuRatio: number | undefined;
   /** Ramp mode: per client, every step and the largest K that passed. */
-  readonly ramp: ReadonlyArray<{ readonly client: ClientKind; readonly steps: readonly WindowReport[]; readonly largestPassingStreams: number | undefined }> | undefined;
+  readonly ramp:
+    | ReadonlyArray<{
+        readonly client: ClientKind;
+        readonly steps: readonly WindowReport[];
+        readonly largestPassingStreams: number | undefined;
+        /** Set when a step could not even start its streams (machine saturated). */
+        readonly stoppedBecause: string | undefined;
+      }>
+    | undefined;
   readonly profile: readonly ProfileSummary[] | undefined;
   readonly goals: readonly Goal[];
   readonly ok: boolean;
@@ -771,12 +779,17 @@ async function runOne(kind: ClientKind, options: PerfOptions, settings: VariantS
   }
 }
 
-async function runRamp(kind: ClientKind, options: PerfOptions, settings: VariantSettings): Promise<{ steps: WindowReport[]; largest: number | undefined; windowUs: [number, number] | undefined }> {
+async function runRamp(
+  kind: ClientKind,
+  options: PerfOptions,
+  settings: VariantSettings,
+): Promise<{ steps: WindowReport[]; largest: number | undefined; windowUs: [number, number] | undefined; stoppedBecause: string | undefined }> {
   const creds = credentials();
   const outputDir = await mkdtemp(join(tmpdir(), 'rtms-perf-ramp-'));
   const steps: WindowReport[] = [];
   let largest: number | undefined;
   let windowUs: [number, number] | undefined;
+  let stoppedBecause: string | undefined;
   let client: ClientUnderTest | undefined;
   let sim: LoadSimulatorProcess | undefined;
   try {
@@ -788,7 +801,14 @@ async function runRamp(kind: ClientKind, options: PerfOptions, settings: Variant
     for (let target = options.rampStart; target <= options.rampMax; target += options.rampStep) {
       const withVideo = settings.withVideo(target) - videoSoFar;
       options.progress(`ramp (${kind}): ${current} → ${target} streams`);
-      await addStreams(options, client, sim, target - current, withVideo);
+      try {
+        await addStreams(options, client, sim, target - current, withVideo);
+      } catch (error) {
+        // A step whose streams cannot even start ends the ramp; the steps so far stand.
+        stoppedBecause = `K=${target}: ${error instanceof Error ? error.message : String(error)}`.slice(0, 300);
+        options.progress(`ramp ${kind} K=${target}: FAIL; ${stoppedBecause}`);
+        break;
+      }
       current = target;
       videoSoFar += withVideo;
       await sleep(options.warmupSeconds * 1000);
@@ -807,7 +827,7 @@ async function runRamp(kind: ClientKind, options: PerfOptions, settings: Variant
     await sim?.stop().catch(() => undefined);
     await rm(outputDir, { recursive: true, force: true });
   }
-  return { steps, largest, windowUs };
+  return { steps, largest, windowUs, stoppedBecause };
 }
 
 // ── output ──────────────────────────────────────────────────────────────────────────────
@@ -907,6 +927,7 @@ export function formatReport(report: PerfReport): string {
   for (const ramp of report.ramp ?? []) {
     const criteria = report.options.rampCriteria === 'latency' ? 'in real time with zero drops and p99 ≤ 50 ms' : 'in real time with zero drops (latency not a criterion)';
     parts.push('', `ramp (${ramp.client}): largest K held ${criteria}: ${ramp.largestPassingStreams ?? 'none'}`);
+    if (ramp.stoppedBecause !== undefined) parts.push(`ramp (${ramp.client}) stopped: ${ramp.stoppedBecause}`);
     parts.push(formatRuns(ramp.steps));
   }
   if (report.profile !== undefined) parts.push('', 'CPU profile of the connector over the measured window (self time):', formatProfileSummaries(report.profile));
@@ -925,10 +946,10 @@ export async function runPerfBench(options: PerfOptions): Promise<PerfReport> {
   let connectorWindow: [number, number] | undefined;
   let ramp: PerfReport['ramp'];
   if (options.ramp) {
-    const ramps: Array<{ client: ClientKind; steps: WindowReport[]; largestPassingStreams: number | undefined }> = [];
+    const ramps: Array<NonNullable<PerfReport['ramp']>[number]> = [];
     for (const kind of options.clients) {
       const result = await runRamp(kind, options, settings);
-      ramps.push({ client: kind, steps: result.steps, largestPassingStreams: result.largest });
+      ramps.push({ client: kind, steps: result.steps, largestPassingStreams: result.largest, stoppedBecause: result.stoppedBecause });
       if (kind === 'connector') connectorWindow = result.windowUs;
     }
     ramp = ramps;
