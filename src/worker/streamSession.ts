@@ -438,7 +438,11 @@ export class StreamSession {
         {
           ...this.#socketSettings(connection.url, `media:${connection.key}`),
           onMessage: (message, bytes) => this.#onMediaMessage(connection, message, bytes),
-          onMalformed: (reason, bytes) => this.#countMalformed(connection.kinds[0] ?? 'audio', reason, bytes),
+          onMalformed: (reason, bytes) => {
+            // Unreadable, so it may have been a picture of any kind this socket carries.
+            for (const kind of connection.kinds) this.#keyframes.cut(kind);
+            this.#countMalformed(connection.kinds[0] ?? 'audio', reason, bytes);
+          },
           onClose: (closed) => this.#onMediaClosed(connection, socket, closed),
           onKeepAlive: (timestamp) => this.#keepAlive('media', timestamp),
         },
