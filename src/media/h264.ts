@@ -39,14 +39,18 @@ export function splitLengthPrefixed(data: Buffer): Buffer[] | undefined {
 
 /**
  * Whether the access unit holds an IDR picture, so a decoder can start (or start over) at
- * it. Reads Annex B, AVCC or a bare NAL unit, the framings AnnexBWriter accepts. Stops at
- * the first picture slice: only the parameter sets and SEI in front of it are scanned, never
- * the picture data.
+ * it. Tells the framings apart in the same order as AnnexBWriter: a 4-byte start code is
+ * Annex B; otherwise a unit starting with a zero byte is AVCC if it parses completely as
+ * such, else Annex B (3-byte start code, or extra leading zeros); anything else is a bare NAL
+ * unit. Stops at the first picture slice: only the parameter sets and SEI in front of it are
+ * scanned, never the picture data.
  */
 export function isIdrAccessUnit(accessUnit: Buffer): boolean {
-  if (!startsWithStartCode(accessUnit)) {
-    const nalUnits = accessUnit[0] === 0 ? splitLengthPrefixed(accessUnit) : [accessUnit];
-    const firstSlice = nalUnits?.find((nal) => isSlice(nalType(nal[0])));
+  if (accessUnit.length === 0) return false;
+  if (accessUnit[0] !== 0) return nalType(accessUnit[0]) === NAL_IDR;
+  const nalUnits = startsWithLongStartCode(accessUnit) ? undefined : splitLengthPrefixed(accessUnit);
+  if (nalUnits !== undefined) {
+    const firstSlice = nalUnits.find((nal) => isSlice(nalType(nal[0])));
     return firstSlice !== undefined && nalType(firstSlice[0]) === NAL_IDR;
   }
   for (let i = 0; i + 3 < accessUnit.length; i++) {

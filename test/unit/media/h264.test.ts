@@ -45,4 +45,16 @@ describe('H.264 access units', () => {
     expect(isIdrAccessUnit(Buffer.from([0, 0, 0, 1, 0x67, 0x42, 0, 0, 1, 0x68, 0xce]))).toBe(false);
     expect(isIdrAccessUnit(Buffer.alloc(0))).toBe(false);
   });
+
+  it("reads framings in the writer's order: AVCC before a 3-byte start code, Annex B after extra zeros", () => {
+    // AVCC with a 261-byte first NAL: its length reads `00 00 01 05`, like a start code and an IDR header.
+    const pSlice = Buffer.concat([Buffer.from([0x41]), Buffer.alloc(260, 0x9a)]);
+    const idrSlice = Buffer.concat([Buffer.from([0x65]), Buffer.alloc(260, 0x88)]);
+    const withLength = (nal: Buffer): Buffer => Buffer.concat([Buffer.from([0, 0, 1, 5]), nal]);
+    expect(isIdrAccessUnit(withLength(pSlice))).toBe(false);
+    expect(isIdrAccessUnit(withLength(idrSlice))).toBe(true);
+    // Annex B with a zero byte in front of a 4-byte start code.
+    expect(isIdrAccessUnit(Buffer.from([0, 0, 0, 0, 1, 0x65, 0x88]))).toBe(true);
+    expect(isIdrAccessUnit(Buffer.from([0, 0, 0, 0, 1, 0x41, 0x9a]))).toBe(false);
+  });
 });
