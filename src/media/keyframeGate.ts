@@ -39,6 +39,13 @@ export class KeyframeGate {
     }
   }
 
+  /** The stream ended while kinds still waited: what each held back, and nothing waits any more. */
+  giveUp(): Array<{ kind: MediaKind; held: KeyframeWait }> {
+    const unfinished = [...this.#waiting].flatMap(([kind, held]) => (held === undefined ? [] : [{ kind, held }]));
+    this.#waiting.clear();
+    return unfinished;
+  }
+
   /** A keyframe of `kind` arrived: the chain starts again. Returns what was held back meanwhile, if anything. */
   restart(kind: MediaKind): KeyframeWait | undefined {
     const wait = this.#waiting.get(kind);

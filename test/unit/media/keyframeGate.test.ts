@@ -20,6 +20,15 @@ describe('KeyframeGate', () => {
     expect(gate.isWaiting('video')).toBe(false);
   });
 
+  it('gives up at the end of the stream, reporting only kinds that held frames back', () => {
+    const gate = new KeyframeGate();
+    gate.cut('video');
+    gate.cut('deskshare');
+    gate.hold(videoFrame(2000));
+    expect(gate.giveUp()).toEqual([{ kind: 'video', held: { frames: 1, fromTimestamp: 2000, toTimestamp: 2000 } }]);
+    expect(gate.isWaiting('video') || gate.isWaiting('deskshare')).toBe(false);
+  });
+
   it('reports nothing when the frame after the loss was already a keyframe', () => {
     const gate = new KeyframeGate();
     gate.cut('audio');
