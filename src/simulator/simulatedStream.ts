@@ -451,9 +451,10 @@ export class SimulatedStream {
   }
 
   /**
-   * Holds the next media handshake `delayMs` before answering it, calling `onArrival` as it
-   * comes in: lets a test lose another media socket while the client is in the middle of a
-   * media rejoin, with the client's view of that loss guaranteed to come first.
+   * Holds the next media handshake `delayMs` before answering it (`Infinity`: never, a lost
+   * reply), calling `onArrival` as it comes in: lets a test lose another media socket while
+   * the client is in the middle of a media rejoin, with the client's view of that loss
+   * guaranteed to come first, or let a handshake time out on the client.
    */
   holdNextMediaHandshake(delayMs: number, onArrival: () => void = () => undefined): void {
     this.#mediaHandshakeHold = { delayMs, onArrival };
@@ -841,6 +842,7 @@ export class SimulatedStream {
     if (hold !== undefined) {
       this.#mediaHandshakeHold = undefined;
       hold.onArrival();
+      if (hold.delayMs === Number.POSITIVE_INFINITY) return;
       setTimeout(() => {
         if (socket.isOpen) this.acceptMedia(socket, message);
       }, hold.delayMs);

@@ -449,18 +449,27 @@ export class StreamSession {
         signal,
       );
       connection.socket = socket;
-      const reply = await socket.request(
-        {
-          ...this.#handshakeFields(MessageType.DATA_HAND_SHAKE_REQ),
-          media_type: connection.key === 'all' ? 32 : mediaTypeMask(connection.kinds),
-          media_params: requestedMediaParams(this.#config.media, connection.kinds),
-          payload_encryption: false,
-        },
-        MessageType.DATA_HAND_SHAKE_RESP,
-        this.#config.rtms.handshakeTimeoutMs,
-        signal,
-      );
-      this.#checkStatus(`media:${connection.key}`, reply);
+      let reply: RtmsMessage;
+      try {
+        reply = await socket.request(
+          {
+            ...this.#handshakeFields(MessageType.DATA_HAND_SHAKE_REQ),
+            media_type: connection.key === 'all' ? 32 : mediaTypeMask(connection.kinds),
+            media_params: requestedMediaParams(this.#config.media, connection.kinds),
+            payload_encryption: false,
+          },
+          MessageType.DATA_HAND_SHAKE_RESP,
+          this.#config.rtms.handshakeTimeoutMs,
+          signal,
+        );
+        this.#checkStatus(`media:${connection.key}`, reply);
+      } catch (error) {
+        // An open socket without an accepted handshake carries nothing: the next attempt must
+        // not take it for a joined one.
+        socket.terminate();
+        connection.socket = undefined;
+        throw error;
+      }
       this.#metrics.handshake('media', (this.#clock.now() - startedAt) / 1000);
       this.#formats = negotiatedFormats(this.#config.media, reply['media_params'], this.#formats);
       this.#sink.setFormats(this.#formats);
@@ -849,6 +858,7 @@ export class StreamSession {
       this.#closeSockets();
       await Promise.all(closing.map((socket) => socket.closed));
       if (this.#overflowing) this.#endOverflow();
+      for (const { kind, held } of this.#keyframes.giveUp()) this.#event('media.gap', { kind, reason: 'awaiting_keyframe', ...held, keyframeNeverCame: true });
       // Nothing new arrives now: the backlog goes to the sink, which queues it for the final flush.
       for (const frame of this.#backlog.drain()) this.#sink.write(frame);
       this.#stopReason = stopReason;

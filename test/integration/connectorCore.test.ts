@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 /** After a media loss: whole again, then ended with one gap, rejoined on media only, no audio lost. */
-async function expectOneMediaOnlyRejoin(stream: SimulatedStream): Promise<void> {
+async function expectOneMediaOnlyRejoin(rig: Rig, stream: SimulatedStream): Promise<void> {
   await stream.whenReady(2);
   await untilAudioSent(stream, 96_000);
   await stream.stop();
@@ -126,7 +126,7 @@ describe('connector core', () => {
     await untilAudioSent(stream, 32_000);
     const mediaBefore = stream.connections.mediaAccepted;
     await stream.dropMedia();
-    await expectOneMediaOnlyRejoin(stream);
+    await expectOneMediaOnlyRejoin(rig, stream);
     expect(stream.connections.mediaAccepted).toBeGreaterThan(mediaBefore);
   });
 
@@ -138,7 +138,21 @@ describe('connector core', () => {
     // for an answer, the audio socket, already passed over as open, drops too.
     stream.holdNextMediaHandshake(500, () => void stream.dropMedia('audio'));
     await stream.dropMedia('chat');
-    await expectOneMediaOnlyRejoin(stream);
+    await expectOneMediaOnlyRejoin(rig, stream);
+  });
+
+  it('media handshake never answered: after the timeout that socket is opened again, not taken for joined', async () => {
+    const impatient = await startRig({ RTMS_HANDSHAKE_TIMEOUT_MS: '1000' });
+    try {
+      const stream = await impatient.simulator.startStream({ product: 'meeting' });
+      await stream.whenReady();
+      await untilAudioSent(stream, 32_000);
+      stream.holdNextMediaHandshake(Number.POSITIVE_INFINITY);
+      await stream.dropMedia('chat');
+      await expectOneMediaOnlyRejoin(impatient, stream);
+    } finally {
+      await impatient.close();
+    }
   });
 
   it('failover: a new rtms_started with new server_urls moves the stream to the new server', async () => {
