@@ -1,12 +1,6 @@
 import type { MediaKind } from '../config.ts';
+import { widenDroppedRange, type DroppedRange } from './droppedRange.ts';
 import type { Frame } from './frame.ts';
-
-/** Frames held back while a kind waited for a keyframe. */
-export interface KeyframeWait {
-  frames: number;
-  fromTimestamp: number;
-  toTimestamp: number;
-}
 
 /**
  * H.264 pictures are coded against the pictures before them: once a frame of a kind is lost
@@ -17,7 +11,7 @@ export interface KeyframeWait {
  * definition, so a cut costs them nothing.
  */
 export class KeyframeGate {
-  readonly #waiting = new Map<MediaKind, KeyframeWait | undefined>();
+  readonly #waiting = new Map<MediaKind, DroppedRange | undefined>();
 
   /** A frame of `kind` was lost: what follows needs a keyframe. */
   cut(kind: MediaKind): void {
@@ -29,25 +23,20 @@ export class KeyframeGate {
     return this.#waiting.size !== 0 && this.#waiting.has(kind);
   }
 
-  /** Records a frame held back (the caller counts it dropped). */
+  /** Records a frame held back (the caller counts it dropped); only while `isWaiting(frame.kind)`. */
   hold(frame: Frame): void {
-    const wait = this.#waiting.get(frame.kind);
-    if (wait === undefined) this.#waiting.set(frame.kind, { frames: 1, fromTimestamp: frame.timestamp, toTimestamp: frame.timestamp });
-    else {
-      wait.frames += 1;
-      wait.toTimestamp = Math.max(wait.toTimestamp, frame.timestamp);
-    }
+    this.#waiting.set(frame.kind, widenDroppedRange(this.#waiting.get(frame.kind), frame.timestamp));
   }
 
   /** The stream ended while kinds still waited: what each held back, and nothing waits any more. */
-  giveUp(): Array<{ kind: MediaKind; held: KeyframeWait }> {
+  giveUp(): Array<{ kind: MediaKind; held: DroppedRange }> {
     const unfinished = [...this.#waiting].flatMap(([kind, held]) => (held === undefined ? [] : [{ kind, held }]));
     this.#waiting.clear();
     return unfinished;
   }
 
   /** A keyframe of `kind` arrived: the chain starts again. Returns what was held back meanwhile, if anything. */
-  restart(kind: MediaKind): KeyframeWait | undefined {
+  restart(kind: MediaKind): DroppedRange | undefined {
     const wait = this.#waiting.get(kind);
     this.#waiting.delete(kind);
     return wait;

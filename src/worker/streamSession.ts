@@ -5,6 +5,7 @@ import { ConnectorError, HandshakeRejectedError, describeError } from '../errors
 import type { Logger } from '../logger.ts';
 import { lifecycleEvent, type Frame, type MediaFormats } from '../media/frame.ts';
 import { AudioTimeline } from '../media/audioTimeline.ts';
+import { widenDroppedRange, type DroppedRange } from '../media/droppedRange.ts';
 import { FrameBuffer } from '../media/frameBuffer.ts';
 import { isIdrAccessUnit } from '../media/h264.ts';
 import { KeyframeGate } from '../media/keyframeGate.ts';
@@ -136,7 +137,7 @@ export class StreamSession {
   #overflowing = false;
   #stallTimer: NodeJS.Timeout | undefined;
   /** Evictions of the current overflow, reported as one gap marker when it ends. */
-  #overflowDrops = new Map<MediaKind, { frames: number; fromTimestamp: number; toTimestamp: number }>();
+  #overflowDrops = new Map<MediaKind, DroppedRange>();
 
   constructor(options: StreamSessionOptions) {
     this.#start = options.start;
@@ -777,13 +778,7 @@ export class StreamSession {
     for (const kind of cutKinds) this.#keyframes.cut(kind);
     for (const frame of evicted) {
       this.#drop(this.#counters(frame.kind), 'buffer_full');
-      const range = this.#overflowDrops.get(frame.kind);
-      if (range === undefined) this.#overflowDrops.set(frame.kind, { frames: 1, fromTimestamp: frame.timestamp, toTimestamp: frame.timestamp });
-      else {
-        range.frames += 1;
-        range.fromTimestamp = Math.min(range.fromTimestamp, frame.timestamp);
-        range.toTimestamp = Math.max(range.toTimestamp, frame.timestamp);
-      }
+      this.#overflowDrops.set(frame.kind, widenDroppedRange(this.#overflowDrops.get(frame.kind), frame.timestamp));
     }
   }
 
