@@ -6,10 +6,12 @@
  */
 import { chaosSoakMain } from './chaosSoak.ts';
 import { clusterTakeoverMain } from './clusterTakeover.ts';
+import { fsCallCostMain } from './perf/fsCallCost.ts';
 import { perfMain } from './perf/perfBench.ts';
 
 const BENCHMARKS: Readonly<Record<string, { readonly description: string; readonly run: (argv: readonly string[]) => Promise<number> }>> = {
   chaos: { description: 'chaos soak: the connector against the Zoom stand-in in chaos mode (default 50 streams x 10 min)', run: chaosSoakMain },
+  fscost: { description: 'CPU per file call of the file sink, in place and through the thread pool (header rewrite, audio flush, stream.json)', run: fsCallCostMain },
   perf: { description: 'cost floor: the connector against a bare RTMS client under the same load (CPU per frame, latency, RSS, ramp)', run: perfMain },
   takeover: { description: 'multi-replica takeover: SIGKILL and SIGTERM of replicas sharing a Redis, time to media flowing again', run: clusterTakeoverMain },
 };
