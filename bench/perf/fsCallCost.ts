@@ -4,10 +4,11 @@
  *
  *   node bench/perf/fsCallCost.ts [--calls 20000]     (or `npm run bench -- fscost`)
  *
- * The calls are the ones a stream makes every second or so: the WAV header rewrite (44 bytes
- * at offset 0), one flush of 16 kHz mono audio (32,000 bytes appended), and the atomic
- * replacement of `stream.json` (temp file + rename); the last three a tenth as often. Prints a table and writes JSON to
- * bench/results/fscost-<timestamp>.json. Nothing here passes or fails.
+ * The calls are the ones the file sink makes for each stream: the WAV header rewrite (44 bytes
+ * at offset 0) and one flush of 16 kHz mono audio (32,000 bytes appended) every second, and
+ * the atomic replacement of `stream.json` (temp file + rename) every five. The audio and
+ * `stream.json` calls run a tenth as many times as `--calls`. Prints a table and writes JSON
+ * to bench/results/fscost-<timestamp>.json. Nothing here passes or fails.
  */
 import { writeSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rename, rm, writeFile } from 'node:fs/promises';
