@@ -53,14 +53,14 @@ export async function fsCallCostMain(argv: readonly string[]): Promise<number> {
     results.push(await measure('WAV header rewrite, thread pool', calls, () => handle.write(header, 0, header.length, 0)));
     results.push(await measure('WAV header rewrite, in place', calls, () => writeSync(handle.fd, header, 0, header.length, 0)));
     // Fewer of the larger calls: 2,000 seconds of audio is 64 MB of disk.
-    const appends = Math.ceil(calls / 10);
-    results.push(await measure('1 s of audio appended, thread pool', appends, () => handle.writev([audio], (end += audio.length))));
-    results.push(await measure('1 s of audio appended, in place', appends, () => writeSync(handle.fd, audio, 0, audio.length, (end += audio.length))));
+    const fewer = Math.ceil(calls / 10);
+    results.push(await measure('1 s of audio appended, thread pool', fewer, () => handle.writev([audio], (end += audio.length))));
+    results.push(await measure('1 s of audio appended, in place', fewer, () => writeSync(handle.fd, audio, 0, audio.length, (end += audio.length))));
     await handle.close();
     const document = `${JSON.stringify({ counters: Array.from({ length: 40 }, (_, i) => ({ i, written: i * 1000 })) }, null, 2)}\n`;
     const temp = join(directory, '.stream.json.tmp');
     results.push(
-      await measure('stream.json replaced (temp + rename), thread pool', Math.ceil(calls / 10), async () => {
+      await measure('stream.json replaced (temp + rename), thread pool', fewer, async () => {
         await writeFile(temp, document);
         await rename(temp, join(directory, 'stream.json'));
       }),

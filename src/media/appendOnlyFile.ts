@@ -205,7 +205,7 @@ export class AppendOnlyFile {
   /**
    * Writes the header in place, synchronously: a few dozen bytes into the file's first page,
    * which the page cache holds (it was written a flush ago), so the write returns in about a
-   * microsecond. Through the thread pool the same write cost 38 µs of CPU (the hand-off to a
+   * microsecond. Through the thread pool the same write cost 12–39 µs of CPU (the hand-off to a
    * pool thread and back), and it was half of a WAV's file calls. The data itself stays
    * asynchronous: it dirties new pages, which a slow disk can throttle.
    */
