@@ -13,10 +13,9 @@
  * the 1-minute test in test/integration/chaos/chaosShort.test.ts runs.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Credentials, MediaKind } from '../src/config.ts';
 import { ConnectorProcess, connectorEnv as connectorEnvironment } from '../src/demo/connectorProcess.ts';
@@ -25,6 +24,7 @@ import { fileSafeId } from '../src/sinks/fileSafeId.ts';
 import { streamDirectory } from '../src/sinks/streamDirectory.ts';
 import { CHAOS_KINDS, type ChaosKind, type ChaosOptions, type SimulatedStream, startSimulator } from '../src/simulator/simulator.ts';
 import type { MediaCounters } from '../src/worker/streamStats.ts';
+import { RESULTS_DIR, writeBenchResult } from './benchResult.ts';
 import { envPairs } from './envPairs.ts';
 import { RssSampler, type RssSample, type RssVerdict, rssVerdict } from './rssSampler.ts';
 
@@ -563,14 +563,9 @@ export function formatChaosSoakReport(report: ChaosSoakReport): string {
   return lines.join('\n');
 }
 
-export const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'results');
-
 /** Writes the report to bench/results/chaos-soak-<timestamp>.json; returns the path. */
-export async function writeChaosSoakReport(report: ChaosSoakReport, directory = RESULTS_DIR): Promise<string> {
-  await mkdir(directory, { recursive: true });
-  const path = join(directory, `chaos-soak-${report.startedAt.replace(/[:.]/g, '-')}.json`);
-  await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
-  return path;
+export function writeChaosSoakReport(report: ChaosSoakReport, directory = RESULTS_DIR): Promise<string> {
+  return writeBenchResult('chaos-soak', report.startedAt, report, directory);
 }
 
 export const CHAOS_SOAK_USAGE = `Usage: node bench/chaosSoak.ts [options]   (or: npm run bench -- chaos [options])

@@ -17,15 +17,12 @@
  * Prints a table, writes bench/results/cluster-takeover-<time>.json; exit 1 when a takeover
  * exceeds 20 s or a stream ever had two signaling connections.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { writeBenchResult } from './benchResult.ts';
 import type { SimulatedStream } from '../src/simulator/simulator.ts';
 import { ClusterRig, untilAudio } from '../test/integration/cluster/clusterRig.ts';
 
 const BYTES_PER_MS = 32;
-const RESULTS = join(dirname(fileURLToPath(import.meta.url)), 'results');
 
 interface StreamFigure {
   /** Signal to the lease held by another replica, ms. */
@@ -219,10 +216,8 @@ export async function clusterTakeoverMain(argv: readonly string[]): Promise<numb
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   process.stdout.write(`\n${rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n')}\n`);
-  await mkdir(RESULTS, { recursive: true });
-  const file = join(RESULTS, `cluster-takeover-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   const verdicts = { takeoverUnder20s: killMedia.max < 20_000, noDuplicates: runs.every((run) => run.duplicates === 0) };
-  await writeFile(file, `${JSON.stringify({ options, runs, summary: { killMedia, killLease, termMedia, restart }, verdicts }, null, 2)}\n`);
+  const file = await writeBenchResult('cluster-takeover', new Date(), { options, runs, summary: { killMedia, killLease, termMedia, restart }, verdicts });
   process.stdout.write(`\nresults: ${file}\n`);
   return verdicts.takeoverUnder20s && verdicts.noDuplicates ? 0 : 1;
 }

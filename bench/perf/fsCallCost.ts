@@ -11,13 +11,12 @@
  * to bench/results/fscost-<timestamp>.json. Nothing here passes or fails.
  */
 import { writeSync } from 'node:fs';
-import { mkdir, mkdtemp, open, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rename, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeBenchResult } from '../benchResult.ts';
 
-const RESULTS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../results');
 const WARM_UP_CALLS = 500;
 
 interface CallCost {
@@ -75,9 +74,7 @@ export async function fsCallCostMain(argv: readonly string[]): Promise<number> {
   for (const result of results) {
     process.stdout.write(`${result.call.padEnd(width)}  ${result.cpuMicrosPerCall.toFixed(1).padStart(11)}  ${result.wallMicrosPerCall.toFixed(1).padStart(12)}\n`);
   }
-  await mkdir(RESULTS_DIR, { recursive: true });
-  const file = join(RESULTS_DIR, `fscost-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, `${JSON.stringify({ machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, calls, results }, null, 2)}\n`);
+  const file = await writeBenchResult('fscost', new Date(), { machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, calls, results });
   process.stdout.write(`\nJSON: ${file}\n`);
   return 0;
 }

@@ -19,12 +19,13 @@ import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Credentials } from '../../src/config.ts';
+import { writeBenchResult } from '../benchResult.ts';
 import { envPairs } from '../envPairs.ts';
 import { RssSampler, type RssSample, type RssVerdict, meanRss, rssVerdict } from '../rssSampler.ts';
 import { type ProfileSummary, formatProfileSummaries, summarizeProfileDir } from './cpuProfileSummary.ts';
@@ -43,7 +44,6 @@ import { loadAverage, machineCpuTicks, processCpu, processCpuSeconds, processRss
 import { type Buckets, bucketDelta, bucketQuantile, histogramBuckets, parsePrometheusText, sampleValue } from './promText.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const RESULTS_DIR = resolve(HERE, '../results');
 const ADMIN_TOKEN = 'perf-bench-admin-token';
 const MAIN = resolve(HERE, '../../src/main.ts');
 /** monitorEventLoopDelay({ resolution: 10 }) measures the timer interval itself; lag is what exceeds it. */
@@ -1115,9 +1115,7 @@ export async function perfMain(argv: readonly string[]): Promise<number> {
   try {
     const report = await runPerfBench(options);
     process.stdout.write(`${formatReport(report)}\n`);
-    await mkdir(RESULTS_DIR, { recursive: true });
-    const file = join(RESULTS_DIR, `perf-${report.startedAt.replace(/[:.]/g, '-')}.json`);
-    await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+    const file = await writeBenchResult('perf', report.startedAt, report);
     process.stdout.write(`\nJSON: ${file}\n`);
     return report.ok ? 0 : 1;
   } finally {
