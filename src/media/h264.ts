@@ -4,9 +4,9 @@
  */
 
 /** nal_unit_type of a coded slice of a non-IDR picture. */
-const NAL_SLICE = 1;
+export const NAL_SLICE = 1;
 /** nal_unit_type of a coded slice of an IDR picture: the decoder's reference chain starts over. */
-const NAL_IDR = 5;
+export const NAL_IDR = 5;
 
 /** Whether `data` begins with `00 00 01` or `00 00 00 01`. */
 export function startsWithStartCode(data: Buffer): boolean {

@@ -1,3 +1,5 @@
+import { NAL_IDR, NAL_SLICE } from '../media/h264.ts';
+
 /**
  * Splits an H.264 Annex B byte stream into access units (one coded picture plus the
  * parameter sets, SEI and delimiter in front of it), following the first-of-access-unit
@@ -6,8 +8,6 @@
 
 /** NAL unit types that open a new access unit when a picture has already been seen. */
 const PREFIX_TYPES = new Set([6, 7, 8, 9, 14, 15, 16, 17, 18]);
-const NAL_IDR = 5;
-const NAL_SLICE = 1;
 
 interface NalPosition {
   /** Offset of the start code (including a leading zero byte of a 4-byte code). */
