@@ -1,3 +1,4 @@
+import './nodeVersionCheck.ts';
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { ClusterNode } from './cluster/clusterNode.ts';

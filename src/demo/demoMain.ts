@@ -1,12 +1,13 @@
+import '../nodeVersionCheck.ts';
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ffprobeAvailable } from '../media/ffprobe.ts';
 import { readWavData } from '../media/wavReader.ts';
 import { fileSafeId } from '../sinks/fileSafeId.ts';
 import { streamDirectory } from '../sinks/streamDirectory.ts';
 import { startSimulator, type SimulatedStream } from '../simulator/simulator.ts';
 import { ConnectorProcess, connectorEnv } from './connectorProcess.ts';
+import { DemoDirectoryNotOwnedError, prepareDemoOutputDirectory } from './demoOutputDirectory.ts';
 import { inspectStreamOutput } from './streamOutputReport.ts';
 
 /**
@@ -19,9 +20,7 @@ import { inspectStreamOutput } from './streamOutputReport.ts';
 const STREAM_SECONDS = 10;
 
 async function main(): Promise<number> {
-  const outputDir = resolve(process.env['OUTPUT_DIR'] ?? 'demo-output');
-  await rm(outputDir, { recursive: true, force: true });
-  await mkdir(outputDir, { recursive: true });
+  const outputDir = await prepareDemoOutputDirectory();
   const credentials = {
     clientId: `demo-${randomBytes(4).toString('hex')}`,
     clientSecret: randomBytes(24).toString('hex'),
@@ -114,6 +113,10 @@ function printTable(header: readonly string[], rows: readonly string[][]): void 
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
+    if (error instanceof DemoDirectoryNotOwnedError) {
+      console.error(`demo: ${error.message}`);
+      process.exit(1);
+    }
     console.error(`demo failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     process.exit(1);
   },
