@@ -7,12 +7,23 @@
 #     -e ZM_RTMS_CLIENT=... -e ZM_RTMS_SECRET=... -e ZM_WEBHOOK_SECRET_TOKEN=... -e ADMIN_TOKEN=... \
 #     -v rtms-data:/data rtms-connector
 #
-# test/unit/ops/dockerfile.test.ts checks this file against the project (no engine in CI).
+# test/unit/ops/dockerfile.test.ts checks this file against the project; scripts/imageCheck.sh
+# builds it and runs the image against the Zoom simulator (CI: .ci/run).
 
-ARG NODE_VERSION=24
+# The Node release the project pins (package.json devDependency `node`) on a fixed Debian
+# release, so a rebuild does not silently move to another major or distribution. Add the
+# registry's digest (`node:…-slim@sha256:…`) where images must be reproducible byte for byte.
+ARG NODE_VERSION=24.21.0
 
-# ── build: all dependencies, TypeScript → dist/ ───────────────────────────────────────────
-FROM node:${NODE_VERSION}-slim AS build
+# ── deps: production dependencies only, installed once ────────────────────────────────────
+FROM node:${NODE_VERSION}-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
+# ── build: all dependencies, TypeScript → dist/ (tsconfig.build.json leaves out the Zoom
+#    simulator and the demo, which run from source) ──────────────────────────────────────
+FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -20,15 +31,15 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-# ── runtime: production dependencies and the compiled output only ─────────────────────────
-FROM node:${NODE_VERSION}-slim AS runtime
+# ── runtime: package.json, production dependencies and the compiled output only ──────────
+FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     PORT=8080 \
     OUTPUT_DIR=/data
 WORKDIR /app
 # package.json is also read at run time (dist/main.js reports its version).
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY package.json ./
+COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # The volume's mount point belongs to the unprivileged `node` user of the base image, so a
 # fresh named volume is writable by it.

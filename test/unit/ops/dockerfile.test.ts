@@ -1,14 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.ts';
 
 /**
- * No Docker engine runs in CI, so the Dockerfile is checked against the project instead of
- * built: every COPY source exists (and is not ignored) or is produced by the build stage, the
- * CMD runs what `npm run build` writes, the runtime runs as a non-root user with production
- * dependencies only, and the healthcheck, port and volume agree with the configuration.
+ * The Dockerfile checked against the project in a second, without an engine (CI also builds
+ * and runs it: scripts/imageCheck.sh): every COPY source exists (and is not ignored) or is
+ * produced by an earlier stage, the CMD runs what `npm run build` writes, the runtime runs as
+ * a non-root user with production dependencies only, on the pinned Node release, and the
+ * healthcheck, port and volume agree with the configuration.
  */
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -105,8 +106,8 @@ function ignoredBy(patterns: readonly string[], path: string): string | undefine
   return undefined;
 }
 
-const stages = parseDockerfile(read('Dockerfile'));
-const build = stages[0]!;
+const dockerfileText = read('Dockerfile');
+const stages = parseDockerfile(dockerfileText);
 const runtime = stages.at(-1)!;
 const dockerignore = read('.dockerignore')
   .split('\n')
@@ -114,7 +115,7 @@ const dockerignore = read('.dockerignore')
   .filter((line) => line !== '' && !line.startsWith('#'));
 const buildConfig = JSON.parse(read('tsconfig.build.json')) as { compilerOptions: { outDir: string; rootDir: string } };
 const { outDir, rootDir } = buildConfig.compilerOptions;
-const packageJson = JSON.parse(read('package.json')) as { scripts: Record<string, string>; main: string };
+const packageJson = JSON.parse(read('package.json')) as { scripts: Record<string, string>; main: string; devDependencies: Record<string, string> };
 
 function instructions(stage: Stage, keyword: string): Instruction[] {
   return stage.instructions.filter((instruction) => instruction.keyword === keyword);
@@ -126,16 +127,49 @@ function runs(stage: Stage): string {
     .join('\n');
 }
 
+/** The stage that compiles (`npm run build`), and the one the runtime's node_modules come from. */
+const build = stages.find((stage) => /\bnpm run build\b/.test(runs(stage)))!;
+const depsName = copies(runtime).find((copy) => copy.from !== undefined && copy.sources.some((source) => /node_modules\/?$/.test(source)))?.from;
+const deps = stages.find((stage) => stage.name !== undefined && stage.name === depsName);
+
 describe('Dockerfile', () => {
-  it('is multi-stage: the build stage compiles with all dependencies, the runtime installs production ones only', () => {
-    expect(stages.length).toBeGreaterThanOrEqual(2);
+  it('is multi-stage: the build stage compiles with all dependencies, the runtime gets production ones from a deps stage', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(3);
+    expect(build).toBeDefined();
     expect(build.name).toBeDefined();
     expect(runs(build)).toMatch(/\bnpm ci\b/);
-    expect(runs(build)).toMatch(/\bnpm run build\b/);
+    expect(runs(build)).not.toMatch(/--omit=dev/);
     expect(packageJson.scripts['build']).toContain('tsconfig.build.json');
-    expect(runtime.image).toMatch(/^node:.*slim/);
-    expect(runs(runtime)).toMatch(/\bnpm ci\b[^\n]*--omit=dev/);
-    expect(runs(runtime)).not.toMatch(/npm run build|\btsc\b/);
+    // Production dependencies are installed once, in their own stage, and copied.
+    expect(deps, 'runtime copies node_modules from a named stage').toBeDefined();
+    expect(runs(deps!)).toMatch(/\bnpm ci\b[^\n]*--omit=dev/);
+    expect(runs(deps!)).not.toMatch(/npm run build|\btsc\b/);
+    expect(runs(runtime)).not.toMatch(/\bnpm\b|\btsc\b/);
+  });
+
+  it('every stage is the same slim image of the Node release package.json pins', () => {
+    const nodeVersion = /^ARG NODE_VERSION=(\S+)$/m.exec(dockerfileText)?.[1];
+    expect(nodeVersion).toBe(packageJson.devDependencies['node']);
+    for (const stage of stages) expect(stage.image).toBe('node:${NODE_VERSION}-bookworm-slim');
+  });
+
+  it('leaves the Zoom simulator and the demo out of the compiled output', () => {
+    const exclude = (JSON.parse(read('tsconfig.build.json')) as { exclude?: string[] }).exclude ?? [];
+    expect(exclude).toEqual(expect.arrayContaining(['src/simulator', 'src/demo']));
+    // tsc would compile an excluded file anyway if shipped code imported it.
+    const importers: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(`${ROOT}${dir}`, { withFileTypes: true })) {
+        const path = `${dir}/${entry.name}`;
+        if (entry.isDirectory()) {
+          if (path !== 'src/simulator' && path !== 'src/demo') walk(path);
+        } else if (path.endsWith('.ts') && /from '[^']*\/(simulator|demo)\/[^']*'/.test(read(path))) {
+          importers.push(path);
+        }
+      }
+    };
+    walk('src');
+    expect(importers).toEqual([]);
   });
 
   it('copies only sources that exist in the build context and are not .dockerignored', () => {
@@ -152,13 +186,14 @@ describe('Dockerfile', () => {
     expect(problems).toEqual([]);
   });
 
-  it('copies from the build stage only what the build produces (tsconfig.build.json outDir)', () => {
-    const fromBuild = copies(runtime).filter((copy) => copy.from !== undefined);
-    expect(fromBuild.length).toBeGreaterThan(0);
+  it('copies from the build stage only what the build produces (tsconfig.build.json outDir), from deps only node_modules', () => {
+    const fromStages = copies(runtime).filter((copy) => copy.from !== undefined);
+    expect(fromStages.map((copy) => copy.from).sort()).toEqual([build.name, deps!.name].sort());
     const buildOutput = posix.resolve(workdirAt(build, build.instructions.length - 1), outDir);
-    for (const copy of fromBuild) {
-      expect(copy.from).toBe(build.name);
-      for (const source of copy.sources) expect(posix.resolve(source)).toBe(buildOutput);
+    const depsModules = posix.resolve(workdirAt(deps!, deps!.instructions.length - 1), 'node_modules');
+    for (const copy of fromStages) {
+      const expected = copy.from === build.name ? buildOutput : depsModules;
+      for (const source of copy.sources) expect(posix.resolve(source)).toBe(expected);
     }
   });
 
