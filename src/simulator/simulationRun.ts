@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Credentials } from '../config.ts';
 import { STATUS_CODE_NAMES, STOP_REASON_NAMES, nameOf } from '../rtms/codes.ts';
 import type { Product } from '../rtms/products.ts';
+import { type SimulationProgress, progressOf } from './simulationProgress.ts';
 import { startSimulator, type SimulatedStream, type Simulator } from './simulator.ts';
 import type { Scenario } from './simulatorArgs.ts';
 import { SimulatorError } from './simulatorErrors.ts';
@@ -30,6 +31,10 @@ export interface SimulationOptions {
   readonly onListening?: (simulator: Simulator) => void;
   /** Aborts the run: streams are dropped and the simulator closed. */
   readonly signal?: AbortSignal;
+  /** Called every `progressIntervalMs` while streams run (the CLI prints a line). */
+  readonly onProgress?: (progress: SimulationProgress) => void;
+  /** 0 or absent: no progress calls. */
+  readonly progressIntervalMs?: number;
 }
 
 /** One row of the summary table. */
@@ -54,6 +59,8 @@ export interface SimulationResult {
   readonly forgedStatuses: readonly number[];
   /** False when the endpoint refused a genuine webhook or accepted a forged one. */
   readonly ok: boolean;
+  /** Totals over all streams at the end of the run. */
+  readonly totals: SimulationProgress;
 }
 
 /** Where in the stream's media time the scenario acts, as a fraction of the duration. */
@@ -93,28 +100,38 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   });
   const onAbort = (): void => void simulator.close();
   options.signal?.addEventListener('abort', onAbort, { once: true });
+  const startedAt = Date.now();
+  const running: SimulatedStream[] = [];
+  const onProgress = options.onProgress;
+  const progressTimer =
+    onProgress !== undefined && (options.progressIntervalMs ?? 0) > 0
+      ? setInterval(() => onProgress(progressOf(running, Date.now() - startedAt)), options.progressIntervalMs)
+      : undefined;
+  const totals = (): SimulationProgress => progressOf(running, Date.now() - startedAt);
   try {
     options.onListening?.(simulator);
     await simulator.validateEndpoint();
     if (options.scenario === 'forged-webhook') {
       const forgedStatuses = await sendForged(simulator, options);
-      return { streams: [], forgedStatuses, ok: forgedStatuses.every((status) => status >= 400 && status < 500) };
+      return { streams: [], forgedStatuses, ok: forgedStatuses.every((status) => status >= 400 && status < 500), totals: totals() };
     }
     const outcomes = await Promise.all(
       Array.from({ length: options.streams }, async (_, index) => {
         // Spread the announcements a little, as real meetings do not start in the same ms.
         await sleep(Math.min(index * 5, 2000));
-        return runStream(simulator, options);
+        return runStream(simulator, options, running);
       }),
     );
-    return { streams: outcomes.map((outcome) => outcome.summary), forgedStatuses: [], ok: outcomes.every((outcome) => outcome.accepted) };
+    return { streams: outcomes.map((outcome) => outcome.summary), forgedStatuses: [], ok: outcomes.every((outcome) => outcome.accepted), totals: totals() };
   } finally {
+    clearInterval(progressTimer);
     options.signal?.removeEventListener('abort', onAbort);
     await simulator.close();
   }
 }
 
-async function runStream(simulator: Simulator, options: SimulationOptions): Promise<{ summary: StreamSummary; accepted: boolean }> {
+/** `running` receives the stream once announced, for progress reports. */
+async function runStream(simulator: Simulator, options: SimulationOptions, running: SimulatedStream[]): Promise<{ summary: StreamSummary; accepted: boolean }> {
   let stream: SimulatedStream;
   try {
     stream = await simulator.startStream({
@@ -127,6 +144,7 @@ async function runStream(simulator: Simulator, options: SimulationOptions): Prom
     const notes = error instanceof SimulatorError ? error.message : String(error);
     return { summary: summarize(undefined, options.product, notes), accepted: false };
   }
+  running.push(stream);
   await playScenario(stream, options);
   await stream.whenEnded();
   return { summary: summarize(stream, options.product, ''), accepted: true };

@@ -20,6 +20,8 @@ export interface SimulatorArgs {
   readonly port: number;
   readonly host: string;
   readonly verbose: boolean;
+  /** Progress line period (`--progress SECONDS`, default 5 s; 0: none). */
+  readonly progressIntervalMs: number;
   /** Chaos mode on (`--chaos`, or implied by `--chaos-seed` / `--chaos-rate`). */
   readonly chaos: boolean;
   /** Seed of the chaos schedule (default: `--seed`, else random). */
@@ -58,6 +60,7 @@ Options:
   --client-id ID           default: ZM_RTMS_CLIENT
   --client-secret SECRET   default: ZM_RTMS_SECRET
   --webhook-secret TOKEN   default: ZM_WEBHOOK_SECRET_TOKEN
+  --progress SECONDS       print a progress line this often (default 5; 0: none)
   --verbose                log stream lifecycle to stderr
   -h, --help               show this help
 
@@ -112,6 +115,7 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
         'client-secret': { type: 'string' },
         'webhook-secret': { type: 'string' },
         verbose: { type: 'boolean' },
+        progress: { type: 'string' },
         chaos: { type: 'boolean' },
         'chaos-seed': { type: 'string' },
         'chaos-rate': { type: 'string' },
@@ -152,6 +156,16 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
     durationMs = Math.round(seconds * 1000);
   }
 
+  const progressText = text('progress');
+  let progressIntervalMs = 5000;
+  if (progressText !== undefined) {
+    const seconds = /^\d+(\.\d+)?$/.test(progressText) ? Number(progressText) : Number.NaN;
+    if (!(seconds >= 0 && seconds <= 3600)) {
+      throw new ArgsError(`--progress: expected seconds from 0 to 3600, got ${JSON.stringify(progressText)}`);
+    }
+    progressIntervalMs = Math.round(seconds * 1000);
+  }
+
   const chaosRateText = text('chaos-rate');
   let chaosRate: number | undefined;
   if (chaosRateText !== undefined) {
@@ -176,6 +190,7 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
     port: integer('port', text('port'), 0, 65_535) ?? 0,
     host: text('host') ?? '127.0.0.1',
     verbose: values['verbose'] === true,
+    progressIntervalMs,
     chaos: values['chaos'] === true || chaosSeed !== undefined || chaosRate !== undefined,
     chaosSeed,
     chaosRate,

@@ -1,12 +1,15 @@
 /**
  * `npm run simulate -- --webhook-url URL [...]`: the Zoom stand-in on its own. Validates the
- * endpoint, runs the streams and scenario, prints a summary table per stream, and exits 0
+ * endpoint, runs the streams and scenario, prints a progress line every few seconds (so a
+ * run that goes nowhere, e.g. refused handshakes, shows it) and a summary table per stream
+ * with totals, and exits 0
  * once every stream ended (1: endpoint or webhook refused; 2: bad arguments).
  */
 import pino from 'pino';
 import { readCredentials } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { ArgsError, USAGE, parseSimulatorArgs, type SimulatorArgs } from './simulatorArgs.ts';
+import { formatProgress } from './simulationProgress.ts';
 import { formatSummaryTable, runSimulation } from './simulationRun.ts';
 import { SimulatorError } from './simulatorErrors.ts';
 
@@ -68,6 +71,8 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
       port: args.port,
       logger,
       signal: abort.signal,
+      progressIntervalMs: args.progressIntervalMs,
+      onProgress: (progress) => process.stdout.write(`simulator: ${formatProgress(progress)}\n`),
       onListening: (simulator) =>
         process.stdout.write(
           `simulator: signaling ${simulator.signalingUrl}, webhooks to ${simulator.webhookUrl}, scenario ${args.scenario}` +
@@ -85,6 +90,7 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
       }
     } else {
       process.stdout.write(`${formatSummaryTable(result.streams)}\n`);
+      process.stdout.write(`simulator: done after ${formatProgress(result.totals)}\n`);
     }
     return result.ok ? 0 : 1;
   } catch (error) {

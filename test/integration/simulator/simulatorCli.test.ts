@@ -84,7 +84,7 @@ describe('npm run simulate', () => {
     receiver = await WebhookReceiver.start(CREDENTIALS.webhookSecretToken);
     sessions = autoJoin(receiver);
     // Credentials from the environment this time.
-    const result = await runCli(['--webhook-url', receiver.url, '--streams', '2', '--duration', '1.5', '--seed', '3', '--scenario', 'interrupt'], {
+    const result = await runCli(['--webhook-url', receiver.url, '--streams', '2', '--duration', '1.5', '--seed', '3', '--scenario', 'interrupt', '--progress', '0.5'], {
       ZM_RTMS_CLIENT: CREDENTIALS.clientId,
       ZM_RTMS_SECRET: CREDENTIALS.clientSecret,
       ZM_WEBHOOK_SECRET_TOKEN: CREDENTIALS.webhookSecretToken,
@@ -98,6 +98,9 @@ describe('npm run simulate', () => {
       // Two signaling connections: the first join and the rejoin after the interruption.
       expect(row).toMatch(/meeting\s+2\s/);
     }
+    // Progress while the streams run, totals at the end.
+    expect(result.stdout).toMatch(/^simulator: \d+ s: 2 streams \([^)]*connected[^)]*\) · sent audio \d+ kB, video \d+ frames, transcripts \d+, chat \d+$/m);
+    expect(result.stdout).toMatch(/^simulator: done after \d+ s: 2 streams \(2 ended\) · sent audio [1-9]\d* kB/m);
     expect(receiver.events('meeting.rtms_interrupted')).toHaveLength(2);
     expect(receiver.events('meeting.rtms_stopped')).toHaveLength(2);
   });
@@ -105,8 +108,10 @@ describe('npm run simulate', () => {
   it('bad-signature: the handshake is refused with 3 and the stream ends with 18', async () => {
     receiver = await WebhookReceiver.start(CREDENTIALS.webhookSecretToken);
     sessions = autoJoin(receiver);
-    const result = await runCli(['--webhook-url', receiver.url, '--scenario', 'bad-signature', '--duration', '1', ...credentialFlags]);
+    const result = await runCli(['--webhook-url', receiver.url, '--scenario', 'bad-signature', '--duration', '1', '--progress', '0.2', ...credentialFlags]);
     expect(result.code).toBe(0);
+    // The progress line says what is going wrong before the stream ends.
+    expect(result.stdout).toMatch(/^simulator: \d+ s: 1 stream \(.*\) · .* · [1-9]\d* handshakes refused \(check the client's credentials\)$/m);
     expect(result.stdout).toContain('18 AUTHENTICATION_FAILURE');
     expect(result.stdout).toContain('refused 3 INVALID_SIGNATURE');
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ArgsError, parseSimulatorArgs } from '../../../src/simulator/simulatorArgs.ts';
+import { formatProgress } from '../../../src/simulator/simulationProgress.ts';
 import { formatSummaryTable } from '../../../src/simulator/simulationRun.ts';
 
 describe('parseSimulatorArgs', () => {
@@ -14,6 +15,7 @@ describe('parseSimulatorArgs', () => {
       host: '127.0.0.1',
       port: 0,
       help: false,
+      progressIntervalMs: 5000,
     });
   });
 
@@ -21,11 +23,12 @@ describe('parseSimulatorArgs', () => {
     const args = parseSimulatorArgs([
       '--webhook-url=http://h/w', '--streams', '5', '--product', 'contact_center', '--participants', '2', '--duration', '2.5',
       '--scenario', 'failover', '--keepalive-ms', '500', '--grace-ms', '3000', '--seed', '7', '--port', '9000', '--host', '::1',
-      '--client-id', 'a', '--client-secret', 'b', '--webhook-secret', 'c', '--verbose',
+      '--client-id', 'a', '--client-secret', 'b', '--webhook-secret', 'c', '--verbose', '--progress', '0.5',
     ]);
     expect(args).toMatchObject({
       streams: 5, product: 'contact_center', participants: 2, durationMs: 2500, scenario: 'failover', keepAliveIntervalMs: 500,
       reconnectGraceMs: 3000, seed: 7, port: 9000, host: '::1', clientId: 'a', clientSecret: 'b', webhookSecret: 'c', verbose: true,
+      progressIntervalMs: 500,
     });
   });
 
@@ -36,6 +39,7 @@ describe('parseSimulatorArgs', () => {
     [['--webhook-url', 'http://x', '--duration', '-1'], /--duration/],
     [['--webhook-url', 'http://x', '--scenario', 'chaos'], /--scenario: expected one of normal, stop/],
     [['--webhook-url', 'http://x', '--product', 'phone'], /--product/],
+    [['--webhook-url', 'http://x', '--progress', 'often'], /--progress: expected seconds from 0/],
     [['--webhook-url', 'http://x', '--wat'], /Unknown option '--wat'/],
     [['--webhook-url', 'http://x', 'positional'], /positional/i],
   ])('%j -> one-line ArgsError', (argv, message) => {
@@ -65,5 +69,23 @@ describe('formatSummaryTable', () => {
     expect(lines[0]).toMatch(/^stream\s+product\s+signaling\s+media\s+audio bytes/);
     expect(lines[2]).toContain('320000');
     expect(lines[2]).toContain('6 MEETING_ENDED');
+  });
+});
+
+describe('formatProgress', () => {
+  it('names streams by state, what was sent, and refused handshakes only when there are some', () => {
+    const progress = {
+      elapsedMs: 12_400,
+      streams: { announced: 0, connected: 2, interrupted: 1, ended: 0 },
+      audioBytes: 1_152_000,
+      videoFrames: 300,
+      transcriptLines: 4,
+      chatMessages: 1,
+      refusedHandshakes: 0,
+    };
+    expect(formatProgress(progress)).toBe('12 s: 3 streams (2 connected, 1 interrupted) · sent audio 1152 kB, video 300 frames, transcripts 4, chat 1');
+    expect(formatProgress({ ...progress, streams: { announced: 1, connected: 0, interrupted: 0, ended: 0 }, refusedHandshakes: 3 })).toBe(
+      "12 s: 1 stream (1 announced) · sent audio 1152 kB, video 300 frames, transcripts 4, chat 1 · 3 handshakes refused (check the client's credentials)",
+    );
   });
 });
