@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the unchanged Dockerfile and runs the image for real against the Zoom simulator
 # (scripts/imageRun.ts does the checks). Needs root on Debian and `npm ci` done; `.ci/run`
-# calls it. Without a reachable image registry the Dockerfile's base image is replaced by a
-# local stand-in built the same way: a minimal Debian root (debootstrap), the Node release the
+# calls it. The Dockerfile's base image is pulled; without a reachable image registry it is
+# replaced by a local stand-in built the same way: a minimal Debian root (debootstrap), the Node release the
 # project pins (the `node` devDependency's binary), npm from the npm registry, user `node`
 # (uid 1000), an entrypoint that execs its arguments.
 #
@@ -70,7 +70,10 @@ base=${base//'${NODE_VERSION}'/$node_version}
 
 if docker image inspect "$base" >/dev/null 2>&1; then
   step "base $base present ($(docker image inspect -f '{{index .Config.Labels "org.opencontainers.image.description"}}' "$base"))"
+elif timeout 300 docker pull -q "$base" >"$work/pull.log" 2>&1; then
+  step "base $base pulled from the registry"
 else
+  echo "image-check: no registry ($(tail -1 "$work/pull.log")): building a local stand-in for $base"
   command -v debootstrap >/dev/null 2>&1 || {
     export DEBIAN_FRONTEND=noninteractive
     apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
