@@ -63,6 +63,17 @@ describe('deploy/alerts.yml', () => {
     );
   });
 
+  it("is loaded by the example stack's Prometheus (deploy/prometheus.yml, mounted beside it by compose)", async () => {
+    const config = fileURLToPath(new URL('../../../deploy/prometheus.yml', import.meta.url));
+    const result = await promtool(['check', 'config', config]);
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).toContain('SUCCESS: 1 rule files found');
+    expect(result.output).toContain(`SUCCESS: ${alertNames(rules).length} rules found`);
+    const compose = await readFile(fileURLToPath(new URL('../../../docker-compose.example.yml', import.meta.url)), 'utf8');
+    expect(compose).toContain('./deploy/prometheus.yml:/etc/prometheus/prometheus.yml:ro');
+    expect(compose).toContain('./deploy/alerts.yml:/etc/prometheus/alerts.yml:ro');
+  });
+
   it('passes its promtool test rules cases', async () => {
     const result = await promtool(['test', 'rules', CASES]);
     expect(result.code, result.output).toBe(0);
