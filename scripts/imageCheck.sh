@@ -41,6 +41,7 @@ trap cleanup EXIT
 
 # ── a Docker engine: Debian's docker.io, started here when none runs ──────────────────────
 if ! docker info >/dev/null 2>&1; then
+  [ "$(id -u)" = 0 ] || fail "no Docker engine answers, and starting one needs root"
   if ! command -v dockerd >/dev/null 2>&1 || ! command -v debootstrap >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq

@@ -212,6 +212,11 @@ async function main(image: string): Promise<void> {
       }
     }
     report(`docker stop with ${STREAMS} live streams: exit 0 in ${stopSeconds.toFixed(2)} s (timeout ${STOP_TIMEOUT_S} s); streams closed through Zoom, stream.json ended, WAVs byte-identical to the audio sent`);
+  } catch (error) {
+    // The connector's own account of what went wrong, before the container goes.
+    const logs = await docker('logs', '--tail', '60', name).catch(() => '(no container logs)');
+    process.stderr.write(`--- last lines of the container's log ---\n${logs}\n`);
+    throw error;
   } finally {
     await simulator?.close().catch(() => undefined);
     await docker('rm', '--force', name).catch(() => '');
