@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { StreamControl } from '../../../src/http/adminRoutes.ts';
 import { createHttpServer, type HttpServer, type HttpServerOptions } from '../../../src/http/httpServer.ts';
 import type { StreamSnapshot } from '../../../src/http/streamSnapshot.ts';
-import type { RtmsWebhookEvent } from '../../../src/http/webhookHandler.ts';
+import { MAX_UNSIGNED_BODY_BYTES, type RtmsWebhookEvent } from '../../../src/http/webhookHandler.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { urlValidationToken } from '../../../src/rtms/signature.ts';
 import type { StreamStats } from '../../../src/worker/streamStats.ts';
@@ -184,6 +184,19 @@ describe('POST /webhook: endpoint.url_validation', () => {
     const response = await post(h, JSON.stringify({ event: 'endpoint.url_validation', payload: { plainToken } }));
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ error: 'WEBHOOK_BODY_INVALID', reason: 'payload.plainToken: must not start with "v0:"' });
+  });
+
+  it('a signed challenge is answered; an unsigned one over MAX_UNSIGNED_BODY_BYTES is not even parsed (401)', async () => {
+    const h = await start();
+    const challenge = { event: 'endpoint.url_validation', event_ts: NOW_MS, payload: { plainToken: 'qgg8vlvZRS6UYooatFL8Aw' } };
+    const signed = await postSigned(h, challenge);
+    expect(signed.status).toBe(200);
+    expect(((await signed.json()) as { plainToken: string }).plainToken).toBe('qgg8vlvZRS6UYooatFL8Aw');
+    // The same challenge padded past the limit: answering it would need a parse.
+    const padded = JSON.stringify({ ...challenge, pad: ' '.repeat(MAX_UNSIGNED_BODY_BYTES) });
+    const unsigned = await post(h, padded);
+    expect(unsigned.status).toBe(401);
+    expect(await unsigned.json()).toEqual({ error: 'WEBHOOK_SIGNATURE_INVALID', reason: 'x-zm-signature: missing' });
   });
 });
 
