@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StreamControl } from '../../../src/http/adminRoutes.ts';
+import { AUTH_FAILURE_BURST } from '../../../src/http/authFailureLimiter.ts';
 import { createHttpServer, type HttpServer, type HttpServerOptions } from '../../../src/http/httpServer.ts';
 import type { StreamSnapshot } from '../../../src/http/streamSnapshot.ts';
 import { MAX_UNSIGNED_BODY_BYTES, type RtmsWebhookEvent } from '../../../src/http/webhookHandler.ts';
@@ -105,7 +106,7 @@ async function start(overrides: Partial<HttpServerOptions> = {}): Promise<Harnes
     check() ? Promise.resolve() : new Promise((resolve) => waiters.push({ check, resolve }));
 
   const server = createHttpServer({
-    http: { host: '127.0.0.1', port: 0, webhookPath: '/webhook', webhookMaxBodyBytes: MAX_BODY, webhookToleranceSeconds: 300 },
+    http: { host: '127.0.0.1', port: 0, webhookPath: '/webhook', webhookMaxBodyBytes: MAX_BODY, webhookToleranceSeconds: 300, maxConnections: 64, webhookDedupMaxBytes: 1024 * 1024 },
     webhookSecretToken: SECRET,
     adminToken: ADMIN_TOKEN,
     clock: { now: () => NOW_MS },
@@ -474,6 +475,15 @@ describe('admin API', () => {
     expect(h.streams.closed).toEqual([]);
   });
 
+  it('after AUTH_FAILURE_BURST 401s an address gets 429 with retry-after, even with the right token', async () => {
+    const h = await start();
+    for (let i = 0; i < AUTH_FAILURE_BURST; i++) expect((await admin(h, '/streams', {}, 'wrong')).status).toBe(401);
+    const limited = await admin(h, '/streams');
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('1');
+    expect(await limited.json()).toEqual({ error: 'ADMIN_RATE_LIMITED', reason: 'too many failed attempts from this address; retry later' });
+  });
+
   it('every route answers 401 when ADMIN_TOKEN is unset', async () => {
     const h = await start({ adminToken: undefined });
     h.streams.streams.set(STREAM_ID, stats());
@@ -610,7 +620,7 @@ describe('lifecycle', () => {
   it('listen() rejects when the port is taken', async () => {
     const h = await start();
     const other = createHttpServer({
-      http: { host: '127.0.0.1', port: h.server.address!.port, webhookPath: '/webhook', webhookMaxBodyBytes: 1024, webhookToleranceSeconds: 300 },
+      http: { host: '127.0.0.1', port: h.server.address!.port, webhookPath: '/webhook', webhookMaxBodyBytes: 1024, webhookToleranceSeconds: 300, maxConnections: 64, webhookDedupMaxBytes: 1024 * 1024 },
       webhookSecretToken: SECRET,
       adminToken: undefined,
       logger: createLogger({ level: 'silent' }),
