@@ -101,7 +101,7 @@ async function main(): Promise<void> {
       excludeParticipant: (id, userId) => supervisor.excludeParticipant(id, userId),
     },
   });
-  registerFrontDoorMetrics(metrics.registry, { connections: () => server.connections, dedup: memoryDedup, authFailures });
+  registerFrontDoorMetrics(metrics.registry, { maxConnections: config.http.maxConnections, connections: () => server.connections, dedup: memoryDedup, authFailures });
   const { port } = await server.listen();
   logger.info(
     { host: config.http.host, port, webhookPath: config.http.webhookPath, version: VERSION, ...(cluster === undefined ? {} : { replica: cluster.replicaId }) },

@@ -3,6 +3,8 @@ import { CONNECTION_DROP_REASONS, type ConnectionDropReason } from './connection
 
 /** What the HTTP front door counts, read at each scrape. */
 export interface FrontDoorSources {
+  /** `HTTP_MAX_CONNECTIONS`. */
+  readonly maxConnections: number;
   readonly connections: () => { readonly open: number; readonly dropped: Readonly<Record<ConnectionDropReason, number>> };
   /** The in-memory webhook dedup store; undefined with Redis (its keys live there). */
   readonly dedup: { readonly bytes: number; readonly evictions: number } | undefined;
@@ -24,6 +26,11 @@ export function registerFrontDoorMetrics(registry: Registry, sources: FrontDoorS
       this.set(sources.connections().open);
     },
   });
+  new Gauge({
+    name: 'rtms_http_max_connections',
+    help: 'HTTP connections allowed at once (HTTP_MAX_CONNECTIONS).',
+    registers,
+  }).set(sources.maxConnections);
   const droppedSeen: Record<string, number> = {};
   new Counter({
     name: 'rtms_http_connections_dropped_total',
