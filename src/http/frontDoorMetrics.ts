@@ -34,7 +34,7 @@ export function registerFrontDoorMetrics(registry: Registry, sources: FrontDoorS
   const droppedSeen: Record<string, number> = {};
   new Counter({
     name: 'rtms_http_connections_dropped_total',
-    help: 'HTTP connections closed by HTTP_MAX_CONNECTIONS: idle_evicted (the longest-idle one, to make room) or all_busy (the newcomer, every open one mid-request).',
+    help: 'HTTP connections closed by HTTP_MAX_CONNECTIONS: idle_evicted (the longest-idle one, to make room), upload_evicted (else the oldest still sending its body), all_busy (the newcomer, every open one being answered).',
     labelNames: ['reason'] as const,
     registers,
     collect() {

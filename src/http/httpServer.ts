@@ -211,7 +211,7 @@ export class HttpServer {
   }
 
   #onRequest(request: IncomingMessage, response: ServerResponse): void {
-    this.#connections.requestStarted(request.socket, response);
+    this.#connections.requestStarted(request.socket, request, response);
     this.#route(request, response).catch((error: unknown) => {
       this.#logger.error({ err: describeError(error), method: request.method }, 'http request failed');
       if (response.headersSent) response.destroy();

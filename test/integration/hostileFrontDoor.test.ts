@@ -108,6 +108,38 @@ describe('HTTP_MAX_CONNECTIONS: idle connections cannot take the sinks\' descrip
     expect((await samples(rig, 'rtms_http_connections')).get('')).toBeLessThanOrEqual(cap);
     process.stdout.write(`connection cap ${cap}: fds before ${fdsBefore}, during the flood ${fdsDuring}, limit ${limit}; idle_evicted ${dropped.get('{reason="idle_evicted"}')}\n`);
   }, 60_000);
+
+  it('connections dribbling a webhook body fill the cap: the oldest gives way and a genuine webhook is answered', async () => {
+    const cap = 8;
+    const rig = await rigWith({ HTTP_MAX_CONNECTIONS: String(cap) });
+    let closedByServer = 0;
+    // Headers for a 60 KB body, then 10 bytes: each one is a request in flight for up to 30 s.
+    // `expect: 100-continue` makes the connector say when it has taken the request in.
+    await Promise.all(
+      Array.from({ length: cap }, () =>
+        new Promise<void>((resolve, reject) => {
+          const socket = connect({ host: '127.0.0.1', port: rig.connector.port }, () => {
+            socket.write('POST /webhook HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 60000\r\nexpect: 100-continue\r\n\r\n');
+          });
+          socket.once('data', (chunk: Buffer) => {
+            if (!chunk.toString().startsWith('HTTP/1.1 100 Continue')) reject(new Error(`unexpected answer ${chunk.toString()}`));
+            else socket.write('{"event":', () => resolve());
+          });
+          socket.on('error', reject);
+          socket.on('close', () => (closedByServer += 1));
+          sockets.push(socket);
+        }),
+      ),
+    );
+    expect(closedByServer).toBe(0);
+    const stream = await rig.simulator.startStream({ product: 'meeting', durationMs: 1000 });
+    await waitUntilEnded(rig, stream);
+    await expectAudioIdentical(rig, stream);
+    expect(closedByServer).toBeGreaterThan(0);
+    const dropped = await samples(rig, 'rtms_http_connections_dropped_total');
+    expect(dropped.get('{reason="upload_evicted"}')).toBeGreaterThan(0);
+    expect(dropped.get('{reason="all_busy"}')).toBe(0);
+  }, 30_000);
 });
 
 describe('webhooks: signature first, bounded ids, bounded dedup store, distinct directories, bounded labels', () => {
