@@ -39,24 +39,25 @@ export class BearerAuth {
     if (retryAfterSeconds > 0) {
       return { status: 429, reason: 'too many failed attempts from this address; retry later', challenge: WWW_AUTHENTICATE, retryAfterSeconds };
     }
-    const refusal = this.#refusal(header);
+    const refusal = refusalOf(this.#tokenDigest, header);
     if (refusal !== undefined && address !== undefined) this.#failures?.failed(address);
     return refusal;
   }
+}
 
-  #refusal(header: string | undefined): BearerRefusal | undefined {
-    if (header === undefined || header === '') {
-      return { status: 401, reason: 'authorization: missing bearer token', challenge: WWW_AUTHENTICATE };
-    }
-    const match = BEARER.exec(header);
-    if (match === null) {
-      return { status: 401, reason: 'authorization: expected "Bearer <token>"', challenge: `${WWW_AUTHENTICATE}, error="invalid_request"` };
-    }
-    if (!timingSafeEqual(this.#tokenDigest!, digest(match[1] ?? ''))) {
-      return { status: 401, reason: 'authorization: invalid bearer token', challenge: `${WWW_AUTHENTICATE}, error="invalid_token"` };
-    }
-    return undefined;
+/** Why `header` does not carry the token whose digest is `tokenDigest`; undefined when it does. */
+function refusalOf(tokenDigest: Buffer, header: string | undefined): BearerRefusal | undefined {
+  if (header === undefined || header === '') {
+    return { status: 401, reason: 'authorization: missing bearer token', challenge: WWW_AUTHENTICATE };
   }
+  const match = BEARER.exec(header);
+  if (match === null) {
+    return { status: 401, reason: 'authorization: expected "Bearer <token>"', challenge: `${WWW_AUTHENTICATE}, error="invalid_request"` };
+  }
+  if (!timingSafeEqual(tokenDigest, digest(match[1] ?? ''))) {
+    return { status: 401, reason: 'authorization: invalid bearer token', challenge: `${WWW_AUTHENTICATE}, error="invalid_token"` };
+  }
+  return undefined;
 }
 
 function digest(token: string): Buffer {

@@ -195,7 +195,6 @@ export class LiveHub {
   }
 }
 
-/** Answers an upgrade request with a plain HTTP error and closes the socket. */
 const REFUSALS = {
   400: { code: 'PATH_INVALID', text: 'Bad Request' },
   401: { code: 'ADMIN_UNAUTHORIZED', text: 'Unauthorized' },
@@ -203,6 +202,7 @@ const REFUSALS = {
   429: { code: 'ADMIN_RATE_LIMITED', text: 'Too Many Requests' },
 } as const;
 
+/** Answers an upgrade request with a plain HTTP error and closes the socket. */
 function refuse(socket: Duplex, status: keyof typeof REFUSALS, reason: string, headers: Record<string, string> = {}): true {
   const body = JSON.stringify({ error: REFUSALS[status].code, reason });
   const lines = [

@@ -264,12 +264,15 @@ describe('ADMIN_TOKEN', () => {
 
   it('repeated 401s from one address are answered 429 before the token is looked at; another address still gets its 401', async () => {
     const rig = await rigWith({});
-    const attempt = (localAddress: string, token: string): Promise<number> =>
+    const LIVE_UPGRADE = 'connection: upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+    const attempt = (localAddress: string, token: string, target: 'admin' | 'live' = 'admin'): Promise<number> =>
       new Promise((resolve, reject) => {
         // Raw HTTP/1.1 over a socket bound to `localAddress` (127.0.0.0/8 is all loopback).
-        const socket = connect({ host: '127.0.0.1', port: rig.connector.port, localAddress }, () =>
-          socket.end(`GET /streams HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\nconnection: close\r\n\r\n`),
-        );
+        const request =
+          target === 'admin'
+            ? `GET /streams HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\nconnection: close\r\n\r\n`
+            : `GET /streams/any/live HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\n${LIVE_UPGRADE}\r\n`;
+        const socket = connect({ host: '127.0.0.1', port: rig.connector.port, localAddress }, () => socket.end(request));
         let answer = '';
         socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
         socket.on('error', reject);
@@ -286,9 +289,11 @@ describe('ADMIN_TOKEN', () => {
     expect(statuses.filter((status) => status !== 401 && status !== 429)).toEqual([]);
     // The right token from the slowed address is refused too (guessing gains nothing) …
     expect(await attempt('127.0.0.1', 'admin-token-for-tests-0123456789abcdef')).toBe(429);
+    // … on the live feed as well, which shares the table …
+    expect(await attempt('127.0.0.1', 'live-guess', 'live')).toBe(429);
     // … while another address is unaffected.
     expect(await attempt('127.0.0.2', 'another-guess')).toBe(401);
     expect(await attempt('127.0.0.2', 'admin-token-for-tests-0123456789abcdef')).toBe(200);
-    expect((await samples(rig, 'rtms_admin_auth_rate_limited_total')).get('')).toBeGreaterThanOrEqual(40 - unauthorized + 1);
+    expect((await samples(rig, 'rtms_admin_auth_rate_limited_total')).get('')).toBeGreaterThanOrEqual(40 - unauthorized + 2);
   });
 });
