@@ -29,7 +29,7 @@ import { envPairs } from './envPairs.ts';
 import { RssSampler, type RssSample, type RssVerdict, rssVerdict } from './rssSampler.ts';
 
 const MEDIA_KINDS: readonly MediaKind[] = ['audio', 'video', 'deskshare', 'transcript', 'chat'];
-const ADMIN_TOKEN = 'chaos-soak-admin-token';
+const ADMIN_TOKEN = 'chaos-soak-admin-token-0123456789abcdef';
 
 export interface ChaosSoakOptions {
   /** Concurrent streams (default 50). */

@@ -1,6 +1,7 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
+import { openFilesLimit } from './openFilesLimit.ts';
 
 /**
  * The only reader of `process.env`. `loadConfig()` validates every variable once at
@@ -53,6 +54,13 @@ export interface Config {
     readonly webhookMaxBodyBytes: number;
     /** Accepted skew of `x-zm-request-timestamp`, seconds. */
     readonly webhookToleranceSeconds: number;
+    /**
+     * Open HTTP connections at most (`HTTP_MAX_CONNECTIONS`); past it the longest-idle one is
+     * closed. Keeps at least half the open-files limit for sinks and RTMS sockets.
+     */
+    readonly maxConnections: number;
+    /** Memory bound of the in-memory webhook dedup store, bytes (`WEBHOOK_DEDUP_MAX_BYTES`). */
+    readonly webhookDedupMaxBytes: number;
   };
   readonly outputDir: string;
   readonly maxStreams: number;
@@ -257,6 +265,17 @@ class EnvReader {
   }
 }
 
+/** Shortest accepted `ADMIN_TOKEN`: 32 characters (e.g. `openssl rand -hex 16`) cannot be guessed over HTTP. */
+export const MIN_ADMIN_TOKEN_LENGTH = 32;
+
+/**
+ * Default `HTTP_MAX_CONNECTIONS`: a quarter of the open-files limit, at most 1,024 (a
+ * connector needs a handful: Zoom's webhooks, a scraper, a few admin and live clients).
+ */
+export function defaultMaxConnections(openFiles: number | undefined): number {
+  return openFiles === undefined ? 1024 : Math.max(1, Math.min(1024, Math.floor(openFiles / 4)));
+}
+
 /** Client id, client secret and webhook secret token; shared with the simulator CLI. */
 export function readCredentials(env: Env = process.env): Credentials {
   const reader = new EnvReader(env);
@@ -275,10 +294,26 @@ function credentialsFrom(reader: EnvReader): Credentials {
 
 const RESOLUTIONS = ['sd', 'hd', 'fhd', 'qhd'] as const;
 
-/** Reads and validates the whole configuration; throws `ConfigError` listing every problem. */
-export function loadConfig(env: Env = process.env): Config {
+/**
+ * Reads and validates the whole configuration; throws `ConfigError` listing every problem.
+ * `openFiles`: the process's open-files limit (default: read from the system), for the
+ * HTTP connection cap.
+ */
+export function loadConfig(env: Env = process.env, openFiles: number | undefined = openFilesLimit()): Config {
   const read = new EnvReader(env);
   const credentials = credentialsFrom(read);
+
+  const adminToken = read.optionalSecret('ADMIN_TOKEN');
+  // The length only, never the value.
+  read.check(
+    adminToken === undefined || adminToken.length >= MIN_ADMIN_TOKEN_LENGTH,
+    `ADMIN_TOKEN: expected at least ${MIN_ADMIN_TOKEN_LENGTH} characters (e.g. openssl rand -hex 16), or unset to disable the admin API`,
+  );
+  const maxConnections = read.int('HTTP_MAX_CONNECTIONS', defaultMaxConnections(openFiles), 1, 1_000_000);
+  read.check(
+    openFiles === undefined || maxConnections <= openFiles / 2,
+    `HTTP_MAX_CONNECTIONS: expected at most half the open-files limit (${openFiles ?? 0} / 2), so sinks and RTMS sockets keep descriptors; got ${maxConnections}`,
+  );
 
   const webhookPath = read.string('WEBHOOK_PATH', '/webhook');
   read.check(webhookPath.startsWith('/'), `WEBHOOK_PATH: expected a path starting with /, got ${JSON.stringify(webhookPath)}`);
@@ -334,6 +369,8 @@ export function loadConfig(env: Env = process.env): Config {
       webhookPath,
       webhookMaxBodyBytes: read.int('WEBHOOK_MAX_BODY_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
       webhookToleranceSeconds: read.int('WEBHOOK_TOLERANCE_SECONDS', 300, 1, 3600),
+      maxConnections,
+      webhookDedupMaxBytes: read.int('WEBHOOK_DEDUP_MAX_BYTES', 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
     },
     outputDir: resolve(read.string('OUTPUT_DIR', './data')),
     maxStreams: read.int('MAX_STREAMS', defaultMaxStreams(), 1, 100_000),
@@ -359,7 +396,7 @@ export function loadConfig(env: Env = process.env): Config {
       },
       bufferStartupAudio: read.bool('RTMS_BUFFER_STARTUP_AUDIO', true),
     },
-    adminToken: read.optionalSecret('ADMIN_TOKEN'),
+    adminToken,
     redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
     redisStream: {
       kinds: read.string('REDIS_STREAM_MEDIA', '').toLowerCase() === 'none' ? [] : read.list('REDIS_STREAM_MEDIA', MEDIA_KINDS, ['audio', 'transcript', 'chat']),

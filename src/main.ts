@@ -4,6 +4,8 @@ import { setFlagsFromString } from 'node:v8';
 import { ClusterNode } from './cluster/clusterNode.ts';
 import { loadConfig, type Config } from './config.ts';
 import { ConfigError, describeError } from './errors.ts';
+import { AuthFailureLimiter } from './http/authFailureLimiter.ts';
+import { registerFrontDoorMetrics } from './http/frontDoorMetrics.ts';
 import { MemoryWebhookDeduplicator } from './http/webhookDeduplicator.ts';
 import { createHttpServer } from './http/httpServer.ts';
 import { LiveHub } from './http/liveHub.ts';
@@ -61,8 +63,11 @@ async function main(): Promise<void> {
   const supervisor = new Supervisor({ config, logger, leaseGuard: cluster?.leaseGuard });
   await supervisor.start();
   await cluster?.attach(supervisor);
+  // One table of failed bearer attempts for the admin API and the live feed.
+  const authFailures = new AuthFailureLimiter();
   const live = new LiveHub({
     adminToken: config.adminToken,
+    authFailures,
     logger,
     maxBufferedBytes: config.live.subscriberBufferBytes,
     slowTimeoutMs: config.live.slowTimeoutMs,
@@ -75,11 +80,13 @@ async function main(): Promise<void> {
   supervisor.on('liveBatch', (batch) => live.deliver(batch));
   supervisor.on('streamFinished', (stats) => live.streamEnded(stats.rtmsStreamId));
 
+  const memoryDedup = cluster === undefined ? new MemoryWebhookDeduplicator({ maxBytes: config.http.webhookDedupMaxBytes }) : undefined;
   const server = createHttpServer({
     http: config.http,
     webhookSecretToken: config.credentials.webhookSecretToken,
     adminToken: config.adminToken,
-    deduplicator: cluster?.deduplicator ?? new MemoryWebhookDeduplicator(),
+    authFailures,
+    deduplicator: cluster?.deduplicator ?? memoryDedup,
     logger,
     onWebhook: (event) => (cluster === undefined ? supervisor.handleWebhook(event) : cluster.handleWebhook(event)),
     onOutcome: (outcome, reason) => metrics.webhookOutcome(outcome, reason),
@@ -94,6 +101,7 @@ async function main(): Promise<void> {
       excludeParticipant: (id, userId) => supervisor.excludeParticipant(id, userId),
     },
   });
+  registerFrontDoorMetrics(metrics.registry, { maxConnections: config.http.maxConnections, connections: () => server.connections, dedup: memoryDedup, authFailures });
   const { port } = await server.listen();
   logger.info(
     { host: config.http.host, port, webhookPath: config.http.webhookPath, version: VERSION, ...(cluster === undefined ? {} : { replica: cluster.replicaId }) },

@@ -1,5 +1,6 @@
 import { AggregatorRegistry, Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { MEDIA_KINDS } from './config.ts';
+import { boundedLabel, STREAM_END_LABELS, STREAM_REJECTION_LABELS, WEBHOOK_REJECTION_LABELS } from './metricLabels.ts';
 import { PRODUCTS } from './rtms/products.ts';
 import type { LiveHub } from './http/liveHub.ts';
 import type { Supervisor } from './supervisor/supervisor.ts';
@@ -17,7 +18,8 @@ const WORKER_RESTART_REASONS = ['crashed', 'unresponsive', 'exited'] as const;
  * cumulative per-stream counts with their stats, turned into counter increments here, and
  * keep their own per-frame histograms (`worker/workerMetrics.ts`), which `render()` merges
  * in with prom-client's `AggregatorRegistry`. Labels are bounded (`product`, `media_type`,
- * `reason`, `scope`, `state`, `result`, `worker`); never a stream, meeting or user id.
+ * `reason`, `scope`, `state`, `result`, `worker`); never a stream, meeting or user id, and a
+ * value Zoom or a client chose only through a closed list (`metricLabels.ts`).
  */
 export class ConnectorMetrics {
   readonly registry = new Registry();
@@ -222,7 +224,7 @@ export class ConnectorMetrics {
     supervisor.on('streamState', ({ product, to, reason }) => {
       this.#transitions.inc({ state: to });
       if (to === 'idle') this.#streamsStarted.inc({ product });
-      if (to === 'rejected') this.#streamsRejected.inc({ reason: reason ?? 'unknown' });
+      if (to === 'rejected') this.#streamsRejected.inc({ reason: boundedLabel(STREAM_REJECTION_LABELS, reason) });
     });
     supervisor.on('stats', (streams) => {
       for (const stats of streams) this.#addDelta(stats);
@@ -231,8 +233,9 @@ export class ConnectorMetrics {
       this.#addDelta(stats);
       this.#lastSeen.delete(stats.rtmsStreamId);
       if (stats.state !== 'rejected') {
+        // A stop reason number outside Zoom's table would otherwise be a new series each.
         const reason = stats.stopReasonName ?? (stats.state === 'failed' ? 'failed' : 'closed');
-        this.#streamsEnded.inc({ product: stats.product, state: stats.state, reason });
+        this.#streamsEnded.inc({ product: stats.product, state: stats.state, reason: boundedLabel(STREAM_END_LABELS, reason) });
       }
     });
     supervisor.on('workerExit', (exit) => {
@@ -247,7 +250,7 @@ export class ConnectorMetrics {
 
   /** Counts a webhook answer; `reason` is the error code for rejections. */
   webhookOutcome(outcome: 'accepted' | 'duplicate' | 'rejected', reason?: string): void {
-    if (outcome === 'rejected') this.#webhooksRejected.inc({ reason: reason ?? 'unknown' });
+    if (outcome === 'rejected') this.#webhooksRejected.inc({ reason: boundedLabel(WEBHOOK_REJECTION_LABELS, reason) });
     else this.#webhooksReceived.inc({ result: outcome });
   }
 

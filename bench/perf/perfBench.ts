@@ -44,7 +44,7 @@ import { loadAverage, machineCpuTicks, processCpu, processCpuSeconds, processRss
 import { type Buckets, bucketDelta, bucketQuantile, histogramBuckets, parsePrometheusText, sampleValue } from './promText.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ADMIN_TOKEN = 'perf-bench-admin-token';
+const ADMIN_TOKEN = 'perf-bench-admin-token-0123456789abcdef';
 const MAIN = resolve(HERE, '../../src/main.ts');
 /** monitorEventLoopDelay({ resolution: 10 }) measures the timer interval itself; lag is what exceeds it. */
 const LOOP_RESOLUTION_S = 0.01;

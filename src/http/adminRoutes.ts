@@ -1,3 +1,4 @@
+import type { AuthFailureLimiter } from './authFailureLimiter.ts';
 import { BearerAuth } from './bearerAuth.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.ts';
@@ -86,6 +87,8 @@ export interface AdminRoutesOptions {
    * ids and names.
    */
   readonly adminToken: string | undefined;
+  /** Slows repeated 401s per address; shared with the live feed. */
+  readonly authFailures?: AuthFailureLimiter;
   readonly streams: StreamControl;
   /** ms epoch; used for durations and `effectiveFrom`. */
   readonly now: () => number;
@@ -102,7 +105,8 @@ export interface AdminRoutesOptions {
  * | `DELETE /streams/{id}` | 202 `StreamCloseAnswer`, 404 |
  * | `DELETE /streams/{id}/participants/{userId}` | 202 `ParticipantExclusionAnswer`, 404 |
  *
- * Order of checks: route (404 `ROUTE_NOT_FOUND`), method (405), token (401), stream
+ * Order of checks: route (404 `ROUTE_NOT_FOUND`), method (405), the address's failed
+ * attempts (429 `ADMIN_RATE_LIMITED`), token (401), stream
  * (404 `STREAM_NOT_FOUND`), so an unauthenticated caller learns nothing about which
  * streams exist. Path segments
  * are percent-decoded after splitting, so `%2F` inside an id stays part of the id.
@@ -114,7 +118,7 @@ export class AdminRoutes {
   readonly #logger: Logger;
 
   constructor(options: AdminRoutesOptions) {
-    this.#auth = new BearerAuth(options.adminToken);
+    this.#auth = new BearerAuth(options.adminToken, options.authFailures);
     this.#streams = options.streams;
     this.#now = options.now;
     this.#logger = options.logger;
@@ -132,7 +136,10 @@ export class AdminRoutes {
         allow: allowHeader(methods),
       });
     }
-    const denied = this.#auth.check(request.headers.authorization);
+    const denied = this.#auth.check(request.headers.authorization, request.socket.remoteAddress);
+    if (denied?.status === 429) {
+      return sendError(response, 429, 'ADMIN_RATE_LIMITED', denied.reason, { 'retry-after': String(denied.retryAfterSeconds ?? 1) });
+    }
     if (denied !== undefined) {
       return sendError(response, 401, 'ADMIN_UNAUTHORIZED', denied.reason, { 'www-authenticate': denied.challenge });
     }

@@ -1,11 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { AdminRoutes, type StreamControl } from './adminRoutes.ts';
+import { AuthFailureLimiter } from './authFailureLimiter.ts';
+import { ConnectionLimiter, type ConnectionDropReason } from './connectionLimiter.ts';
 import { sendError, sendJson } from './jsonResponse.ts';
 import { declaredTooLarge } from './readBody.ts';
 import { MemoryWebhookDeduplicator, type WebhookDeduplicator } from './webhookDeduplicator.ts';
@@ -25,7 +27,9 @@ export interface HttpServerOptions {
   readonly webhookSecretToken: string;
   /** `ADMIN_TOKEN`; undefined or empty disables every `/streams` route (401). */
   readonly adminToken: string | undefined;
-  /** Default: an in-memory one (90 min TTL, 50 000 keys) on `clock`. */
+  /** Slows repeated 401s per address; pass the live feed's too so attempts add up. Default: its own. */
+  readonly authFailures?: AuthFailureLimiter;
+  /** Default: an in-memory one (90 min TTL, `http.webhookDedupMaxBytes`) on `clock`. */
   readonly deduplicator?: WebhookDeduplicator;
   /** Time source for signature freshness, dedup expiry and snapshots. Default `Date.now`. */
   readonly clock?: Pick<Clock, 'now'>;
@@ -85,6 +89,7 @@ export class HttpServer {
   readonly #admin: AdminRoutes;
   readonly #isReady: () => boolean;
   readonly #metrics: () => Promise<MetricsText>;
+  readonly #connections: ConnectionLimiter;
   #lifecycle: Lifecycle = 'new';
   #closed: Promise<void> | undefined;
 
@@ -101,7 +106,7 @@ export class HttpServer {
         toleranceSeconds: options.http.webhookToleranceSeconds,
         clock,
       }),
-      deduplicator: options.deduplicator ?? new MemoryWebhookDeduplicator({ clock }),
+      deduplicator: options.deduplicator ?? new MemoryWebhookDeduplicator({ clock, maxBytes: options.http.webhookDedupMaxBytes }),
       maxBodyBytes: options.http.webhookMaxBodyBytes,
       logger: this.#logger,
       onWebhook: options.onWebhook,
@@ -110,6 +115,7 @@ export class HttpServer {
     });
     this.#admin = new AdminRoutes({
       adminToken: options.adminToken,
+      authFailures: options.authFailures ?? new AuthFailureLimiter({ clock }),
       streams: options.streams,
       now: () => clock.now(),
       logger: this.#logger,
@@ -119,7 +125,19 @@ export class HttpServer {
     this.#server = createServer({ requestTimeout, headersTimeout: Math.min(requestTimeout, 60_000) }, (request, response) =>
       this.#onRequest(request, response),
     );
+    const maxConnections = options.http.maxConnections;
+    this.#connections = new ConnectionLimiter({
+      maxConnections,
+      onDrop: (reason, total) => {
+        // A flood closes thousands: the first and every 1,000th are logged, the metric counts all.
+        if (total === 1 || total % 1000 === 0) {
+          this.#logger.warn({ reason, total, maxConnections }, 'HTTP_MAX_CONNECTIONS reached: closing connections');
+        }
+      },
+    });
+    this.#server.on('connection', (socket: Socket) => this.#connections.accept(socket));
     this.#server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.#connections.upgraded(socket as Socket);
       socket.on('error', () => socket.destroy());
       if (options.onUpgrade?.(request, socket, head) !== true) {
         socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
@@ -133,6 +151,11 @@ export class HttpServer {
       }
       this.#onRequest(request, response);
     });
+  }
+
+  /** Connections open now, and how many `HTTP_MAX_CONNECTIONS` has closed, by reason. */
+  get connections(): { readonly open: number; readonly dropped: Readonly<Record<ConnectionDropReason, number>> } {
+    return { open: this.#connections.open, dropped: this.#connections.dropped };
   }
 
   /** Bound address once listening, else undefined. */
@@ -188,6 +211,7 @@ export class HttpServer {
   }
 
   #onRequest(request: IncomingMessage, response: ServerResponse): void {
+    this.#connections.requestStarted(request.socket, request, response);
     this.#route(request, response).catch((error: unknown) => {
       this.#logger.error({ err: describeError(error), method: request.method }, 'http request failed');
       if (response.headersSent) response.destroy();

@@ -9,6 +9,8 @@ export type HttpErrorCode =
   | Extract<ErrorCode, `WEBHOOK_${string}`>
   /** Missing, malformed or wrong bearer token, or the admin API is disabled (no `ADMIN_TOKEN`). */
   | 'ADMIN_UNAUTHORIZED'
+  /** Too many 401s from this address lately (`AuthFailureLimiter`); see `retry-after`. */
+  | 'ADMIN_RATE_LIMITED'
   /** No stream with that id is known to this instance. */
   | 'STREAM_NOT_FOUND'
   | 'ROUTE_NOT_FOUND'

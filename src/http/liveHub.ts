@@ -4,6 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { MEDIA_KINDS, type MediaKind } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { LiveBatch, LiveItem } from '../worker/liveTap.ts';
+import type { AuthFailureLimiter } from './authFailureLimiter.ts';
 import { BearerAuth } from './bearerAuth.ts';
 
 /**
@@ -25,6 +26,8 @@ import { BearerAuth } from './bearerAuth.ts';
  */
 export interface LiveHubOptions {
   readonly adminToken: string | undefined;
+  /** Slows repeated 401s per address; shared with the admin API. */
+  readonly authFailures?: AuthFailureLimiter;
   readonly streams: {
     /** Starts delivery for an active stream; false when the stream is not active here. */
     subscribe(rtmsStreamId: string, subscriptionId: number, kinds: readonly MediaKind[]): boolean;
@@ -65,7 +68,7 @@ export class LiveHub {
   slowDisconnects = 0;
 
   constructor(options: LiveHubOptions) {
-    this.#auth = new BearerAuth(options.adminToken);
+    this.#auth = new BearerAuth(options.adminToken, options.authFailures);
     this.#streams = options.streams;
     this.#logger = options.logger.child({ component: 'live' });
     this.#maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
@@ -83,7 +86,8 @@ export class LiveHub {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const match = /^\/streams\/([^/]+)\/live$/.exec(url.pathname);
     if (match === null) return false;
-    const refusal = this.#auth.check(request.headers.authorization);
+    const refusal = this.#auth.check(request.headers.authorization, request.socket.remoteAddress);
+    if (refusal?.status === 429) return refuse(socket, 429, refusal.reason, { 'retry-after': String(refusal.retryAfterSeconds ?? 1) });
     if (refusal !== undefined) return refuse(socket, 401, refusal.reason, { 'www-authenticate': refusal.challenge });
     let rtmsStreamId: string;
     try {
@@ -191,11 +195,18 @@ export class LiveHub {
   }
 }
 
+const REFUSALS = {
+  400: { code: 'PATH_INVALID', text: 'Bad Request' },
+  401: { code: 'ADMIN_UNAUTHORIZED', text: 'Unauthorized' },
+  404: { code: 'STREAM_NOT_FOUND', text: 'Not Found' },
+  429: { code: 'ADMIN_RATE_LIMITED', text: 'Too Many Requests' },
+} as const;
+
 /** Answers an upgrade request with a plain HTTP error and closes the socket. */
-function refuse(socket: Duplex, status: 400 | 401 | 404, reason: string, headers: Record<string, string> = {}): true {
-  const body = JSON.stringify({ error: status === 401 ? 'ADMIN_UNAUTHORIZED' : status === 404 ? 'STREAM_NOT_FOUND' : 'PATH_INVALID', reason });
+function refuse(socket: Duplex, status: keyof typeof REFUSALS, reason: string, headers: Record<string, string> = {}): true {
+  const body = JSON.stringify({ error: REFUSALS[status].code, reason });
   const lines = [
-    `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Bad Request'}`,
+    `HTTP/1.1 ${status} ${REFUSALS[status].text}`,
     'content-type: application/json; charset=utf-8',
     `content-length: ${Buffer.byteLength(body)}`,
     'connection: close',

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import type { WebhookEvent } from './webhookEvent.ts';
 
@@ -41,14 +42,20 @@ export function dedupKey(event: WebhookEvent): string | undefined {
 
 /** 90 min: covers Zoom's last retry at +85 min (5 + 20 + 60) with margin. */
 export const DEFAULT_DEDUP_TTL_MS = 90 * 60 * 1000;
-/** Keys kept at most; ~250 bytes each, so the default bounds memory near 12 MiB. */
-export const DEFAULT_DEDUP_MAX_ENTRIES = 50_000;
+/**
+ * Heap one remembered key costs: keys are kept as SHA-256 digests (43 characters), so every
+ * entry is the same size whatever the webhook carried; 117 bytes measured (200,000 entries,
+ * Node 24), rounded up.
+ */
+export const DEDUP_ENTRY_BYTES = 128;
+/** Default memory bound (`WEBHOOK_DEDUP_MAX_BYTES`): 8 MiB, 65,536 keys. */
+export const DEFAULT_DEDUP_MAX_BYTES = 8 * 1024 * 1024;
 
 export interface MemoryWebhookDeduplicatorOptions {
   /** How long a claimed key counts as seen, ms. Default 90 min (`DEFAULT_DEDUP_TTL_MS`). */
   readonly ttlMs?: number;
-  /** Most keys kept; past it the oldest is forgotten. Default 50 000. */
-  readonly maxEntries?: number;
+  /** Most memory the keys may take, bytes (`DEDUP_ENTRY_BYTES` each); past it the oldest is forgotten. Default 8 MiB. */
+  readonly maxBytes?: number;
   /** Time source; default `Date.now`. */
   readonly clock?: Pick<Clock, 'now'>;
 }
@@ -57,23 +64,26 @@ export interface MemoryWebhookDeduplicatorOptions {
  * Single-instance deduplicator: keys in insertion order with their expiry time. Because
  * the TTL is the same for every key, insertion order is expiry order, so expired keys are
  * swept from the front in amortised O(1) on each claim; no timer is needed. When full, the
- * oldest key is evicted: a retry of it would then be processed again, which the supervisor
- * tolerates (same `server_urls` for a known stream is a no-op there).
+ * oldest key is evicted (counted in `evictions`): a retry of it would then be processed
+ * again, which the supervisor tolerates (same `server_urls` for a known stream is a no-op
+ * there).
  */
 export class MemoryWebhookDeduplicator implements WebhookDeduplicator {
   readonly #ttlMs: number;
   readonly #maxEntries: number;
   readonly #clock: Pick<Clock, 'now'>;
-  /** key → expiry, ms epoch; Map iteration is insertion order. */
+  /** digest of key → expiry, ms epoch; Map iteration is insertion order. */
   readonly #expiries = new Map<string, number>();
+  #evictions = 0;
 
   constructor(options: MemoryWebhookDeduplicatorOptions = {}) {
     this.#ttlMs = options.ttlMs ?? DEFAULT_DEDUP_TTL_MS;
-    this.#maxEntries = options.maxEntries ?? DEFAULT_DEDUP_MAX_ENTRIES;
+    const maxBytes = options.maxBytes ?? DEFAULT_DEDUP_MAX_BYTES;
+    this.#maxEntries = Math.floor(maxBytes / DEDUP_ENTRY_BYTES);
     this.#clock = options.clock ?? { now: Date.now };
     if (!(this.#ttlMs > 0)) throw new RangeError('MemoryWebhookDeduplicator: ttlMs must be positive');
-    if (!Number.isSafeInteger(this.#maxEntries) || this.#maxEntries < 1) {
-      throw new RangeError('MemoryWebhookDeduplicator: maxEntries must be a positive integer');
+    if (!Number.isSafeInteger(maxBytes) || this.#maxEntries < 1) {
+      throw new RangeError(`MemoryWebhookDeduplicator: maxBytes must be an integer of at least ${DEDUP_ENTRY_BYTES}`);
     }
   }
 
@@ -82,7 +92,18 @@ export class MemoryWebhookDeduplicator implements WebhookDeduplicator {
     return this.#expiries.size;
   }
 
-  claim(key: string): Promise<boolean> {
+  /** Memory the remembered keys take, bytes (`size` × `DEDUP_ENTRY_BYTES`). */
+  get bytes(): number {
+    return this.#expiries.size * DEDUP_ENTRY_BYTES;
+  }
+
+  /** Keys forgotten before their TTL because the store was full. */
+  get evictions(): number {
+    return this.#evictions;
+  }
+
+  claim(rawKey: string): Promise<boolean> {
+    const key = createHash('sha256').update(rawKey).digest('base64url');
     const now = this.#clock.now();
     this.#sweep(now);
     const expiry = this.#expiries.get(key);
@@ -94,6 +115,7 @@ export class MemoryWebhookDeduplicator implements WebhookDeduplicator {
       const oldest = this.#expiries.keys().next();
       if (oldest.done === true) break;
       this.#expiries.delete(oldest.value);
+      this.#evictions += 1;
     }
     return Promise.resolve(true);
   }

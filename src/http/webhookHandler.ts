@@ -7,7 +7,14 @@ import { answerUrlValidation } from './urlValidationAnswer.ts';
 import { dedupKey, type WebhookDeduplicator } from './webhookDeduplicator.ts';
 import type { WebhookEvent } from './webhookEvent.ts';
 import { KNOWN_WEBHOOK_EVENTS, parseJson, parseWebhookJson, URL_VALIDATION_EVENT } from './webhookParser.ts';
-import type { WebhookVerifier } from './webhookVerifier.ts';
+import { SIGNATURE_HEADER, type WebhookVerifier } from './webhookVerifier.ts';
+
+/**
+ * Largest unsigned body that is parsed, to see whether it is Zoom's URL challenge (a
+ * ~150-byte JSON object with a `plainToken` of at most 256 characters). Nesting that fits in
+ * 1 KiB costs nothing to parse.
+ */
+export const MAX_UNSIGNED_BODY_BYTES = 1024;
 
 /** A webhook the connector acts on: every `WebhookEvent` except the URL challenge. */
 export type RtmsWebhookEvent = Exclude<WebhookEvent, { kind: 'urlValidation' }>;
@@ -54,9 +61,10 @@ export interface WebhookAck {
  * `POST {webhookPath}` (rtms-protocol.md §1.4–1.6):
  *
  * 1. read the raw body, at most `maxBodyBytes` (413 `WEBHOOK_BODY_TOO_LARGE`);
- * 2. `endpoint.url_validation` → 200 `{plainToken, encryptedToken}` without signature
- *    check (as Zoom's SDK example does), 400 when malformed;
- * 3. verify `x-zm-signature` and freshness (401), parse (400);
+ * 2. an unsigned body of at most `MAX_UNSIGNED_BODY_BYTES` that is `endpoint.url_validation`
+ *    → 200 `{plainToken, encryptedToken}` (as Zoom's SDK example does), 400 when malformed;
+ * 3. verify `x-zm-signature` and freshness on the raw bytes (401), then parse (400); a
+ *    signed `endpoint.url_validation` is answered like an unsigned one;
  * 4. while draining, `rtms_started` → 503 `WEBHOOK_NOT_ACCEPTING` (key not claimed);
  * 5. claim the dedup key: a repeat → 200 `{"status":"duplicate"}`;
  * 6. 200 `{"status":"accepted"}`, then `onWebhook(event)` once the response is done.
@@ -112,29 +120,26 @@ export class WebhookHandler {
         throw new WebhookError('WEBHOOK_BODY_TOO_LARGE', 413, `body: larger than ${this.#maxBodyBytes} bytes`);
       }
 
-      let json: unknown;
-      let jsonError: unknown;
-      try {
-        json = parseJson(read.body);
-      } catch (error) {
-        jsonError = error;
+      // Zoom's SDK example answers the URL challenge without a signature. Only an unsigned
+      // body small enough to be one is parsed; everything else is verified on its raw bytes
+      // first, so an anonymous client never makes us parse (a deeply nested 64 KB body costs
+      // ~10x a flat one) and learns nothing about our parser.
+      if (request.headers[SIGNATURE_HEADER] === undefined && read.body.length <= MAX_UNSIGNED_BODY_BYTES) {
+        const json = parseJsonOrUndefined(read.body);
+        if (knownEventName(json) === URL_VALIDATION_EVENT) {
+          eventName = URL_VALIDATION_EVENT;
+          this.#answerChallenge(response, json);
+          return;
+        }
       }
+      this.#verifier.verify(request.headers, read.body);
+      const json = parseJson(read.body);
       eventName = knownEventName(json);
-
-      if (eventName === URL_VALIDATION_EVENT) {
-        const challenge = parseWebhookJson(json);
-        if (challenge.kind !== 'urlValidation') throw new Error('url_validation parsed as another kind');
-        const answer = answerUrlValidation({ secretToken: this.#secretToken, plainToken: challenge.plainToken });
-        this.#outcome('accepted', undefined, eventName);
-        sendJson(response, 200, answer);
+      const event = parseWebhookJson(json);
+      if (event.kind === 'urlValidation') {
+        this.#answerChallenge(response, json);
         return;
       }
-
-      // Authenticity before content: an unsigned request learns nothing about our parser.
-      this.#verifier.verify(request.headers, read.body);
-      if (jsonError !== undefined) throw jsonError;
-      const event = parseWebhookJson(json);
-      if (event.kind === 'urlValidation') throw new Error('url_validation reached the event path');
 
       if (event.kind === 'started' && !this.#acceptsStreams()) {
         throw new WebhookError('WEBHOOK_NOT_ACCEPTING', 503, 'not accepting new streams while shutting down; retry later or on another instance');
@@ -155,6 +160,14 @@ export class WebhookHandler {
     } catch (error) {
       this.#reject(response, error, eventName);
     }
+  }
+
+  #answerChallenge(response: ServerResponse, json: unknown): void {
+    const challenge = parseWebhookJson(json);
+    if (challenge.kind !== 'urlValidation') throw new Error('url_validation parsed as another kind');
+    const answer = answerUrlValidation({ secretToken: this.#secretToken, plainToken: challenge.plainToken });
+    this.#outcome('accepted', undefined, URL_VALIDATION_EVENT);
+    sendJson(response, 200, answer);
   }
 
   async #claim(event: RtmsWebhookEvent): Promise<boolean> {
@@ -218,6 +231,15 @@ export class WebhookHandler {
     } catch (error) {
       this.#logger.error({ err: describeError(error) }, 'webhook outcome listener failed');
     }
+  }
+}
+
+/** JSON of a small unsigned body, or undefined: it is only looked at for the URL challenge. */
+function parseJsonOrUndefined(body: Buffer): unknown {
+  try {
+    return parseJson(body);
+  } catch {
+    return undefined;
   }
 }
 

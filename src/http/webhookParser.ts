@@ -21,6 +21,8 @@ import type { WebhookEvent } from './webhookEvent.ts';
  *   found is kept as `entityIdKey` so the handshake repeats it.
  * - `server_urls` is kept verbatim; the signaling URL is its first `wss://` entry, else its
  *   first `ws://` entry.
+ * - Ids are at most `MAX_ID_LENGTH` characters, `server_urls` at most
+ *   `MAX_SERVER_URLS_LENGTH`; longer is 400 naming the field.
  * - Messages quote field names, never field values (other than the event name), so they
  *   are safe to log and to return to the client.
  */
@@ -33,6 +35,15 @@ export const URL_VALIDATION_EVENT = 'endpoint.url_validation';
  * compute for anonymous callers cheap.
  */
 export const MAX_PLAIN_TOKEN_LENGTH = 256;
+
+/**
+ * Longest accepted id (`rtms_stream_id`, `meeting_uuid`, `operator_id`, …). Zoom's are 22 to
+ * 36 characters; a cap keeps what one signed webhook can make us hold (dedup store, logs,
+ * snapshots, directory names) small. Longer is answered 400 naming the field.
+ */
+export const MAX_ID_LENGTH = 256;
+/** Longest accepted `server_urls` (a comma-separated list of a few URLs). */
+export const MAX_SERVER_URLS_LENGTH = 2048;
 
 type LifecycleKind = 'started' | 'interrupted' | 'stopped';
 
@@ -90,10 +101,7 @@ export function parseWebhookJson(body: unknown): WebhookEvent {
   const payload = new PayloadReader(payloadValue);
 
   if (spec.kind === 'urlValidation') {
-    const plainToken = payload.string('plainToken');
-    if (plainToken.length > MAX_PLAIN_TOKEN_LENGTH) {
-      throw bodyInvalid(`payload.plainToken: expected at most ${MAX_PLAIN_TOKEN_LENGTH} characters`);
-    }
+    const plainToken = payload.string('plainToken', MAX_PLAIN_TOKEN_LENGTH);
     return { kind: 'urlValidation', event, plainToken };
   }
 
@@ -166,7 +174,7 @@ export function pickSignalingUrl(serverUrls: string): string | undefined {
 function readStart(payload: PayloadReader, product: Product, eventTs: number): StreamStart {
   const rtmsStreamId = payload.string('rtms_stream_id');
   const entity = readEntity(payload, product);
-  const serverUrls = payload.string('server_urls');
+  const serverUrls = payload.string('server_urls', MAX_SERVER_URLS_LENGTH);
   const signalingUrl = pickSignalingUrl(serverUrls);
   if (signalingUrl === undefined) {
     throw bodyInvalid(`${payload.pathOf('server_urls')}: expected a ws:// or wss:// URL (comma-separated list allowed)`);
@@ -204,7 +212,7 @@ function readIdField(idField: Record<string, unknown> | undefined): { key: strin
   if (idField === undefined) return undefined;
   for (const key of ID_FIELD_KEYS) {
     const id = idField[key];
-    if (typeof id === 'string' && id !== '') return { key, id };
+    if (typeof id === 'string' && id !== '') return { key, id: checkLength(`payload.id_field.${key}`, id, MAX_ID_LENGTH) };
   }
   return undefined;
 }
@@ -231,10 +239,10 @@ class PayloadReader {
     return this.#lookup(name).path;
   }
 
-  string(name: string): string {
+  string(name: string, maxLength = MAX_ID_LENGTH): string {
     const { value, path } = this.#lookup(name);
     if (typeof value !== 'string' || value === '') throw bodyInvalid(`${path}: expected a non-empty string, ${describe(value)}`);
-    return value;
+    return checkLength(path, value, maxLength);
   }
 
   integer(name: string): number {
@@ -243,9 +251,10 @@ class PayloadReader {
     return value;
   }
 
+  /** A non-empty string, else undefined; one that is too long is still refused (no Zoom id is). */
   optionalString(name: string): string | undefined {
-    const { value } = this.#lookup(name);
-    return typeof value === 'string' && value !== '' ? value : undefined;
+    const { value, path } = this.#lookup(name);
+    return typeof value === 'string' && value !== '' ? checkLength(path, value, MAX_ID_LENGTH) : undefined;
   }
 
   optionalObject(name: string): Record<string, unknown> | undefined {
@@ -262,6 +271,11 @@ class PayloadReader {
     }
     return { value: flat, path: `payload.${name}` };
   }
+}
+
+function checkLength(path: string, value: string, maxLength: number): string {
+  if (value.length > maxLength) throw bodyInvalid(`${path}: expected at most ${maxLength} characters, got ${value.length}`);
+  return value;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

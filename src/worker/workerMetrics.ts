@@ -2,6 +2,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { MEDIA_KINDS, type MediaKind } from '../config.ts';
+import { boundedLabel, SINK_ERROR_LABELS } from '../metricLabels.ts';
 import { LocalHistogram } from './localHistogram.ts';
 
 /**
@@ -136,7 +137,7 @@ export class WorkerMetrics {
   }
 
   sinkError(reason: string): void {
-    this.#sinkErrors.inc({ reason });
+    this.#sinkErrors.inc({ reason: boundedLabel(SINK_ERROR_LABELS, reason) });
   }
 
   redisOutcome(output: MediaKind | 'events', dropReason: string | undefined): void {

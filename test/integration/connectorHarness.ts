@@ -55,7 +55,7 @@ export async function startRig(env: Record<string, string> = {}, simulator: Part
     env: connectorEnv({
       credentials,
       outputDir,
-      adminToken: 'admin-token-for-tests',
+      adminToken: 'admin-token-for-tests-0123456789abcdef',
       extra: {
       WORKER_THREADS: '2',
       RTMS_MEDIA: 'audio,video,deskshare,transcript,chat',

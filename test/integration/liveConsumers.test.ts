@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startRig, untilAudioSent, waitUntilEnded, type Rig } from './connectorHarness.ts';
 
-const TOKEN = 'admin-token-for-tests';
+const TOKEN = 'admin-token-for-tests-0123456789abcdef';
 
 let rig: Rig;
 beforeAll(async () => {

@@ -75,4 +75,33 @@ describe('loadConfig', () => {
     ]);
     expect(loadConfig({ ...required, RTMS_MEDIA: ' Audio , chat,audio ' }).media.kinds).toEqual(['audio', 'chat']);
   });
+
+  it('refuses an ADMIN_TOKEN shorter than 32 characters without echoing it; unset stays allowed', () => {
+    expect(problemsOf({ ...required, ADMIN_TOKEN: 'a'.repeat(31) })).toEqual([
+      'ADMIN_TOKEN: expected at least 32 characters (e.g. openssl rand -hex 16), or unset to disable the admin API',
+    ]);
+    expect(loadConfig({ ...required, ADMIN_TOKEN: 'a'.repeat(32) }).adminToken).toBe('a'.repeat(32));
+    expect(loadConfig({ ...required }).adminToken).toBeUndefined();
+  });
+
+  it('caps HTTP connections at a quarter of the open-files limit by default, and at most half of it', () => {
+    expect(loadConfig(required, 600).http.maxConnections).toBe(150);
+    expect(loadConfig(required, 1_048_576).http.maxConnections).toBe(1024);
+    expect(loadConfig(required, undefined).http.maxConnections).toBe(1024);
+    expect(loadConfig({ ...required, HTTP_MAX_CONNECTIONS: '300' }, 600).http.maxConnections).toBe(300);
+    let problem: readonly string[] = [];
+    try {
+      loadConfig({ ...required, HTTP_MAX_CONNECTIONS: '301' }, 600);
+    } catch (error) {
+      problem = (error as ConfigError).problems;
+    }
+    expect(problem).toEqual([
+      'HTTP_MAX_CONNECTIONS: expected at most half the open-files limit (600 / 2), so sinks and RTMS sockets keep descriptors; got 301',
+    ]);
+  });
+
+  it('bounds the webhook dedup store in bytes', () => {
+    expect(loadConfig(required).http.webhookDedupMaxBytes).toBe(8 * 1024 * 1024);
+    expect(loadConfig({ ...required, WEBHOOK_DEDUP_MAX_BYTES: '1048576' }).http.webhookDedupMaxBytes).toBe(1_048_576);
+  });
 });

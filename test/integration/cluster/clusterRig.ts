@@ -107,7 +107,7 @@ export class ClusterRig {
         ZM_RTMS_CLIENT: this.credentials.clientId,
         ZM_RTMS_SECRET: this.credentials.clientSecret,
         ZM_WEBHOOK_SECRET_TOKEN: this.credentials.webhookSecretToken,
-        ADMIN_TOKEN: 'admin-token-for-tests',
+        ADMIN_TOKEN: 'admin-token-for-tests-0123456789abcdef',
         OUTPUT_DIR: slot.outputDir,
         WORKER_THREADS: '1',
         RTMS_MEDIA: 'audio,transcript',

@@ -11,7 +11,7 @@ import { randomCredentials, startRig, waitUntilEnded, type Rig } from '../connec
  * be logged: the secrets, handshake signatures, what people said or typed, and their names.
  */
 
-const ADMIN_TOKEN = 'admin-token-for-tests';
+const ADMIN_TOKEN = 'admin-token-for-tests-0123456789abcdef';
 
 let rig: Rig | undefined;
 const streams: SimulatedStream[] = [];

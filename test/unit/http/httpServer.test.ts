@@ -1,9 +1,10 @@
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StreamControl } from '../../../src/http/adminRoutes.ts';
+import { AUTH_FAILURE_BURST } from '../../../src/http/authFailureLimiter.ts';
 import { createHttpServer, type HttpServer, type HttpServerOptions } from '../../../src/http/httpServer.ts';
 import type { StreamSnapshot } from '../../../src/http/streamSnapshot.ts';
-import type { RtmsWebhookEvent } from '../../../src/http/webhookHandler.ts';
+import { MAX_UNSIGNED_BODY_BYTES, type RtmsWebhookEvent } from '../../../src/http/webhookHandler.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { urlValidationToken } from '../../../src/rtms/signature.ts';
 import type { StreamStats } from '../../../src/worker/streamStats.ts';
@@ -105,7 +106,7 @@ async function start(overrides: Partial<HttpServerOptions> = {}): Promise<Harnes
     check() ? Promise.resolve() : new Promise((resolve) => waiters.push({ check, resolve }));
 
   const server = createHttpServer({
-    http: { host: '127.0.0.1', port: 0, webhookPath: '/webhook', webhookMaxBodyBytes: MAX_BODY, webhookToleranceSeconds: 300 },
+    http: { host: '127.0.0.1', port: 0, webhookPath: '/webhook', webhookMaxBodyBytes: MAX_BODY, webhookToleranceSeconds: 300, maxConnections: 64, webhookDedupMaxBytes: 1024 * 1024 },
     webhookSecretToken: SECRET,
     adminToken: ADMIN_TOKEN,
     clock: { now: () => NOW_MS },
@@ -184,6 +185,19 @@ describe('POST /webhook: endpoint.url_validation', () => {
     const response = await post(h, JSON.stringify({ event: 'endpoint.url_validation', payload: { plainToken } }));
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ error: 'WEBHOOK_BODY_INVALID', reason: 'payload.plainToken: must not start with "v0:"' });
+  });
+
+  it('a signed challenge is answered; an unsigned one over MAX_UNSIGNED_BODY_BYTES is not even parsed (401)', async () => {
+    const h = await start();
+    const challenge = { event: 'endpoint.url_validation', event_ts: NOW_MS, payload: { plainToken: 'qgg8vlvZRS6UYooatFL8Aw' } };
+    const signed = await postSigned(h, challenge);
+    expect(signed.status).toBe(200);
+    expect(((await signed.json()) as { plainToken: string }).plainToken).toBe('qgg8vlvZRS6UYooatFL8Aw');
+    // The same challenge padded past the limit: answering it would need a parse.
+    const padded = JSON.stringify({ ...challenge, pad: ' '.repeat(MAX_UNSIGNED_BODY_BYTES) });
+    const unsigned = await post(h, padded);
+    expect(unsigned.status).toBe(401);
+    expect(await unsigned.json()).toEqual({ error: 'WEBHOOK_SIGNATURE_INVALID', reason: 'x-zm-signature: missing' });
   });
 });
 
@@ -461,6 +475,15 @@ describe('admin API', () => {
     expect(h.streams.closed).toEqual([]);
   });
 
+  it('after AUTH_FAILURE_BURST 401s an address gets 429 with retry-after, even with the right token', async () => {
+    const h = await start();
+    for (let i = 0; i < AUTH_FAILURE_BURST; i++) expect((await admin(h, '/streams', {}, 'wrong')).status).toBe(401);
+    const limited = await admin(h, '/streams');
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('1');
+    expect(await limited.json()).toEqual({ error: 'ADMIN_RATE_LIMITED', reason: 'too many failed attempts from this address; retry later' });
+  });
+
   it('every route answers 401 when ADMIN_TOKEN is unset', async () => {
     const h = await start({ adminToken: undefined });
     h.streams.streams.set(STREAM_ID, stats());
@@ -597,7 +620,7 @@ describe('lifecycle', () => {
   it('listen() rejects when the port is taken', async () => {
     const h = await start();
     const other = createHttpServer({
-      http: { host: '127.0.0.1', port: h.server.address!.port, webhookPath: '/webhook', webhookMaxBodyBytes: 1024, webhookToleranceSeconds: 300 },
+      http: { host: '127.0.0.1', port: h.server.address!.port, webhookPath: '/webhook', webhookMaxBodyBytes: 1024, webhookToleranceSeconds: 300, maxConnections: 64, webhookDedupMaxBytes: 1024 * 1024 },
       webhookSecretToken: SECRET,
       adminToken: undefined,
       logger: createLogger({ level: 'silent' }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dedupKey, MemoryWebhookDeduplicator } from '../../../src/http/webhookDeduplicator.ts';
+import { DEDUP_ENTRY_BYTES, dedupKey, MemoryWebhookDeduplicator } from '../../../src/http/webhookDeduplicator.ts';
 import { parseWebhook } from '../../../src/http/webhookParser.ts';
 import type { WebhookEvent } from '../../../src/http/webhookEvent.ts';
 import { example, STREAM_ID } from './webhookFixtures.ts';
@@ -103,12 +103,14 @@ describe('MemoryWebhookDeduplicator', () => {
     expect(dedup.size).toBe(1);
   });
 
-  it('evicts the oldest key when full', async () => {
-    const dedup = new MemoryWebhookDeduplicator({ clock: fakeClock(), maxEntries: 2 });
+  it('evicts the oldest key when full, and counts it', async () => {
+    const dedup = new MemoryWebhookDeduplicator({ clock: fakeClock(), maxBytes: 2 * DEDUP_ENTRY_BYTES });
     await dedup.claim('a');
     await dedup.claim('b');
     await dedup.claim('c');
     expect(dedup.size).toBe(2);
+    expect(dedup.bytes).toBe(2 * DEDUP_ENTRY_BYTES);
+    expect(dedup.evictions).toBe(1);
     expect(await dedup.claim('c')).toBe(false);
     expect(await dedup.claim('b')).toBe(false);
     expect(await dedup.claim('a')).toBe(true); // forgotten
@@ -116,6 +118,14 @@ describe('MemoryWebhookDeduplicator', () => {
 
   it('rejects nonsensical options', () => {
     expect(() => new MemoryWebhookDeduplicator({ ttlMs: 0 })).toThrow(RangeError);
-    expect(() => new MemoryWebhookDeduplicator({ maxEntries: 0 })).toThrow(RangeError);
+    expect(() => new MemoryWebhookDeduplicator({ maxBytes: DEDUP_ENTRY_BYTES - 1 })).toThrow(RangeError);
+  });
+
+  it('costs the same per key whatever the key holds: 60 KB ids are kept as digests', async () => {
+    const dedup = new MemoryWebhookDeduplicator({ clock: fakeClock(), maxBytes: 1000 * DEDUP_ENTRY_BYTES });
+    for (let i = 0; i < 1500; i++) await dedup.claim(`${'x'.repeat(60_000)}${i}`);
+    expect(dedup.size).toBe(1000);
+    expect(dedup.evictions).toBe(500);
+    expect(await dedup.claim(`${'x'.repeat(60_000)}1499`)).toBe(false);
   });
 });

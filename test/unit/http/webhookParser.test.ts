@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { WebhookError } from '../../../src/errors.ts';
-import { KNOWN_WEBHOOK_EVENTS, parseWebhook, pickSignalingUrl } from '../../../src/http/webhookParser.ts';
+import { KNOWN_WEBHOOK_EVENTS, MAX_ID_LENGTH, parseWebhook, pickSignalingUrl } from '../../../src/http/webhookParser.ts';
 import type { WebhookEvent } from '../../../src/http/webhookEvent.ts';
 import {
   ENGAGEMENT_ID,
@@ -261,7 +261,13 @@ describe('parseWebhook: malformed bodies', () => {
     ['percentage missing', example('rtms.concurrency_near_limit', { percentage: undefined }), 'WEBHOOK_BODY_INVALID', 'payload.percentage: expected a non-negative integer, missing'],
     ['concurrency_number null', example('rtms.concurrency_limited', { concurrency_number: null }), 'WEBHOOK_BODY_INVALID', 'payload.concurrency_number: expected a non-negative integer, got null'],
     ['url_validation without token', { event: 'endpoint.url_validation', event_ts: EVENT_TS, payload: {} }, 'WEBHOOK_BODY_INVALID', 'payload.plainToken: expected a non-empty string, missing'],
-    ['url_validation with huge token', { event: 'endpoint.url_validation', payload: { plainToken: 'a'.repeat(257) } }, 'WEBHOOK_BODY_INVALID', 'payload.plainToken: expected at most 256 characters'],
+    ['rtms_stream_id too long', example('meeting.rtms_stopped', { rtms_stream_id: 's'.repeat(257) }), 'WEBHOOK_BODY_INVALID', 'payload.rtms_stream_id: expected at most 256 characters, got 257'],
+    ['meeting_uuid too long', example('meeting.rtms_started', { meeting_uuid: 'm'.repeat(5000) }), 'WEBHOOK_BODY_INVALID', 'payload.meeting_uuid: expected at most 256 characters, got 5000'],
+    ['operator_id too long', example('meeting.rtms_started', { operator_id: 'o'.repeat(300) }), 'WEBHOOK_BODY_INVALID', 'payload.operator_id: expected at most 256 characters, got 300'],
+    ['nested id too long', { event: 'meeting.rtms_interrupted', event_ts: EVENT_TS, payload: { object: { meeting_uuid: MEETING_UUID, rtms_stream_id: 'x'.repeat(999) } } }, 'WEBHOOK_BODY_INVALID', 'payload.object.rtms_stream_id: expected at most 256 characters, got 999'],
+    ['id_field id too long', example('rtms.concurrency_limited', { id_field: { meeting_uuid: 'u'.repeat(257) } }), 'WEBHOOK_BODY_INVALID', 'payload.id_field.meeting_uuid: expected at most 256 characters, got 257'],
+    ['server_urls too long', example('meeting.rtms_started', { server_urls: `wss://a.example/${'p'.repeat(2048)}` }), 'WEBHOOK_BODY_INVALID', 'payload.server_urls: expected at most 2048 characters, got 2064'],
+    ['url_validation with huge token', { event: 'endpoint.url_validation', payload: { plainToken: 'a'.repeat(257) } }, 'WEBHOOK_BODY_INVALID', 'payload.plainToken: expected at most 256 characters, got 257'],
   ])('%s', (_name, body, code, message) => {
     const error = rejection(body);
     expect(error.code).toBe(code);
@@ -271,6 +277,11 @@ describe('parseWebhook: malformed bodies', () => {
 
   it('does not echo body content in the invalid-JSON reason', () => {
     expect(rejection('{"secret-looking": tru').message).not.toContain('secret-looking');
+  });
+
+  it('accepts ids of exactly MAX_ID_LENGTH characters', () => {
+    const event = parseWebhook(JSON.stringify(example('meeting.rtms_stopped', { rtms_stream_id: 's'.repeat(MAX_ID_LENGTH) })));
+    expect(event.kind === 'stopped' && event.rtmsStreamId.length).toBe(MAX_ID_LENGTH);
   });
 
   it('truncates a long unknown event name', () => {

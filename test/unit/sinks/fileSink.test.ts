@@ -107,7 +107,7 @@ describe('FileSink audio', () => {
 
     const names = speakers.map((id) => `audio-${fileSafeId(id)}.wav`);
     expect(names.slice(0, 2)).toEqual(['audio-16778240.wav', 'audio-16779264.wav']);
-    expect(names[2]).toMatch(/^audio-cc_______escape~[0-9a-f]{8}\.wav$/);
+    expect(names[2]).toMatch(/^audio-cc_______escape~[0-9a-f]{32}\.wav$/);
     expect((await readdir(sink.directory)).sort()).toEqual([...names, 'stream.json'].sort());
     // Nothing escaped the stream directory.
     expect((await readdir(dir.path)).sort()).toEqual(['stream-1']);
