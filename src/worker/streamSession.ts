@@ -30,8 +30,10 @@ import type { StreamStart } from '../rtms/products.ts';
 import { RtmsSocket, type RtmsMessage, type RtmsSocketOptions, type SocketClosed } from '../rtms/rtmsSocket.ts';
 import { handshakeSignature } from '../rtms/signature.ts';
 import type { FrameTap } from '../sinks/frameTap.ts';
+import type { MediaBytesOnDisk } from '../sinks/outputOnDisk.ts';
 import type { StreamSink } from '../sinks/streamSink.ts';
 import { ParticipantRoster } from './participantRoster.ts';
+import { carryOver, lostDropReason, type LostDropReason } from './resumeAccounting.ts';
 import { StreamStateMachine, type StateChange } from './streamStateMachine.ts';
 import { emptyCounters, type MediaCounters, type StreamStats } from './streamStats.ts';
 import type { WorkerMetrics } from './workerMetrics.ts';
@@ -68,6 +70,9 @@ interface MediaConnection {
 
 type RejoinScope = 'full' | 'media';
 
+/** Why the session counted a frame as dropped (the sink counts its own: FileSinkDropReason). */
+export type SessionDropReason = 'not_requested' | 'duplicate' | 'excluded' | 'awaiting_keyframe' | 'buffer_full' | 'malformed';
+
 export interface StreamSessionOptions {
   readonly start: StreamStart;
   readonly config: Pick<Config, 'credentials' | 'media' | 'rtms' | 'buffer'>;
@@ -82,7 +87,12 @@ export interface StreamSessionOptions {
    * The stream's last known statistics when its previous worker died: counts carry over,
    * the rejoin counts as a reconnect, and its output directory is continued.
    */
-  readonly resumeFrom?: { readonly previous: StreamStats; readonly reason: string };
+  readonly resumeFrom?: {
+    readonly previous: StreamStats;
+    readonly reason: string;
+    /** Media bytes already in the stream's directory, measured before this session writes. */
+    readonly onDisk?: MediaBytesOnDisk | undefined;
+  };
   /** Called once, after the stream reached a terminal state and the sink is closed. */
   readonly onFinished: (stats: StreamStats) => void;
 }
@@ -102,6 +112,12 @@ export class StreamSession {
   readonly #createdAt: number;
   /** Counts of earlier incarnations of this stream (on workers that died), added to ours. */
   readonly #carried: StreamStats['media'];
+  /**
+   * Per kind, the window the lost incarnation's output lacks (since its last report, local
+   * clock): closed by a `media.gap` at this session's first frame of the kind, or at the end.
+   */
+  readonly #lostWindows = new Map<MediaKind, { readonly frames: number; readonly since: number }>();
+  #lostReason: LostDropReason | undefined;
   #liveAt: number | undefined;
   #endedAt: number | undefined;
   #stopReason: number | undefined;
@@ -151,7 +167,17 @@ export class StreamSession {
     this.#resumeReason = options.resumeFrom?.reason;
     const previous = options.resumeFrom?.previous;
     this.#createdAt = previous?.createdAt ?? this.#clock.now();
-    this.#carried = previous?.media ?? {};
+    if (options.resumeFrom !== undefined && previous !== undefined) {
+      const lostReason = lostDropReason(options.resumeFrom.reason);
+      const carried = carryOver(previous.media, options.resumeFrom.onDisk, lostReason);
+      this.#carried = carried.media;
+      this.#lostReason = lostReason;
+      // A report from before this field existed (a stored stream) dates the window from now.
+      const since = previous.reportedAt ?? this.#clock.now();
+      for (const kind of Object.keys(carried.media) as MediaKind[]) this.#lostWindows.set(kind, { frames: carried.lost[kind] ?? 0, since });
+    } else {
+      this.#carried = {};
+    }
     this.#liveAt = previous?.liveAt;
     this.#reconnects = previous?.reconnects ?? 0;
     Object.assign(this.#rejoins, previous?.rejoins);
@@ -188,7 +214,8 @@ export class StreamSession {
     if (resume !== undefined) {
       this.#reconnects += 1;
       this.#rejoins[`full/${resume}`] = (this.#rejoins[`full/${resume}`] ?? 0) + 1;
-      this.#event('stream.resumed', { reason: resume, note: 'frames the failed worker had not yet written are missing from the output' });
+      const lost = Object.fromEntries([...this.#lostWindows].map(([kind, window]) => [kind, window.frames]));
+      this.#event('stream.resumed', { reason: resume, lostReason: this.#lostReason, lostFrames: lost });
     }
     this.#startRejoin('full', resume ?? 'start');
   }
@@ -305,6 +332,7 @@ export class StreamSession {
       bufferedBytes: this.#sink.pendingBytes + this.#backlog.bytes,
       media,
       audioSeconds: audioBytesPerSecond > 0 ? (media.audio?.bytesWritten ?? 0) / audioBytesPerSecond : 0,
+      reportedAt: this.#clock.now(),
       participants: this.#roster.snapshot(),
       files: this.#sink.files(),
     };
@@ -676,6 +704,7 @@ export class StreamSession {
       return;
     }
     const frame = decoded.frame;
+    if (this.#lostWindows.size > 0) this.#closeLostWindow(kind);
     const counters = this.#counters(kind);
     counters.framesReceived += 1;
     counters.bytesReceived += frame.data.length;
@@ -795,6 +824,15 @@ export class StreamSession {
     this.#overflowDrops.clear();
   }
 
+  /** Leaves the `media.gap` for what the lost incarnation never wrote, up to now. */
+  #closeLostWindow(kind: MediaKind): void {
+    const window = this.#lostWindows.get(kind);
+    if (window === undefined) return;
+    this.#lostWindows.delete(kind);
+    // Both ends are this connector's clock (the report and now), not Zoom's media timestamps.
+    this.#event('media.gap', { kind, reason: this.#lostReason, frames: window.frames, fromTimestamp: window.since, toTimestamp: this.#clock.now(), clock: 'connector' });
+  }
+
   #countMalformed(kind: MediaKind, reason: string, wireBytes: number): void {
     const counters = this.#counters(kind);
     counters.framesReceived += 1;
@@ -803,7 +841,7 @@ export class StreamSession {
     this.#logger.debug({ kind, reason }, 'malformed media message skipped');
   }
 
-  #drop(counters: MediaCounters, reason: string): void {
+  #drop(counters: MediaCounters, reason: SessionDropReason): void {
     counters.framesDropped[reason] = (counters.framesDropped[reason] ?? 0) + 1;
   }
 
@@ -854,6 +892,7 @@ export class StreamSession {
       await Promise.all(closing.map((socket) => socket.closed));
       if (this.#overflowing) this.#endOverflow();
       for (const { kind, held } of this.#keyframes.giveUp()) this.#event('media.gap', { kind, reason: 'awaiting_keyframe', ...held, keyframeNeverCame: true });
+      for (const kind of [...this.#lostWindows.keys()]) this.#closeLostWindow(kind);
       // Nothing new arrives now: the backlog goes to the sink, which queues it for the final flush.
       for (const frame of this.#backlog.drain()) this.#sink.write(frame);
       this.#stopReason = stopReason;
