@@ -1,4 +1,5 @@
 import type { MediaKind } from '../config.ts';
+import type { SupervisorToWorker } from '../ipc/messages.ts';
 import type { StreamStart } from '../rtms/products.ts';
 import type { StreamStats } from '../worker/streamStats.ts';
 
@@ -42,6 +43,25 @@ export function newStreamRecord(start: StreamStart, stats: StreamStats, excluded
     closeRequested: false,
     stopRequested: undefined,
   };
+}
+
+/**
+ * What starts the record's session on a worker: the join (or, with `previous`, the resume),
+ * then everything asked for the stream so far. The worker handles messages in order:
+ * exclusions apply before the first frame arrives, and a close or stop that came while the
+ * stream had no session reaches the new one.
+ */
+export function startMessages(record: StreamRecord, previous: StreamStats | undefined): SupervisorToWorker[] {
+  const rtmsStreamId = record.start.rtmsStreamId;
+  const reason = record.resumeReason ?? 'resumed';
+  const messages: SupervisorToWorker[] = [
+    previous === undefined ? { type: 'startStream', start: record.start } : { type: 'startStream', start: record.start, resume: { previous, reason } },
+  ];
+  for (const userId of record.excluded) messages.push({ type: 'excludeParticipant', rtmsStreamId, userId });
+  for (const [subscriptionId, kinds] of record.live ?? []) messages.push({ type: 'liveSubscribe', rtmsStreamId, subscriptionId, kinds });
+  if (record.stopRequested !== undefined) messages.push({ type: 'stopStream', rtmsStreamId, stopReason: record.stopRequested });
+  else if (record.closeRequested) messages.push({ type: 'closeStream', rtmsStreamId });
+  return messages;
 }
 
 /**

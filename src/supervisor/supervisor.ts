@@ -6,51 +6,22 @@ import type { SupervisorToWorker, WorkerToSupervisor } from '../ipc/messages.ts'
 import type { Logger } from '../logger.ts';
 import type { StreamStart } from '../rtms/products.ts';
 import { recordRejection } from '../sinks/rejectionRecord.ts';
-import { TERMINAL_STATES, type StreamState } from '../worker/streamStateMachine.ts';
-import type { LiveBatch } from '../worker/liveTap.ts';
+import { TERMINAL_STATES } from '../worker/streamStateMachine.ts';
 import { initialStreamStats, type StreamStats } from '../worker/streamStats.ts';
 import { OrphanRecovery } from './orphanRecovery.ts';
+import { FinishedHistory } from './finishedHistory.ts';
 import { Placement } from './placement.ts';
-import { newStreamRecord, type LeaseGuard, type StreamRecord } from './streamRecord.ts';
-import type { WorkerExit, WorkerMetricsSnapshot } from './workerHandle.ts';
+import { newStreamRecord, startMessages, type StreamRecord } from './streamRecord.ts';
+import type { StartStreamOptions, SupervisorEvents, SupervisorOptions } from './supervisorTypes.ts';
+import { dispatchWebhook } from './webhookDispatch.ts';
+import type { WorkerMetricsSnapshot } from './workerHandle.ts';
 import { WorkerPool } from './workerPool.ts';
 
 export type { LeaseGuard } from './streamRecord.ts';
-
-/** Finished streams kept for `GET /streams/{id}` after they end. */
-const FINISHED_HISTORY = 1000;
-
-/** `Supervisor.startStream()` options. */
-export interface StartStreamOptions {
-  /** The stream ran before (on another replica): its accounting carries over, the join counts as a rejoin. */
-  readonly resume?: { readonly previous: StreamStats; readonly reason: string };
-  /** Participants to keep excluded from capture. */
-  readonly excluded?: Iterable<string>;
-}
+export type { StartStreamOptions, SupervisorEvents, SupervisorOptions } from './supervisorTypes.ts';
 
 /** Longest wait for a worker to let go of a stream in `release()`, ms. */
 const RELEASE_TIMEOUT_MS = 10_000;
-
-export interface SupervisorEvents {
-  /** A stream changed state (also emitted for `idle` on admission and `rejected`). */
-  streamState: [{ rtmsStreamId: string; product: StreamStart['product']; from: StreamState | undefined; to: StreamState; reason: string | undefined }];
-  /** A stream reached a terminal state; its slot is free. */
-  streamFinished: [StreamStats];
-  /** Fresh per-stream statistics from a worker. */
-  stats: [readonly StreamStats[]];
-  workerExit: [WorkerExit];
-  /** Frames and events for live consumers of one stream. */
-  liveBatch: [LiveBatch];
-  /** Zoom's account-level concurrency webhooks. */
-  zoomConcurrency: [{ limited: boolean; concurrencyNumber: number; concurrencyLimit: number | undefined }];
-}
-
-export interface SupervisorOptions {
-  readonly config: Config;
-  readonly logger: Logger;
-  /** Multi-replica mode only; without it every decision is local and synchronous. */
-  readonly leaseGuard?: LeaseGuard | undefined;
-}
 
 /**
  * Owns the stream registry visible to operators, admits streams against `MAX_STREAMS`
@@ -65,7 +36,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly #placement = new Placement();
   readonly #orphans: OrphanRecovery;
   readonly #streams = new Map<string, StreamRecord>();
-  readonly #finished = new Map<string, StreamStats>();
+  readonly #finished = new FinishedHistory();
   #accepting = true;
   #closing: Promise<void> | undefined;
 
@@ -143,34 +114,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** Acts on a verified webhook. Synchronous: the HTTP answer has already been sent. */
   handleWebhook(event: WebhookEvent): void {
-    switch (event.kind) {
-      case 'started':
-        this.#onStarted(event.start);
-        return;
-      case 'interrupted':
-        this.interrupt(event.rtmsStreamId, event.eventTs, event.event);
-        return;
-      case 'stopped':
-        this.stop(event.rtmsStreamId, event.stopReason, event.event);
-        return;
-      case 'concurrencyNearLimit':
-        this.emit('zoomConcurrency', { limited: false, concurrencyNumber: event.concurrencyNumber, concurrencyLimit: event.concurrencyLimit });
-        this.#logger.warn(
-          { concurrencyLimit: event.concurrencyLimit, concurrencyNumber: event.concurrencyNumber, percentage: event.percentage },
-          'Zoom account is near its RTMS concurrency limit',
-        );
-        return;
-      case 'concurrencyLimited':
-        this.emit('zoomConcurrency', { limited: true, concurrencyNumber: event.concurrencyNumber, concurrencyLimit: undefined });
-        this.#logger.error({ concurrencyNumber: event.concurrencyNumber }, 'Zoom account hit its RTMS concurrency limit; a stream could not start');
-        return;
-      case 'urlValidation':
-        return;
-      default: {
-        const unknown: never = event;
-        this.#logger.error({ event: unknown }, 'unhandled webhook kind');
-      }
-    }
+    dispatchWebhook(event, {
+      started: (start) => this.#onStarted(start),
+      interrupt: (id, eventTs, name) => this.interrupt(id, eventTs, name),
+      stop: (id, stopReason, name) => this.stop(id, stopReason, name),
+      zoomConcurrency: (state) => this.emit('zoomConcurrency', state),
+      logger: this.#logger,
+    });
   }
 
   /**
@@ -336,21 +286,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (workerId !== undefined) this.#postStart(record, workerId, resume === undefined ? undefined : stats);
   }
 
-  /**
-   * Starts the stream's session on its worker: the join (or, with `previous`, the resume), then
-   * everything asked for the stream so far. The worker handles messages in order: exclusions
-   * apply before the first frame arrives, and a close or stop that came while the stream had
-   * no session reaches the new one.
-   */
+  /** Starts the stream's session on its worker (a resume with `previous`), with everything asked for it so far. */
   #postStart(record: StreamRecord, workerId: number, previous: StreamStats | undefined): void {
-    const rtmsStreamId = record.start.rtmsStreamId;
-    const reason = record.resumeReason ?? 'resumed';
-    this.#pool.post(workerId, previous === undefined ? { type: 'startStream', start: record.start } : { type: 'startStream', start: record.start, resume: { previous, reason } });
+    for (const message of startMessages(record, previous)) this.#pool.post(workerId, message);
     record.startPosted = true;
-    for (const userId of record.excluded) this.#pool.post(workerId, { type: 'excludeParticipant', rtmsStreamId, userId });
-    for (const [subscriptionId, kinds] of record.live ?? []) this.#pool.post(workerId, { type: 'liveSubscribe', rtmsStreamId, subscriptionId, kinds });
-    if (record.stopRequested !== undefined) this.#pool.post(workerId, { type: 'stopStream', rtmsStreamId, stopReason: record.stopRequested });
-    else if (record.closeRequested) this.#pool.post(workerId, { type: 'closeStream', rtmsStreamId });
   }
 
   /** Sends to the session that holds the stream; false while it has none (its start re-applies what the record keeps). */
@@ -369,7 +308,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   #reject(start: StreamStart, reason: string): void {
     this.#logger.warn({ rtmsStreamId: start.rtmsStreamId, product: start.product, reason, maxStreams: this.#config.maxStreams }, 'stream rejected');
     const stats = { ...initialStreamStats(start, 'rejected'), failure: reason, endedAt: Date.now() };
-    this.#remember(stats);
+    this.#finished.remember(stats);
     recordRejection({ outputDir: this.#config.outputDir, start, reason, at: stats.endedAt }).catch((error: unknown) =>
       this.#logger.error({ rtmsStreamId: start.rtmsStreamId, err: describeError(error) }, 'could not record the rejection in the output directory'),
     );
@@ -417,19 +356,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           return;
         }
         const record = this.#streams.get(message.rtmsStreamId);
-        this.#streams.delete(message.rtmsStreamId);
-        this.#placement.remove(message.rtmsStreamId);
-        this.#remember(message.stats);
-        this.emit('streamState', {
-          rtmsStreamId: message.rtmsStreamId,
-          product: message.stats.product,
-          from: record?.stats.state,
-          to: message.stats.state,
-          reason: message.stats.failure ?? message.stats.stopReasonName ?? record?.releasing,
-        });
-        this.emit('stats', [message.stats]);
-        this.emit('streamFinished', message.stats);
-        for (const resolve of record?.finishWaiters.splice(0) ?? []) resolve(message.stats);
+        this.#end(message.rtmsStreamId, record, message.stats, message.stats.failure ?? message.stats.stopReasonName ?? record?.releasing, true);
         return;
       }
       case 'liveBatch':
@@ -447,28 +374,23 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
   }
 
-  #remember(stats: StreamStats): void {
-    this.#finished.delete(stats.rtmsStreamId);
-    this.#finished.set(stats.rtmsStreamId, stats);
-    if (this.#finished.size > FINISHED_HISTORY) {
-      const oldest = this.#finished.keys().next().value;
-      if (oldest !== undefined) this.#finished.delete(oldest);
-    }
-  }
-
   #onWorkerReady(workerId: number): void {
     this.#placement.addWorker(workerId);
     this.#orphans.placeWaiting();
   }
 
   #failOrphan(record: StreamRecord, failure: string): void {
-    const rtmsStreamId = record.start.rtmsStreamId;
+    this.#end(record.start.rtmsStreamId, record, { ...record.stats, state: 'failed', failure, endedAt: Date.now() }, failure, false);
+  }
+
+  /** The stream is over here: its slot is free and whoever waits for it gets the final statistics. */
+  #end(rtmsStreamId: string, record: StreamRecord | undefined, stats: StreamStats, reason: string | undefined, reported: boolean): void {
     this.#streams.delete(rtmsStreamId);
     this.#placement.remove(rtmsStreamId);
-    const stats: StreamStats = { ...record.stats, state: 'failed', failure, endedAt: Date.now() };
-    this.#remember(stats);
-    this.emit('streamState', { rtmsStreamId, product: record.start.product, from: record.stats.state, to: 'failed', reason: failure });
+    this.#finished.remember(stats);
+    this.emit('streamState', { rtmsStreamId, product: stats.product, from: record?.stats.state, to: stats.state, reason });
+    if (reported) this.emit('stats', [stats]);
     this.emit('streamFinished', stats);
-    for (const resolve of record.finishWaiters.splice(0)) resolve(stats);
+    for (const resolve of record?.finishWaiters.splice(0) ?? []) resolve(stats);
   }
 }
