@@ -174,7 +174,12 @@ export class StreamSession {
       this.#lostReason = lostReason;
       // A report from before this field existed (a stored stream) dates the window from now.
       const since = previous.reportedAt ?? this.#clock.now();
-      for (const kind of Object.keys(carried.media) as MediaKind[]) this.#lostWindows.set(kind, { frames: carried.lost[kind] ?? 0, since });
+      // A hand-off released the stream with final counts: a window without lost frames is no loss there.
+      const orderly = options.resumeFrom.reason === 'handoff';
+      for (const kind of Object.keys(carried.media) as MediaKind[]) {
+        const frames = carried.lost[kind] ?? 0;
+        if (frames > 0 || !orderly) this.#lostWindows.set(kind, { frames, since });
+      }
     } else {
       this.#carried = {};
     }

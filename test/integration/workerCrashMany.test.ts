@@ -76,10 +76,10 @@ function expectOneResumePerOrphan(rig: Rig): Map<string, number> {
 }
 
 describe('worker crash with many streams', () => {
-  it('resumes each orphan exactly once on a live worker; an admin DELETE reaches the resumed session; accounting and files stay whole', async () => {
+  it('resumes each orphan exactly once on a live worker; admin DELETE and exclusion reach the resumed session; accounting and files stay whole', async () => {
     const rig = await startRig({ WORKER_THREADS: '2', DEBUG_WORKER_CRASH: '1:3000' });
     try {
-      const streams = await Promise.all(Array.from({ length: 4 }, () => rig.simulator.startStream({ product: 'meeting' })));
+      const streams = await Promise.all(Array.from({ length: 4 }, () => rig.simulator.startStream({ product: 'meeting', participants: 2 })));
       await Promise.all(streams.map((stream) => stream.whenReady()));
       // Least-loaded placement put two streams on each worker: worker 1's two come back.
       await until(() => streams.filter((stream) => stream.readyCount >= 2).length === 2, 'two resumed streams');
@@ -88,9 +88,16 @@ describe('worker crash with many streams', () => {
       await Promise.all(resumed.map((stream) => untilAudioSent(stream, stream.sent.audioBytes() + 32_000 * 2)));
 
       // The admin API reaches the session that holds the stream now: Zoom gets STREAM_CLOSE.
-      const [closed, ...others] = resumed as [SimulatedStream, ...SimulatedStream[]];
+      const [closed, excluding] = resumed as [SimulatedStream, SimulatedStream];
       expect((await rig.connector.admin(`/streams/${closed.rtmsStreamId}`, 'DELETE')).status).toBe(202);
       expect((await closed.whenEnded()).cause).toBe('closeRequest');
+      // A privacy opt-out reaches the session that writes: that participant's frames are dropped.
+      const optedOut = excluding.participants[1]!.userId;
+      expect((await rig.connector.admin(`/streams/${excluding.rtmsStreamId}/participants/${optedOut}`, 'DELETE')).status).toBe(202);
+      const excludedFrames = (snapshot: Record<string, unknown>): number =>
+        Object.values(snapshot['media'] as Record<string, MediaCounters>).reduce((sum, counters) => sum + (counters.framesDropped['excluded'] ?? 0), 0);
+      await rig.connector.waitForStream(excluding.rtmsStreamId, (snapshot) => excludedFrames(snapshot) > 0);
+      const others = [excluding];
       await Promise.all([...others, ...untouched].map((stream) => stream.stop()));
       for (const stream of streams) expect(await waitUntilEnded(rig, stream)).toMatchObject({ state: 'ended' });
 
@@ -102,6 +109,7 @@ describe('worker crash with many streams', () => {
         expect(stream.connections.signalingAccepted).toBe(2);
         const { media, events } = await expectOutputWhole(rig, stream);
         expect(events.filter((event) => event['eventType'] === 'stream.resumed')).toHaveLength(1);
+        expect(events.filter((event) => event['eventType'] === 'stream.participant_excluded')).toHaveLength(stream === excluding ? 1 : 0);
         // The window the dead worker's files lack is marked per kind it had, with the frames
         // counted as worker_lost.
         const gaps = events
