@@ -3,7 +3,7 @@ import { createLogger } from '../../../src/logger.ts';
 import type { StreamStart } from '../../../src/rtms/products.ts';
 import { OrphanRecovery } from '../../../src/supervisor/orphanRecovery.ts';
 import { Placement } from '../../../src/supervisor/placement.ts';
-import { newStreamRecord, type LeaseGuard, type StreamRecord } from '../../../src/supervisor/streamRecord.ts';
+import { newStreamRecord, startMessages, type LeaseGuard, type StreamRecord } from '../../../src/supervisor/streamRecord.ts';
 import { initialStreamStats } from '../../../src/worker/streamStats.ts';
 
 const logger = createLogger({ level: 'silent' });
@@ -134,5 +134,20 @@ describe('OrphanRecovery', () => {
     await Promise.resolve();
     expect(h.starts).toEqual([]);
     expect(h.failed).toEqual([{ id: 'a', failure: 'lease lost' }]);
+  });
+});
+
+describe('startMessages', () => {
+  it('re-applies to a new session everything asked while the stream had none: exclusions, live subscriptions, then stop or close', () => {
+    const record = newStreamRecord(start('a'), initialStreamStats(start('a'), 'live'), ['u1'], 'worker_crashed');
+    record.live = new Map([[7, ['audio'] as const]]);
+    record.closeRequested = true;
+    const previous = record.stats;
+    expect(startMessages(record, previous).map((message) => message.type)).toEqual(['startStream', 'excludeParticipant', 'liveSubscribe', 'closeStream']);
+    expect(startMessages(record, previous)[0]).toMatchObject({ resume: { previous, reason: 'worker_crashed' } });
+    // Zoom's stop wins over our close: the stream is over either way, stop says why.
+    record.stopRequested = 6;
+    expect(startMessages(record, undefined).map((message) => message.type)).toEqual(['startStream', 'excludeParticipant', 'liveSubscribe', 'stopStream']);
+    expect(startMessages(record, undefined)[0]).not.toHaveProperty('resume');
   });
 });
