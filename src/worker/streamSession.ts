@@ -118,6 +118,8 @@ export class StreamSession {
    */
   readonly #lostWindows = new Map<MediaKind, { readonly frames: number; readonly since: number }>();
   #lostReason: LostDropReason | undefined;
+  /** `close()` calls waiting for the first join (or a resume's) to settle. */
+  readonly #joinWaiters = new Set<() => void>();
   #liveAt: number | undefined;
   #endedAt: number | undefined;
   #stopReason: number | undefined;
@@ -192,6 +194,7 @@ export class StreamSession {
         this.#logger.info({ from: change.from, to: change.to, reason: change.reason }, 'stream state changed');
         this.#event(`stream.${change.to}`, { from: change.from, reason: change.reason });
         this.#sink.setMetadata(this.#metadata());
+        if (change.to !== 'connecting') for (const settled of [...this.#joinWaiters]) settled();
         options.onStateChange(change);
       },
     });
@@ -259,6 +262,9 @@ export class StreamSession {
   }
 
   async #requestClose(): Promise<void> {
+    // Asked while joining (a fresh start, or a resume right after a worker crash): let the
+    // join settle first, so that Zoom gets STREAM_CLOSE instead of waiting out its grace.
+    if (this.#machine.state === 'connecting') await this.#untilJoinSettled(this.#config.rtms.handshakeTimeoutMs);
     const signaling = this.#signaling;
     if (signaling?.isOpen) {
       try {
@@ -274,6 +280,19 @@ export class StreamSession {
     }
     // Zoom answers, then terminates the stream and closes signaling; record its last words.
     return this.#finish('ended', 'closed by request', StopReason.RECEIVER_REQUEST_CLOSE, { linger: true });
+  }
+
+  /** Resolves once the state leaves `connecting`, or after `timeoutMs`. */
+  #untilJoinSettled(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const settled = (): void => {
+        this.#clock.clearTimeout(timer);
+        this.#joinWaiters.delete(settled);
+        resolve();
+      };
+      const timer = this.#clock.setTimeout(settled, timeoutMs);
+      this.#joinWaiters.add(settled);
+    });
   }
 
   /**

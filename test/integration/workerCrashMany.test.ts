@@ -166,4 +166,24 @@ describe('worker crash with many streams', () => {
       await rig.close();
     }
   }, 120_000);
+
+  it('a DELETE that arrives while the stream has no worker reaches Zoom once the stream resumes', async () => {
+    // One worker: after its crash no worker is live until the replacement is ready.
+    const rig = await startRig({ WORKER_THREADS: '1', DEBUG_WORKER_CRASH: '1:3000' });
+    try {
+      const stream = await rig.simulator.startStream({ product: 'meeting' });
+      await stream.whenReady();
+      await until(() => logged(rig, 'worker exited unexpectedly').length === 1, 'the crash', 10_000);
+      expect(await rig.connector.admin(`/streams/${stream.rtmsStreamId}`, 'DELETE')).toMatchObject({ status: 202 });
+      expect((await stream.whenEnded()).cause).toBe('closeRequest');
+      expect(await waitUntilEnded(rig, stream)).toMatchObject({ state: 'ended' });
+      // The close was asked before the replacement existed.
+      expect(logged(rig, 'no live worker for the stream now; it resumes when a worker is ready')).toHaveLength(1);
+      expectNoDuplicateSignaling([stream]);
+      expect(stream.connections.signalingAccepted).toBe(2);
+      await expectOutputWhole(rig, stream);
+    } finally {
+      await rig.close();
+    }
+  }, 60_000);
 });
