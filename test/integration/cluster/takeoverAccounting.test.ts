@@ -56,4 +56,44 @@ describe('multi-replica: accounting across a takeover', () => {
       await rig.close();
     }
   }, 90_000);
+
+  it('a worker crash on a replica resumes each orphan once after its lease check; accounting whole', async () => {
+    // Replica 0 runs two workers and worker 1 crashes while it holds two of the four streams.
+    const rig = await ClusterRig.start({
+      replicas: 2,
+      replicaEnv: (index): Record<string, string> => (index === 0 ? { WORKER_THREADS: '2', DEBUG_WORKER_CRASH: '1:3000', MAX_STREAMS: '8' } : {}),
+    });
+    try {
+      rig.route = ({ event }) => (event.endsWith('rtms_started') ? 0 : undefined);
+      const streams = await Promise.all(Array.from({ length: 4 }, () => rig.simulator.startStream({ product: 'meeting' })));
+      await Promise.all(streams.map((stream) => stream.whenReady()));
+      rig.route = () => undefined;
+      for (const stream of streams) expect(await rig.waitForOwner(stream.rtmsStreamId)).toBe(0);
+      const deadline = Date.now() + 20_000;
+      while (streams.filter((stream) => stream.readyCount >= 2).length < 2) {
+        if (Date.now() > deadline) throw new Error('two streams were not resumed');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const resumed = streams.filter((stream) => stream.readyCount >= 2);
+      await Promise.all(resumed.map((stream) => untilAudio(stream, stream.sent.audioBytes() + 1000 * BYTES_PER_MS)));
+      await Promise.all(streams.map((stream) => stream.stop()));
+      for (const stream of streams) {
+        expect(await rig.replica(0).waitForStream(stream.rtmsStreamId, (snapshot) => snapshot['active'] === false)).toMatchObject({ state: 'ended' });
+        // Still on replica 0 (the lease check confirmed it), one signaling connection at a time.
+        expect(connectionsOf(stream)).toEqual({ accepted: resumed.includes(stream) ? 2 : 1, duplicates: 0 });
+        const dir = rig.streamDir(0, stream);
+        const streamJson = JSON.parse(await readFile(join(dir, 'stream.json'), 'utf8')) as { media: Record<string, MediaCounters> };
+        for (const [kind, counters] of Object.entries(streamJson.media)) {
+          const dropped = Object.values(counters.framesDropped).reduce((sum, count) => sum + count, 0);
+          expect({ kind, received: counters.framesReceived }).toEqual({ kind, received: counters.framesWritten + dropped });
+        }
+        let wavData = 0;
+        for (const name of await readdir(dir)) if (name.endsWith('.wav')) wavData += (await readWavData(join(dir, name))).data.length;
+        expect(streamJson.media['audio']?.bytesWritten).toBe(wavData);
+        expect((await inspectStreamOutput(dir, { probe: true })).problems).toEqual([]);
+      }
+    } finally {
+      await rig.close();
+    }
+  }, 90_000);
 });
