@@ -46,3 +46,52 @@ export function carryOver(previous: StreamStats['media'], onDisk: MediaBytesOnDi
   }
   return { media, lost };
 }
+
+/**
+ * What a resumed session starts from: the carried counters (see {@link carryOver}) and, per
+ * media kind the lost incarnation had, the window its output lacks, from its last report
+ * (`previous.reportedAt`) to this session's first frame of that kind. Each window is closed
+ * once, by one `media.gap` event; both ends are this connector's clock, not Zoom's.
+ */
+export class ResumedAccounting {
+  readonly media: Partial<Record<MediaKind, MediaCounters>>;
+  readonly reason: LostDropReason;
+  readonly #windows = new Map<MediaKind, { readonly frames: number; readonly since: number }>();
+
+  constructor(resume: { readonly previous: StreamStats; readonly reason: string; readonly onDisk?: MediaBytesOnDisk | undefined }, now: number) {
+    this.reason = lostDropReason(resume.reason);
+    const carried = carryOver(resume.previous.media, resume.onDisk, this.reason);
+    this.media = carried.media;
+    // Statistics stored by an older version carry no report time: the window starts now.
+    const since = resume.previous.reportedAt ?? now;
+    // A hand-off released the stream with final counts: a window without lost frames is no loss there.
+    const orderly = resume.reason === 'handoff';
+    for (const kind of Object.keys(carried.media) as MediaKind[]) {
+      const frames = carried.lost[kind] ?? 0;
+      if (frames > 0 || !orderly) this.#windows.set(kind, { frames, since });
+    }
+  }
+
+  /** For `stream.resumed`: the reason and the frames lost per kind. */
+  summary(): { lostReason: LostDropReason; lostFrames: Partial<Record<MediaKind, number>> } {
+    return { lostReason: this.reason, lostFrames: Object.fromEntries([...this.#windows].map(([kind, window]) => [kind, window.frames])) };
+  }
+
+  /** The `media.gap` data closing the kind's window at `now`; undefined when it has none open. */
+  close(kind: MediaKind, now: number): Record<string, unknown> | undefined {
+    const window = this.#windows.get(kind);
+    if (window === undefined) return undefined;
+    this.#windows.delete(kind);
+    return { kind, reason: this.reason, frames: window.frames, fromTimestamp: window.since, toTimestamp: now, clock: 'connector' };
+  }
+
+  /** Closes every window still open (the stream ends before a frame of that kind came). */
+  closeAll(now: number): Array<Record<string, unknown>> {
+    const gaps: Array<Record<string, unknown>> = [];
+    for (const kind of [...this.#windows.keys()]) {
+      const gap = this.close(kind, now);
+      if (gap !== undefined) gaps.push(gap);
+    }
+    return gaps;
+  }
+}

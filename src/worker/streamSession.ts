@@ -33,7 +33,7 @@ import type { FrameTap } from '../sinks/frameTap.ts';
 import type { MediaBytesOnDisk } from '../sinks/outputOnDisk.ts';
 import type { StreamSink } from '../sinks/streamSink.ts';
 import { ParticipantRoster } from './participantRoster.ts';
-import { carryOver, lostDropReason, type LostDropReason } from './resumeAccounting.ts';
+import { ResumedAccounting } from './resumeAccounting.ts';
 import { StreamStateMachine, type StateChange } from './streamStateMachine.ts';
 import { emptyCounters, type MediaCounters, type StreamStats } from './streamStats.ts';
 import type { WorkerMetrics } from './workerMetrics.ts';
@@ -112,12 +112,8 @@ export class StreamSession {
   readonly #createdAt: number;
   /** Counts of earlier incarnations of this stream (on workers that died), added to ours. */
   readonly #carried: StreamStats['media'];
-  /**
-   * Per kind, the window the lost incarnation's output lacks (since its last report, local
-   * clock): closed by a `media.gap` at this session's first frame of the kind, or at the end.
-   */
-  readonly #lostWindows = new Map<MediaKind, { readonly frames: number; readonly since: number }>();
-  #lostReason: LostDropReason | undefined;
+  /** A resumed stream's carried counts and the windows its lost incarnation's output lacks. */
+  readonly #resumed: ResumedAccounting | undefined;
   /** `close()` calls waiting for the first join (or a resume's) to settle. */
   readonly #joinWaiters = new Set<() => void>();
   #liveAt: number | undefined;
@@ -169,22 +165,8 @@ export class StreamSession {
     this.#resumeReason = options.resumeFrom?.reason;
     const previous = options.resumeFrom?.previous;
     this.#createdAt = previous?.createdAt ?? this.#clock.now();
-    if (options.resumeFrom !== undefined && previous !== undefined) {
-      const lostReason = lostDropReason(options.resumeFrom.reason);
-      const carried = carryOver(previous.media, options.resumeFrom.onDisk, lostReason);
-      this.#carried = carried.media;
-      this.#lostReason = lostReason;
-      // A report from before this field existed (a stored stream) dates the window from now.
-      const since = previous.reportedAt ?? this.#clock.now();
-      // A hand-off released the stream with final counts: a window without lost frames is no loss there.
-      const orderly = options.resumeFrom.reason === 'handoff';
-      for (const kind of Object.keys(carried.media) as MediaKind[]) {
-        const frames = carried.lost[kind] ?? 0;
-        if (frames > 0 || !orderly) this.#lostWindows.set(kind, { frames, since });
-      }
-    } else {
-      this.#carried = {};
-    }
+    this.#resumed = options.resumeFrom && new ResumedAccounting(options.resumeFrom, this.#clock.now());
+    this.#carried = this.#resumed?.media ?? {};
     this.#liveAt = previous?.liveAt;
     this.#reconnects = previous?.reconnects ?? 0;
     Object.assign(this.#rejoins, previous?.rejoins);
@@ -222,8 +204,7 @@ export class StreamSession {
     if (resume !== undefined) {
       this.#reconnects += 1;
       this.#rejoins[`full/${resume}`] = (this.#rejoins[`full/${resume}`] ?? 0) + 1;
-      const lost = Object.fromEntries([...this.#lostWindows].map(([kind, window]) => [kind, window.frames]));
-      this.#event('stream.resumed', { reason: resume, lostReason: this.#lostReason, lostFrames: lost });
+      this.#event('stream.resumed', { reason: resume, ...this.#resumed?.summary() });
     }
     this.#startRejoin('full', resume ?? 'start');
   }
@@ -728,7 +709,8 @@ export class StreamSession {
       return;
     }
     const frame = decoded.frame;
-    if (this.#lostWindows.size > 0) this.#closeLostWindow(kind);
+    const lostWindow = this.#resumed?.close(kind, this.#clock.now());
+    if (lostWindow !== undefined) this.#event('media.gap', lostWindow);
     const counters = this.#counters(kind);
     counters.framesReceived += 1;
     counters.bytesReceived += frame.data.length;
@@ -848,15 +830,6 @@ export class StreamSession {
     this.#overflowDrops.clear();
   }
 
-  /** Leaves the `media.gap` for what the lost incarnation never wrote, up to now. */
-  #closeLostWindow(kind: MediaKind): void {
-    const window = this.#lostWindows.get(kind);
-    if (window === undefined) return;
-    this.#lostWindows.delete(kind);
-    // Both ends are this connector's clock (the report and now), not Zoom's media timestamps.
-    this.#event('media.gap', { kind, reason: this.#lostReason, frames: window.frames, fromTimestamp: window.since, toTimestamp: this.#clock.now(), clock: 'connector' });
-  }
-
   #countMalformed(kind: MediaKind, reason: string, wireBytes: number): void {
     const counters = this.#counters(kind);
     counters.framesReceived += 1;
@@ -916,7 +889,7 @@ export class StreamSession {
       await Promise.all(closing.map((socket) => socket.closed));
       if (this.#overflowing) this.#endOverflow();
       for (const { kind, held } of this.#keyframes.giveUp()) this.#event('media.gap', { kind, reason: 'awaiting_keyframe', ...held, keyframeNeverCame: true });
-      for (const kind of [...this.#lostWindows.keys()]) this.#closeLostWindow(kind);
+      for (const gap of this.#resumed?.closeAll(this.#clock.now()) ?? []) this.#event('media.gap', gap);
       // Nothing new arrives now: the backlog goes to the sink, which queues it for the final flush.
       for (const frame of this.#backlog.drain()) this.#sink.write(frame);
       this.#stopReason = stopReason;

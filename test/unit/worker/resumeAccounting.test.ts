@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { WavWriter } from '../../../src/media/wavWriter.ts';
 import { measureMediaOnDisk } from '../../../src/sinks/outputOnDisk.ts';
-import { carryOver, lostDropReason } from '../../../src/worker/resumeAccounting.ts';
+import type { StreamStart } from '../../../src/rtms/products.ts';
+import { ResumedAccounting, carryOver, lostDropReason } from '../../../src/worker/resumeAccounting.ts';
+import { initialStreamStats } from '../../../src/worker/streamStats.ts';
 
 describe('carryOver', () => {
   it('counts the unreported remainder under the lost reason and takes bytesWritten from the disk', () => {
@@ -79,3 +81,29 @@ function wavHeader(dataBytes: number): Buffer {
   header.writeUInt32LE(dataBytes, 40);
   return header;
 }
+
+describe('ResumedAccounting', () => {
+  const previous = {
+    ...initialStreamStats({ rtmsStreamId: 's', product: 'meeting', entityId: 'e' } as StreamStart, 'live', 0),
+    reportedAt: 1000,
+    media: {
+      audio: { framesReceived: 50, bytesReceived: 32_000, framesWritten: 45, bytesWritten: 28_800, framesDropped: {} },
+      transcript: { framesReceived: 2, bytesReceived: 40, framesWritten: 2, bytesWritten: 200, framesDropped: {} },
+    },
+  };
+
+  it('closes one media.gap per kind, from the last report to the first frame of the kind, or at the end', () => {
+    const resumed = new ResumedAccounting({ previous, reason: 'worker_crashed', onDisk: { audio: 29_440, transcript: 200 } }, 1500);
+    expect(resumed.summary()).toEqual({ lostReason: 'worker_lost', lostFrames: { audio: 5, transcript: 0 } });
+    expect(resumed.media.audio).toMatchObject({ bytesWritten: 29_440, framesDropped: { worker_lost: 5 } });
+    expect(resumed.close('audio', 1700)).toEqual({ kind: 'audio', reason: 'worker_lost', frames: 5, fromTimestamp: 1000, toTimestamp: 1700, clock: 'connector' });
+    expect(resumed.close('audio', 1800)).toBeUndefined();
+    expect(resumed.closeAll(2000)).toEqual([{ kind: 'transcript', reason: 'worker_lost', frames: 0, fromTimestamp: 1000, toTimestamp: 2000, clock: 'connector' }]);
+    expect(resumed.closeAll(2100)).toEqual([]);
+  });
+
+  it('an orderly hand-off marks only kinds that lost frames', () => {
+    const resumed = new ResumedAccounting({ previous, reason: 'handoff' }, 1500);
+    expect(resumed.summary()).toEqual({ lostReason: 'replica_lost', lostFrames: { audio: 5 } });
+  });
+});
