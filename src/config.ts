@@ -117,8 +117,7 @@ export interface Config {
    * and `--max-semi-space-size` alike); 0 lets V8 grow it with the survival rate.
    */
   readonly workerSemiSpaceMb: number;
-  /** Testing only: worker `workerId` throws an uncaught error `afterMs` after it starts. */
-  /** Each listed worker throws an uncaught error this long after it started (empty: none). */
+  /** Testing only: each listed worker throws an uncaught error `afterMs` after it starts (empty: none). */
   readonly debugWorkerCrash: readonly { readonly workerId: number; readonly afterMs: number }[];
   /** Testing only: every stream's sink stalls `forMs`, `afterMs` after the stream starts. */
   readonly debugSinkStall: { readonly afterMs: number; readonly forMs: number } | undefined;
