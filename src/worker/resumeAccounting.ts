@@ -3,9 +3,10 @@ import type { MediaBytesOnDisk } from '../sinks/outputOnDisk.ts';
 import { emptyCounters, type MediaCounters, type StreamStats } from './streamStats.ts';
 
 /**
- * Frames an earlier incarnation of a resumed stream had received but not reported written
- * or dropped when it was lost: its worker thread died (`worker_lost`) or its replica did
- * (`replica_lost`, a multi-replica takeover).
+ * Frames an earlier incarnation of a resumed stream had received by its last report and not
+ * yet written or dropped when it was lost: its worker thread died (`worker_lost`) or its
+ * replica did (`replica_lost`: a multi-replica takeover, or this connector's own earlier
+ * process). What it received after that report is in no counter: a `media.gap` marks the time.
  */
 export type LostDropReason = 'worker_lost' | 'replica_lost';
 
