@@ -125,8 +125,8 @@ export interface Config {
    * and `--max-semi-space-size` alike); 0 lets V8 grow it with the survival rate.
    */
   readonly workerSemiSpaceMb: number;
-  /** Testing only: worker `workerId` throws an uncaught error `afterMs` after it starts. */
-  readonly debugWorkerCrash: { readonly workerId: number; readonly afterMs: number } | undefined;
+  /** Testing only: each listed worker throws an uncaught error `afterMs` after it starts (empty: none). */
+  readonly debugWorkerCrash: readonly { readonly workerId: number; readonly afterMs: number }[];
   /** Testing only: every stream's sink stalls `forMs`, `afterMs` after the stream starts. */
   readonly debugSinkStall: { readonly afterMs: number; readonly forMs: number } | undefined;
 }
@@ -260,6 +260,18 @@ class EnvReader {
     return [Number(match[1]), Number(match[2])];
   }
 
+  /** A comma-separated list of {@link pair}s; empty when unset. */
+  pairs(name: string, shape: string): ReadonlyArray<readonly [number, number]> {
+    const value = this.#raw(name);
+    if (value === undefined) return [];
+    const pairs = value.split(',').map((item) => /^(\d+):(\d+)$/.exec(item.trim()));
+    if (pairs.some((match) => match === null)) {
+      this.problems.push(`${name}: expected ${shape}, got ${JSON.stringify(value)}`);
+      return [];
+    }
+    return pairs.map((match) => [Number(match?.[1]), Number(match?.[2])] as const);
+  }
+
   check(condition: boolean, problem: string): void {
     if (!condition) this.problems.push(problem);
   }
@@ -358,7 +370,7 @@ export function loadConfig(env: Env = process.env, openFiles: number | undefined
     `CLUSTER_REPLICA_ID: expected 1 to 100 letters, digits or . _ : -, got ${JSON.stringify(replicaId)}`,
   );
 
-  const debugWorkerCrash = read.pair('DEBUG_WORKER_CRASH', '<workerId>:<afterMs>, e.g. 1:3000');
+  const debugWorkerCrash = read.pairs('DEBUG_WORKER_CRASH', '<workerId>:<afterMs>[,…], e.g. 1:3000 or 1:3000,3:2000');
   const debugSinkStall = read.pair('DEBUG_SINK_STALL', '<afterMs>:<forMs>, e.g. 2000:8000');
 
   const config: Config = {
@@ -433,7 +445,7 @@ export function loadConfig(env: Env = process.env, openFiles: number | undefined
     workerMaxHeapMb: read.int('WORKER_MAX_HEAP_MB', 2048, 64, 65_536),
     heapGrowingPercent: read.int('V8_HEAP_GROWING_PERCENT', 100, 0, 1000),
     workerSemiSpaceMb: read.int('WORKER_SEMI_SPACE_MB', 16, 0, 256),
-    debugWorkerCrash: debugWorkerCrash && { workerId: debugWorkerCrash[0], afterMs: debugWorkerCrash[1] },
+    debugWorkerCrash: debugWorkerCrash.map(([workerId, afterMs]) => ({ workerId, afterMs })),
     debugSinkStall: debugSinkStall && { afterMs: debugSinkStall[0], forMs: debugSinkStall[1] },
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);

@@ -2,79 +2,26 @@ import { EventEmitter } from 'node:events';
 import type { Config, MediaKind } from '../config.ts';
 import { describeError } from '../errors.ts';
 import type { WebhookEvent } from '../http/webhookEvent.ts';
-import type { WorkerToSupervisor } from '../ipc/messages.ts';
+import type { SupervisorToWorker, WorkerToSupervisor } from '../ipc/messages.ts';
 import type { Logger } from '../logger.ts';
 import type { StreamStart } from '../rtms/products.ts';
 import { recordRejection } from '../sinks/rejectionRecord.ts';
-import { TERMINAL_STATES, type StreamState } from '../worker/streamStateMachine.ts';
-import type { LiveBatch } from '../worker/liveTap.ts';
+import { TERMINAL_STATES } from '../worker/streamStateMachine.ts';
 import { initialStreamStats, type StreamStats } from '../worker/streamStats.ts';
-import { WorkerHandle, type WorkerExit, type WorkerMetricsSnapshot } from './workerHandle.ts';
+import { OrphanRecovery } from './orphanRecovery.ts';
+import { FinishedHistory } from './finishedHistory.ts';
+import { Placement } from './placement.ts';
+import { newStreamRecord, startMessages, type StreamRecord } from './streamRecord.ts';
+import type { StartStreamOptions, SupervisorEvents, SupervisorOptions } from './supervisorTypes.ts';
+import { dispatchWebhook } from './webhookDispatch.ts';
+import type { WorkerMetricsSnapshot } from './workerHandle.ts';
+import { WorkerPool } from './workerPool.ts';
 
-/** Finished streams kept for `GET /streams/{id}` after they end. */
-const FINISHED_HISTORY = 1000;
-/** Respawn delay after a worker died: doubles per consecutive death, capped; ms. */
-const RESPAWN_BASE_MS = 250;
-const RESPAWN_MAX_MS = 10_000;
-/** A worker that lived this long resets the respawn backoff, ms. */
-const RESPAWN_RESET_AFTER_MS = 60_000;
-/** Consecutive workers that fail to start before the supervisor stops trying. */
-const MAX_START_FAILURES = 5;
-
-interface StreamRecord {
-  start: StreamStart;
-  workerId: number;
-  stats: StreamStats;
-  /** Live consumers' subscriptions (id → media kinds), re-sent if the stream moves to another worker. */
-  live?: Map<number, readonly MediaKind[]>;
-  /** Participants excluded from capture; applied again when the stream resumes elsewhere. */
-  readonly excluded: Set<string>;
-  /** Set while the stream is being let go without STREAM_CLOSE (`release()`): why. */
-  releasing: string | undefined;
-  /** Resolved with the final statistics once the worker reports the stream finished. */
-  readonly finishWaiters: Array<(stats: StreamStats) => void>;
-}
-
-/**
- * Multi-replica mode: confirms that this replica still owns a stream (its lease and fencing
- * token are current) before the supervisor (re)connects it on its own initiative, e.g. to
- * resume it after a worker crash. Resolves false when another replica owns it now.
- */
-export interface LeaseGuard {
-  confirm(rtmsStreamId: string): Promise<boolean>;
-}
-
-/** `Supervisor.startStream()` options. */
-export interface StartStreamOptions {
-  /** The stream ran before (on another replica): its accounting carries over, the join counts as a rejoin. */
-  readonly resume?: { readonly previous: StreamStats; readonly reason: string };
-  /** Participants to keep excluded from capture. */
-  readonly excluded?: Iterable<string>;
-}
+export type { LeaseGuard } from './streamRecord.ts';
+export type { StartStreamOptions, SupervisorEvents, SupervisorOptions } from './supervisorTypes.ts';
 
 /** Longest wait for a worker to let go of a stream in `release()`, ms. */
 const RELEASE_TIMEOUT_MS = 10_000;
-
-export interface SupervisorEvents {
-  /** A stream changed state (also emitted for `idle` on admission and `rejected`). */
-  streamState: [{ rtmsStreamId: string; product: StreamStart['product']; from: StreamState | undefined; to: StreamState; reason: string | undefined }];
-  /** A stream reached a terminal state; its slot is free. */
-  streamFinished: [StreamStats];
-  /** Fresh per-stream statistics from a worker. */
-  stats: [readonly StreamStats[]];
-  workerExit: [WorkerExit];
-  /** Frames and events for live consumers of one stream. */
-  liveBatch: [LiveBatch];
-  /** Zoom's account-level concurrency webhooks. */
-  zoomConcurrency: [{ limited: boolean; concurrencyNumber: number; concurrencyLimit: number | undefined }];
-}
-
-export interface SupervisorOptions {
-  readonly config: Config;
-  readonly logger: Logger;
-  /** Multi-replica mode only; without it every decision is local and synchronous. */
-  readonly leaseGuard?: LeaseGuard | undefined;
-}
 
 /**
  * Owns the stream registry visible to operators, admits streams against `MAX_STREAMS`
@@ -85,30 +32,46 @@ export interface SupervisorOptions {
 export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly #config: Config;
   readonly #logger: Logger;
-  readonly #leaseGuard: LeaseGuard | undefined;
-  readonly #workers = new Map<number, WorkerHandle>();
+  readonly #pool: WorkerPool;
+  readonly #placement = new Placement();
+  readonly #orphans: OrphanRecovery;
   readonly #streams = new Map<string, StreamRecord>();
-  readonly #finished = new Map<string, StreamStats>();
-  #nextWorkerId = 1;
+  readonly #finished = new FinishedHistory();
   #accepting = true;
-  /** Consecutive unexpected worker deaths (for respawn backoff) and failed start-ups. */
-  #deaths = 0;
-  #lastDeathAt = 0;
-  #startFailures = 0;
-  #respawning: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: SupervisorOptions) {
     super();
     this.#config = options.config;
     this.#logger = options.logger.child({ component: 'supervisor' });
-    this.#leaseGuard = options.leaseGuard;
+    this.#pool = new WorkerPool({ config: this.#config, logger: this.#logger });
+    this.#pool.on('ready', (workerId) => this.#onWorkerReady(workerId));
+    this.#pool.on('message', (workerId, message) => this.#onWorkerMessage(workerId, message));
+    this.#orphans = new OrphanRecovery({
+      placement: this.#placement,
+      logger: this.#logger,
+      leaseGuard: options.leaseGuard,
+      record: (id) => this.#streams.get(id),
+      accepting: () => this.#accepting,
+      postStart: (record, workerId, previous) => this.#postStart(record, workerId, previous),
+      fail: (record, failure) => this.#failOrphan(record, failure),
+      waiting: (record) => {
+        const from = record.stats.state;
+        record.stats = { ...record.stats, state: 'waitingReconnect' };
+        this.emit('streamState', { rtmsStreamId: record.start.rtmsStreamId, product: record.start.product, from, to: 'waitingReconnect', reason: record.resumeReason });
+      },
+    });
+    this.#pool.on('exit', (exit) => {
+      this.#orphans.workerExited(exit);
+      this.emit('workerExit', exit);
+    });
+    this.#pool.on('respawnFailed', (error) => this.#orphans.respawnFailed(error));
   }
 
   /** Spawns `WORKER_THREADS` workers and waits for each to be ready. */
   async start(): Promise<void> {
-    const handles = await Promise.all(Array.from({ length: this.#config.workerThreads }, () => this.#spawnWorker()));
-    this.#logger.info({ workers: handles.length, maxStreams: this.#config.maxStreams }, 'supervisor started');
+    const workers = await this.#pool.start();
+    this.#logger.info({ workers, maxStreams: this.#config.maxStreams }, 'supervisor started');
   }
 
   get capacity(): number {
@@ -120,7 +83,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   get workerCount(): number {
-    return this.#workers.size;
+    return this.#pool.size;
   }
 
   /** Streams this instance could still admit now (0 while shutting down). */
@@ -146,39 +109,18 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** Ready = accepting streams with at least one live worker. */
   get isReady(): boolean {
-    return this.#accepting && this.#workers.size > 0;
+    return this.#accepting && this.#placement.workerCount > 0;
   }
 
   /** Acts on a verified webhook. Synchronous: the HTTP answer has already been sent. */
   handleWebhook(event: WebhookEvent): void {
-    switch (event.kind) {
-      case 'started':
-        this.#onStarted(event.start);
-        return;
-      case 'interrupted':
-        this.interrupt(event.rtmsStreamId, event.eventTs, event.event);
-        return;
-      case 'stopped':
-        this.stop(event.rtmsStreamId, event.stopReason, event.event);
-        return;
-      case 'concurrencyNearLimit':
-        this.emit('zoomConcurrency', { limited: false, concurrencyNumber: event.concurrencyNumber, concurrencyLimit: event.concurrencyLimit });
-        this.#logger.warn(
-          { concurrencyLimit: event.concurrencyLimit, concurrencyNumber: event.concurrencyNumber, percentage: event.percentage },
-          'Zoom account is near its RTMS concurrency limit',
-        );
-        return;
-      case 'concurrencyLimited':
-        this.emit('zoomConcurrency', { limited: true, concurrencyNumber: event.concurrencyNumber, concurrencyLimit: undefined });
-        this.#logger.error({ concurrencyNumber: event.concurrencyNumber }, 'Zoom account hit its RTMS concurrency limit; a stream could not start');
-        return;
-      case 'urlValidation':
-        return;
-      default: {
-        const unknown: never = event;
-        this.#logger.error({ event: unknown }, 'unhandled webhook kind');
-      }
-    }
+    dispatchWebhook(event, {
+      started: (start) => this.#onStarted(start),
+      interrupt: (id, eventTs, name) => this.interrupt(id, eventTs, name),
+      stop: (id, stopReason, name) => this.stop(id, stopReason, name),
+      zoomConcurrency: (state) => this.emit('zoomConcurrency', state),
+      logger: this.#logger,
+    });
   }
 
   /**
@@ -191,9 +133,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (this.#streams.has(start.rtmsStreamId)) return 'already_active';
     const refusal = this.#admissionRefusal();
     if (refusal !== undefined) return refusal;
-    const worker = this.#leastLoadedWorker();
-    if (worker === undefined) return 'no_worker';
-    this.#admit(start, worker, options);
+    if (this.#placement.workerCount === 0) return 'no_worker';
+    this.#admit(start, options);
     return undefined;
   }
 
@@ -219,7 +160,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     existing.start = start;
     this.#logger.info({ rtmsStreamId: start.rtmsStreamId, urlsChanged }, 'rtms_started for an active stream: failover');
-    this.#workers.get(existing.workerId)?.post({ type: 'failoverStream', start });
+    // A stream between workers resumes with the new start.
+    this.#send(existing, { type: 'failoverStream', start });
     return true;
   }
 
@@ -230,7 +172,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** `*.rtms_stopped`: the stream is over. False when it is not active here. */
   stop(rtmsStreamId: string, stopReason: number, eventName = 'rtms_stopped'): boolean {
-    return this.#forward(rtmsStreamId, eventName, (record) => ({ type: 'stopStream', rtmsStreamId: record.start.rtmsStreamId, stopReason }));
+    return this.#forward(rtmsStreamId, eventName, (record) => {
+      record.stopRequested = stopReason;
+      return { type: 'stopStream', rtmsStreamId: record.start.rtmsStreamId, stopReason };
+    });
   }
 
   /**
@@ -242,6 +187,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const record = this.#streams.get(rtmsStreamId);
     if (record === undefined) return Promise.resolve(undefined);
     record.releasing ??= reason;
+    // Between workers there is no session to let go: the stream is over here at once.
+    if (!record.startPosted) {
+      this.#failOrphan(record, `released while between workers (${reason})`);
+      return Promise.resolve(this.#finished.get(rtmsStreamId));
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         // The worker did not answer: forget the stream here so nothing reconnects it.
@@ -252,7 +202,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         clearTimeout(timer);
         resolve(stats);
       });
-      this.#workers.get(record.workerId)?.post({ type: 'releaseStream', rtmsStreamId, reason });
+      this.#send(record, { type: 'releaseStream', rtmsStreamId, reason });
     });
   }
 
@@ -268,14 +218,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   closeStream(rtmsStreamId: string): boolean {
     const record = this.#streams.get(rtmsStreamId);
     if (record === undefined) return false;
-    this.#workers.get(record.workerId)?.post({ type: 'closeStream', rtmsStreamId });
+    // Kept on the record: a stream between workers (or whose worker dies now) closes once resumed.
+    record.closeRequested = true;
+    this.#send(record, { type: 'closeStream', rtmsStreamId });
     return true;
   }
 
   /** Every live worker's metrics registry; a worker that does not answer in time is left out. */
-  async collectWorkerMetrics(timeoutMs = 1000): Promise<WorkerMetricsSnapshot[]> {
-    const snapshots = await Promise.all([...this.#workers.values()].map((worker) => worker.requestMetrics(timeoutMs)));
-    return snapshots.filter((snapshot) => snapshot !== undefined);
+  collectWorkerMetrics(timeoutMs = 1000): Promise<WorkerMetricsSnapshot[]> {
+    return this.#pool.collectMetrics(timeoutMs);
   }
 
   /** Starts sending the stream's events and `kinds` frames as `liveBatch` events; false when not active here. */
@@ -283,13 +234,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const record = this.#streams.get(rtmsStreamId);
     if (record === undefined) return false;
     (record.live ??= new Map()).set(subscriptionId, kinds);
-    this.#workers.get(record.workerId)?.post({ type: 'liveSubscribe', rtmsStreamId, subscriptionId, kinds });
+    this.#send(record, { type: 'liveSubscribe', rtmsStreamId, subscriptionId, kinds });
     return true;
   }
 
   unsubscribeLive(rtmsStreamId: string, subscriptionId: number): void {
     const record = this.#streams.get(rtmsStreamId);
-    if (record?.live?.delete(subscriptionId)) this.#workers.get(record.workerId)?.post({ type: 'liveUnsubscribe', rtmsStreamId, subscriptionId });
+    if (record?.live?.delete(subscriptionId)) this.#send(record, { type: 'liveUnsubscribe', rtmsStreamId, subscriptionId });
   }
 
   /** Excludes a participant from capture from now on; false when the stream is not active here. */
@@ -297,7 +248,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const record = this.#streams.get(rtmsStreamId);
     if (record === undefined) return false;
     record.excluded.add(userId);
-    this.#workers.get(record.workerId)?.post({ type: 'excludeParticipant', rtmsStreamId, userId });
+    this.#send(record, { type: 'excludeParticipant', rtmsStreamId, userId });
     return true;
   }
 
@@ -305,9 +256,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   close(graceMs: number = this.#config.shutdownGraceMs): Promise<void> {
     this.#closing ??= (async () => {
       this.#accepting = false;
-      const workers = [...this.#workers.values()];
-      this.#workers.clear();
-      await Promise.all(workers.map((worker) => worker.shutdown(graceMs)));
+      await this.#pool.close(graceMs);
       this.#logger.info('supervisor closed');
     })();
     return this.#closing;
@@ -315,32 +264,39 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   #onStarted(start: StreamStart): void {
     if (this.failover(start)) return;
-    const refusal = this.#admissionRefusal();
+    const refusal = this.#admissionRefusal() ?? (this.#placement.workerCount === 0 ? 'no_worker' : undefined);
     if (refusal !== undefined) {
       this.#reject(start, refusal);
       return;
     }
-    const worker = this.#leastLoadedWorker();
-    if (worker === undefined) {
-      this.#reject(start, 'no_worker');
-      return;
-    }
-    this.#admit(start, worker, {});
+    this.#admit(start, {});
   }
 
-  #admit(start: StreamStart, worker: WorkerHandle, options: StartStreamOptions): void {
+  #admit(start: StreamStart, options: StartStreamOptions): void {
     const resume = options.resume;
     const stats: StreamStats =
       resume === undefined
         ? initialStreamStats(start, 'idle')
         : { ...resume.previous, state: 'idle', endedAt: undefined, failure: undefined, stopReason: undefined, stopReasonName: undefined };
-    const excluded = new Set(options.excluded ?? []);
-    this.#streams.set(start.rtmsStreamId, { start, workerId: worker.workerId, stats, excluded, releasing: undefined, finishWaiters: [] });
+    const record = newStreamRecord(start, stats, options.excluded ?? [], resume?.reason);
+    this.#streams.set(start.rtmsStreamId, record);
     this.#finished.delete(start.rtmsStreamId);
-    this.emit('streamState', { rtmsStreamId: start.rtmsStreamId, product: start.product, from: undefined, to: 'idle', reason: resume === undefined ? 'admitted' : resume.reason });
-    worker.post(resume === undefined ? { type: 'startStream', start } : { type: 'startStream', start, resume });
-    // The worker handles messages in order: exclusions apply before the first frame arrives.
-    for (const userId of excluded) worker.post({ type: 'excludeParticipant', rtmsStreamId: start.rtmsStreamId, userId });
+    this.emit('streamState', { rtmsStreamId: start.rtmsStreamId, product: start.product, from: undefined, to: 'idle', reason: resume?.reason ?? 'admitted' });
+    const workerId = this.#placement.place(start.rtmsStreamId);
+    if (workerId !== undefined) this.#postStart(record, workerId, resume === undefined ? undefined : stats);
+  }
+
+  /** Starts the stream's session on its worker (a resume with `previous`), with everything asked for it so far. */
+  #postStart(record: StreamRecord, workerId: number, previous: StreamStats | undefined): void {
+    for (const message of startMessages(record, previous)) this.#pool.post(workerId, message);
+    record.startPosted = true;
+  }
+
+  /** Sends to the session that holds the stream; false while it has none (its start re-applies what the record keeps). */
+  #send(record: StreamRecord, message: SupervisorToWorker): boolean {
+    const workerId = this.#placement.workerOf(record.start.rtmsStreamId);
+    if (workerId === undefined || !record.startPosted) return false;
+    return this.#pool.post(workerId, message);
   }
 
   #admissionRefusal(): string | undefined {
@@ -352,7 +308,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   #reject(start: StreamStart, reason: string): void {
     this.#logger.warn({ rtmsStreamId: start.rtmsStreamId, product: start.product, reason, maxStreams: this.#config.maxStreams }, 'stream rejected');
     const stats = { ...initialStreamStats(start, 'rejected'), failure: reason, endedAt: Date.now() };
-    this.#remember(stats);
+    this.#finished.remember(stats);
     recordRejection({ outputDir: this.#config.outputDir, start, reason, at: stats.endedAt }).catch((error: unknown) =>
       this.#logger.error({ rtmsStreamId: start.rtmsStreamId, err: describeError(error) }, 'could not record the rejection in the output directory'),
     );
@@ -360,61 +316,47 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.emit('streamFinished', stats);
   }
 
-  #forward(rtmsStreamId: string, eventName: string, message: (record: StreamRecord) => Parameters<WorkerHandle['post']>[0]): boolean {
+  #forward(rtmsStreamId: string, eventName: string, message: (record: StreamRecord) => SupervisorToWorker): boolean {
     const record = this.#streams.get(rtmsStreamId);
     if (record === undefined) {
       this.#logger.info({ rtmsStreamId, event: eventName }, 'webhook for a stream not active here; ignored');
       return false;
     }
-    this.#workers.get(record.workerId)?.post(message(record));
+    if (!this.#send(record, message(record))) this.#logger.info({ rtmsStreamId, event: eventName }, 'stream is between workers; its resume applies the webhook');
     return true;
   }
 
-  #leastLoadedWorker(): WorkerHandle | undefined {
-    const load = new Map<number, number>([...this.#workers.keys()].map((id) => [id, 0]));
-    for (const record of this.#streams.values()) load.set(record.workerId, (load.get(record.workerId) ?? 0) + 1);
-    let best: WorkerHandle | undefined;
-    let bestLoad = Number.POSITIVE_INFINITY;
-    for (const [id, count] of load) {
-      if (count < bestLoad) {
-        best = this.#workers.get(id);
-        bestLoad = count;
-      }
-    }
-    return best;
+  /** Reports from a worker about a stream count only from the worker that holds it now. */
+  #owns(workerId: number, rtmsStreamId: string): boolean {
+    return this.#placement.workerOf(rtmsStreamId) === workerId;
   }
 
   #onWorkerMessage(workerId: number, message: WorkerToSupervisor): void {
     switch (message.type) {
       case 'streamState': {
         const record = this.#streams.get(message.rtmsStreamId);
-        if (record === undefined) return;
+        if (record === undefined || !this.#owns(workerId, message.rtmsStreamId)) return;
         record.stats = { ...record.stats, state: message.to };
         this.emit('streamState', { rtmsStreamId: message.rtmsStreamId, product: record.start.product, from: message.from, to: message.to, reason: message.reason });
         return;
       }
-      case 'stats':
-        for (const stats of message.streams) {
+      case 'stats': {
+        const owned = message.streams.filter((stats) => this.#owns(workerId, stats.rtmsStreamId));
+        for (const stats of owned) {
           const record = this.#streams.get(stats.rtmsStreamId);
           // Terminal states arrive only with streamFinished, after the files are final.
           if (record !== undefined && !TERMINAL_STATES.has(stats.state)) record.stats = stats;
         }
-        this.emit('stats', message.streams);
+        if (owned.length > 0) this.emit('stats', owned);
         return;
+      }
       case 'streamFinished': {
+        if (!this.#owns(workerId, message.rtmsStreamId)) {
+          this.#logger.warn({ rtmsStreamId: message.rtmsStreamId, workerId }, 'stream finished on a worker that no longer holds it; ignored');
+          return;
+        }
         const record = this.#streams.get(message.rtmsStreamId);
-        this.#streams.delete(message.rtmsStreamId);
-        this.#remember(message.stats);
-        this.emit('streamState', {
-          rtmsStreamId: message.rtmsStreamId,
-          product: message.stats.product,
-          from: record?.stats.state,
-          to: message.stats.state,
-          reason: message.stats.failure ?? message.stats.stopReasonName ?? record?.releasing,
-        });
-        this.emit('stats', [message.stats]);
-        this.emit('streamFinished', message.stats);
-        for (const resolve of record?.finishWaiters.splice(0) ?? []) resolve(message.stats);
+        this.#end(message.rtmsStreamId, record, message.stats, message.stats.failure ?? message.stats.stopReasonName ?? record?.releasing, true);
         return;
       }
       case 'liveBatch':
@@ -432,132 +374,23 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
   }
 
-  #remember(stats: StreamStats): void {
-    this.#finished.delete(stats.rtmsStreamId);
-    this.#finished.set(stats.rtmsStreamId, stats);
-    if (this.#finished.size > FINISHED_HISTORY) {
-      const oldest = this.#finished.keys().next().value;
-      if (oldest !== undefined) this.#finished.delete(oldest);
-    }
-  }
-
-  async #spawnWorker(): Promise<WorkerHandle> {
-    const workerId = this.#nextWorkerId++;
-    const handle = await WorkerHandle.spawn({
-      workerId,
-      config: this.#config,
-      logger: this.#logger,
-      onMessage: (id, message) => this.#onWorkerMessage(id, message),
-      onExit: (exit) => this.#onWorkerExit(exit),
-    });
-    this.#workers.set(workerId, handle);
-    return handle;
-  }
-
-  #onWorkerExit(exit: WorkerExit): void {
-    this.#workers.delete(exit.workerId);
-    this.emit('workerExit', exit);
-    if (exit.expected) return;
-    this.#logger.error({ workerId: exit.workerId, exitCode: exit.exitCode, reason: exit.reason }, 'worker exited unexpectedly');
-    const orphans = [...this.#streams.values()].filter((record) => record.workerId === exit.workerId);
-    // A stream being let go must not be reconnected here: it is over for this replica.
-    for (const record of orphans) if (record.releasing !== undefined) this.#failOrphan(record, `worker ${exit.reason} while releasing`);
-    if (!this.#accepting) {
-      for (const record of orphans) this.#failOrphan(record, `worker ${exit.reason} during shutdown`);
-      return;
-    }
-    const now = Date.now();
-    this.#deaths = now - this.#lastDeathAt > RESPAWN_RESET_AFTER_MS ? 1 : this.#deaths + 1;
-    this.#lastDeathAt = now;
-    // Zoom keeps a stream 60 s for a rejoin: resume orphans at once where there is room, and
-    // replace the worker with a backoff so a worker that keeps dying cannot spin.
-    const resumeOrphans = (): void => {
-      for (const record of orphans) if (record.releasing === undefined) this.#resume(record, `worker_${exit.reason}`);
-    };
-    if (this.#workers.size > 0) resumeOrphans();
-    const delay = Math.min(RESPAWN_MAX_MS, RESPAWN_BASE_MS * 2 ** (this.#deaths - 1));
-    this.#respawn(delay).then(
-      () => {
-        if (this.#workers.size > 0 && orphans.some((record) => this.#streams.get(record.start.rtmsStreamId)?.workerId === exit.workerId)) resumeOrphans();
-      },
-      (error: unknown) => {
-        this.#logger.error({ err: describeError(error) }, 'could not replace worker');
-        for (const record of orphans) if (this.#streams.get(record.start.rtmsStreamId)?.workerId === exit.workerId) this.#failOrphan(record, 'no worker to resume on');
-      },
-    );
-  }
-
-  /** Spawns a replacement after `delayMs`; gives up after repeated start-up failures. */
-  #respawn(delayMs: number): Promise<void> {
-    this.#respawning ??= (async () => {
-      try {
-        while (this.#accepting) {
-          await new Promise((resolve) => setTimeout(resolve, delayMs));
-          try {
-            await this.#spawnWorker();
-            this.#startFailures = 0;
-            return;
-          } catch (error) {
-            this.#startFailures += 1;
-            this.#logger.error({ err: describeError(error), startFailures: this.#startFailures }, 'replacement worker failed to start');
-            if (this.#startFailures >= MAX_START_FAILURES) throw error;
-            delayMs = Math.min(RESPAWN_MAX_MS, delayMs * 2);
-          }
-        }
-      } finally {
-        this.#respawning = undefined;
-      }
-    })();
-    return this.#respawning;
-  }
-
-  /**
-   * Restarts a stream whose worker died on the least-loaded live worker, from its stored start.
-   * In multi-replica mode the lease is confirmed first (a fenced decision): a stream another
-   * replica owns by now is dropped here instead of reconnected.
-   */
-  #resume(record: StreamRecord, reason: string): void {
-    const worker = this.#leastLoadedWorker();
-    if (worker === undefined) return;
-    const previous = record.stats;
-    const rtmsStreamId = record.start.rtmsStreamId;
-    record.workerId = worker.workerId;
-    const post = (): void => {
-      this.#logger.warn({ rtmsStreamId, workerId: worker.workerId, reason }, 'resuming stream on another worker');
-      worker.post({ type: 'startStream', start: record.start, resume: { previous, reason } });
-      for (const userId of record.excluded) worker.post({ type: 'excludeParticipant', rtmsStreamId, userId });
-      for (const [subscriptionId, kinds] of record.live ?? []) {
-        worker.post({ type: 'liveSubscribe', rtmsStreamId, subscriptionId, kinds });
-      }
-    };
-    const guard = this.#leaseGuard;
-    if (guard === undefined) {
-      post();
-      return;
-    }
-    guard.confirm(rtmsStreamId).then(
-      (owned) => {
-        // Meanwhile the stream may have finished or been released, or its new worker died too.
-        if (this.#streams.get(rtmsStreamId) !== record || record.workerId !== worker.workerId || record.releasing !== undefined) return;
-        if (!this.#workers.has(worker.workerId)) return;
-        if (owned) post();
-        else this.#failOrphan(record, 'lease lost');
-      },
-      (error: unknown) => {
-        this.#logger.error({ rtmsStreamId, err: describeError(error) }, 'lease check failed; not resuming');
-        if (this.#streams.get(rtmsStreamId) === record) this.#failOrphan(record, 'lease check failed');
-      },
-    );
+  #onWorkerReady(workerId: number): void {
+    this.#placement.addWorker(workerId);
+    this.#orphans.placeWaiting();
   }
 
   #failOrphan(record: StreamRecord, failure: string): void {
-    const rtmsStreamId = record.start.rtmsStreamId;
+    this.#end(record.start.rtmsStreamId, record, { ...record.stats, state: 'failed', failure, endedAt: Date.now() }, failure, false);
+  }
+
+  /** The stream is over here: its slot is free and whoever waits for it gets the final statistics. */
+  #end(rtmsStreamId: string, record: StreamRecord | undefined, stats: StreamStats, reason: string | undefined, reported: boolean): void {
     this.#streams.delete(rtmsStreamId);
-    const stats: StreamStats = { ...record.stats, state: 'failed', failure, endedAt: Date.now() };
-    this.#remember(stats);
-    this.emit('streamState', { rtmsStreamId, product: record.start.product, from: record.stats.state, to: 'failed', reason: failure });
+    this.#placement.remove(rtmsStreamId);
+    this.#finished.remember(stats);
+    this.emit('streamState', { rtmsStreamId, product: stats.product, from: record?.stats.state, to: stats.state, reason });
+    if (reported) this.emit('stats', [stats]);
     this.emit('streamFinished', stats);
-    for (const resolve of record.finishWaiters.splice(0)) resolve(stats);
+    for (const resolve of record?.finishWaiters.splice(0) ?? []) resolve(stats);
   }
 }
-

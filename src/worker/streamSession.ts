@@ -30,8 +30,10 @@ import type { StreamStart } from '../rtms/products.ts';
 import { RtmsSocket, type RtmsMessage, type RtmsSocketOptions, type SocketClosed } from '../rtms/rtmsSocket.ts';
 import { handshakeSignature } from '../rtms/signature.ts';
 import type { FrameTap } from '../sinks/frameTap.ts';
+import type { MediaBytesOnDisk } from '../sinks/outputOnDisk.ts';
 import type { StreamSink } from '../sinks/streamSink.ts';
 import { ParticipantRoster } from './participantRoster.ts';
+import { ResumedAccounting } from './resumeAccounting.ts';
 import { StreamStateMachine, type StateChange } from './streamStateMachine.ts';
 import { emptyCounters, type MediaCounters, type StreamStats } from './streamStats.ts';
 import type { WorkerMetrics } from './workerMetrics.ts';
@@ -68,6 +70,9 @@ interface MediaConnection {
 
 type RejoinScope = 'full' | 'media';
 
+/** Why the session counted a frame as dropped (the sink counts its own: FileSinkDropReason). */
+export type SessionDropReason = 'not_requested' | 'duplicate' | 'excluded' | 'awaiting_keyframe' | 'buffer_full' | 'malformed';
+
 export interface StreamSessionOptions {
   readonly start: StreamStart;
   readonly config: Pick<Config, 'credentials' | 'media' | 'rtms' | 'buffer'>;
@@ -82,7 +87,12 @@ export interface StreamSessionOptions {
    * The stream's last known statistics when its previous worker died: counts carry over,
    * the rejoin counts as a reconnect, and its output directory is continued.
    */
-  readonly resumeFrom?: { readonly previous: StreamStats; readonly reason: string };
+  readonly resumeFrom?: {
+    readonly previous: StreamStats;
+    readonly reason: string;
+    /** Media bytes already in the stream's directory, measured before this session writes. */
+    readonly onDisk?: MediaBytesOnDisk | undefined;
+  };
   /** Called once, after the stream reached a terminal state and the sink is closed. */
   readonly onFinished: (stats: StreamStats) => void;
 }
@@ -102,6 +112,10 @@ export class StreamSession {
   readonly #createdAt: number;
   /** Counts of earlier incarnations of this stream (on workers that died), added to ours. */
   readonly #carried: StreamStats['media'];
+  /** A resumed stream's carried counts and the windows its lost incarnation's output lacks. */
+  readonly #resumed: ResumedAccounting | undefined;
+  /** `close()` calls waiting for the first join (or a resume's) to settle. */
+  readonly #joinWaiters = new Set<() => void>();
   #liveAt: number | undefined;
   #endedAt: number | undefined;
   #stopReason: number | undefined;
@@ -151,7 +165,8 @@ export class StreamSession {
     this.#resumeReason = options.resumeFrom?.reason;
     const previous = options.resumeFrom?.previous;
     this.#createdAt = previous?.createdAt ?? this.#clock.now();
-    this.#carried = previous?.media ?? {};
+    this.#resumed = options.resumeFrom && new ResumedAccounting(options.resumeFrom, this.#clock.now());
+    this.#carried = this.#resumed?.media ?? {};
     this.#liveAt = previous?.liveAt;
     this.#reconnects = previous?.reconnects ?? 0;
     Object.assign(this.#rejoins, previous?.rejoins);
@@ -161,6 +176,7 @@ export class StreamSession {
         this.#logger.info({ from: change.from, to: change.to, reason: change.reason }, 'stream state changed');
         this.#event(`stream.${change.to}`, { from: change.from, reason: change.reason });
         this.#sink.setMetadata(this.#metadata());
+        if (change.to !== 'connecting') for (const settled of [...this.#joinWaiters]) settled();
         options.onStateChange(change);
       },
     });
@@ -188,7 +204,7 @@ export class StreamSession {
     if (resume !== undefined) {
       this.#reconnects += 1;
       this.#rejoins[`full/${resume}`] = (this.#rejoins[`full/${resume}`] ?? 0) + 1;
-      this.#event('stream.resumed', { reason: resume, note: 'frames the failed worker had not yet written are missing from the output' });
+      this.#event('stream.resumed', { reason: resume, ...this.#resumed?.summary() });
     }
     this.#startRejoin('full', resume ?? 'start');
   }
@@ -227,6 +243,9 @@ export class StreamSession {
   }
 
   async #requestClose(): Promise<void> {
+    // Asked while joining (a fresh start, or a resume right after a worker crash): let the
+    // join settle first, so that Zoom gets STREAM_CLOSE instead of waiting out its grace.
+    if (this.#machine.state === 'connecting') await this.#untilJoinSettled(this.#config.rtms.handshakeTimeoutMs);
     const signaling = this.#signaling;
     if (signaling?.isOpen) {
       try {
@@ -242,6 +261,19 @@ export class StreamSession {
     }
     // Zoom answers, then terminates the stream and closes signaling; record its last words.
     return this.#finish('ended', 'closed by request', StopReason.RECEIVER_REQUEST_CLOSE, { linger: true });
+  }
+
+  /** Resolves once the state leaves `connecting`, or after `timeoutMs`. */
+  #untilJoinSettled(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const settled = (): void => {
+        this.#clock.clearTimeout(timer);
+        this.#joinWaiters.delete(settled);
+        resolve();
+      };
+      const timer = this.#clock.setTimeout(settled, timeoutMs);
+      this.#joinWaiters.add(settled);
+    });
   }
 
   /**
@@ -305,6 +337,7 @@ export class StreamSession {
       bufferedBytes: this.#sink.pendingBytes + this.#backlog.bytes,
       media,
       audioSeconds: audioBytesPerSecond > 0 ? (media.audio?.bytesWritten ?? 0) / audioBytesPerSecond : 0,
+      reportedAt: this.#clock.now(),
       participants: this.#roster.snapshot(),
       files: this.#sink.files(),
     };
@@ -676,6 +709,8 @@ export class StreamSession {
       return;
     }
     const frame = decoded.frame;
+    const lostWindow = this.#resumed?.close(kind, this.#clock.now());
+    if (lostWindow !== undefined) this.#event('media.gap', lostWindow);
     const counters = this.#counters(kind);
     counters.framesReceived += 1;
     counters.bytesReceived += frame.data.length;
@@ -803,7 +838,7 @@ export class StreamSession {
     this.#logger.debug({ kind, reason }, 'malformed media message skipped');
   }
 
-  #drop(counters: MediaCounters, reason: string): void {
+  #drop(counters: MediaCounters, reason: SessionDropReason): void {
     counters.framesDropped[reason] = (counters.framesDropped[reason] ?? 0) + 1;
   }
 
@@ -854,6 +889,7 @@ export class StreamSession {
       await Promise.all(closing.map((socket) => socket.closed));
       if (this.#overflowing) this.#endOverflow();
       for (const { kind, held } of this.#keyframes.giveUp()) this.#event('media.gap', { kind, reason: 'awaiting_keyframe', ...held, keyframeNeverCame: true });
+      for (const gap of this.#resumed?.closeAll(this.#clock.now()) ?? []) this.#event('media.gap', gap);
       // Nothing new arrives now: the backlog goes to the sink, which queues it for the final flush.
       for (const frame of this.#backlog.drain()) this.#sink.write(frame);
       this.#stopReason = stopReason;

@@ -8,7 +8,7 @@ export interface MediaCounters {
   bytesReceived: number;
   framesWritten: number;
   bytesWritten: number;
-  /** Frames not written, by reason (e.g. `malformed`, `excluded`, `sink_error`, `buffer_full`). */
+  /** Frames not written, by reason (SessionDropReason, FileSinkDropReason, LostDropReason). */
   framesDropped: Record<string, number>;
 }
 
@@ -46,6 +46,12 @@ export interface StreamStats {
   readonly participants: readonly ParticipantSnapshot[];
   /** Output files, relative to the stream directory. */
   readonly files: readonly string[];
+  /**
+   * When these figures were taken, ms epoch (this connector's clock). A resumed stream counts
+   * what its lost worker or replica received after its last report from here (a `media.gap`).
+   * Absent in statistics stored by an older version.
+   */
+  readonly reportedAt?: number;
 }
 
 /** A stream's statistics before its worker reports any: admitted (or refused) and nothing more. */

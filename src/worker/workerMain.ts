@@ -5,6 +5,7 @@ import type { SupervisorToWorker, WorkerToSupervisor } from '../ipc/messages.ts'
 import { createLogger } from '../logger.ts';
 import type { StreamStart } from '../rtms/products.ts';
 import { FileSink } from '../sinks/fileSink.ts';
+import { measureMediaOnDisk, type MediaBytesOnDisk } from '../sinks/outputOnDisk.ts';
 import { RedisStreamPublisher } from '../sinks/redisStreamPublisher.ts';
 import { RedisStreamSink } from '../sinks/redisStreamSink.ts';
 import { StallingSink } from '../sinks/stallingSink.ts';
@@ -41,12 +42,52 @@ const redisPublisher =
       })
     : undefined;
 const redisSinks = new Map<string, RedisStreamSink>();
+/**
+ * Resumed streams whose directory is being measured (their session does not exist yet): the
+ * messages that arrive for them meanwhile wait here, in order, and are handled right after.
+ */
+const resuming = new Map<string, SupervisorToWorker[]>();
+let shuttingDown = false;
+
+type ResumeFrom = NonNullable<Extract<SupervisorToWorker, { type: 'startStream' }>['resume']>;
+
+/**
+ * A resume first measures what the lost incarnation left on disk, before this session's sink
+ * writes a byte, so the carried `bytesWritten` is what the files hold.
+ */
+function resumeStream(start: StreamStart, resume: ResumeFrom): void {
+  const id = start.rtmsStreamId;
+  if (sessions.has(id) || resuming.has(id)) {
+    startStream(start, resume);
+    return;
+  }
+  resuming.set(id, []);
+  measureMediaOnDisk(streamDirectory(config.outputDir, id))
+    .catch((error: unknown) => {
+      logger.warn({ rtmsStreamId: id, err: describeError(error) }, 'could not measure the stream directory; carrying the reported byte counts');
+      return undefined;
+    })
+    .then((onDisk) => {
+      const queued = resuming.get(id) ?? [];
+      resuming.delete(id);
+      // Shutting down: the stream is left to Zoom's rejoin window, as at any other exit.
+      if (shuttingDown) return;
+      startStream(start, { ...resume, onDisk });
+      for (const message of queued) handle(message);
+    });
+}
+
+/** The stream a message is about, for the ones addressed to a stream. */
+function streamOf(message: SupervisorToWorker): string | undefined {
+  if (message.type === 'startStream' || message.type === 'failoverStream') return message.start.rtmsStreamId;
+  return 'rtmsStreamId' in message ? message.rtmsStreamId : undefined;
+}
 
 function post(message: WorkerToSupervisor): void {
   port.postMessage(message);
 }
 
-function startStream(start: StreamStart, resume: Extract<SupervisorToWorker, { type: 'startStream' }>['resume']): void {
+function startStream(start: StreamStart, resume: (ResumeFrom & { readonly onDisk?: MediaBytesOnDisk | undefined }) | undefined): void {
   const existing = sessions.get(start.rtmsStreamId);
   if (existing !== undefined) {
     logger.warn({ rtmsStreamId: start.rtmsStreamId }, 'stream already hosted here; treating start as failover');
@@ -106,6 +147,7 @@ function withSession(rtmsStreamId: string, action: (session: StreamSession) => u
 }
 
 async function shutdown(): Promise<void> {
+  shuttingDown = true;
   clearInterval(statsTimer);
   const results = await Promise.allSettled([...sessions.values()].map((session) => session.close()));
   for (const result of results) {
@@ -118,9 +160,15 @@ async function shutdown(): Promise<void> {
 }
 
 function handle(message: SupervisorToWorker): void {
+  const waiting = resuming.get(streamOf(message) ?? '');
+  if (waiting !== undefined) {
+    waiting.push(message);
+    return;
+  }
   switch (message.type) {
     case 'startStream':
-      startStream(message.start, message.resume);
+      if (message.resume === undefined) startStream(message.start, undefined);
+      else resumeStream(message.start, message.resume);
       return;
     case 'failoverStream':
       withSession(message.start.rtmsStreamId, (session) => session.failover(message.start));
@@ -183,9 +231,10 @@ lagTimer.unref();
 port.on('message', handle);
 post({ type: 'ready', workerId });
 
-if (config.debugWorkerCrash?.workerId === workerId) {
+for (const crash of config.debugWorkerCrash) {
+  if (crash.workerId !== workerId) continue;
   // DEBUG_WORKER_CRASH: a real uncaught exception, to test crash recovery end to end.
   setTimeout(() => {
     throw new Error(`DEBUG_WORKER_CRASH: worker ${workerId} crashing on purpose`);
-  }, config.debugWorkerCrash.afterMs);
+  }, crash.afterMs);
 }

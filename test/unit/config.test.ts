@@ -39,6 +39,18 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...required, WORKER_SEMI_SPACE_MB: '0' }).workerSemiSpaceMb).toBe(0);
   });
 
+  it('reads DEBUG_WORKER_CRASH as a list of <workerId>:<afterMs>', () => {
+    expect(loadConfig(required).debugWorkerCrash).toEqual([]);
+    expect(loadConfig({ ...required, DEBUG_WORKER_CRASH: '1:3000' }).debugWorkerCrash).toEqual([{ workerId: 1, afterMs: 3000 }]);
+    expect(loadConfig({ ...required, DEBUG_WORKER_CRASH: '1:3000, 3:2500' }).debugWorkerCrash).toEqual([
+      { workerId: 1, afterMs: 3000 },
+      { workerId: 3, afterMs: 2500 },
+    ]);
+    expect(problemsOf({ ...required, DEBUG_WORKER_CRASH: '1:3000,x' })).toEqual([
+      'DEBUG_WORKER_CRASH: expected <workerId>:<afterMs>[,…], e.g. 1:3000 or 1:3000,3:2000, got "1:3000,x"',
+    ]);
+  });
+
   it('reports every problem at once, one line per variable, naming what it expects', () => {
     const problems = problemsOf({
       PORT: 'eighty',
