@@ -1,6 +1,7 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
+import { DEFAULT_ALLOWED_HOSTS, parseAllowedHosts, type HostAllowList } from './rtms/hostAllowList.ts';
 
 /**
  * The only reader of `process.env`. `loadConfig()` validates every variable once at
@@ -76,6 +77,8 @@ export interface Config {
     readonly reconnectMaxMs: number;
     /** How long to keep trying before the stream is `failed`, ms (Zoom's grace is 60 s). */
     readonly reconnectWindowMs: number;
+    /** Hosts signaling and media URLs may name (`RTMS_ALLOWED_HOSTS`); see src/rtms/hostAllowList.ts. */
+    readonly allowedHosts: HostAllowList;
   };
   readonly buffer: {
     /** Per stream and media kind: pause the socket above this many buffered bytes. */
@@ -309,6 +312,9 @@ export function loadConfig(env: Env = process.env): Config {
     `RTMS_RECONNECT_MAX_MS: expected at least RTMS_RECONNECT_BASE_MS (${reconnectBaseMs}), got ${reconnectMaxMs}`,
   );
 
+  const allowedHosts = parseAllowedHosts(read.string('RTMS_ALLOWED_HOSTS', DEFAULT_ALLOWED_HOSTS));
+  if (allowedHosts.problem !== undefined) read.check(false, `RTMS_ALLOWED_HOSTS: ${allowedHosts.problem}`);
+
   const leaseTtlMs = read.int('CLUSTER_LEASE_TTL_MS', 10_000, 1000, 300_000);
   const leaseRenewMs = read.int('CLUSTER_LEASE_RENEW_MS', Math.floor(leaseTtlMs / 3), 100, 100_000);
   read.check(
@@ -381,6 +387,7 @@ export function loadConfig(env: Env = process.env): Config {
       reconnectBaseMs,
       reconnectMaxMs,
       reconnectWindowMs: read.int('RTMS_RECONNECT_WINDOW_MS', 60_000, 100, 3_600_000),
+      allowedHosts: allowedHosts.list ?? { any: false, exact: [], suffixes: [] },
     },
     buffer: { highWaterBytes, lowWaterBytes, stallDeadlineMs: read.int('BUFFER_STALL_DEADLINE_MS', 5000, 100, 25_000) },
     output: {

@@ -3,6 +3,7 @@ import { systemClock, type Clock } from '../clock.ts';
 import { ConnectorError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { MessageType } from './codes.ts';
+import { assertRtmsUrlAllowed, type HostAllowList } from './hostAllowList.ts';
 
 /** A parsed RTMS message: a JSON object with an integer `msg_type`. */
 export interface RtmsMessage {
@@ -21,6 +22,8 @@ export interface SocketClosed {
 
 export interface RtmsSocketOptions {
   readonly url: string;
+  /** Hosts `url` may name; anything else is refused before a connection is attempted. */
+  readonly allowedHosts: HostAllowList;
   /** For logs and errors: `signaling`, `media:audio`, ... */
   readonly channel: string;
   /** Deadline for the TCP/TLS/WebSocket open, ms. */
@@ -65,8 +68,16 @@ export class RtmsSocket {
     this.#lastReceivedAt = this.#clock.now();
   }
 
-  /** Opens the socket; rejects with a retryable `RTMS_CONNECTION_FAILED` on failure or abort. */
+  /**
+   * Opens the socket; rejects with a retryable `RTMS_CONNECTION_FAILED` on failure or abort,
+   * or a final `RTMS_HOST_NOT_ALLOWED` (nothing opened) for a URL outside `allowedHosts`.
+   */
   static open(options: RtmsSocketOptions, signal?: AbortSignal): Promise<RtmsSocket> {
+    try {
+      assertRtmsUrlAllowed(options.url, options.allowedHosts, options.channel);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const ws = new WebSocket(options.url, {
       perMessageDeflate: false,
       handshakeTimeout: options.connectTimeoutMs,

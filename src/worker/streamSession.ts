@@ -544,9 +544,10 @@ export class StreamSession {
     };
   }
 
-  #socketSettings(url: string, channel: string): Pick<RtmsSocketOptions, 'url' | 'channel' | 'connectTimeoutMs' | 'silenceTimeoutMs' | 'logger' | 'clock'> {
+  #socketSettings(url: string, channel: string): Pick<RtmsSocketOptions, 'url' | 'allowedHosts' | 'channel' | 'connectTimeoutMs' | 'silenceTimeoutMs' | 'logger' | 'clock'> {
     return {
       url,
+      allowedHosts: this.#config.rtms.allowedHosts,
       channel,
       connectTimeoutMs: this.#config.rtms.handshakeTimeoutMs,
       silenceTimeoutMs: this.#config.rtms.keepAliveTimeoutMs,
