@@ -11,6 +11,8 @@ export interface RtmsMessage {
   readonly [field: string]: unknown;
 }
 
+export type MalformedFrameReason = 'binary_frame' | 'invalid_json' | 'no_msg_type';
+
 export interface SocketClosed {
   readonly code: number;
   readonly reason: string;
@@ -34,7 +36,7 @@ export interface RtmsSocketOptions {
   readonly maxPayloadBytes?: number;
   readonly onMessage: (message: RtmsMessage, wireBytes: number) => void;
   /** A frame that is not a JSON object with an integer msg_type; counted and skipped. */
-  readonly onMalformed: (reason: string, wireBytes: number) => void;
+  readonly onMalformed: (reason: MalformedFrameReason, wireBytes: number) => void;
   readonly onClose: (closed: SocketClosed) => void;
   /** Called for each KEEP_ALIVE_REQ answered, with the request's server timestamp (ms) if numeric. */
   readonly onKeepAlive?: (serverTimestamp: number | undefined) => void;

@@ -32,6 +32,7 @@ import { handshakeSignature } from '../rtms/signature.ts';
 import type { FrameTap } from '../sinks/frameTap.ts';
 import type { StreamSink } from '../sinks/streamSink.ts';
 import { ParticipantRoster } from './participantRoster.ts';
+import { IgnoredMessages } from './session/ignoredMessages.ts';
 import { StreamStateMachine, type StateChange } from './streamStateMachine.ts';
 import { emptyCounters, type MediaCounters, type StreamStats } from './streamStats.ts';
 import type { WorkerMetrics } from './workerMetrics.ts';
@@ -117,6 +118,8 @@ export class StreamSession {
   readonly #audioTimeline = new AudioTimeline();
   /** Participants who opted out of capture; their per-speaker frames are dropped as `excluded`. */
   readonly #excluded = new Set<string>();
+  /** Unknown, malformed and oversized messages: counted, and only the first few logged as events. */
+  readonly #ignored: IgnoredMessages;
 
   #signaling: RtmsSocket | undefined;
   /** When the current signaling connection's handshake succeeded, ms epoch. */
@@ -155,6 +158,12 @@ export class StreamSession {
     this.#liveAt = previous?.liveAt;
     this.#reconnects = previous?.reconnects ?? 0;
     Object.assign(this.#rejoins, previous?.rejoins);
+    this.#ignored = new IgnoredMessages({
+      clock: this.#clock,
+      logger: this.#logger,
+      event: (eventType, data) => this.#event(eventType, data),
+      count: (channel, reason) => this.#metrics.ignoredMessage(channel, reason),
+    });
     this.#machine = new StreamStateMachine({
       now: () => this.#clock.now(),
       onChange: (change) => {
@@ -396,7 +405,7 @@ export class StreamSession {
       {
         ...this.#socketSettings(this.#start.signalingUrl, 'signaling'),
         onMessage: (message) => this.#onSignalingMessage(message),
-        onMalformed: (reason) => this.#logger.warn({ channel: 'signaling', reason }, 'malformed signaling message skipped'),
+        onMalformed: (reason) => this.#ignored.record('signaling', reason),
         onClose: (closed) => this.#onSignalingClosed(signaling, closed),
         onKeepAlive: (timestamp) => this.#keepAlive('signaling', timestamp),
       },
@@ -442,7 +451,8 @@ export class StreamSession {
           onMalformed: (reason, bytes) => {
             // Unreadable, so it may have been a picture of any kind this socket carries.
             for (const kind of connection.kinds) this.#keyframes.cut(kind);
-            this.#countMalformed(connection.kinds[0] ?? 'audio', reason, bytes);
+            this.#countMalformed(connection.kinds[0] ?? 'audio', bytes);
+            this.#ignored.record(`media:${connection.key}`, reason);
           },
           onClose: (closed) => this.#onMediaClosed(connection, socket, closed),
           onKeepAlive: (timestamp) => this.#keepAlive('media', timestamp),
@@ -600,8 +610,7 @@ export class StreamSession {
       case MessageType.KEEP_ALIVE_REQ:
         break; // answered by RtmsSocket
       default:
-        this.#logger.debug({ msgType: message.msg_type }, 'unhandled signaling message');
-        this.#event('rtms.unknown_message', { channel: 'signaling', msgType: message.msg_type });
+        this.#ignored.record('signaling', 'unknown_msg_type', { msgType: message.msg_type });
     }
   }
 
@@ -665,14 +674,13 @@ export class StreamSession {
   #onMediaMessage(connection: MediaConnection, message: RtmsMessage, wireBytes: number): void {
     const kind = MEDIA_KIND_BY_MESSAGE_TYPE.get(message.msg_type);
     if (kind === undefined) {
-      if (message.msg_type !== MessageType.KEEP_ALIVE_REQ) {
-        this.#event('rtms.unknown_message', { channel: `media:${connection.key}`, msgType: message.msg_type });
-      }
+      if (message.msg_type !== MessageType.KEEP_ALIVE_REQ) this.#ignored.record(`media:${connection.key}`, 'unknown_msg_type', { msgType: message.msg_type });
       return;
     }
     const decoded = decodeMediaMessage(message, kind, this.#clock.now());
     if (!decoded.ok) {
-      this.#countMalformed(kind, decoded.reason, wireBytes);
+      this.#countMalformed(kind, wireBytes);
+      this.#ignored.record(`media:${connection.key}`, 'malformed_media', { kind, decodeReason: decoded.reason });
       this.#keyframes.cut(kind);
       return;
     }
@@ -796,12 +804,11 @@ export class StreamSession {
     this.#overflowDrops.clear();
   }
 
-  #countMalformed(kind: MediaKind, reason: string, wireBytes: number): void {
+  #countMalformed(kind: MediaKind, wireBytes: number): void {
     const counters = this.#counters(kind);
     counters.framesReceived += 1;
     counters.bytesReceived += wireBytes;
     this.#drop(counters, 'malformed');
-    this.#logger.debug({ kind, reason }, 'malformed media message skipped');
   }
 
   #drop(counters: MediaCounters, reason: string): void {
@@ -854,6 +861,7 @@ export class StreamSession {
       this.#closeSockets();
       await Promise.all(closing.map((socket) => socket.closed));
       if (this.#overflowing) this.#endOverflow();
+      this.#ignored.close();
       for (const { kind, held } of this.#keyframes.giveUp()) this.#event('media.gap', { kind, reason: 'awaiting_keyframe', ...held, keyframeNeverCame: true });
       // Nothing new arrives now: the backlog goes to the sink, which queues it for the final flush.
       for (const frame of this.#backlog.drain()) this.#sink.write(frame);

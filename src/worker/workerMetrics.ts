@@ -3,6 +3,7 @@ import { getHeapStatistics } from 'node:v8';
 import { Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { MEDIA_KINDS, type MediaKind } from '../config.ts';
 import { LocalHistogram } from './localHistogram.ts';
+import { IGNORED_MESSAGE_REASONS, type IgnoredChannel, type IgnoredMessageReason } from './session/ignoredMessages.ts';
 
 /**
  * Metrics observed inside a worker thread, where the frames are: latency per frame,
@@ -17,6 +18,7 @@ export class WorkerMetrics {
   readonly #keepAliveAge: Histogram<'scope'>;
   readonly #reconnectGap: Histogram<'scope'>;
   readonly #sinkErrors: Counter<'reason'>;
+  readonly #ignoredMessages: Counter<'channel' | 'reason'>;
   readonly #redisAppended: Counter<'media_type'>;
   readonly #redisDropped: Counter<'media_type' | 'reason'>;
   readonly #redisLag: Gauge<'worker'>;
@@ -61,6 +63,15 @@ export class WorkerMetrics {
       labelNames: ['reason'],
       registers,
     });
+    this.#ignoredMessages = new Counter({
+      name: 'rtms_messages_ignored_total',
+      help: 'RTMS messages not used: unknown msg_type, not a JSON object with a msg_type, unreadable media, too big; by channel and reason.',
+      labelNames: ['channel', 'reason'],
+      registers,
+    });
+    for (const channel of ['signaling', 'media'] as const) {
+      for (const reason of IGNORED_MESSAGE_REASONS) this.#ignoredMessages.inc({ channel, reason }, 0);
+    }
     // Known label values start at zero, so the first observation is an increase Prometheus
     // can see (a series born with its first count looks flat to rate() and the quantiles).
     for (const scope of ['signaling', 'media'] as const) {
@@ -137,6 +148,10 @@ export class WorkerMetrics {
 
   sinkError(reason: string): void {
     this.#sinkErrors.inc({ reason });
+  }
+
+  ignoredMessage(channel: IgnoredChannel, reason: IgnoredMessageReason): void {
+    this.#ignoredMessages.inc({ channel, reason });
   }
 
   redisOutcome(output: MediaKind | 'events', dropReason: string | undefined): void {
