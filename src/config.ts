@@ -79,6 +79,11 @@ export interface Config {
     readonly reconnectWindowMs: number;
     /** Hosts signaling and media URLs may name (`RTMS_ALLOWED_HOSTS`); see src/rtms/hostAllowList.ts. */
     readonly allowedHosts: HostAllowList;
+    /** Largest RTMS message accepted, bytes; a bigger one closes its socket (1009), which is rejoined. */
+    readonly maxMessageBytes: number;
+    /** Rejoins (full or media) a stream may start within `rejoinBudgetWindowMs`; one more fails it. */
+    readonly rejoinBudget: number;
+    readonly rejoinBudgetWindowMs: number;
   };
   readonly buffer: {
     /** Per stream and media kind: pause the socket above this many buffered bytes. */
@@ -388,6 +393,10 @@ export function loadConfig(env: Env = process.env): Config {
       reconnectMaxMs,
       reconnectWindowMs: read.int('RTMS_RECONNECT_WINDOW_MS', 60_000, 100, 3_600_000),
       allowedHosts: allowedHosts.list ?? { any: false, exact: [], suffixes: [] },
+      // A qhd (2560x1440) deskshare PNG of noise, base64 in its JSON message, is about 20 MB.
+      maxMessageBytes: read.int('RTMS_MAX_MESSAGE_BYTES', 32 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024),
+      rejoinBudget: read.int('RTMS_REJOIN_BUDGET', 20, 1, 100_000),
+      rejoinBudgetWindowMs: read.int('RTMS_REJOIN_BUDGET_WINDOW_MS', 600_000, 1000, 86_400_000),
     },
     buffer: { highWaterBytes, lowWaterBytes, stallDeadlineMs: read.int('BUFFER_STALL_DEADLINE_MS', 5000, 100, 25_000) },
     output: {

@@ -18,8 +18,13 @@ export interface SocketClosed {
   readonly reason: string;
   /** True when we closed it (stop, teardown), false when it was lost. */
   readonly byUs: boolean;
-  /** Why it was lost: `closed` by the peer, `silence` (no keep-alive or data), `error`. */
-  readonly cause: 'closed' | 'silence' | 'error' | 'local';
+  /**
+   * Why it was lost: `closed` by the peer, `silence` (no keep-alive or data), `error`;
+   * `too_big` (a message over `maxPayloadBytes`) and `protocol_error` (a frame breaking the
+   * WebSocket protocol) when we closed it for that, and then `code` is the code we sent
+   * (1009, 1002, 1007), not the 1006 a peer that never answers the close would leave.
+   */
+  readonly cause: 'closed' | 'silence' | 'error' | 'local' | 'too_big' | 'protocol_error';
 }
 
 export interface RtmsSocketOptions {
@@ -32,8 +37,8 @@ export interface RtmsSocketOptions {
   readonly connectTimeoutMs: number;
   /** A socket that receives nothing (not even a keep-alive) for this long is lost, ms. */
   readonly silenceTimeoutMs: number;
-  /** Largest accepted message, bytes; a bigger one closes the socket with 1009. Default 32 MiB. */
-  readonly maxPayloadBytes?: number;
+  /** Largest accepted message, bytes (`RTMS_MAX_MESSAGE_BYTES`); a bigger one closes the socket with 1009. */
+  readonly maxPayloadBytes: number;
   readonly onMessage: (message: RtmsMessage, wireBytes: number) => void;
   /** A frame that is not a JSON object with an integer msg_type; counted and skipped. */
   readonly onMalformed: (reason: MalformedFrameReason, wireBytes: number) => void;
@@ -56,6 +61,8 @@ export class RtmsSocket {
   #closedByUs = false;
   #closeCause: SocketClosed['cause'] = 'closed';
   #closeNotified = false;
+  /** The close code we sent because the peer broke the protocol (ws closes on its own then). */
+  #sentCloseCode: number | undefined;
   #silenceTimer: NodeJS.Timeout | undefined;
   #lastReceivedAt: number;
   #waiters = new Map<number, { resolve: (message: RtmsMessage) => void; reject: (error: Error) => void }>();
@@ -83,7 +90,7 @@ export class RtmsSocket {
     const ws = new WebSocket(options.url, {
       perMessageDeflate: false,
       handshakeTimeout: options.connectTimeoutMs,
-      maxPayload: options.maxPayloadBytes ?? 32 * 1024 * 1024,
+      maxPayload: options.maxPayloadBytes,
     });
     const socket = new RtmsSocket(options, ws);
     return new Promise((resolve, reject) => {
@@ -192,7 +199,15 @@ export class RtmsSocket {
     this.#ws.on('message', (data: RawData, isBinary: boolean) => this.#onData(data, isBinary));
     this.#ws.on('error', (error) => {
       this.#options.logger.debug({ channel: this.channel, err: error.message }, 'rtms socket error');
-      if (!this.#closedByUs) this.#closeCause = 'error';
+      if (this.#closedByUs) return;
+      const sent = closeSentFor(error);
+      this.#closeCause = sent?.cause ?? 'error';
+      if (sent === undefined) return;
+      // ws has sent this close code and stopped reading; a peer that never answers the close
+      // would keep the socket (and the rejoin) waiting for ws's 30 s close timeout.
+      this.#sentCloseCode = sent.code;
+      const timer = this.#clock.setTimeout(() => this.#ws.terminate(), 1000);
+      this.#ws.once('close', () => this.#clock.clearTimeout(timer));
     });
     this.#ws.on('close', (code, reason) => this.#onClose(code, reason.toString()));
     this.#armSilenceWatchdog();
@@ -260,8 +275,18 @@ export class RtmsSocket {
     for (const waiter of [...this.#waiters.values()]) waiter.reject(error);
     if (this.#closeNotified) return;
     this.#closeNotified = true;
-    this.#options.onClose({ code, reason, byUs: this.#closedByUs, cause: this.#closedByUs ? 'local' : this.#closeCause });
+    this.#options.onClose({ code: this.#sentCloseCode ?? code, reason, byUs: this.#closedByUs, cause: this.#closedByUs ? 'local' : this.#closeCause });
   }
+}
+
+/** ws's receiver errors (it closes the socket with their status code): which code, and why. */
+function closeSentFor(error: Error): { code: number; cause: 'too_big' | 'protocol_error' } | undefined {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (typeof code !== 'string' || !code.startsWith('WS_ERR_')) return undefined;
+  if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || code === 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH' || code === 'WS_ERR_TOO_MANY_BUFFERED_PARTS') {
+    return { code: 1009, cause: 'too_big' };
+  }
+  return { code: code === 'WS_ERR_INVALID_UTF8' ? 1007 : 1002, cause: 'protocol_error' };
 }
 
 function rawLength(data: RawData): number {

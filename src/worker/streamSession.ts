@@ -33,6 +33,7 @@ import type { FrameTap } from '../sinks/frameTap.ts';
 import type { StreamSink } from '../sinks/streamSink.ts';
 import { ParticipantRoster } from './participantRoster.ts';
 import { IgnoredMessages } from './session/ignoredMessages.ts';
+import { RejoinBudget, waitBeforeRejoin } from './session/rejoinBudget.ts';
 import { StreamStateMachine, type StateChange } from './streamStateMachine.ts';
 import { emptyCounters, type MediaCounters, type StreamStats } from './streamStats.ts';
 import type { WorkerMetrics } from './workerMetrics.ts';
@@ -120,6 +121,8 @@ export class StreamSession {
   readonly #excluded = new Set<string>();
   /** Unknown, malformed and oversized messages: counted, and only the first few logged as events. */
   readonly #ignored: IgnoredMessages;
+  /** Backoff after joins that did not last, and the cap on rejoins per window. */
+  readonly #rejoinBudget: RejoinBudget;
 
   #signaling: RtmsSocket | undefined;
   /** When the current signaling connection's handshake succeeded, ms epoch. */
@@ -158,6 +161,8 @@ export class StreamSession {
     this.#liveAt = previous?.liveAt;
     this.#reconnects = previous?.reconnects ?? 0;
     Object.assign(this.#rejoins, previous?.rejoins);
+    const { rejoinBudget, rejoinBudgetWindowMs, reconnectBaseMs, reconnectMaxMs } = this.#config.rtms;
+    this.#rejoinBudget = new RejoinBudget({ budget: rejoinBudget, windowMs: rejoinBudgetWindowMs, baseMs: reconnectBaseMs, maxMs: reconnectMaxMs });
     this.#ignored = new IgnoredMessages({
       clock: this.#clock,
       logger: this.#logger,
@@ -352,16 +357,26 @@ export class StreamSession {
       this.#rejoins[key] = (this.#rejoins[key] ?? 0) + 1;
       this.#gapKey = key;
     }
-    this.#event('stream.rejoin', { scope, trigger });
-    this.#startRejoin(scope, trigger);
+    const decision = this.#rejoinBudget.next(this.#clock.now());
+    if (!decision.go) {
+      this.#metrics.limitHit('rejoin_budget');
+      void this.#finish('failed', decision.reason, undefined);
+      return;
+    }
+    this.#event('stream.rejoin', { scope, trigger, ...(decision.delayMs > 0 ? { delayMs: decision.delayMs, note: 'the previous connection was lost right after its join' } : {}) });
+    this.#startRejoin(scope, trigger, decision.delayMs);
   }
 
-  #startRejoin(scope: RejoinScope, trigger: string): void {
+  #startRejoin(scope: RejoinScope, trigger: string, delayMs = 0): void {
     const controller = new AbortController();
     const { reconnectBaseMs, reconnectMaxMs, reconnectWindowMs } = this.#config.rtms;
+    let wait = delayMs;
     // Media cannot be rejoined without signaling; an attempt that finds it down rejoins everything.
-    const attempt = (): Promise<void> =>
-      scope === 'full' || !this.#signaling?.isOpen ? this.#joinAll(controller.signal) : this.#joinMissingMedia(controller.signal);
+    const attempt = async (): Promise<void> => {
+      if (wait > 0) await waitBeforeRejoin(wait, controller.signal, this.#clock);
+      wait = 0;
+      return scope === 'full' || !this.#signaling?.isOpen ? this.#joinAll(controller.signal) : this.#joinMissingMedia(controller.signal);
+    };
     void pRetry(attempt, {
       retries: Number.POSITIVE_INFINITY,
       factor: 2,
@@ -378,6 +393,7 @@ export class StreamSession {
       () => {
         if (this.#rejoin?.controller !== controller) return;
         this.#rejoin = undefined;
+        this.#rejoinBudget.joined(this.#clock.now());
         if (this.#machine.state !== 'live') {
           this.#liveAt ??= this.#clock.now();
           if (this.#gapStartedAt !== undefined) this.#metrics.reconnectGap(scope, (this.#clock.now() - this.#gapStartedAt) / 1000);
@@ -554,10 +570,11 @@ export class StreamSession {
     };
   }
 
-  #socketSettings(url: string, channel: string): Pick<RtmsSocketOptions, 'url' | 'allowedHosts' | 'channel' | 'connectTimeoutMs' | 'silenceTimeoutMs' | 'logger' | 'clock'> {
+  #socketSettings(url: string, channel: string): Pick<RtmsSocketOptions, 'url' | 'allowedHosts' | 'maxPayloadBytes' | 'channel' | 'connectTimeoutMs' | 'silenceTimeoutMs' | 'logger' | 'clock'> {
     return {
       url,
       allowedHosts: this.#config.rtms.allowedHosts,
+      maxPayloadBytes: this.#config.rtms.maxMessageBytes,
       channel,
       connectTimeoutMs: this.#config.rtms.handshakeTimeoutMs,
       silenceTimeoutMs: this.#config.rtms.keepAliveTimeoutMs,
@@ -666,6 +683,7 @@ export class StreamSession {
     if (closed.byUs || this.#machine.isTerminal || this.#finishing) return;
     this.#logger.warn({ code: closed.code, cause: closed.cause }, 'signaling connection lost');
     this.#event('rtms.connection_lost', { channel: 'signaling', code: closed.code, cause: closed.cause });
+    if (closed.cause === 'too_big') this.#ignored.record('signaling', 'too_big', { closeCode: closed.code });
     this.#requestRejoin('full', closed.cause === 'silence' ? 'keep_alive_timeout' : 'signaling_closed');
   }
 
@@ -830,6 +848,7 @@ export class StreamSession {
     if (closed.byUs || this.#machine.isTerminal || this.#finishing) return;
     this.#logger.warn({ channel: connection.key, code: closed.code, cause: closed.cause }, 'media connection lost');
     this.#event('rtms.connection_lost', { channel: `media:${connection.key}`, code: closed.code, cause: closed.cause });
+    if (closed.cause === 'too_big') this.#ignored.record(`media:${connection.key}`, 'too_big', { closeCode: closed.code });
     // If signaling is gone too, its own close handler asks for the full rejoin.
     if (this.#signaling?.isOpen) this.#requestRejoin('media', 'media_closed');
   }

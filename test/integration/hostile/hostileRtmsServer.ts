@@ -41,6 +41,7 @@ export class HostileRtmsServer {
   readonly #behaviour: HostileBehaviour;
   #signaling: WebSocket | undefined;
   readonly #pendingMedia: WebSocket[] = [];
+  readonly #rawSockets = new WeakMap<WebSocket, import('node:net').Socket>();
 
   private constructor(server: http.Server, wss: WebSocketServer, behaviour: HostileBehaviour) {
     this.#server = server;
@@ -50,7 +51,10 @@ export class HostileRtmsServer {
     this.host = address.address;
     this.port = address.port;
     server.on('connection', () => (this.tcpConnections += 1));
-    wss.on('connection', (ws, request) => this.#onConnection(ws, request.url ?? '/'));
+    wss.on('connection', (ws, request) => {
+      this.#rawSockets.set(ws, request.socket);
+      this.#onConnection(ws, request.url ?? '/');
+    });
   }
 
   static async start(behaviour: HostileBehaviour = {}, host = '127.0.0.1'): Promise<HostileRtmsServer> {
@@ -62,6 +66,11 @@ export class HostileRtmsServer {
       server.listen(0, host, () => resolve());
     });
     return new HostileRtmsServer(server, wss, behaviour);
+  }
+
+  /** Stops reading `ws`'s TCP socket: a peer that never answers our close frame. */
+  stopReading(ws: WebSocket): void {
+    this.#rawSockets.get(ws)?.pause();
   }
 
   url(path = '/signaling'): string {
