@@ -84,6 +84,8 @@ export interface Config {
     /** Rejoins (full or media) a stream may start within `rejoinBudgetWindowMs`; one more fails it. */
     readonly rejoinBudget: number;
     readonly rejoinBudgetWindowMs: number;
+    /** Participants a stream's roster keeps; newcomers past it are counted, not kept. */
+    readonly maxParticipants: number;
   };
   readonly buffer: {
     /** Per stream and media kind: pause the socket above this many buffered bytes. */
@@ -397,6 +399,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxMessageBytes: read.int('RTMS_MAX_MESSAGE_BYTES', 32 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024),
       rejoinBudget: read.int('RTMS_REJOIN_BUDGET', 20, 1, 100_000),
       rejoinBudgetWindowMs: read.int('RTMS_REJOIN_BUDGET_WINDOW_MS', 600_000, 1000, 86_400_000),
+      maxParticipants: read.int('RTMS_MAX_PARTICIPANTS', 10_000, 10, 10_000_000),
     },
     buffer: { highWaterBytes, lowWaterBytes, stallDeadlineMs: read.int('BUFFER_STALL_DEADLINE_MS', 5000, 100, 25_000) },
     output: {

@@ -434,7 +434,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   #remember(stats: StreamStats): void {
     this.#finished.delete(stats.rtmsStreamId);
-    this.#finished.set(stats.rtmsStreamId, stats);
+    // Kept for GET /streams/{id} after the end: counts only, so each entry stays small.
+    this.#finished.set(stats.rtmsStreamId, { ...stats, participants: [] });
     if (this.#finished.size > FINISHED_HISTORY) {
       const oldest = this.#finished.keys().next().value;
       if (oldest !== undefined) this.#finished.delete(oldest);

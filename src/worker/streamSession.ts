@@ -31,7 +31,7 @@ import { RtmsSocket, type RtmsMessage, type RtmsSocketOptions, type SocketClosed
 import { handshakeSignature } from '../rtms/signature.ts';
 import type { FrameTap } from '../sinks/frameTap.ts';
 import type { StreamSink } from '../sinks/streamSink.ts';
-import { ParticipantRoster } from './participantRoster.ts';
+import { PARTICIPANT_PAGE, ParticipantRoster } from './participantRoster.ts';
 import { IgnoredMessages } from './session/ignoredMessages.ts';
 import { RejoinBudget, waitBeforeRejoin } from './session/rejoinBudget.ts';
 import { StreamStateMachine, type StateChange } from './streamStateMachine.ts';
@@ -99,7 +99,7 @@ export class StreamSession {
   readonly #clock: Clock;
   readonly #onFinished: (stats: StreamStats) => void;
   readonly #machine: StreamStateMachine;
-  readonly #roster = new ParticipantRoster();
+  readonly #roster: ParticipantRoster;
   readonly #received = new Map<MediaKind, MediaCounters>();
   readonly #createdAt: number;
   /** Counts of earlier incarnations of this stream (on workers that died), added to ours. */
@@ -162,6 +162,7 @@ export class StreamSession {
     this.#reconnects = previous?.reconnects ?? 0;
     Object.assign(this.#rejoins, previous?.rejoins);
     const { rejoinBudget, rejoinBudgetWindowMs, reconnectBaseMs, reconnectMaxMs } = this.#config.rtms;
+    this.#roster = new ParticipantRoster({ maxParticipants: this.#config.rtms.maxParticipants, onOverflow: (count) => this.#metrics.limitHit('participants', count) });
     this.#rejoinBudget = new RejoinBudget({ budget: rejoinBudget, windowMs: rejoinBudgetWindowMs, baseMs: reconnectBaseMs, maxMs: reconnectMaxMs });
     this.#ignored = new IgnoredMessages({
       clock: this.#clock,
@@ -319,7 +320,8 @@ export class StreamSession {
       bufferedBytes: this.#sink.pendingBytes + this.#backlog.bytes,
       media,
       audioSeconds: audioBytesPerSecond > 0 ? (media.audio?.bytesWritten ?? 0) / audioBytesPerSecond : 0,
-      participants: this.#roster.snapshot(),
+      participants: this.#roster.page(),
+      participantCounts: this.#roster.counts(),
       files: this.#sink.files(),
     };
   }
@@ -667,12 +669,13 @@ export class StreamSession {
           if (eventType === EventType.PARTICIPANT_JOIN) this.#roster.join(userId, stringField(participant, 'user_name'), at);
           else this.#roster.leave(userId, at);
         }
-        this.#event('rtms.event', { eventType, eventName: name, userIds });
+        // A join of 100,000 at once is one event line of a bounded size, not 100,000 ids.
+        this.#event('rtms.event', { eventType, eventName: name, ...boundedIds(userIds) });
         return;
       }
       default: {
         const userIds = participants.map((participant) => idField(participant, 'user_id')).filter((id) => id !== undefined);
-        this.#event('rtms.event', { eventType, eventName: name, userId: idField(event, 'user_id'), userIds, timestamp: at });
+        this.#event('rtms.event', { eventType, eventName: name, userId: idField(event, 'user_id'), ...boundedIds(userIds), timestamp: at });
       }
     }
   }
@@ -936,6 +939,11 @@ export class StreamSession {
       formats: this.#formats,
     };
   }
+}
+
+/** At most `PARTICIPANT_PAGE` ids in an event; `userCount` says how many there were when cut. */
+function boundedIds(userIds: string[]): { userIds: string[]; userCount?: number } {
+  return userIds.length <= PARTICIPANT_PAGE ? { userIds } : { userIds: userIds.slice(0, PARTICIPANT_PAGE), userCount: userIds.length };
 }
 
 function statusName(code: unknown): string {

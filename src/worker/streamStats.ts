@@ -21,6 +21,16 @@ export interface ParticipantSnapshot {
   readonly speaking: boolean;
 }
 
+/** Participant counts, kept by the roster whatever its bound (`RTMS_MAX_PARTICIPANTS`). */
+export interface ParticipantCounts {
+  /** Distinct participants the roster took in (including those it later let go after they left). */
+  readonly joined: number;
+  readonly present: number;
+  readonly speaking: number;
+  /** Newcomers not kept: the roster was full of present participants. */
+  readonly notKept: number;
+}
+
 /** Snapshot of one stream, sent to the supervisor periodically and when it finishes. */
 export interface StreamStats {
   readonly rtmsStreamId: string;
@@ -43,7 +53,9 @@ export interface StreamStats {
   readonly media: Readonly<Partial<Record<MediaKind, MediaCounters>>>;
   /** Seconds of audio written across all audio files. */
   readonly audioSeconds: number;
+  /** A bounded page (participantRoster.ts `PARTICIPANT_PAGE`): the speaker, those present, those who left. */
   readonly participants: readonly ParticipantSnapshot[];
+  readonly participantCounts: ParticipantCounts;
   /** Output files, relative to the stream directory. */
   readonly files: readonly string[];
 }
@@ -67,6 +79,7 @@ export function initialStreamStats(start: StreamStart, state: StreamState, creat
     media: {},
     audioSeconds: 0,
     participants: [],
+    participantCounts: { joined: 0, present: 0, speaking: 0, notKept: 0 },
     files: [],
   };
 }
