@@ -92,8 +92,10 @@ export interface StreamSnapshot {
   readonly media: Readonly<Partial<Record<MediaKind, MediaView>>>;
   /** Seconds of audio written across all audio files. */
   readonly audioSeconds: number;
-  /** Output files so far, relative to `OUTPUT_DIR/<rtmsStreamId>/`. */
+  /** Output files so far, relative to `OUTPUT_DIR/<rtmsStreamId>/`: the first 1,000 (`stream.json` lists all). */
   readonly files: readonly string[];
+  /** How many output files there are. */
+  readonly fileCount: number;
 }
 
 /** Builds the admin view of a stream; `now` (ms epoch) bounds the duration of an active stream. */
@@ -130,6 +132,7 @@ export function toStreamSnapshot(stats: StreamStats, now: number): StreamSnapsho
     media,
     audioSeconds: stats.audioSeconds,
     files: [...stats.files],
+    fileCount: stats.fileCount,
   };
 }
 

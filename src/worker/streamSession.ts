@@ -35,7 +35,7 @@ import { PARTICIPANT_PAGE, ParticipantRoster } from './participantRoster.ts';
 import { IgnoredMessages } from './session/ignoredMessages.ts';
 import { RejoinBudget, waitBeforeRejoin } from './session/rejoinBudget.ts';
 import { StreamStateMachine, type StateChange } from './streamStateMachine.ts';
-import { emptyCounters, type MediaCounters, type StreamStats } from './streamStats.ts';
+import { FILES_LISTED, emptyCounters, type MediaCounters, type StreamStats } from './streamStats.ts';
 import type { WorkerMetrics } from './workerMetrics.ts';
 
 /**
@@ -303,6 +303,7 @@ export class StreamSession {
         framesDropped: dropped,
       };
     }
+    const files = this.#sink.files();
     const audioBytesPerSecond = this.#formats ? this.#formats.audio.sampleRateHz * this.#formats.audio.channels * 2 : 0;
     return {
       rtmsStreamId: this.#start.rtmsStreamId,
@@ -322,7 +323,8 @@ export class StreamSession {
       audioSeconds: audioBytesPerSecond > 0 ? (media.audio?.bytesWritten ?? 0) / audioBytesPerSecond : 0,
       participants: this.#roster.page(),
       participantCounts: this.#roster.counts(),
-      files: this.#sink.files(),
+      files: files.length > FILES_LISTED ? files.slice(0, FILES_LISTED) : files,
+      fileCount: files.length,
     };
   }
 

@@ -56,9 +56,14 @@ export interface StreamStats {
   /** A bounded page (participantRoster.ts `PARTICIPANT_PAGE`): the speaker, those present, those who left. */
   readonly participants: readonly ParticipantSnapshot[];
   readonly participantCounts: ParticipantCounts;
-  /** Output files, relative to the stream directory. */
+  /** Output files, relative to the stream directory: the first `FILES_LISTED` (stream.json has them all). */
   readonly files: readonly string[];
+  /** How many output files there are, listed or not. */
+  readonly fileCount: number;
 }
+
+/** Files named in each stats report: a stream with 20,000 speaker WAVs must not ship 20,000 names a second. */
+export const FILES_LISTED = 1000;
 
 /** A stream's statistics before its worker reports any: admitted (or refused) and nothing more. */
 export function initialStreamStats(start: StreamStart, state: StreamState, createdAt: number = Date.now()): StreamStats {
@@ -81,6 +86,7 @@ export function initialStreamStats(start: StreamStart, state: StreamState, creat
     participants: [],
     participantCounts: { joined: 0, present: 0, speaking: 0, notKept: 0 },
     files: [],
+    fileCount: 0,
   };
 }
 

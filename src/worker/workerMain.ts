@@ -61,6 +61,8 @@ function startStream(start: StreamStart, resume: Extract<SupervisorToWorker, { t
     highWaterBytes: config.buffer.highWaterBytes,
     lowWaterBytes: config.buffer.lowWaterBytes,
     fillAudioGaps: config.media.audio.gapFill === 'silence',
+    maxOpenSpeakerFiles: config.output.maxOpenSpeakerFiles,
+    onSpeakerFileClosedEarly: () => metrics.limitHit('open_files'),
     logger: streamLogger,
   });
   const tap = new LiveTap({

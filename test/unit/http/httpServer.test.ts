@@ -41,6 +41,7 @@ function stats(overrides: Partial<StreamStats> = {}): StreamStats {
     ],
     participantCounts: { joined: 3, present: 2, speaking: 1, notKept: 0 },
     files: ['stream.json', 'events.jsonl', 'audio.wav'],
+    fileCount: 3,
     ...overrides,
   };
 }
@@ -532,6 +533,7 @@ describe('admin API', () => {
         },
         audioSeconds: 59.5,
         files: ['stream.json', 'events.jsonl', 'audio.wav'],
+        fileCount: 3,
       },
     });
   });
