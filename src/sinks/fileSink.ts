@@ -496,7 +496,7 @@ export class FileSink extends EventEmitter implements StreamSink {
 
   async #flushOnce(): Promise<void> {
     if (this.#state === 'destroyed') return;
-    await Promise.all(this.#outputs.map(({ writer }) => (this.#speakerFiles?.isRetiring(writer) ? undefined : writer.flush())));
+    await Promise.all(this.#outputs.map(({ writer }) => (this.#speakerFiles?.mayFlush(writer) === false ? undefined : writer.flush())));
     this.#settlePending();
     // While closing, the final stream.json follows; after a failure, only close retries it.
     if (this.#state === 'open' && this.#error === undefined && this.#streamJsonDue()) await this.#writeStreamJson();

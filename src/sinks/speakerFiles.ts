@@ -9,12 +9,13 @@
  * speaker talks again, the sink starts the next part (`audio-<id>.part2.wav`), so nothing is
  * lost and the descriptors stay bounded. The mixed `audio.wav` is not counted here.
  *
- * A closed file is written out first (open, write, close): thousands closed at once would
- * open thousands of descriptors at once, so they are closed `CLOSE_CONCURRENCY` at a time,
- * and the sink leaves them out of its own flushes meanwhile. Their pending bytes still count
- * in the sink's buffer, so a flood of new speakers pushes back on the socket. Descriptors:
- * at most `2 * max + CLOSE_CONCURRENCY` per stream: the `max` open ones, and as many closed
- * just after the sink's periodic flush opened them (they still hold theirs until closed).
+ * A file closed before the sink's flush ever wrote it is written out first (open, write,
+ * close): thousands closed at once would open thousands of descriptors at once, so those are
+ * closed `CLOSE_CONCURRENCY` at a time, and the sink leaves them out of its own flushes
+ * meanwhile. Their pending bytes still count in the sink's buffer, so a flood of new
+ * speakers pushes back on the socket. Descriptors: about `2 * max + CLOSE_CONCURRENCY` per
+ * stream at most: the `max` open ones, those the flush under way opened just before they
+ * were closed (each flush opens at most `max`), and the queue's.
  */
 /** Closed files being finalized at once: each holds a descriptor while it is written out and closed. */
 export const CLOSE_CONCURRENCY = 4;
@@ -28,6 +29,8 @@ export class SpeakerFiles {
   readonly #max: number;
   /** Writers handed to `retire()` and not closed yet: the sink must not flush them itself. */
   readonly #retiring = new Set<ClosableFile>();
+  /** Writers the sink's own flush has written: they may hold a descriptor already. */
+  readonly #flushed = new WeakSet<object>();
   readonly #waiting: Array<() => void> = [];
   #running = 0;
   /** Open speakers, least recently written first (Map keeps insertion order). */
@@ -68,21 +71,37 @@ export class SpeakerFiles {
     return evicted;
   }
 
-  /** Closes `writer` in turn; resolves once it is closed (its errors reach its own `onError`). */
+  /**
+   * Closes `writer`; resolves once it is closed (its errors reach its own `onError`). One the
+   * sink's flush has written holds its descriptor already: it closes at once, which only frees
+   * one. One never written would open a new one: those wait their turn.
+   */
   async retire(writer: ClosableFile): Promise<void> {
     this.#retiring.add(writer);
-    while (this.#running >= CLOSE_CONCURRENCY) await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    this.#running += 1;
+    const opensOne = !this.#flushed.has(writer);
+    if (opensOne) {
+      while (this.#running >= CLOSE_CONCURRENCY) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+      this.#running += 1;
+    }
     try {
       await writer.close().catch(() => {});
     } finally {
-      this.#running -= 1;
       this.#retiring.delete(writer);
-      this.#waiting.shift()?.();
+      if (opensOne) {
+        this.#running -= 1;
+        this.#waiting.shift()?.();
+      }
     }
   }
 
-  /** Whether `writer` waits in `retire()`: its flush and close belong to the queue. */
+  /** Asked by the sink's flush for each writer: false while `writer` waits in `retire()`. */
+  mayFlush(writer: object): boolean {
+    if (this.#retiring.has(writer as ClosableFile)) return false;
+    this.#flushed.add(writer);
+    return true;
+  }
+
+  /** Whether `writer` waits in `retire()`: its close belongs to the queue. */
   isRetiring(writer: object): boolean {
     return this.#retiring.has(writer as ClosableFile);
   }

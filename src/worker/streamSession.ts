@@ -688,7 +688,7 @@ export class StreamSession {
     if (closed.byUs || this.#machine.isTerminal || this.#finishing) return;
     this.#logger.warn({ code: closed.code, cause: closed.cause }, 'signaling connection lost');
     this.#event('rtms.connection_lost', { channel: 'signaling', code: closed.code, cause: closed.cause });
-    if (closed.cause === 'too_big') this.#ignored.record('signaling', 'too_big', { closeCode: closed.code });
+    if (closed.cause === 'too_big' || closed.cause === 'protocol_error') this.#ignored.record('signaling', closed.cause, { closeCode: closed.code });
     this.#requestRejoin('full', closed.cause === 'silence' ? 'keep_alive_timeout' : 'signaling_closed');
   }
 
@@ -853,7 +853,7 @@ export class StreamSession {
     if (closed.byUs || this.#machine.isTerminal || this.#finishing) return;
     this.#logger.warn({ channel: connection.key, code: closed.code, cause: closed.cause }, 'media connection lost');
     this.#event('rtms.connection_lost', { channel: `media:${connection.key}`, code: closed.code, cause: closed.cause });
-    if (closed.cause === 'too_big') this.#ignored.record(`media:${connection.key}`, 'too_big', { closeCode: closed.code });
+    if (closed.cause === 'too_big' || closed.cause === 'protocol_error') this.#ignored.record(`media:${connection.key}`, closed.cause, { closeCode: closed.code });
     // If signaling is gone too, its own close handler asks for the full rejoin.
     if (this.#signaling?.isOpen) this.#requestRejoin('media', 'media_closed');
   }

@@ -3,14 +3,15 @@ import type { Logger } from '../../logger.ts';
 
 /**
  * RTMS messages a stream cannot use: an unknown `msg_type`, a frame that is not a JSON object
- * with an integer `msg_type`, an unreadable media message, a message over the size limit.
+ * with an integer `msg_type`, an unreadable media message, a message over the size limit, a
+ * frame that breaks the WebSocket protocol (the last two also close the socket).
  * Each one is counted (metric `rtms_messages_ignored_total{channel,reason}`); `events.jsonl`
  * gets the first `FIRST_PER_REASON` of each channel and reason, then one summary line per
  * `SUMMARY_INTERVAL_MS` while more come. A server sending a million of them costs a few
  * lines, not one line each (README, "Bad RTMS server").
  */
 
-export const IGNORED_MESSAGE_REASONS = ['unknown_msg_type', 'binary_frame', 'invalid_json', 'no_msg_type', 'malformed_media', 'too_big'] as const;
+export const IGNORED_MESSAGE_REASONS = ['unknown_msg_type', 'binary_frame', 'invalid_json', 'no_msg_type', 'malformed_media', 'too_big', 'protocol_error'] as const;
 export type IgnoredMessageReason = (typeof IGNORED_MESSAGE_REASONS)[number];
 
 /** Channel label: the socket's role; the media key (`audio`, `all`, …) only goes to events. */

@@ -74,6 +74,7 @@ describe('RTMS_ALLOWED_HOSTS', () => {
       }
       expect({ tcp: outsider.tcpConnections, signatures: outsider.signaturesReceived, unix: unixConnections }).toEqual({ tcp: 0, signatures: 0, unix: 0 });
       await bystander.check();
+      await bystander.finish();
     } finally {
       await outsider.close();
       await new Promise<void>((resolve) => unixServer.close(() => resolve()));

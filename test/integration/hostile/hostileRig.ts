@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { lifecycleWebhookBody } from '../../../src/simulator/webhookBodies.ts';
 import type { SimulatedStream } from '../../../src/simulator/simulator.ts';
-import type { Rig } from '../connectorHarness.ts';
+import { expectAudioIdentical, expectEveryFrameAccounted, waitUntilEnded, type Rig } from '../connectorHarness.ts';
 
 /** Helpers shared by the hostile-input tests: signed webhooks that point at a bad server, and a bystander. */
 
@@ -39,9 +39,10 @@ export async function audioFramesWritten(rig: Rig, rtmsStreamId: string): Promis
 
 /**
  * A well-behaved stream on the same connector: `check()` asserts it wrote more audio since the
- * last check (or since `start`), so an attack that starves or breaks it fails the test.
+ * last check (or since `start`); `finish()` ends it and asserts its audio is byte for byte what
+ * was sent, with no frame dropped, so an attack that starved it at any moment fails the test.
  */
-export async function startBystander(rig: Rig): Promise<{ stream: SimulatedStream; check: () => Promise<void> }> {
+export async function startBystander(rig: Rig): Promise<{ stream: SimulatedStream; check: () => Promise<void>; finish: () => Promise<void> }> {
   const stream = await rig.simulator.startStream({ product: 'meeting', durationMs: 10 * 60_000 });
   await stream.whenReady();
   let last = 0;
@@ -56,6 +57,14 @@ export async function startBystander(rig: Rig): Promise<{ stream: SimulatedStrea
         10_000,
       );
       last = await audioFramesWritten(rig, stream.rtmsStreamId);
+    },
+    async finish() {
+      await stream.stop();
+      const snapshot = await waitUntilEnded(rig, stream);
+      expect(snapshot['state']).toBe('ended');
+      await expectAudioIdentical(rig, stream);
+      const media = await expectEveryFrameAccounted(rig, stream);
+      for (const [kind, counters] of Object.entries(media)) expect({ kind, dropped: counters.framesDropped }).toEqual({ kind, dropped: {} });
     },
   };
 }

@@ -57,6 +57,7 @@ describe('unknown-message flood', () => {
       expect(await ignoredCount('signaling', 'unknown_msg_type')).toBe(sent.signaling);
       expect(await ignoredCount('media', 'invalid_json')).toBe(sent.invalid);
       await bystander.check();
+      await bystander.finish();
 
       expect((await rig.connector.admin(`/streams/${id}`, 'DELETE')).status).toBeLessThan(300);
       await rig.connector.waitForStream(id, (stream) => stream['active'] === false);

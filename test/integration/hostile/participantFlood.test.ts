@@ -75,6 +75,7 @@ describe('participant flood', () => {
       const rssAfter = await rssMb(pid);
       expect(rssAfter).toBeLessThan(RSS_LIMIT_MB);
       await bystander.check();
+      await bystander.finish();
       process.stdout.write(
         `participants: RSS ${rssBefore.toFixed(0)} -> ${rssAfter.toFixed(0)} MB; webhook answers max ${Math.max(...answerMs)} ms; GET /streams/{id} ${oneBytes} B, GET /streams ${allBytes} B\n`,
       );

@@ -62,6 +62,7 @@ describe('rejoin budget', () => {
       expect(await metric('rtms_messages_ignored_total{channel="media",reason="too_big"}')).toBe(BUDGET + 1);
       expect(await metric('rtms_stream_limit_hits_total{limit="rejoin_budget"}')).toBe(1);
       await bystander.check();
+      await bystander.finish();
     } finally {
       await server.close();
     }

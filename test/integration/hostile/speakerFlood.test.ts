@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWavData } from '../../../src/media/wavReader.ts';
@@ -36,6 +36,17 @@ afterAll(async () => {
   await rig?.close();
 });
 
+/** What a process's descriptors point at, grouped (speaker WAVs as one kind), most first. */
+async function describeFds(pid: number): Promise<string> {
+  const names = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+  const kinds = new Map<string, number>();
+  for (const name of names) {
+    const target = (await readlink(`/proc/${pid}/fd/${name}`).catch(() => '?')).replace(/audio-\d+(\.part\d+)?\.wav$/, 'audio-<id>.wav').replace(/\[\d+\]$/, '');
+    kinds.set(target, (kinds.get(target) ?? 0) + 1);
+  }
+  return JSON.stringify([...kinds].sort((a, b) => b[1] - a[1]).slice(0, 6));
+}
+
 function pcm(index: number): Buffer {
   const data = Buffer.alloc(640);
   for (let i = 0; i < data.length; i += 1) data[i] = (index * 31 + i * 7) & 0xff;
@@ -63,10 +74,15 @@ describe('distinct speaker flood', () => {
       },
     });
     let maxFds = baseline;
+    let atMax = '';
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        maxFds = Math.max(maxFds, await fds().catch(() => 0));
+        const now = await fds().catch(() => 0);
+        if (now > maxFds) {
+          maxFds = now;
+          atMax = await describeFds(pid);
+        }
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     })();
@@ -86,7 +102,7 @@ describe('distinct speaker flood', () => {
       await sampler;
       const audio = (final['media'] as Record<string, { framesReceived: number; framesWritten: number; framesDropped: Record<string, number> }>)['audio'];
       expect(audio).toMatchObject({ framesReceived: SPEAKERS + RETURNING, framesWritten: SPEAKERS + RETURNING, framesDropped: {} });
-      expect(maxFds - baseline).toBeLessThan(EXTRA_FDS_LIMIT);
+      expect(maxFds - baseline, `descriptors at the maximum: ${atMax}`).toBeLessThan(EXTRA_FDS_LIMIT);
       expect(final['fileCount']).toBe(SPEAKERS + RETURNING + 2); // + stream.json, events.jsonl
       expect((final['files'] as unknown[]).length).toBe(1000);
       // A returning speaker's audio: part 1 then part 2, byte for byte.
@@ -99,6 +115,7 @@ describe('distinct speaker flood', () => {
       const metrics = await (await fetch(`${rig.connector.baseUrl}/metrics`)).text();
       const closedEarly = Number(/rtms_stream_limit_hits_total\{limit="open_files"\} (\d+)/.exec(metrics)?.[1]);
       expect(closedEarly).toBeGreaterThanOrEqual(SPEAKERS - 64);
+      await bystander.finish();
       process.stdout.write(`speakers: descriptors ${baseline} baseline, ${maxFds} max (+${maxFds - baseline}); ${closedEarly} WAVs closed early\n`);
     } finally {
       sampling = false;
