@@ -1,4 +1,4 @@
-import { readdir, readlink } from 'node:fs/promises';
+import { readFile, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWavData } from '../../../src/media/wavReader.ts';
@@ -63,6 +63,7 @@ describe('distinct speaker flood', () => {
     const fds = async (): Promise<number> => (await readdir(`/proc/${pid}/fd`)).length;
     const bystander = await startBystander(rig);
     const baseline = await fds();
+    const rssBefore = Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
     let sent: Promise<void> | undefined;
     const start = Date.now();
     const server = await HostileRtmsServer.start({
@@ -116,7 +117,8 @@ describe('distinct speaker flood', () => {
       const closedEarly = Number(/rtms_stream_limit_hits_total\{limit="open_files"\} (\d+)/.exec(metrics)?.[1]);
       expect(closedEarly).toBeGreaterThanOrEqual(SPEAKERS - 64);
       await bystander.finish();
-      process.stdout.write(`speakers: descriptors ${baseline} baseline, ${maxFds} max (+${maxFds - baseline}); ${closedEarly} WAVs closed early\n`);
+      const rss = Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+      process.stdout.write(`speakers: descriptors ${baseline} baseline, ${maxFds} max (+${maxFds - baseline}); ${closedEarly} WAVs closed early; RSS ${rssBefore.toFixed(0)} -> ${rss.toFixed(0)} MB\n`);
     } finally {
       sampling = false;
       await sampler;
