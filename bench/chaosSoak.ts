@@ -203,6 +203,8 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
     RTMS_RECONNECT_BASE_MS: '200',
     RTMS_RECONNECT_MAX_MS: '2000',
     RTMS_RECONNECT_WINDOW_MS: '25000',
+    // Chaos rejoins on purpose, far more often than the budget a bad server is held to.
+    RTMS_REJOIN_BUDGET: '100000',
     OUTPUT_FLUSH_INTERVAL_MS: '1000',
     STATS_INTERVAL_MS: '1000',
     MAX_STREAMS: String(Math.max(100, streamCount * 2)),

@@ -2,6 +2,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
 import { openFilesLimit } from './openFilesLimit.ts';
+import { DEFAULT_ALLOWED_HOSTS, parseAllowedHosts, type HostAllowList } from './rtms/hostAllowList.ts';
 
 /**
  * The only reader of `process.env`. `loadConfig()` validates every variable once at
@@ -84,6 +85,15 @@ export interface Config {
     readonly reconnectMaxMs: number;
     /** How long to keep trying before the stream is `failed`, ms (Zoom's grace is 60 s). */
     readonly reconnectWindowMs: number;
+    /** Hosts signaling and media URLs may name (`RTMS_ALLOWED_HOSTS`); see src/rtms/hostAllowList.ts. */
+    readonly allowedHosts: HostAllowList;
+    /** Largest RTMS message accepted, bytes; a bigger one closes its socket (1009), which is rejoined. */
+    readonly maxMessageBytes: number;
+    /** Rejoins (full or media) a stream may start within `rejoinBudgetWindowMs`; one more fails it. */
+    readonly rejoinBudget: number;
+    readonly rejoinBudgetWindowMs: number;
+    /** Participants a stream's roster keeps; newcomers past it are counted, not kept. */
+    readonly maxParticipants: number;
   };
   readonly buffer: {
     /** Per stream and media kind: pause the socket above this many buffered bytes. */
@@ -102,6 +112,8 @@ export interface Config {
     readonly flushIntervalMs: number;
     /** How often `stream.json` is rewritten when only its counters changed. */
     readonly streamJsonIntervalMs: number;
+    /** Per-speaker WAVs a stream keeps open; the one written longest ago closes (speaker continues in a new part). */
+    readonly maxOpenSpeakerFiles: number;
   };
   readonly live: {
     /** Unsent bytes a live consumer may hold before its frames are skipped. */
@@ -356,6 +368,9 @@ export function loadConfig(env: Env = process.env, openFiles: number | undefined
     `RTMS_RECONNECT_MAX_MS: expected at least RTMS_RECONNECT_BASE_MS (${reconnectBaseMs}), got ${reconnectMaxMs}`,
   );
 
+  const allowedHosts = parseAllowedHosts(read.string('RTMS_ALLOWED_HOSTS', DEFAULT_ALLOWED_HOSTS));
+  if (allowedHosts.problem !== undefined) read.check(false, `RTMS_ALLOWED_HOSTS: ${allowedHosts.problem}`);
+
   const leaseTtlMs = read.int('CLUSTER_LEASE_TTL_MS', 10_000, 1000, 300_000);
   const leaseRenewMs = read.int('CLUSTER_LEASE_RENEW_MS', Math.floor(leaseTtlMs / 3), 100, 100_000);
   read.check(
@@ -430,11 +445,18 @@ export function loadConfig(env: Env = process.env, openFiles: number | undefined
       reconnectBaseMs,
       reconnectMaxMs,
       reconnectWindowMs: read.int('RTMS_RECONNECT_WINDOW_MS', 60_000, 100, 3_600_000),
+      allowedHosts: allowedHosts.list ?? { any: false, exact: [], suffixes: [] },
+      // A qhd (2560x1440) deskshare PNG of noise, base64 in its JSON message, is about 20 MB.
+      maxMessageBytes: read.int('RTMS_MAX_MESSAGE_BYTES', 32 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024),
+      rejoinBudget: read.int('RTMS_REJOIN_BUDGET', 20, 1, 100_000),
+      rejoinBudgetWindowMs: read.int('RTMS_REJOIN_BUDGET_WINDOW_MS', 600_000, 1000, 86_400_000),
+      maxParticipants: read.int('RTMS_MAX_PARTICIPANTS', 10_000, 10, 10_000_000),
     },
     buffer: { highWaterBytes, lowWaterBytes, stallDeadlineMs: read.int('BUFFER_STALL_DEADLINE_MS', 5000, 100, 25_000) },
     output: {
       flushIntervalMs: read.int('OUTPUT_FLUSH_INTERVAL_MS', 1000, 50, 2000),
       streamJsonIntervalMs: read.int('OUTPUT_STREAM_JSON_INTERVAL_MS', 5000, 1000, 60_000),
+      maxOpenSpeakerFiles: read.int('OUTPUT_MAX_OPEN_SPEAKER_FILES', 64, 1, 100_000),
     },
     live: {
       subscriberBufferBytes: read.int('LIVE_SUBSCRIBER_BUFFER_BYTES', 1024 * 1024, 1024, 256 * 1024 * 1024),

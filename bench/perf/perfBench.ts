@@ -373,6 +373,8 @@ async function startConnector(options: PerfOptions, settings: VariantSettings, c
     ADMIN_TOKEN,
     OUTPUT_DIR: join(outputDir, 'data'),
     MAX_STREAMS: '5000',
+    // The load simulator serves RTMS on 127.0.0.1, outside the default (Zoom's hosts only).
+    RTMS_ALLOWED_HOSTS: '127.0.0.1',
     RTMS_MEDIA: settings.media.join(','),
     RTMS_AUDIO_SEND_RATE_MS: String(settings.sendRateMs),
     // info: ConnectorProcess reads the port from the start-up line; nothing is logged per frame.

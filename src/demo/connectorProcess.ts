@@ -14,7 +14,7 @@ const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 
 /**
  * The environment of a connector run by the demo, tests or benchmarks: these credentials,
- * this OUTPUT_DIR and admin token, the caller's PATH, plus `extra`.
+ * this OUTPUT_DIR and admin token, RTMS servers on 127.0.0.1 only, the caller's PATH, plus `extra`.
  */
 export function connectorEnv(options: {
   credentials: Credentials;
@@ -29,6 +29,8 @@ export function connectorEnv(options: {
     ZM_WEBHOOK_SECRET_TOKEN: options.credentials.webhookSecretToken,
     ADMIN_TOKEN: options.adminToken,
     OUTPUT_DIR: options.outputDir,
+    // The stand-in serves RTMS on 127.0.0.1, outside the default (Zoom's hosts only).
+    RTMS_ALLOWED_HOSTS: '127.0.0.1',
     ...options.extra,
   };
 }

@@ -40,7 +40,7 @@ export interface MediaView extends MediaCounters {
  *   "createdAt": 1730000000000, "liveAt": 1730000000800, "endedAt": null, "durationMs": 61000,
  *   "stop": null, "failure": null, "reconnects": 1,
  *   "participants": {
- *     "joined": 3, "present": 2, "speaking": 1,
+ *     "joined": 3, "present": 2, "speaking": 1, "notKept": 0,
  *     "list": [{ "userId": "16778240", "userName": "Ada", "state": "present",
  *                "joinedAt": 1730000001000, "leftAt": null, "speaking": true }]
  *   },
@@ -80,15 +80,22 @@ export interface StreamSnapshot {
     readonly joined: number;
     readonly present: number;
     readonly speaking: number;
-    /** Ordered by join time, unknown join times first. */
+    /** Newcomers the roster did not keep (`RTMS_MAX_PARTICIPANTS` reached with everyone present). */
+    readonly notKept: number;
+    /**
+     * At most 100 (the active speaker, then those present, then those who left), ordered by
+     * join time, unknown join times first. Empty once the stream has finished.
+     */
     readonly list: readonly ParticipantView[];
   };
   /** Per requested media kind. Invariant: framesReceived = framesWritten + framesDroppedTotal + pending. */
   readonly media: Readonly<Partial<Record<MediaKind, MediaView>>>;
   /** Seconds of audio written across all audio files. */
   readonly audioSeconds: number;
-  /** Output files so far, relative to `OUTPUT_DIR/<rtmsStreamId>/`. */
+  /** Output files so far, relative to `OUTPUT_DIR/<rtmsStreamId>/`: the first 1,000 (`stream.json` lists all). */
   readonly files: readonly string[];
+  /** How many output files there are. */
+  readonly fileCount: number;
 }
 
 /** Builds the admin view of a stream; `now` (ms epoch) bounds the duration of an active stream. */
@@ -121,15 +128,11 @@ export function toStreamSnapshot(stats: StreamStats, now: number): StreamSnapsho
     reconnects: stats.reconnects,
     rejoins: { ...stats.rejoins },
     bufferedBytes: stats.bufferedBytes,
-    participants: {
-      joined: participants.length,
-      present: participants.filter((p) => p.state === 'present').length,
-      speaking: participants.filter((p) => p.state === 'present' && p.speaking).length,
-      list: participants,
-    },
+    participants: { ...stats.participantCounts, list: participants },
     media,
     audioSeconds: stats.audioSeconds,
     files: [...stats.files],
+    fileCount: stats.fileCount,
   };
 }
 

@@ -3,6 +3,7 @@ import { systemClock, type Clock } from '../clock.ts';
 import { ConnectorError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { MessageType } from './codes.ts';
+import { assertRtmsUrlAllowed, type HostAllowList } from './hostAllowList.ts';
 
 /** A parsed RTMS message: a JSON object with an integer `msg_type`. */
 export interface RtmsMessage {
@@ -10,28 +11,37 @@ export interface RtmsMessage {
   readonly [field: string]: unknown;
 }
 
+export type MalformedFrameReason = 'binary_frame' | 'invalid_json' | 'no_msg_type';
+
 export interface SocketClosed {
   readonly code: number;
   readonly reason: string;
   /** True when we closed it (stop, teardown), false when it was lost. */
   readonly byUs: boolean;
-  /** Why it was lost: `closed` by the peer, `silence` (no keep-alive or data), `error`. */
-  readonly cause: 'closed' | 'silence' | 'error' | 'local';
+  /**
+   * Why it was lost: `closed` by the peer, `silence` (no keep-alive or data), `error`;
+   * `too_big` (a message over `maxPayloadBytes`) and `protocol_error` (a frame breaking the
+   * WebSocket protocol) when we closed it for that, and then `code` is the code we sent
+   * (1009, 1002, 1007), not the 1006 a peer that never answers the close would leave.
+   */
+  readonly cause: 'closed' | 'silence' | 'error' | 'local' | 'too_big' | 'protocol_error';
 }
 
 export interface RtmsSocketOptions {
   readonly url: string;
+  /** Hosts `url` may name; anything else is refused before a connection is attempted. */
+  readonly allowedHosts: HostAllowList;
   /** For logs and errors: `signaling`, `media:audio`, ... */
   readonly channel: string;
   /** Deadline for the TCP/TLS/WebSocket open, ms. */
   readonly connectTimeoutMs: number;
   /** A socket that receives nothing (not even a keep-alive) for this long is lost, ms. */
   readonly silenceTimeoutMs: number;
-  /** Largest accepted message, bytes; a bigger one closes the socket with 1009. Default 32 MiB. */
-  readonly maxPayloadBytes?: number;
+  /** Largest accepted message, bytes (`RTMS_MAX_MESSAGE_BYTES`); a bigger one closes the socket with 1009. */
+  readonly maxPayloadBytes: number;
   readonly onMessage: (message: RtmsMessage, wireBytes: number) => void;
   /** A frame that is not a JSON object with an integer msg_type; counted and skipped. */
-  readonly onMalformed: (reason: string, wireBytes: number) => void;
+  readonly onMalformed: (reason: MalformedFrameReason, wireBytes: number) => void;
   readonly onClose: (closed: SocketClosed) => void;
   /** Called for each KEEP_ALIVE_REQ answered, with the request's server timestamp (ms) if numeric. */
   readonly onKeepAlive?: (serverTimestamp: number | undefined) => void;
@@ -51,6 +61,8 @@ export class RtmsSocket {
   #closedByUs = false;
   #closeCause: SocketClosed['cause'] = 'closed';
   #closeNotified = false;
+  /** The close code we sent because the peer broke the protocol (ws closes on its own then). */
+  #sentCloseCode: number | undefined;
   #silenceTimer: NodeJS.Timeout | undefined;
   #lastReceivedAt: number;
   #waiters = new Map<number, { resolve: (message: RtmsMessage) => void; reject: (error: Error) => void }>();
@@ -65,12 +77,20 @@ export class RtmsSocket {
     this.#lastReceivedAt = this.#clock.now();
   }
 
-  /** Opens the socket; rejects with a retryable `RTMS_CONNECTION_FAILED` on failure or abort. */
+  /**
+   * Opens the socket; rejects with a retryable `RTMS_CONNECTION_FAILED` on failure or abort,
+   * or a final `RTMS_HOST_NOT_ALLOWED` (nothing opened) for a URL outside `allowedHosts`.
+   */
   static open(options: RtmsSocketOptions, signal?: AbortSignal): Promise<RtmsSocket> {
+    try {
+      assertRtmsUrlAllowed(options.url, options.allowedHosts, options.channel);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const ws = new WebSocket(options.url, {
       perMessageDeflate: false,
       handshakeTimeout: options.connectTimeoutMs,
-      maxPayload: options.maxPayloadBytes ?? 32 * 1024 * 1024,
+      maxPayload: options.maxPayloadBytes,
     });
     const socket = new RtmsSocket(options, ws);
     return new Promise((resolve, reject) => {
@@ -179,7 +199,15 @@ export class RtmsSocket {
     this.#ws.on('message', (data: RawData, isBinary: boolean) => this.#onData(data, isBinary));
     this.#ws.on('error', (error) => {
       this.#options.logger.debug({ channel: this.channel, err: error.message }, 'rtms socket error');
-      if (!this.#closedByUs) this.#closeCause = 'error';
+      if (this.#closedByUs) return;
+      const sent = closeSentFor(error);
+      this.#closeCause = sent?.cause ?? 'error';
+      if (sent === undefined) return;
+      // ws has sent this close code and stopped reading; a peer that never answers the close
+      // would keep the socket (and the rejoin) waiting for ws's 30 s close timeout.
+      this.#sentCloseCode = sent.code;
+      const timer = this.#clock.setTimeout(() => this.#ws.terminate(), 1000);
+      this.#ws.once('close', () => this.#clock.clearTimeout(timer));
     });
     this.#ws.on('close', (code, reason) => this.#onClose(code, reason.toString()));
     this.#armSilenceWatchdog();
@@ -247,8 +275,18 @@ export class RtmsSocket {
     for (const waiter of [...this.#waiters.values()]) waiter.reject(error);
     if (this.#closeNotified) return;
     this.#closeNotified = true;
-    this.#options.onClose({ code, reason, byUs: this.#closedByUs, cause: this.#closedByUs ? 'local' : this.#closeCause });
+    this.#options.onClose({ code: this.#sentCloseCode ?? code, reason, byUs: this.#closedByUs, cause: this.#closedByUs ? 'local' : this.#closeCause });
   }
+}
+
+/** ws's receiver errors (it closes the socket with their status code): which code, and why. */
+function closeSentFor(error: Error): { code: number; cause: 'too_big' | 'protocol_error' } | undefined {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (typeof code !== 'string' || !code.startsWith('WS_ERR_')) return undefined;
+  if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || code === 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH' || code === 'WS_ERR_TOO_MANY_BUFFERED_PARTS') {
+    return { code: 1009, cause: 'too_big' };
+  }
+  return { code: code === 'WS_ERR_INVALID_UTF8' ? 1007 : 1002, cause: 'protocol_error' };
 }
 
 function rawLength(data: RawData): number {

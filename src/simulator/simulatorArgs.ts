@@ -38,6 +38,8 @@ export const USAGE = `Usage: npm run simulate -- --webhook-url URL [options]
 
 A stand-in for Zoom: announces RTMS streams by webhook and serves the signaling and media
 WebSockets on 127.0.0.1, then prints what each stream delivered and how it ended.
+Start the connector under test with RTMS_ALLOWED_HOSTS=127.0.0.1 (by default it joins
+only Zoom's hosts).
 
 Options:
   --webhook-url URL        where to POST webhooks (required)

@@ -14,6 +14,7 @@ import type { MediaWriter } from '../media/mediaWriter.ts';
 import { AudioTimeline } from '../media/audioTimeline.ts';
 import { WAV_MAX_DATA_BYTES, WavWriter } from '../media/wavWriter.ts';
 import { fileSafeId } from './fileSafeId.ts';
+import { SpeakerFiles } from './speakerFiles.ts';
 import type { SinkCounters, StreamSink } from './streamSink.ts';
 
 export interface FileSinkOptions {
@@ -45,6 +46,13 @@ export interface FileSinkOptions {
    * stream's timeline from its first audio packet. Default false: WAV bytes equal the PCM received.
    */
   readonly fillAudioGaps?: boolean | undefined;
+  /**
+   * Per-speaker WAVs open at once (see speakerFiles.ts); opening one more closes the one
+   * written longest ago, and that speaker continues in a new part. Default unbounded.
+   */
+  readonly maxOpenSpeakerFiles?: number | undefined;
+  /** Called each time a speaker's WAV is closed early to respect `maxOpenSpeakerFiles`. */
+  readonly onSpeakerFileClosedEarly?: (() => void) | undefined;
   /** Default `systemClock`. */
   readonly clock?: Clock | undefined;
   readonly logger?: Logger | undefined;
@@ -135,6 +143,9 @@ export class FileSink extends EventEmitter implements StreamSink {
   /** Drops counted by the sink itself, per kind seen; writers count their own failures. */
   readonly #dropped = new Map<MediaKind, Record<string, number>>();
   #eventsDropped = 0;
+  /** Bounds the per-speaker WAVs holding a descriptor; undefined: unbounded. */
+  readonly #speakerFiles: SpeakerFiles | undefined;
+  readonly #onSpeakerFileClosedEarly: (() => void) | undefined;
   /** WAV parts being finalized after a roll-over. */
   readonly #retiring = new Set<Promise<void>>();
 
@@ -189,6 +200,8 @@ export class FileSink extends EventEmitter implements StreamSink {
     this.#audioTimeline = options.fillAudioGaps ? new AudioTimeline() : undefined;
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger;
+    this.#speakerFiles = options.maxOpenSpeakerFiles === undefined ? undefined : new SpeakerFiles(options.maxOpenSpeakerFiles);
+    this.#onSpeakerFileClosedEarly = options.onSpeakerFileClosedEarly;
     // Returns the flush (timers ignore it) so a test clock can await the periodic flush.
     this.#interval = this.#clock.setInterval(() => this.#requestFlush(), this.#flushIntervalMs);
     // A sink must not keep the process alive on its own; its owner closes it.
@@ -383,8 +396,12 @@ export class FileSink extends EventEmitter implements StreamSink {
     const key = userId === '0' ? null : userId;
     const format = `${audio.sampleRateHz}/${audio.channels}`;
     const slot = this.#audio.get(key);
-    if (slot !== undefined && slot.format === format && slot.writer.remainingBytes >= bytes) return slot.writer;
+    if (slot !== undefined && slot.format === format && slot.writer.remainingBytes >= bytes) {
+      if (key !== null) this.#speakerFiles?.written(key);
+      return slot.writer;
+    }
     if (slot !== undefined) this.#retire(slot.writer);
+    if (key !== null) this.#closeIdleSpeakerFiles(key);
     const base = key === null ? 'audio' : `audio-${fileSafeId(key)}`;
     const name = this.#freeWavName(base);
     const writer = new WavWriter({
@@ -398,6 +415,18 @@ export class FileSink extends EventEmitter implements StreamSink {
     this.#audio.set(key, { format, writer });
     this.#register('audio', name, writer);
     return writer;
+  }
+
+  /** Makes room for `speaker`'s new WAV: closes those written longest ago past the bound. */
+  #closeIdleSpeakerFiles(speaker: string): void {
+    for (const idle of this.#speakerFiles?.opening(speaker) ?? []) {
+      const slot = this.#audio.get(idle);
+      if (slot === undefined) continue;
+      this.#audio.delete(idle);
+      const closing = this.#speakerFiles?.retire(slot.writer).finally(() => this.#retiring.delete(closing!));
+      if (closing !== undefined) this.#retiring.add(closing);
+      this.#onSpeakerFileClosedEarly?.();
+    }
   }
 
   /**
@@ -467,7 +496,7 @@ export class FileSink extends EventEmitter implements StreamSink {
 
   async #flushOnce(): Promise<void> {
     if (this.#state === 'destroyed') return;
-    await Promise.all(this.#outputs.map(({ writer }) => writer.flush()));
+    await Promise.all(this.#outputs.map(({ writer }) => (this.#speakerFiles?.mayFlush(writer) === false ? undefined : writer.flush())));
     this.#settlePending();
     // While closing, the final stream.json follows; after a failure, only close retries it.
     if (this.#state === 'open' && this.#error === undefined && this.#streamJsonDue()) await this.#writeStreamJson();
@@ -550,7 +579,7 @@ export class FileSink extends EventEmitter implements StreamSink {
     this.#state = 'closing';
     this.#stopTimers();
     await this.#requestFlush();
-    await Promise.all(this.#outputs.map(({ writer }) => writer.close()));
+    await Promise.all(this.#outputs.map(({ writer }) => (this.#speakerFiles?.isRetiring(writer) ? undefined : writer.close())));
     await Promise.all(this.#retiring);
     if (this.#state !== 'closing') return; // destroyed meanwhile
     this.#state = 'closed';

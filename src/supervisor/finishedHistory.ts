@@ -18,7 +18,8 @@ export class FinishedHistory {
   /** Keeps the stream's final statistics, dropping the oldest past the limit. */
   remember(stats: StreamStats): void {
     this.#stats.delete(stats.rtmsStreamId);
-    this.#stats.set(stats.rtmsStreamId, stats);
+    // Counts only (participantCounts stays): each entry stays small whatever the roster was.
+    this.#stats.set(stats.rtmsStreamId, { ...stats, participants: [] });
     if (this.#stats.size > FINISHED_HISTORY) {
       const oldest = this.#stats.keys().next().value;
       if (oldest !== undefined) this.#stats.delete(oldest);

@@ -32,10 +32,12 @@ import { handshakeSignature } from '../rtms/signature.ts';
 import type { FrameTap } from '../sinks/frameTap.ts';
 import type { MediaBytesOnDisk } from '../sinks/outputOnDisk.ts';
 import type { StreamSink } from '../sinks/streamSink.ts';
-import { ParticipantRoster } from './participantRoster.ts';
+import { PARTICIPANT_PAGE, ParticipantRoster } from './participantRoster.ts';
 import { ResumedAccounting } from './resumeAccounting.ts';
+import { IgnoredMessages } from './session/ignoredMessages.ts';
+import { RejoinBudget, waitBeforeRejoin } from './session/rejoinBudget.ts';
 import { StreamStateMachine, type StateChange } from './streamStateMachine.ts';
-import { emptyCounters, type MediaCounters, type StreamStats } from './streamStats.ts';
+import { FILES_LISTED, emptyCounters, type MediaCounters, type StreamStats } from './streamStats.ts';
 import type { WorkerMetrics } from './workerMetrics.ts';
 
 /**
@@ -107,7 +109,7 @@ export class StreamSession {
   readonly #clock: Clock;
   readonly #onFinished: (stats: StreamStats) => void;
   readonly #machine: StreamStateMachine;
-  readonly #roster = new ParticipantRoster();
+  readonly #roster: ParticipantRoster;
   readonly #received = new Map<MediaKind, MediaCounters>();
   readonly #createdAt: number;
   /** Counts of earlier incarnations of this stream (on workers that died), added to ours. */
@@ -131,6 +133,10 @@ export class StreamSession {
   readonly #audioTimeline = new AudioTimeline();
   /** Participants who opted out of capture; their per-speaker frames are dropped as `excluded`. */
   readonly #excluded = new Set<string>();
+  /** Unknown, malformed and oversized messages: counted, and only the first few logged as events. */
+  readonly #ignored: IgnoredMessages;
+  /** Backoff after joins that did not last, and the cap on rejoins per window. */
+  readonly #rejoinBudget: RejoinBudget;
 
   #signaling: RtmsSocket | undefined;
   /** When the current signaling connection's handshake succeeded, ms epoch. */
@@ -170,6 +176,15 @@ export class StreamSession {
     this.#liveAt = previous?.liveAt;
     this.#reconnects = previous?.reconnects ?? 0;
     Object.assign(this.#rejoins, previous?.rejoins);
+    const { rejoinBudget, rejoinBudgetWindowMs, reconnectBaseMs, reconnectMaxMs } = this.#config.rtms;
+    this.#roster = new ParticipantRoster({ maxParticipants: this.#config.rtms.maxParticipants, onOverflow: (count) => this.#metrics.limitHit('participants', count) });
+    this.#rejoinBudget = new RejoinBudget({ budget: rejoinBudget, windowMs: rejoinBudgetWindowMs, baseMs: reconnectBaseMs, maxMs: reconnectMaxMs });
+    this.#ignored = new IgnoredMessages({
+      clock: this.#clock,
+      logger: this.#logger,
+      event: (eventType, data) => this.#event(eventType, data),
+      count: (channel, reason) => this.#metrics.ignoredMessage(channel, reason),
+    });
     this.#machine = new StreamStateMachine({
       now: () => this.#clock.now(),
       onChange: (change) => {
@@ -320,6 +335,7 @@ export class StreamSession {
         framesDropped: dropped,
       };
     }
+    const files = this.#sink.files();
     const audioBytesPerSecond = this.#formats ? this.#formats.audio.sampleRateHz * this.#formats.audio.channels * 2 : 0;
     return {
       rtmsStreamId: this.#start.rtmsStreamId,
@@ -338,8 +354,10 @@ export class StreamSession {
       media,
       audioSeconds: audioBytesPerSecond > 0 ? (media.audio?.bytesWritten ?? 0) / audioBytesPerSecond : 0,
       reportedAt: this.#clock.now(),
-      participants: this.#roster.snapshot(),
-      files: this.#sink.files(),
+      participants: this.#roster.page(),
+      participantCounts: this.#roster.counts(),
+      files: files.length > FILES_LISTED ? files.slice(0, FILES_LISTED) : files,
+      fileCount: files.length,
     };
   }
 
@@ -376,16 +394,26 @@ export class StreamSession {
       this.#rejoins[key] = (this.#rejoins[key] ?? 0) + 1;
       this.#gapKey = key;
     }
-    this.#event('stream.rejoin', { scope, trigger });
-    this.#startRejoin(scope, trigger);
+    const decision = this.#rejoinBudget.next(this.#clock.now());
+    if (!decision.go) {
+      this.#metrics.limitHit('rejoin_budget');
+      void this.#finish('failed', decision.reason, undefined);
+      return;
+    }
+    this.#event('stream.rejoin', { scope, trigger, ...(decision.delayMs > 0 ? { delayMs: decision.delayMs, note: 'the previous connection was lost right after its join' } : {}) });
+    this.#startRejoin(scope, trigger, decision.delayMs);
   }
 
-  #startRejoin(scope: RejoinScope, trigger: string): void {
+  #startRejoin(scope: RejoinScope, trigger: string, delayMs = 0): void {
     const controller = new AbortController();
     const { reconnectBaseMs, reconnectMaxMs, reconnectWindowMs } = this.#config.rtms;
+    let wait = delayMs;
     // Media cannot be rejoined without signaling; an attempt that finds it down rejoins everything.
-    const attempt = (): Promise<void> =>
-      scope === 'full' || !this.#signaling?.isOpen ? this.#joinAll(controller.signal) : this.#joinMissingMedia(controller.signal);
+    const attempt = async (): Promise<void> => {
+      if (wait > 0) await waitBeforeRejoin(wait, controller.signal, this.#clock);
+      wait = 0;
+      return scope === 'full' || !this.#signaling?.isOpen ? this.#joinAll(controller.signal) : this.#joinMissingMedia(controller.signal);
+    };
     void pRetry(attempt, {
       retries: Number.POSITIVE_INFINITY,
       factor: 2,
@@ -402,6 +430,7 @@ export class StreamSession {
       () => {
         if (this.#rejoin?.controller !== controller) return;
         this.#rejoin = undefined;
+        this.#rejoinBudget.joined(this.#clock.now());
         if (this.#machine.state !== 'live') {
           this.#liveAt ??= this.#clock.now();
           if (this.#gapStartedAt !== undefined) this.#metrics.reconnectGap(scope, (this.#clock.now() - this.#gapStartedAt) / 1000);
@@ -429,7 +458,7 @@ export class StreamSession {
       {
         ...this.#socketSettings(this.#start.signalingUrl, 'signaling'),
         onMessage: (message) => this.#onSignalingMessage(message),
-        onMalformed: (reason) => this.#logger.warn({ channel: 'signaling', reason }, 'malformed signaling message skipped'),
+        onMalformed: (reason) => this.#ignored.record('signaling', reason),
         onClose: (closed) => this.#onSignalingClosed(signaling, closed),
         onKeepAlive: (timestamp) => this.#keepAlive('signaling', timestamp),
       },
@@ -475,7 +504,8 @@ export class StreamSession {
           onMalformed: (reason, bytes) => {
             // Unreadable, so it may have been a picture of any kind this socket carries.
             for (const kind of connection.kinds) this.#keyframes.cut(kind);
-            this.#countMalformed(connection.kinds[0] ?? 'audio', reason, bytes);
+            this.#countMalformed(connection.kinds[0] ?? 'audio', bytes);
+            this.#ignored.record(`media:${connection.key}`, reason);
           },
           onClose: (closed) => this.#onMediaClosed(connection, socket, closed),
           onKeepAlive: (timestamp) => this.#keepAlive('media', timestamp),
@@ -577,9 +607,11 @@ export class StreamSession {
     };
   }
 
-  #socketSettings(url: string, channel: string): Pick<RtmsSocketOptions, 'url' | 'channel' | 'connectTimeoutMs' | 'silenceTimeoutMs' | 'logger' | 'clock'> {
+  #socketSettings(url: string, channel: string): Pick<RtmsSocketOptions, 'url' | 'allowedHosts' | 'maxPayloadBytes' | 'channel' | 'connectTimeoutMs' | 'silenceTimeoutMs' | 'logger' | 'clock'> {
     return {
       url,
+      allowedHosts: this.#config.rtms.allowedHosts,
+      maxPayloadBytes: this.#config.rtms.maxMessageBytes,
       channel,
       connectTimeoutMs: this.#config.rtms.handshakeTimeoutMs,
       silenceTimeoutMs: this.#config.rtms.keepAliveTimeoutMs,
@@ -632,8 +664,7 @@ export class StreamSession {
       case MessageType.KEEP_ALIVE_REQ:
         break; // answered by RtmsSocket
       default:
-        this.#logger.debug({ msgType: message.msg_type }, 'unhandled signaling message');
-        this.#event('rtms.unknown_message', { channel: 'signaling', msgType: message.msg_type });
+        this.#ignored.record('signaling', 'unknown_msg_type', { msgType: message.msg_type });
     }
   }
 
@@ -673,12 +704,13 @@ export class StreamSession {
           if (eventType === EventType.PARTICIPANT_JOIN) this.#roster.join(userId, stringField(participant, 'user_name'), at);
           else this.#roster.leave(userId, at);
         }
-        this.#event('rtms.event', { eventType, eventName: name, userIds });
+        // A join of 100,000 at once is one event line of a bounded size, not 100,000 ids.
+        this.#event('rtms.event', { eventType, eventName: name, ...boundedIds(userIds) });
         return;
       }
       default: {
         const userIds = participants.map((participant) => idField(participant, 'user_id')).filter((id) => id !== undefined);
-        this.#event('rtms.event', { eventType, eventName: name, userId: idField(event, 'user_id'), userIds, timestamp: at });
+        this.#event('rtms.event', { eventType, eventName: name, userId: idField(event, 'user_id'), ...boundedIds(userIds), timestamp: at });
       }
     }
   }
@@ -689,6 +721,7 @@ export class StreamSession {
     if (closed.byUs || this.#machine.isTerminal || this.#finishing) return;
     this.#logger.warn({ code: closed.code, cause: closed.cause }, 'signaling connection lost');
     this.#event('rtms.connection_lost', { channel: 'signaling', code: closed.code, cause: closed.cause });
+    if (closed.cause === 'too_big' || closed.cause === 'protocol_error') this.#ignored.record('signaling', closed.cause, { closeCode: closed.code });
     this.#requestRejoin('full', closed.cause === 'silence' ? 'keep_alive_timeout' : 'signaling_closed');
   }
 
@@ -697,14 +730,13 @@ export class StreamSession {
   #onMediaMessage(connection: MediaConnection, message: RtmsMessage, wireBytes: number): void {
     const kind = MEDIA_KIND_BY_MESSAGE_TYPE.get(message.msg_type);
     if (kind === undefined) {
-      if (message.msg_type !== MessageType.KEEP_ALIVE_REQ) {
-        this.#event('rtms.unknown_message', { channel: `media:${connection.key}`, msgType: message.msg_type });
-      }
+      if (message.msg_type !== MessageType.KEEP_ALIVE_REQ) this.#ignored.record(`media:${connection.key}`, 'unknown_msg_type', { msgType: message.msg_type });
       return;
     }
     const decoded = decodeMediaMessage(message, kind, this.#clock.now());
     if (!decoded.ok) {
-      this.#countMalformed(kind, decoded.reason, wireBytes);
+      this.#countMalformed(kind, wireBytes);
+      this.#ignored.record(`media:${connection.key}`, 'malformed_media', { kind, decodeReason: decoded.reason });
       this.#keyframes.cut(kind);
       return;
     }
@@ -830,12 +862,11 @@ export class StreamSession {
     this.#overflowDrops.clear();
   }
 
-  #countMalformed(kind: MediaKind, reason: string, wireBytes: number): void {
+  #countMalformed(kind: MediaKind, wireBytes: number): void {
     const counters = this.#counters(kind);
     counters.framesReceived += 1;
     counters.bytesReceived += wireBytes;
     this.#drop(counters, 'malformed');
-    this.#logger.debug({ kind, reason }, 'malformed media message skipped');
   }
 
   #drop(counters: MediaCounters, reason: SessionDropReason): void {
@@ -857,6 +888,7 @@ export class StreamSession {
     if (closed.byUs || this.#machine.isTerminal || this.#finishing) return;
     this.#logger.warn({ channel: connection.key, code: closed.code, cause: closed.cause }, 'media connection lost');
     this.#event('rtms.connection_lost', { channel: `media:${connection.key}`, code: closed.code, cause: closed.cause });
+    if (closed.cause === 'too_big' || closed.cause === 'protocol_error') this.#ignored.record(`media:${connection.key}`, closed.cause, { closeCode: closed.code });
     // If signaling is gone too, its own close handler asks for the full rejoin.
     if (this.#signaling?.isOpen) this.#requestRejoin('media', 'media_closed');
   }
@@ -888,6 +920,7 @@ export class StreamSession {
       this.#closeSockets();
       await Promise.all(closing.map((socket) => socket.closed));
       if (this.#overflowing) this.#endOverflow();
+      this.#ignored.close();
       for (const { kind, held } of this.#keyframes.giveUp()) this.#event('media.gap', { kind, reason: 'awaiting_keyframe', ...held, keyframeNeverCame: true });
       for (const gap of this.#resumed?.closeAll(this.#clock.now()) ?? []) this.#event('media.gap', gap);
       // Nothing new arrives now: the backlog goes to the sink, which queues it for the final flush.
@@ -944,6 +977,11 @@ export class StreamSession {
       formats: this.#formats,
     };
   }
+}
+
+/** At most `PARTICIPANT_PAGE` ids in an event; `userCount` says how many there were when cut. */
+function boundedIds(userIds: string[]): { userIds: string[]; userCount?: number } {
+  return userIds.length <= PARTICIPANT_PAGE ? { userIds } : { userIds: userIds.slice(0, PARTICIPANT_PAGE), userCount: userIds.length };
 }
 
 function statusName(code: unknown): string {

@@ -21,6 +21,16 @@ export interface ParticipantSnapshot {
   readonly speaking: boolean;
 }
 
+/** Participant counts, kept by the roster whatever its bound (`RTMS_MAX_PARTICIPANTS`). */
+export interface ParticipantCounts {
+  /** Distinct participants the roster took in (including those it later let go after they left). */
+  readonly joined: number;
+  readonly present: number;
+  readonly speaking: number;
+  /** Newcomers not kept: the roster was full of present participants. */
+  readonly notKept: number;
+}
+
 /** Snapshot of one stream, sent to the supervisor periodically and when it finishes. */
 export interface StreamStats {
   readonly rtmsStreamId: string;
@@ -43,8 +53,10 @@ export interface StreamStats {
   readonly media: Readonly<Partial<Record<MediaKind, MediaCounters>>>;
   /** Seconds of audio written across all audio files. */
   readonly audioSeconds: number;
+  /** A bounded page (participantRoster.ts `PARTICIPANT_PAGE`): the speaker, those present, those who left. */
   readonly participants: readonly ParticipantSnapshot[];
-  /** Output files, relative to the stream directory. */
+  readonly participantCounts: ParticipantCounts;
+  /** Output files, relative to the stream directory: the first `FILES_LISTED` (stream.json has them all). */
   readonly files: readonly string[];
   /**
    * When these figures were taken, ms epoch (this connector's clock). A resumed stream counts
@@ -52,7 +64,12 @@ export interface StreamStats {
    * Absent in statistics stored by an older version.
    */
   readonly reportedAt?: number;
+  /** How many output files there are, listed or not. */
+  readonly fileCount: number;
 }
+
+/** Files named in each stats report: a stream with 20,000 speaker WAVs must not ship 20,000 names a second. */
+export const FILES_LISTED = 1000;
 
 /** A stream's statistics before its worker reports any: admitted (or refused) and nothing more. */
 export function initialStreamStats(start: StreamStart, state: StreamState, createdAt: number = Date.now()): StreamStats {
@@ -73,7 +90,9 @@ export function initialStreamStats(start: StreamStart, state: StreamState, creat
     media: {},
     audioSeconds: 0,
     participants: [],
+    participantCounts: { joined: 0, present: 0, speaking: 0, notKept: 0 },
     files: [],
+    fileCount: 0,
   };
 }
 

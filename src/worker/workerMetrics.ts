@@ -4,6 +4,11 @@ import { Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type 
 import { MEDIA_KINDS, type MediaKind } from '../config.ts';
 import { boundedLabel, SINK_ERROR_LABELS } from '../metricLabels.ts';
 import { LocalHistogram } from './localHistogram.ts';
+import { IGNORED_MESSAGE_REASONS, type IgnoredChannel, type IgnoredMessageReason } from './session/ignoredMessages.ts';
+
+/** Per-stream bounds a bad server can hit (README, "Bad RTMS server"). */
+export const STREAM_LIMITS = ['rejoin_budget', 'participants', 'open_files'] as const;
+export type StreamLimit = (typeof STREAM_LIMITS)[number];
 
 /**
  * Metrics observed inside a worker thread, where the frames are: latency per frame,
@@ -18,6 +23,8 @@ export class WorkerMetrics {
   readonly #keepAliveAge: Histogram<'scope'>;
   readonly #reconnectGap: Histogram<'scope'>;
   readonly #sinkErrors: Counter<'reason'>;
+  readonly #ignoredMessages: Counter<'channel' | 'reason'>;
+  readonly #limitHits: Counter<'limit'>;
   readonly #redisAppended: Counter<'media_type'>;
   readonly #redisDropped: Counter<'media_type' | 'reason'>;
   readonly #redisLag: Gauge<'worker'>;
@@ -62,6 +69,22 @@ export class WorkerMetrics {
       labelNames: ['reason'],
       registers,
     });
+    this.#ignoredMessages = new Counter({
+      name: 'rtms_messages_ignored_total',
+      help: 'RTMS messages not used: unknown msg_type, not a JSON object with a msg_type, unreadable media, too big; by channel and reason.',
+      labelNames: ['channel', 'reason'],
+      registers,
+    });
+    for (const channel of ['signaling', 'media'] as const) {
+      for (const reason of IGNORED_MESSAGE_REASONS) this.#ignoredMessages.inc({ channel, reason }, 0);
+    }
+    this.#limitHits = new Counter({
+      name: 'rtms_stream_limit_hits_total',
+      help: 'Per-stream bounds reached: rejoin_budget (the stream failed), participants (roster entries not kept), open_files (speaker WAVs closed early).',
+      labelNames: ['limit'],
+      registers,
+    });
+    for (const limit of STREAM_LIMITS) this.#limitHits.inc({ limit }, 0);
     // Known label values start at zero, so the first observation is an increase Prometheus
     // can see (a series born with its first count looks flat to rate() and the quantiles).
     for (const scope of ['signaling', 'media'] as const) {
@@ -138,6 +161,14 @@ export class WorkerMetrics {
 
   sinkError(reason: string): void {
     this.#sinkErrors.inc({ reason: boundedLabel(SINK_ERROR_LABELS, reason) });
+  }
+
+  ignoredMessage(channel: IgnoredChannel, reason: IgnoredMessageReason): void {
+    this.#ignoredMessages.inc({ channel, reason });
+  }
+
+  limitHit(limit: StreamLimit, count = 1): void {
+    this.#limitHits.inc({ limit }, count);
   }
 
   redisOutcome(output: MediaKind | 'events', dropReason: string | undefined): void {

@@ -109,6 +109,7 @@ export class ClusterRig {
         ZM_WEBHOOK_SECRET_TOKEN: this.credentials.webhookSecretToken,
         ADMIN_TOKEN: 'admin-token-for-tests-0123456789abcdef',
         OUTPUT_DIR: slot.outputDir,
+        RTMS_ALLOWED_HOSTS: '127.0.0.1',
         WORKER_THREADS: '1',
         RTMS_MEDIA: 'audio,transcript',
         RTMS_RECONNECT_BASE_MS: '100',

@@ -40,7 +40,9 @@ function stats(overrides: Partial<StreamStats> = {}): StreamStats {
       { userId: '16779264', userName: undefined, joinedAt: undefined, leftAt: undefined, speaking: false },
       { userId: '16780288', userName: 'Bob', joinedAt: NOW_MS - 40_000, leftAt: NOW_MS - 10_000, speaking: false },
     ],
+    participantCounts: { joined: 3, present: 2, speaking: 1, notKept: 0 },
     files: ['stream.json', 'events.jsonl', 'audio.wav'],
+    fileCount: 3,
     ...overrides,
   };
 }
@@ -535,6 +537,7 @@ describe('admin API', () => {
           joined: 3,
           present: 2,
           speaking: 1,
+          notKept: 0,
           list: [
             { userId: '16779264', userName: null, state: 'present', joinedAt: null, leftAt: null, speaking: false },
             { userId: '16778240', userName: 'Ada', state: 'present', joinedAt: NOW_MS - 50_000, leftAt: null, speaking: true },
@@ -553,6 +556,7 @@ describe('admin API', () => {
         },
         audioSeconds: 59.5,
         files: ['stream.json', 'events.jsonl', 'audio.wav'],
+        fileCount: 3,
       },
     });
   });

@@ -1,0 +1,84 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { streamDirectory } from '../../../src/sinks/streamDirectory.ts';
+import { readJsonLines, startRig, type Rig } from '../connectorHarness.ts';
+import { flood, HostileRtmsServer } from './hostileRtmsServer.ts';
+import { startBystander, startHostileStream } from './hostileRig.ts';
+
+/**
+ * A server that floods a stream with messages of made-up types for 10 s: each is counted in
+ * `rtms_messages_ignored_total`, but events.jsonl gets the first few and a summary, not a
+ * line each (it was 244 MB for such a flood).
+ */
+
+const FLOOD_MS = 10_000;
+let rig: Rig;
+beforeAll(async () => {
+  rig = await startRig({ RTMS_MEDIA: 'audio,transcript' });
+});
+afterAll(async () => {
+  await rig?.close();
+});
+
+async function ignoredCount(channel: string, reason: string): Promise<number> {
+  const text = await (await fetch(`${rig.connector.baseUrl}/metrics`)).text();
+  const line = text.split('\n').find((entry) => entry.startsWith(`rtms_messages_ignored_total{channel="${channel}",reason="${reason}"}`));
+  return Number(line?.split(' ').at(-1) ?? Number.NaN);
+}
+
+describe('unknown-message flood', () => {
+  it('is counted in full, leaves events.jsonl under 5 MB, and a bystander keeps writing', { timeout: 90_000 }, async () => {
+    const bystander = await startBystander(rig);
+    const sent = { media: 0, signaling: 0, invalid: 0 };
+    let flooding: Promise<void> | undefined;
+    const server = await HostileRtmsServer.start({
+      onMediaReady: (media, signaling) => {
+        const until = Date.now() + FLOOD_MS;
+        const stop = (): boolean => Date.now() > until;
+        flooding = Promise.all([
+          flood(media, Number.POSITIVE_INFINITY, (i) => `{"msg_type":${100_000 + i}}`, { until: stop }).then((count) => (sent.media = count)),
+          flood(signaling, Number.POSITIVE_INFINITY, (i) => `{"msg_type":${200_000 + i}}`, { until: stop }).then((count) => (sent.signaling = count)),
+          flood(media, Number.POSITIVE_INFINITY, () => '{not json', { until: stop }).then((count) => (sent.invalid = count)),
+        ]).then(() => undefined);
+      },
+    });
+    try {
+      const id = await startHostileStream(rig, server.url(), 'flood');
+      await rig.connector.waitForStream(id, (stream) => stream['state'] === 'live');
+      await bystander.check();
+      while (flooding === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+      await flooding;
+      expect(sent.media).toBeGreaterThan(10_000);
+      // Everything sent is counted once the connector has read it.
+      const deadline = Date.now() + 30_000;
+      while ((await ignoredCount('media', 'unknown_msg_type')) < sent.media && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await ignoredCount('media', 'unknown_msg_type')).toBe(sent.media);
+      expect(await ignoredCount('signaling', 'unknown_msg_type')).toBe(sent.signaling);
+      expect(await ignoredCount('media', 'invalid_json')).toBe(sent.invalid);
+      await bystander.check();
+      await bystander.finish();
+
+      expect((await rig.connector.admin(`/streams/${id}`, 'DELETE')).status).toBeLessThan(300);
+      await rig.connector.waitForStream(id, (stream) => stream['active'] === false);
+      const eventsPath = join(streamDirectory(rig.outputDir, id), 'events.jsonl');
+      const size = (await stat(eventsPath)).size;
+      expect(size).toBeLessThan(5 * 1024 * 1024);
+      const events = await readJsonLines(eventsPath);
+      expect(events.filter((event) => event['eventType'] === 'rtms.unknown_message')).toHaveLength(10); // 5 signaling + 5 media
+      // The summaries account for every message the first few did not.
+      const summarised: Record<string, number> = {};
+      for (const event of events.filter((entry) => entry['eventType'] === 'rtms.ignored_messages')) {
+        for (const [key, count] of Object.entries((event['data'] as { counts: Record<string, number> }).counts)) summarised[key] = (summarised[key] ?? 0) + count;
+      }
+      expect(summarised).toEqual({
+        'media:all/unknown_msg_type': sent.media - 5,
+        'signaling/unknown_msg_type': sent.signaling - 5,
+        'media:all/invalid_json': sent.invalid - 5,
+      });
+      process.stdout.write(`flood: ${sent.media + sent.signaling + sent.invalid} messages in ${FLOOD_MS} ms; events.jsonl ${size} bytes, ${events.length} lines\n`);
+    } finally {
+      await server.close();
+    }
+  });
+});
