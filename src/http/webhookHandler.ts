@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describeError, WebhookError } from '../errors.ts';
+import { boundEventTs } from './eventTsBound.ts';
 import type { Logger } from '../logger.ts';
 import { sendError, sendJson, type HttpErrorCode } from './jsonResponse.ts';
 import { readBody } from './readBody.ts';
@@ -133,8 +134,12 @@ export class WebhookHandler {
       // Authenticity before content: an unsigned request learns nothing about our parser.
       this.#verifier.verify(request.headers, read.body);
       if (jsonError !== undefined) throw jsonError;
-      const event = parseWebhookJson(json);
-      if (event.kind === 'urlValidation') throw new Error('url_validation reached the event path');
+      const parsed = parseWebhookJson(json);
+      if (parsed.kind === 'urlValidation') throw new Error('url_validation reached the event path');
+      const { event, clampedFrom } = boundEventTs(parsed, Number(request.headers['x-zm-request-timestamp']));
+      if (clampedFrom !== undefined && event.kind === 'started') {
+        this.#logger.warn({ event: event.event, rtmsStreamId: event.start.rtmsStreamId, eventTs: clampedFrom, orderedAt: event.start.eventTs }, 'event_ts far ahead of the request timestamp; ordered by the request timestamp');
+      }
 
       if (event.kind === 'started' && !this.#acceptsStreams()) {
         throw new WebhookError('WEBHOOK_NOT_ACCEPTING', 503, 'not accepting new streams while shutting down; retry later or on another instance');

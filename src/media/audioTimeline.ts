@@ -119,8 +119,9 @@ export class AudioTimeline {
     if (speaker !== undefined && corrected + durationMs <= speaker.end) return corrected - speaker.end;
     const gap = corrected - (speaker?.end ?? this.#origin ?? corrected);
     const ahead = corrected + durationMs - arrivedAt - this.#lead;
-    // Only the part of the gap the elapsed time cannot explain is a step.
-    return gap >= JITTER_MS && ahead > FUTURE_TOLERANCE_MS ? Math.min(ahead, gap) : 0;
+    if (gap < JITTER_MS || ahead <= FUTURE_TOLERANCE_MS) return 0;
+    // What the elapsed time can explain stays a gap, unless it is within latency noise.
+    return gap - ahead < FUTURE_TOLERANCE_MS ? gap : ahead;
   }
 
   #isRedelivery(speaker: Speaker, timestamp: number, digest: string | undefined, arrivedAt: number): boolean {

@@ -405,7 +405,7 @@ export class StreamSession {
     this.#closeSockets();
     // Zoom refuses a second signaling connection (status 8) while the previous one is open.
     await this.#released.settled();
-    if (signal.aborted) throw new ConnectorError('RTMS_CONNECTION_FAILED', 'rejoin superseded', { retryable: true });
+    if (signal.aborted) throw superseded();
     const startedAt = this.#clock.now();
     const signaling = await RtmsSocket.open(
       {
@@ -417,6 +417,11 @@ export class StreamSession {
       },
       signal,
     );
+    // A superseded attempt must not hand-shake: the rejoin that replaced it owns the stream.
+    if (signal.aborted) {
+      this.#released.release([signaling]);
+      throw superseded();
+    }
     this.#signaling = signaling;
     const reply = await signaling.request(
       { ...this.#handshakeFields(MessageType.SIGNALING_HAND_SHAKE_REQ), buffer_data: this.#config.media.bufferStartupAudio },
@@ -464,6 +469,10 @@ export class StreamSession {
         },
         signal,
       );
+      if (signal.aborted) {
+        this.#released.release([socket]);
+        throw superseded();
+      }
       connection.socket = socket;
       let reply: RtmsMessage;
       try {
@@ -914,6 +923,10 @@ export class StreamSession {
       formats: this.#formats,
     };
   }
+}
+
+function superseded(): ConnectorError {
+  return new ConnectorError('RTMS_CONNECTION_FAILED', 'rejoin superseded by a newer one', { retryable: true });
 }
 
 function statusName(code: unknown): string {
