@@ -45,14 +45,18 @@ const JITTER_MS = 5;
 export const FUTURE_TOLERANCE_MS = 1000;
 /** How long after a rejoin redelivered audio is looked for (Zoom buffers about 60 s), ms. */
 export const REDELIVERY_WINDOW_MS = 60_000;
-/** How many of each speaker's latest packets are remembered to recognise redelivery (20 s of 20 ms packets). */
-const HISTORY_PACKETS = 1000;
+/**
+ * How many of each speaker's latest packets are remembered to recognise redelivery (10 s of
+ * 20 ms packets: Zoom redelivers what was in flight when the connection broke, then what it
+ * buffered meanwhile, which we never had). About 20 KB per speaker.
+ */
+const HISTORY_PACKETS = 500;
 
 interface Speaker {
   /** Where this speaker's audio so far ends, on the corrected timeline, ms. */
   end: number;
-  /** Recent packets: raw server timestamp -> content digest, in arrival order. */
-  readonly history: Map<number, string>;
+  /** Recent packets: raw server timestamp -> 32 bits of their content's SHA-256, in arrival order. */
+  readonly history: Map<number, number>;
   /** Set at a rejoin until this speaker moves forward again: redelivery may come first. */
   awaitingRedelivery: boolean;
 }
@@ -80,7 +84,7 @@ export class AudioTimeline {
    * recognised; without it nothing is ever a duplicate.
    */
   place(userId: string, timestamp: number, durationMs: number, arrivedAt: number, data?: Buffer): AudioPlacement {
-    const digest = data === undefined ? undefined : hash('sha256', data, 'base64');
+    const digest = data === undefined ? undefined : hash('sha256', data, 'buffer').readUInt32LE(0);
     let speaker = this.#speakers.get(userId);
     if (speaker !== undefined && this.#isRedelivery(speaker, timestamp, digest, arrivedAt)) {
       return { duplicate: true, gapMs: 0, gapFrom: speaker.end - this.#correction, jump: undefined };
@@ -124,13 +128,13 @@ export class AudioTimeline {
     return gap - ahead < FUTURE_TOLERANCE_MS ? gap : ahead;
   }
 
-  #isRedelivery(speaker: Speaker, timestamp: number, digest: string | undefined, arrivedAt: number): boolean {
+  #isRedelivery(speaker: Speaker, timestamp: number, digest: number | undefined, arrivedAt: number): boolean {
     if (digest === undefined || !speaker.awaitingRedelivery || this.#rejoinedAt === undefined) return false;
     if (arrivedAt - this.#rejoinedAt > REDELIVERY_WINDOW_MS) return false;
     return speaker.history.get(timestamp) === digest;
   }
 
-  #remember(speaker: Speaker, timestamp: number, digest: string): void {
+  #remember(speaker: Speaker, timestamp: number, digest: number): void {
     speaker.history.delete(timestamp);
     speaker.history.set(timestamp, digest);
     // Oldest first (insertion order); by count, as timestamps may have stepped back.

@@ -117,7 +117,7 @@ export class StreamSession {
   #formats: MediaFormats | undefined;
   /** Per-speaker audio positions: redelivery after a rejoin is dropped, gaps and clock steps are marked. */
   readonly #audio: SessionAudio;
-  /** Signaling losses we noticed, matched with Zoom's `rtms_interrupted` by arrival order. */
+  /** Signaling connections that ended, matched with Zoom's `rtms_interrupted` by arrival order. */
   readonly #interruptions = new InterruptionLedger();
   /** Sockets closed by us and not yet gone; a new signaling connection waits for them. */
   readonly #released: SocketRelease;
@@ -208,8 +208,9 @@ export class StreamSession {
   /**
    * `*.rtms_interrupted`: rejoin signaling and media with the stored URL, unless the end of a
    * signaling connection we saw ourselves (a loss usually arrives before the webhook; our own
-   * rejoin's close is reported too) already started the rejoin that answers it. Decided by arrival order (InterruptionLedger), never
-   * by comparing Zoom's `event_ts` with our clock: `eventTs` is only recorded.
+   * rejoin's close is reported too) already started the rejoin that answers it. Decided by
+   * arrival order (InterruptionLedger), never by comparing Zoom's `event_ts` with our clock:
+   * `eventTs` is only recorded.
    */
   interrupt(eventTs: number): void {
     if (this.#machine.isTerminal || this.#finishing) return;
