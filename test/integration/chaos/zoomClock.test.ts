@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probeAudio } from '../../../src/media/ffprobe.ts';
 import type { SimulatedStream } from '../../../src/simulator/simulator.ts';
 import { expectAudioIdentical, expectEveryFrameAccounted, startRig, untilAudioSent, waitUntilEnded, type Rig } from '../connectorHarness.ts';
 import { mediaCounters, rejoinsOf, startChaosRig, streamEvents, untilSnapshot } from './chaosRig.ts';
@@ -77,11 +79,16 @@ describe('Zoom clock: timestamps ahead, with RTMS_AUDIO_GAP_FILL=silence', () =>
 
   // Before: the next 500 frames were dropped as duplicates and the WAV grew to 1.15 GB of silence.
   it('one audio packet dated 10 h ahead: written like the rest, no silence for it, nothing after it dropped', async () => {
+    const startedAt = Date.now();
     const stream = await rig.simulator.startStream({ participants: 2 });
     await stream.whenReady();
     await untilAudioSent(stream, 64_000);
     stream.jumpTimestamps(TEN_HOURS_MS, { once: true });
     await untilAudioSent(stream, stream.sent.audioBytes() + 64_000);
+    // Mid-fault: the live WAV is valid and holds no more audio than the time that passed.
+    const mid = await probeAudio(join(rig.streamDir(stream), 'audio.wav'));
+    expect(mid.durationS).toBeGreaterThan(0);
+    expect(mid.durationS).toBeLessThanOrEqual((Date.now() - startedAt) / 1000);
     await stream.stop();
     await waitUntilEnded(rig, stream);
     // Out by 10 h, and back: two discontinuities.
