@@ -14,8 +14,9 @@ import { hash } from 'node:crypto';
  * - A packet that goes back in time and is not such a duplicate is a backward jump; a packet
  *   dated later than the freshest audio so far by more than the wall-clock time that passed
  *   (judged by local arrival times only) is a forward jump. Either way the timeline is
- *   re-based so it stays continuous (no gap, no silence written for the step), and the
- *   placement reports the jump. Gaps, and so gap fill, are bounded by local elapsed time.
+ *   re-based so it stays continuous (no silence written for the step; what the elapsed time
+ *   explains, beyond the tolerance, stays a gap), and the placement reports the jump. Gaps,
+ *   and so gap fill, are bounded by local elapsed time.
  */
 export interface AudioPlacement {
   readonly duplicate: boolean;
@@ -23,7 +24,7 @@ export interface AudioPlacement {
   readonly gapMs: number;
   /** Where the gap starts, server ms (on the server clock as it is now). */
   readonly gapFrom: number;
-  /** Set when this packet's timestamp stepped away from the timeline (no gap is counted for it). */
+  /** Set when this packet's timestamp stepped away from the timeline (the step is not counted as a gap). */
   readonly jump: TimestampJump | undefined;
 }
 
@@ -67,7 +68,7 @@ export class AudioTimeline {
   #correction = 0;
   /** The stream's first audio, on the corrected timeline. */
   #origin: number | undefined;
-  /** Latest (corrected end − local arrival) seen: where Zoom's live edge is relative to our clock. */
+  /** Highest (corrected end − local arrival) seen: where Zoom's live edge is relative to our clock. */
   #lead = Number.NEGATIVE_INFINITY;
   /** Local time of the last rejoin, ms; redelivery is recognised for a while after it. */
   #rejoinedAt: number | undefined;
