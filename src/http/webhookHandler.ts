@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describeError, WebhookError } from '../errors.ts';
-import { boundEventTs } from './eventTsBound.ts';
 import type { Logger } from '../logger.ts';
+import { boundEventTs } from './eventTsBound.ts';
 import { sendError, sendJson, type HttpErrorCode } from './jsonResponse.ts';
 import { readBody } from './readBody.ts';
 import { answerUrlValidation } from './urlValidationAnswer.ts';
