@@ -187,7 +187,8 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
   const chaos: ChaosOptions = {
     seed,
     ratePerMinute: options.ratePerMinute ?? 6,
-    ...(options.weights === undefined ? {} : { weights: options.weights }),
+    // Timestamp jumps are off by default in the stand-in (existing seeds draw what they drew); the soak wants them.
+    weights: { timestampJump: 1, ...options.weights },
     quietStartMs: 1000,
     shortStallMs: [200, 1000],
     longStallMs: [4500, 7000],

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describeError, WebhookError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { boundEventTs } from './eventTsBound.ts';
 import { sendError, sendJson, type HttpErrorCode } from './jsonResponse.ts';
 import { readBody } from './readBody.ts';
 import { answerUrlValidation } from './urlValidationAnswer.ts';
@@ -135,10 +136,14 @@ export class WebhookHandler {
       this.#verifier.verify(request.headers, read.body);
       const json = parseJson(read.body);
       eventName = knownEventName(json);
-      const event = parseWebhookJson(json);
-      if (event.kind === 'urlValidation') {
+      const parsed = parseWebhookJson(json);
+      if (parsed.kind === 'urlValidation') {
         this.#answerChallenge(response, json);
         return;
+      }
+      const { event, clampedFrom } = boundEventTs(parsed, Number(request.headers['x-zm-request-timestamp']));
+      if (clampedFrom !== undefined && event.kind === 'started') {
+        this.#logger.warn({ event: event.event, rtmsStreamId: event.start.rtmsStreamId, eventTs: clampedFrom, orderedAt: event.start.eventTs }, 'event_ts far ahead of the request timestamp; ordered by the request timestamp');
       }
 
       if (event.kind === 'started' && !this.#acceptsStreams()) {

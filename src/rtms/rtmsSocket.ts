@@ -149,6 +149,8 @@ export class RtmsSocket {
         settle();
         reject(new ConnectorError('RTMS_CONNECTION_FAILED', `${this.channel}: aborted while waiting for msg_type ${replyType}`, { retryable: true }));
       };
+      // An already aborted signal never fires 'abort'.
+      if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#waiters.set(replyType, {
         resolve: (message) => {

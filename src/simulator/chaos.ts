@@ -41,7 +41,12 @@ export type ChaosKind =
   /** An `rtms_started` with an older `event_ts` (after a failover: the previous server's URL). */
   | 'staleStarted'
   /** Server failover (`failover()`): sockets closed, new `rtms_started` with new `server_urls`. */
-  | 'failover';
+  | 'failover'
+  /**
+   * Media timestamps step (`jumpTimestamps()`): back 3 or 30 s, forward 30 s, or one audio
+   * packet dated 10 h ahead. Weight 0 by default, so existing seeds draw what they drew.
+   */
+  | 'timestampJump';
 
 export const CHAOS_KINDS: readonly ChaosKind[] = [
   'killSignaling',
@@ -57,6 +62,7 @@ export const CHAOS_KINDS: readonly ChaosKind[] = [
   'lateInterrupted',
   'staleStarted',
   'failover',
+  'timestampJump',
 ];
 
 /** Default relative weights: message-level trouble is common, connection loss rarer. */
@@ -74,6 +80,7 @@ export const DEFAULT_CHAOS_WEIGHTS: Readonly<Record<ChaosKind, number>> = {
   lateInterrupted: 1,
   staleStarted: 1,
   failover: 1,
+  timestampJump: 0,
 };
 
 /** Options of chaos mode (`SimulatorOptions.chaos`). Durations in ms. */

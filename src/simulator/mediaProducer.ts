@@ -69,6 +69,10 @@ export class MediaProducer {
   #lastVisible = -1;
   #videoSubscription: number | undefined;
   #elapsedMs = 0;
+  /** Added to every timestamp from now on: a step of the server's clock, ms. */
+  #clockStepMs = 0;
+  /** Added to the next audio packet's timestamp only: one misdated packet, ms. */
+  #misdateNextAudioMs: number | undefined;
 
   /**
    * @param options.mediaStartAt wall time of media time 0 (FIRST_PACKET_TIMESTAMP), ms epoch
@@ -107,9 +111,18 @@ export class MediaProducer {
     return this.#participants.filter((participant) => this.#conversation.isCameraOn(participant.index, this.#elapsedMs));
   }
 
-  /** Wall time of a media time, ms epoch. */
+  /** Wall time of a media time, ms epoch, on the server's clock (stepped by `stepClock`). */
   wallTime(mediaMs: number): number {
-    return this.#mediaStartAt + Math.round(mediaMs);
+    return this.#mediaStartAt + Math.round(mediaMs) + this.#clockStepMs;
+  }
+
+  /**
+   * Timestamp trouble (a server clock change, one bad packet): with `once`, only the next
+   * audio packet is dated `deltaMs` off; otherwise every timestamp from now on is.
+   */
+  stepClock(deltaMs: number, options: { once?: boolean } = {}): void {
+    if (options.once) this.#misdateNextAudioMs = (this.#misdateNextAudioMs ?? 0) + deltaMs;
+    else this.#clockStepMs += deltaMs;
   }
 
   /** Applies parameters from a media handshake; production of that kind starts now. */
@@ -201,7 +214,8 @@ export class MediaProducer {
     const format = { sampleRateHz: SAMPLE_RATE_HZ[params.sample_rate] ?? 16_000, channels: params.channel === 2 ? 2 : 1 } as const;
     const interval = params.send_rate;
     for (let from = this.#audioCursorMs; from + interval <= elapsedMs; from += interval) {
-      const timestamp = this.wallTime(from);
+      const timestamp = this.wallTime(from) + (this.#misdateNextAudioMs ?? 0);
+      this.#misdateNextAudioMs = undefined;
       if (params.data_opt === DataOption.AUDIO_MULTI_STREAMS) {
         for (const packet of this.#renderer.perSpeaker(from, interval, format)) {
           this.#backlog.push({ kind: 'audio', participant: packet.participant, data: packet.data, timestamp, mediaMs: from });

@@ -153,6 +153,17 @@ export class PeerSocket {
     this.#restartKeepAlive(now, keepAliveIntervalMs);
   }
 
+  /**
+   * Chaos: read nothing from the client for `ms` (a busy or laggy front end): its messages,
+   * close frame included, wait in the network until then. No keep-alives are asked meanwhile,
+   * so the client's unread answers do not count as misses.
+   */
+  stallReads(now: number, ms: number): void {
+    this.suppressKeepAlives(now + ms);
+    this.#ws.pause();
+    setTimeout(() => this.#ws.resume(), ms).unref();
+  }
+
   /** Chaos: send no KEEP_ALIVE_REQ until `until` (ms epoch); data keeps flowing. */
   suppressKeepAlives(until: number): void {
     this.#keepAlivesSuppressedUntil = Math.max(until, this.#keepAlivesSuppressedUntil ?? 0);

@@ -467,7 +467,7 @@ export class SimulatedStream {
    * @param options.webhookDelayMs POST the new `rtms_started` this much later (default 0): a
    *   client that retries the old server on its own meanwhile is refused there (status 2).
    */
-  async failover(options: { webhookDelayMs?: number } = {}): Promise<WebhookResponse> {
+  async failover(options: { webhookDelayMs?: number; eventTsOffsetMs?: number } = {}): Promise<WebhookResponse> {
     if (this.#state === 'ended') throw this.#endedError();
     this.#generation += 1;
     this.connections.failovers += 1;
@@ -482,7 +482,7 @@ export class SimulatedStream {
       await sleep(delayMs);
       if (this.#end !== undefined) throw this.#endedError();
     }
-    return this.announce();
+    return this.announce({ eventTsOffsetMs: options.eventTsOffsetMs });
   }
 
   /** Zoom's webhook retry: POSTs the latest `rtms_started` body again, byte for byte. */
@@ -494,12 +494,14 @@ export class SimulatedStream {
   /**
    * POSTs `*.rtms_started` with the current signaling URL (a new `event_ts` each call).
    * Called by the simulator when the stream starts and by `failover()`.
+   * @param options.eventTsOffsetMs dates `event_ts` this far off the simulator's clock (Zoom's
+   *   clock wrong for this event); the request timestamp header stays right.
    */
-  async announce(): Promise<WebhookResponse> {
+  async announce(options: { eventTsOffsetMs?: number | undefined } = {}): Promise<WebhookResponse> {
     const body = lifecycleWebhookBody({
       kind: 'rtms_started',
       stream: this.#identity,
-      eventTs: this.#host.now(),
+      eventTs: this.#host.now() + (options.eventTsOffsetMs ?? 0),
       serverUrls: this.serverUrls,
       payloadNesting: this.#payloadNesting,
     });
@@ -545,6 +547,19 @@ export class SimulatedStream {
     if (applied) socket.stall(this.#host.now() + ms);
     this.#logChaos('stall', applied, `${channel} for ${ms} ms`);
     return applied;
+  }
+
+  /**
+   * The socket of `channel` (default signaling) reads nothing from the client for `ms`: a
+   * client close frame is seen only afterwards, so a client that opens its next signaling
+   * connection without waiting for the close to complete is refused as a duplicate (status 8).
+   * False when there is no such open socket.
+   */
+  stallReads(ms: number, channel: ChaosChannel = 'signaling'): boolean {
+    const socket = this.#chaosSocket(channel);
+    socket?.stallReads(this.#host.now(), ms);
+    this.#logChaos('stall', socket !== undefined, `reads of ${channel} for ${ms} ms`);
+    return socket !== undefined;
   }
 
   /**
@@ -651,6 +666,30 @@ export class SimulatedStream {
     const body = lifecycleWebhookBody({ kind: 'rtms_started', stream: this.#identity, eventTs, serverUrls: previous.serverUrls, payloadNesting: this.#payloadNesting });
     this.#logChaos('staleStarted', true, `event_ts ${latest.eventTs - eventTs} ms older, ${previous === latest ? 'current' : 'previous'} server_urls`);
     return this.#postWebhook(JSON.stringify(body)).catch(() => undefined);
+  }
+
+  /**
+   * POSTs `*.rtms_interrupted` dated `eventTsOffsetMs` off the simulator's clock, leaving the
+   * sockets as they are: Zoom saw a signaling break the client has not noticed (a half-open
+   * connection). The client should rejoin.
+   */
+  async reportInterruption(options: { eventTsOffsetMs?: number } = {}): Promise<WebhookResponse> {
+    if (this.#state === 'ended') throw this.#endedError();
+    const eventTs = this.#host.now() + (options.eventTsOffsetMs ?? 0);
+    const body = lifecycleWebhookBody({ kind: 'rtms_interrupted', stream: this.#identity, eventTs, payloadNesting: this.#payloadNesting });
+    return this.#postWebhook(JSON.stringify(body));
+  }
+
+  /**
+   * Media timestamp trouble: from the next audio packet on, every timestamp is `deltaMs` off
+   * (a server clock change); with `once`, only the next audio packet is (one misdated packet).
+   * False before media started.
+   */
+  jumpTimestamps(deltaMs: number, options: { once?: boolean } = {}): boolean {
+    const producer = this.#producer;
+    producer?.stepClock(deltaMs, options);
+    this.#logChaos('timestampJump', producer !== undefined, `${deltaMs > 0 ? '+' : ''}${deltaMs} ms${options.once ? ', one audio packet' : ''}`);
+    return producer !== undefined;
   }
 
   #logChaos(kind: ChaosKind, applied: boolean, detail: string): void {
@@ -789,6 +828,11 @@ export class SimulatedStream {
         this.#logChaos('failover', true, `moved to generation ${this.#generation + 1}`);
         void this.failover().catch(() => undefined);
         break;
+      case 'timestampJump': {
+        const [deltaMs, once] = choose<[number, boolean]>([[-3000, false], [-30_000, false], [30_000, false], [10 * 3600_000, true]], draw.pick) ?? [-3000, false];
+        this.jumpTimestamps(deltaMs, { once });
+        break;
+      }
     }
   }
 

@@ -384,7 +384,8 @@ export class FileSink extends EventEmitter implements StreamSink {
     const audio = this.#formats?.audio;
     if (this.#audioTimeline === undefined || audio === undefined) return 0;
     const durationMs = (frame.data.length / (audio.sampleRateHz * audio.channels * 2)) * 1000;
-    const placement = this.#audioTimeline.place(frame.userId, frame.timestamp, durationMs);
+    // Arrival times bound the gap: a step of Zoom's clock never becomes hours of silence.
+    const placement = this.#audioTimeline.place(frame.userId, frame.timestamp, durationMs, frame.receivedAt);
     return placement.duplicate ? 0 : placement.gapMs;
   }
 

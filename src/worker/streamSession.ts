@@ -4,7 +4,6 @@ import type { Config, MediaKind } from '../config.ts';
 import { ConnectorError, HandshakeRejectedError, describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { lifecycleEvent, type Frame, type MediaFormats } from '../media/frame.ts';
-import { AudioTimeline } from '../media/audioTimeline.ts';
 import { widenDroppedRange, type DroppedRange } from '../media/droppedRange.ts';
 import { FrameBuffer } from '../media/frameBuffer.ts';
 import { isIdrAccessUnit } from '../media/h264.ts';
@@ -35,7 +34,10 @@ import type { StreamSink } from '../sinks/streamSink.ts';
 import { PARTICIPANT_PAGE, ParticipantRoster } from './participantRoster.ts';
 import { ResumedAccounting } from './resumeAccounting.ts';
 import { IgnoredMessages } from './session/ignoredMessages.ts';
+import { InterruptionLedger } from './session/interruptionLedger.ts';
 import { RejoinBudget, waitBeforeRejoin } from './session/rejoinBudget.ts';
+import { SessionAudio } from './session/sessionAudio.ts';
+import { SocketRelease } from './session/socketRelease.ts';
 import { StreamStateMachine, type StateChange } from './streamStateMachine.ts';
 import { FILES_LISTED, emptyCounters, type MediaCounters, type StreamStats } from './streamStats.ts';
 import type { WorkerMetrics } from './workerMetrics.ts';
@@ -129,8 +131,12 @@ export class StreamSession {
   #gapStartedAt: number | undefined;
   #gapKey: string | undefined;
   #formats: MediaFormats | undefined;
-  /** Per-speaker audio positions: duplicates after a rejoin are dropped, gaps are marked. */
-  readonly #audioTimeline = new AudioTimeline();
+  /** Per-speaker audio positions: redelivery after a rejoin is dropped, gaps and clock steps are marked. */
+  readonly #audio: SessionAudio;
+  /** Signaling connections that ended, matched with Zoom's `rtms_interrupted` by arrival order. */
+  readonly #interruptions = new InterruptionLedger();
+  /** Sockets closed by us and not yet gone; a new signaling connection waits for them. */
+  readonly #released: SocketRelease;
   /** Participants who opted out of capture; their per-speaker frames are dropped as `excluded`. */
   readonly #excluded = new Set<string>();
   /** Unknown, malformed and oversized messages: counted, and only the first few logged as events. */
@@ -139,8 +145,8 @@ export class StreamSession {
   readonly #rejoinBudget: RejoinBudget;
 
   #signaling: RtmsSocket | undefined;
-  /** When the current signaling connection's handshake succeeded, ms epoch. */
-  #signalingJoinedAt: number | undefined;
+  /** The signaling connection whose handshake Zoom accepted (its end is an interruption Zoom reports). */
+  #joinedSignaling: RtmsSocket | undefined;
   #media: MediaConnection[] = [];
   /** The join or rejoin in progress; later triggers join it instead of starting another. */
   #rejoin: { scope: RejoinScope; controller: AbortController } | undefined;
@@ -168,6 +174,12 @@ export class StreamSession {
     this.#logger = options.logger;
     this.#clock = options.clock ?? systemClock;
     this.#onFinished = options.onFinished;
+    this.#audio = new SessionAudio({
+      event: (eventType, data) => this.#event(eventType, data),
+      logger: this.#logger,
+      gapFill: this.#config.media.audio.gapFill === 'silence',
+    });
+    this.#released = new SocketRelease(this.#clock);
     this.#resumeReason = options.resumeFrom?.reason;
     const previous = options.resumeFrom?.previous;
     this.#createdAt = previous?.createdAt ?? this.#clock.now();
@@ -225,16 +237,17 @@ export class StreamSession {
   }
 
   /**
-   * `*.rtms_interrupted`: rejoin signaling and media with the stored URL, unless the
-   * interruption (Zoom's `event_ts`, ms) is older than our current signaling connection: then
-   * the rejoin that made it has answered it already (the socket loss usually arrives before
-   * the webhook). Skipping in doubt is safe: a newer break closes the socket, which rejoins.
+   * `*.rtms_interrupted`: rejoin signaling and media with the stored URL, unless the end of a
+   * signaling connection we saw ourselves (a loss usually arrives before the webhook; our own
+   * rejoin's close is reported too) already started the rejoin that answers it. Decided by
+   * arrival order (InterruptionLedger), never by comparing Zoom's `event_ts` with our clock:
+   * `eventTs` is only recorded.
    */
   interrupt(eventTs: number): void {
     if (this.#machine.isTerminal || this.#finishing) return;
-    const stale = this.#signalingJoinedAt !== undefined && this.#signaling?.isOpen === true && eventTs < this.#signalingJoinedAt;
-    this.#event('rtms.interrupted', { eventTs, alreadyAnswered: stale });
-    if (!stale) this.#requestRejoin('full', 'interrupted_webhook');
+    const answered = this.#interruptions.reported(this.#clock.now());
+    this.#event('rtms.interrupted', { eventTs, alreadyAnswered: answered });
+    if (!answered) this.#requestRejoin('full', 'interrupted_webhook');
   }
 
   /** A new `rtms_started` for this stream: full rejoin, with the new `server_urls`. */
@@ -453,6 +466,9 @@ export class StreamSession {
   /** Signaling handshake, then every media socket, then CLIENT_READY_ACK (rtms-protocol.md §2.2). */
   async #joinAll(signal: AbortSignal): Promise<void> {
     this.#closeSockets();
+    // Zoom refuses a second signaling connection (status 8) while the previous one is open.
+    await this.#released.settled();
+    if (signal.aborted) throw superseded();
     const startedAt = this.#clock.now();
     const signaling = await RtmsSocket.open(
       {
@@ -464,6 +480,11 @@ export class StreamSession {
       },
       signal,
     );
+    // A superseded attempt must not hand-shake: the rejoin that replaced it owns the stream.
+    if (signal.aborted) {
+      this.#released.release([signaling]);
+      throw superseded();
+    }
     this.#signaling = signaling;
     const reply = await signaling.request(
       { ...this.#handshakeFields(MessageType.SIGNALING_HAND_SHAKE_REQ), buffer_data: this.#config.media.bufferStartupAudio },
@@ -472,7 +493,7 @@ export class StreamSession {
       signal,
     );
     this.#checkStatus('signaling', reply);
-    this.#signalingJoinedAt = this.#clock.now();
+    this.#joinedSignaling = signaling;
     this.#metrics.handshake('signaling', (this.#clock.now() - startedAt) / 1000);
     this.#media = this.#planMedia(reply);
     if (this.#start.product !== 'contact_center') {
@@ -512,6 +533,10 @@ export class StreamSession {
         },
         signal,
       );
+      if (signal.aborted) {
+        this.#released.release([socket]);
+        throw superseded();
+      }
       connection.socket = socket;
       let reply: RtmsMessage;
       try {
@@ -537,6 +562,7 @@ export class StreamSession {
       this.#metrics.handshake('media', (this.#clock.now() - startedAt) / 1000);
       this.#formats = negotiatedFormats(this.#config.media, reply['media_params'], this.#formats);
       this.#sink.setFormats(this.#formats);
+      this.#audio.rejoined(this.#clock.now());
       if (this.#paused) socket.pause();
       // Zoom's library acknowledges each media handshake; media flows after the ack.
       signaling.send({ msg_type: MessageType.CLIENT_READY_ACK, rtms_stream_id: this.#start.rtmsStreamId });
@@ -720,6 +746,7 @@ export class StreamSession {
     this.#signaling = undefined;
     if (closed.byUs || this.#machine.isTerminal || this.#finishing) return;
     this.#logger.warn({ code: closed.code, cause: closed.cause }, 'signaling connection lost');
+    this.#signalingEnded(socket);
     this.#event('rtms.connection_lost', { channel: 'signaling', code: closed.code, cause: closed.cause });
     if (closed.cause === 'too_big' || closed.cause === 'protocol_error') this.#ignored.record('signaling', closed.cause, { closeCode: closed.code });
     this.#requestRejoin('full', closed.cause === 'silence' ? 'keep_alive_timeout' : 'signaling_closed');
@@ -750,24 +777,9 @@ export class StreamSession {
       this.#drop(counters, 'not_requested');
       return;
     }
-    if (kind === 'audio' && this.#formats !== undefined) {
-      const { sampleRateHz, channels } = this.#formats.audio;
-      const placement = this.#audioTimeline.place(frame.userId, frame.timestamp, (frame.data.length / (sampleRateHz * channels * 2)) * 1000);
-      if (placement.duplicate) {
-        this.#drop(counters, 'duplicate');
-        return;
-      }
-      if (placement.gapMs > 0) {
-        this.#event('media.gap', {
-          kind,
-          userId: frame.userId,
-          reason: 'no_data',
-          fromTimestamp: placement.gapFrom,
-          toTimestamp: frame.timestamp,
-          gapMs: placement.gapMs,
-          filledWithSilence: this.#config.media.audio.gapFill === 'silence',
-        });
-      }
+    if (kind === 'audio' && this.#formats !== undefined && !this.#audio.admit(frame, this.#formats)) {
+      this.#drop(counters, 'duplicate');
+      return;
     }
     if (this.#excluded.has(frame.userId)) {
       this.#drop(counters, 'excluded');
@@ -943,12 +955,16 @@ export class StreamSession {
   }
 
   #closeSockets(): void {
-    this.#signaling?.close();
+    if (this.#signaling !== undefined) this.#signalingEnded(this.#signaling);
+    this.#released.release([this.#signaling, ...this.#media.map((connection) => connection.socket)]);
     this.#signaling = undefined;
-    for (const connection of this.#media) {
-      connection.socket?.close();
-      connection.socket = undefined;
-    }
+    for (const connection of this.#media) connection.socket = undefined;
+  }
+
+  #signalingEnded(socket: RtmsSocket): void {
+    if (socket !== this.#joinedSignaling) return;
+    this.#joinedSignaling = undefined;
+    this.#interruptions.ended(this.#clock.now());
   }
 
   #event(eventType: string, data: Record<string, unknown>): void {
@@ -982,6 +998,10 @@ export class StreamSession {
 /** At most `PARTICIPANT_PAGE` ids in an event; `userCount` says how many there were when cut. */
 function boundedIds(userIds: string[]): { userIds: string[]; userCount?: number } {
   return userIds.length <= PARTICIPANT_PAGE ? { userIds } : { userIds: userIds.slice(0, PARTICIPANT_PAGE), userCount: userIds.length };
+}
+
+function superseded(): ConnectorError {
+  return new ConnectorError('RTMS_CONNECTION_FAILED', 'rejoin superseded by a newer one', { retryable: true });
 }
 
 function statusName(code: unknown): string {
