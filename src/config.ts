@@ -55,6 +55,8 @@ export interface Config {
     readonly webhookToleranceSeconds: number;
   };
   readonly outputDir: string;
+  /** How often `OUTPUT_DIR` is re-checked (created, writable) for `/readyz`, ms. */
+  readonly outputDirCheckIntervalMs: number;
   readonly maxStreams: number;
   readonly workerThreads: number;
   readonly media: MediaConfig;
@@ -336,6 +338,7 @@ export function loadConfig(env: Env = process.env): Config {
       webhookToleranceSeconds: read.int('WEBHOOK_TOLERANCE_SECONDS', 300, 1, 3600),
     },
     outputDir: resolve(read.string('OUTPUT_DIR', './data')),
+    outputDirCheckIntervalMs: read.int('OUTPUT_DIR_CHECK_INTERVAL_MS', 5000, 100, 600_000),
     maxStreams: read.int('MAX_STREAMS', defaultMaxStreams(), 1, 100_000),
     workerThreads: read.int('WORKER_THREADS', cores, 1, 256),
     media: {

@@ -9,6 +9,8 @@ import { createHttpServer } from './http/httpServer.ts';
 import { LiveHub } from './http/liveHub.ts';
 import { createLogger } from './logger.ts';
 import { ConnectorMetrics } from './metrics.ts';
+import { checkOutputDirectory, describeOutputDirProblem, type OutputDirCheck } from './sinks/outputDirectoryCheck.ts';
+import { OutputDirectoryMonitor } from './sinks/outputDirectoryMonitor.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
 
 /**
@@ -33,6 +35,16 @@ function readConfig(): Config {
   }
 }
 
+/** An unusable OUTPUT_DIR stops start-up like any other configuration error (one line, exit 2). */
+async function checkOutputDirOrExit(config: Config): Promise<OutputDirCheck> {
+  const check = await checkOutputDirectory(config.outputDir);
+  if (!check.usable) {
+    process.stderr.write(`config: ${describeOutputDirProblem(config.outputDir, check)}\n`);
+    process.exit(2);
+  }
+  return check;
+}
+
 /**
  * V8 heap settings for the worker isolates, applied before the first one exists (the main
  * isolate is already sized). Measured in bench/perf and bench/chaosSoak (issues 3 and 5).
@@ -54,8 +66,15 @@ function tuneWorkerHeaps(config: Config): void {
 
 async function main(): Promise<void> {
   const config = readConfig();
+  const outputDirAtStart = await checkOutputDirOrExit(config);
   tuneWorkerHeaps(config);
   const logger = createLogger({ level: config.logLevel });
+  const outputDir = new OutputDirectoryMonitor({
+    directory: config.outputDir,
+    intervalMs: config.outputDirCheckIntervalMs,
+    logger,
+    initial: outputDirAtStart,
+  });
   // Multi-replica mode: Redis first, so the supervisor gets its lease guard (fencing) from the start.
   const cluster = config.redisUrl === undefined ? undefined : await ClusterNode.connect({ config, logger });
   const supervisor = new Supervisor({ config, logger, leaseGuard: cluster?.leaseGuard });
@@ -83,7 +102,8 @@ async function main(): Promise<void> {
     logger,
     onWebhook: (event) => (cluster === undefined ? supervisor.handleWebhook(event) : cluster.handleWebhook(event)),
     onOutcome: (outcome, reason) => metrics.webhookOutcome(outcome, reason),
-    isReady: () => supervisor.isReady,
+    // Also gates new streams: with OUTPUT_DIR unusable, Zoom's webhook gets 503 and is retried.
+    isReady: () => supervisor.isReady && outputDir.usable,
     metrics: () => metrics.render(),
     onUpgrade: (request, socket, head) => live.handleUpgrade(request, socket, head),
     // Cluster mode: GET /streams lists the whole cluster; DELETE reaches the owning replica.
@@ -95,6 +115,7 @@ async function main(): Promise<void> {
     },
   });
   const { port } = await server.listen();
+  outputDir.start();
   logger.info(
     { host: config.http.host, port, webhookPath: config.http.webhookPath, version: VERSION, ...(cluster === undefined ? {} : { replica: cluster.replicaId }) },
     'rtms-connector listening',
@@ -107,6 +128,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
+    outputDir.stop();
     logger.info({ signal, activeStreams: supervisor.activeStreams, graceMs: config.shutdownGraceMs }, 'shutting down');
     const forceExit = setTimeout(() => {
       logger.error('shutdown grace exceeded; exiting');

@@ -72,7 +72,16 @@ export class ConnectorProcess {
       if (logStream) logStream.write(`${line}\n`);
       else log.push(line);
     };
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // Whatever ends this process (an error, process.exit, a signal handler) ends the
+    // connector too: nothing is left running with its parent gone.
+    const orphanGuard = (): void => void child.kill('SIGTERM');
+    process.once('exit', orphanGuard);
+    const exited = new Promise<number | null>((resolve) =>
+      child.once('exit', (code) => {
+        process.off('exit', orphanGuard);
+        resolve(code);
+      }),
+    );
     createInterface({ input: child.stderr! }).on('line', record);
     const lines = createInterface({ input: child.stdout! });
     const port = await new Promise<number>((resolve, reject) => {
