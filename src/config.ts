@@ -1,5 +1,5 @@
-import { availableParallelism, totalmem } from 'node:os';
 import { resolve } from 'node:path';
+import { detectCapacity, type HostCapacity } from './capacity.ts';
 import { ConfigError } from './errors.ts';
 
 /**
@@ -59,6 +59,8 @@ export interface Config {
   readonly outputDirCheckIntervalMs: number;
   readonly maxStreams: number;
   readonly workerThreads: number;
+  /** CPUs and memory (cgroup limits or the host's) behind the `maxStreams`/`workerThreads` defaults. */
+  readonly capacity: HostCapacity;
   readonly media: MediaConfig;
   readonly adminToken: string | undefined;
   readonly redisUrl: string | undefined;
@@ -148,11 +150,6 @@ export interface ClusterConfig {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
-
-/** Default stream capacity: bounded by cores (CPU per stream) and memory (~16 MiB budget each). */
-export function defaultMaxStreams(): number {
-  return Math.max(1, Math.min(availableParallelism() * 250, Math.floor(totalmem() / (16 * 1024 * 1024))));
-}
 
 class EnvReader {
   readonly problems: string[] = [];
@@ -277,15 +274,17 @@ function credentialsFrom(reader: EnvReader): Credentials {
 
 const RESOLUTIONS = ['sd', 'hd', 'fhd', 'qhd'] as const;
 
-/** Reads and validates the whole configuration; throws `ConfigError` listing every problem. */
-export function loadConfig(env: Env = process.env): Config {
+/**
+ * Reads and validates the whole configuration; throws `ConfigError` listing every problem.
+ * `capacity` (cgroup or host limits) gives `MAX_STREAMS` and `WORKER_THREADS` their defaults.
+ */
+export function loadConfig(env: Env = process.env, capacity: HostCapacity = detectCapacity()): Config {
   const read = new EnvReader(env);
   const credentials = credentialsFrom(read);
 
   const webhookPath = read.string('WEBHOOK_PATH', '/webhook');
   read.check(webhookPath.startsWith('/'), `WEBHOOK_PATH: expected a path starting with /, got ${JSON.stringify(webhookPath)}`);
 
-  const cores = availableParallelism();
   const videoCodec = read.oneOf('RTMS_VIDEO_CODEC', ['h264', 'jpg'] as const, 'h264');
   const videoFps = read.int('RTMS_VIDEO_FPS', videoCodec === 'h264' ? 25 : 5, 1, 30);
   read.check(videoCodec === 'h264' || videoFps <= 5, `RTMS_VIDEO_FPS: expected at most 5 with RTMS_VIDEO_CODEC=jpg, got ${videoFps}`);
@@ -339,8 +338,9 @@ export function loadConfig(env: Env = process.env): Config {
     },
     outputDir: resolve(read.string('OUTPUT_DIR', './data')),
     outputDirCheckIntervalMs: read.int('OUTPUT_DIR_CHECK_INTERVAL_MS', 5000, 100, 600_000),
-    maxStreams: read.int('MAX_STREAMS', defaultMaxStreams(), 1, 100_000),
-    workerThreads: read.int('WORKER_THREADS', cores, 1, 256),
+    maxStreams: read.int('MAX_STREAMS', capacity.defaultMaxStreams, 1, 100_000),
+    workerThreads: read.int('WORKER_THREADS', capacity.defaultWorkerThreads, 1, 256),
+    capacity,
     media: {
       kinds: read.list('RTMS_MEDIA', MEDIA_KINDS, ['audio', 'video', 'transcript']),
       audio: {

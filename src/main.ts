@@ -7,8 +7,9 @@ import { ConfigError, describeError } from './errors.ts';
 import { MemoryWebhookDeduplicator } from './http/webhookDeduplicator.ts';
 import { createHttpServer } from './http/httpServer.ts';
 import { LiveHub } from './http/liveHub.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, type Logger } from './logger.ts';
 import { ConnectorMetrics } from './metrics.ts';
+import { registerOperatorMetrics } from './operatorMetrics.ts';
 import { checkOutputDirectory, describeOutputDirProblem, type OutputDirCheck } from './sinks/outputDirectoryCheck.ts';
 import { OutputDirectoryMonitor } from './sinks/outputDirectoryMonitor.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
@@ -45,6 +46,23 @@ async function checkOutputDirOrExit(config: Config): Promise<OutputDirCheck> {
   return check;
 }
 
+/** The limits the defaults came from, so `docker run --cpus/--memory` can be checked in the log. */
+function logCapacity(logger: Logger, config: Config): void {
+  const { capacity } = config;
+  logger.info(
+    {
+      maxStreams: config.maxStreams,
+      workerThreads: config.workerThreads,
+      cpus: capacity.cpus,
+      cpuSource: capacity.cpuSource,
+      memoryBytes: capacity.memoryBytes,
+      memorySource: capacity.memorySource,
+      defaults: { maxStreams: capacity.defaultMaxStreams, workerThreads: capacity.defaultWorkerThreads },
+    },
+    'capacity',
+  );
+}
+
 /**
  * V8 heap settings for the worker isolates, applied before the first one exists (the main
  * isolate is already sized). Measured in bench/perf and bench/chaosSoak (issues 3 and 5).
@@ -69,6 +87,7 @@ async function main(): Promise<void> {
   const outputDirAtStart = await checkOutputDirOrExit(config);
   tuneWorkerHeaps(config);
   const logger = createLogger({ level: config.logLevel });
+  logCapacity(logger, config);
   const outputDir = new OutputDirectoryMonitor({
     directory: config.outputDir,
     intervalMs: config.outputDirCheckIntervalMs,
@@ -91,6 +110,7 @@ async function main(): Promise<void> {
     },
   });
   const metrics = new ConnectorMetrics({ supervisor, live, version: VERSION });
+  registerOperatorMetrics(metrics.registry, { capacity: config.capacity, outputDirUsable: () => outputDir.usable });
   supervisor.on('liveBatch', (batch) => live.deliver(batch));
   supervisor.on('streamFinished', (stats) => live.streamEnded(stats.rtmsStreamId));
 
