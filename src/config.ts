@@ -65,7 +65,12 @@ export interface Config {
   readonly adminToken: string | undefined;
   readonly redisUrl: string | undefined;
   /** Redis stream output (with `REDIS_URL`): which media go to `rtms:<id>:<media>`, and the cap. */
-  readonly redisStream: { readonly kinds: readonly MediaKind[]; readonly maxLen: number };
+  readonly redisStream: {
+    readonly kinds: readonly MediaKind[];
+    readonly maxLen: number;
+    /** `rtms:<id>:*` expire this long after the stream ends, seconds; 0 = never (consumers delete them). */
+    readonly retentionSeconds: number;
+  };
   /** Multi-replica mode (used only when `redisUrl` is set). */
   readonly cluster: ClusterConfig;
   readonly logLevel: LogLevel;
@@ -367,6 +372,7 @@ export function loadConfig(env: Env = process.env, capacity: HostCapacity = dete
     redisStream: {
       kinds: read.string('REDIS_STREAM_MEDIA', '').toLowerCase() === 'none' ? [] : read.list('REDIS_STREAM_MEDIA', MEDIA_KINDS, ['audio', 'transcript', 'chat']),
       maxLen: read.int('REDIS_STREAM_MAXLEN', 10_000, 100, 100_000_000),
+      retentionSeconds: read.int('REDIS_OUTPUT_RETENTION_SECONDS', 86_400, 0, 365 * 86_400),
     },
     cluster: {
       leaseTtlMs,
