@@ -54,6 +54,11 @@ export interface Config {
     /** Accepted skew of `x-zm-request-timestamp`, seconds. */
     readonly webhookToleranceSeconds: number;
   };
+  /**
+   * `INTERNAL_PORT`/`INTERNAL_HOST`: a second listener for `/metrics`, the admin API and live
+   * feeds, which then leave the public one (webhook and probes only). Undefined: one listener.
+   */
+  readonly internalHttp: { readonly host: string; readonly port: number } | undefined;
   readonly outputDir: string;
   /** How often `OUTPUT_DIR` is re-checked (created, writable) for `/readyz`, ms. */
   readonly outputDirCheckIntervalMs: number;
@@ -279,6 +284,11 @@ function credentialsFrom(reader: EnvReader): Credentials {
 
 const RESOLUTIONS = ['sd', 'hd', 'fhd', 'qhd'] as const;
 
+function internalHttp(read: EnvReader): Config['internalHttp'] {
+  if (read.string('INTERNAL_PORT', '') === '') return undefined;
+  return { host: read.string('INTERNAL_HOST', read.string('HOST', '0.0.0.0')), port: read.int('INTERNAL_PORT', 0, 0, 65535) };
+}
+
 /**
  * Reads and validates the whole configuration; throws `ConfigError` listing every problem.
  * `capacity` (cgroup or host limits) gives `MAX_STREAMS` and `WORKER_THREADS` their defaults.
@@ -341,6 +351,7 @@ export function loadConfig(env: Env = process.env, capacity: HostCapacity = dete
       webhookMaxBodyBytes: read.int('WEBHOOK_MAX_BODY_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
       webhookToleranceSeconds: read.int('WEBHOOK_TOLERANCE_SECONDS', 300, 1, 3600),
     },
+    internalHttp: internalHttp(read),
     outputDir: resolve(read.string('OUTPUT_DIR', './data')),
     outputDirCheckIntervalMs: read.int('OUTPUT_DIR_CHECK_INTERVAL_MS', 5000, 100, 600_000),
     maxStreams: read.int('MAX_STREAMS', capacity.defaultMaxStreams, 1, 100_000),

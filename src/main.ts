@@ -5,7 +5,7 @@ import { ClusterNode } from './cluster/clusterNode.ts';
 import { loadConfig, type Config } from './config.ts';
 import { ConfigError, describeError } from './errors.ts';
 import { MemoryWebhookDeduplicator } from './http/webhookDeduplicator.ts';
-import { createHttpServer } from './http/httpServer.ts';
+import { createHttpServer, type HttpServerOptions } from './http/httpServer.ts';
 import { LiveHub } from './http/liveHub.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { ConnectorMetrics } from './metrics.ts';
@@ -114,8 +114,7 @@ async function main(): Promise<void> {
   supervisor.on('liveBatch', (batch) => live.deliver(batch));
   supervisor.on('streamFinished', (stats) => live.streamEnded(stats.rtmsStreamId));
 
-  const server = createHttpServer({
-    http: config.http,
+  const serverOptions: Omit<HttpServerOptions, 'http' | 'role'> = {
     webhookSecretToken: config.credentials.webhookSecretToken,
     adminToken: config.adminToken,
     deduplicator: cluster?.deduplicator ?? new MemoryWebhookDeduplicator(),
@@ -133,11 +132,23 @@ async function main(): Promise<void> {
       close: (id) => supervisor.closeStream(id),
       excludeParticipant: (id, userId) => supervisor.excludeParticipant(id, userId),
     },
-  });
+  };
+  // With INTERNAL_PORT, /metrics, the admin API and live feeds leave the public listener.
+  const internalHttp = config.internalHttp;
+  const server = createHttpServer({ ...serverOptions, http: config.http, role: internalHttp === undefined ? 'all' : 'public' });
+  const internalServer = internalHttp && createHttpServer({ ...serverOptions, http: { ...config.http, ...internalHttp }, role: 'internal' });
   const { port } = await server.listen();
+  const internalPort = internalServer && (await internalServer.listen()).port;
   outputDir.start();
   logger.info(
-    { host: config.http.host, port, webhookPath: config.http.webhookPath, version: VERSION, ...(cluster === undefined ? {} : { replica: cluster.replicaId }) },
+    {
+      host: config.http.host,
+      port,
+      ...(internalHttp === undefined ? {} : { internalHost: internalHttp.host, internalPort }),
+      webhookPath: config.http.webhookPath,
+      version: VERSION,
+      ...(cluster === undefined ? {} : { replica: cluster.replicaId }),
+    },
     'rtms-connector listening',
   );
 
@@ -170,7 +181,7 @@ async function main(): Promise<void> {
       .then(() => cluster?.stop())
       .then(() => {
         live.close();
-        return server.close();
+        return Promise.all([server.close(), internalServer?.close()]);
       })
       .then(() => {
         logger.info('shutdown complete');
