@@ -68,6 +68,8 @@ export interface Config {
   readonly capacity: HostCapacity;
   readonly media: MediaConfig;
   readonly adminToken: string | undefined;
+  /** Read-only bearer token for consumers: list and snapshot streams, live feeds. */
+  readonly consumerToken: string | undefined;
   readonly redisUrl: string | undefined;
   /** Redis stream output (with `REDIS_URL`): which media go to `rtms:<id>:<media>`, and the cap. */
   readonly redisStream: {
@@ -284,6 +286,13 @@ function credentialsFrom(reader: EnvReader): Credentials {
 
 const RESOLUTIONS = ['sd', 'hd', 'fhd', 'qhd'] as const;
 
+function consumerToken(read: EnvReader): string | undefined {
+  const token = read.optionalSecret('CONSUMER_TOKEN');
+  // Values are never echoed: only that they are the same.
+  read.check(token === undefined || token !== read.optionalSecret('ADMIN_TOKEN'), 'CONSUMER_TOKEN: expected a token different from ADMIN_TOKEN');
+  return token;
+}
+
 function internalHttp(read: EnvReader): Config['internalHttp'] {
   if (read.string('INTERNAL_PORT', '') === '') return undefined;
   return { host: read.string('INTERNAL_HOST', read.string('HOST', '0.0.0.0')), port: read.int('INTERNAL_PORT', 0, 0, 65535) };
@@ -379,6 +388,7 @@ export function loadConfig(env: Env = process.env, capacity: HostCapacity = dete
       bufferStartupAudio: read.bool('RTMS_BUFFER_STARTUP_AUDIO', true),
     },
     adminToken: read.optionalSecret('ADMIN_TOKEN'),
+    consumerToken: consumerToken(read),
     redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
     redisStream: {
       kinds: read.string('REDIS_STREAM_MEDIA', '').toLowerCase() === 'none' ? [] : read.list('REDIS_STREAM_MEDIA', MEDIA_KINDS, ['audio', 'transcript', 'chat']),

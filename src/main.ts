@@ -101,6 +101,7 @@ async function main(): Promise<void> {
   await cluster?.attach(supervisor);
   const live = new LiveHub({
     adminToken: config.adminToken,
+    consumerToken: config.consumerToken,
     logger,
     maxBufferedBytes: config.live.subscriberBufferBytes,
     slowTimeoutMs: config.live.slowTimeoutMs,
@@ -117,6 +118,7 @@ async function main(): Promise<void> {
   const serverOptions: Omit<HttpServerOptions, 'http' | 'role'> = {
     webhookSecretToken: config.credentials.webhookSecretToken,
     adminToken: config.adminToken,
+    consumerToken: config.consumerToken,
     deduplicator: cluster?.deduplicator ?? new MemoryWebhookDeduplicator(),
     logger,
     onWebhook: (event) => (cluster === undefined ? supervisor.handleWebhook(event) : cluster.handleWebhook(event)),

@@ -1,9 +1,9 @@
-import { BearerAuth } from './bearerAuth.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.ts';
 import type { StreamStats } from '../worker/streamStats.ts';
 import { sendError, sendJson } from './jsonResponse.ts';
 import { toStreamSnapshot, type StreamSnapshot } from './streamSnapshot.ts';
+import { TokenAccess } from './tokenAccess.ts';
 
 /**
  * What the admin API needs from the control plane (the supervisor). Every method may
@@ -86,6 +86,8 @@ export interface AdminRoutesOptions {
    * ids and names.
    */
   readonly adminToken: string | undefined;
+  /** Read-only bearer token (`CONSUMER_TOKEN`): the GET routes accept it too. */
+  readonly consumerToken?: string | undefined;
   readonly streams: StreamControl;
   /** ms epoch; used for durations and `effectiveFrom`. */
   readonly now: () => number;
@@ -108,13 +110,13 @@ export interface AdminRoutesOptions {
  * are percent-decoded after splitting, so `%2F` inside an id stays part of the id.
  */
 export class AdminRoutes {
-  readonly #auth: BearerAuth;
+  readonly #auth: TokenAccess;
   readonly #streams: StreamControl;
   readonly #now: () => number;
   readonly #logger: Logger;
 
   constructor(options: AdminRoutesOptions) {
-    this.#auth = new BearerAuth(options.adminToken);
+    this.#auth = new TokenAccess(options);
     this.#streams = options.streams;
     this.#now = options.now;
     this.#logger = options.logger;
@@ -132,9 +134,10 @@ export class AdminRoutes {
         allow: allowHeader(methods),
       });
     }
-    const denied = this.#auth.check(request.headers.authorization);
+    const denied = this.#auth.check(request.headers.authorization, method === 'GET' ? 'read' : 'write');
     if (denied !== undefined) {
-      return sendError(response, 401, 'ADMIN_UNAUTHORIZED', denied.reason, { 'www-authenticate': denied.challenge });
+      const code = denied.status === 403 ? 'ADMIN_FORBIDDEN' : 'ADMIN_UNAUTHORIZED';
+      return sendError(response, denied.status, code, denied.reason, { 'www-authenticate': denied.challenge });
     }
 
     switch (target.kind) {

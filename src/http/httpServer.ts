@@ -26,6 +26,8 @@ export interface HttpServerOptions {
   readonly webhookSecretToken: string;
   /** `ADMIN_TOKEN`; undefined or empty disables every `/streams` route (401). */
   readonly adminToken: string | undefined;
+  /** `CONSUMER_TOKEN`: read-only access to the `GET /streams…` routes. */
+  readonly consumerToken?: string | undefined;
   /** Default: an in-memory one (90 min TTL, 50 000 keys) on `clock`. */
   readonly deduplicator?: WebhookDeduplicator;
   /** Time source for signature freshness, dedup expiry and snapshots. Default `Date.now`. */
@@ -115,6 +117,7 @@ export class HttpServer {
     });
     this.#admin = new AdminRoutes({
       adminToken: options.adminToken,
+      consumerToken: options.consumerToken,
       streams: options.streams,
       now: () => clock.now(),
       logger: this.#logger,

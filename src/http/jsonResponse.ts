@@ -9,6 +9,8 @@ export type HttpErrorCode =
   | Extract<ErrorCode, `WEBHOOK_${string}`>
   /** Missing, malformed or wrong bearer token, or the admin API is disabled (no `ADMIN_TOKEN`). */
   | 'ADMIN_UNAUTHORIZED'
+  /** A valid `CONSUMER_TOKEN` used where `ADMIN_TOKEN` is needed (closing, excluding). */
+  | 'ADMIN_FORBIDDEN'
   /** No stream with that id is known to this instance. */
   | 'STREAM_NOT_FOUND'
   | 'ROUTE_NOT_FOUND'

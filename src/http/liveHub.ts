@@ -4,7 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { MEDIA_KINDS, type MediaKind } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { LiveBatch, LiveItem } from '../worker/liveTap.ts';
-import { BearerAuth } from './bearerAuth.ts';
+import { TokenAccess } from './tokenAccess.ts';
 
 /**
  * `GET /streams/{id}/live?media=audio,transcript` (WebSocket upgrade, bearer ADMIN_TOKEN):
@@ -25,6 +25,8 @@ import { BearerAuth } from './bearerAuth.ts';
  */
 export interface LiveHubOptions {
   readonly adminToken: string | undefined;
+  /** Read-only bearer token (`CONSUMER_TOKEN`), accepted like `adminToken`. */
+  readonly consumerToken?: string | undefined;
   readonly streams: {
     /** Starts delivery for an active stream; false when the stream is not active here. */
     subscribe(rtmsStreamId: string, subscriptionId: number, kinds: readonly MediaKind[]): boolean;
@@ -51,7 +53,7 @@ interface Subscriber {
 }
 
 export class LiveHub {
-  readonly #auth: BearerAuth;
+  readonly #auth: TokenAccess;
   readonly #streams: LiveHubOptions['streams'];
   readonly #logger: Logger;
   readonly #maxBufferedBytes: number;
@@ -65,7 +67,7 @@ export class LiveHub {
   slowDisconnects = 0;
 
   constructor(options: LiveHubOptions) {
-    this.#auth = new BearerAuth(options.adminToken);
+    this.#auth = new TokenAccess(options);
     this.#streams = options.streams;
     this.#logger = options.logger.child({ component: 'live' });
     this.#maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
@@ -83,7 +85,7 @@ export class LiveHub {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const match = /^\/streams\/([^/]+)\/live$/.exec(url.pathname);
     if (match === null) return false;
-    const refusal = this.#auth.check(request.headers.authorization);
+    const refusal = this.#auth.check(request.headers.authorization, 'read');
     if (refusal !== undefined) return refuse(socket, 401, refusal.reason, { 'www-authenticate': refusal.challenge });
     let rtmsStreamId: string;
     try {
