@@ -6,12 +6,15 @@ import { loadConfig, type Config } from './config.ts';
 import { ConfigError, describeError } from './errors.ts';
 import { MemoryWebhookDeduplicator } from './http/webhookDeduplicator.ts';
 import { createHttpServer, type HttpServerOptions } from './http/httpServer.ts';
+import { LifecycleHub } from './http/lifecycleHub.ts';
 import { LiveHub } from './http/liveHub.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { ConnectorMetrics } from './metrics.ts';
 import { registerOperatorMetrics } from './operatorMetrics.ts';
 import { checkOutputDirectory, describeOutputDirProblem, type OutputDirCheck } from './sinks/outputDirectoryCheck.ts';
 import { OutputDirectoryMonitor } from './sinks/outputDirectoryMonitor.ts';
+import { RedisLifecycleLog } from './sinks/redisLifecycleLog.ts';
+import { StreamLifecycle } from './supervisor/streamLifecycle.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
 
 /**
@@ -97,6 +100,12 @@ async function main(): Promise<void> {
   // Multi-replica mode: Redis first, so the supervisor gets its lease guard (fencing) from the start.
   const cluster = config.redisUrl === undefined ? undefined : await ClusterNode.connect({ config, logger });
   const supervisor = new Supervisor({ config, logger, leaseGuard: cluster?.leaseGuard });
+  // Before any stream can start or resume here, so consumers see every one.
+  const lifecycle = new StreamLifecycle(supervisor);
+  const lifecycleLog =
+    config.redisUrl !== undefined && config.redisStream.kinds.length > 0
+      ? new RedisLifecycleLog({ url: config.redisUrl, maxLen: config.redisStream.maxLen, lifecycle, logger })
+      : undefined;
   await supervisor.start();
   await cluster?.attach(supervisor);
   const live = new LiveHub({
@@ -109,6 +118,13 @@ async function main(): Promise<void> {
       subscribe: (id, subscriptionId, kinds) => supervisor.subscribeLive(id, subscriptionId, kinds),
       unsubscribe: (id, subscriptionId) => supervisor.unsubscribeLive(id, subscriptionId),
     },
+  });
+  const lifecycleHub = new LifecycleHub({
+    adminToken: config.adminToken,
+    consumerToken: config.consumerToken,
+    lifecycle,
+    logger,
+    maxBufferedBytes: config.live.subscriberBufferBytes,
   });
   const metrics = new ConnectorMetrics({ supervisor, live, version: VERSION });
   registerOperatorMetrics(metrics.registry, { capacity: config.capacity, outputDirUsable: () => outputDir.usable });
@@ -126,7 +142,7 @@ async function main(): Promise<void> {
     // Also gates new streams: with OUTPUT_DIR unusable, Zoom's webhook gets 503 and is retried.
     isReady: () => supervisor.isReady && outputDir.usable,
     metrics: () => metrics.render(),
-    onUpgrade: (request, socket, head) => live.handleUpgrade(request, socket, head),
+    onUpgrade: (request, socket, head) => lifecycleHub.handleUpgrade(request, socket, head) || live.handleUpgrade(request, socket, head),
     // Cluster mode: GET /streams lists the whole cluster; DELETE reaches the owning replica.
     streams: cluster ?? {
       list: () => supervisor.list(),
@@ -183,7 +199,8 @@ async function main(): Promise<void> {
       .then(() => cluster?.stop())
       .then(() => {
         live.close();
-        return Promise.all([server.close(), internalServer?.close()]);
+        lifecycleHub.close();
+        return Promise.all([server.close(), internalServer?.close(), lifecycleLog?.close()]);
       })
       .then(() => {
         logger.info('shutdown complete');

@@ -194,7 +194,7 @@ export class LiveHub {
 }
 
 /** Answers an upgrade request with a plain HTTP error and closes the socket. */
-function refuse(socket: Duplex, status: 400 | 401 | 404, reason: string, headers: Record<string, string> = {}): true {
+export function refuse(socket: Duplex, status: 400 | 401 | 404, reason: string, headers: Record<string, string> = {}): true {
   const body = JSON.stringify({ error: status === 401 ? 'ADMIN_UNAUTHORIZED' : status === 404 ? 'STREAM_NOT_FOUND' : 'PATH_INVALID', reason });
   const lines = [
     `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Bad Request'}`,
