@@ -7,7 +7,7 @@ import type { LiveBatch, LiveItem } from '../worker/liveTap.ts';
 import { TokenAccess } from './tokenAccess.ts';
 
 /**
- * `GET /streams/{id}/live?media=audio,transcript` (WebSocket upgrade, bearer ADMIN_TOKEN):
+ * `GET /streams/{id}/live?media=audio,transcript` (WebSocket upgrade, bearer ADMIN_TOKEN or CONSUMER_TOKEN):
  * a stream's lifecycle events and frames, live, for downstream consumers.
  *
  * Messages (documented in README):
