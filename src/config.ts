@@ -1,5 +1,5 @@
-import { availableParallelism, totalmem } from 'node:os';
 import { resolve } from 'node:path';
+import { detectCapacity, type HostCapacity } from './capacity.ts';
 import { ConfigError } from './errors.ts';
 import { openFilesLimit } from './openFilesLimit.ts';
 import { DEFAULT_ALLOWED_HOSTS, parseAllowedHosts, type HostAllowList } from './rtms/hostAllowList.ts';
@@ -63,14 +63,30 @@ export interface Config {
     /** Memory bound of the in-memory webhook dedup store, bytes (`WEBHOOK_DEDUP_MAX_BYTES`). */
     readonly webhookDedupMaxBytes: number;
   };
+  /**
+   * `INTERNAL_PORT`/`INTERNAL_HOST`: a second listener for `/metrics`, the admin API and live
+   * feeds, which then leave the public one (webhook and probes only). Undefined: one listener.
+   */
+  readonly internalHttp: { readonly host: string; readonly port: number } | undefined;
   readonly outputDir: string;
+  /** How often `OUTPUT_DIR` is re-checked (created, writable) for `/readyz`, ms. */
+  readonly outputDirCheckIntervalMs: number;
   readonly maxStreams: number;
   readonly workerThreads: number;
+  /** CPUs and memory (cgroup limits or the host's) behind the `maxStreams`/`workerThreads` defaults. */
+  readonly capacity: HostCapacity;
   readonly media: MediaConfig;
   readonly adminToken: string | undefined;
+  /** Read-only bearer token for consumers: list and snapshot streams, live feeds. */
+  readonly consumerToken: string | undefined;
   readonly redisUrl: string | undefined;
   /** Redis stream output (with `REDIS_URL`): which media go to `rtms:<id>:<media>`, and the cap. */
-  readonly redisStream: { readonly kinds: readonly MediaKind[]; readonly maxLen: number };
+  readonly redisStream: {
+    readonly kinds: readonly MediaKind[];
+    readonly maxLen: number;
+    /** `rtms:<id>:*` expire this long after the stream ends, seconds; 0 = never (consumers delete them). */
+    readonly retentionSeconds: number;
+  };
   /** Multi-replica mode (used only when `redisUrl` is set). */
   readonly cluster: ClusterConfig;
   readonly logLevel: LogLevel;
@@ -166,11 +182,6 @@ export interface ClusterConfig {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
-
-/** Default stream capacity: bounded by cores (CPU per stream) and memory (~16 MiB budget each). */
-export function defaultMaxStreams(): number {
-  return Math.max(1, Math.min(availableParallelism() * 250, Math.floor(totalmem() / (16 * 1024 * 1024))));
-}
 
 class EnvReader {
   readonly problems: string[] = [];
@@ -318,12 +329,34 @@ function credentialsFrom(reader: EnvReader): Credentials {
 
 const RESOLUTIONS = ['sd', 'hd', 'fhd', 'qhd'] as const;
 
-/**
- * Reads and validates the whole configuration; throws `ConfigError` listing every problem.
- * `openFiles`: the process's open-files limit (default: read from the system), for the
- * HTTP connection cap.
- */
-export function loadConfig(env: Env = process.env, openFiles: number | undefined = openFilesLimit()): Config {
+function consumerToken(read: EnvReader, adminToken: string | undefined): string | undefined {
+  const token = read.optionalSecret('CONSUMER_TOKEN');
+  // Values are never echoed: only their length, and that they are the same.
+  read.check(
+    token === undefined || token.length >= MIN_ADMIN_TOKEN_LENGTH,
+    `CONSUMER_TOKEN: expected at least ${MIN_ADMIN_TOKEN_LENGTH} characters (e.g. openssl rand -hex 16), or unset`,
+  );
+  read.check(token === undefined || token !== adminToken, 'CONSUMER_TOKEN: expected a token different from ADMIN_TOKEN');
+  return token;
+}
+
+function internalHttp(read: EnvReader): Config['internalHttp'] {
+  if (read.string('INTERNAL_PORT', '') === '') return undefined;
+  return { host: read.string('INTERNAL_HOST', read.string('HOST', '0.0.0.0')), port: read.int('INTERNAL_PORT', 0, 0, 65535) };
+}
+
+/** The host's limits that defaults derive from; read from the system unless given (tests). */
+export interface HostLimits {
+  /** cgroup or host CPU and memory: `MAX_STREAMS` and `WORKER_THREADS` defaults. */
+  readonly capacity?: HostCapacity;
+  /** The open-files limit (undefined: unknown): the `HTTP_MAX_CONNECTIONS` default. */
+  readonly openFiles?: number | undefined;
+}
+
+/** Reads and validates the whole configuration; throws `ConfigError` listing every problem. */
+export function loadConfig(env: Env = process.env, limits: HostLimits = {}): Config {
+  const capacity = limits.capacity ?? detectCapacity();
+  const openFiles = 'openFiles' in limits ? limits.openFiles : openFilesLimit();
   const read = new EnvReader(env);
   const credentials = credentialsFrom(read);
 
@@ -342,7 +375,6 @@ export function loadConfig(env: Env = process.env, openFiles: number | undefined
   const webhookPath = read.string('WEBHOOK_PATH', '/webhook');
   read.check(webhookPath.startsWith('/'), `WEBHOOK_PATH: expected a path starting with /, got ${JSON.stringify(webhookPath)}`);
 
-  const cores = availableParallelism();
   const videoCodec = read.oneOf('RTMS_VIDEO_CODEC', ['h264', 'jpg'] as const, 'h264');
   const videoFps = read.int('RTMS_VIDEO_FPS', videoCodec === 'h264' ? 25 : 5, 1, 30);
   read.check(videoCodec === 'h264' || videoFps <= 5, `RTMS_VIDEO_FPS: expected at most 5 with RTMS_VIDEO_CODEC=jpg, got ${videoFps}`);
@@ -399,9 +431,12 @@ export function loadConfig(env: Env = process.env, openFiles: number | undefined
       maxConnections,
       webhookDedupMaxBytes: read.int('WEBHOOK_DEDUP_MAX_BYTES', 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
     },
+    internalHttp: internalHttp(read),
     outputDir: resolve(read.string('OUTPUT_DIR', './data')),
-    maxStreams: read.int('MAX_STREAMS', defaultMaxStreams(), 1, 100_000),
-    workerThreads: read.int('WORKER_THREADS', cores, 1, 256),
+    outputDirCheckIntervalMs: read.int('OUTPUT_DIR_CHECK_INTERVAL_MS', 5000, 100, 600_000),
+    maxStreams: read.int('MAX_STREAMS', capacity.defaultMaxStreams, 1, 100_000),
+    workerThreads: read.int('WORKER_THREADS', capacity.defaultWorkerThreads, 1, 256),
+    capacity,
     media: {
       kinds: read.list('RTMS_MEDIA', MEDIA_KINDS, ['audio', 'video', 'transcript']),
       audio: {
@@ -424,10 +459,12 @@ export function loadConfig(env: Env = process.env, openFiles: number | undefined
       bufferStartupAudio: read.bool('RTMS_BUFFER_STARTUP_AUDIO', true),
     },
     adminToken,
+    consumerToken: consumerToken(read, adminToken),
     redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
     redisStream: {
       kinds: read.string('REDIS_STREAM_MEDIA', '').toLowerCase() === 'none' ? [] : read.list('REDIS_STREAM_MEDIA', MEDIA_KINDS, ['audio', 'transcript', 'chat']),
       maxLen: read.int('REDIS_STREAM_MAXLEN', 10_000, 100, 100_000_000),
+      retentionSeconds: read.int('REDIS_OUTPUT_RETENTION_SECONDS', 86_400, 0, 365 * 86_400),
     },
     cluster: {
       leaseTtlMs,

@@ -14,6 +14,7 @@ export const REDACTED_PATHS: readonly string[] = [
   'secret',
   'signature',
   'adminToken',
+  'consumerToken',
   'authorization',
   'headers.authorization',
   'headers["x-zm-signature"]',
@@ -34,6 +35,7 @@ export const REDACTED_PATHS: readonly string[] = [
   '*.secret',
   '*.secretToken',
   '*.adminToken',
+  '*.consumerToken',
   '*.authorization',
   '*.encryptedToken',
   '*.credentials.clientSecret',
@@ -57,6 +59,17 @@ export function createLogger(options: { level: LogLevel; name?: string; destinat
       redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
       base: { pid: process.pid },
     },
-    options.destination,
+    options.destination ?? stdoutDestination(),
   );
+}
+
+/**
+ * Synchronous writes to fd 1. With pino's default (asynchronous) stdout, lines still queued
+ * when the reader of stdout has gone (`| head`, a dead log shipper) make the exit-time
+ * flush retry EPIPE forever, so `process.exit` never returns: SIGTERM and the force-exit
+ * timer hang. Written synchronously, the first EPIPE surfaces at once and pino turns the
+ * destination into a no-op. Log volume is low (lifecycle events, never per frame).
+ */
+function stdoutDestination(): pino.DestinationStream {
+  return pino.destination({ fd: 1, sync: true });
 }

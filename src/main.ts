@@ -5,12 +5,18 @@ import { ClusterNode } from './cluster/clusterNode.ts';
 import { loadConfig, type Config } from './config.ts';
 import { ConfigError, describeError } from './errors.ts';
 import { AuthFailureLimiter } from './http/authFailureLimiter.ts';
-import { registerFrontDoorMetrics } from './http/frontDoorMetrics.ts';
+import { registerFrontDoorMetrics, sumConnectionCounts } from './http/frontDoorMetrics.ts';
 import { MemoryWebhookDeduplicator } from './http/webhookDeduplicator.ts';
-import { createHttpServer } from './http/httpServer.ts';
+import { createHttpServer, type HttpServerOptions } from './http/httpServer.ts';
+import { LifecycleHub } from './http/lifecycleHub.ts';
 import { LiveHub } from './http/liveHub.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, type Logger } from './logger.ts';
 import { ConnectorMetrics } from './metrics.ts';
+import { registerOperatorMetrics } from './operatorMetrics.ts';
+import { checkOutputDirectory, describeOutputDirProblem, type OutputDirCheck } from './sinks/outputDirectoryCheck.ts';
+import { OutputDirectoryMonitor } from './sinks/outputDirectoryMonitor.ts';
+import { RedisLifecycleLog } from './sinks/redisLifecycleLog.ts';
+import { StreamLifecycle } from './supervisor/streamLifecycle.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
 
 /**
@@ -35,6 +41,33 @@ function readConfig(): Config {
   }
 }
 
+/** An unusable OUTPUT_DIR stops start-up like any other configuration error (one line, exit 2). */
+async function checkOutputDirOrExit(config: Config): Promise<OutputDirCheck> {
+  const check = await checkOutputDirectory(config.outputDir);
+  if (!check.usable) {
+    process.stderr.write(`config: ${describeOutputDirProblem(config.outputDir, check)}\n`);
+    process.exit(2);
+  }
+  return check;
+}
+
+/** The limits the defaults came from, so `docker run --cpus/--memory` can be checked in the log. */
+function logCapacity(logger: Logger, config: Config): void {
+  const { capacity } = config;
+  logger.info(
+    {
+      maxStreams: config.maxStreams,
+      workerThreads: config.workerThreads,
+      cpus: capacity.cpus,
+      cpuSource: capacity.cpuSource,
+      memoryBytes: capacity.memoryBytes,
+      memorySource: capacity.memorySource,
+      defaults: { maxStreams: capacity.defaultMaxStreams, workerThreads: capacity.defaultWorkerThreads },
+    },
+    'capacity',
+  );
+}
+
 /**
  * V8 heap settings for the worker isolates, applied before the first one exists (the main
  * isolate is already sized). Measured in bench/perf and bench/chaosSoak (issues 3 and 5).
@@ -56,17 +89,32 @@ function tuneWorkerHeaps(config: Config): void {
 
 async function main(): Promise<void> {
   const config = readConfig();
+  const outputDirAtStart = await checkOutputDirOrExit(config);
   tuneWorkerHeaps(config);
   const logger = createLogger({ level: config.logLevel });
+  logCapacity(logger, config);
+  const outputDir = new OutputDirectoryMonitor({
+    directory: config.outputDir,
+    intervalMs: config.outputDirCheckIntervalMs,
+    logger,
+    initial: outputDirAtStart,
+  });
   // Multi-replica mode: Redis first, so the supervisor gets its lease guard (fencing) from the start.
   const cluster = config.redisUrl === undefined ? undefined : await ClusterNode.connect({ config, logger });
   const supervisor = new Supervisor({ config, logger, leaseGuard: cluster?.leaseGuard });
+  // Before any stream can start or resume here, so consumers see every one.
+  const lifecycle = new StreamLifecycle(supervisor);
+  const lifecycleLog =
+    config.redisUrl !== undefined && config.redisStream.kinds.length > 0
+      ? new RedisLifecycleLog({ url: config.redisUrl, maxLen: config.redisStream.maxLen, lifecycle, logger })
+      : undefined;
   await supervisor.start();
   await cluster?.attach(supervisor);
   // One table of failed bearer attempts for the admin API and the live feed.
   const authFailures = new AuthFailureLimiter();
   const live = new LiveHub({
     adminToken: config.adminToken,
+    consumerToken: config.consumerToken,
     authFailures,
     logger,
     maxBufferedBytes: config.live.subscriberBufferBytes,
@@ -76,23 +124,33 @@ async function main(): Promise<void> {
       unsubscribe: (id, subscriptionId) => supervisor.unsubscribeLive(id, subscriptionId),
     },
   });
+  const lifecycleHub = new LifecycleHub({
+    adminToken: config.adminToken,
+    consumerToken: config.consumerToken,
+    authFailures,
+    lifecycle,
+    logger,
+    maxBufferedBytes: config.live.subscriberBufferBytes,
+  });
   const metrics = new ConnectorMetrics({ supervisor, live, version: VERSION });
+  registerOperatorMetrics(metrics.registry, { capacity: config.capacity, outputDirUsable: () => outputDir.usable });
   supervisor.on('liveBatch', (batch) => live.deliver(batch));
   supervisor.on('streamFinished', (stats) => live.streamEnded(stats.rtmsStreamId));
 
   const memoryDedup = cluster === undefined ? new MemoryWebhookDeduplicator({ maxBytes: config.http.webhookDedupMaxBytes }) : undefined;
-  const server = createHttpServer({
-    http: config.http,
+  const serverOptions: Omit<HttpServerOptions, 'http' | 'role'> = {
     webhookSecretToken: config.credentials.webhookSecretToken,
     adminToken: config.adminToken,
+    consumerToken: config.consumerToken,
     authFailures,
     deduplicator: cluster?.deduplicator ?? memoryDedup,
     logger,
     onWebhook: (event) => (cluster === undefined ? supervisor.handleWebhook(event) : cluster.handleWebhook(event)),
     onOutcome: (outcome, reason) => metrics.webhookOutcome(outcome, reason),
-    isReady: () => supervisor.isReady,
+    // Also gates new streams: with OUTPUT_DIR unusable, Zoom's webhook gets 503 and is retried.
+    isReady: () => supervisor.isReady && outputDir.usable,
     metrics: () => metrics.render(),
-    onUpgrade: (request, socket, head) => live.handleUpgrade(request, socket, head),
+    onUpgrade: (request, socket, head) => lifecycleHub.handleUpgrade(request, socket, head) || live.handleUpgrade(request, socket, head),
     // Cluster mode: GET /streams lists the whole cluster; DELETE reaches the owning replica.
     streams: cluster ?? {
       list: () => supervisor.list(),
@@ -100,11 +158,29 @@ async function main(): Promise<void> {
       close: (id) => supervisor.closeStream(id),
       excludeParticipant: (id, userId) => supervisor.excludeParticipant(id, userId),
     },
+  };
+  // With INTERNAL_PORT, /metrics, the admin API and live feeds leave the public listener.
+  const internalHttp = config.internalHttp;
+  const server = createHttpServer({ ...serverOptions, http: config.http, role: internalHttp === undefined ? 'all' : 'public' });
+  const internalServer = internalHttp && createHttpServer({ ...serverOptions, http: { ...config.http, ...internalHttp }, role: 'internal' });
+  registerFrontDoorMetrics(metrics.registry, {
+    maxConnections: config.http.maxConnections,
+    connections: () => sumConnectionCounts([server.connections, ...(internalServer === undefined ? [] : [internalServer.connections])]),
+    dedup: memoryDedup,
+    authFailures,
   });
-  registerFrontDoorMetrics(metrics.registry, { maxConnections: config.http.maxConnections, connections: () => server.connections, dedup: memoryDedup, authFailures });
   const { port } = await server.listen();
+  const internalPort = internalServer && (await internalServer.listen()).port;
+  outputDir.start();
   logger.info(
-    { host: config.http.host, port, webhookPath: config.http.webhookPath, version: VERSION, ...(cluster === undefined ? {} : { replica: cluster.replicaId }) },
+    {
+      host: config.http.host,
+      port,
+      ...(internalHttp === undefined ? {} : { internalHost: internalHttp.host, internalPort }),
+      webhookPath: config.http.webhookPath,
+      version: VERSION,
+      ...(cluster === undefined ? {} : { replica: cluster.replicaId }),
+    },
     'rtms-connector listening',
   );
 
@@ -115,6 +191,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
+    outputDir.stop();
     logger.info({ signal, activeStreams: supervisor.activeStreams, graceMs: config.shutdownGraceMs }, 'shutting down');
     const forceExit = setTimeout(() => {
       logger.error('shutdown grace exceeded; exiting');
@@ -136,7 +213,8 @@ async function main(): Promise<void> {
       .then(() => cluster?.stop())
       .then(() => {
         live.close();
-        return server.close();
+        lifecycleHub.close();
+        return Promise.all([server.close(), internalServer?.close(), lifecycleLog?.close()]);
       })
       .then(() => {
         logger.info('shutdown complete');

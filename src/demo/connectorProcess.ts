@@ -47,15 +47,18 @@ export interface ConnectorProcessOptions {
 export class ConnectorProcess {
   readonly port: number;
   readonly baseUrl: string;
+  /** The internal listener (`INTERNAL_PORT`) when there is one: metrics, admin API, live feeds. */
+  readonly internalBaseUrl: string | undefined;
   readonly #child: ChildProcess;
   readonly #log: string[];
   readonly #logStream: WriteStream | undefined;
   readonly #exited: Promise<number | null>;
   readonly #adminToken: string | undefined;
 
-  private constructor(options: { port: number; child: ChildProcess; log: string[]; logStream: WriteStream | undefined; exited: Promise<number | null>; adminToken: string | undefined }) {
+  private constructor(options: { port: number; internalPort: number | undefined; child: ChildProcess; log: string[]; logStream: WriteStream | undefined; exited: Promise<number | null>; adminToken: string | undefined }) {
     this.port = options.port;
     this.baseUrl = `http://127.0.0.1:${options.port}`;
+    this.internalBaseUrl = options.internalPort === undefined ? undefined : `http://127.0.0.1:${options.internalPort}`;
     this.#child = options.child;
     this.#log = options.log;
     this.#logStream = options.logStream;
@@ -74,10 +77,19 @@ export class ConnectorProcess {
       if (logStream) logStream.write(`${line}\n`);
       else log.push(line);
     };
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // Whatever ends this process (an error, process.exit, a signal handler) ends the
+    // connector too: nothing is left running with its parent gone.
+    const orphanGuard = (): void => void child.kill('SIGTERM');
+    process.once('exit', orphanGuard);
+    const exited = new Promise<number | null>((resolve) =>
+      child.once('exit', (code) => {
+        process.off('exit', orphanGuard);
+        resolve(code);
+      }),
+    );
     createInterface({ input: child.stderr! }).on('line', record);
     const lines = createInterface({ input: child.stdout! });
-    const port = await new Promise<number>((resolve, reject) => {
+    const { port, internalPort } = await new Promise<{ port: number; internalPort: number | undefined }>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`connector did not start within ${options.startTimeoutMs ?? 20_000} ms`)), options.startTimeoutMs ?? 20_000);
       void exited.then((code) => {
         clearTimeout(timer);
@@ -88,11 +100,11 @@ export class ConnectorProcess {
         const entry = parseJson(line);
         if (entry?.['msg'] === 'rtms-connector listening' && typeof entry['port'] === 'number') {
           clearTimeout(timer);
-          resolve(entry['port']);
+          resolve({ port: entry['port'], internalPort: typeof entry['internalPort'] === 'number' ? entry['internalPort'] : undefined });
         }
       });
     });
-    return new ConnectorProcess({ port, child, log, logStream, exited, adminToken: options.env['ADMIN_TOKEN'] });
+    return new ConnectorProcess({ port, internalPort, child, log, logStream, exited, adminToken: options.env['ADMIN_TOKEN'] });
   }
 
   /** Process id of the connector (for RSS sampling from `/proc/<pid>/status`); undefined once it exited. */
@@ -111,7 +123,7 @@ export class ConnectorProcess {
 
   /** GET an admin route with the configured bearer token; returns status and parsed JSON. */
   async admin(path: string, method: 'GET' | 'DELETE' = 'GET'): Promise<{ status: number; body: Record<string, unknown> }> {
-    const response = await fetch(`${this.baseUrl}${path}`, {
+    const response = await fetch(`${this.internalBaseUrl ?? this.baseUrl}${path}`, {
       method,
       headers: this.#adminToken ? { authorization: `Bearer ${this.#adminToken}` } : {},
     });

@@ -38,6 +38,7 @@ async function main(): Promise<number> {
     }),
     logFile: join(outputDir, 'connector.log'),
   });
+  stopOnSignal(connector);
   const simulator = await startSimulator({ credentials, webhookUrl: connector.webhookUrl, seed: 2026 });
   try {
     console.log(`connector listening on ${connector.baseUrl}; Zoom stand-in on ${simulator.signalingUrl}`);
@@ -85,6 +86,16 @@ async function main(): Promise<number> {
     const code = await connector.stop('SIGTERM');
     if (code !== 0) console.error(`connector exited with code ${code}; see connector.log`);
   }
+}
+
+/** Ctrl-C, `timeout` or `kill`: stop the connector (it finalizes its files), then exit 128+n. */
+function stopOnSignal(connector: ConnectorProcess): void {
+  const onSignal = (signal: NodeJS.Signals, number: number): void => {
+    console.error(`demo: ${signal}; stopping the connector`);
+    void connector.stop('SIGTERM').finally(() => process.exit(128 + number));
+  };
+  process.once('SIGINT', () => onSignal('SIGINT', 2));
+  process.once('SIGTERM', () => onSignal('SIGTERM', 15));
 }
 
 /** Every speaker's WAV holds exactly the PCM the stand-in sent for that speaker. */

@@ -1,10 +1,10 @@
 import type { AuthFailureLimiter } from './authFailureLimiter.ts';
-import { BearerAuth } from './bearerAuth.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.ts';
 import type { StreamStats } from '../worker/streamStats.ts';
 import { sendError, sendJson } from './jsonResponse.ts';
 import { toStreamSnapshot, type StreamSnapshot } from './streamSnapshot.ts';
+import { TokenAccess } from './tokenAccess.ts';
 
 /**
  * What the admin API needs from the control plane (the supervisor). Every method may
@@ -87,8 +87,10 @@ export interface AdminRoutesOptions {
    * ids and names.
    */
   readonly adminToken: string | undefined;
-  /** Slows repeated 401s per address; shared with the live feed. */
+  /** Slows repeated 401s per address; shared with the live feeds. */
   readonly authFailures?: AuthFailureLimiter;
+  /** Read-only bearer token (`CONSUMER_TOKEN`): the GET routes accept it too. */
+  readonly consumerToken?: string | undefined;
   readonly streams: StreamControl;
   /** ms epoch; used for durations and `effectiveFrom`. */
   readonly now: () => number;
@@ -112,13 +114,13 @@ export interface AdminRoutesOptions {
  * are percent-decoded after splitting, so `%2F` inside an id stays part of the id.
  */
 export class AdminRoutes {
-  readonly #auth: BearerAuth;
+  readonly #auth: TokenAccess;
   readonly #streams: StreamControl;
   readonly #now: () => number;
   readonly #logger: Logger;
 
   constructor(options: AdminRoutesOptions) {
-    this.#auth = new BearerAuth(options.adminToken, options.authFailures);
+    this.#auth = new TokenAccess(options);
     this.#streams = options.streams;
     this.#now = options.now;
     this.#logger = options.logger;
@@ -136,12 +138,13 @@ export class AdminRoutes {
         allow: allowHeader(methods),
       });
     }
-    const denied = this.#auth.check(request.headers.authorization, request.socket.remoteAddress);
+    const denied = this.#auth.check(request.headers.authorization, method === 'GET' ? 'read' : 'write', request.socket.remoteAddress);
     if (denied?.status === 429) {
       return sendError(response, 429, 'ADMIN_RATE_LIMITED', denied.reason, { 'retry-after': String(denied.retryAfterSeconds ?? 1) });
     }
     if (denied !== undefined) {
-      return sendError(response, 401, 'ADMIN_UNAUTHORIZED', denied.reason, { 'www-authenticate': denied.challenge });
+      const code = denied.status === 403 ? 'ADMIN_FORBIDDEN' : 'ADMIN_UNAUTHORIZED';
+      return sendError(response, denied.status, code, denied.reason, { 'www-authenticate': denied.challenge });
     }
 
     switch (target.kind) {

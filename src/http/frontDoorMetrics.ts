@@ -1,11 +1,23 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { CONNECTION_DROP_REASONS, type ConnectionDropReason } from './connectionLimiter.ts';
 
+/** Open connections and those closed by the cap, of one listener or several. */
+export interface ConnectionCounts {
+  readonly open: number;
+  readonly dropped: Readonly<Record<ConnectionDropReason, number>>;
+}
+
+/** The public and the internal listener (`INTERNAL_PORT`) each have the cap; their descriptors add up. */
+export function sumConnectionCounts(counts: readonly ConnectionCounts[]): ConnectionCounts {
+  const dropped = Object.fromEntries(CONNECTION_DROP_REASONS.map((reason) => [reason, counts.reduce((sum, count) => sum + count.dropped[reason], 0)]));
+  return { open: counts.reduce((sum, count) => sum + count.open, 0), dropped: dropped as Record<ConnectionDropReason, number> };
+}
+
 /** What the HTTP front door counts, read at each scrape. */
 export interface FrontDoorSources {
-  /** `HTTP_MAX_CONNECTIONS`. */
+  /** `HTTP_MAX_CONNECTIONS`, per listener. */
   readonly maxConnections: number;
-  readonly connections: () => { readonly open: number; readonly dropped: Readonly<Record<ConnectionDropReason, number>> };
+  readonly connections: () => ConnectionCounts;
   /** The in-memory webhook dedup store; undefined with Redis (its keys live there). */
   readonly dedup: { readonly bytes: number; readonly evictions: number } | undefined;
   readonly authFailures: { readonly refused: number };

@@ -8,6 +8,7 @@ import type { Logger } from '../logger.ts';
 import { AdminRoutes, type StreamControl } from './adminRoutes.ts';
 import { AuthFailureLimiter } from './authFailureLimiter.ts';
 import { ConnectionLimiter, type ConnectionDropReason } from './connectionLimiter.ts';
+import { serves, type ListenerRole, type RouteGroup } from './listenerRole.ts';
 import { sendError, sendJson } from './jsonResponse.ts';
 import { declaredTooLarge } from './readBody.ts';
 import { MemoryWebhookDeduplicator, type WebhookDeduplicator } from './webhookDeduplicator.ts';
@@ -29,6 +30,8 @@ export interface HttpServerOptions {
   readonly adminToken: string | undefined;
   /** Slows repeated 401s per address; pass the live feed's too so attempts add up. Default: its own. */
   readonly authFailures?: AuthFailureLimiter;
+  /** `CONSUMER_TOKEN`: read-only access to the `GET /streams…` routes. */
+  readonly consumerToken?: string | undefined;
   /** Default: an in-memory one (90 min TTL, `http.webhookDedupMaxBytes`) on `clock`. */
   readonly deduplicator?: WebhookDeduplicator;
   /** Time source for signature freshness, dedup expiry and snapshots. Default `Date.now`. */
@@ -52,6 +55,8 @@ export interface HttpServerOptions {
    * is a few hundred bytes, and a slow sender must not hold a socket for Node's 300 s default.
    */
   readonly requestTimeoutMs?: number;
+  /** Which routes this listener serves (see listenerRole.ts); others answer 404. Default `all`. */
+  readonly role?: ListenerRole;
 }
 
 /** `GET /healthz` answer: the process is alive and its event loop turns. */
@@ -90,6 +95,7 @@ export class HttpServer {
   readonly #isReady: () => boolean;
   readonly #metrics: () => Promise<MetricsText>;
   readonly #connections: ConnectionLimiter;
+  readonly #role: ListenerRole;
   #lifecycle: Lifecycle = 'new';
   #closed: Promise<void> | undefined;
 
@@ -99,6 +105,7 @@ export class HttpServer {
     this.#logger = options.logger.child({ component: 'http' });
     this.#isReady = options.isReady;
     this.#metrics = options.metrics;
+    this.#role = options.role ?? 'all';
     this.#webhook = new WebhookHandler({
       secretToken: options.webhookSecretToken,
       verifier: new WebhookVerifier({
@@ -116,6 +123,7 @@ export class HttpServer {
     this.#admin = new AdminRoutes({
       adminToken: options.adminToken,
       authFailures: options.authFailures ?? new AuthFailureLimiter({ clock }),
+      consumerToken: options.consumerToken,
       streams: options.streams,
       now: () => clock.now(),
       logger: this.#logger,
@@ -139,7 +147,7 @@ export class HttpServer {
     this.#server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.#connections.upgraded(socket as Socket);
       socket.on('error', () => socket.destroy());
-      if (options.onUpgrade?.(request, socket, head) !== true) {
+      if (!serves(this.#role, 'admin') || options.onUpgrade?.(request, socket, head) !== true) {
         socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       }
     });
@@ -179,7 +187,7 @@ export class HttpServer {
         this.#server.off('error', onError);
         this.#server.on('error', (error) => this.#logger.error({ err: describeError(error) }, 'http server error'));
         const { port } = this.#server.address() as AddressInfo;
-        this.#logger.info({ host: this.#config.host, port, webhookPath: this.#config.webhookPath }, 'http listening');
+        this.#logger.info({ host: this.#config.host, port, webhookPath: this.#config.webhookPath, role: this.#role }, 'http listening');
         resolve({ port });
       });
     });
@@ -222,6 +230,8 @@ export class HttpServer {
   async #route(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = pathOf(request.url);
     if (path === undefined) return sendError(response, 400, 'PATH_INVALID', 'path: expected an origin-form request target');
+    const group = routeGroup(path, this.#config.webhookPath);
+    if (group !== undefined && !serves(this.#role, group)) return sendError(response, 404, 'ROUTE_NOT_FOUND', 'no such route');
     if (path === this.#config.webhookPath) return this.#webhook.handle(request, response);
 
     switch (path) {
@@ -261,6 +271,14 @@ export class HttpServer {
 /** Creates the HTTP listener; call `listen()` to start it. */
 export function createHttpServer(options: HttpServerOptions): HttpServer {
   return new HttpServer(options);
+}
+
+function routeGroup(path: string, webhookPath: string): RouteGroup | undefined {
+  if (path === webhookPath) return 'webhook';
+  if (path === '/healthz' || path === '/readyz') return 'probe';
+  if (path === '/metrics') return 'metrics';
+  if (path === '/streams' || path.startsWith('/streams/')) return 'admin';
+  return undefined;
 }
 
 /** The raw (still percent-encoded) path of a request target, without the query; undefined if not origin-form. */

@@ -11,6 +11,8 @@ export type HttpErrorCode =
   | 'ADMIN_UNAUTHORIZED'
   /** Too many 401s from this address lately (`AuthFailureLimiter`); see `retry-after`. */
   | 'ADMIN_RATE_LIMITED'
+  /** A valid `CONSUMER_TOKEN` used where `ADMIN_TOKEN` is needed (closing, excluding). */
+  | 'ADMIN_FORBIDDEN'
   /** No stream with that id is known to this instance. */
   | 'STREAM_NOT_FOUND'
   | 'ROUTE_NOT_FOUND'

@@ -5,10 +5,10 @@ import { MEDIA_KINDS, type MediaKind } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { LiveBatch, LiveItem } from '../worker/liveTap.ts';
 import type { AuthFailureLimiter } from './authFailureLimiter.ts';
-import { BearerAuth } from './bearerAuth.ts';
+import { TokenAccess, type AccessRefusal } from './tokenAccess.ts';
 
 /**
- * `GET /streams/{id}/live?media=audio,transcript` (WebSocket upgrade, bearer ADMIN_TOKEN):
+ * `GET /streams/{id}/live?media=audio,transcript` (WebSocket upgrade, bearer ADMIN_TOKEN or CONSUMER_TOKEN):
  * a stream's lifecycle events and frames, live, for downstream consumers.
  *
  * Messages (documented in README):
@@ -28,6 +28,8 @@ export interface LiveHubOptions {
   readonly adminToken: string | undefined;
   /** Slows repeated 401s per address; shared with the admin API. */
   readonly authFailures?: AuthFailureLimiter;
+  /** Read-only bearer token (`CONSUMER_TOKEN`), accepted like `adminToken`. */
+  readonly consumerToken?: string | undefined;
   readonly streams: {
     /** Starts delivery for an active stream; false when the stream is not active here. */
     subscribe(rtmsStreamId: string, subscriptionId: number, kinds: readonly MediaKind[]): boolean;
@@ -54,7 +56,7 @@ interface Subscriber {
 }
 
 export class LiveHub {
-  readonly #auth: BearerAuth;
+  readonly #auth: TokenAccess;
   readonly #streams: LiveHubOptions['streams'];
   readonly #logger: Logger;
   readonly #maxBufferedBytes: number;
@@ -68,7 +70,7 @@ export class LiveHub {
   slowDisconnects = 0;
 
   constructor(options: LiveHubOptions) {
-    this.#auth = new BearerAuth(options.adminToken, options.authFailures);
+    this.#auth = new TokenAccess(options);
     this.#streams = options.streams;
     this.#logger = options.logger.child({ component: 'live' });
     this.#maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
@@ -86,9 +88,8 @@ export class LiveHub {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const match = /^\/streams\/([^/]+)\/live$/.exec(url.pathname);
     if (match === null) return false;
-    const refusal = this.#auth.check(request.headers.authorization, request.socket.remoteAddress);
-    if (refusal?.status === 429) return refuse(socket, 429, refusal.reason, { 'retry-after': String(refusal.retryAfterSeconds ?? 1) });
-    if (refusal !== undefined) return refuse(socket, 401, refusal.reason, { 'www-authenticate': refusal.challenge });
+    const refusal = this.#auth.check(request.headers.authorization, 'read', request.socket.remoteAddress);
+    if (refusal !== undefined) return refuseAccess(socket, refusal);
     let rtmsStreamId: string;
     try {
       rtmsStreamId = decodeURIComponent(match[1] ?? '');
@@ -203,7 +204,7 @@ const REFUSALS = {
 } as const;
 
 /** Answers an upgrade request with a plain HTTP error and closes the socket. */
-function refuse(socket: Duplex, status: keyof typeof REFUSALS, reason: string, headers: Record<string, string> = {}): true {
+export function refuse(socket: Duplex, status: keyof typeof REFUSALS, reason: string, headers: Record<string, string> = {}): true {
   const body = JSON.stringify({ error: REFUSALS[status].code, reason });
   const lines = [
     `HTTP/1.1 ${status} ${REFUSALS[status].text}`,
@@ -214,4 +215,10 @@ function refuse(socket: Duplex, status: keyof typeof REFUSALS, reason: string, h
   ];
   socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
   return true;
+}
+
+/** Answers an upgrade whose bearer token does not grant reading: 401, or 429 with `retry-after`. */
+export function refuseAccess(socket: Duplex, refusal: AccessRefusal): true {
+  if (refusal.status === 429) return refuse(socket, 429, refusal.reason, { 'retry-after': String(refusal.retryAfterSeconds ?? 1) });
+  return refuse(socket, 401, refusal.reason, { 'www-authenticate': refusal.challenge });
 }

@@ -1,6 +1,7 @@
 import { writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { makeDirectory } from './makeDirectory.ts';
 import { dirname } from 'node:path';
 import { WriteQueue, type WriteStats } from './writeQueue.ts';
 
@@ -179,7 +180,7 @@ export class AppendOnlyFile {
 
   async #open(): Promise<FileHandle> {
     if (this.#handle !== undefined) return this.#handle;
-    await mkdir(dirname(this.#path), { recursive: true });
+    await makeDirectory(dirname(this.#path));
     const header = this.#header;
     this.#handle = await open(this.#path, header === undefined ? 'a' : 'wx');
     if (header !== undefined) {

@@ -1,4 +1,5 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
+import { makeDirectory } from './makeDirectory.ts';
 import { join } from 'node:path';
 import type { MediaWriter } from './mediaWriter.ts';
 import { WriteQueue, type WriteStats } from './writeQueue.ts';
@@ -79,7 +80,7 @@ export class ImageFrameWriter implements MediaWriter {
 
   async #writeBatch(frames: readonly ImageFrame[], written: (count: number) => void): Promise<void> {
     if (!this.#directoryReady) {
-      await mkdir(this.#directory, { recursive: true });
+      await makeDirectory(this.#directory);
       this.#directoryReady = true;
     }
     for (const [index, frame] of frames.entries()) {

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
+import { makeDirectory } from '../media/makeDirectory.ts';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../clock.ts';
 import type { MediaKind } from '../config.ts';
@@ -543,7 +544,7 @@ export class FileSink extends EventEmitter implements StreamSink {
     };
     const temp = join(this.#directory, STREAM_JSON_TEMP);
     try {
-      if (!this.#directoryCreated) await mkdir(this.#directory, { recursive: true });
+      if (!this.#directoryCreated) await makeDirectory(this.#directory);
       this.#directoryCreated = true;
       await writeFile(temp, `${JSON.stringify(document, null, 2)}\n`);
       await rename(temp, join(this.#directory, STREAM_JSON));

@@ -64,6 +64,28 @@ export class RedisStreamPublisher {
       .finally(() => (this.#inFlight -= 1));
   }
 
+  /**
+   * Retention of a finished stream's keys: `EXPIRE` each of them after `seconds`. Issued on
+   * the connection that carried the stream's appends, so it lands after the last of them.
+   * While Redis is away the keys keep no TTL; that is logged.
+   */
+  expire(keys: readonly string[], seconds: number): void {
+    this.#forEachKey(keys, 'redis expire failed', (key) => this.#client.expire(key, seconds));
+  }
+
+  /** A stream resumed here after another worker or replica let it go: its keys live again. */
+  persist(keys: readonly string[]): void {
+    this.#forEachKey(keys, 'redis persist failed', (key) => this.#client.persist(key));
+  }
+
+  #forEachKey(keys: readonly string[], failure: string, command: (key: string) => Promise<unknown>): void {
+    if (!this.#client.isReady) {
+      this.#logError(failure, new Error(`redis not connected; ${keys.length} keys unchanged`));
+      return;
+    }
+    for (const key of keys) command(key).catch((error: unknown) => this.#logError(failure, error));
+  }
+
   /** Consumer-group lag of one stream: the largest `lag` of its groups, or undefined without groups. */
   async consumerLag(key: string): Promise<number | undefined> {
     if (!this.#client.isReady) return undefined;

@@ -19,11 +19,22 @@ export class RedisStreamSink implements FrameTap {
   readonly #publisher: RedisStreamPublisher;
   readonly #prefix: string;
   readonly #kinds: ReadonlySet<MediaKind>;
+  readonly #retentionSeconds: number;
 
-  constructor(options: { publisher: RedisStreamPublisher; rtmsStreamId: string; kinds: readonly MediaKind[] }) {
+  constructor(options: {
+    publisher: RedisStreamPublisher;
+    rtmsStreamId: string;
+    kinds: readonly MediaKind[];
+    /** `REDIS_OUTPUT_RETENTION_SECONDS`: the keys expire this long after the stream ends here; 0 = never. */
+    retentionSeconds: number;
+    /** The stream resumes here (worker restart, another replica): clear a TTL its previous host set. */
+    resumed: boolean;
+  }) {
     this.#publisher = options.publisher;
     this.#prefix = `rtms:${options.rtmsStreamId}:`;
     this.#kinds = new Set(options.kinds);
+    this.#retentionSeconds = options.retentionSeconds;
+    if (options.resumed && this.#retentionSeconds > 0) this.#publisher.persist(this.keys());
   }
 
   frame(frame: Frame): void {
@@ -45,8 +56,9 @@ export class RedisStreamSink implements FrameTap {
     this.#publisher.append(`${this.#prefix}events`, 'events', { eventType: event.eventType, sentTime: event.sentTime, data: JSON.stringify(event.data) });
   }
 
+  /** Called once, when the stream ends here: appends were issued immediately; the keys get their TTL. */
   flush(): void {
-    // Appends are issued immediately; nothing is held here.
+    if (this.#retentionSeconds > 0) this.#publisher.expire(this.keys(), this.#retentionSeconds);
   }
 
   /** The stream keys this sink writes to. */

@@ -1,4 +1,5 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
+import { makeDirectory } from '../media/makeDirectory.ts';
 import { join } from 'node:path';
 import { lifecycleEvent } from '../media/frame.ts';
 import type { StreamStart } from '../rtms/products.ts';
@@ -12,7 +13,7 @@ import { streamDirectory } from './streamDirectory.ts';
 export async function recordRejection(options: { outputDir: string; start: StreamStart; reason: string; at: number }): Promise<void> {
   const { start, reason, at } = options;
   const directory = streamDirectory(options.outputDir, start.rtmsStreamId);
-  await mkdir(directory, { recursive: true });
+  await makeDirectory(directory);
   const event = lifecycleEvent('stream.rejected', { rtmsStreamId: start.rtmsStreamId, reason }, at);
   await writeFile(join(directory, 'events.jsonl'), `${JSON.stringify(event)}\n`, { flag: 'a' });
   const metadata = {

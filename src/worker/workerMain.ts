@@ -111,7 +111,15 @@ function startStream(start: StreamStart, resume: (ResumeFrom & { readonly onDisk
     send: (batch) => port.postMessage({ type: 'liveBatch', ...batch } satisfies WorkerToSupervisor, [batch.payload]),
   });
   taps.set(start.rtmsStreamId, tap);
-  const redisSink = redisPublisher && new RedisStreamSink({ publisher: redisPublisher, rtmsStreamId: start.rtmsStreamId, kinds: config.redisStream.kinds });
+  const redisSink =
+    redisPublisher &&
+    new RedisStreamSink({
+      publisher: redisPublisher,
+      rtmsStreamId: start.rtmsStreamId,
+      kinds: config.redisStream.kinds,
+      retentionSeconds: config.redisStream.retentionSeconds,
+      resumed: resume !== undefined,
+    });
   if (redisSink !== undefined) redisSinks.set(start.rtmsStreamId, redisSink);
   const stall = config.debugSinkStall;
   const sink = stall === undefined ? fileSink : new StallingSink({ inner: fileSink, ...stall });

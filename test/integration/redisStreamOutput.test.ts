@@ -56,6 +56,48 @@ describe('Redis stream output (rtms:<id>:<media>)', () => {
     }
   });
 
+  it('keys get REDIS_OUTPUT_RETENTION_SECONDS as TTL when the stream ends, not before, and then expire', async () => {
+    const rig = await startRig({ REDIS_URL: redis.url, RTMS_MEDIA: 'audio,transcript', REDIS_OUTPUT_RETENTION_SECONDS: '3600' });
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    const ttls = async (id: string): Promise<number[]> =>
+      Promise.all(['audio', 'transcript', 'events'].map((media) => client.ttl(`rtms:${id}:${media}`)));
+    const until = async (what: string, condition: () => Promise<boolean>): Promise<void> => {
+      const deadline = Date.now() + 15_000;
+      while (!(await condition())) {
+        if (Date.now() > deadline) throw new Error(`${what} did not happen within 15 s`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    try {
+      const stream = await rig.simulator.startStream({ product: 'meeting' });
+      await stream.whenReady();
+      await untilAudioSent(stream, 32_000, { transcripts: 1 });
+      // Live: the keys exist (-2 would be missing) and have no TTL.
+      expect(await ttls(stream.rtmsStreamId)).toEqual([-1, -1, -1]);
+      await stream.stop();
+      await waitUntilEnded(rig, stream);
+      await until('a TTL on every key', async () => (await ttls(stream.rtmsStreamId)).every((ttl) => ttl > 0));
+      for (const ttl of await ttls(stream.rtmsStreamId)) expect(ttl).toBeLessThanOrEqual(3600);
+    } finally {
+      await rig.close();
+    }
+
+    // A short retention, to see Redis really delete them.
+    const short = await startRig({ REDIS_URL: redis.url, RTMS_MEDIA: 'audio', REDIS_STREAM_MEDIA: 'audio', REDIS_OUTPUT_RETENTION_SECONDS: '1' });
+    try {
+      const stream = await short.simulator.startStream({ product: 'meeting' });
+      await stream.whenReady();
+      await untilAudioSent(stream, 32_000);
+      await stream.stop();
+      await waitUntilEnded(short, stream);
+      await until('the keys expiring', async () => (await client.exists([`rtms:${stream.rtmsStreamId}:audio`, `rtms:${stream.rtmsStreamId}:events`])) === 0);
+    } finally {
+      await short.close();
+      await client.close();
+    }
+  });
+
   it('caps each stream (MAXLEN ~): a consumer that falls behind loses the oldest entries, ingest is untouched', async () => {
     const rig = await startRig({ REDIS_URL: redis.url, RTMS_MEDIA: 'audio', REDIS_STREAM_MAXLEN: '100' });
     try {

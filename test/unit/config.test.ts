@@ -99,13 +99,13 @@ describe('loadConfig', () => {
   });
 
   it('caps HTTP connections at a quarter of the open-files limit by default, and at most half of it', () => {
-    expect(loadConfig(required, 600).http.maxConnections).toBe(150);
-    expect(loadConfig(required, 1_048_576).http.maxConnections).toBe(1024);
-    expect(loadConfig(required, undefined).http.maxConnections).toBe(1024);
-    expect(loadConfig({ ...required, HTTP_MAX_CONNECTIONS: '300' }, 600).http.maxConnections).toBe(300);
+    expect(loadConfig(required, { openFiles: 600 }).http.maxConnections).toBe(150);
+    expect(loadConfig(required, { openFiles: 1_048_576 }).http.maxConnections).toBe(1024);
+    expect(loadConfig(required, { openFiles: undefined }).http.maxConnections).toBe(1024);
+    expect(loadConfig({ ...required, HTTP_MAX_CONNECTIONS: '300' }, { openFiles: 600 }).http.maxConnections).toBe(300);
     let problem: readonly string[] = [];
     try {
-      loadConfig({ ...required, HTTP_MAX_CONNECTIONS: '301' }, 600);
+      loadConfig({ ...required, HTTP_MAX_CONNECTIONS: '301' }, { openFiles: 600 });
     } catch (error) {
       problem = (error as ConfigError).problems;
     }

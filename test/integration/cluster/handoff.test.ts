@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
 import { inspectStreamOutput } from '../../../src/demo/streamOutputReport.ts';
 import { readWavData } from '../../../src/media/wavReader.ts';
@@ -33,11 +34,25 @@ describe('multi-replica: SIGTERM hand-off', () => {
       for (const stream of streams) expect(stream.end).toBeUndefined();
 
       await Promise.all(streams.map((stream) => untilAudio(stream, stream.sent.audioBytes() + 2 * 1000 * BYTES_PER_MS)));
+      const redis = createClient({ url: rig.redis.url });
+      await redis.connect();
+      // Whatever TTL the releasing replica gave the Redis output, the peer that resumed it took away.
+      for (const stream of streams) expect(await redis.ttl(`rtms:${stream.rtmsStreamId}:events`)).toBe(-1);
       await Promise.all(streams.map((stream) => stream.stop()));
       for (const stream of streams) {
         const snapshot = await rig.replica(1).waitForStream(stream.rtmsStreamId, (candidate) => candidate['active'] === false);
         expect(snapshot).toMatchObject({ state: 'ended', rejoins: { 'full/handoff': 1 } });
       }
+      const lifecycle = ((await redis.xRange('rtms:streams', '-', '+')) ?? []).map((entry) => entry?.message ?? {});
+      for (const stream of streams) {
+        // For consumers the stream moved, it did not end and start again.
+        expect(lifecycle.filter((entry) => entry['rtmsStreamId'] === stream.rtmsStreamId).map((entry) => entry['event'])).toEqual(['started', 'moved', 'resumed', 'ended']);
+        // Ended for good now: the keys get their TTL (issued just before the stream is reported finished).
+        const deadline = Date.now() + 10_000;
+        while ((await redis.ttl(`rtms:${stream.rtmsStreamId}:events`)) <= 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(await redis.ttl(`rtms:${stream.rtmsStreamId}:events`)).toBeGreaterThan(0);
+      }
+      await redis.close();
       expect(streams.map(connectionsOf)).toEqual([
         { accepted: 2, duplicates: 0 },
         { accepted: 2, duplicates: 0 },
