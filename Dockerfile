@@ -21,8 +21,9 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
-# ── build: all dependencies, TypeScript → dist/ (tsconfig.build.json leaves out the Zoom
-#    simulator and the demo, which run from source) ──────────────────────────────────────
+# ── build: all dependencies, TypeScript → dist/ (src/ is the connector only; the Zoom
+#    stand-in is the workspace packages/rtms-simulator, which is not in the build context, so
+#    npm ci leaves it out) ─────────────────────────────────────────────────────────────────
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./

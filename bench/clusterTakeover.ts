@@ -19,7 +19,7 @@
  */
 import { parseArgs } from 'node:util';
 import { writeBenchResult } from './benchResult.ts';
-import type { SimulatedStream } from '../src/simulator/simulator.ts';
+import type { SimulatedStream } from 'rtms-simulator';
 import { ClusterRig, untilAudio } from '../test/integration/cluster/clusterRig.ts';
 
 const BYTES_PER_MS = 32;

@@ -1,14 +1,14 @@
-import '../nodeVersionCheck.ts';
+import '../src/nodeVersionCheck.ts';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { ffprobeAvailable } from '../media/ffprobe.ts';
-import { readWavData } from '../media/wavReader.ts';
-import { fileSafeId } from '../sinks/fileSafeId.ts';
-import { streamDirectory } from '../sinks/streamDirectory.ts';
-import { startSimulator, type SimulatedStream } from '../simulator/simulator.ts';
-import { ConnectorProcess, connectorEnv } from './connectorProcess.ts';
+import { startSimulator, type SimulatedStream } from 'rtms-simulator';
+import { fileSafeId } from '../src/sinks/fileSafeId.ts';
+import { streamDirectory } from '../src/sinks/streamDirectory.ts';
+import { ConnectorProcess, connectorEnv } from '../test/support/connectorProcess.ts';
+import { ffprobeAvailable } from '../test/support/ffprobe.ts';
+import { inspectStreamOutput } from '../test/support/streamOutputReport.ts';
+import { readWavData } from '../test/support/wavReader.ts';
 import { DemoDirectoryNotOwnedError, prepareDemoOutputDirectory } from './demoOutputDirectory.ts';
-import { inspectStreamOutput } from './streamOutputReport.ts';
 
 /**
  * `npm run demo`: the real connector process and the built-in Zoom stand-in on 127.0.0.1.

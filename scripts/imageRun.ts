@@ -15,10 +15,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { Credentials } from '../src/config.ts';
-import { readWavData } from '../src/media/wavReader.ts';
+import { readWavData } from '../test/support/wavReader.ts';
 import { fileSafeId } from '../src/sinks/fileSafeId.ts';
 import { streamDirectory } from '../src/sinks/streamDirectory.ts';
-import { startSimulator, type SimulatedStream, type Simulator } from '../src/simulator/simulator.ts';
+import { startSimulator, type SimulatedStream, type Simulator } from 'rtms-simulator';
 
 const run = promisify(execFile);
 
@@ -72,6 +72,8 @@ interface ImageContents {
   readonly app: string[];
   readonly dist: string[];
   readonly installed: string[];
+  /** Every path under /app (outside third-party packages) naming the stand-in or the demo. */
+  readonly standIn: string[];
 }
 
 const INSPECT_SCRIPT = `
@@ -82,6 +84,10 @@ console.log(JSON.stringify({
   app: fs.readdirSync('.'),
   dist: fs.readdirSync('dist'),
   installed: Object.keys(lock.packages).filter((path) => path !== ''),
+  standIn: fs
+    .readdirSync('.', { recursive: true })
+    .filter((path) => !path.startsWith('node_modules/') || path.startsWith('node_modules/rtms-simulator'))
+    .filter((path) => /(^|\\/)(rtms-simulator|simulator|demo)(\\/|$)|simulatedStream|demoMain/.test(path)),
 }));`;
 
 async function checkContents(image: string): Promise<void> {
@@ -97,18 +103,29 @@ async function checkContents(image: string): Promise<void> {
   check(contents.uid === 1000, `processes run as uid ${contents.uid}, expected 1000`);
   check(JSON.stringify(contents.app.sort()) === JSON.stringify(['dist', 'node_modules', 'package.json']), `${APP} holds ${contents.app.join(', ')}`);
   for (const standIn of ['simulator', 'demo']) check(!contents.dist.includes(standIn), `dist/${standIn} is in the image`);
+  check(contents.standIn.length === 0, `stand-in or demo code in the image: ${contents.standIn.join(', ')}`);
   check(contents.dist.includes('main.js'), 'dist/main.js is in the image');
 
   // The project's lockfile says which packages are dev-only.
-  const lock = JSON.parse(await readFile('package-lock.json', 'utf8')) as { packages: Record<string, { dev?: boolean; optional?: boolean }> };
+  const lock = JSON.parse(await readFile('package-lock.json', 'utf8')) as {
+    packages: Record<string, { dev?: boolean; optional?: boolean; link?: boolean }>;
+  };
   const installed = new Set(contents.installed);
+  // Workspaces (packages/*, linked from node_modules) hold the stand-in: never in the image.
+  const workspaces = Object.entries(lock.packages)
+    .filter(([path, entry]) => path !== '' && (entry.link === true || !path.startsWith('node_modules/')))
+    .map(([path]) => path);
+  const shippedWorkspaces = workspaces.filter((path) => installed.has(path));
+  check(shippedWorkspaces.length === 0, `workspaces in the image: ${shippedWorkspaces.join(', ')}`);
   const dev = Object.entries(lock.packages).filter(([path, entry]) => path !== '' && entry.dev === true);
   const shippedDev = dev.map(([path]) => path).filter((path) => installed.has(path));
   check(shippedDev.length === 0, `dev dependencies in the image: ${shippedDev.join(', ')}`);
-  const production = Object.entries(lock.packages).filter(([path, entry]) => path !== '' && entry.dev !== true && entry.optional !== true);
+  const production = Object.entries(lock.packages).filter(
+    ([path, entry]) => path !== '' && entry.dev !== true && entry.optional !== true && !workspaces.includes(path),
+  );
   const missing = production.map(([path]) => path).filter((path) => !installed.has(path));
   check(missing.length === 0, `production dependencies missing from the image: ${missing.join(', ')}`);
-  report(`contents: USER node (uid 1000), ${APP} = dist, node_modules, package.json; ${installed.size} production packages, none of ${dev.length} dev packages; no dist/simulator, dist/demo`);
+  report(`contents: USER node (uid 1000), ${APP} = dist, node_modules, package.json; ${installed.size} production packages, none of ${dev.length} dev packages; no stand-in or demo code (${workspaces.join(', ')} left out)`);
 }
 
 async function main(image: string): Promise<void> {

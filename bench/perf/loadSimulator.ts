@@ -10,7 +10,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type SimulatedStream, startSimulator } from '../../src/simulator/simulator.ts';
+import { type SimulatedStream, startSimulator } from 'rtms-simulator';
 import type { LoadSimulatorConfig, LoadSimulatorMessage, LoadSimulatorRequest, LoadSimulatorStats } from './perfIpc.ts';
 
 const config = JSON.parse(process.env['PERF_SIM_CONFIG'] ?? '{}') as LoadSimulatorConfig;

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inspectStreamOutput } from '../../src/demo/streamOutputReport.ts';
+import { inspectStreamOutput } from '../support/streamOutputReport.ts';
 import type { Product } from '../../src/rtms/products.ts';
-import type { SimulatedStream } from '../../src/simulator/simulator.ts';
+import type { SimulatedStream } from 'rtms-simulator';
 import { expectAudioIdentical, expectEveryFrameAccounted, readJsonLines, startRig, untilAudioSent, waitUntilEnded, type Rig } from './connectorHarness.ts';
 
 /** The connector process against the simulator: every product, end to end, byte for byte. */

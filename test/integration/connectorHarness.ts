@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect } from 'vitest';
 import type { Credentials } from '../../src/config.ts';
-import { ConnectorProcess, connectorEnv } from '../../src/demo/connectorProcess.ts';
-import { readWavData } from '../../src/media/wavReader.ts';
+import { ConnectorProcess, connectorEnv } from '../support/connectorProcess.ts';
+import { readWavData } from '../support/wavReader.ts';
 import { fileSafeId } from '../../src/sinks/fileSafeId.ts';
 import { streamDirectory } from '../../src/sinks/streamDirectory.ts';
-import { startSimulator, type SimulatedStream, type Simulator, type SimulatorOptions } from '../../src/simulator/simulator.ts';
+import { startSimulator, type SimulatedStream, type Simulator, type SimulatorOptions } from 'rtms-simulator';
 import type { MediaCounters } from '../../src/worker/streamStats.ts';
 
 /**

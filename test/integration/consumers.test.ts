@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { readWavData } from '../../src/media/wavReader.ts';
+import { readWavData } from '../support/wavReader.ts';
 import { startRig, untilAudioSent, waitUntilEnded } from './connectorHarness.ts';
 import { RedisServer } from './redisServer.ts';
 

@@ -12,7 +12,7 @@ describe('npm run demo', () => {
     const outputDir = await mkdtemp(join(tmpdir(), 'rtms-demo-'));
     try {
       // Exactly what `npm run demo` runs; a non-zero exit rejects with the output attached.
-      const { stdout } = await run(process.execPath, ['src/demo/demoMain.ts'], {
+      const { stdout } = await run(process.execPath, ['demo/demoMain.ts'], {
         env: { PATH: process.env['PATH'] ?? '', OUTPUT_DIR: outputDir },
         timeout: 60_000,
       });

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readWavData } from '../../src/media/wavReader.ts';
+import { readWavData } from '../support/wavReader.ts';
 import { fileSafeId } from '../../src/sinks/fileSafeId.ts';
 import { expectAudioIdentical, expectEveryFrameAccounted, readJsonLines, startRig, untilAudioSent, waitUntilEnded } from './connectorHarness.ts';
 

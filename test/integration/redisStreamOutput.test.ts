@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readWavData } from '../../src/media/wavReader.ts';
+import { readWavData } from '../support/wavReader.ts';
 import { expectAudioIdentical, startRig, untilAudioSent, waitUntilEnded } from './connectorHarness.ts';
 import { RedisServer } from './redisServer.ts';
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inspectStreamOutput } from '../../src/demo/streamOutputReport.ts';
+import { inspectStreamOutput } from '../support/streamOutputReport.ts';
 import { readJsonLines, startRig, untilAudioSent } from './connectorHarness.ts';
 
 describe('graceful shutdown', () => {

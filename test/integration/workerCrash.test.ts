@@ -1,8 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inspectStreamOutput } from '../../src/demo/streamOutputReport.ts';
-import { readWavData } from '../../src/media/wavReader.ts';
+import { inspectStreamOutput } from '../support/streamOutputReport.ts';
+import { readWavData } from '../support/wavReader.ts';
 import { expectEveryFrameAccounted, readJsonLines, startRig, untilAudioSent, waitUntilEnded } from './connectorHarness.ts';
 
 describe('worker crash recovery', () => {

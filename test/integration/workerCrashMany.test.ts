@@ -1,9 +1,9 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inspectStreamOutput } from '../../src/demo/streamOutputReport.ts';
-import { readWavData } from '../../src/media/wavReader.ts';
-import type { SimulatedStream } from '../../src/simulator/simulatedStream.ts';
+import { inspectStreamOutput } from '../support/streamOutputReport.ts';
+import { readWavData } from '../support/wavReader.ts';
+import type { SimulatedStream } from 'rtms-simulator';
 import type { MediaCounters } from '../../src/worker/streamStats.ts';
 import { expectEveryFrameAccounted, readJsonLines, startRig, untilAudioSent, waitUntilEnded, type Rig } from './connectorHarness.ts';
 

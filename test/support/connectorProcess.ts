@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { Credentials } from '../config.ts';
+import type { Credentials } from '../../src/config.ts';
 
 /**
  * Runs the real connector (`src/main.ts`) as a child process, for the demo and the
@@ -10,7 +10,7 @@ import type { Credentials } from '../config.ts';
  * there is no race for a free port. Its JSON logs go to `logFile` (or are kept in memory).
  */
 
-const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
 /**
  * The environment of a connector run by the demo, tests or benchmarks: these credentials,

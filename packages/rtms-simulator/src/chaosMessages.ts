@@ -1,5 +1,5 @@
-import { MessageType } from '../rtms/codes.ts';
-import type { Product } from '../rtms/products.ts';
+import { MessageType } from './connectorShared.ts';
+import type { Product } from './connectorShared.ts';
 import type { SimParticipant } from './participants.ts';
 import type { Prng } from './prng.ts';
 import type { RecordKind } from './sentRecord.ts';

@@ -1,4 +1,4 @@
-import type { Product } from '../rtms/products.ts';
+import type { Product } from './connectorShared.ts';
 import { AGENT_PHRASES, BACKCHANNEL_PHRASES, CHAT_MESSAGES, CUSTOMER_PHRASES, MEETING_PHRASES } from './phrases.ts';
 import { Prng, deriveSeed } from './prng.ts';
 import { PITCH_LEVELS, SYLLABLE_SHAPES } from './speechSynth.ts';

@@ -1,4 +1,4 @@
-import { NAL_IDR, NAL_SLICE } from '../media/h264.ts';
+import { NAL_IDR, NAL_SLICE } from './connectorShared.ts';
 
 /**
  * Splits an H.264 Annex B byte stream into access units (one coded picture plus the
@@ -69,4 +69,4 @@ export function nalUnitTypes(accessUnit: Buffer): number[] {
 }
 
 /** The connector's own test of where a decoder can start, so both sides agree. */
-export { isIdrAccessUnit } from '../media/h264.ts';
+export { isIdrAccessUnit } from './connectorShared.ts';

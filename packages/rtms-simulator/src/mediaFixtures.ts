@@ -15,9 +15,8 @@ export interface MediaFixtures {
   readonly sharePng: readonly Buffer[];
 }
 
-// Running from src/ (type stripping) the fixtures sit next to this file; from a tsc build
-// in dist/ they are read from the source tree, since tsc does not copy them.
-const CANDIDATE_DIRS = [new URL('./fixtures/', import.meta.url), new URL('../../src/simulator/fixtures/', import.meta.url)];
+// The package runs from source (type stripping); its fixtures sit beside src/.
+const CANDIDATE_DIRS = [new URL('../fixtures/', import.meta.url)];
 
 let cached: MediaFixtures | undefined;
 

@@ -1,5 +1,5 @@
-import type { Product } from '../rtms/products.ts';
-import { Codec, DataOption, SAMPLE_RATE_HZ } from '../rtms/codes.ts';
+import type { Product } from './connectorShared.ts';
+import { Codec, DataOption, SAMPLE_RATE_HZ } from './connectorShared.ts';
 import { AudioRenderer } from './audioRenderer.ts';
 import { Conversation, type ConversationEvent } from './conversation.ts';
 import type { MediaBacklog } from './mediaBacklog.ts';

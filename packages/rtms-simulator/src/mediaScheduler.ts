@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { type Clock, systemClock } from '../clock.ts';
+import { type Clock, systemClock } from './connectorShared.ts';
 
 /** Something the scheduler drives; `tick` computes what is due from `now` itself. */
 export interface Tickable {

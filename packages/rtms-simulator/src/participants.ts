@@ -1,4 +1,4 @@
-import type { Product } from '../rtms/products.ts';
+import type { Product } from './connectorShared.ts';
 import { PARTICIPANT_NAMES } from './phrases.ts';
 import { Prng } from './prng.ts';
 import { VOICE_COUNT } from './speechSynth.ts';

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import type { MediaKind } from '../config.ts';
-import { MessageType } from '../rtms/codes.ts';
+import type { MediaKind } from './connectorShared.ts';
+import { MessageType } from './connectorShared.ts';
 import { Deque } from './deque.ts';
 
 /** Which of the simulator's WebSocket endpoints a client connected to. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { Credentials, MediaKind } from '../config.ts';
+import type { Credentials, MediaKind } from './connectorShared.ts';
 import {
   EventType,
   MessageType,
@@ -11,9 +11,9 @@ import {
   StatusCode,
   StopReason,
   nameOf,
-} from '../rtms/codes.ts';
-import type { EntityIdKey, Product } from '../rtms/products.ts';
-import { handshakeSignature, safeEqual } from '../rtms/signature.ts';
+} from './connectorShared.ts';
+import type { EntityIdKey, Product } from './connectorShared.ts';
+import { handshakeSignature, safeEqual } from './connectorShared.ts';
 import { type ChaosDraw, type ChaosKind, type ChaosLogEntry, ChaosPlan, type ResolvedChaosOptions, choose } from './chaos.ts';
 import { type MalformedVariant, malformedMessage, malformedVariantsFor, unknownMessage } from './chaosMessages.ts';
 import { MediaBacklog, type BacklogDrops, type BacklogItem, type BacklogKind } from './mediaBacklog.ts';

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { PRODUCTS, type Product } from '../rtms/products.ts';
+import { PRODUCTS, type Product } from './connectorShared.ts';
 
 /** Scenarios of `npm run simulate`; see USAGE. */
 export const SCENARIOS = ['normal', 'stop', 'interrupt', 'media-drop', 'duplicate-start', 'failover', 'bad-signature', 'forged-webhook'] as const;
@@ -54,7 +54,7 @@ Options:
   --seed N                 deterministic audio, transcripts and chat
   --chaos                  chaos mode: seeded socket kills, stalls, keep-alive suppression,
                            malformed, unknown and oversized messages, duplicate and
-                           out-of-order webhooks in every stream (see src/simulator/README.md)
+                           out-of-order webhooks in every stream (see packages/rtms-simulator/README.md)
   --chaos-seed N           seed of the chaos schedule (default: --seed); implies --chaos
   --chaos-rate N           chaos injections per stream per minute (default 6); implies --chaos
   --host HOST              listen address (default 127.0.0.1)

@@ -6,8 +6,8 @@
  * once every stream ended (1: endpoint or webhook refused; 2: bad arguments).
  */
 import pino from 'pino';
-import { readCredentials } from '../config.ts';
-import { ConfigError } from '../errors.ts';
+import { readCredentials } from './connectorShared.ts';
+import { ConfigError } from './connectorShared.ts';
 import { ArgsError, USAGE, parseSimulatorArgs, type SimulatorArgs } from './simulatorArgs.ts';
 import { formatProgress } from './simulationProgress.ts';
 import { formatSummaryTable, runSimulation } from './simulationRun.ts';

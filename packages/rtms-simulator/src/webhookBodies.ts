@@ -1,5 +1,5 @@
-import type { LifecycleWebhook, Product } from '../rtms/products.ts';
-import { webhookEventName } from '../rtms/products.ts';
+import type { LifecycleWebhook, Product } from './connectorShared.ts';
+import { webhookEventName } from './connectorShared.ts';
 
 /**
  * Bodies of the RTMS lifecycle webhooks (rtms-protocol.md §1.1, §1.2): `{event, event_ts,

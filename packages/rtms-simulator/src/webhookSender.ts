@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Logger } from 'pino';
-import { webhookSignature } from '../rtms/signature.ts';
+import { webhookSignature } from './connectorShared.ts';
 import { SimulatorError } from './simulatorErrors.ts';
 
 /** What a webhook POST got back. */

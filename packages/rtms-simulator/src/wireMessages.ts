@@ -1,5 +1,5 @@
-import { MessageType, RtmsSessionState, RtmsStreamState } from '../rtms/codes.ts';
-import type { Product } from '../rtms/products.ts';
+import { MessageType, RtmsSessionState, RtmsStreamState } from './connectorShared.ts';
+import type { Product } from './connectorShared.ts';
 import type { BacklogItem } from './mediaBacklog.ts';
 import type { MediaParams } from './mediaNegotiation.ts';
 import type { PictureFrame } from './mediaProducer.ts';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SimulatedStream, SimulatorOptions } from '../../../src/simulator/simulator.ts';
+import type { SimulatedStream, SimulatorOptions } from 'rtms-simulator';
 import type { MediaCounters } from '../../../src/worker/streamStats.ts';
 import { readJsonLines, startRig, type Rig } from '../connectorHarness.ts';
 

@@ -2,9 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaKind } from '../../../src/config.ts';
-import { inspectStreamOutput } from '../../../src/demo/streamOutputReport.ts';
-import { MALFORMED_VARIANTS } from '../../../src/simulator/simulator.ts';
-import { malformedVariantsFor } from '../../../src/simulator/chaosMessages.ts';
+import { inspectStreamOutput } from '../../support/streamOutputReport.ts';
+import { MALFORMED_VARIANTS, malformedVariantsFor } from 'rtms-simulator';
 import { expectAudioIdentical, expectEveryFrameAccounted, untilAudioSent, waitUntilEnded, type Rig } from '../connectorHarness.ts';
 import { mediaCounters, rejoinsOf, startChaosRig, streamEvents, untilSnapshot } from './chaosRig.ts';
 

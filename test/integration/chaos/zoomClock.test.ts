@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probeAudio } from '../../../src/media/ffprobe.ts';
-import type { SimulatedStream } from '../../../src/simulator/simulator.ts';
+import { probeAudio } from '../../support/ffprobe.ts';
+import type { SimulatedStream } from 'rtms-simulator';
 import { expectAudioIdentical, expectEveryFrameAccounted, startRig, untilAudioSent, waitUntilEnded, type Rig } from '../connectorHarness.ts';
 import { mediaCounters, rejoinsOf, startChaosRig, streamEvents, untilSnapshot } from './chaosRig.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SimulatedStream } from '../../../src/simulator/simulator.ts';
+import type { SimulatedStream } from 'rtms-simulator';
 import { ClusterRig, connectionsOf } from './clusterRig.ts';
 
 describe('multi-replica: admission', () => {

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseLeaseValue } from '../../../src/cluster/clusterKeys.ts';
 import type { Credentials } from '../../../src/config.ts';
-import { ConnectorProcess } from '../../../src/demo/connectorProcess.ts';
+import { ConnectorProcess } from '../../support/connectorProcess.ts';
 import { streamDirectory } from '../../../src/sinks/streamDirectory.ts';
-import { startSimulator, type SimulatedStream, type Simulator, type SimulatorOptions } from '../../../src/simulator/simulator.ts';
+import { startSimulator, type SimulatedStream, type Simulator, type SimulatorOptions } from 'rtms-simulator';
 import { RedisServer } from '../redisServer.ts';
 
 /**

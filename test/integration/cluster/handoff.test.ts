@@ -2,8 +2,8 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
-import { inspectStreamOutput } from '../../../src/demo/streamOutputReport.ts';
-import { readWavData } from '../../../src/media/wavReader.ts';
+import { inspectStreamOutput } from '../../support/streamOutputReport.ts';
+import { readWavData } from '../../support/wavReader.ts';
 import { readJsonLines } from '../connectorHarness.ts';
 import { ClusterRig, connectionsOf, untilAudio } from './clusterRig.ts';
 

@@ -1,8 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readWavData } from '../../../src/media/wavReader.ts';
-import type { SimulatedStream } from '../../../src/simulator/simulator.ts';
+import { readWavData } from '../../support/wavReader.ts';
+import type { SimulatedStream } from 'rtms-simulator';
 import { ClusterRig, connectionsOf, untilAudio } from './clusterRig.ts';
 
 const BYTES_PER_MS = 32;

@@ -1,10 +1,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inspectStreamOutput } from '../../../src/demo/streamOutputReport.ts';
-import { readWavData } from '../../../src/media/wavReader.ts';
+import { inspectStreamOutput } from '../../support/streamOutputReport.ts';
+import { readWavData } from '../../support/wavReader.ts';
 import { readJsonLines } from '../connectorHarness.ts';
-import type { SimulatedStream } from '../../../src/simulator/simulator.ts';
+import type { SimulatedStream } from 'rtms-simulator';
 import { ClusterRig, connectionsOf, untilAudio } from './clusterRig.ts';
 
 /** 16 kHz mono 16-bit: bytes per ms of audio. */

@@ -1,8 +1,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inspectStreamOutput } from '../../../src/demo/streamOutputReport.ts';
-import { readWavData } from '../../../src/media/wavReader.ts';
+import { inspectStreamOutput } from '../../support/streamOutputReport.ts';
+import { readWavData } from '../../support/wavReader.ts';
 import type { MediaCounters } from '../../../src/worker/streamStats.ts';
 import { readJsonLines } from '../connectorHarness.ts';
 import { ClusterRig, connectionsOf, untilAudio } from './clusterRig.ts';

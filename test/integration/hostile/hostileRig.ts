@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
-import { lifecycleWebhookBody } from '../../../src/simulator/webhookBodies.ts';
-import type { SimulatedStream } from '../../../src/simulator/simulator.ts';
+import { type SimulatedStream, lifecycleWebhookBody } from 'rtms-simulator';
 import { expectAudioIdentical, expectEveryFrameAccounted, waitUntilEnded, type Rig } from '../connectorHarness.ts';
 
 /** Helpers shared by the hostile-input tests: signed webhooks that point at a bad server, and a bystander. */

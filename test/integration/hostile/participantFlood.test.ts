@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { urlValidationBody } from '../../../src/simulator/webhookBodies.ts';
+import { urlValidationBody } from 'rtms-simulator';
 import { startRig, type Rig } from '../connectorHarness.ts';
 import { HostileRtmsServer } from './hostileRtmsServer.ts';
 import { startBystander, startHostileStream } from './hostileRig.ts';

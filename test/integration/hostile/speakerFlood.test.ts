@@ -1,7 +1,7 @@
 import { readFile, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readWavData } from '../../../src/media/wavReader.ts';
+import { readWavData } from '../../support/wavReader.ts';
 import { streamDirectory } from '../../../src/sinks/streamDirectory.ts';
 import { startRig, type Rig } from '../connectorHarness.ts';
 import { flood, HostileRtmsServer } from './hostileRtmsServer.ts';

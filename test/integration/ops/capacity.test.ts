@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { cgroupCpuQuota } from '../../../src/capacity.ts';
-import { connectorEnv } from '../../../src/demo/connectorProcess.ts';
+import { connectorEnv } from '../../support/connectorProcess.ts';
 import { randomCredentials } from '../connectorHarness.ts';
 
 /**

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { streamDirectory } from '../../../src/sinks/streamDirectory.ts';
-import { startSimulator, type SimulatedStream, type Simulator } from '../../../src/simulator/simulator.ts';
+import { startSimulator, type SimulatedStream, type Simulator } from 'rtms-simulator';
 import { startRig, untilAudioSent, waitUntilEnded, type Rig } from '../connectorHarness.ts';
 import { RedisServer } from '../redisServer.ts';
 import { dataPanels, exposedFamilies, familyOf, loadDashboard, sections, substituteVariables, variableQuery, vectorSelectors, type DashboardPanel } from '../../unit/ops/dashboardModel.ts';

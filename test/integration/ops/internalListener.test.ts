@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { ConnectorProcess, connectorEnv } from '../../../src/demo/connectorProcess.ts';
-import { startSimulator } from '../../../src/simulator/simulator.ts';
+import { ConnectorProcess, connectorEnv } from '../../support/connectorProcess.ts';
+import { startSimulator } from 'rtms-simulator';
 import { randomCredentials, untilAudioSent } from '../connectorHarness.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handshakeSignature } from '../../../src/rtms/signature.ts';
-import { startSimulator, type SimulatedStream } from '../../../src/simulator/simulator.ts';
+import { startSimulator, type SimulatedStream } from 'rtms-simulator';
 import { randomCredentials, startRig, waitUntilEnded, type Rig } from '../connectorHarness.ts';
 
 /**

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectorProcess, connectorEnv } from '../../../src/demo/connectorProcess.ts';
+import { ConnectorProcess, connectorEnv } from '../../support/connectorProcess.ts';
 import { randomCredentials } from '../connectorHarness.ts';
 
 /**

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { connectorEnv } from '../../../src/demo/connectorProcess.ts';
+import { connectorEnv } from '../../support/connectorProcess.ts';
 import { randomCredentials } from '../connectorHarness.ts';
 
 /**
@@ -14,7 +14,7 @@ import { randomCredentials } from '../connectorHarness.ts';
  */
 
 const MAIN = fileURLToPath(new URL('../../../src/main.ts', import.meta.url));
-const DEMO = fileURLToPath(new URL('../../../src/demo/demoMain.ts', import.meta.url));
+const DEMO = fileURLToPath(new URL('../../../demo/demoMain.ts', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('./fixtures/logThenExit.ts', import.meta.url));
 
 function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DemoDirectoryNotOwnedError, prepareDemoOutputDirectory } from '../../../src/demo/demoOutputDirectory.ts';
+import { DemoDirectoryNotOwnedError, prepareDemoOutputDirectory } from '../../../demo/demoOutputDirectory.ts';
 import { tempDir } from '../media/mediaTools.ts';
 
 let dir: Awaited<ReturnType<typeof tempDir>>;

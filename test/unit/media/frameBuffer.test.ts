@@ -8,7 +8,7 @@ import { FrameBuffer } from '../../../src/media/frameBuffer.ts';
 import { isIdrAccessUnit } from '../../../src/media/h264.ts';
 import { countVideoFrames, splitAccessUnits, tempDir } from './mediaTools.ts';
 
-const fixturePath = new URL('../../../src/simulator/fixtures/camera.h264', import.meta.url);
+const fixturePath = new URL('../../../packages/rtms-simulator/fixtures/camera.h264', import.meta.url);
 
 function frame(kind: MediaKind, data: Buffer, timestamp: number): Frame {
   return { kind, userId: '1', userName: undefined, timestamp, data, receivedAt: timestamp };

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isIdrAccessUnit, splitLengthPrefixed, startsWithStartCode } from '../../../src/media/h264.ts';
 import { splitAccessUnits } from './mediaTools.ts';
 
-const fixturePath = new URL('../../../src/simulator/fixtures/camera.h264', import.meta.url);
+const fixturePath = new URL('../../../packages/rtms-simulator/fixtures/camera.h264', import.meta.url);
 
 /** An Annex B access unit rewritten as AVCC: each start code replaced by a 4-byte length. */
 function toLengthPrefixed(accessUnit: Buffer): Buffer {

@@ -13,7 +13,7 @@ export async function tempDir(prefix = 'rtms-media-'): Promise<{ path: string; r
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-export { countVideoFrames, ffprobe, probeAudio, type ProbeResult } from '../../../src/media/ffprobe.ts';
+export { countVideoFrames, ffprobe, probeAudio, type ProbeResult } from '../../support/ffprobe.ts';
 
 /** A 1 s, 25 fps, 160x90 H.264 Annex B clip made by ffmpeg now. */
 export async function makeH264Clip(dir: string): Promise<Buffer> {

@@ -1,7 +1,7 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readWavData } from '../../../src/media/wavReader.ts';
+import { readWavData } from '../../support/wavReader.ts';
 import { WAV_HEADER_BYTES, WAV_MAX_DATA_BYTES, WavWriter } from '../../../src/media/wavWriter.ts';
 import { pcmFrame, probeAudio, tempDir } from './mediaTools.ts';
 

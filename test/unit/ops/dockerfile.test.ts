@@ -153,23 +153,26 @@ describe('Dockerfile', () => {
     for (const stage of stages) expect(stage.image).toBe('node:${NODE_VERSION}-bookworm-slim');
   });
 
-  it('leaves the Zoom simulator and the demo out of the compiled output', () => {
-    const exclude = (JSON.parse(read('tsconfig.build.json')) as { exclude?: string[] }).exclude ?? [];
-    expect(exclude).toEqual(expect.arrayContaining(['src/simulator', 'src/demo']));
-    // tsc would compile an excluded file anyway if shipped code imported it.
+  it('leaves the Zoom stand-in and the demo out of the compiled output and the build context', () => {
+    // src/ is the connector only: the stand-in is a workspace package, the demo sits at the root.
+    const include = (JSON.parse(read('tsconfig.build.json')) as { include?: string[] }).include ?? [];
+    expect(include).toEqual(['src']);
+    expect(existsSync(`${ROOT}src/simulator`)).toBe(false);
+    expect(existsSync(`${ROOT}src/demo`)).toBe(false);
+    // tsc would compile anything outside src/ that shipped code imported.
     const importers: string[] = [];
     const walk = (dir: string): void => {
       for (const entry of readdirSync(`${ROOT}${dir}`, { withFileTypes: true })) {
         const path = `${dir}/${entry.name}`;
-        if (entry.isDirectory()) {
-          if (path !== 'src/simulator' && path !== 'src/demo') walk(path);
-        } else if (path.endsWith('.ts') && /from '[^']*\/(simulator|demo)\/[^']*'/.test(read(path))) {
-          importers.push(path);
-        }
+        if (entry.isDirectory()) walk(path);
+        else if (path.endsWith('.ts') && /from '(rtms-simulator|[^']*\/(packages|demo|test|simulator)\/[^']*)'/.test(read(path))) importers.push(path);
       }
     };
     walk('src');
     expect(importers).toEqual([]);
+    for (const path of ['packages', 'packages/rtms-simulator/src/simulator.ts', 'demo', 'test']) {
+      expect({ path, ignored: ignoredBy(dockerignore, path) !== undefined }).toEqual({ path, ignored: true });
+    }
   });
 
   it('copies only sources that exist in the build context and are not .dockerignored', () => {

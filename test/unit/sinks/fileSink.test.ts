@@ -6,7 +6,7 @@ import type { Clock } from '../../../src/clock.ts';
 import type { MediaKind } from '../../../src/config.ts';
 import { ConnectorError } from '../../../src/errors.ts';
 import { lifecycleEvent } from '../../../src/media/frame.ts';
-import { readWavData } from '../../../src/media/wavReader.ts';
+import { readWavData } from '../../support/wavReader.ts';
 import { FileSink } from '../../../src/sinks/fileSink.ts';
 import { fileSafeId } from '../../../src/sinks/fileSafeId.ts';
 import type { StreamSink } from '../../../src/sinks/streamSink.ts';

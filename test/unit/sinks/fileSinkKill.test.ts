@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readWavData } from '../../../src/media/wavReader.ts';
+import { readWavData } from '../../support/wavReader.ts';
 import { pcmFrame, probeAudio, tempDir } from '../media/mediaTools.ts';
 
 const CHILD = fileURLToPath(new URL('./fixtures/killedSinkChild.ts', import.meta.url));

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readWavData } from '../../../src/media/wavReader.ts';
+import { readWavData } from '../../support/wavReader.ts';
 import { FileSink } from '../../../src/sinks/fileSink.ts';
 import { SpeakerFiles } from '../../../src/sinks/speakerFiles.ts';
 import { pcmFrame, tempDir } from '../media/mediaTools.ts';

@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseWav, readWavData } from '../../../src/media/wavReader.ts';
-import { tempDir } from './mediaTools.ts';
+import { parseWav, readWavData } from '../../support/wavReader.ts';
+import { tempDir } from '../media/mediaTools.ts';
 
 const run = promisify(execFile);
 

@@ -1,14 +1,13 @@
 import pino from 'pino';
 import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { MediaKind } from '../../../src/config.ts';
-import { decodeMediaMessage } from '../../../src/rtms/mediaMessage.ts';
-import type { RtmsMessage } from '../../../src/rtms/rtmsSocket.ts';
-import { UNKNOWN_MSG_TYPES } from '../../../src/simulator/chaosMessages.ts';
-import { type ChaosKind, type SimulatedStream, type Simulator, startSimulator } from '../../../src/simulator/simulator.ts';
-import { CREDENTIALS } from '../simulator/helpers/harness.ts';
-import { signatureOf } from '../simulator/helpers/rawRtmsClient.ts';
-import { WebhookReceiver } from '../simulator/helpers/webhookReceiver.ts';
+import type { MediaKind } from '../../../../src/config.ts';
+import { decodeMediaMessage } from '../../../../src/rtms/mediaMessage.ts';
+import type { RtmsMessage } from '../../../../src/rtms/rtmsSocket.ts';
+import { type ChaosKind, type SimulatedStream, type Simulator, UNKNOWN_MSG_TYPES, startSimulator } from '../../src/index.ts';
+import { CREDENTIALS } from './helpers/harness.ts';
+import { signatureOf } from './helpers/rawRtmsClient.ts';
+import { WebhookReceiver } from './helpers/webhookReceiver.ts';
 
 /**
  * The simulator's chaos mode seen from a deliberately tolerant client (not the connector):

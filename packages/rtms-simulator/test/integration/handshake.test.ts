@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { webhookSignature } from '../../../src/rtms/signature.ts';
-import { SimulatorError, startSimulator } from '../../../src/simulator/simulator.ts';
+import { webhookSignature } from '../../../../src/rtms/signature.ts';
+import { SimulatorError, startSimulator } from '../../src/simulator.ts';
 import { CREDENTIALS, type Harness, harness } from './helpers/harness.ts';
 import { TestSocket, mediaHandshake, signalingHandshake, signatureOf } from './helpers/rawRtmsClient.ts';
 import { WebhookReceiver } from './helpers/webhookReceiver.ts';

@@ -5,7 +5,7 @@ import { CREDENTIALS } from './helpers/harness.ts';
 import { type Session, joinStream } from './helpers/rawRtmsClient.ts';
 import { WebhookReceiver } from './helpers/webhookReceiver.ts';
 
-const CLI = fileURLToPath(new URL('../../../src/simulator/simulatorCli.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../../src/simulatorCli.ts', import.meta.url));
 
 interface CliResult {
   readonly code: number;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { AudioRenderer, MAX_SPEAKERS_PER_PACKET } from '../../../src/simulator/audioRenderer.ts';
-import { Conversation, type ConversationEvent } from '../../../src/simulator/conversation.ts';
-import { createParticipants } from '../../../src/simulator/participants.ts';
+import { AudioRenderer, MAX_SPEAKERS_PER_PACKET } from '../../src/audioRenderer.ts';
+import { Conversation, type ConversationEvent } from '../../src/conversation.ts';
+import { createParticipants } from '../../src/participants.ts';
 
 function script(seed: number, participants = 3, product: 'meeting' | 'contact_center' = 'meeting') {
   const people = createParticipants({ product, count: participants, seed });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CHAOS_KINDS, ChaosPlan, DEFAULT_CHAOS_WEIGHTS, type ChaosDraw, choose, resolveChaosOptions } from '../../../src/simulator/chaos.ts';
-import { deriveSeed } from '../../../src/simulator/prng.ts';
-import { SimulatorError } from '../../../src/simulator/simulatorErrors.ts';
+import { CHAOS_KINDS, ChaosPlan, DEFAULT_CHAOS_WEIGHTS, type ChaosDraw, choose, resolveChaosOptions } from '../../src/chaos.ts';
+import { deriveSeed } from '../../src/prng.ts';
+import { SimulatorError } from '../../src/simulatorErrors.ts';
 
 /** Runs a plan as a stream would, firing each injection the moment it is due; returns (time, draw) pairs. */
 function schedule(plan: ChaosPlan, count: number, start = 1_000_000): Array<{ at: number; draw: ChaosDraw }> {

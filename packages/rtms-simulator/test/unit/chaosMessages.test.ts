@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { MessageType } from '../../../src/rtms/codes.ts';
-import { MEDIA_KIND_BY_MESSAGE_TYPE, decodeMediaMessage } from '../../../src/rtms/mediaMessage.ts';
-import type { RtmsMessage } from '../../../src/rtms/rtmsSocket.ts';
-import { MALFORMED_VARIANTS, UNKNOWN_MSG_TYPES, malformedMessage, malformedVariantsFor, unknownMessage } from '../../../src/simulator/chaosMessages.ts';
-import { createParticipants } from '../../../src/simulator/participants.ts';
-import { Prng } from '../../../src/simulator/prng.ts';
-import { SentRecord, type RecordKind } from '../../../src/simulator/sentRecord.ts';
+import { MessageType } from '../../../../src/rtms/codes.ts';
+import { MEDIA_KIND_BY_MESSAGE_TYPE, decodeMediaMessage } from '../../../../src/rtms/mediaMessage.ts';
+import type { RtmsMessage } from '../../../../src/rtms/rtmsSocket.ts';
+import { MALFORMED_VARIANTS, UNKNOWN_MSG_TYPES, malformedMessage, malformedVariantsFor, unknownMessage } from '../../src/chaosMessages.ts';
+import { createParticipants } from '../../src/participants.ts';
+import { Prng } from '../../src/prng.ts';
+import { SentRecord, type RecordKind } from '../../src/sentRecord.ts';
 
 const KINDS: readonly RecordKind[] = ['audio', 'video', 'deskshare', 'transcript', 'chat'];
 

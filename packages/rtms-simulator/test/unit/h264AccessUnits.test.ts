@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isIdrAccessUnit, nalUnitTypes, splitAccessUnits } from '../../../src/simulator/h264AccessUnits.ts';
-import { mediaFixtures } from '../../../src/simulator/mediaFixtures.ts';
+import { isIdrAccessUnit, nalUnitTypes, splitAccessUnits } from '../../src/h264AccessUnits.ts';
+import { mediaFixtures } from '../../src/mediaFixtures.ts';
 
 const run = promisify(execFile);
-const fixturePath = new URL('../../../src/simulator/fixtures/camera.h264', import.meta.url);
+const fixturePath = new URL('../../fixtures/camera.h264', import.meta.url);
 
 describe('splitAccessUnits', () => {
   const dirs: string[] = [];

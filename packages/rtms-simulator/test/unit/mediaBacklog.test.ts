@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type AudioItem, MediaBacklog } from '../../../src/simulator/mediaBacklog.ts';
-import { Deque } from '../../../src/simulator/deque.ts';
+import { type AudioItem, MediaBacklog } from '../../src/mediaBacklog.ts';
+import { Deque } from '../../src/deque.ts';
 
 const audio = (mediaMs: number, bytes = 640): AudioItem => ({ kind: 'audio', participant: undefined, data: Buffer.alloc(bytes), timestamp: mediaMs, mediaMs });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { MediaKind } from '../../../src/config.ts';
-import { DEFAULT_MEDIA_PARAMS, negotiateMedia } from '../../../src/simulator/mediaNegotiation.ts';
+import type { MediaKind } from '../../../../src/config.ts';
+import { DEFAULT_MEDIA_PARAMS, negotiateMedia } from '../../src/mediaNegotiation.ts';
 
 const ALL: readonly MediaKind[] = ['audio', 'video', 'deskshare', 'transcript', 'chat'];
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ArgsError, parseSimulatorArgs } from '../../../src/simulator/simulatorArgs.ts';
-import { formatProgress } from '../../../src/simulator/simulationProgress.ts';
-import { formatSummaryTable } from '../../../src/simulator/simulationRun.ts';
+import { ArgsError, parseSimulatorArgs } from '../../src/simulatorArgs.ts';
+import { formatProgress } from '../../src/simulationProgress.ts';
+import { formatSummaryTable } from '../../src/simulationRun.ts';
 
 describe('parseSimulatorArgs', () => {
   it('applies defaults', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ArgsError, USAGE, parseSimulatorArgs } from '../../../src/simulator/simulatorArgs.ts';
+import { ArgsError, USAGE, parseSimulatorArgs } from '../../src/simulatorArgs.ts';
 
 const URL = ['--webhook-url', 'http://127.0.0.1:8080/webhook'];
 

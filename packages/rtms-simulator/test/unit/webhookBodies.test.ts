@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lifecycleWebhookBody, type StreamIdentity } from '../../../src/simulator/webhookBodies.ts';
+import { lifecycleWebhookBody, type StreamIdentity } from '../../src/webhookBodies.ts';
 
 const identity = (product: StreamIdentity['product'], webinarIdKey: StreamIdentity['webinarIdKey'] = 'webinar_uuid'): StreamIdentity => ({
   product,

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { type Simulator, type SimulatorOptions, type SimulatedStream, startSimulator } from '../../../../src/simulator/simulator.ts';
+import { type Simulator, type SimulatorOptions, type SimulatedStream, startSimulator } from '../../../src/simulator.ts';
 import { type JoinOptions, type Session, joinStream } from './rawRtmsClient.ts';
 import { WebhookReceiver } from './webhookReceiver.ts';
 

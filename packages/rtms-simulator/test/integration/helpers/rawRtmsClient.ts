@@ -1,5 +1,5 @@
 import { WebSocket } from 'ws';
-import { handshakeSignature } from '../../../../src/rtms/signature.ts';
+import { handshakeSignature } from '../../../../../src/rtms/signature.ts';
 
 /**
  * A deliberately small RTMS client written from the protocol document, used to drive the

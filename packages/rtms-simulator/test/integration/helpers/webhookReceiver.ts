@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { safeEqual, urlValidationToken, webhookSignature } from '../../../../src/rtms/signature.ts';
+import { safeEqual, urlValidationToken, webhookSignature } from '../../../../../src/rtms/signature.ts';
 
 /** One webhook as received: raw bytes, headers, parsed body and whether its signature verified. */
 export interface ReceivedWebhook {

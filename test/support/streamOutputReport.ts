@@ -1,7 +1,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { countVideoFrames, probeAudio } from '../media/ffprobe.ts';
-import { readWavData } from '../media/wavReader.ts';
+import { countVideoFrames, probeAudio } from './ffprobe.ts';
+import { readWavData } from './wavReader.ts';
 
 /**
  * What one stream directory holds, read back from disk the way a consumer would: the state

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the simulator's committed media fixtures (src/simulator/fixtures/).
+# Regenerates the simulator's committed media fixtures (packages/rtms-simulator/fixtures/).
 # Needs ffmpeg with libx264. The outputs are committed, so this only runs when a fixture
 # has to change; tests and the simulator never call ffmpeg to make media.
 #
@@ -13,7 +13,7 @@
 #   share-1.png    1 PNG slide, 320x180 (deskshare codec PNG).
 set -euo pipefail
 
-out="$(cd "$(dirname "$0")/.." && pwd)/src/simulator/fixtures"
+out="$(cd "$(dirname "$0")/.." && pwd)/fixtures"
 mkdir -p "$out"
 ff=(ffmpeg -hide_banner -loglevel error -y)
 

@@ -1,0 +1,4 @@
+/** The package's entry: the simulator, its stream handle and options, and the message builders tests reuse. */
+export * from './simulator.ts';
+export { UNKNOWN_MSG_TYPES, malformedVariantsFor } from './chaosMessages.ts';
+export { lifecycleWebhookBody, urlValidationBody } from './webhookBodies.ts';
