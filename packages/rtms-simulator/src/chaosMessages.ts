@@ -1,5 +1,4 @@
-import { MessageType } from './connectorShared.ts';
-import type { Product } from './connectorShared.ts';
+import { MessageType, type Product } from './connectorShared.ts';
 import type { SimParticipant } from './participants.ts';
 import type { Prng } from './prng.ts';
 import type { RecordKind } from './sentRecord.ts';

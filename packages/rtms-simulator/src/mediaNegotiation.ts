@@ -1,5 +1,4 @@
-import type { MediaKind } from './connectorShared.ts';
-import { Codec, ContentType, DataOption, MediaTypeBit, Resolution } from './connectorShared.ts';
+import { Codec, ContentType, DataOption, type MediaKind, MediaTypeBit, Resolution } from './connectorShared.ts';
 
 /**
  * The media handshake decision (rtms-protocol.md §2.4 (3)/(4), §2.6, §2.9): which media a

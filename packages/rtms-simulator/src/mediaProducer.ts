@@ -1,5 +1,4 @@
-import type { Product } from './connectorShared.ts';
-import { Codec, DataOption, SAMPLE_RATE_HZ } from './connectorShared.ts';
+import { Codec, DataOption, type Product, SAMPLE_RATE_HZ } from './connectorShared.ts';
 import { AudioRenderer } from './audioRenderer.ts';
 import { Conversation, type ConversationEvent } from './conversation.ts';
 import type { MediaBacklog } from './mediaBacklog.ts';

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import type { MediaKind } from './connectorShared.ts';
-import { MessageType } from './connectorShared.ts';
+import { type MediaKind, MessageType } from './connectorShared.ts';
 import { Deque } from './deque.ts';
 
 /** Which of the simulator's WebSocket endpoints a client connected to. */

@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { Credentials } from './connectorShared.ts';
-import { STATUS_CODE_NAMES, STOP_REASON_NAMES, nameOf } from './connectorShared.ts';
-import type { Product } from './connectorShared.ts';
+import { type Credentials, nameOf, type Product, STATUS_CODE_NAMES, STOP_REASON_NAMES } from './connectorShared.ts';
 import { type SimulationProgress, progressOf } from './simulationProgress.ts';
 import { startSimulator, type SimulatedStream, type Simulator } from './simulator.ts';
 import type { Scenario } from './simulatorArgs.ts';

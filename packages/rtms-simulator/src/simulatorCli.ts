@@ -6,8 +6,7 @@
  * once every stream ended (1: endpoint or webhook refused; 2: bad arguments).
  */
 import pino from 'pino';
-import { readCredentials } from './connectorShared.ts';
-import { ConfigError } from './connectorShared.ts';
+import { ConfigError, readCredentials } from './connectorShared.ts';
 import { ArgsError, USAGE, parseSimulatorArgs, type SimulatorArgs } from './simulatorArgs.ts';
 import { formatProgress } from './simulationProgress.ts';
 import { formatSummaryTable, runSimulation } from './simulationRun.ts';

@@ -1,5 +1,4 @@
-import type { LifecycleWebhook, Product } from './connectorShared.ts';
-import { webhookEventName } from './connectorShared.ts';
+import { type LifecycleWebhook, type Product, webhookEventName } from './connectorShared.ts';
 
 /**
  * Bodies of the RTMS lifecycle webhooks (rtms-protocol.md §1.1, §1.2): `{event, event_ts,

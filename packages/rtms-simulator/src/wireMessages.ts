@@ -1,5 +1,4 @@
-import { MessageType, RtmsSessionState, RtmsStreamState } from './connectorShared.ts';
-import type { Product } from './connectorShared.ts';
+import { MessageType, type Product, RtmsSessionState, RtmsStreamState } from './connectorShared.ts';
 import type { BacklogItem } from './mediaBacklog.ts';
 import type { MediaParams } from './mediaNegotiation.ts';
 import type { PictureFrame } from './mediaProducer.ts';
