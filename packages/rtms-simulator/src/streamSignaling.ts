@@ -77,7 +77,7 @@ export function onMediaMessage(s: StreamCore, socket: PeerSocket, message: Inbou
   if (type === MessageType.KEEP_ALIVE_RESP) {
     socket.keepAliveAnswered();
   } else if (type === MessageType.CLIENT_READY_ACK) {
-    // Belongs on signaling (§2.4 (7)); accepted here too, leniently.
+    // Belongs on signaling; accepted here too, leniently.
     onReadyAck(s, message as Record<string, unknown>);
   } else {
     countUnknownMessage(s, 'media', type);
