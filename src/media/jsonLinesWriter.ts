@@ -7,6 +7,8 @@ export interface JsonLinesWriterOptions {
   readonly path: string;
   /** Called once with the first error. Must not throw. */
   readonly onError?: ((error: Error) => void) | undefined;
+  /** Called with each error after which the file was cut back and the batch waits for a retry. */
+  readonly onRetry?: ((error: Error) => void) | undefined;
 }
 
 /**
@@ -18,7 +20,7 @@ export class JsonLinesWriter implements MediaWriter {
   readonly #file: AppendOnlyFile;
 
   constructor(options: JsonLinesWriterOptions) {
-    this.#file = new AppendOnlyFile({ path: options.path, onError: options.onError });
+    this.#file = new AppendOnlyFile({ path: options.path, onError: options.onError, onRetry: options.onRetry });
   }
 
   get path(): string {
@@ -39,6 +41,11 @@ export class JsonLinesWriter implements MediaWriter {
     const json = JSON.stringify(value);
     // JSON.stringify(undefined) is undefined; a line must always be valid JSON.
     this.#file.append(Buffer.from(`${json ?? 'null'}\n`, 'utf8'), 1);
+  }
+
+  /** Counts what waits to be written as failed and forgets it; returns the number of records. */
+  discard(): number {
+    return this.#file.discard();
   }
 
   flush(): Promise<void> {

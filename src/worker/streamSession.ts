@@ -165,6 +165,11 @@ export class StreamSession {
       },
     });
     this.#sink.on('drain', () => this.#onSinkDrain());
+    // A file that cannot be written (each incident once): the sink retries it or starts a new part.
+    this.#sink.on('fault', (fault: { file: string; code: string; lost: boolean }) => {
+      this.#metrics.sinkError(fault.code);
+      this.#logger.warn({ file: fault.file, code: fault.code, lost: fault.lost }, 'stream file cannot be written');
+    });
     this.#sink.on('error', (error: unknown) => {
       const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined)?.code : undefined;
       this.#metrics.sinkError(typeof cause === 'string' ? cause : describeError(error).code);
@@ -307,6 +312,7 @@ export class StreamSession {
       audioSeconds: audioBytesPerSecond > 0 ? (media.audio?.bytesWritten ?? 0) / audioBytesPerSecond : 0,
       participants: this.#roster.snapshot(),
       files: this.#sink.files(),
+      sink: this.#sink.health?.(),
     };
   }
 

@@ -1,5 +1,6 @@
 import type { MediaKind } from '../config.ts';
 import type { Product, StreamStart } from '../rtms/products.ts';
+import type { SinkHealth } from '../sinks/fileHealth.ts';
 import type { StreamState } from './streamStateMachine.ts';
 
 /** Per stream and media kind. Invariant: framesReceived = framesWritten + Σ framesDropped. */
@@ -46,6 +47,8 @@ export interface StreamStats {
   readonly participants: readonly ParticipantSnapshot[];
   /** Output files, relative to the stream directory. */
   readonly files: readonly string[];
+  /** Whether the stream's files are being written, and the last write error; absent before its worker reports. */
+  readonly sink?: SinkHealth | undefined;
 }
 
 /** A stream's statistics before its worker reports any: admitted (or refused) and nothing more. */

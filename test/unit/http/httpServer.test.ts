@@ -40,6 +40,7 @@ function stats(overrides: Partial<StreamStats> = {}): StreamStats {
       { userId: '16780288', userName: 'Bob', joinedAt: NOW_MS - 40_000, leftAt: NOW_MS - 10_000, speaking: false },
     ],
     files: ['stream.json', 'events.jsonl', 'audio.wav'],
+    sink: { state: 'ok', lastError: { file: 'audio.wav', code: 'ENOSPC', at: NOW_MS - 30_000 } },
     ...overrides,
   };
 }
@@ -530,6 +531,8 @@ describe('admin API', () => {
         },
         audioSeconds: 59.5,
         files: ['stream.json', 'events.jsonl', 'audio.wav'],
+        // The file sink recovered from a full disk: the last error stays visible.
+        sink: { state: 'ok', lastError: { file: 'audio.wav', code: 'ENOSPC', at: NOW_MS - 30_000 } },
       },
     });
   });

@@ -1,0 +1,394 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Clock } from '../clock.ts';
+import type { MediaKind } from '../config.ts';
+import { ConnectorError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { AnnexBWriter } from '../media/annexBWriter.ts';
+import { AudioTimeline } from '../media/audioTimeline.ts';
+import type { Frame, LifecycleEvent, MediaFormats } from '../media/frame.ts';
+import { isIdrAccessUnit } from '../media/h264.ts';
+import { ImageFrameWriter } from '../media/imageFrameWriter.ts';
+import { JsonLinesWriter } from '../media/jsonLinesWriter.ts';
+import type { MediaWriter } from '../media/mediaWriter.ts';
+import { WAV_MAX_DATA_BYTES, WavWriter } from '../media/wavWriter.ts';
+import { fileSafeId } from './fileSafeId.ts';
+import { FileHealth } from './fileHealth.ts';
+import type { FileSinkDropReason } from './fileSinkOptions.ts';
+import { errnoCode, STREAM_JSON } from './streamCheckpoint.ts';
+import type { SinkCounters } from './streamSink.ts';
+import { chatLine, transcriptLine } from './textLines.ts';
+
+/** A file that could not be written: reported at the start of each incident. */
+export interface FileFault {
+  readonly file: string;
+  readonly code: string;
+  /** The file was given up (its stream goes on in a new part); otherwise its data waits for a retry. */
+  readonly lost: boolean;
+  readonly error: ConnectorError;
+}
+
+export interface StreamFilesOptions {
+  readonly directory: string;
+  readonly maxWavDataBytes: number;
+  /** A failing file holding more than half of this sheds what waits for it. */
+  readonly highWaterBytes: number;
+  readonly fillAudioGaps: boolean;
+  /** Names an earlier run listed; those still on disk stay listed and are never reused. */
+  readonly previousFiles: readonly string[];
+  readonly clock: Clock;
+  readonly logger: Logger | undefined;
+  readonly onFault: (fault: FileFault) => void;
+  /** An event of the files themselves (`sink.file_*`, `media.gap`), for `events.jsonl`. */
+  readonly onEvent: (eventType: string, data: Record<string, unknown>) => void;
+}
+
+/** How a writer reports its failures. */
+interface WriterCallbacks {
+  readonly onError: (error: Error) => void;
+  readonly onRetry: (error: Error) => void;
+}
+
+interface Output {
+  /** undefined for `events.jsonl`, which is not media. */
+  readonly kind: MediaKind | undefined;
+  readonly name: string;
+  readonly writer: MediaWriter;
+  /** Forgets the writer where frames look for it, so the next frame opens a new part. */
+  readonly detach: () => void;
+}
+
+/**
+ * The files of one stream directory (see FileSink): which writer each frame goes to, under
+ * which name and part, and what happens when a file fails.
+ *
+ * - A failed batch was cut back by its writer and waits; the file is retried after a backoff
+ *   ({@link FileHealth}) while the others go on. Its data counts as pending.
+ * - A failing file holding more than half the high-water mark sheds what waits (`sink_error`,
+ *   with a `media.gap` event), so one file cannot hold the whole buffer.
+ * - A file that cannot be continued (deleted, tail not restorable) is lost: the next frame
+ *   opens a new part (`audio.part2.wav`, `video.part2.h264` starting at an IDR, ...).
+ */
+export class StreamFiles {
+  readonly #directory: string;
+  readonly #options: StreamFilesOptions;
+  /** Set when gaps are padded with silence (`fillAudioGaps`). */
+  readonly #audioTimeline: AudioTimeline | undefined;
+  readonly #clock: Clock;
+  readonly #logger: Logger | undefined;
+  readonly health = new FileHealth();
+  #formats: MediaFormats | undefined;
+
+  /** Every writer ever created, in creation order, for flushing and counting. */
+  readonly #outputs: Output[] = [];
+  /** Names relative to the directory that are on disk (or will be), in creation order. */
+  readonly #files = new Set<string>();
+  /** Current WAV per speaker (key null = mixed) and its `rate/channels`; a change starts a new part. */
+  readonly #audio = new Map<string | null, { readonly format: string; readonly writer: WavWriter }>();
+  readonly #annexB = new Map<string, AnnexBWriter>();
+  readonly #images = new Map<string, ImageFrameWriter>();
+  readonly #lines = new Map<string, JsonLinesWriter>();
+  /** Writer keys that had a writer before: their next one is a new part. */
+  readonly #started = new Set<string>();
+  /** H.264 kinds whose next part must start at an IDR, with the frames dropped meanwhile. */
+  readonly #awaitingIdr = new Map<MediaKind, number>();
+  /** WAV parts being finalized after a roll-over. */
+  readonly #retiring = new Set<Promise<void>>();
+  /** Sum of the writers' pending bytes; raised by each append, recomputed after each flush. */
+  #pendingBytes = 0;
+  #changes = 0;
+
+  constructor(options: StreamFilesOptions) {
+    this.#options = options;
+    this.#directory = options.directory;
+    this.#audioTimeline = options.fillAudioGaps ? new AudioTimeline() : undefined;
+    this.#clock = options.clock;
+    this.#logger = options.logger;
+    for (const name of options.previousFiles) {
+      if (name !== STREAM_JSON && !name.includes('..') && existsSync(join(this.#directory, name))) this.#files.add(name);
+    }
+  }
+
+  get pendingBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  /** Grows whenever the file list or a file's state changed (for `stream.json`). */
+  get changes(): number {
+    return this.#changes;
+  }
+
+  /** Output names, in creation order. */
+  names(): readonly string[] {
+    return [...this.#files];
+  }
+
+  setFormats(formats: MediaFormats): void {
+    this.#formats = formats;
+  }
+
+  appendEvent(event: LifecycleEvent): void {
+    const writer = this.#lineWriter('events.jsonl', undefined);
+    const before = writer.pendingBytes;
+    writer.append(event);
+    this.#grew(writer, before);
+  }
+
+  eventsWritten(): number {
+    let written = 0;
+    for (const { name, writer } of this.#outputs) if (name.startsWith('events.')) written += writer.stats().recordsWritten;
+    return written;
+  }
+
+  /** Adds the writers' counts to `result`, per kind. */
+  addCounters(result: Partial<Record<MediaKind, SinkCounters>>): void {
+    for (const { kind, writer } of this.#outputs) {
+      if (kind === undefined) continue;
+      const counters = (result[kind] ??= { framesWritten: 0, bytesWritten: 0, framesDropped: {} });
+      const stats = writer.stats();
+      counters.framesWritten += stats.recordsWritten;
+      counters.bytesWritten += stats.bytesWritten;
+      addCount(counters.framesDropped, 'sink_error', stats.recordsFailed);
+      addCount(counters.framesDropped, 'sink_destroyed', stats.recordsAbandoned);
+    }
+  }
+
+  /** Queues the frame on its writer; otherwise says why it is dropped. */
+  append(frame: Frame): FileSinkDropReason | undefined {
+    const kind = frame.kind;
+    if (kind === 'audio') {
+      const writer = this.#wavWriter(frame.userId, frame.data.length);
+      if (writer === undefined) return 'format_unknown';
+      const before = writer.pendingBytes;
+      const gapMs = this.#audioGapMs(frame);
+      if (gapMs > 0 && writer.remainingBytes >= frame.data.length + writer.byteRate * (gapMs / 1000)) writer.appendSilence(gapMs);
+      writer.append(frame.data);
+      this.#grew(writer, before);
+      return undefined;
+    }
+    if (kind === 'transcript' || kind === 'chat') {
+      const writer = this.#lineWriter(`${kind}.jsonl`, kind);
+      const before = writer.pendingBytes;
+      writer.append(kind === 'transcript' ? transcriptLine(frame) : chatLine(frame));
+      this.#grew(writer, before);
+      return undefined;
+    }
+    const codec = this.#formats?.[kind].codec;
+    if (codec === undefined) return 'format_unknown';
+    if (codec !== 'h264') {
+      const writer = this.#obtain(this.#images, `${kind}.${codec}`, kind, `${kind}/`, (directory, callbacks) => {
+        return new ImageFrameWriter({ directory, extension: codec, ...callbacks });
+      });
+      const before = writer.pendingBytes;
+      writer.append(frame.timestamp, frame.data);
+      this.#grew(writer, before);
+      return undefined;
+    }
+    const waited = this.#awaitingIdr.get(kind);
+    if (waited !== undefined) {
+      // A part that follows lost access units must start where a decoder can.
+      if (!isIdrAccessUnit(frame.data)) {
+        this.#awaitingIdr.set(kind, waited + 1);
+        return 'sink_error';
+      }
+      this.#awaitingIdr.delete(kind);
+      if (waited > 0) this.#sinkEvent('media.gap', { kind, reason: 'sink_error', frames: waited, awaitingKeyframe: true });
+    }
+    const name = `${kind}.h264`;
+    const writer = this.#obtain(this.#annexB, name, kind, name, (path, callbacks) => new AnnexBWriter({ path, ...callbacks }));
+    const before = writer.pendingBytes;
+    writer.append(frame.data);
+    this.#grew(writer, before);
+    return undefined;
+  }
+
+  /** Keeps `pendingBytes` current without summing over every writer on each frame. */
+  #grew(writer: MediaWriter, pendingBefore: number): void {
+    this.#pendingBytes += writer.pendingBytes - pendingBefore;
+  }
+
+  /** Milliseconds of silence to pad before this audio frame, when gaps are filled. */
+  #audioGapMs(frame: Frame): number {
+    const audio = this.#formats?.audio;
+    if (this.#audioTimeline === undefined || audio === undefined) return 0;
+    const durationMs = (frame.data.length / (audio.sampleRateHz * audio.channels * 2)) * 1000;
+    const placement = this.#audioTimeline.place(frame.userId, frame.timestamp, durationMs);
+    return placement.duplicate ? 0 : placement.gapMs;
+  }
+
+  /** The WAV for this frame's speaker, starting a new part when the format changed or the file is full. */
+  #wavWriter(userId: string, bytes: number): WavWriter | undefined {
+    const audio = this.#formats?.audio;
+    if (audio === undefined) return undefined;
+    // Zoom's mixed stream is user 0; any identified speaker or Contact Center channel gets its
+    // own file whatever mode was asked for, so two parties can never interleave in one WAV.
+    const key = userId === '0' ? null : userId;
+    const format = `${audio.sampleRateHz}/${audio.channels}`;
+    const slot = this.#audio.get(key);
+    if (slot !== undefined && slot.format === format && slot.writer.remainingBytes >= bytes) return slot.writer;
+    if (slot !== undefined) this.#retire(slot.writer);
+    // A WAV from an earlier run (or a lost part) cannot be continued blindly and is never overwritten.
+    const name = this.#freeName(`${key === null ? 'audio' : `audio-${fileSafeId(key)}`}.wav`);
+    const writer = new WavWriter({
+      path: join(this.#directory, name),
+      sampleRateHz: audio.sampleRateHz,
+      channels: audio.channels,
+      // A frame larger than a whole part is still written rather than lost.
+      maxDataBytes: Math.min(WAV_MAX_DATA_BYTES, Math.max(this.#options.maxWavDataBytes, bytes)),
+      ...this.#callbacks(name),
+    });
+    this.#audio.set(key, { format, writer });
+    this.#register('audio', name, writer, () => {
+      if (this.#audio.get(key)?.writer === writer) this.#audio.delete(key);
+    });
+    return writer;
+  }
+
+  /** `<base>.<ext>`, or `<base>.partN.<ext>` when that name is taken by this sink or on disk (one check per new file). */
+  #freeName(fileName: string): string {
+    const dot = fileName.lastIndexOf('.');
+    for (let part = 1; ; part++) {
+      const name = part === 1 ? fileName : `${fileName.slice(0, dot)}.part${part}${fileName.slice(dot)}`;
+      if (!this.#files.has(name) && !existsSync(join(this.#directory, name))) return name;
+    }
+  }
+
+  /** Finalizes a WAV part in the background; `close()` waits for it. */
+  #retire(writer: WavWriter): void {
+    const closing = writer.close().finally(() => this.#retiring.delete(closing));
+    this.#retiring.add(closing);
+  }
+
+  #lineWriter(name: string, kind: MediaKind | undefined): JsonLinesWriter {
+    return this.#obtain(this.#lines, name, kind, name, (path, callbacks) => new JsonLinesWriter({ path, ...callbacks }));
+  }
+
+  /**
+   * The writer for `key`; a new one continues `name` (formats that concatenate), except after
+   * a lost part: then it takes the next free part name.
+   */
+  #obtain<W extends MediaWriter>(
+    writers: Map<string, W>,
+    key: string,
+    kind: MediaKind | undefined,
+    fileName: string,
+    create: (path: string, callbacks: WriterCallbacks) => W,
+  ): W {
+    let writer = writers.get(key);
+    if (writer === undefined) {
+      const name = this.#started.has(key) ? this.#freeName(fileName) : fileName;
+      this.#started.add(key);
+      const created = create(join(this.#directory, name), this.#callbacks(name));
+      writers.set(key, created);
+      this.#register(kind, name, created, () => {
+        if (writers.get(key) === created) writers.delete(key);
+      });
+      writer = created;
+    }
+    return writer;
+  }
+
+  #callbacks(name: string): WriterCallbacks {
+    return { onError: (error) => this.#fileLost(name, error), onRetry: (error) => this.#fileRetrying(name, error) };
+  }
+
+  #register(kind: MediaKind | undefined, name: string, writer: MediaWriter, detach: () => void): void {
+    this.#outputs.push({ kind, name, writer, detach });
+    this.#files.add(name);
+    this.#changes += 1;
+  }
+
+  // ── file failures ────────────────────────────────────────────────────────────────────
+
+  #fileRetrying(name: string, cause: Error): void {
+    const code = errnoCode(cause);
+    if (!this.health.retry(name, code, this.#clock.now())) return;
+    this.#fault(name, code, cause, false);
+    this.#logger?.warn({ file: name, code }, 'cannot write file; its data waits and is retried');
+  }
+
+  /** The file cannot be continued: what waited for it is lost, and its stream goes on in a new part. */
+  #fileLost(name: string, cause: Error): void {
+    const output = this.#outputs.find((candidate) => candidate.name === name && candidate.writer.stats().error === cause);
+    if (output === undefined) return;
+    const code = errnoCode(cause);
+    output.detach();
+    this.health.lost(name, code, this.#clock.now());
+    // Deleted with its directory: no longer listed (its state stays in `sink.files`).
+    if (!existsSync(join(this.#directory, name))) this.#files.delete(name);
+    this.#fault(name, code, cause, true);
+    this.#logger?.warn({ file: name, code }, 'file lost; its stream continues in a new part');
+    this.#lostRecords(output, output.writer.stats().recordsFailed);
+  }
+
+  /** Counts and marks what a file could not write; an H.264 stream must then restart at an IDR. */
+  #lostRecords(output: Output, frames: number): void {
+    if (output.kind === undefined) return;
+    if (output.writer instanceof AnnexBWriter) this.#awaitingIdr.set(output.kind, this.#awaitingIdr.get(output.kind) ?? 0);
+    if (frames > 0) this.#sinkEvent('media.gap', { kind: output.kind, reason: 'sink_error', file: output.name, frames });
+  }
+
+  #fault(name: string, code: string, cause: Error, lost: boolean): void {
+    // The message names the file and the error code only: never frame contents.
+    this.#changes += 1;
+    const error = new ConnectorError('SINK_WRITE_FAILED', `cannot write ${name} in the stream directory: ${code}`, { cause, retryable: !lost });
+    this.#sinkEvent(lost ? 'sink.file_lost' : 'sink.file_failing', { file: name, code });
+    this.#options.onFault({ file: name, code, lost, error });
+  }
+
+  #sinkEvent(eventType: string, data: Record<string, unknown>): void {
+    this.#options.onEvent(eventType, data);
+  }
+
+  /** A failing file holding more than half the high-water mark sheds what waits for it. */
+  #shed(): void {
+    if (this.health.retrying === 0) return;
+    for (const output of this.#outputs) {
+      if (!this.health.isRetrying(output.name) || output.writer.pendingBytes <= this.#options.highWaterBytes / 2) continue;
+      const frames = output.writer.discard?.() ?? 0;
+      this.#logger?.warn({ file: output.name, frames }, 'failing file shed the data waiting for it');
+      this.#lostRecords(output, frames);
+    }
+  }
+
+  /**
+   * Writes every file not in a retry backoff, notes the ones that recovered, and lets failing
+   * files shed what they hold beyond their share. Never rejects.
+   */
+  async flush(): Promise<void> {
+    const now = this.#clock.now();
+    const due = this.#outputs.filter(({ name }) => this.health.isDue(name, now));
+    await Promise.all(due.map(({ writer }) => writer.flush()));
+    for (const { name, writer } of due) {
+      if (!this.health.isRetrying(name)) continue;
+      const stats = writer.stats();
+      if (stats.retryError !== undefined || stats.error !== undefined) continue;
+      const failedMs = this.health.recovered(name, this.#clock.now());
+      this.#changes += 1;
+      this.#logger?.info({ file: name, failedMs }, 'file written again');
+      this.#sinkEvent('sink.file_recovered', { file: name, failedMs });
+    }
+    this.#shed();
+    let pending = 0;
+    for (const { writer } of this.#outputs) pending += writer.pendingBytes;
+    this.#pendingBytes = pending;
+  }
+
+  /** Closes every file (what a failing file still holds is counted `sink_error`). */
+  async close(): Promise<void> {
+    await Promise.all(this.#outputs.map(({ writer }) => writer.close()));
+    await Promise.all(this.#retiring);
+    this.#pendingBytes = 0;
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all(this.#outputs.map(({ writer }) => writer.destroy()));
+    let pending = 0;
+    for (const { writer } of this.#outputs) pending += writer.pendingBytes;
+    this.#pendingBytes = pending;
+  }
+}
+
+function addCount(counts: Record<string, number>, reason: string, count: number): void {
+  if (count > 0) counts[reason] = (counts[reason] ?? 0) + count;
+}
