@@ -66,6 +66,7 @@ export class FileSink extends EventEmitter implements StreamSink {
   #countersChanged = false;
   /** An explicit `flush()` asked for a fresh `stream.json`. */
   #checkpointRequested = false;
+  #forceRequested = false;
 
   #interval: NodeJS.Timeout | undefined;
   #soon: NodeJS.Timeout | undefined;
@@ -171,6 +172,8 @@ export class FileSink extends EventEmitter implements StreamSink {
   flush(): Promise<void> {
     if (this.#state !== 'open') return this.#flushTail;
     this.#checkpointRequested = true;
+    // Asked for: failing files are tried now too, whatever their backoff.
+    this.#forceRequested = true;
     return this.#requestFlush();
   }
 
@@ -234,7 +237,9 @@ export class FileSink extends EventEmitter implements StreamSink {
 
   async #flushOnce(): Promise<void> {
     if (this.#state === 'destroyed') return;
-    await this.#files.flush();
+    const force = this.#forceRequested;
+    this.#forceRequested = false;
+    await this.#files.flush(force);
     this.#settleDrain();
     this.#scheduleRetry();
     // Refreshed whatever the media files do; while closing, the final stream.json follows.

@@ -14,6 +14,7 @@ import type { MediaWriter } from '../media/mediaWriter.ts';
 import { WAV_MAX_DATA_BYTES, WavWriter } from '../media/wavWriter.ts';
 import { fileSafeId } from './fileSafeId.ts';
 import { FileHealth } from './fileHealth.ts';
+import { freePartName } from './streamDirectory.ts';
 import type { FileSinkDropReason } from './fileSinkOptions.ts';
 import { errnoCode, STREAM_JSON } from './streamCheckpoint.ts';
 import type { SinkCounters } from './streamSink.ts';
@@ -39,11 +40,10 @@ export interface StreamFilesOptions {
   readonly clock: Clock;
   readonly logger: Logger | undefined;
   readonly onFault: (fault: FileFault) => void;
-  /** An event of the files themselves (`sink.file_*`, `media.gap`), for `events.jsonl`. */
+  /** An event of the files themselves (`sink.file_*`, `media.gap`). */
   readonly onEvent: (eventType: string, data: Record<string, unknown>) => void;
 }
 
-/** How a writer reports its failures. */
 interface WriterCallbacks {
   readonly onError: (error: Error) => void;
   readonly onRetry: (error: Error) => void;
@@ -97,6 +97,8 @@ export class StreamFiles {
   /** Sum of the writers' pending bytes; raised by each append, recomputed after each flush. */
   #pendingBytes = 0;
   #changes = 0;
+  /** Events raised while a flush runs, written after it. */
+  #deferred: Array<[string, Record<string, unknown>]> | undefined;
 
   constructor(options: StreamFilesOptions) {
     this.#options = options;
@@ -228,7 +230,7 @@ export class StreamFiles {
     if (slot !== undefined && slot.format === format && slot.writer.remainingBytes >= bytes) return slot.writer;
     if (slot !== undefined) this.#retire(slot.writer);
     // A WAV from an earlier run (or a lost part) cannot be continued blindly and is never overwritten.
-    const name = this.#freeName(`${key === null ? 'audio' : `audio-${fileSafeId(key)}`}.wav`);
+    const name = freePartName(this.#directory, this.#files, `${key === null ? 'audio' : `audio-${fileSafeId(key)}`}.wav`);
     const writer = new WavWriter({
       path: join(this.#directory, name),
       sampleRateHz: audio.sampleRateHz,
@@ -242,15 +244,6 @@ export class StreamFiles {
       if (this.#audio.get(key)?.writer === writer) this.#audio.delete(key);
     });
     return writer;
-  }
-
-  /** `<base>.<ext>`, or `<base>.partN.<ext>` when that name is taken by this sink or on disk (one check per new file). */
-  #freeName(fileName: string): string {
-    const dot = fileName.lastIndexOf('.');
-    for (let part = 1; ; part++) {
-      const name = part === 1 ? fileName : `${fileName.slice(0, dot)}.part${part}${fileName.slice(dot)}`;
-      if (!this.#files.has(name) && !existsSync(join(this.#directory, name))) return name;
-    }
   }
 
   /** Finalizes a WAV part in the background; `close()` waits for it. */
@@ -276,7 +269,7 @@ export class StreamFiles {
   ): W {
     let writer = writers.get(key);
     if (writer === undefined) {
-      const name = this.#started.has(key) ? this.#freeName(fileName) : fileName;
+      const name = this.#started.has(key) ? freePartName(this.#directory, this.#files, fileName) : fileName;
       this.#started.add(key);
       const created = create(join(this.#directory, name), this.#callbacks(name));
       writers.set(key, created);
@@ -337,7 +330,9 @@ export class StreamFiles {
   }
 
   #sinkEvent(eventType: string, data: Record<string, unknown>): void {
-    this.#options.onEvent(eventType, data);
+    // During a flush, `events.jsonl` itself may be failing: its events follow the flush.
+    if (this.#deferred !== undefined) this.#deferred.push([eventType, data]);
+    else this.#options.onEvent(eventType, data);
   }
 
   /** A failing file holding more than half the high-water mark sheds what waits for it. */
@@ -352,13 +347,17 @@ export class StreamFiles {
   }
 
   /**
-   * Writes every file not in a retry backoff, notes the ones that recovered, and lets failing
+   * Writes every file not in a retry backoff (all of them with `force`), notes the ones that recovered, and lets failing
    * files shed what they hold beyond their share. Never rejects.
    */
-  async flush(): Promise<void> {
+  async flush(force = false): Promise<void> {
     const now = this.#clock.now();
-    const due = this.#outputs.filter(({ name }) => this.health.isDue(name, now));
+    const due = force ? this.#outputs : this.#outputs.filter(({ name }) => this.health.isDue(name, now));
+    this.#deferred = [];
     await Promise.all(due.map(({ writer }) => writer.flush()));
+    const deferred = this.#deferred;
+    this.#deferred = undefined;
+    for (const [eventType, data] of deferred) this.#options.onEvent(eventType, data);
     for (const { name, writer } of due) {
       if (!this.health.isRetrying(name)) continue;
       const stats = writer.stats();
