@@ -8,7 +8,9 @@ import { FileSink } from '../sinks/fileSink.ts';
 import { RedisStreamPublisher } from '../sinks/redisStreamPublisher.ts';
 import { RedisStreamSink } from '../sinks/redisStreamSink.ts';
 import { StallingSink } from '../sinks/stallingSink.ts';
+import { planStreamOutput, type StreamOutputPlan } from '../sinks/streamContinuation.ts';
 import { streamDirectory } from '../sinks/streamDirectory.ts';
+import { statsFromDisk } from './resumeFromDisk.ts';
 import { StreamSession } from './streamSession.ts';
 import { TERMINAL_STATES } from './streamStateMachine.ts';
 import { LiveTap } from './liveTap.ts';
@@ -54,8 +56,25 @@ function startStream(start: StreamStart, resume: Extract<SupervisorToWorker, { t
     return;
   }
   const streamLogger = logger.child({ rtmsStreamId: start.rtmsStreamId, product: start.product });
+  // What the directory already holds decides: continue an unfinished run, or write a late
+  // attempt beside a finished one (README "Reliability").
+  let plan: StreamOutputPlan;
+  try {
+    plan = planStreamOutput(streamDirectory(config.outputDir, start.rtmsStreamId), { rtmsStreamId: start.rtmsStreamId, at: Date.now() });
+  } catch (error) {
+    streamLogger.error({ err: describeError(error) }, 'cannot read or prepare the stream directory; starting it fresh');
+    plan = { directory: streamDirectory(config.outputDir, start.rtmsStreamId), continues: undefined, lateAttempt: undefined };
+  }
+  if (plan.lateAttempt !== undefined) streamLogger.warn({ attempt: plan.lateAttempt }, 'rtms_started for a stream that already ended; recording this attempt beside it');
+  const continued = plan.continues;
+  if (continued !== undefined) streamLogger.info({ previousState: continued.state, files: continued.files.length }, 'continuing the stream directory an earlier run left');
+  // A resume the supervisor knows of (worker crash, takeover) carries its own counters; a
+  // restarted connector finds them on disk.
+  const resumeFrom = resume ?? (continued === undefined ? undefined : { previous: statsFromDisk(continued, start), reason: 'restart' });
   const fileSink = new FileSink({
-    directory: streamDirectory(config.outputDir, start.rtmsStreamId),
+    directory: plan.directory,
+    previousFiles: continued?.files,
+    finalWriteTimeoutMs: config.shutdownGraceMs,
     flushIntervalMs: config.output.flushIntervalMs,
     streamJsonIntervalMs: config.output.streamJsonIntervalMs,
     highWaterBytes: config.buffer.highWaterBytes,
@@ -79,7 +98,7 @@ function startStream(start: StreamStart, resume: Extract<SupervisorToWorker, { t
     metrics,
     taps: redisSink === undefined ? [tap] : [tap, redisSink],
     logger: streamLogger,
-    ...(resume === undefined ? {} : { resumeFrom: resume }),
+    ...(resumeFrom === undefined ? {} : { resumeFrom }),
     // Terminal states travel in streamFinished, after the files are final, so an operator
     // never sees `ended` for a stream whose output is still being written.
     onStateChange: (change) => {
