@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -98,4 +100,43 @@ export async function untilAudioBytes(stream: SimulatedStream, bytes: number, ti
     if (Date.now() > deadline) throw new Error(`only ${stream.sent.audioBytes()} of ${bytes} audio bytes sent within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * A stable webhook URL in front of connectors that come and go (a restart gets a new port):
+ * forwards each POST, headers and body unchanged, to `target`.
+ */
+export async function startWebhookForwarder(): Promise<{ url: string; target: string | undefined; close(): Promise<void> }> {
+  const state: { target: string | undefined } = { target: undefined };
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const headers: Record<string, string> = {};
+      for (const [key, value] of Object.entries(request.headers)) if (typeof value === 'string' && key !== 'host' && key !== 'content-length') headers[key] = value;
+      if (state.target === undefined) {
+        response.writeHead(503).end();
+        return;
+      }
+      fetch(state.target, { method: request.method ?? 'POST', headers, body: Buffer.concat(chunks) })
+        .then(async (answer) => response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' }).end(await answer.text()))
+        .catch(() => response.writeHead(502).end());
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/webhook`,
+    get target() {
+      return state.target;
+    },
+    set target(value: string | undefined) {
+      state.target = value;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
