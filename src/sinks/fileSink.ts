@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../clock.ts';
 import type { MediaKind } from '../config.ts';
-import type { ConnectorError } from '../errors.ts';
+import { ConnectorError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { lifecycleEvent, type Frame, type LifecycleEvent, type MediaFormats } from '../media/frame.ts';
 import type { SinkHealth } from './fileHealth.ts';
@@ -53,6 +53,8 @@ export class FileSink extends EventEmitter implements StreamSink {
 
   #state: SinkState = 'open';
   #error: ConnectorError | undefined;
+  /** The last failed `stream.json` write. */
+  #checkpointFault: SinkHealth['lastError'];
   #metadata: Readonly<Record<string, unknown>> = {};
   /** Drops counted by the sink itself, per kind seen; writers count their own failures. */
   readonly #dropped = new Map<MediaKind, Record<string, number>>();
@@ -116,7 +118,9 @@ export class FileSink extends EventEmitter implements StreamSink {
   /** Whether a file (`stream.json` included) is failing now, and the last error. */
   health(): SinkHealth {
     const health = this.#files.health.health();
-    return this.#checkpoint.lastError === undefined ? health : { ...health, state: 'failing' };
+    const checkpoint = this.#checkpointFault;
+    const lastError = checkpoint !== undefined && (health.lastError === undefined || checkpoint.at > health.lastError.at) ? checkpoint : health.lastError;
+    return { state: this.#checkpoint.lastError === undefined ? health.state : 'failing', lastError };
   }
 
   setFormats(formats: MediaFormats): void {
@@ -270,7 +274,18 @@ export class FileSink extends EventEmitter implements StreamSink {
     this.#metadataChanged = false;
     this.#writtenChanges = this.#files.changes;
     this.#countersChanged = false;
-    return this.#checkpoint.write(this.#document());
+    const failingBefore = this.#checkpoint.lastError !== undefined;
+    const written = await this.#checkpoint.write(this.#document());
+    const code = this.#checkpoint.lastError;
+    if (code !== undefined) {
+      this.#checkpointFault = { file: STREAM_JSON, code, at: this.#clock.now() };
+      // Once per incident, like the media files: `stream.json` failing never stops them.
+      if (!failingBefore) {
+        const error = new ConnectorError('SINK_WRITE_FAILED', `cannot write ${STREAM_JSON} in the stream directory: ${code}`, { retryable: true });
+        this.#onFault({ file: STREAM_JSON, code, lost: false, error });
+      }
+    }
+    return written;
   }
 
   #document(): Record<string, unknown> {

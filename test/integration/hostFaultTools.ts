@@ -12,8 +12,9 @@ import type { SimulatedStream } from '../../src/simulator/simulator.ts';
 import type { MediaCounters } from '../../src/worker/streamStats.ts';
 
 /** A connector on a given OUTPUT_DIR (a small tmpfs, a directory another connector used before). */
-export function startConnectorOn(outputDir: string, credentials: Credentials, env: Record<string, string> = {}): Promise<ConnectorProcess> {
+export function startConnectorOn(outputDir: string, credentials: Credentials, env: Record<string, string> = {}, user?: { uid: number; gid: number }): Promise<ConnectorProcess> {
   return ConnectorProcess.start({
+    ...user,
     env: connectorEnv({
       credentials,
       outputDir,
