@@ -89,13 +89,16 @@ export class FileHealth {
     return entry?.state !== 'retrying' || now >= entry.retryAt;
   }
 
-  /** The earliest pending retry, ms epoch. */
-  nextRetryAt(): number | undefined {
-    let next: number | undefined;
-    for (const entry of this.#files.values()) {
-      if (entry.state === 'retrying' && (next === undefined || entry.retryAt < next)) next = entry.retryAt;
-    }
-    return next;
+  /** When a retrying file is due again, ms epoch; undefined if it is not retrying. */
+  retryAt(file: string): number | undefined {
+    const entry = this.#files.get(file);
+    return entry?.state === 'retrying' ? entry.retryAt : undefined;
+  }
+
+  /** A new file took the name of a lost one. */
+  reopened(file: string): void {
+    const entry = this.#files.get(file);
+    if (entry?.state === 'lost') entry.state = 'ok';
   }
 
   get retrying(): number {

@@ -231,7 +231,7 @@ export class FileSink extends EventEmitter implements StreamSink {
 
   /** A flush when the earliest failing file is due again. */
   #scheduleRetry(): void {
-    const at = this.#files.health.nextRetryAt();
+    const at = this.#files.nextRetryAt();
     if (at === undefined || this.#retryTimer !== undefined || this.#state !== 'open') return;
     this.#retryTimer = this.#clock.setTimeout(() => {
       this.#retryTimer = undefined;
@@ -326,7 +326,7 @@ export class FileSink extends EventEmitter implements StreamSink {
     const deadline = this.#clock.now() + this.#options.finalWriteTimeoutMs;
     await this.#requestFlush();
     // Failing files get until the deadline; what still waits then is counted as lost.
-    for (let at = this.#files.health.nextRetryAt(); at !== undefined && at < deadline; at = this.#files.health.nextRetryAt()) {
+    for (let at = this.#files.nextRetryAt(); at !== undefined && at < deadline; at = this.#files.nextRetryAt()) {
       await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, Math.max(0, at - this.#clock.now())));
       if (this.#state !== 'closing') return;
       await this.#requestFlush();

@@ -120,6 +120,16 @@ export class StreamFiles {
     return this.#changes;
   }
 
+  /** When the earliest failing file that still holds data is due again, ms epoch (a file that shed everything waits for new data). */
+  nextRetryAt(): number | undefined {
+    let next: number | undefined;
+    for (const { name, writer } of this.#outputs) {
+      const at = this.health.retryAt(name);
+      if (at !== undefined && writer.pendingBytes > 0 && (next === undefined || at < next)) next = at;
+    }
+    return next;
+  }
+
   /** Output names, in creation order. */
   names(): readonly string[] {
     return [...this.#files];
@@ -286,6 +296,8 @@ export class StreamFiles {
   }
 
   #register(kind: MediaKind | undefined, name: string, writer: MediaWriter, detach: () => void): void {
+    // A name reused after its file was deleted: the new file starts healthy (its last error stays).
+    this.health.reopened(name);
     this.#outputs.push({ kind, name, writer, detach });
     this.#files.add(name);
     this.#changes += 1;

@@ -381,6 +381,7 @@ describe('FileSink failures', () => {
     expect(faults.map(({ file, code, lost }) => ({ file, code, lost })).sort((a, b) => a.file.localeCompare(b.file))).toEqual([
       { file: 'audio.wav', code: 'ENOTDIR', lost: false },
       { file: 'events.jsonl', code: 'ENOTDIR', lost: false },
+      { file: 'stream.json', code: 'ENOTDIR', lost: false },
       { file: 'transcript.jsonl', code: 'ENOTDIR', lost: false },
     ]);
     for (const fault of faults) expect(fault.error.message).not.toContain('CONFIDENTIAL');
@@ -394,7 +395,7 @@ describe('FileSink failures', () => {
     for (let i = 1; i <= 10; i++) expect(typeof sink.write(frame('audio', pcmFrame(i, 640)))).toBe('boolean');
     sink.write(frame('transcript', 'CONFIDENTIAL more'));
     await sink.close();
-    expect(faults).toHaveLength(3);
+    expect(faults).toHaveLength(4);
     expect(sink.counters()).toEqual({
       audio: { framesWritten: 0, bytesWritten: 0, framesDropped: { sink_error: 11 } },
       transcript: { framesWritten: 0, bytesWritten: 0, framesDropped: { sink_error: 2 } },
