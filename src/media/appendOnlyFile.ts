@@ -1,4 +1,4 @@
-import { constants, fstatSync, ftruncateSync, writeSync } from 'node:fs';
+import { constants, fstatSync, ftruncateSync, readSync, writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -26,6 +26,12 @@ export interface AppendOnlyFileOptions {
    * is continued at its end, which is right for formats that concatenate (JSON lines, Annex B).
    */
   readonly header?: FileHeader | undefined;
+  /**
+   * The byte that ends every record (`\n` for JSON lines). An existing file that does not end
+   * with it (a process killed mid-write) is cut back to its last complete record before it is
+   * continued.
+   */
+  readonly recordTerminator?: number | undefined;
   /**
    * Called once with the final error: the file's tail could not be restored (or it was
    * unlinked), so nothing more goes into it. Must not throw.
@@ -67,6 +73,7 @@ const STAGING_MAX_BYTES = 256 * 1024;
 export class AppendOnlyFile {
   readonly #path: string;
   readonly #header: FileHeader | undefined;
+  readonly #terminator: number | undefined;
   readonly #queue: WriteQueue<Buffer>;
   #handle: FileHandle | undefined;
   /** File offset of the next content byte (header files only). */
@@ -90,6 +97,7 @@ export class AppendOnlyFile {
   constructor(options: AppendOnlyFileOptions) {
     this.#path = options.path;
     this.#header = options.header;
+    this.#terminator = options.recordTerminator;
     this.#queue = new WriteQueue<Buffer>({
       write: (chunks) => this.#writeBatch(chunks),
       onError: options.onError,
@@ -217,10 +225,11 @@ export class AppendOnlyFile {
     await mkdir(dirname(this.#path), { recursive: true });
     const header = this.#header;
     if (header === undefined) {
-      // Not O_APPEND: positional writes, so a failed batch can be cut back at a known offset.
-      const handle = await open(this.#path, constants.O_WRONLY | constants.O_CREAT);
+      // Not O_APPEND: positional writes, so a failed batch can be cut back at a known offset
+      // (readable too: a torn last record of an earlier run is looked for).
+      const handle = await open(this.#path, constants.O_RDWR | constants.O_CREAT);
       try {
-        this.#position = (await handle.stat()).size;
+        this.#position = this.#completeRecords(handle, (await handle.stat()).size);
       } catch (error) {
         await handle.close().catch(() => undefined);
         throw error;
@@ -266,6 +275,20 @@ export class AppendOnlyFile {
       if (!this.#tailIntact) await this.#releaseHandle().catch(() => undefined);
       throw error;
     }
+  }
+
+  /** Size of the file's complete records; a torn last record is truncated away. */
+  #completeRecords(handle: FileHandle, size: number): number {
+    const terminator = this.#terminator;
+    if (terminator === undefined || size === 0) return size;
+    const tail = Buffer.alloc(Math.min(size, 1024 * 1024));
+    const read = readSync(handle.fd, tail, 0, tail.length, size - tail.length);
+    const last = tail.subarray(0, read).lastIndexOf(terminator);
+    if (last === read - 1) return size;
+    // A record longer than the tail read has no end in it: drop back to the start of the tail.
+    const complete = last === -1 ? size - tail.length : size - tail.length + last + 1;
+    ftruncateSync(handle.fd, complete);
+    return complete;
   }
 
   /**

@@ -13,14 +13,15 @@ export interface JsonLinesWriterOptions {
 
 /**
  * Appends one JSON object per line (JSON Lines: UTF-8, `\n`-terminated). `JSON.stringify`
- * escapes newlines inside strings, so a line is always one record. Used for
+ * escapes newlines inside strings, so a line is always one record. An existing file is
+ * continued after its last complete line (a torn one, from a killed process, is cut off). Used for
  * `transcript.jsonl`, `chat.jsonl` and `events.jsonl`.
  */
 export class JsonLinesWriter implements MediaWriter {
   readonly #file: AppendOnlyFile;
 
   constructor(options: JsonLinesWriterOptions) {
-    this.#file = new AppendOnlyFile({ path: options.path, onError: options.onError, onRetry: options.onRetry });
+    this.#file = new AppendOnlyFile({ path: options.path, recordTerminator: 0x0a, onError: options.onError, onRetry: options.onRetry });
   }
 
   get path(): string {

@@ -55,6 +55,7 @@ export class FileSink extends EventEmitter implements StreamSink {
   #error: ConnectorError | undefined;
   /** The last failed `stream.json` write. */
   #checkpointFault: SinkHealth['lastError'];
+  #checkpointFailingSince = 0;
   #metadata: Readonly<Record<string, unknown>> = {};
   /** Drops counted by the sink itself, per kind seen; writers count their own failures. */
   readonly #dropped = new Map<MediaKind, Record<string, number>>();
@@ -281,9 +282,13 @@ export class FileSink extends EventEmitter implements StreamSink {
       this.#checkpointFault = { file: STREAM_JSON, code, at: this.#clock.now() };
       // Once per incident, like the media files: `stream.json` failing never stops them.
       if (!failingBefore) {
+        this.#checkpointFailingSince = this.#clock.now();
         const error = new ConnectorError('SINK_WRITE_FAILED', `cannot write ${STREAM_JSON} in the stream directory: ${code}`, { retryable: true });
+        this.#sinkEvent('sink.file_failing', { file: STREAM_JSON, code });
         this.#onFault({ file: STREAM_JSON, code, lost: false, error });
       }
+    } else if (failingBefore) {
+      this.#sinkEvent('sink.file_recovered', { file: STREAM_JSON, failedMs: this.#clock.now() - this.#checkpointFailingSince });
     }
     return written;
   }

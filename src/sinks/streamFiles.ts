@@ -107,7 +107,15 @@ export class StreamFiles {
     this.#clock = options.clock;
     this.#logger = options.logger;
     for (const name of options.previousFiles) {
-      if (name !== STREAM_JSON && !name.includes('..') && existsSync(join(this.#directory, name))) this.#files.add(name);
+      if (name === STREAM_JSON || name.includes('..') || !existsSync(join(this.#directory, name))) continue;
+      this.#files.add(name);
+      // An earlier run's H.264 may end in a torn access unit (killed mid-write): this run
+      // writes a new part, from an IDR, instead of appending to it.
+      const kind = /^(video|deskshare)\.h264$/.exec(name)?.[1] as MediaKind | undefined;
+      if (kind !== undefined) {
+        this.#started.add(name);
+        this.#awaitingIdr.set(kind, 0);
+      }
     }
   }
 

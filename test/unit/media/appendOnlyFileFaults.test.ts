@@ -1,4 +1,4 @@
-import { readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AppendOnlyFile } from '../../../src/media/appendOnlyFile.ts';
@@ -141,5 +141,16 @@ describe('AppendOnlyFile deleted while open', () => {
     expect(file.stats()).toMatchObject({ recordsWritten: 1, recordsFailed: 2 });
     // It is not recreated behind the owner's back: the owner opens a new part.
     await expect(stat(path)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('JSON lines continued after a killed process', () => {
+  it('cuts a torn last line off before appending', async () => {
+    const path = join(disk.path, 'torn.jsonl');
+    await writeFile(path, '{"n":1}\n{"n":2}\n{"n":3,"te');
+    const writer = new JsonLinesWriter({ path });
+    writer.append({ n: 4 });
+    await writer.close();
+    expect(await readFile(path, 'utf8')).toBe('{"n":1}\n{"n":2}\n{"n":4}\n');
   });
 });

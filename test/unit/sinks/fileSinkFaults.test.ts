@@ -191,10 +191,18 @@ describe('FileSink when its directory is deleted or blocked', () => {
     const directory = join(dir.path, 'stream-1');
     await mkdir(directory);
     await writeFile(join(directory, 'audio.wav'), 'earlier run');
-    const sink = createSink(directory, { previousFiles: ['stream.json', 'events.jsonl', 'audio.wav', 'missing.wav'] });
+    // Killed mid-write: its H.264 ends in a torn access unit.
+    const units = splitAccessUnits(clip);
+    await writeFile(join(directory, 'video.h264'), Buffer.concat([units[0]!, units[1]!.subarray(0, 100)]));
+    const sink = createSink(directory, { previousFiles: ['stream.json', 'events.jsonl', 'audio.wav', 'video.h264', 'missing.wav'] });
     sink.setFormats(MIXED_16K);
     sink.write(frame('audio', pcmFrame(0, 640)));
+    // The new H.264 part starts at an IDR: the picture before it is dropped, counted.
+    sink.write(frame('video', units[3]!));
+    for (const unit of units) sink.write(frame('video', unit));
     await sink.close();
-    expect(await readJson(join(directory, 'stream.json'))).toMatchObject({ files: ['stream.json', 'audio.wav', 'audio.part2.wav'] });
+    expect(await readJson(join(directory, 'stream.json'))).toMatchObject({ files: ['stream.json', 'audio.wav', 'video.h264', 'audio.part2.wav', 'events.jsonl', 'video.part2.h264'] });
+    expect((await readFile(join(directory, 'video.part2.h264'))).equals(clip)).toBe(true);
+    expect(accounted(sink, 'video')).toEqual({ written: units.length, dropped: { sink_error: 1 } });
   });
 });
