@@ -76,7 +76,7 @@ export class AppendOnlyFile {
   readonly #terminator: number | undefined;
   readonly #queue: WriteQueue<Buffer>;
   #handle: FileHandle | undefined;
-  /** File offset of the next content byte (header files only). */
+  /** File offset of the next content byte: where the next batch goes, and where a failed one is cut back to. */
   #position = 0;
   /** Content bytes on disk after the header, including unaccounted padding. */
   #contentBytes = 0;
@@ -281,14 +281,22 @@ export class AppendOnlyFile {
   #completeRecords(handle: FileHandle, size: number): number {
     const terminator = this.#terminator;
     if (terminator === undefined || size === 0) return size;
-    const tail = Buffer.alloc(Math.min(size, 1024 * 1024));
-    const read = readSync(handle.fd, tail, 0, tail.length, size - tail.length);
-    const last = tail.subarray(0, read).lastIndexOf(terminator);
-    if (last === read - 1) return size;
-    // A record longer than the tail read has no end in it: drop back to the start of the tail.
-    const complete = last === -1 ? size - tail.length : size - tail.length + last + 1;
-    ftruncateSync(handle.fd, complete);
-    return complete;
+    // Backwards, a chunk at a time, to the last terminator (usually in the last few bytes).
+    const chunk = Buffer.alloc(Math.min(size, 64 * 1024));
+    for (let end = size; end > 0; ) {
+      const start = Math.max(0, end - chunk.length);
+      const read = readSync(handle.fd, chunk, 0, end - start, start);
+      const last = chunk.subarray(0, read).lastIndexOf(terminator);
+      if (last !== -1) {
+        const complete = start + last + 1;
+        if (complete !== size) ftruncateSync(handle.fd, complete);
+        return complete;
+      }
+      end = start;
+    }
+    // Not one complete record: the whole file is a torn one.
+    ftruncateSync(handle.fd, 0);
+    return 0;
   }
 
   /**

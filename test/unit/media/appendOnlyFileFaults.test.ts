@@ -153,4 +153,21 @@ describe('JSON lines continued after a killed process', () => {
     await writer.close();
     expect(await readFile(path, 'utf8')).toBe('{"n":1}\n{"n":2}\n{"n":4}\n');
   });
+
+  it('finds the last complete line however far back it is, and drops a file that is one torn line', async () => {
+    const long = `{"text":"${'x'.repeat(200_000)}"}\n`;
+    const path = join(disk.path, 'long.jsonl');
+    await writeFile(path, `${long}{"torn":"${'y'.repeat(150_000)}`);
+    const writer = new JsonLinesWriter({ path });
+    writer.append({ n: 1 });
+    await writer.close();
+    expect(await readFile(path, 'utf8')).toBe(`${long}{"n":1}\n`);
+
+    const onlyTorn = join(disk.path, 'only-torn.jsonl');
+    await writeFile(onlyTorn, '{"half":');
+    const second = new JsonLinesWriter({ path: onlyTorn });
+    second.append({ n: 2 });
+    await second.close();
+    expect(await readFile(onlyTorn, 'utf8')).toBe('{"n":2}\n');
+  });
 });
