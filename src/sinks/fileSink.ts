@@ -16,7 +16,7 @@ export type { FileFault } from './streamFiles.ts';
 type SinkState = 'open' | 'closing' | 'closed' | 'destroyed';
 
 /**
- * Writes one stream to files under its directory (design.md §4):
+ * Writes one stream to files under its directory (README "Output"):
  *
  * | file | content |
  * |---|---|
