@@ -5,14 +5,12 @@ import type { MediaKind } from '../config.ts';
 import { ConnectorError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { AnnexBWriter } from '../media/annexBWriter.ts';
-import { AudioTimeline } from '../media/audioTimeline.ts';
 import type { Frame, LifecycleEvent, MediaFormats } from '../media/frame.ts';
 import { isIdrAccessUnit } from '../media/h264.ts';
 import { ImageFrameWriter } from '../media/imageFrameWriter.ts';
 import { JsonLinesWriter } from '../media/jsonLinesWriter.ts';
 import type { MediaWriter } from '../media/mediaWriter.ts';
-import { WAV_MAX_DATA_BYTES, WavWriter } from '../media/wavWriter.ts';
-import { fileSafeId } from './fileSafeId.ts';
+import { AudioParts } from './audioParts.ts';
 import { FileHealth } from './fileHealth.ts';
 import { freePartName } from './streamDirectory.ts';
 import type { FileSinkDropReason } from './fileSinkOptions.ts';
@@ -72,8 +70,6 @@ interface Output {
 export class StreamFiles {
   readonly #directory: string;
   readonly #options: StreamFilesOptions;
-  /** Set when gaps are padded with silence (`fillAudioGaps`). */
-  readonly #audioTimeline: AudioTimeline | undefined;
   readonly #clock: Clock;
   readonly #logger: Logger | undefined;
   readonly health = new FileHealth();
@@ -83,8 +79,7 @@ export class StreamFiles {
   readonly #outputs: Output[] = [];
   /** Names relative to the directory that are on disk (or will be), in creation order. */
   readonly #files = new Set<string>();
-  /** Current WAV per speaker (key null = mixed) and its `rate/channels`; a change starts a new part. */
-  readonly #audio = new Map<string | null, { readonly format: string; readonly writer: WavWriter }>();
+  readonly #audio: AudioParts;
   readonly #annexB = new Map<string, AnnexBWriter>();
   readonly #images = new Map<string, ImageFrameWriter>();
   readonly #lines = new Map<string, JsonLinesWriter>();
@@ -92,18 +87,25 @@ export class StreamFiles {
   readonly #started = new Set<string>();
   /** H.264 kinds whose next part must start at an IDR, with the frames dropped meanwhile. */
   readonly #awaitingIdr = new Map<MediaKind, number>();
-  /** WAV parts being finalized after a roll-over. */
-  readonly #retiring = new Set<Promise<void>>();
   /** Sum of the writers' pending bytes; raised by each append, recomputed after each flush. */
   #pendingBytes = 0;
   #changes = 0;
+  /** Failed records per writer already marked by a `media.gap` event. */
+  readonly #markedLost = new WeakMap<MediaWriter, number>();
   /** Events raised while a flush runs, written after it. */
   #deferred: Array<[string, Record<string, unknown>]> | undefined;
 
   constructor(options: StreamFilesOptions) {
     this.#options = options;
     this.#directory = options.directory;
-    this.#audioTimeline = options.fillAudioGaps ? new AudioTimeline() : undefined;
+    this.#audio = new AudioParts({
+      directory: this.#directory,
+      maxWavDataBytes: options.maxWavDataBytes,
+      fillAudioGaps: options.fillAudioGaps,
+      taken: this.#files,
+      callbacks: (name) => this.#callbacks(name),
+      register: (name, writer, detach) => this.#register('audio', name, writer, detach),
+    });
     this.#clock = options.clock;
     this.#logger = options.logger;
     for (const name of options.previousFiles) {
@@ -177,14 +179,7 @@ export class StreamFiles {
   append(frame: Frame): FileSinkDropReason | undefined {
     const kind = frame.kind;
     if (kind === 'audio') {
-      const writer = this.#wavWriter(frame.userId, frame.data.length);
-      if (writer === undefined) return 'format_unknown';
-      const before = writer.pendingBytes;
-      const gapMs = this.#audioGapMs(frame);
-      if (gapMs > 0 && writer.remainingBytes >= frame.data.length + writer.byteRate * (gapMs / 1000)) writer.appendSilence(gapMs);
-      writer.append(frame.data);
-      this.#grew(writer, before);
-      return undefined;
+      return this.#audio.append(frame, this.#formats?.audio, (writer, before) => this.#grew(writer, before)) ? undefined : 'format_unknown';
     }
     if (kind === 'transcript' || kind === 'chat') {
       const writer = this.#lineWriter(`${kind}.jsonl`, kind);
@@ -225,49 +220,6 @@ export class StreamFiles {
   /** Keeps `pendingBytes` current without summing over every writer on each frame. */
   #grew(writer: MediaWriter, pendingBefore: number): void {
     this.#pendingBytes += writer.pendingBytes - pendingBefore;
-  }
-
-  /** Milliseconds of silence to pad before this audio frame, when gaps are filled. */
-  #audioGapMs(frame: Frame): number {
-    const audio = this.#formats?.audio;
-    if (this.#audioTimeline === undefined || audio === undefined) return 0;
-    const durationMs = (frame.data.length / (audio.sampleRateHz * audio.channels * 2)) * 1000;
-    const placement = this.#audioTimeline.place(frame.userId, frame.timestamp, durationMs);
-    return placement.duplicate ? 0 : placement.gapMs;
-  }
-
-  /** The WAV for this frame's speaker, starting a new part when the format changed or the file is full. */
-  #wavWriter(userId: string, bytes: number): WavWriter | undefined {
-    const audio = this.#formats?.audio;
-    if (audio === undefined) return undefined;
-    // Zoom's mixed stream is user 0; any identified speaker or Contact Center channel gets its
-    // own file whatever mode was asked for, so two parties can never interleave in one WAV.
-    const key = userId === '0' ? null : userId;
-    const format = `${audio.sampleRateHz}/${audio.channels}`;
-    const slot = this.#audio.get(key);
-    if (slot !== undefined && slot.format === format && slot.writer.remainingBytes >= bytes) return slot.writer;
-    if (slot !== undefined) this.#retire(slot.writer);
-    // A WAV from an earlier run (or a lost part) cannot be continued blindly and is never overwritten.
-    const name = freePartName(this.#directory, this.#files, `${key === null ? 'audio' : `audio-${fileSafeId(key)}`}.wav`);
-    const writer = new WavWriter({
-      path: join(this.#directory, name),
-      sampleRateHz: audio.sampleRateHz,
-      channels: audio.channels,
-      // A frame larger than a whole part is still written rather than lost.
-      maxDataBytes: Math.min(WAV_MAX_DATA_BYTES, Math.max(this.#options.maxWavDataBytes, bytes)),
-      ...this.#callbacks(name),
-    });
-    this.#audio.set(key, { format, writer });
-    this.#register('audio', name, writer, () => {
-      if (this.#audio.get(key)?.writer === writer) this.#audio.delete(key);
-    });
-    return writer;
-  }
-
-  /** Finalizes a WAV part in the background; `close()` waits for it. */
-  #retire(writer: WavWriter): void {
-    const closing = writer.close().finally(() => this.#retiring.delete(closing));
-    this.#retiring.add(closing);
   }
 
   #lineWriter(name: string, kind: MediaKind | undefined): JsonLinesWriter {
@@ -331,13 +283,16 @@ export class StreamFiles {
     if (!existsSync(join(this.#directory, name))) this.#files.delete(name);
     this.#fault(name, code, cause, true);
     this.#logger?.warn({ file: name, code }, 'file lost; its stream continues in a new part');
-    this.#lostRecords(output, output.writer.stats().recordsFailed);
+    this.#lostRecords(output);
   }
 
-  /** Counts and marks what a file could not write; an H.264 stream must then restart at an IDR. */
-  #lostRecords(output: Output, frames: number): void {
+  /** Marks what a file could not write since the last mark; an H.264 stream must then restart at an IDR. */
+  #lostRecords(output: Output): void {
     if (output.kind === undefined) return;
     if (output.writer instanceof AnnexBWriter) this.#awaitingIdr.set(output.kind, this.#awaitingIdr.get(output.kind) ?? 0);
+    const failed = output.writer.stats().recordsFailed;
+    const frames = failed - (this.#markedLost.get(output.writer) ?? 0);
+    this.#markedLost.set(output.writer, failed);
     if (frames > 0) this.#sinkEvent('media.gap', { kind: output.kind, reason: 'sink_error', file: output.name, frames });
   }
 
@@ -362,13 +317,13 @@ export class StreamFiles {
       if (!this.health.isRetrying(output.name) || output.writer.pendingBytes <= this.#options.highWaterBytes / 2) continue;
       const frames = output.writer.discard?.() ?? 0;
       this.#logger?.warn({ file: output.name, frames }, 'failing file shed the data waiting for it');
-      this.#lostRecords(output, frames);
+      this.#lostRecords(output);
     }
   }
 
   /**
-   * Writes every file not in a retry backoff (all of them with `force`), notes the ones that recovered, and lets failing
-   * files shed what they hold beyond their share. Never rejects.
+   * Writes every file not in a retry backoff (all of them with `force`), notes the ones that
+   * recovered, and lets failing files shed what they hold beyond their share. Never rejects.
    */
   async flush(force = false): Promise<void> {
     const now = this.#clock.now();
@@ -396,7 +351,7 @@ export class StreamFiles {
   /** Closes every file (what a failing file still holds is counted `sink_error`). */
   async close(): Promise<void> {
     await Promise.all(this.#outputs.map(({ writer }) => writer.close()));
-    await Promise.all(this.#retiring);
+    await this.#audio.settle();
     this.#pendingBytes = 0;
   }
 
