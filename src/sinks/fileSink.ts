@@ -238,6 +238,7 @@ export class FileSink extends EventEmitter implements StreamSink {
       this.#retryTimer = undefined;
       void this.#requestFlush();
     }, Math.max(0, at - this.#clock.now()));
+    this.#retryTimer.unref?.();
   }
 
   async #flushOnce(): Promise<void> {
