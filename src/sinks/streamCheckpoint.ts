@@ -84,6 +84,8 @@ export interface PreviousStream {
   readonly document: Readonly<Record<string, unknown>>;
   readonly state: string | undefined;
   readonly files: readonly string[];
+  /** It exists but could not be read or parsed (EMFILE, EACCES, foreign content): its state is unknown. */
+  readonly unreadable: boolean;
 }
 
 /** States after which a stream's output is final: a later attempt must not write over it. */
@@ -94,25 +96,26 @@ export function isFinished(previous: PreviousStream): boolean {
 }
 
 /**
- * Reads `<directory>/stream.json` if a previous run left one; undefined when there is none
- * or it does not parse (it is replaced atomically, so that means someone else wrote it).
+ * Reads `<directory>/stream.json` if a previous run left one; undefined when there is none.
  * Synchronous: a few KB, once per stream start.
  */
 export function readPreviousStream(directory: string): PreviousStream | undefined {
+  const unreadable: PreviousStream = { document: {}, state: undefined, files: [], unreadable: true };
   let text: string;
   try {
     text = readFileSync(join(directory, STREAM_JSON), 'utf8');
-  } catch {
-    return undefined;
+  } catch (error) {
+    return errnoCode(error) === 'ENOENT' ? undefined : unreadable;
   }
   try {
     const document: unknown = JSON.parse(text);
-    if (document === null || typeof document !== 'object' || Array.isArray(document)) return undefined;
+    if (document === null || typeof document !== 'object' || Array.isArray(document)) return unreadable;
     const record = document as Record<string, unknown>;
     const files = Array.isArray(record['files']) ? record['files'].filter((file): file is string => typeof file === 'string') : [];
-    return { document: record, state: typeof record['state'] === 'string' ? record['state'] : undefined, files };
+    return { document: record, state: typeof record['state'] === 'string' ? record['state'] : undefined, files, unreadable: false };
   } catch {
-    return undefined;
+    // Replaced atomically by us, so a document that does not parse is someone else's.
+    return unreadable;
   }
 }
 

@@ -25,13 +25,15 @@ export interface StreamOutputPlan {
  * - none, or a rejection: a fresh stream;
  * - a stream that is not finished: continued in place (earlier parts stay in `files`, counters
  *   carry over);
- * - a finished stream (`ended`, `failed`): a late or replayed `rtms_started`; the attempt goes to
- *   `attempts/<n>/` and the finished stream's `events.jsonl` gets one `stream.late_start` line.
+ * - a finished stream (`ended`, `failed`), or a `stream.json` that cannot be read: a late or
+ *   replayed `rtms_started`; the attempt goes to `attempts/<n>/` and the finished stream's
+ *   `events.jsonl` gets one `stream.late_start` line.
  */
 export function planStreamOutput(streamDirectory: string, options: { rtmsStreamId: string; at: number }): StreamOutputPlan {
   const previous = readPreviousStream(streamDirectory);
   if (previous === undefined || previous.state === 'rejected') return { directory: streamDirectory, continues: undefined, lateAttempt: undefined };
-  if (!isFinished(previous)) return { directory: streamDirectory, continues: previous, lateAttempt: undefined };
+  // A stream.json we cannot read might be a finished stream's: never write over it.
+  if (!isFinished(previous) && !previous.unreadable) return { directory: streamDirectory, continues: previous, lateAttempt: undefined };
   const lateAttempt = lateAttemptDirectory(streamDirectory, options.rtmsStreamId, options.at, previous.state);
   return { directory: join(streamDirectory, lateAttempt), continues: undefined, lateAttempt };
 }
@@ -40,21 +42,31 @@ export function planStreamOutput(streamDirectory: string, options: { rtmsStreamI
  * Picks `attempts/<n>` (n from 2: the finished run was the first), creates it so a concurrent
  * attempt picks another, and notes it in the finished stream's `events.jsonl` (one appended
  * line; nothing of the finished stream is rewritten). Returns the path relative to the stream
- * directory.
+ * directory. Never throws: when the directory cannot be made now (full disk, read-only), the
+ * attempt's own sink makes it later, and the note is only logged by the caller's sink.
  */
 export function lateAttemptDirectory(streamDirectory: string, rtmsStreamId: string, at: number, previousState: string | undefined): string {
-  mkdirSync(join(streamDirectory, 'attempts'), { recursive: true });
   let attempt = 2;
-  for (; ; attempt++) {
-    try {
-      mkdirSync(join(streamDirectory, 'attempts', String(attempt)));
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  try {
+    mkdirSync(join(streamDirectory, 'attempts'), { recursive: true });
+    for (; ; attempt++) {
+      try {
+        mkdirSync(join(streamDirectory, 'attempts', String(attempt)));
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
     }
+  } catch {
+    // Named after the time instead, so it cannot be one an earlier attempt used.
+    return `attempts/${at}`;
   }
   const relative = `attempts/${attempt}`;
   const event = lifecycleEvent('stream.late_start', { rtmsStreamId, attempt: relative, previousState: previousState ?? null }, at);
-  appendFileSync(join(streamDirectory, 'events.jsonl'), `${JSON.stringify(event)}\n`);
+  try {
+    appendFileSync(join(streamDirectory, 'events.jsonl'), `${JSON.stringify(event)}\n`);
+  } catch {
+    // The attempt's own events.jsonl still records it.
+  }
   return relative;
 }

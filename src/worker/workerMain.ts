@@ -8,7 +8,7 @@ import { FileSink } from '../sinks/fileSink.ts';
 import { RedisStreamPublisher } from '../sinks/redisStreamPublisher.ts';
 import { RedisStreamSink } from '../sinks/redisStreamSink.ts';
 import { StallingSink } from '../sinks/stallingSink.ts';
-import { planStreamOutput, type StreamOutputPlan } from '../sinks/streamContinuation.ts';
+import { planStreamOutput } from '../sinks/streamContinuation.ts';
 import { streamDirectory } from '../sinks/streamDirectory.ts';
 import { statsFromDisk } from './resumeFromDisk.ts';
 import { StreamSession } from './streamSession.ts';
@@ -58,13 +58,7 @@ function startStream(start: StreamStart, resume: Extract<SupervisorToWorker, { t
   const streamLogger = logger.child({ rtmsStreamId: start.rtmsStreamId, product: start.product });
   // What the directory already holds decides: continue an unfinished run, or write a late
   // attempt beside a finished one (README "Reliability").
-  let plan: StreamOutputPlan;
-  try {
-    plan = planStreamOutput(streamDirectory(config.outputDir, start.rtmsStreamId), { rtmsStreamId: start.rtmsStreamId, at: Date.now() });
-  } catch (error) {
-    streamLogger.error({ err: describeError(error) }, 'cannot read or prepare the stream directory; starting it fresh');
-    plan = { directory: streamDirectory(config.outputDir, start.rtmsStreamId), continues: undefined, lateAttempt: undefined };
-  }
+  const plan = planStreamOutput(streamDirectory(config.outputDir, start.rtmsStreamId), { rtmsStreamId: start.rtmsStreamId, at: Date.now() });
   if (plan.lateAttempt !== undefined) streamLogger.warn({ attempt: plan.lateAttempt }, 'rtms_started for a stream that already ended; recording this attempt beside it');
   const continued = plan.continues;
   if (continued !== undefined) streamLogger.info({ previousState: continued.state, files: continued.files.length }, 'continuing the stream directory an earlier run left');

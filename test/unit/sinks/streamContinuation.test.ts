@@ -66,6 +66,14 @@ describe('planStreamOutput', () => {
     ]);
   });
 
+  it('a stream.json it cannot read (foreign content) is never written over either', async () => {
+    const directory = join(dir.path, 'abc');
+    await mkdir(directory, { recursive: true });
+    await writeFile(join(directory, 'stream.json'), 'not json {');
+    expect(planStreamOutput(directory, { rtmsStreamId: 'abc', at: 0 })).toMatchObject({ directory: join(directory, 'attempts', '2'), lateAttempt: 'attempts/2' });
+    expect(await readFile(join(directory, 'stream.json'), 'utf8')).toBe('not json {');
+  });
+
   it('a rejection of a late rtms_started is recorded beside the finished stream too', async () => {
     const directory = await seed({ state: 'failed', files: ['stream.json', 'events.jsonl'] });
     const before = await readFile(join(directory, 'stream.json'), 'utf8');
