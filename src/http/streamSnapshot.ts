@@ -46,7 +46,8 @@ export interface MediaView extends MediaCounters {
  *   },
  *   "media": { "audio": { "framesReceived": 3050, "bytesReceived": 1952000, "framesWritten": 3050,
  *              "bytesWritten": 1952000, "framesDropped": {}, "framesDroppedTotal": 0 } },
- *   "audioSeconds": 61, "files": ["stream.json", "events.jsonl", "audio.wav"]
+ *   "audioSeconds": 61, "files": ["stream.json", "events.jsonl", "audio.wav"],
+ *   "sink": { "state": "ok", "lastError": { "file": "audio.wav", "code": "ENOSPC", "at": 1730000030000 } }
  * }
  * ```
  */
@@ -96,6 +97,14 @@ export interface StreamSnapshot {
   readonly files: readonly string[];
   /** How many output files there are. */
   readonly fileCount: number;
+  /**
+   * The file sink: `failing` while a file cannot be written (its data waits and is retried),
+   * and the most recent write error (kept after a recovery). Null until the worker reports.
+   */
+  readonly sink: {
+    readonly state: 'ok' | 'failing';
+    readonly lastError: { readonly file: string; readonly code: string; readonly at: number } | null;
+  } | null;
 }
 
 /** Builds the admin view of a stream; `now` (ms epoch) bounds the duration of an active stream. */
@@ -133,6 +142,7 @@ export function toStreamSnapshot(stats: StreamStats, now: number): StreamSnapsho
     audioSeconds: stats.audioSeconds,
     files: [...stats.files],
     fileCount: stats.fileCount,
+    sink: stats.sink === undefined ? null : { state: stats.sink.state, lastError: stats.sink.lastError ?? null },
   };
 }
 

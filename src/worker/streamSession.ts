@@ -208,6 +208,11 @@ export class StreamSession {
       },
     });
     this.#sink.on('drain', () => this.#onSinkDrain());
+    // A file that cannot be written (each incident once): the sink retries it or starts a new part.
+    this.#sink.on('fault', (fault: { file: string; code: string; lost: boolean }) => {
+      this.#metrics.sinkError(fault.code);
+      this.#logger.warn({ file: fault.file, code: fault.code, lost: fault.lost }, 'stream file cannot be written');
+    });
     this.#sink.on('error', (error: unknown) => {
       const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined)?.code : undefined;
       this.#metrics.sinkError(typeof cause === 'string' ? cause : describeError(error).code);
@@ -371,6 +376,7 @@ export class StreamSession {
       participantCounts: this.#roster.counts(),
       files: files.length > FILES_LISTED ? files.slice(0, FILES_LISTED) : files,
       fileCount: files.length,
+      sink: this.#sink.health?.(),
     };
   }
 
