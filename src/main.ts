@@ -70,7 +70,7 @@ function logCapacity(logger: Logger, config: Config): void {
 
 /**
  * V8 heap settings for the worker isolates, applied before the first one exists (the main
- * isolate is already sized). Measured in bench/perf and bench/chaosSoak (issues 3 and 5).
+ * isolate is already sized). Measured in bench/perf and bench/chaosSoak (docs/performance.md).
  */
 function tuneWorkerHeaps(config: Config): void {
   // With many streams a worker's old generation is small next to its young generation, and

@@ -4,8 +4,8 @@ import { TERMINAL_STATES, type StreamState } from '../worker/streamStateMachine.
 import type { MediaCounters, ParticipantSnapshot, StreamStats } from '../worker/streamStats.ts';
 
 /**
- * One participant as `GET /streams/{id}` shows it (modelled on the participant info of the
- * active-room endpoint in seed 002: identity, name, state, join time).
+ * One participant as `GET /streams/{id}` shows it: identity, name, state, join time
+ * (docs/http-api.md).
  */
 export interface ParticipantView {
   /** Zoom `user_id` (Contact Center: channel id). */
@@ -57,7 +57,7 @@ export interface StreamSnapshot {
   /** Meeting/webinar UUID, Video SDK session id or Contact Center engagement id. */
   readonly entityId: string;
   readonly state: StreamState;
-  /** False once the stream reached `ended`, `failed` or `rejected` (seed 002 `is_running`). */
+  /** False once the stream reached `ended`, `failed` or `rejected` (an `is_running` flag). */
   readonly active: boolean;
   /** Admission time, ms epoch. */
   readonly createdAt: number;
@@ -77,7 +77,7 @@ export interface StreamSnapshot {
   /** Bytes accepted by the sink and not yet on disk. */
   readonly bufferedBytes: number;
   readonly participants: {
-    /** Distinct participants seen (seed 002 `joined_participants`). */
+    /** Distinct participants seen. */
     readonly joined: number;
     readonly present: number;
     readonly speaking: number;
