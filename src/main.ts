@@ -172,17 +172,6 @@ async function main(): Promise<void> {
   const { port } = await server.listen();
   const internalPort = internalServer && (await internalServer.listen()).port;
   outputDir.start();
-  logger.info(
-    {
-      host: config.http.host,
-      port,
-      ...(internalHttp === undefined ? {} : { internalHost: internalHttp.host, internalPort }),
-      webhookPath: config.http.webhookPath,
-      version: VERSION,
-      ...(cluster === undefined ? {} : { replica: cluster.replicaId }),
-    },
-    'rtms-connector listening',
-  );
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -227,6 +216,18 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // Announced only once a signal would be handled: whoever waits for this line may stop us at once.
+  logger.info(
+    {
+      host: config.http.host,
+      port,
+      ...(internalHttp === undefined ? {} : { internalHost: internalHttp.host, internalPort }),
+      webhookPath: config.http.webhookPath,
+      version: VERSION,
+      ...(cluster === undefined ? {} : { replica: cluster.replicaId }),
+    },
+    'rtms-connector listening',
+  );
 }
 
 main().catch((error: unknown) => {
