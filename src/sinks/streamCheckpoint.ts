@@ -92,7 +92,12 @@ export interface PreviousStream {
 /** States after which a stream's output is final: a later attempt must not write over it. */
 const FINISHED_STATES: ReadonlySet<string> = new Set(['ended', 'failed']);
 
+/**
+ * A stream released to another owner (`released`: a hand-off or a lost lease) ended here but
+ * goes on elsewhere: its directory is continued, not treated as final.
+ */
 export function isFinished(previous: PreviousStream): boolean {
+  if (typeof previous.document['released'] === 'string') return false;
   return previous.state !== undefined && FINISHED_STATES.has(previous.state);
 }
 

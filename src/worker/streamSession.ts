@@ -124,6 +124,8 @@ export class StreamSession {
   #endedAt: number | undefined;
   #stopReason: number | undefined;
   #failure: string | undefined;
+  /** Why this replica let the stream go to another owner (hand-off, lost lease); undefined while it holds it. */
+  #releasedFor: string | undefined;
   #reconnects = 0;
   readonly #resumeReason: string | undefined;
   readonly #rejoins: Record<string, number> = {};
@@ -323,6 +325,8 @@ export class StreamSession {
    * moved to another replica, or it is handed off at shutdown). Files are finalized.
    */
   destroy(reason: string): Promise<void> {
+    // Not over: another owner continues it, and continues this directory (streamContinuation.ts).
+    this.#releasedFor ??= reason;
     return this.#finish('ended', reason, undefined);
   }
 
@@ -994,6 +998,7 @@ export class StreamSession {
       stopReason: this.#stopReason,
       stopReasonName: this.#stopReason === undefined ? undefined : nameOf(STOP_REASON_NAMES, this.#stopReason),
       failure: this.#failure,
+      released: this.#releasedFor,
       reconnects: this.#reconnects,
       mediaRequested: this.#config.media.kinds,
       formats: this.#formats,

@@ -57,13 +57,13 @@ describe('ImageFrameWriter', () => {
     const writer = new ImageFrameWriter({ directory, extension: 'jpg', onRetry: (error) => retries.push(error), onError: (error) => errors.push(error) });
     writer.append(1, Buffer.from('a'));
     await writer.flush();
-    // The directory disappears and a regular file takes its place (makeDirectory reports ENOTDIR).
+    // The directory disappears and a regular file takes its place.
     await rm(directory, { recursive: true });
     await writeFile(directory, 'not a directory');
     writer.append(2, Buffer.from('b'));
     writer.append(3, Buffer.from('c'));
     await writer.flush();
-    expect(retries.map((error) => (error as NodeJS.ErrnoException).code)).toEqual(['ENOTDIR']);
+    expect(retries.map((error) => (error as NodeJS.ErrnoException).code)).toEqual(['EEXIST']);
     expect(writer.stats()).toMatchObject({ recordsWritten: 1, recordsFailed: 0, pendingRecords: 2 });
     writer.append(4, Buffer.from('d'));
     await writer.close();

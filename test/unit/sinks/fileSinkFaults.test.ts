@@ -176,14 +176,14 @@ describe('FileSink when its directory is deleted or blocked', () => {
     sink.write(frame('audio', pcmFrame(0, 640)));
     await sink.flush();
     const during = await readJson(join(directory, 'stream.json'));
-    expect(during).toMatchObject({ sink: { state: 'open', health: 'failing', files: { 'deskshare/': { state: 'retrying', lastError: 'ENOTDIR' } } } });
+    expect(during).toMatchObject({ sink: { state: 'open', health: 'failing', files: { 'deskshare/': { state: 'retrying', lastError: 'EEXIST' } } } });
     expect((await readWavData(join(directory, 'audio.wav'))).data.length).toBe(640);
 
     await rm(join(directory, 'deskshare'));
     sink.write(frame('deskshare', jpegs[1]!, { timestamp: 2000 }));
     await sink.close();
     expect((await readdir(join(directory, 'deskshare'))).sort()).toEqual(['1000.jpg', '2000.jpg']);
-    expect(await readJson(join(directory, 'stream.json'))).toMatchObject({ sink: { health: 'ok', files: { 'deskshare/': { state: 'ok', lastError: 'ENOTDIR' } } } });
+    expect(await readJson(join(directory, 'stream.json'))).toMatchObject({ sink: { health: 'ok', files: { 'deskshare/': { state: 'ok', lastError: 'EEXIST' } } } });
     expect(accounted(sink, 'deskshare')).toEqual({ written: 2, dropped: {} });
   });
 
