@@ -111,7 +111,9 @@ export function readPreviousStream(directory: string): PreviousStream | undefine
   try {
     text = readFileSync(join(directory, STREAM_JSON), 'utf8');
   } catch (error) {
-    return errnoCode(error) === 'ENOENT' ? undefined : unreadable;
+    // ENOTDIR: something that is not a directory stands where the stream's goes; no stream.json there.
+    const code = errnoCode(error);
+    return code === 'ENOENT' || code === 'ENOTDIR' ? undefined : unreadable;
   }
   try {
     const document: unknown = JSON.parse(text);

@@ -26,6 +26,16 @@ async function seed(document: Record<string, unknown>): Promise<string> {
 }
 
 describe('planStreamOutput', () => {
+  it('a file where the stream directory goes holds no earlier stream: the attempt writes there (and its files fail visibly)', async () => {
+    await writeFile(join(dir.path, 'abc'), 'not a directory');
+    expect(planStreamOutput(join(dir.path, 'abc'), { rtmsStreamId: 'abc', at: 0 })).toEqual({ directory: join(dir.path, 'abc'), continues: undefined, lateAttempt: undefined });
+  });
+
+  it('a stream released to another owner (hand-off, lost lease) is continued, not treated as finished', async () => {
+    const directory = await seed({ state: 'ended', released: 'handed_off', files: ['stream.json', 'audio.wav'] });
+    expect(planStreamOutput(directory, { rtmsStreamId: 'abc', at: 0 })).toMatchObject({ directory, lateAttempt: undefined, continues: { state: 'ended' } });
+  });
+
   it('a fresh directory: a fresh stream', () => {
     expect(planStreamOutput(join(dir.path, 'abc'), { rtmsStreamId: 'abc', at: 0 })).toEqual({ directory: join(dir.path, 'abc'), continues: undefined, lateAttempt: undefined });
   });
