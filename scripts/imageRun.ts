@@ -22,7 +22,7 @@ import { startSimulator, type SimulatedStream, type Simulator } from 'rtms-simul
 
 const run = promisify(execFile);
 
-/** docker stop's timeout: README's `--stop-timeout 30`, above SHUTDOWN_GRACE_MS (25 s). */
+/** docker stop's timeout: docs/docker.md's `--stop-timeout 30`, above SHUTDOWN_GRACE_MS (25 s). */
 const STOP_TIMEOUT_S = 30;
 const STREAMS = 2;
 /** Audio each stream has sent before the checks: 3 s of 16 kHz 16-bit mono. */

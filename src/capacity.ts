@@ -10,7 +10,7 @@ import { join, posix } from 'node:path';
  * host's cores and `os.totalmem()` the host's memory, whatever the limits.
  */
 
-/** Per-stream budgets behind the defaults (README, Configuration): CPU and memory. */
+/** Per-stream budgets behind the defaults (docs/configuration.md): CPU and memory. */
 export const STREAMS_PER_CORE = 250;
 export const MEMORY_PER_STREAM_BYTES = 16 * 1024 * 1024;
 

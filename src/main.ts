@@ -70,7 +70,7 @@ function logCapacity(logger: Logger, config: Config): void {
 
 /**
  * V8 heap settings for the worker isolates, applied before the first one exists (the main
- * isolate is already sized). Measured in bench/perf and bench/chaosSoak (issues 3 and 5).
+ * isolate is already sized). Measured in bench/perf and bench/chaosSoak (docs/performance.md).
  */
 function tuneWorkerHeaps(config: Config): void {
   // With many streams a worker's old generation is small next to its young generation, and
@@ -172,17 +172,6 @@ async function main(): Promise<void> {
   const { port } = await server.listen();
   const internalPort = internalServer && (await internalServer.listen()).port;
   outputDir.start();
-  logger.info(
-    {
-      host: config.http.host,
-      port,
-      ...(internalHttp === undefined ? {} : { internalHost: internalHttp.host, internalPort }),
-      webhookPath: config.http.webhookPath,
-      version: VERSION,
-      ...(cluster === undefined ? {} : { replica: cluster.replicaId }),
-    },
-    'rtms-connector listening',
-  );
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -227,6 +216,18 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // Announced only once a signal would be handled: whoever waits for this line may stop us at once.
+  logger.info(
+    {
+      host: config.http.host,
+      port,
+      ...(internalHttp === undefined ? {} : { internalHost: internalHttp.host, internalPort }),
+      webhookPath: config.http.webhookPath,
+      version: VERSION,
+      ...(cluster === undefined ? {} : { replica: cluster.replicaId }),
+    },
+    'rtms-connector listening',
+  );
 }
 
 main().catch((error: unknown) => {

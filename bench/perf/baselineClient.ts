@@ -169,7 +169,7 @@ const onMedia: Handler = (message) => {
   }
 };
 
-// ── joining a stream (the connector's sequence, rtms-protocol.md §2.2) ─────────────────────
+// ── joining a stream (the connector's sequence, docs/protocol.md#joining-a-stream) ─────────────────────
 
 interface StartPayload {
   readonly rtmsStreamId: string;

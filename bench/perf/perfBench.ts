@@ -1,5 +1,5 @@
 /**
- * Performance against the cost floor (issue 5). The Zoom stand-in runs in its own process in
+ * Performance against the cost floor (docs/performance.md#cost-per-frame). The Zoom stand-in runs in its own process in
  * load mode (`loadSimulator.ts`); against the same load, one after the other, run
  *   (a) the connector (`src/main.ts`, real worker threads, file sinks on a temp dir), and
  *   (b) the bare baseline client (`baselineClient.ts`): handshake, keep-alives, JSON.parse,
@@ -114,7 +114,7 @@ function variantSettings(options: Pick<PerfOptions, 'variant' | 'videoStreams'>)
 }
 
 /**
- * The latency goal of issue 5, p99 < 50 ms, is stated for 20 ms audio (a packet's timestamp is
+ * The latency goal, p99 < 50 ms, is stated for 20 ms audio (a packet's timestamp is
  * its first sample, so 20 ms of it is packetisation). 100 ms packets cannot meet it by
  * construction; for them latency is reported without a verdict (undefined).
  */

@@ -1,6 +1,6 @@
 /**
- * Every Redis key multi-replica mode uses, in one place (README "Running several
- * replicas" documents the layout). `prefix` is `CLUSTER_KEY_PREFIX` (default `rtms:cluster:`).
+ * Every Redis key multi-replica mode uses, in one place (docs/replicas.md#redis-keys
+ * documents the layout). `prefix` is `CLUSTER_KEY_PREFIX` (default `rtms:cluster:`).
  *
  * | key | type | holds |
  * |---|---|---|

@@ -9,7 +9,7 @@ import { LUA_NOW, LuaScript, luaArray, luaHash } from './luaScript.ts';
 import type { RedisConnection } from './redisConnection.ts';
 
 /*
- * The lease protocol (README "Running several replicas"):
+ * The lease protocol (docs/replicas.md#ownership):
  *
  *   claim    no lease key → token = INCR fence; SET lease "<replica>|<token>" PX ttl
  *   renew    every ttl/3, one script for all held leases: value unchanged → PEXPIRE;

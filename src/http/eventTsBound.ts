@@ -3,7 +3,7 @@ import type { WebhookEvent } from './webhookEvent.ts';
 
 /**
  * How much later than Zoom's own send time (`x-zm-request-timestamp`) an `rtms_started`
- * `event_ts` may be and still order the stream's announcements, ms (README "Reliability").
+ * `event_ts` may be and still order the stream's announcements, ms (docs/reliability.md#zooms-clock-is-not-ours).
  * An event cannot happen after the request reporting it was sent; 10 s cover Zoom's
  * servers disagreeing a little.
  */

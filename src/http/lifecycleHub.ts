@@ -10,7 +10,7 @@ import { TokenAccess } from './tokenAccess.ts';
 /**
  * `GET /streams/live` (WebSocket upgrade, bearer `ADMIN_TOKEN` or `CONSUMER_TOKEN`): every
  * stream's lifecycle on this instance, live, so consumers find streams as they start
- * instead of polling `GET /streams`. Text messages, JSON (README "Live consumers"):
+ * instead of polling `GET /streams`. Text messages, JSON (docs/redis-and-live-consumers.md#finding-streams):
  * `{"type":"hello","streams":[entry…]}` first (the streams active now, as `started`), then
  * `{"type":"stream", ...entry}` per change (`StreamLifecycleEntry`: event, rtmsStreamId,
  * product, entityId, reason, at).

@@ -11,7 +11,7 @@ import { TokenAccess, type AccessRefusal } from './tokenAccess.ts';
  * `GET /streams/{id}/live?media=audio,transcript` (WebSocket upgrade, bearer ADMIN_TOKEN or CONSUMER_TOKEN):
  * a stream's lifecycle events and frames, live, for downstream consumers.
  *
- * Messages (documented in README):
+ * Messages (documented in docs/redis-and-live-consumers.md#live-consumers):
  * - text: `{"type":"hello","rtmsStreamId","media":[...]}` first; then
  *   `{"type":"event","event":{eventType,data,sentTime,version}}`,
  *   `{"type":"transcript","userId","userName","timestamp","startTime","endTime","language","text"}`,

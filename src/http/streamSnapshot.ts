@@ -4,8 +4,8 @@ import { TERMINAL_STATES, type StreamState } from '../worker/streamStateMachine.
 import type { MediaCounters, ParticipantSnapshot, StreamStats } from '../worker/streamStats.ts';
 
 /**
- * One participant as `GET /streams/{id}` shows it (modelled on the participant info of the
- * active-room endpoint in seed 002: identity, name, state, join time).
+ * One participant as `GET /streams/{id}` shows it: identity, name, state, join time
+ * (docs/http-api.md).
  */
 export interface ParticipantView {
   /** Zoom `user_id` (Contact Center: channel id). */
@@ -46,7 +46,8 @@ export interface MediaView extends MediaCounters {
  *   },
  *   "media": { "audio": { "framesReceived": 3050, "bytesReceived": 1952000, "framesWritten": 3050,
  *              "bytesWritten": 1952000, "framesDropped": {}, "framesDroppedTotal": 0 } },
- *   "audioSeconds": 61, "files": ["stream.json", "events.jsonl", "audio.wav"]
+ *   "audioSeconds": 61, "files": ["stream.json", "events.jsonl", "audio.wav"],
+ *   "sink": { "state": "ok", "lastError": { "file": "audio.wav", "code": "ENOSPC", "at": 1730000030000 } }
  * }
  * ```
  */
@@ -56,7 +57,7 @@ export interface StreamSnapshot {
   /** Meeting/webinar UUID, Video SDK session id or Contact Center engagement id. */
   readonly entityId: string;
   readonly state: StreamState;
-  /** False once the stream reached `ended`, `failed` or `rejected` (seed 002 `is_running`). */
+  /** False once the stream reached `ended`, `failed` or `rejected` (an `is_running` flag). */
   readonly active: boolean;
   /** Admission time, ms epoch. */
   readonly createdAt: number;
@@ -76,7 +77,7 @@ export interface StreamSnapshot {
   /** Bytes accepted by the sink and not yet on disk. */
   readonly bufferedBytes: number;
   readonly participants: {
-    /** Distinct participants seen (seed 002 `joined_participants`). */
+    /** Distinct participants seen. */
     readonly joined: number;
     readonly present: number;
     readonly speaking: number;
@@ -96,6 +97,14 @@ export interface StreamSnapshot {
   readonly files: readonly string[];
   /** How many output files there are. */
   readonly fileCount: number;
+  /**
+   * The file sink: `failing` while a file cannot be written (its data waits and is retried),
+   * and the most recent write error (kept after a recovery). Null until the worker reports.
+   */
+  readonly sink: {
+    readonly state: 'ok' | 'failing';
+    readonly lastError: { readonly file: string; readonly code: string; readonly at: number } | null;
+  } | null;
 }
 
 /** Builds the admin view of a stream; `now` (ms epoch) bounds the duration of an active stream. */
@@ -133,6 +142,7 @@ export function toStreamSnapshot(stats: StreamStats, now: number): StreamSnapsho
     audioSeconds: stats.audioSeconds,
     files: [...stats.files],
     fileCount: stats.fileCount,
+    sink: stats.sink === undefined ? null : { state: stats.sink.state, lastError: stats.sink.lastError ?? null },
   };
 }
 

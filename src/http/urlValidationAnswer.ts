@@ -1,7 +1,7 @@
 import { WebhookError } from '../errors.ts';
 import { urlValidationToken } from '../rtms/signature.ts';
 
-/** Body of the 200 answer to `endpoint.url_validation` (rtms-protocol.md §1.4). */
+/** Body of the 200 answer to `endpoint.url_validation` (docs/protocol.md#url-validation). */
 export interface UrlValidationAnswer {
   readonly plainToken: string;
   /** Lowercase hex HMAC-SHA256(secret token, plainToken). */

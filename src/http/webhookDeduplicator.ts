@@ -4,7 +4,7 @@ import type { WebhookEvent } from './webhookEvent.ts';
 
 /**
  * Zoom retries a webhook it believes failed (no 2xx within 3 s) up to 3 times: +5 min,
- * then +20 min, then +60 min (rtms-protocol.md §1.6). A retry carries the same body, so
+ * then +20 min, then +60 min (docs/protocol.md#answers-retries-and-deduplication). A retry carries the same body, so
  * the key (event, rtms_stream_id, server_urls, event_ts) identifies it. The stream id alone
  * would be wrong: a second `rtms_started` for a live stream with *different* `server_urls`
  * is Zoom's server-failover signal and must reach the supervisor.

@@ -1,6 +1,6 @@
 import type { Product, StreamStart } from '../rtms/products.ts';
 
-/** A verified, parsed Zoom webhook (rtms-protocol.md §1). */
+/** A verified, parsed Zoom webhook (docs/protocol.md#webhooks). */
 export type WebhookEvent =
   | { readonly kind: 'urlValidation'; readonly event: string; readonly plainToken: string }
   | { readonly kind: 'started'; readonly event: string; readonly eventTs: number; readonly start: StreamStart }

@@ -59,7 +59,7 @@ export interface WebhookAck {
 }
 
 /**
- * `POST {webhookPath}` (rtms-protocol.md §1.4–1.6):
+ * `POST {webhookPath}` (docs/protocol.md#webhooks):
  *
  * 1. read the raw body, at most `maxBodyBytes` (413 `WEBHOOK_BODY_TOO_LARGE`);
  * 2. an unsigned body of at most `MAX_UNSIGNED_BODY_BYTES` that is `endpoint.url_validation`

@@ -3,7 +3,7 @@ import { EVENT_PREFIX, PRODUCTS, type EntityIdKey, type Product, type StreamStar
 import type { WebhookEvent } from './webhookEvent.ts';
 
 /**
- * Turns a webhook body into a `WebhookEvent` (rtms-protocol.md §1), or throws a
+ * Turns a webhook body into a `WebhookEvent` (docs/protocol.md#webhooks), or throws a
  * `WebhookError` 400 whose message names the offending field:
  * `payload.rtms_stream_id: expected a non-empty string, got number`.
  *

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.ts';
 import { WebhookError } from '../errors.ts';
 import { safeEqual, webhookSignature } from '../rtms/signature.ts';
 
-/** Header carrying `v0=<hex HMAC-SHA256>` (rtms-protocol.md §1.5). */
+/** Header carrying `v0=<hex HMAC-SHA256>` (docs/protocol.md#signature-verification). */
 export const SIGNATURE_HEADER = 'x-zm-signature';
 /** Header carrying the signing time, integer seconds since the epoch. */
 export const TIMESTAMP_HEADER = 'x-zm-request-timestamp';

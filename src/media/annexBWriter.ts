@@ -8,6 +8,8 @@ export interface AnnexBWriterOptions {
   readonly path: string;
   /** Called once with the first error. Must not throw. */
   readonly onError?: ((error: Error) => void) | undefined;
+  /** Called with each error after which the file was cut back and the batch waits for a retry. */
+  readonly onRetry?: ((error: Error) => void) | undefined;
 }
 
 const START_CODE = Buffer.from([0, 0, 0, 1]);
@@ -31,7 +33,7 @@ export class AnnexBWriter implements MediaWriter {
   readonly #file: AppendOnlyFile;
 
   constructor(options: AnnexBWriterOptions) {
-    this.#file = new AppendOnlyFile({ path: options.path, onError: options.onError });
+    this.#file = new AppendOnlyFile({ path: options.path, onError: options.onError, onRetry: options.onRetry });
   }
 
   get path(): string {
@@ -66,6 +68,11 @@ export class AnnexBWriter implements MediaWriter {
     }
     if (!startsWithStartCode(accessUnit)) this.#file.append(START_CODE, 0);
     this.#file.append(accessUnit, 1);
+  }
+
+  /** Counts what waits to be written as failed and forgets it; returns the number of records. */
+  discard(): number {
+    return this.#file.discard();
   }
 
   flush(): Promise<void> {

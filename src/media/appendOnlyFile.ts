@@ -1,6 +1,6 @@
-import { writeSync } from 'node:fs';
+import { constants, fstatSync, ftruncateSync, readSync, writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
+import { open, unlink } from 'node:fs/promises';
 import { makeDirectory } from './makeDirectory.ts';
 import { dirname } from 'node:path';
 import { WriteQueue, type WriteStats } from './writeQueue.ts';
@@ -22,12 +22,28 @@ export interface AppendOnlyFileOptions {
   /**
    * With a header, the file must not exist yet (it is created with `wx`): the header is
    * written before any content and rewritten in place after every flush that appended
-   * content, so it never claims more than is on disk. Without a header, an existing file is
-   * continued (`a`), which is right for formats that concatenate (JSON lines, Annex B).
+   * content, so it never claims more than is on disk. A file whose header cannot be written
+   * is removed again: it exists only with a valid header. Without a header, an existing file
+   * is continued at its end, which is right for formats that concatenate (JSON lines, Annex B).
    */
   readonly header?: FileHeader | undefined;
-  /** Called once with the first error (open, write, close). Must not throw. */
+  /**
+   * The byte that ends every record (`\n` for JSON lines). An existing file that does not end
+   * with it (a process killed mid-write) is cut back to its last complete record before it is
+   * continued.
+   */
+  readonly recordTerminator?: number | undefined;
+  /**
+   * Called once with the final error: the file's tail could not be restored (or it was
+   * unlinked), so nothing more goes into it. Must not throw.
+   */
   readonly onError?: ((error: Error) => void) | undefined;
+  /**
+   * Called with each error after which the file was cut back to its last complete batch: the
+   * batch waits in memory and the next flush writes it again (ENOSPC, EMFILE, EIO, ...).
+   * Must not throw.
+   */
+  readonly onRetry?: ((error: Error) => void) | undefined;
 }
 
 /** Appends below this size are copied into a staging buffer; larger ones are queued as they are. */
@@ -42,6 +58,12 @@ const STAGING_MAX_BYTES = 256 * 1024;
  * header write when there is a header). Accounting and error reporting come from
  * {@link WriteQueue}.
  *
+ * A batch is whole records, written at a known offset; when it fails half way (a full disk
+ * after a short write) the file is truncated back to where the batch began, so no torn record
+ * stays on disk, and the batch is kept for the next flush. After each batch an `fstat` checks
+ * that the file is still linked: data written into a deleted file is not counted as written,
+ * and the file is given up (final error) so its owner can start another.
+ *
  * Small chunks (audio frames, text lines) are copied at once into a staging buffer sized from
  * the previous interval's volume, so a whole interval usually leaves in one contiguous write
  * and the caller's frame objects die young instead of surviving in the queue until the flush
@@ -52,15 +74,18 @@ const STAGING_MAX_BYTES = 256 * 1024;
 export class AppendOnlyFile {
   readonly #path: string;
   readonly #header: FileHeader | undefined;
+  readonly #terminator: number | undefined;
   readonly #queue: WriteQueue<Buffer>;
   #handle: FileHandle | undefined;
-  /** File offset of the next content byte (header files only). */
+  /** File offset of the next content byte: where the next batch goes, and where a failed one is cut back to. */
   #position = 0;
   /** Content bytes on disk after the header, including unaccounted padding. */
   #contentBytes = 0;
   #headerContentBytes = 0;
   #closing: Promise<void> | undefined;
   #destroying: Promise<void> | undefined;
+  /** The last failed batch left the file as it was before it: writing it again is safe. */
+  #tailIntact = true;
   /** Free space for the next small appends; what precedes it was handed to the queue or is staged. */
   #staging: Buffer | undefined;
   /** Bytes of `#staging` filled and not yet queued (all of them accounted content). */
@@ -73,9 +98,13 @@ export class AppendOnlyFile {
   constructor(options: AppendOnlyFileOptions) {
     this.#path = options.path;
     this.#header = options.header;
+    this.#terminator = options.recordTerminator;
     this.#queue = new WriteQueue<Buffer>({
       write: (chunks) => this.#writeBatch(chunks),
       onError: options.onError,
+      // A header file's name taken by another file (EEXIST) will not free itself: that is final.
+      retryable: (error) => this.#tailIntact && (error as NodeJS.ErrnoException).code !== 'EEXIST',
+      onRetry: options.onRetry,
     });
   }
 
@@ -98,6 +127,15 @@ export class AppendOnlyFile {
   /** Content bytes on disk after the header (including padding). */
   get contentBytes(): number {
     return this.#contentBytes;
+  }
+
+  /**
+   * Counts what waits (not the batch in flight) as failed and forgets it; returns the
+   * number of records. The file continues with what is appended next.
+   */
+  discard(): number {
+    this.#seal();
+    return this.#queue.discard();
   }
 
   /** Queues `chunk` as `records` records (default 1); nothing is written until `flush()`. */
@@ -152,13 +190,17 @@ export class AppendOnlyFile {
 
   /**
    * Flushes, makes sure the file exists (even if empty), rewrites the header and closes the
-   * handle. Idempotent; never rejects.
+   * handle. What a last failed flush left waiting is counted as failed. Idempotent; never
+   * rejects.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.flush();
+      // Still failing at the end: what waits is lost, and counted so (and no empty file is forced).
+      const failing = this.#queue.retryError !== undefined;
+      if (failing) this.#queue.discard();
       await this.#queue.run(async () => {
-        if (this.#handle === undefined && this.#queue.error === undefined && !this.#queue.destroyed) await this.#open();
+        if (this.#handle === undefined && !failing && this.#queue.error === undefined && !this.#queue.destroyed) await this.#open();
         await this.#releaseHandle();
       });
     })();
@@ -180,26 +222,96 @@ export class AppendOnlyFile {
 
   async #open(): Promise<FileHandle> {
     if (this.#handle !== undefined) return this.#handle;
+    // Also recreates a stream directory that was deleted meanwhile.
     await makeDirectory(dirname(this.#path));
     const header = this.#header;
-    this.#handle = await open(this.#path, header === undefined ? 'a' : 'wx');
-    if (header !== undefined) {
-      this.#writeHeader(this.#handle, header, 0);
-      this.#position = header.bytes;
+    if (header === undefined) {
+      // Not O_APPEND: positional writes, so a failed batch can be cut back at a known offset
+      // (readable too: a torn last record of an earlier run is looked for).
+      const handle = await open(this.#path, constants.O_RDWR | constants.O_CREAT);
+      try {
+        this.#position = this.#completeRecords(handle, (await handle.stat()).size);
+      } catch (error) {
+        await handle.close().catch(() => undefined);
+        throw error;
+      }
+      this.#handle = handle;
+      return handle;
     }
-    return this.#handle;
+    const handle = await open(this.#path, 'wx');
+    try {
+      this.#writeHeader(handle, header, 0);
+    } catch (error) {
+      // A header-less file (0 bytes on a full disk) is invalid: it must not stay.
+      await handle.close().catch(() => undefined);
+      await unlink(this.#path).catch(() => undefined);
+      throw error;
+    }
+    this.#handle = handle;
+    this.#position = header.bytes;
+    this.#contentBytes = 0;
+    this.#headerContentBytes = 0;
+    return handle;
   }
 
   async #writeBatch(chunks: readonly Buffer[]): Promise<void> {
+    this.#tailIntact = true;
+    // Nothing of the batch is on disk if the file cannot even be opened.
     const handle = await this.#open();
     const header = this.#header;
-    const total = await this.#writeAll(handle, chunks, header === undefined ? undefined : this.#position);
-    this.#position += total;
-    this.#contentBytes += total;
-    // The header follows the data, so at no moment does it claim bytes that are not on disk.
-    if (header !== undefined && this.#contentBytes !== this.#headerContentBytes) {
-      this.#writeHeader(handle, header, this.#contentBytes);
-      this.#headerContentBytes = this.#contentBytes;
+    const start = this.#position;
+    try {
+      const total = await this.#writeAll(handle, chunks, start);
+      if (fstatSync(handle.fd).nlink === 0) throw unlinkedError(this.#path);
+      const contentBytes = this.#contentBytes + total;
+      // The header follows the data, so at no moment does it claim bytes that are not on disk.
+      if (header !== undefined && contentBytes !== this.#headerContentBytes) {
+        this.#writeHeader(handle, header, contentBytes);
+        this.#headerContentBytes = contentBytes;
+      }
+      this.#position = start + total;
+      this.#contentBytes = contentBytes;
+    } catch (error) {
+      this.#tailIntact = this.#cutBack(handle, start);
+      if (!this.#tailIntact) await this.#releaseHandle().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Size of the file's complete records; a torn last record is truncated away. */
+  #completeRecords(handle: FileHandle, size: number): number {
+    const terminator = this.#terminator;
+    if (terminator === undefined || size === 0) return size;
+    // Backwards, a chunk at a time, to the last terminator (usually in the last few bytes).
+    const chunk = Buffer.alloc(Math.min(size, 64 * 1024));
+    for (let end = size; end > 0; ) {
+      const start = Math.max(0, end - chunk.length);
+      const read = readSync(handle.fd, chunk, 0, end - start, start);
+      const last = chunk.subarray(0, read).lastIndexOf(terminator);
+      if (last !== -1) {
+        const complete = start + last + 1;
+        if (complete !== size) ftruncateSync(handle.fd, complete);
+        return complete;
+      }
+      end = start;
+    }
+    // Not one complete record: the whole file is a torn one.
+    ftruncateSync(handle.fd, 0);
+    return 0;
+  }
+
+  /**
+   * Truncates the file to `size`, dropping whatever part of a failed batch reached it; the
+   * header still describes the content before the batch. False when that is impossible or
+   * the file was unlinked: then it cannot be continued.
+   */
+  #cutBack(handle: FileHandle, size: number): boolean {
+    try {
+      if (fstatSync(handle.fd).nlink === 0) return false;
+      ftruncateSync(handle.fd, size);
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -241,6 +353,10 @@ export class AppendOnlyFile {
     this.#handle = undefined;
     await handle.close();
   }
+}
+
+function unlinkedError(path: string): Error {
+  return Object.assign(new Error(`${path} was deleted while open`), { code: 'ENOENT' });
 }
 
 /** The chunks after dropping the first `count` bytes (after a short write). */

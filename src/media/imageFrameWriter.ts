@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { makeDirectory } from './makeDirectory.ts';
 import { join } from 'node:path';
 import type { MediaWriter } from './mediaWriter.ts';
@@ -11,6 +11,8 @@ export interface ImageFrameWriterOptions {
   readonly extension: 'jpg' | 'png';
   /** Called once with the first error. Must not throw. */
   readonly onError?: ((error: Error) => void) | undefined;
+  /** Called with each failed image write; that image and the rest wait for the next flush. */
+  readonly onRetry?: ((error: Error) => void) | undefined;
 }
 
 interface ImageFrame {
@@ -30,7 +32,6 @@ export class ImageFrameWriter implements MediaWriter {
   readonly #directory: string;
   readonly #extension: string;
   readonly #queue: WriteQueue<ImageFrame>;
-  #directoryReady = false;
   // Only the latest timestamp is remembered: duplicates arrive back to back, and any
   // other clash is caught by the exclusive create.
   #lastStem = '';
@@ -40,7 +41,13 @@ export class ImageFrameWriter implements MediaWriter {
   constructor(options: ImageFrameWriterOptions) {
     this.#directory = options.directory;
     this.#extension = options.extension;
-    this.#queue = new WriteQueue<ImageFrame>({ write: (frames, written) => this.#writeBatch(frames, written), onError: options.onError });
+    // Each image is its own file, removed again when its write fails: a retry is always safe.
+    this.#queue = new WriteQueue<ImageFrame>({
+      write: (frames, written) => this.#writeBatch(frames, written),
+      onError: options.onError,
+      retryable: () => true,
+      onRetry: options.onRetry,
+    });
   }
 
   get directory(): string {
@@ -65,12 +72,20 @@ export class ImageFrameWriter implements MediaWriter {
     this.#queue.push({ stem, suffix, data: image }, image.length, 1);
   }
 
+  /** Counts what waits to be written as failed and forgets it; returns the number of images. */
+  discard(): number {
+    return this.#queue.discard();
+  }
+
   flush(): Promise<void> {
     return this.#queue.flush();
   }
 
   close(): Promise<void> {
-    this.#closing ??= this.#queue.flush();
+    this.#closing ??= this.#queue.flush().then(() => {
+      // Still failing at the end: what waits is lost, and counted so.
+      if (this.#queue.retryError !== undefined) this.#queue.discard();
+    });
     return this.#closing;
   }
 
@@ -79,10 +94,8 @@ export class ImageFrameWriter implements MediaWriter {
   }
 
   async #writeBatch(frames: readonly ImageFrame[], written: (count: number) => void): Promise<void> {
-    if (!this.#directoryReady) {
-      await makeDirectory(this.#directory);
-      this.#directoryReady = true;
-    }
+    // Every batch: also brings back a directory deleted meanwhile (cheap when it exists).
+    await makeDirectory(this.#directory);
     for (const [index, frame] of frames.entries()) {
       await this.#writeExclusive(frame);
       written(index + 1);
@@ -92,11 +105,16 @@ export class ImageFrameWriter implements MediaWriter {
   async #writeExclusive(frame: ImageFrame): Promise<void> {
     for (let suffix = frame.suffix; ; suffix++) {
       const name = `${frame.stem}${suffix === 0 ? '' : `-${suffix}`}.${this.#extension}`;
+      const path = join(this.#directory, name);
       try {
-        await writeFile(join(this.#directory, name), frame.data, { flag: 'wx' });
+        await writeFile(path, frame.data, { flag: 'wx' });
         return;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+          // No half-written image stays on disk (a full disk fails after the create).
+          await rm(path, { force: true }).catch(() => undefined);
+          throw error;
+        }
       }
     }
   }

@@ -17,6 +17,10 @@ export async function makeDirectory(path: string): Promise<void> {
     } catch (error) {
       const code = errorCode(error);
       if (code === 'EEXIST') {
+        // A file at `path` itself is EEXIST, as mkdir(2) and `mkdir -p` say (writers treat it
+        // as final); a file among its parents makes the next level ENOTDIR.
+        if ((await stat(current)).isDirectory()) break;
+        if (current === resolve(path)) throw error;
         await expectDirectory(current, error);
         break;
       }

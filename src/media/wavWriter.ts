@@ -26,6 +26,8 @@ export interface WavWriterOptions {
   readonly maxDataBytes?: number | undefined;
   /** Called once with the first error (open, write, close). Must not throw. */
   readonly onError?: ((error: Error) => void) | undefined;
+  /** Called with each error after which the file was cut back and the batch waits for a retry. */
+  readonly onRetry?: ((error: Error) => void) | undefined;
 }
 
 const ZEROS = Buffer.alloc(64 * 1024);
@@ -74,6 +76,7 @@ export class WavWriter implements MediaWriter {
       path: options.path,
       header: { bytes: WAV_HEADER_BYTES, render: (contentBytes) => this.#header(contentBytes) },
       onError: options.onError,
+      onRetry: options.onRetry,
     });
   }
 
@@ -133,6 +136,11 @@ export class WavWriter implements MediaWriter {
   }
 
   /** Writes pending data, then rewrites the header. Never rejects. */
+  /** Counts what waits to be written as failed and forgets it; returns the number of records. */
+  discard(): number {
+    return this.#file.discard();
+  }
+
   flush(): Promise<void> {
     return this.#file.flush();
   }

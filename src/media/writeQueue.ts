@@ -6,12 +6,17 @@
  *
  * ```
  *  push() ──▶ queue ──flush()──▶ in flight ──ok──▶ written
- *                                     └──error──▶ failed (and everything queued after it)
+ *                                     ├──retryable error──▶ back to the head of the queue
+ *                                     └──final error──▶ failed (and everything queued after it)
  *  destroy(): queue ──▶ abandoned (an in-flight batch still completes)
+ *  discard(): queue ──▶ failed (a file that cannot be written sheds what waits for it)
  * ```
  *
- * The first error is final: it is reported once through `onError`, and from then on the
- * queue only counts what it is given as failed. Flushes never reject.
+ * An error the writer calls retryable (`retryable(error)`: nothing of the batch stayed on
+ * disk) puts the batch back in front of the queue and is reported through `onRetry`; the next
+ * flush tries again, and the caller decides when that is. Any other error is final: it is
+ * reported once through `onError`, and from then on the queue only counts what it is given as
+ * failed. Flushes never reject.
  */
 
 /** Counters of a writer, all cumulative except the pending ones. */
@@ -28,8 +33,10 @@ export interface WriteStats {
   readonly recordsFailed: number;
   /** Records discarded by `destroy()` before they were written. */
   readonly recordsAbandoned: number;
-  /** The first write error, if any. */
+  /** The final write error, if any. */
   readonly error: Error | undefined;
+  /** The last retryable error while a batch waits to be written again; cleared by a success. */
+  readonly retryError: Error | undefined;
 }
 
 /**
@@ -41,8 +48,15 @@ export type WriteBatch<T> = (items: readonly T[], written: (count: number) => vo
 
 export interface WriteQueueOptions<T> {
   readonly write: WriteBatch<T>;
-  /** Called once, with the first error. Must not throw. */
+  /** Called once, with the first final error. Must not throw. */
   readonly onError?: ((error: Error) => void) | undefined;
+  /**
+   * Whether the batch that failed with `error` left nothing on disk and may be written again.
+   * Default: never (the first error is final).
+   */
+  readonly retryable?: ((error: Error) => boolean) | undefined;
+  /** Called with each retryable error; the batch waits for the next flush. Must not throw. */
+  readonly onRetry?: ((error: Error) => void) | undefined;
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -56,6 +70,9 @@ interface Entry<T> {
 export class WriteQueue<T> implements WriteStats {
   readonly #write: WriteBatch<T>;
   readonly #onError: ((error: Error) => void) | undefined;
+  readonly #retryable: ((error: Error) => boolean) | undefined;
+  readonly #onRetry: ((error: Error) => void) | undefined;
+  #retryError: Error | undefined;
   #queue: Entry<T>[] = [];
   #pendingBytes = 0;
   #pendingRecords = 0;
@@ -73,6 +90,8 @@ export class WriteQueue<T> implements WriteStats {
   constructor(options: WriteQueueOptions<T>) {
     this.#write = options.write;
     this.#onError = options.onError;
+    this.#retryable = options.retryable;
+    this.#onRetry = options.onRetry;
   }
 
   get pendingBytes(): number {
@@ -96,6 +115,9 @@ export class WriteQueue<T> implements WriteStats {
   get error(): Error | undefined {
     return this.#error;
   }
+  get retryError(): Error | undefined {
+    return this.#retryError;
+  }
   get destroyed(): boolean {
     return this.#destroyed;
   }
@@ -110,6 +132,7 @@ export class WriteQueue<T> implements WriteStats {
       recordsFailed: this.#recordsFailed,
       recordsAbandoned: this.#recordsAbandoned,
       error: this.#error,
+      retryError: this.#retryError,
     };
   }
 
@@ -169,6 +192,19 @@ export class WriteQueue<T> implements WriteStats {
     return this.#tail;
   }
 
+  /**
+   * Counts everything queued and not in flight as failed and forgets it; returns the number
+   * of records. For a file that cannot be written and must not hold more memory.
+   */
+  discard(): number {
+    let records = 0;
+    for (const entry of this.#queue) records += entry.records;
+    this.#recordsFailed += records;
+    this.#forget(this.#queue);
+    this.#queue = [];
+    return records;
+  }
+
   async #writeQueued(): Promise<void> {
     if (this.#queue.length === 0 || this.#error !== undefined || this.#destroyed) return;
     const batch = this.#queue;
@@ -183,8 +219,17 @@ export class WriteQueue<T> implements WriteStats {
         written,
       );
       written(batch.length);
+      this.#retryError = undefined;
     } catch (error) {
       const lost = batch.slice(settled);
+      const failure = error instanceof Error ? error : new Error(String(error));
+      if (!this.#destroyed && this.#retryable?.(failure) === true) {
+        // Nothing of it is on disk: it goes first again, before what was queued meanwhile.
+        this.#queue = lost.concat(this.#queue);
+        this.#retryError = failure;
+        this.#onRetry?.(failure);
+        return;
+      }
       for (const entry of lost) this.#recordsFailed += entry.records;
       this.#forget(lost);
       throw error;
@@ -208,6 +253,7 @@ export class WriteQueue<T> implements WriteStats {
   #fail(error: unknown): void {
     if (this.#error !== undefined) return;
     this.#error = error instanceof Error ? error : new Error(String(error));
+    this.#retryError = undefined;
     // Nothing queued after a failure will be written: the file is no longer trustworthy.
     for (const entry of this.#queue) this.#recordsFailed += entry.records;
     this.#forget(this.#queue);

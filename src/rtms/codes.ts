@@ -1,5 +1,6 @@
 /**
- * RTMS V1 protocol enumerations (rtms-protocol.md §2.3, §2.6, §2.9). Values go on the wire as
+ * RTMS V1 protocol enumerations (docs/protocol.md#message-types, #media-parameters,
+ * #status-codes-and-stop-reasons). Values go on the wire as
  * integers; names are for logs and `events.jsonl`. Unknown values are reported verbatim.
  */
 
@@ -197,7 +198,7 @@ export const EVENT_TYPE_NAMES: readonly string[] = [
   'CHAT_GROUP_MEMBER_STATUS_UPDATE',
 ];
 
-/** Contact Center voice uses its own event enum whose values overlap the meeting one (§2.4 (6)). */
+/** Contact Center voice uses its own event enum whose values overlap the meeting one (docs/protocol.md#events). */
 export const ZCC_EVENT_TYPE_NAMES: Readonly<Record<number, string>> = {
   8: 'CONSUMER_ANSWERED',
   9: 'CONSUMER_END',

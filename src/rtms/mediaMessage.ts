@@ -4,7 +4,7 @@ import { MessageType } from './codes.ts';
 import { isRecord } from './mediaParams.ts';
 import type { RtmsMessage } from './rtmsSocket.ts';
 
-/** msg_type → media kind for the data messages 14–18 (rtms-protocol.md §2.7). */
+/** msg_type → media kind for the data messages 14–18 (docs/protocol.md#media-messages). */
 export const MEDIA_KIND_BY_MESSAGE_TYPE: ReadonlyMap<number, MediaKind> = new Map<number, MediaKind>([
   [MessageType.MEDIA_DATA_AUDIO, 'audio'],
   [MessageType.MEDIA_DATA_VIDEO, 'video'],

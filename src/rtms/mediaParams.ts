@@ -4,7 +4,7 @@ import { Codec, ContentType, DataOption, MediaTypeBit, Resolution, SAMPLE_RATE_H
 
 /**
  * Translates our configuration into the `media_params` of DATA_HAND_SHAKE_REQ
- * (rtms-protocol.md §2.6) and the server's echoed parameters back into the formats the
+ * (docs/protocol.md#media-parameters) and the server's echoed parameters back into the formats the
  * writers need.
  */
 

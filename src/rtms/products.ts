@@ -1,5 +1,5 @@
 /**
- * The four RTMS products and how each names its entity (rtms-protocol.md §1.1, §2.11).
+ * The four RTMS products and how each names its entity (docs/protocol.md#event-names, #products).
  * The entity id key is also the key the handshake carries.
  */
 
@@ -33,7 +33,7 @@ export function webhookEventName(product: Product, kind: LifecycleWebhook): stri
 export interface StreamStart {
   readonly product: Product;
   readonly rtmsStreamId: string;
-  /** Key the handshake uses for the entity id (design: same key the webhook used). */
+  /** Key the handshake uses for the entity id (the same key the webhook used: docs/protocol.md#products). */
   readonly entityIdKey: EntityIdKey;
   readonly entityId: string;
   /** `server_urls` exactly as received (may be a comma-separated list). */

@@ -1,7 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
- * The three HMAC-SHA256 computations of RTMS (rtms-protocol.md §1.4, §1.5, §2.5). All
+ * The three HMAC-SHA256 computations of RTMS (docs/protocol.md#url-validation,
+ * #signature-verification, #handshake-signature). All
  * produce lowercase hex. Shared by the connector and the simulator so both sides agree.
  */
 

@@ -68,7 +68,8 @@ export async function checkOutputDirectory(directory: string): Promise<OutputDir
     await makeDirectory(path);
   } catch (error) {
     const code = errorCode(error) ?? 'UNEXPECTED';
-    return { usable: false, problem: code === 'ENOTDIR' || code === 'EEXIST' ? 'not_a_directory' : 'cannot_create', code };
+    const notADirectory = code === 'ENOTDIR' || code === 'EEXIST';
+    return { usable: false, problem: notADirectory ? 'not_a_directory' : 'cannot_create', code: notADirectory ? 'ENOTDIR' : code };
   }
   try {
     if (!(await stat(path)).isDirectory()) return { usable: false, problem: 'not_a_directory', code: 'ENOTDIR' };

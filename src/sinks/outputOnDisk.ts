@@ -6,14 +6,12 @@ import type { MediaKind } from '../config.ts';
 /** Bytes of media a stream directory holds, per kind, as `bytesWritten` counts them. */
 export type MediaBytesOnDisk = Partial<Record<MediaKind, number>>;
 
-/** The file sink's names (src/sinks/fileSink.ts): `audio[-<id>][.partN].wav`, `<kind>.h264`, `<kind>/` images, `<kind>.jsonl`. */
+/**
+ * The file sink's names (src/sinks/streamFiles.ts, parts from streamDirectory.ts `freePartName`):
+ * `audio[-<id>][.partN].wav`, `<kind>[.partN].h264`, `<kind>/` images, `<kind>[.partN].jsonl`.
+ */
 const AUDIO_FILE = /^audio(-.+)?(\.part\d+)?\.wav$/;
-const APPENDED_FILES: Readonly<Record<string, MediaKind>> = {
-  'video.h264': 'video',
-  'deskshare.h264': 'deskshare',
-  'transcript.jsonl': 'transcript',
-  'chat.jsonl': 'chat',
-};
+const APPENDED_FILE = /^(video|deskshare)(?:\.part\d+)?\.h264$|^(transcript|chat)(?:\.part\d+)?\.jsonl$/;
 const IMAGE_DIRECTORIES: Readonly<Record<string, MediaKind>> = { video: 'video', deskshare: 'deskshare' };
 /** Enough for the canonical 44-byte header and a few extra chunks before `data`. */
 const WAV_HEADER_PROBE_BYTES = 4096;
@@ -40,7 +38,10 @@ export async function measureMediaOnDisk(directory: string): Promise<MediaBytesO
   for (const entry of entries) {
     const path = join(directory, entry.name);
     if (entry.isFile() && AUDIO_FILE.test(entry.name)) add('audio', await wavDataBytes(path));
-    else if (entry.isFile() && APPENDED_FILES[entry.name] !== undefined) add(APPENDED_FILES[entry.name]!, (await stat(path)).size);
+    else if (entry.isFile() && APPENDED_FILE.test(entry.name)) {
+      const match = APPENDED_FILE.exec(entry.name);
+      add((match?.[1] ?? match?.[2]) as MediaKind, (await stat(path)).size);
+    }
     else if (entry.isDirectory() && IMAGE_DIRECTORIES[entry.name] !== undefined) add(IMAGE_DIRECTORIES[entry.name]!, await imageBytes(path));
   }
   return bytes;

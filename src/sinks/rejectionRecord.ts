@@ -3,16 +3,23 @@ import { makeDirectory } from '../media/makeDirectory.ts';
 import { join } from 'node:path';
 import { lifecycleEvent } from '../media/frame.ts';
 import type { StreamStart } from '../rtms/products.ts';
+import { readPreviousStream } from './streamCheckpoint.ts';
+import { lateAttemptDirectory } from './streamContinuation.ts';
 import { streamDirectory } from './streamDirectory.ts';
 
 /**
  * A stream refused at admission leaves a trace where consumers look, without any connection
  * being made: `stream.json` with state `rejected` and the reason, and one `stream.rejected`
- * line in `events.jsonl`.
+ * line in `events.jsonl`. A directory an earlier run wrote keeps its files and `stream.json`:
+ * the rejection of a late `rtms_started` is recorded beside them, in `attempts/<n>/`.
  */
 export async function recordRejection(options: { outputDir: string; start: StreamStart; reason: string; at: number }): Promise<void> {
   const { start, reason, at } = options;
-  const directory = streamDirectory(options.outputDir, start.rtmsStreamId);
+  const streamDir = streamDirectory(options.outputDir, start.rtmsStreamId);
+  const previous = readPreviousStream(streamDir);
+  // Only a directory holding nothing but an earlier rejection is replaced.
+  const besides = previous !== undefined && previous.state !== 'rejected';
+  const directory = besides ? join(streamDir, lateAttemptDirectory(streamDir, start.rtmsStreamId, at, previous.state)) : streamDir;
   await makeDirectory(directory);
   const event = lifecycleEvent('stream.rejected', { rtmsStreamId: start.rtmsStreamId, reason }, at);
   await writeFile(join(directory, 'events.jsonl'), `${JSON.stringify(event)}\n`, { flag: 'a' });

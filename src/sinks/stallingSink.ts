@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../clock.ts';
 import type { MediaKind } from '../config.ts';
 import type { Frame, LifecycleEvent, MediaFormats } from '../media/frame.ts';
+import type { SinkHealth } from './fileHealth.ts';
 import type { SinkCounters, StreamSink } from './streamSink.ts';
 
 /**
@@ -26,10 +27,15 @@ export class StallingSink extends EventEmitter implements StreamSink {
       if (!this.#stalled) this.emit('drain');
     });
     this.#inner.on('error', (error: unknown) => this.emit('error', error));
+    this.#inner.on('fault', (fault: unknown) => this.emit('fault', fault));
     this.#timers.push(
       this.#clock.setTimeout(() => (this.#stalled = true), options.afterMs),
       this.#clock.setTimeout(() => this.#release(), options.afterMs + options.forMs),
     );
+  }
+
+  health(): SinkHealth | undefined {
+    return this.#inner.health?.();
   }
 
   write(frame: Frame): boolean {

@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type { MediaKind } from '../config.ts';
 import type { Frame, LifecycleEvent, MediaFormats } from '../media/frame.ts';
+import type { SinkHealth } from './fileHealth.ts';
 
 /** What a sink did with the frames it was given, per media kind. */
 export interface SinkCounters {
@@ -13,8 +14,9 @@ export interface SinkCounters {
 /**
  * Where one stream's frames and events go. Like a Node writable: `write()` returns false
  * when the sink wants the producer to slow down and emits `'drain'` when it can take more;
- * nothing awaits per frame. A sink that fails emits `'error'` once and drops (and counts)
- * what it is given afterwards.
+ * nothing awaits per frame. A file that cannot be written is reported as a `'fault'`
+ * (`{ file, code, lost }`, see FileSink); a sink that fails as a whole emits `'error'` once and
+ * drops (and counts) what it is given afterwards.
  */
 export interface StreamSink extends EventEmitter {
   /** Sets the formats negotiated with Zoom; called before the first frame of each kind. */
@@ -29,6 +31,8 @@ export interface StreamSink extends EventEmitter {
   setMetadata(metadata: Readonly<Record<string, unknown>>, options?: { readonly countersOnly?: boolean }): void;
   /** Written and dropped counts so far; frames still pending are in neither. */
   counters(): Readonly<Partial<Record<MediaKind, SinkCounters>>>;
+  /** Whether its files are being written, and the last write error (for `GET /streams/{id}`). */
+  health?(): SinkHealth | undefined;
   /** Bytes accepted but not yet on disk. */
   readonly pendingBytes: number;
   /** Output files so far, relative to the stream directory. */

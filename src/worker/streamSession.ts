@@ -124,6 +124,8 @@ export class StreamSession {
   #endedAt: number | undefined;
   #stopReason: number | undefined;
   #failure: string | undefined;
+  /** Why this replica let the stream go to another owner (hand-off, lost lease); undefined while it holds it. */
+  #releasedFor: string | undefined;
   #reconnects = 0;
   readonly #resumeReason: string | undefined;
   readonly #rejoins: Record<string, number> = {};
@@ -208,6 +210,11 @@ export class StreamSession {
       },
     });
     this.#sink.on('drain', () => this.#onSinkDrain());
+    // A file that cannot be written (each incident once): the sink retries it or starts a new part.
+    this.#sink.on('fault', (fault: { file: string; code: string; lost: boolean }) => {
+      this.#metrics.sinkError(fault.code);
+      this.#logger.warn({ file: fault.file, code: fault.code, lost: fault.lost }, 'stream file cannot be written');
+    });
     this.#sink.on('error', (error: unknown) => {
       const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined)?.code : undefined;
       this.#metrics.sinkError(typeof cause === 'string' ? cause : describeError(error).code);
@@ -318,6 +325,8 @@ export class StreamSession {
    * moved to another replica, or it is handed off at shutdown). Files are finalized.
    */
   destroy(reason: string): Promise<void> {
+    // Not over: another owner continues it, and continues this directory (streamContinuation.ts).
+    this.#releasedFor ??= reason;
     return this.#finish('ended', reason, undefined);
   }
 
@@ -371,6 +380,7 @@ export class StreamSession {
       participantCounts: this.#roster.counts(),
       files: files.length > FILES_LISTED ? files.slice(0, FILES_LISTED) : files,
       fileCount: files.length,
+      sink: this.#sink.health?.(),
     };
   }
 
@@ -988,6 +998,7 @@ export class StreamSession {
       stopReason: this.#stopReason,
       stopReasonName: this.#stopReason === undefined ? undefined : nameOf(STOP_REASON_NAMES, this.#stopReason),
       failure: this.#failure,
+      released: this.#releasedFor,
       reconnects: this.#reconnects,
       mediaRequested: this.#config.media.kinds,
       formats: this.#formats,

@@ -1,5 +1,6 @@
 import type { MediaKind } from '../config.ts';
 import type { Product, StreamStart } from '../rtms/products.ts';
+import type { SinkHealth } from '../sinks/fileHealth.ts';
 import type { StreamState } from './streamStateMachine.ts';
 
 /** Per stream and media kind. Invariant: framesReceived = framesWritten + Σ framesDropped. */
@@ -66,6 +67,8 @@ export interface StreamStats {
   readonly reportedAt?: number;
   /** How many output files there are, listed or not. */
   readonly fileCount: number;
+  /** Whether the stream's files are being written, and the last write error; absent before its worker reports. */
+  readonly sink?: SinkHealth | undefined;
 }
 
 /** Files named in each stats report: a stream with 20,000 speaker WAVs must not ship 20,000 names a second. */

@@ -9,7 +9,9 @@ import { measureMediaOnDisk, type MediaBytesOnDisk } from '../sinks/outputOnDisk
 import { RedisStreamPublisher } from '../sinks/redisStreamPublisher.ts';
 import { RedisStreamSink } from '../sinks/redisStreamSink.ts';
 import { StallingSink } from '../sinks/stallingSink.ts';
+import { planStreamOutput } from '../sinks/streamContinuation.ts';
 import { streamDirectory } from '../sinks/streamDirectory.ts';
+import { statsFromDisk } from './resumeFromDisk.ts';
 import { StreamSession } from './streamSession.ts';
 import { TERMINAL_STATES } from './streamStateMachine.ts';
 import { LiveTap } from './liveTap.ts';
@@ -95,8 +97,19 @@ function startStream(start: StreamStart, resume: (ResumeFrom & { readonly onDisk
     return;
   }
   const streamLogger = logger.child({ rtmsStreamId: start.rtmsStreamId, product: start.product });
+  // What the directory already holds decides: continue an unfinished run, or write a late
+  // attempt beside a finished one (README "Reliability").
+  const plan = planStreamOutput(streamDirectory(config.outputDir, start.rtmsStreamId), { rtmsStreamId: start.rtmsStreamId, at: Date.now() });
+  if (plan.lateAttempt !== undefined) streamLogger.warn({ attempt: plan.lateAttempt }, 'rtms_started for a stream that already ended; recording this attempt beside it');
+  const continued = plan.continues;
+  if (continued !== undefined) streamLogger.info({ previousState: continued.state, files: continued.files.length }, 'continuing the stream directory an earlier run left');
+  // A resume the supervisor knows of (worker crash, takeover) carries its own counters; a
+  // restarted connector finds them on disk.
+  const resumeFrom = resume ?? (continued === undefined ? undefined : { previous: statsFromDisk(continued, start), reason: 'restart' });
   const fileSink = new FileSink({
-    directory: streamDirectory(config.outputDir, start.rtmsStreamId),
+    directory: plan.directory,
+    previousFiles: continued?.files,
+    finalWriteTimeoutMs: config.shutdownGraceMs,
     flushIntervalMs: config.output.flushIntervalMs,
     streamJsonIntervalMs: config.output.streamJsonIntervalMs,
     highWaterBytes: config.buffer.highWaterBytes,
@@ -130,7 +143,7 @@ function startStream(start: StreamStart, resume: (ResumeFrom & { readonly onDisk
     metrics,
     taps: redisSink === undefined ? [tap] : [tap, redisSink],
     logger: streamLogger,
-    ...(resume === undefined ? {} : { resumeFrom: resume }),
+    ...(resumeFrom === undefined ? {} : { resumeFrom }),
     // Terminal states travel in streamFinished, after the files are final, so an operator
     // never sees `ended` for a stream whose output is still being written.
     onStateChange: (change) => {

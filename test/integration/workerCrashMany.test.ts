@@ -29,8 +29,9 @@ async function bytesOnDisk(dir: string): Promise<Record<string, number>> {
   for (const name of await readdir(dir)) {
     const path = join(dir, name);
     if (/^audio.*\.wav$/.test(name)) bytes['audio'] = (bytes['audio'] ?? 0) + (await readWavData(path)).data.length;
-    const kind = /^(video|deskshare)\.h264$|^(transcript|chat)\.jsonl$/.exec(name);
-    if (kind !== null) bytes[kind[1] ?? kind[2]!] = (await stat(path)).size;
+    // A resumed stream goes on in a new H.264 part from an IDR (`video.part2.h264`).
+    const kind = /^(video|deskshare)(?:\.part\d+)?\.h264$|^(transcript|chat)(?:\.part\d+)?\.jsonl$/.exec(name);
+    if (kind !== null) bytes[kind[1] ?? kind[2]!] = (bytes[kind[1] ?? kind[2]!] ?? 0) + (await stat(path)).size;
     // Image codecs: one file per frame under video/ or deskshare/.
     if ((name === 'video' || name === 'deskshare') && (await stat(path)).isDirectory()) {
       for (const image of await readdir(path)) bytes[name] = (bytes[name] ?? 0) + (await stat(join(path, image))).size;

@@ -38,6 +38,9 @@ export function connectorEnv(options: {
 export interface ConnectorProcessOptions {
   /** Environment for the connector (credentials, OUTPUT_DIR, ...); PORT and HOST are set here. */
   readonly env: Readonly<Record<string, string>>;
+  /** Run the connector as this user and group (tests of permission faults, which root ignores). */
+  readonly uid?: number;
+  readonly gid?: number;
   /** Where to write the connector's stdout and stderr; kept in memory when omitted. */
   readonly logFile?: string;
   /** Deadline for the connector to start listening, ms. Default 20 000. */
@@ -70,6 +73,8 @@ export class ConnectorProcess {
     const child = spawn(process.execPath, [MAIN], {
       env: { ...options.env, PORT: '0', HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.uid === undefined ? {} : { uid: options.uid }),
+      ...(options.gid === undefined ? {} : { gid: options.gid }),
     });
     const log: string[] = [];
     const logStream = options.logFile ? createWriteStream(options.logFile) : undefined;

@@ -26,7 +26,7 @@ describe('loadConfig', () => {
     expect(config.maxStreams).toBeGreaterThan(0);
     expect(Object.isFrozen(config.media.audio)).toBe(true);
     expect(config.output).toEqual({ flushIntervalMs: 1000, streamJsonIntervalMs: 5000, maxOpenSpeakerFiles: 64 });
-    // Bounds on what a bad RTMS server can make a stream hold (README, "Bad RTMS server").
+    // Bounds on what a bad RTMS server can make a stream hold (docs/security.md#bad-rtms-server).
     expect(config.rtms).toMatchObject({ maxMessageBytes: 32 * 1024 * 1024, rejoinBudget: 20, rejoinBudgetWindowMs: 600_000, maxParticipants: 10_000 });
     expect(config.heapGrowingPercent).toBe(100);
     expect(config.workerSemiSpaceMb).toBe(16);

@@ -6,7 +6,7 @@ import { expectAudioIdentical, expectEveryFrameAccounted, startRig, untilAudioSe
 import { mediaCounters, rejoinsOf, startChaosRig, streamEvents, untilSnapshot } from './chaosRig.ts';
 
 /**
- * Zoom's clock is not ours (README "Reliability"): media timestamps that step back or
+ * Zoom's clock is not ours (docs/reliability.md#zooms-clock-is-not-ours): media timestamps that step back or
  * forward lose no audio and write no invented silence, a webhook's `event_ts` far off our
  * clock neither silences an interruption nor pins a stream, and a rejoin never opens a
  * signaling connection while its previous one is still open (Zoom's status 8).

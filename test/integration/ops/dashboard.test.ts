@@ -75,7 +75,7 @@ async function startTraffic(rig: Rig, zoom: Simulator): Promise<void> {
   await Promise.all(streams.map((stream) => untilLive(rig, stream)));
 
   // A sink that cannot write: a plain file where the stream directory must go. The stream
-  // keeps running; its frames are dropped as sink_error and the error is counted by code.
+  // keeps running; its frames wait for retries, are shed as sink_error, and the error is counted by code.
   const brokenId = randomBytes(16).toString('hex');
   const brokenDir = streamDirectory(rig.outputDir, brokenId);
   await mkdir(dirname(brokenDir), { recursive: true });

@@ -6,11 +6,11 @@ import { exposedFamilies, familyOf, vectorSelectors } from '../../unit/ops/dashb
 
 /**
  * The names an operator reads and writes against what a real connector's `/metrics`
- * exposes: README's metric table (name, type, labels) both ways, and every metric the alert
+ * exposes: the metric table of docs/metrics.md (name, type, labels) both ways, and every metric the alert
  * rules in deploy/alerts.yml query.
  */
 
-const README = fileURLToPath(new URL('../../../README.md', import.meta.url));
+const METRICS_DOC = fileURLToPath(new URL('../../../docs/metrics.md', import.meta.url));
 const ALERTS = fileURLToPath(new URL('../../../deploy/alerts.yml', import.meta.url));
 
 interface TableRow {
@@ -18,10 +18,10 @@ interface TableRow {
   readonly labels: string[];
 }
 
-/** README's `| \`rtms_…\` | type | labels | meaning |` rows, by metric name. */
-function readmeMetricTable(readme: string): Map<string, TableRow> {
+/** docs/metrics.md's `| \`rtms_…\` | type | labels | meaning |` rows, by metric name. */
+function documentedMetricTable(markdown: string): Map<string, TableRow> {
   const rows = new Map<string, TableRow>();
-  for (const match of readme.matchAll(/^\| `(rtms_[a-z0-9_]+)` \|\s*(\w+)\s*\|([^|]*)\|/gm)) {
+  for (const match of markdown.matchAll(/^\| `(rtms_[a-z0-9_]+)` \|\s*(\w+)\s*\|([^|]*)\|/gm)) {
     const labels = [...match[3]!.matchAll(/`([a-z_]+)`/g)].map((label) => label[1]!).sort();
     rows.set(match[1]!, { type: match[2]!, labels });
   }
@@ -56,23 +56,23 @@ afterAll(async () => {
   await rig?.close();
 });
 
-describe('metric names in README and deploy/alerts.yml', () => {
-  it("README's metric table lists exactly the rtms_* metrics /metrics exposes, with their types and labels", async () => {
+describe('metric names in docs/metrics.md and deploy/alerts.yml', () => {
+  it('the metric table of docs/metrics.md lists exactly the rtms_* metrics /metrics exposes, with their types and labels', async () => {
     const families = exposedFamilies(exposition);
-    const table = readmeMetricTable(await readFile(README, 'utf8'));
+    const table = documentedMetricTable(await readFile(METRICS_DOC, 'utf8'));
     expect(table.size).toBeGreaterThan(0);
     const exposed = [...families.keys()].filter((name) => name.startsWith('rtms_')).sort();
-    expect({ missingFromReadme: exposed.filter((name) => !table.has(name)) }).toEqual({ missingFromReadme: [] });
+    expect({ missingFromDocs: exposed.filter((name) => !table.has(name)) }).toEqual({ missingFromDocs: [] });
     expect({ notExposed: [...table.keys()].filter((name) => !families.has(name)).sort() }).toEqual({ notExposed: [] });
 
     const labels = sampleLabels(exposition, families);
     const mismatches: string[] = [];
     for (const [name, row] of table) {
-      if (row.type !== families.get(name)) mismatches.push(`${name}: README says ${row.type}, /metrics says ${families.get(name)}`);
+      if (row.type !== families.get(name)) mismatches.push(`${name}: docs/metrics.md says ${row.type}, /metrics says ${families.get(name)}`);
       // Families without a sample yet (set only once Zoom or Redis reports) show no labels.
       const seen = [...(labels.get(name) ?? [])].sort();
       if (seen.length > 0 && seen.join(',') !== row.labels.join(',')) {
-        mismatches.push(`${name}: README labels ${row.labels.join(', ') || '(none)'}, /metrics labels ${seen.join(', ')}`);
+        mismatches.push(`${name}: docs/metrics.md labels ${row.labels.join(', ') || '(none)'}, /metrics labels ${seen.join(', ')}`);
       }
     }
     expect(mismatches).toEqual([]);

@@ -43,6 +43,7 @@ function stats(overrides: Partial<StreamStats> = {}): StreamStats {
     participantCounts: { joined: 3, present: 2, speaking: 1, notKept: 0 },
     files: ['stream.json', 'events.jsonl', 'audio.wav'],
     fileCount: 3,
+    sink: { state: 'ok', lastError: { file: 'audio.wav', code: 'ENOSPC', at: NOW_MS - 30_000 } },
     ...overrides,
   };
 }
@@ -557,6 +558,8 @@ describe('admin API', () => {
         audioSeconds: 59.5,
         files: ['stream.json', 'events.jsonl', 'audio.wav'],
         fileCount: 3,
+        // The file sink recovered from a full disk: the last error stays visible.
+        sink: { state: 'ok', lastError: { file: 'audio.wav', code: 'ENOSPC', at: NOW_MS - 30_000 } },
       },
     });
   });

@@ -1,8 +1,9 @@
 import { webhookSignature } from '../../../src/rtms/signature.ts';
 
 /**
- * The 14 RTMS webhook examples of seed 001 (Zoom's OpenAPI), in their documented flat
- * shape, with the seed's empty placeholders replaced by realistic values.
+ * The 14 RTMS webhook examples of Zoom's OpenAPI description, in their documented flat
+ * shape (docs/protocol.md#payload-fields), with its empty placeholders replaced by realistic
+ * values.
  */
 
 export const STREAM_ID = '609340fb0e9d4a3b8c1f5a6d7e8f9a0b';

@@ -99,21 +99,23 @@ describe('AppendOnlyFile', () => {
     expect(file.contentBytes).toBe(6);
   });
 
-  it('reports the first error once, counts what it lost, and never rejects', async () => {
+  it('keeps a batch it could not write for a retry, counts it as failed if still failing at close, and never rejects', async () => {
     const blocker = join(dir.path, 'not-a-directory');
     await writeFile(blocker, 'x');
     const errors: Error[] = [];
-    const file = new AppendOnlyFile({ path: join(blocker, 'sub', 'file.bin'), onError: (error) => errors.push(error) });
+    const retries: Error[] = [];
+    const file = new AppendOnlyFile({ path: join(blocker, 'sub', 'file.bin'), onError: (error) => errors.push(error), onRetry: (error) => retries.push(error) });
     file.append(Buffer.from('one'));
     file.append(Buffer.from('two'));
     await file.flush();
+    expect(file.stats()).toMatchObject({ recordsFailed: 0, pendingRecords: 2 });
     file.append(Buffer.from('three'));
     await file.flush();
     await file.close();
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ code: 'ENOTDIR' });
+    expect(errors).toEqual([]);
+    expect(retries.map((error) => (error as NodeJS.ErrnoException).code)).toEqual(['ENOTDIR', 'ENOTDIR', 'ENOTDIR']);
     expect(file.stats()).toMatchObject({ recordsFailed: 3, recordsWritten: 0, pendingBytes: 0, pendingRecords: 0 });
-    expect(file.stats().error).toBe(errors[0]);
+    expect(file.stats().retryError).toBe(retries.at(-1));
   });
 
   it('reports a write failure on a full disk (/dev/full) as ENOSPC', async () => {

@@ -50,10 +50,11 @@ describe('ImageFrameWriter', () => {
     expect(await readFile(join(directory, '5000-3.png'), 'utf8')).toBe('newer');
   });
 
-  it('reports a failure once and counts the lost images as failed', async () => {
+  it('keeps images it cannot write for a retry, and counts them as failed only when closed still failing', async () => {
     const directory = join(dir.path, 'video');
+    const retries: Error[] = [];
     const errors: Error[] = [];
-    const writer = new ImageFrameWriter({ directory, extension: 'jpg', onError: (error) => errors.push(error) });
+    const writer = new ImageFrameWriter({ directory, extension: 'jpg', onRetry: (error) => retries.push(error), onError: (error) => errors.push(error) });
     writer.append(1, Buffer.from('a'));
     await writer.flush();
     // The directory disappears and a regular file takes its place.
@@ -62,10 +63,27 @@ describe('ImageFrameWriter', () => {
     writer.append(2, Buffer.from('b'));
     writer.append(3, Buffer.from('c'));
     await writer.flush();
+    expect(retries.map((error) => (error as NodeJS.ErrnoException).code)).toEqual(['EEXIST']);
+    expect(writer.stats()).toMatchObject({ recordsWritten: 1, recordsFailed: 0, pendingRecords: 2 });
     writer.append(4, Buffer.from('d'));
     await writer.close();
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ code: 'ENOTDIR' });
+    expect(errors).toEqual([]);
     expect(writer.stats()).toMatchObject({ recordsWritten: 1, recordsFailed: 3, pendingRecords: 0, pendingBytes: 0 });
+  });
+
+  it('writes what waited once the directory can be made again', async () => {
+    const directory = join(dir.path, 'video');
+    const writer = new ImageFrameWriter({ directory, extension: 'jpg' });
+    writer.append(1, Buffer.from('a'));
+    await writer.flush();
+    await rm(directory, { recursive: true });
+    await writeFile(directory, 'not a directory');
+    writer.append(2, Buffer.from('b'));
+    await writer.flush();
+    await rm(directory);
+    await writer.close();
+    // The deleted directory is made again; the image that waited is in it.
+    expect(await readdir(directory)).toEqual(['2.jpg']);
+    expect(writer.stats()).toMatchObject({ recordsWritten: 2, recordsFailed: 0, pendingRecords: 0 });
   });
 });

@@ -27,9 +27,9 @@ describe('makeDirectory', () => {
     expect((await stat(join(deep, 'w'))).isDirectory()).toBe(true);
   });
 
-  it('a file in the way is ENOTDIR', async () => {
+  it('a file at the path is EEXIST (as mkdir -p says); a file among its parents is ENOTDIR', async () => {
     await writeFile(join(root, 'file'), 'x');
-    await expect(makeDirectory(join(root, 'file'))).rejects.toMatchObject({ code: 'ENOTDIR' });
+    await expect(makeDirectory(join(root, 'file'))).rejects.toMatchObject({ code: 'EEXIST' });
     await expect(makeDirectory(join(root, 'file', 'below'))).rejects.toMatchObject({ code: 'ENOTDIR' });
   });
 

@@ -4,10 +4,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../../src/clock.ts';
 import type { MediaKind } from '../../../src/config.ts';
-import { ConnectorError } from '../../../src/errors.ts';
 import { lifecycleEvent } from '../../../src/media/frame.ts';
 import { readWavData } from '../../support/wavReader.ts';
-import { FileSink } from '../../../src/sinks/fileSink.ts';
+import { FileSink, type FileFault } from '../../../src/sinks/fileSink.ts';
 import { fileSafeId } from '../../../src/sinks/fileSafeId.ts';
 import type { StreamSink } from '../../../src/sinks/streamSink.ts';
 import { countVideoFrames, makeH264Clip, makeJpegs, pcmFrame, probeAudio, splitAccessUnits, tempDir } from '../media/mediaTools.ts';
@@ -367,37 +366,36 @@ describe('FileSink backpressure', () => {
 });
 
 describe('FileSink failures', () => {
-  it('fails loudly once when the directory is unusable, then counts every frame as sink_error', async () => {
+  it('a file that cannot be created is retried with backoff; close gives up at its deadline and counts what waited', async () => {
     const blocker = join(dir.path, 'regular-file');
     await writeFile(blocker, 'not a directory');
-    const sink = createSink({ directory: join(blocker, 'stream-1') });
-    const errors: unknown[] = [];
-    sink.on('error', (error) => errors.push(error));
+    const sink = createSink({ directory: join(blocker, 'stream-1'), finalWriteTimeoutMs: 300 });
+    const faults: FileFault[] = [];
+    sink.on('fault', (fault: FileFault) => faults.push(fault));
     sink.setFormats(MIXED_16K);
     sink.write(frame('audio', pcmFrame(0, 640)));
     sink.write(frame('transcript', 'CONFIDENTIAL words someone said'));
     sink.writeEvent(lifecycleEvent('stream.state', { to: 'live' }));
     await sink.flush();
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(errors).toHaveLength(1);
-    const error = errors[0] as ConnectorError;
-    expect(error).toBeInstanceOf(ConnectorError);
-    expect(error.code).toBe('SINK_WRITE_FAILED');
-    expect(error.message).not.toContain('CONFIDENTIAL');
-    expect((error.cause as NodeJS.ErrnoException).code).toBe('ENOTDIR');
-    expect(sink.error).toBe(error);
-
-    let threw = false;
-    try {
-      for (let i = 1; i <= 10; i++) expect(typeof sink.write(frame('audio', pcmFrame(i, 640)))).toBe('boolean');
-      sink.write(frame('transcript', 'CONFIDENTIAL more'));
-    } catch {
-      threw = true;
-    }
-    expect(threw).toBe(false);
+    // One fault per file and incident, naming the file and the code only.
+    expect(faults.map(({ file, code, lost }) => ({ file, code, lost })).sort((a, b) => a.file.localeCompare(b.file))).toEqual([
+      { file: 'audio.wav', code: 'ENOTDIR', lost: false },
+      { file: 'events.jsonl', code: 'ENOTDIR', lost: false },
+      { file: 'stream.json', code: 'ENOTDIR', lost: false },
+      { file: 'transcript.jsonl', code: 'ENOTDIR', lost: false },
+    ]);
+    for (const fault of faults) expect(fault.error.message).not.toContain('CONFIDENTIAL');
+    expect(sink.error).toMatchObject({ code: 'SINK_WRITE_FAILED' });
+    expect(sink.health()).toMatchObject({ state: 'failing', lastError: { code: 'ENOTDIR' } });
+    // Nothing is dropped yet: the frames wait for the file.
+    expect(sink.counters()).toEqual({
+      audio: { framesWritten: 0, bytesWritten: 0, framesDropped: {} },
+      transcript: { framesWritten: 0, bytesWritten: 0, framesDropped: {} },
+    });
+    for (let i = 1; i <= 10; i++) expect(typeof sink.write(frame('audio', pcmFrame(i, 640)))).toBe('boolean');
+    sink.write(frame('transcript', 'CONFIDENTIAL more'));
     await sink.close();
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(errors).toHaveLength(1);
+    expect(faults).toHaveLength(4);
     expect(sink.counters()).toEqual({
       audio: { framesWritten: 0, bytesWritten: 0, framesDropped: { sink_error: 11 } },
       transcript: { framesWritten: 0, bytesWritten: 0, framesDropped: { sink_error: 2 } },
@@ -405,35 +403,39 @@ describe('FileSink failures', () => {
     expect(sink.pendingBytes).toBe(0);
   });
 
-  it('a full disk (ENOSPC) on one file fails the sink; frames already on disk stay counted as written', async () => {
+  it('a file that cannot be continued (/dev/full) is lost: its stream goes on in a new part, the others never stop', async () => {
     const directory = join(dir.path, 'stream-1');
     await mkdir(directory);
     await symlink('/dev/full', join(directory, 'transcript.jsonl'));
     const sink = createSink();
-    const errors: ConnectorError[] = [];
-    sink.on('error', (error: ConnectorError) => errors.push(error));
+    const faults: FileFault[] = [];
+    sink.on('fault', (fault: FileFault) => faults.push(fault));
     sink.setFormats(MIXED_16K);
     for (let i = 0; i < 10; i++) sink.write(frame('audio', pcmFrame(i, 640)));
     await sink.flush();
     sink.write(frame('audio', pcmFrame(10, 640)));
     sink.write(frame('transcript', 'will not fit'));
     await sink.flush();
+    expect(faults.map(({ file, code, lost }) => ({ file, code, lost }))).toEqual([{ file: 'transcript.jsonl', code: 'ENOSPC', lost: true }]);
     for (let i = 11; i < 15; i++) sink.write(frame('audio', pcmFrame(i, 640)));
+    sink.write(frame('transcript', 'fits in the next part'));
     await sink.close();
-    await new Promise((resolve) => setImmediate(resolve));
 
-    expect(errors).toHaveLength(1);
-    expect(errors[0]!.message).toContain('transcript.jsonl');
-    expect((errors[0]!.cause as NodeJS.ErrnoException).code).toBe('ENOSPC');
-    // Frame 10 was accepted before the failure and its file was healthy: it is written.
     const wav = await readWavData(join(directory, 'audio.wav'));
-    expect(wav.data.equals(Buffer.concat(Array.from({ length: 11 }, (_, i) => pcmFrame(i, 640))))).toBe(true);
+    expect(wav.data.equals(Buffer.concat(Array.from({ length: 15 }, (_, i) => pcmFrame(i, 640))))).toBe(true);
+    expect(await readLines(join(directory, 'transcript.part2.jsonl'))).toMatchObject([{ text: 'fits in the next part' }]);
     expect(sink.counters()).toEqual({
-      audio: { framesWritten: 11, bytesWritten: 7040, framesDropped: { sink_error: 4 } },
-      transcript: { framesWritten: 0, bytesWritten: 0, framesDropped: { sink_error: 1 } },
+      audio: { framesWritten: 15, bytesWritten: 9600, framesDropped: {} },
+      transcript: { framesWritten: 1, bytesWritten: expect.any(Number), framesDropped: { sink_error: 1 } },
     });
     const streamJson = await readJson(join(directory, 'stream.json'));
-    expect(streamJson).toMatchObject({ sink: { state: 'closed', error: { code: 'SINK_WRITE_FAILED' } } });
+    expect(streamJson).toMatchObject({
+      files: ['stream.json', 'audio.wav', 'transcript.jsonl', 'events.jsonl', 'transcript.part2.jsonl'],
+      sink: { state: 'closed', health: 'ok', error: { file: 'transcript.jsonl', code: 'ENOSPC' }, files: { 'transcript.jsonl': { state: 'lost', lastError: 'ENOSPC' } } },
+    });
+    const events = (await readLines(join(directory, 'events.jsonl'))) as Array<{ eventType: string; data: Record<string, unknown> }>;
+    expect(events.map((event) => event.eventType)).toEqual(['sink.file_lost', 'media.gap']);
+    expect(events[1]!.data).toMatchObject({ kind: 'transcript', reason: 'sink_error', file: 'transcript.jsonl', frames: 1 });
   });
 
   it('received = written + dropped + pending, at every step', async () => {

@@ -50,6 +50,8 @@ describe('measureMediaOnDisk', () => {
         await wav.close();
       }
       await writeFile(join(dir, 'video.h264'), Buffer.alloc(1000));
+      // A part started after a lost or torn file counts for its kind too.
+      await writeFile(join(dir, 'video.part2.h264'), Buffer.alloc(24));
       await writeFile(join(dir, 'transcript.jsonl'), '{"text":"hi"}\n');
       await writeFile(join(dir, 'events.jsonl'), '{"eventType":"x"}\n');
       await mkdir(join(dir, 'deskshare'));
@@ -57,7 +59,7 @@ describe('measureMediaOnDisk', () => {
       await writeFile(join(dir, 'deskshare', '.2.jpg.tmp'), Buffer.alloc(7));
       // Data past the header's data size (a crash between a write and the header refresh) is not readable audio.
       await writeFile(join(dir, 'audio-9.wav'), Buffer.concat([wavHeader(320), Buffer.alloc(640)]));
-      expect(await measureMediaOnDisk(dir)).toEqual({ audio: 3 * 640 + 320, video: 1000, transcript: 14, deskshare: 50 });
+      expect(await measureMediaOnDisk(dir)).toEqual({ audio: 3 * 640 + 320, video: 1024, transcript: 14, deskshare: 50 });
       expect(await measureMediaOnDisk(join(dir, 'missing'))).toBeUndefined();
     } finally {
       await rm(dir, { recursive: true, force: true });

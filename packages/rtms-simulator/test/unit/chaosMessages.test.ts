@@ -9,7 +9,7 @@ import { SentRecord, type RecordKind } from '../../src/sentRecord.ts';
 
 const KINDS: readonly RecordKind[] = ['audio', 'video', 'deskshare', 'transcript', 'chat'];
 
-/** Why a client following rtms-protocol.md §2.7 would refuse the text, or undefined if it would accept it. */
+/** Why a client following docs/protocol.md#media-messages would refuse the text, or undefined if it would accept it. */
 function refusal(text: string, kind: RecordKind): string | undefined {
   let value: unknown;
   try {

@@ -1,0 +1,88 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readWavData } from '../support/wavReader.ts';
+import { streamDirectory } from '../../src/sinks/streamDirectory.ts';
+import { startSimulator } from 'rtms-simulator';
+import { mountSmallTmpfs } from '../support/smallTmpfs.ts';
+import { randomCredentials } from './connectorHarness.ts';
+import { expectAccounted, expectValidFiles, mixedAudio, readStreamJson, startConnectorOn, untilAudioBytes } from './hostFaultTools.ts';
+
+/**
+ * Host faults against the real connector process and the stand-in (issue 18): a real tmpfs
+ * filled to ENOSPC. Each test asserts that the connector stays up, that every file is valid at a
+ * mid-fault snapshot and at the end, that audio sent after the recovery is on disk byte for
+ * byte, and that every frame received is written or counted as dropped.
+ */
+describe('host faults: full disk', () => {
+  // Default buffer: the whole fault waits in memory. A 256 KiB buffer cannot hold 8 s of media:
+  // a failing file sheds what waits (sink_error), and only the fault window may be lost.
+  it.each([
+    { buffer: 'default', env: {} as Record<string, string> },
+    { buffer: '256 KiB', env: { BUFFER_HIGH_WATER_BYTES: String(256 * 1024), BUFFER_LOW_WATER_BYTES: String(64 * 1024) } },
+  ])('disk full for 8 s of a 30 s stream ($buffer buffer): only the fault window can be lost, the stream goes on in the same files', async ({ buffer, env }) => {
+    const disk = await mountSmallTmpfs(64 * 1024 * 1024);
+    const credentials = randomCredentials();
+    const connector = await startConnectorOn(disk.path, credentials, env);
+    const simulator = await startSimulator({ credentials, webhookUrl: connector.webhookUrl, seed: 18, reconnectGraceMs: 20_000 });
+    try {
+      const stream = await simulator.startStream({ durationMs: 30_000, participants: 2 });
+      await stream.whenReady();
+      const directory = streamDirectory(disk.path, stream.rtmsStreamId);
+      // The stand-in's mixed audio is 16 kHz mono: 32 000 bytes a second.
+      const second = 32_000;
+      await untilAudioBytes(stream, 8 * second);
+      await disk.fill();
+      const fullAt = stream.sent.audioBytes();
+
+      // Mid-fault: up, the sink says what is wrong, and every file on disk is valid.
+      await untilAudioBytes(stream, fullAt + 4 * second);
+      const failing = await connector.waitForStream(stream.rtmsStreamId, (s) => (s['sink'] as { state?: string } | null)?.state === 'failing');
+      expect(failing['sink']).toMatchObject({ state: 'failing', lastError: { code: 'ENOSPC' } });
+      expect((await fetch(`${connector.baseUrl}/healthz`)).status).toBe(200);
+      await expectValidFiles(directory, { final: false });
+
+      await untilAudioBytes(stream, fullAt + 8 * second);
+      await disk.free();
+      const freedAt = stream.sent.audioBytes();
+      // Recovered: the sink writes again (its next retry, at most 2 s later) and the buffer
+      // in front of it has drained. Everything the stand-in sends from now on must be on disk.
+      await connector.waitForStream(stream.rtmsStreamId, (s) => (s['sink'] as { state?: string } | null)?.state === 'ok' && Number(s['bufferedBytes']) < 64 * 1024);
+      const recoveredAt = stream.sent.audioBytes();
+
+      await stream.whenEnded();
+      const ended = await connector.waitForStream(stream.rtmsStreamId, (s) => s['active'] === false, 30_000);
+      expect(connector.pid).toBeDefined();
+      await expectValidFiles(directory);
+
+      const sent = stream.sent.audio('0');
+      const written = await mixedAudio(directory);
+      expect((await readWavData(join(directory, 'audio.wav'))).sampleRateHz * 2).toBe(second);
+      // Audio sent after the recovery is on disk, byte for byte, at the end of the stream.
+      const afterRecovery = sent.subarray(recoveredAt);
+      expect(afterRecovery.length).toBeGreaterThan(5 * second);
+      expect(written.subarray(written.length - afterRecovery.length).equals(afterRecovery)).toBe(true);
+      // And what was sent before the disk filled at its start, but for what was still in memory
+      // then (one flush interval, 200 ms here), which belongs to the fault window.
+      const before = fullAt - second / 2;
+      expect(written.subarray(0, before).equals(sent.subarray(0, before))).toBe(true);
+      const lostSeconds = (sent.length - written.length) / second;
+      process.stdout.write(`${buffer} buffer: disk full for ${((freedAt - fullAt) / second).toFixed(1)} s of a ${(sent.length / second).toFixed(1)} s stream (recovered ${((recoveredAt - freedAt) / second).toFixed(1)} s after space came back): ${lostSeconds.toFixed(2)} s of audio lost\n`);
+      expect(lostSeconds).toBeGreaterThanOrEqual(0);
+      expect(lostSeconds).toBeLessThanOrEqual((recoveredAt - fullAt) / second);
+
+      const streamJson = await readStreamJson(disk.path, stream);
+      const media = expectAccounted(streamJson);
+      expect(media['audio']!.bytesWritten).toBe(written.length);
+      // Every audio frame not on disk is counted, with its reason.
+      const audioDropped = Object.values(media['audio']!.framesDropped).reduce((sum, count) => sum + count, 0);
+      expect(audioDropped > 0).toBe(lostSeconds > 0);
+      process.stdout.write(`dropped per kind: ${JSON.stringify(Object.fromEntries(Object.entries(media).map(([kind, c]) => [kind, { received: c.framesReceived, dropped: c.framesDropped }])))}\n`);
+      expect(streamJson).toMatchObject({ state: 'ended', sink: { state: 'closed', health: 'ok', error: { code: 'ENOSPC' } } });
+      expect(ended['sink']).toMatchObject({ state: 'ok', lastError: { code: 'ENOSPC' } });
+    } finally {
+      await simulator.close();
+      await connector.stop('SIGTERM');
+      await disk.unmount();
+    }
+  }, 120_000);
+});
