@@ -14,7 +14,7 @@ export interface SpeakerPacket {
   readonly data: Buffer;
 }
 
-/** Zoom's multi-stream mode carries at most three speakers per interval (§2.6). */
+/** Zoom's multi-stream mode carries at most three speakers per interval (docs/protocol.md#media-parameters). */
 export const MAX_SPEAKERS_PER_PACKET = 3;
 
 const LITTLE_ENDIAN = endianness() === 'LE';

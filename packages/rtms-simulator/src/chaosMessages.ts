@@ -4,7 +4,7 @@ import type { Prng } from './prng.ts';
 import type { RecordKind } from './sentRecord.ts';
 
 /**
- * The broken messages chaos mode writes (rtms-protocol.md §2.7 shapes, deliberately wrong).
+ * The broken messages chaos mode writes (docs/protocol.md#media-messages shapes, deliberately wrong).
  * Each is built from scratch: chaos never consumes or alters real media, so what a client
  * receives of the real media stays byte-identical to `stream.sent`.
  */
@@ -58,7 +58,7 @@ const MSG_TYPE_BY_KIND: Readonly<Record<RecordKind, number>> = {
   chat: MessageType.MEDIA_DATA_CHAT,
 };
 
-/** `msg_type` values no RTMS V1 message uses (§2.3 ends at 29; 23 is META_DATA_AUDIO). */
+/** `msg_type` values no RTMS V1 message uses (docs/protocol.md#message-types ends at 29; 23 is META_DATA_AUDIO). */
 export const UNKNOWN_MSG_TYPES: readonly number[] = [24, 25, 26, 27, 30, 31, 64, 99, 255, 1000];
 
 const GARBAGE: readonly string[] = [

@@ -3,7 +3,7 @@ import type { SimParticipant } from './participants.ts';
 
 /**
  * Server-side buffer of media that must not be lost: audio (Zoom buffers audio during
- * interruptions and delivers it after the client rejoins, §3), and — as a simulator
+ * interruptions and delivers it after the client rejoins, docs/protocol.md#rejoins), and — as a simulator
  * convenience — transcript and chat lines. One FIFO per kind, so a missing transcript
  * socket never holds audio back. Bounded: audio by media time span and bytes, text by
  * item count; the oldest items go first and every drop is counted.

@@ -1,10 +1,10 @@
 import { Codec, ContentType, DataOption, type MediaKind, MediaTypeBit, Resolution } from './connectorShared.ts';
 
 /**
- * The media handshake decision (rtms-protocol.md §2.4 (3)/(4), §2.6, §2.9): which media a
- * DATA_HAND_SHAKE_REQ asks for, whether the app may have it, whether it clashes with media
- * sockets already open, and the effective `media_params` with defaults filled in. Pure;
- * the stream applies the result.
+ * The media handshake decision: which media a DATA_HAND_SHAKE_REQ asks for, whether the app
+ * may have it, whether it clashes with media sockets already open, and the effective
+ * `media_params` with defaults filled in. Pure; the stream applies the result. Rules:
+ * docs/protocol.md#handshake-messages, #media-parameters, #status-codes-and-stop-reasons.
  */
 
 /** Wire shape of the negotiated audio parameters (enum values as integers). */
@@ -78,7 +78,7 @@ export interface MediaNegotiationRequest {
 const KIND_ORDER: readonly MediaKind[] = ['audio', 'video', 'deskshare', 'transcript', 'chat'];
 const NOT_SUPPORTED_STATUS: Readonly<Record<MediaKind, number>> = { audio: 9, video: 10, deskshare: 11, transcript: 12, chat: 13 };
 
-/** Defaults from §2.6, used for every field the app leaves out. */
+/** Defaults (docs/protocol.md#media-parameters), used for every field the app leaves out. */
 export const DEFAULT_MEDIA_PARAMS = {
   audio: { content_type: ContentType.RAW_AUDIO, sample_rate: 1, channel: 1, codec: Codec.L16, data_opt: DataOption.AUDIO_MIXED_STREAM, send_rate: 20 },
   video: { content_type: ContentType.RAW_VIDEO, codec: Codec.JPG, resolution: Resolution.HD, data_opt: DataOption.VIDEO_SINGLE_ACTIVE_STREAM, fps: 5 },
@@ -132,10 +132,10 @@ function audioParams(raw: Record<string, unknown>): AudioParams {
     intField(raw, 'data_opt', 23, (v) => v === DataOption.AUDIO_MIXED_STREAM || v === DataOption.AUDIO_MULTI_STREAMS) ??
     DataOption.AUDIO_MIXED_STREAM;
   let sendRate = intField(raw, 'send_rate', 24, (v) => v >= 20 && v % 20 === 0) ?? 20;
-  // §2.6: values above 1000 ms are clamped rather than refused.
+  // Values above 1000 ms are clamped rather than refused (docs/protocol.md#media-parameters).
   if (sendRate > 1000) sendRate = 1000;
 
-  // The codec/rate/channel matrix (§2.6): L16 takes every rate, mono or stereo, 20 ms–1 s;
+  // The codec/rate/channel matrix (docs/protocol.md#media-parameters): L16 takes every rate, mono or stereo, 20 ms–1 s;
   // the compressed codecs are pinned to one rate and a 20 ms packet.
   const codecRate: Readonly<Record<number, number>> = { [Codec.OPUS]: 3, [Codec.G711]: 0, [Codec.G722]: 1 };
   const pinnedRate = codecRate[codec];
@@ -169,7 +169,7 @@ function pictureParams(
   let codec: number;
   let fps: number;
   if (requestedCodec === undefined) {
-    // §2.6: a frame rate too high for stills without a codec falls back to the JPG default.
+    // A frame rate too high for stills without a codec falls back to the JPG default.
     codec = Codec.JPG;
     fps = requestedFps === undefined || requestedFps > STILL_MAX_FPS[medium] ? defaults.fps : requestedFps;
   } else {
@@ -213,7 +213,7 @@ export function kindsOfMask(mask: number): MediaKind[] {
   return KIND_ORDER.filter((kind) => (mask & MediaTypeBit[kind]) !== 0);
 }
 
-/** Decides a DATA_HAND_SHAKE_REQ. Status codes follow §2.9; the first problem found wins. */
+/** Decides a DATA_HAND_SHAKE_REQ. Status codes: docs/protocol.md#status-codes-and-stop-reasons; the first problem found wins. */
 export function negotiateMedia(request: MediaNegotiationRequest): MediaNegotiation {
   try {
     const mask = request.mediaType;

@@ -20,7 +20,7 @@ let nextSocketId = 1;
 
 /**
  * One client WebSocket as the simulator sees it: JSON in and out, who closed it, the
- * keep-alive bookkeeping of §2.8, and delivery tracking for re-queueable media (a message
+ * keep-alive bookkeeping (docs/protocol.md#keep-alive), and delivery tracking for re-queueable media (a message
  * counts as delivered once `ws` wrote it to the socket; the rest is handed back when the
  * socket dies so it can be resent after the client rejoins).
  */

@@ -1,7 +1,7 @@
 import { type LifecycleWebhook, type Product, webhookEventName } from './connectorShared.ts';
 
 /**
- * Bodies of the RTMS lifecycle webhooks (rtms-protocol.md §1.1, §1.2): `{event, event_ts,
+ * Bodies of the RTMS lifecycle webhooks (docs/protocol.md#event-names, #payload-fields): `{event, event_ts,
  * payload}` with the per-product fields. `payloadNesting: 'object'` reproduces the documented
  * variant that puts the stream fields under `payload.object` and `account_id` at `payload`.
  */

@@ -25,7 +25,7 @@ export interface WebhookPostOptions {
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
 /**
- * Signs and POSTs webhooks the way Zoom does (rtms-protocol.md §1.5): raw JSON body,
+ * Signs and POSTs webhooks the way Zoom does (docs/protocol.md#signature-verification): raw JSON body,
  * `x-zm-request-timestamp` in seconds, `x-zm-signature: v0=<hex HMAC>`. A request that has
  * no answer within the deadline (Zoom: 3 s) fails. `close()` aborts whatever is in flight.
  */

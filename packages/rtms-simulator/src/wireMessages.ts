@@ -5,7 +5,7 @@ import type { PictureFrame } from './mediaProducer.ts';
 import type { SimParticipant } from './participants.ts';
 
 /**
- * The JSON messages the simulator sends (rtms-protocol.md §2.4, §2.7), in one place so the
+ * The JSON messages the simulator sends (docs/protocol.md#handshake-messages, #media-messages), in one place so the
  * wire format can be checked against the protocol document at a glance. Timestamps are ms
  * epoch; enum values are integers.
  */
