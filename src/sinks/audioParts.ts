@@ -8,6 +8,13 @@ import { freePartName } from './streamDirectory.ts';
 
 type AudioFormat = MediaFormats['audio'];
 
+/**
+ * Memory a part being finalized holds beyond its pending data (writer, queue, the 4 KiB
+ * staging buffer its frames were copied into), counted in the sink's buffer: 20,000 new
+ * speakers at once must push back on the socket, not cost 20,000 × 7 KB unaccounted.
+ */
+export const RETIRING_PART_BYTES = 8 * 1024;
+
 export interface AudioPartsOptions {
   readonly directory: string;
   /** Data bytes per part before the next one starts (at most the 4 GiB RIFF limit). */
@@ -77,6 +84,11 @@ export class AudioParts {
     writer.append(frame.data);
     pendingGrew(writer, before);
     return true;
+  }
+
+  /** Parts being finalized in the background (each holds memory until it is). */
+  get retiring(): number {
+    return this.#retiring.size;
   }
 
   /** Waits for parts finalized in the background. */

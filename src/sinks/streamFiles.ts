@@ -10,7 +10,7 @@ import { isIdrAccessUnit } from '../media/h264.ts';
 import { ImageFrameWriter } from '../media/imageFrameWriter.ts';
 import { JsonLinesWriter } from '../media/jsonLinesWriter.ts';
 import type { MediaWriter } from '../media/mediaWriter.ts';
-import { AudioParts } from './audioParts.ts';
+import { AudioParts, RETIRING_PART_BYTES } from './audioParts.ts';
 import { FileHealth } from './fileHealth.ts';
 import { freePartName } from './streamDirectory.ts';
 import type { FileSinkDropReason } from './fileSinkOptions.ts';
@@ -135,8 +135,9 @@ export class StreamFiles {
     }
   }
 
+  /** Data not yet on disk, plus what parts being finalized hold ({@link RETIRING_PART_BYTES} each). */
   get pendingBytes(): number {
-    return this.#pendingBytes;
+    return this.#pendingBytes + this.#audio.retiring * RETIRING_PART_BYTES;
   }
 
   /** Writers held now (open, being finalized, or failing): bounded, unlike the files ever made. */

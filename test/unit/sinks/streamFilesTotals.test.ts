@@ -5,6 +5,7 @@ import { systemClock } from '../../../src/clock.ts';
 import type { MediaKind } from '../../../src/config.ts';
 import { readWavData } from '../../../src/media/wavReader.ts';
 import type { SinkCounters } from '../../../src/sinks/streamSink.ts';
+import { RETIRING_PART_BYTES } from '../../../src/sinks/audioParts.ts';
 import { StreamFiles, type FileFault } from '../../../src/sinks/streamFiles.ts';
 import { pcmFrame, tempDir } from '../media/mediaTools.ts';
 import { MULTI_16K, frame } from './sinkFrames.ts';
@@ -108,5 +109,17 @@ describe('StreamFiles totals of finalized parts', () => {
     expect(Buffer.concat(mixed).equals(expectedMixed)).toBe(true);
     const first = (await readWavData(join(directory, 'audio-1000.wav'))).data;
     expect(first.equals(sent[0]![1])).toBe(true);
+  });
+
+  it('a part waiting to be finalized counts its memory in the buffer, not only its data', async () => {
+    const faults: FileFault[] = [];
+    const files = streamFiles(join(dir.path, 's'), faults);
+    for (let i = 0; i < 10; i++) files.append(frame('audio', pcmFrame(i, 640), { userId: String(2000 + i), timestamp: 1_700_000_000_000, receivedAt: 1_700_000_000_005 }));
+    // Six speaker files were closed early to keep four open; none was written yet.
+    expect(files.pendingBytes).toBe(10 * 640 + 6 * RETIRING_PART_BYTES);
+    await files.close();
+    expect(files.pendingBytes).toBe(0);
+    expect(files.writers).toBe(4);
+    expect(counters(files).audio?.framesWritten).toBe(10);
   });
 });
