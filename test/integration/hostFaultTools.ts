@@ -18,7 +18,7 @@ export function startConnectorOn(outputDir: string, credentials: Credentials, en
     env: connectorEnv({
       credentials,
       outputDir,
-      adminToken: 'admin-token-for-tests',
+      adminToken: 'admin-token-for-tests-0123456789abcdef',
       extra: {
         WORKER_THREADS: '2',
         RTMS_MEDIA: 'audio,video,transcript,chat',
