@@ -52,6 +52,13 @@ export const REDELIVERY_WINDOW_MS = 60_000;
  * buffered meanwhile, which we never had). About 20 KB per speaker.
  */
 const HISTORY_PACKETS = 500;
+/**
+ * Speakers a timeline remembers (each up to about 20 KB with its history, so about 10 MB per
+ * stream at most): past this, the speaker heard longest ago is forgotten, so a server that
+ * rotates user ids cannot grow it without limit. A forgotten speaker who speaks again is
+ * placed like a new one, from the stream's first audio (docs/security.md "Bad RTMS server").
+ */
+export const MAX_SPEAKERS = 500;
 
 interface Speaker {
   /** Where this speaker's audio so far ends, on the corrected timeline, ms. */
@@ -63,7 +70,11 @@ interface Speaker {
 }
 
 export class AudioTimeline {
+  /** Least recently heard first (Map keeps insertion order). */
   readonly #speakers = new Map<string, Speaker>();
+  readonly #maxSpeakers: number;
+  /** The speaker heard last: hearing it again needs no reordering. */
+  #latest: Speaker | undefined;
   /** Added to server timestamps so the timeline stays continuous across clock steps, ms. */
   #correction = 0;
   /** The stream's first audio, on the corrected timeline. */
@@ -72,6 +83,16 @@ export class AudioTimeline {
   #lead = Number.NEGATIVE_INFINITY;
   /** Local time of the last rejoin, ms; redelivery is recognised for a while after it. */
   #rejoinedAt: number | undefined;
+
+  constructor(maxSpeakers = MAX_SPEAKERS) {
+    if (!Number.isSafeInteger(maxSpeakers) || maxSpeakers < 1) throw new RangeError(`max speakers must be a positive integer, got ${maxSpeakers}`);
+    this.#maxSpeakers = maxSpeakers;
+  }
+
+  /** Speakers remembered now (at most the bound). */
+  get speakers(): number {
+    return this.#speakers.size;
+  }
 
   /** A media connection was rejoined at local time `at`: Zoom may now redeliver buffered audio. */
   rejoined(at: number): void {
@@ -104,8 +125,16 @@ export class AudioTimeline {
     const gapFrom = end - this.#correction;
     if (speaker === undefined) {
       speaker = { end, history: new Map(), awaitingRedelivery: false };
+      for (const oldest of this.#speakers.keys()) {
+        if (this.#speakers.size < this.#maxSpeakers) break;
+        this.#speakers.delete(oldest);
+      }
+      this.#speakers.set(userId, speaker);
+    } else if (speaker !== this.#latest) {
+      this.#speakers.delete(userId);
       this.#speakers.set(userId, speaker);
     }
+    this.#latest = speaker;
     if (corrected + durationMs > speaker.end) speaker.awaitingRedelivery = false;
     speaker.end = Math.max(speaker.end, corrected + durationMs);
     this.#lead = Math.max(this.#lead, corrected + durationMs - arrivedAt);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { AudioTimeline } from '../media/audioTimeline.ts';
+import { AudioTimeline, MAX_SPEAKERS } from '../media/audioTimeline.ts';
 import type { Frame, MediaFormats } from '../media/frame.ts';
 import { WAV_MAX_DATA_BYTES, WavWriter, type WavWriterOptions } from '../media/wavWriter.ts';
 import { fileSafeId } from './fileSafeId.ts';
@@ -7,6 +7,13 @@ import { SpeakerFiles } from './speakerFiles.ts';
 import { freePartName } from './streamDirectory.ts';
 
 type AudioFormat = MediaFormats['audio'];
+
+/**
+ * Memory a part being finalized holds beyond its pending data (writer, queue, the 4 KiB
+ * staging buffer its frames were copied into), counted in the sink's buffer: 20,000 new
+ * speakers at once must push back on the socket, not cost 20,000 × 7 KB unaccounted.
+ */
+export const RETIRING_PART_BYTES = 8 * 1024;
 
 export interface AudioPartsOptions {
   readonly directory: string;
@@ -24,6 +31,8 @@ export interface AudioPartsOptions {
   readonly callbacks: (name: string) => Pick<WavWriterOptions, 'onError' | 'onRetry'>;
   /** A new part was opened; `detach` makes the next frame open another (its file was lost). */
   readonly register: (name: string, writer: WavWriter, detach: () => void) => void;
+  /** A part closed before the stream ends is finalized (its counts are final). */
+  readonly finished?: ((writer: WavWriter) => void) | undefined;
 }
 
 /**
@@ -44,7 +53,11 @@ export class AudioParts {
 
   constructor(options: AudioPartsOptions) {
     this.#options = options;
-    this.#timeline = options.fillAudioGaps ? new AudioTimeline() : undefined;
+    // A speaker this timeline forgets must have no open file left, or a new part's leading
+    // silence could land in an old one: it outlives the open files (and the mixed user 0).
+    const open = options.maxOpenSpeakerFiles;
+    const maxSpeakers = open === undefined ? Number.MAX_SAFE_INTEGER : Math.max(MAX_SPEAKERS, open + 1);
+    this.#timeline = options.fillAudioGaps ? new AudioTimeline(maxSpeakers) : undefined;
     this.#speakerFiles = options.maxOpenSpeakerFiles === undefined ? undefined : new SpeakerFiles(options.maxOpenSpeakerFiles);
   }
 
@@ -71,6 +84,11 @@ export class AudioParts {
     writer.append(frame.data);
     pendingGrew(writer, before);
     return true;
+  }
+
+  /** Parts being finalized in the background (each holds memory until it is). */
+  get retiring(): number {
+    return this.#retiring.size;
   }
 
   /** Waits for parts finalized in the background. */
@@ -125,7 +143,10 @@ export class AudioParts {
       const slot = this.#current.get(idle);
       if (slot === undefined) continue;
       this.#current.delete(idle);
-      const closing: Promise<void> = speakerFiles.retire(slot.writer).finally(() => this.#retiring.delete(closing));
+      const closing: Promise<void> = speakerFiles
+        .retire(slot.writer)
+        .then(() => this.#options.finished?.(slot.writer))
+        .finally(() => this.#retiring.delete(closing));
       this.#retiring.add(closing);
       this.#options.onSpeakerFileClosedEarly?.();
     }
@@ -133,7 +154,10 @@ export class AudioParts {
 
   /** Finalizes a part in the background; `settle()` waits for it. */
   #retire(writer: WavWriter): void {
-    const closing = writer.close().finally(() => this.#retiring.delete(closing));
+    const closing = writer
+      .close()
+      .then(() => this.#options.finished?.(writer))
+      .finally(() => this.#retiring.delete(closing));
     this.#retiring.add(closing);
   }
 }

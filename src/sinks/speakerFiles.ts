@@ -12,8 +12,8 @@
  * A file closed before the sink's flush ever wrote it is written out first (open, write,
  * close): thousands closed at once would open thousands of descriptors at once, so those are
  * closed `CLOSE_CONCURRENCY` at a time, and the sink leaves them out of its own flushes
- * meanwhile. Their pending bytes still count in the sink's buffer, so a flood of new
- * speakers pushes back on the socket. Descriptors: about `2 * max + CLOSE_CONCURRENCY` per
+ * meanwhile. Their pending bytes, and the memory each holds (audioParts.ts), count in the
+ * sink's buffer, so a flood of new speakers pushes back on the socket. Descriptors: about `2 * max + CLOSE_CONCURRENCY` per
  * stream at most: the `max` open ones, those the flush under way opened just before they
  * were closed (each flush opens at most `max`), and the queue's.
  */

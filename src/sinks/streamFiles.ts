@@ -10,13 +10,14 @@ import { isIdrAccessUnit } from '../media/h264.ts';
 import { ImageFrameWriter } from '../media/imageFrameWriter.ts';
 import { JsonLinesWriter } from '../media/jsonLinesWriter.ts';
 import type { MediaWriter } from '../media/mediaWriter.ts';
-import { AudioParts } from './audioParts.ts';
+import { AudioParts, RETIRING_PART_BYTES } from './audioParts.ts';
 import { FileHealth } from './fileHealth.ts';
 import { freePartName } from './streamDirectory.ts';
 import type { FileSinkDropReason } from './fileSinkOptions.ts';
 import { errnoCode, STREAM_JSON } from './streamCheckpoint.ts';
 import type { SinkCounters } from './streamSink.ts';
 import { chatLine, transcriptLine } from './textLines.ts';
+import { addWriterCounts, WriterTotals } from './writerTotals.ts';
 
 /** A file that could not be written: reported at the start of each incident. */
 export interface FileFault {
@@ -78,8 +79,15 @@ export class StreamFiles {
   readonly health = new FileHealth();
   #formats: MediaFormats | undefined;
 
-  /** Every writer ever created, in creation order, for flushing and counting. */
-  readonly #outputs: Output[] = [];
+  /**
+   * The live writers, in creation order, for flushing and counting. A finalized part leaves
+   * once its counts are in `#totals`, so memory follows the files open, not the files ever made.
+   */
+  readonly #outputs = new Map<MediaWriter, Output>();
+  /** Counts of the writers that left `#outputs`. */
+  readonly #totals = new WriterTotals();
+  /** Finalized parts kept because their file is still retrying (or holds data): looked at again after each flush. */
+  readonly #closedKept = new Set<Output>();
   /** Names relative to the directory that are on disk (or will be), in creation order. */
   readonly #files = new Set<string>();
   readonly #audio: AudioParts;
@@ -110,6 +118,7 @@ export class StreamFiles {
       taken: this.#files,
       callbacks: (name) => this.#callbacks(name),
       register: (name, writer, detach) => this.#register('audio', name, writer, detach),
+      finished: (writer) => this.#finished(writer),
     });
     this.#clock = options.clock;
     this.#logger = options.logger;
@@ -126,8 +135,14 @@ export class StreamFiles {
     }
   }
 
+  /** Data not yet on disk, plus what parts being finalized hold ({@link RETIRING_PART_BYTES} each). */
   get pendingBytes(): number {
-    return this.#pendingBytes;
+    return this.#pendingBytes + this.#audio.retiring * RETIRING_PART_BYTES;
+  }
+
+  /** Writers held now (open, being finalized, or failing): bounded, unlike the files ever made. */
+  get writers(): number {
+    return this.#outputs.size;
   }
 
   /** Grows whenever the file list or a file's state changed (for `stream.json`). */
@@ -138,7 +153,7 @@ export class StreamFiles {
   /** When the earliest failing file that still holds data is due again, ms epoch (a file that shed everything waits for new data). */
   nextRetryAt(): number | undefined {
     let next: number | undefined;
-    for (const { name, writer } of this.#outputs) {
+    for (const { name, writer } of this.#outputs.values()) {
       const at = this.health.retryAt(name);
       if (at !== undefined && writer.pendingBytes > 0 && (next === undefined || at < next)) next = at;
     }
@@ -162,22 +177,15 @@ export class StreamFiles {
   }
 
   eventsWritten(): number {
-    let written = 0;
-    for (const { name, writer } of this.#outputs) if (name.startsWith('events.')) written += writer.stats().recordsWritten;
+    let written = this.#totals.eventsWritten();
+    for (const { kind, writer } of this.#outputs.values()) if (kind === undefined) written += writer.stats().recordsWritten;
     return written;
   }
 
   /** Adds the writers' counts to `result`, per kind. */
   addCounters(result: Partial<Record<MediaKind, SinkCounters>>): void {
-    for (const { kind, writer } of this.#outputs) {
-      if (kind === undefined) continue;
-      const counters = (result[kind] ??= { framesWritten: 0, bytesWritten: 0, framesDropped: {} });
-      const stats = writer.stats();
-      counters.framesWritten += stats.recordsWritten;
-      counters.bytesWritten += stats.bytesWritten;
-      addCount(counters.framesDropped, 'sink_error', stats.recordsFailed);
-      addCount(counters.framesDropped, 'sink_destroyed', stats.recordsAbandoned);
-    }
+    for (const { kind, writer } of this.#outputs.values()) if (kind !== undefined) addWriterCounts(result, kind, writer.stats());
+    this.#totals.addCounters(result);
   }
 
   /** Queues the frame on its writer; otherwise says why it is dropped. */
@@ -263,7 +271,7 @@ export class StreamFiles {
   #register(kind: MediaKind | undefined, name: string, writer: MediaWriter, detach: () => void): void {
     // A name reused after its file was deleted: the new file starts healthy (its last error stays).
     this.health.reopened(name);
-    this.#outputs.push({ kind, name, writer, detach });
+    this.#outputs.set(writer, { kind, name, writer, detach });
     this.#files.add(name);
     this.#changes += 1;
   }
@@ -279,7 +287,7 @@ export class StreamFiles {
 
   /** The file cannot be continued: what waited for it is lost, and its stream goes on in a new part. */
   #fileLost(name: string, cause: Error): void {
-    const output = this.#outputs.find((candidate) => candidate.name === name && candidate.writer.stats().error === cause);
+    const output = [...this.#outputs.values()].find((candidate) => candidate.name === name && candidate.writer.stats().error === cause);
     if (output === undefined) return;
     const code = errnoCode(cause);
     output.detach();
@@ -318,7 +326,7 @@ export class StreamFiles {
   /** A failing file holding more than half the high-water mark sheds what waits for it. */
   #shed(): void {
     if (this.health.retrying === 0) return;
-    for (const output of this.#outputs) {
+    for (const output of this.#outputs.values()) {
       if (!this.health.isRetrying(output.name) || output.writer.pendingBytes <= this.#options.highWaterBytes / 2) continue;
       const frames = output.writer.discard?.() ?? 0;
       this.#logger?.warn({ file: output.name, frames }, 'failing file shed the data waiting for it');
@@ -332,7 +340,8 @@ export class StreamFiles {
    */
   async flush(force = false): Promise<void> {
     const now = this.#clock.now();
-    const due = force ? this.#outputs : this.#outputs.filter(({ name }) => this.health.isDue(name, now));
+    const outputs = [...this.#outputs.values()];
+    const due = force ? outputs : outputs.filter(({ name }) => this.health.isDue(name, now));
     this.#deferred = [];
     // A speaker file closed to bound descriptors is written out by its close queue instead.
     await Promise.all(due.map(({ writer }) => (this.#audio.mayFlush(writer) ? writer.flush() : undefined)));
@@ -349,26 +358,42 @@ export class StreamFiles {
       this.#sinkEvent('sink.file_recovered', { file: name, failedMs });
     }
     this.#shed();
+    for (const output of this.#closedKept) this.#drop(output);
     let pending = 0;
-    for (const { writer } of this.#outputs) pending += writer.pendingBytes;
+    for (const { writer } of this.#outputs.values()) pending += writer.pendingBytes;
     this.#pendingBytes = pending;
+  }
+
+  /** A part finalized before the stream ends (roll-over, or closed to bound descriptors). */
+  #finished(writer: MediaWriter): void {
+    const output = this.#outputs.get(writer);
+    if (output !== undefined) this.#drop(output);
+  }
+
+  /** Folds a finalized part's counts into the totals and forgets it, unless its file still fails or holds data. */
+  #drop(output: Output): void {
+    const { writer } = output;
+    const stats = writer.stats();
+    if (writer.pendingBytes > 0 || stats.retryError !== undefined || this.health.isRetrying(output.name)) {
+      this.#closedKept.add(output);
+      return;
+    }
+    this.#closedKept.delete(output);
+    this.#outputs.delete(writer);
+    this.#totals.add(output.kind, stats);
   }
 
   /** Closes every file (what a failing file still holds is counted `sink_error`). */
   async close(): Promise<void> {
-    await Promise.all(this.#outputs.map(({ writer }) => (this.#audio.isRetiring(writer) ? undefined : writer.close())));
+    await Promise.all([...this.#outputs.values()].map(({ writer }) => (this.#audio.isRetiring(writer) ? undefined : writer.close())));
     await this.#audio.settle();
     this.#pendingBytes = 0;
   }
 
   async destroy(): Promise<void> {
-    await Promise.all(this.#outputs.map(({ writer }) => writer.destroy()));
+    await Promise.all([...this.#outputs.values()].map(({ writer }) => writer.destroy()));
     let pending = 0;
-    for (const { writer } of this.#outputs) pending += writer.pendingBytes;
+    for (const { writer } of this.#outputs.values()) pending += writer.pendingBytes;
     this.#pendingBytes = pending;
   }
-}
-
-function addCount(counts: Record<string, number>, reason: string, count: number): void {
-  if (count > 0) counts[reason] = (counts[reason] ?? 0) + count;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AudioTimeline, FUTURE_TOLERANCE_MS, REDELIVERY_WINDOW_MS } from '../../../src/media/audioTimeline.ts';
+import { AudioTimeline, FUTURE_TOLERANCE_MS, MAX_SPEAKERS, REDELIVERY_WINDOW_MS } from '../../../src/media/audioTimeline.ts';
 
 /**
  * A fake stream: 20 ms packets whose server timestamps and local arrival times are chosen
@@ -203,5 +203,25 @@ describe('AudioTimeline', () => {
     timeline.place('0', 1000, 20, 0);
     timeline.rejoined(20);
     expect(timeline.place('0', 1000, 20, 20).duplicate).toBe(false);
+  });
+
+  it('remembers at most maxSpeakers: the one heard longest ago is forgotten and placed afresh', () => {
+    const timeline = new AudioTimeline(3);
+    expect(() => new AudioTimeline(0)).toThrow(RangeError);
+    // a, b, c speak; a again (now the most recent); d makes b, heard longest ago, forgotten.
+    for (const [i, userId] of ['a', 'b', 'c', 'a'].entries()) timeline.place(userId, 1000 + 20 * i, 20, 20 * i);
+    expect(timeline.place('d', 1080, 20, 80).gapMs).toBe(80);
+    expect(timeline.speakers).toBe(3);
+    // a is remembered: its gap runs from where its audio ended.
+    expect(timeline.place('a', 1200, 20, 200)).toMatchObject({ gapMs: 120, gapFrom: 1080 });
+    // b was forgotten (c was then heard longest ago): measured like a new speaker, from the stream's first audio.
+    expect(timeline.place('b', 1220, 20, 220)).toMatchObject({ gapMs: 220, gapFrom: 1000 });
+    expect(timeline.speakers).toBe(3);
+  });
+
+  it('20,000 speakers: the timeline keeps MAX_SPEAKERS', () => {
+    const timeline = new AudioTimeline();
+    for (let i = 0; i < 20_000; i++) timeline.place(String(i), 1000 + i, 20, i, Buffer.alloc(8, i));
+    expect(timeline.speakers).toBe(MAX_SPEAKERS);
   });
 });
