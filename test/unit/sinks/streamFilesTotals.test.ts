@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../../src/clock.ts';
 import type { MediaKind } from '../../../src/config.ts';
-import { readWavData } from '../../../src/media/wavReader.ts';
+import { readWavData } from '../../support/wavReader.ts';
 import type { SinkCounters } from '../../../src/sinks/streamSink.ts';
 import { RETIRING_PART_BYTES } from '../../../src/sinks/audioParts.ts';
 import { StreamFiles, type FileFault } from '../../../src/sinks/streamFiles.ts';
