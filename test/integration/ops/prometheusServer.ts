@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../support/freePort.ts';
 
 /**
  * A real Prometheus server (the Debian package's `/usr/bin/prometheus`) in a child process,
@@ -181,18 +181,5 @@ export function promtool(args: readonly string[], stdin?: string): Promise<{ cod
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, output }));
     child.stdin.end(stdin ?? '');
-  });
-}
-
-/** A port free right now on 127.0.0.1 (Prometheus cannot be told to use port 0 and report it). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
   });
 }
