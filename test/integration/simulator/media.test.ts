@@ -174,9 +174,10 @@ describe('media delivery', () => {
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(session.collector.video).toHaveLength(0);
     session.signaling.send({ msg_type: 28, user_id: target?.userId, subscribe: true, timestamp: Date.now() });
-    expect(await session.signaling.waitForType(29)).toMatchObject({ user_id: target?.userId, status_code: 0 });
+    const accepted = await session.signaling.waitForType(29);
+    expect(accepted).toMatchObject({ user_id: target?.userId, status_code: 0 });
     session.signaling.send({ msg_type: 28, user_id: target?.userId, subscribe: true, timestamp: Date.now() });
-    expect(await session.signaling.waitFor((m) => m.msg_type === 29 && m['status_code'] === 44)).toBeDefined();
+    expect(await session.signaling.waitFor((m) => m.msg_type === 29 && m !== accepted)).toMatchObject({ user_id: target?.userId, status_code: 44 });
     await stream.whenEnded();
     await session.signaling.closed;
     expect(session.collector.video.length).toBeGreaterThan(0);
