@@ -57,9 +57,14 @@ export async function untilEvents(rig: Rig, stream: SimulatedStream, eventType: 
   );
 }
 
+/** How many lines with this message the connector has logged so far. */
+export function loggedCount(rig: Rig, message: string): number {
+  return rig.connector.logLines.filter((line) => line.includes(`"msg":"${message}"`)).length;
+}
+
 /** Until the connector has logged a line with this message `count` times (what it decided, it says). */
 export function untilLogged(rig: Rig, message: string, count = 1): Promise<true> {
-  return eventually(() => rig.connector.logLines.filter((line) => line.includes(`"msg":"${message}"`)).length >= count, {
+  return eventually(() => loggedCount(rig, message) >= count, {
     what: `the connector to log "${message}" ${count} time(s)`,
     timeoutMs: 20_000,
   });
