@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from '../../support/eventually.ts';
 import { freePort } from '../../support/freePort.ts';
 
 /**
@@ -125,20 +126,16 @@ export class PrometheusServer {
 
   /** Polls `expr` until it returns a series whose value satisfies `predicate`; resolves with that value. */
   async waitFor(expr: string, predicate: (value: number) => boolean, what: string, timeoutMs = 30_000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
     let last = 'no series';
-    while (Date.now() < deadline) {
-      try {
+    return eventually(
+      async () => {
         const result = await this.query(expr);
-        const match = result.find((sample) => predicate(Number(sample.value[1])));
-        if (match !== undefined) return Number(match.value[1]);
         last = JSON.stringify(result.map((sample) => sample.value[1]));
-      } catch (error) {
-        last = String(error);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    throw new Error(`Prometheus: ${what} not reached within ${timeoutMs} ms (${expr} → ${last})\n${this.output}`);
+        const match = result.find((sample) => predicate(Number(sample.value[1])));
+        return match === undefined ? undefined : Number(match.value[1]);
+      },
+      { what: `Prometheus: ${what}`, timeoutMs, intervalMs: 250, state: () => `${expr} → ${last}\n${this.output}` },
+    );
   }
 
   /** SIGTERM, then SIGKILL after 5 s; removes the storage directory. Idempotent. */
