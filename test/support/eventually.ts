@@ -15,6 +15,8 @@ export interface EventuallyOptions {
 /**
  * Calls `probe` until it returns something other than `undefined` or `false`, and resolves
  * with that. A probe that throws is retried; its last error goes into the failure message.
+ * What the probe returns is awaited: to wait for a promise to exist, return a flag and await
+ * the promise afterwards.
  */
 export async function eventually<T>(probe: () => T | Promise<T>, options: EventuallyOptions): Promise<Exclude<T, undefined | false>> {
   const timeoutMs = options.timeoutMs ?? 20_000;
