@@ -150,21 +150,21 @@ export class PrometheusServer {
   }
 
   async #untilReady(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
     let exited = false;
     void this.#exited.then(() => (exited = true));
-    while (Date.now() < deadline && !exited) {
-      try {
+    const outcome = await eventually(
+      async () => {
+        if (exited) return 'exited';
+        // Throws while it is not listening yet: eventually tries again.
         const response = await fetch(`${this.baseUrl}/-/ready`);
         await response.arrayBuffer();
-        if (response.status === 200) return;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+        return response.status === 200 ? 'ready' : undefined;
+      },
+      { what: 'Prometheus /-/ready', timeoutMs, intervalMs: 100 },
+    ).catch(() => 'not ready' as const);
+    if (outcome === 'ready') return;
     const hint = this.output.includes('ENOENT') ? ' (install the Debian package `prometheus`, or set PROMETHEUS_BIN)' : '';
-    throw new Error(`Prometheus ${exited ? 'exited' : `was not ready within ${timeoutMs} ms`}${hint}:\n${this.output}`);
+    throw new Error(`Prometheus ${outcome === 'exited' ? 'exited' : `was not ready within ${timeoutMs} ms`}${hint}:\n${this.output}`);
   }
 }
 
