@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Harness, harness, timestampGaps } from './helpers/harness.ts';
+import { eventually } from '../../support/eventually.ts';
 
 const run = promisify(execFile);
 
@@ -168,11 +169,13 @@ describe('media delivery', () => {
   });
 
   it('individual video (data_opt 4) flows only for the subscribed participant', async () => {
-    h = await harness();
+    // Keep-alives every 100 ms: their count on the video socket shows how long it has been open.
+    h = await harness({ keepAliveIntervalMs: 100 });
     const stream = await h.sim.startStream({ durationMs: 1500, scopes: ['video'] });
     const session = await h.join(stream, { media: [{ url: 'video', mediaType: 2, mediaParams: { video: { data_opt: 4, codec: 5, fps: 5 } } }] });
     const target = stream.participants[0];
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // Two frame intervals at 5 fps (400 ms) with no subscription: no video.
+    await eventually(() => (session.media[0]?.messages.filter((m) => m.msg_type === 12).length ?? 0) >= 4, { what: '4 keep-alives on the video socket' });
     expect(session.collector.video).toHaveLength(0);
     session.signaling.send({ msg_type: 28, user_id: target?.userId, subscribe: true, timestamp: Date.now() });
     const accepted = await session.signaling.waitForType(29);
