@@ -69,7 +69,7 @@ describe('LiveHub', () => {
     hub.deliver(batch('video', [Buffer.from([9, 9])]));
     // One socket keeps order: once this last event is in, a video frame sent by mistake would be too.
     hub.deliver(batch('audio', [], [{ type: 'event', event: lifecycleEvent('stream.ended', { rtmsStreamId: 'stream-1' }, 0) }]));
-    await eventually(() => messages.some((message) => !message.binary && message.data.includes('stream.ended')), { what: 'the last event at the consumer', state: () => messages.length });
+    await eventually(() => messages.some((message) => !message.binary && message.data.includes('stream.ended')), { what: 'the last event at the consumer', timeoutMs: 3000, state: () => messages.length });
     expect(messages).toHaveLength(4);
     expect(JSON.parse(messages[0]!.data.toString())).toEqual({ type: 'hello', rtmsStreamId: 'stream-1', media: ['audio'] });
     const frame = messages[1]!;

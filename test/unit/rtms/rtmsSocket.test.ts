@@ -66,10 +66,10 @@ describe('RtmsSocket', () => {
     peer.send('{"msg_type":6,');
     peer.send('{"event":1}');
     peer.send(JSON.stringify({ msg_type: MessageType.EVENT_UPDATE, event: { event_type: 2 } }));
-    await eventually(() => messages.length === 2, { what: 'the keep-alive and the event read', state: () => messages });
+    await eventually(() => messages.length === 2, { what: 'the keep-alive and the event read', timeoutMs: 3000, state: () => messages });
     expect(malformed).toEqual(['binary_frame', 'invalid_json', 'no_msg_type']);
     expect(messages.map((message) => message.msg_type)).toEqual([MessageType.KEEP_ALIVE_REQ, MessageType.EVENT_UPDATE]);
-    await eventually(() => atPeer.length === 1, { what: 'the keep-alive answer at the peer' });
+    await eventually(() => atPeer.length === 1, { what: 'the keep-alive answer at the peer', timeoutMs: 3000 });
     expect(atPeer).toEqual([{ msg_type: MessageType.KEEP_ALIVE_RESP, timestamp: 42 }]);
   });
 
@@ -77,7 +77,7 @@ describe('RtmsSocket', () => {
     const { socket, peer, clock, messages, closes } = await open();
     await clock.advance(SILENCE_MS - 1000);
     peer.send(JSON.stringify({ msg_type: MessageType.KEEP_ALIVE_REQ, timestamp: 1 }));
-    await eventually(() => messages.length === 1, { what: 'the keep-alive read' });
+    await eventually(() => messages.length === 1, { what: 'the keep-alive read', timeoutMs: 3000 });
     await clock.advance(SILENCE_MS - 1000);
     await new Promise((resolve) => setImmediate(resolve));
     expect(socket.isOpen).toBe(true);
