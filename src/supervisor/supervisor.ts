@@ -15,7 +15,7 @@ import { newStreamRecord, startMessages, type StreamRecord } from './streamRecor
 import type { StartStreamOptions, SupervisorEvents, SupervisorOptions } from './supervisorTypes.ts';
 import { dispatchWebhook } from './webhookDispatch.ts';
 import type { WorkerMetricsSnapshot } from './workerHandle.ts';
-import { WorkerPool } from './workerPool.ts';
+import { WorkerPool, type WorkerPoolPort } from './workerPool.ts';
 
 export type { LeaseGuard } from './streamRecord.ts';
 export type { StartStreamOptions, SupervisorEvents, SupervisorOptions } from './supervisorTypes.ts';
@@ -32,7 +32,7 @@ const RELEASE_TIMEOUT_MS = 10_000;
 export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly #config: Config;
   readonly #logger: Logger;
-  readonly #pool: WorkerPool;
+  readonly #pool: WorkerPoolPort;
   readonly #placement = new Placement();
   readonly #orphans: OrphanRecovery;
   readonly #streams = new Map<string, StreamRecord>();
@@ -44,7 +44,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     super();
     this.#config = options.config;
     this.#logger = options.logger.child({ component: 'supervisor' });
-    this.#pool = new WorkerPool({ config: this.#config, logger: this.#logger });
+    this.#pool = options.pool ?? new WorkerPool({ config: this.#config, logger: this.#logger });
     this.#pool.on('ready', (workerId) => this.#onWorkerReady(workerId));
     this.#pool.on('message', (workerId, message) => this.#onWorkerMessage(workerId, message));
     this.#orphans = new OrphanRecovery({

@@ -6,6 +6,7 @@ import type { StreamState } from '../worker/streamStateMachine.ts';
 import type { StreamStats } from '../worker/streamStats.ts';
 import type { LeaseGuard } from './streamRecord.ts';
 import type { WorkerExit } from './workerHandle.ts';
+import type { WorkerPoolPort } from './workerPool.ts';
 
 /** The supervisor's options, events and `startStream()` options. */
 
@@ -36,4 +37,6 @@ export interface SupervisorOptions {
   readonly logger: Logger;
   /** Multi-replica mode only; without it every decision is local and synchronous. */
   readonly leaseGuard?: LeaseGuard | undefined;
+  /** The worker threads; a test passes a fake pool, production leaves it out. */
+  readonly pool?: WorkerPoolPort | undefined;
 }

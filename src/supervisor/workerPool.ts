@@ -23,6 +23,16 @@ export interface WorkerPoolEvents {
   respawnFailed: [unknown];
 }
 
+/** What the supervisor uses of the pool; tests put a fake pool of the same shape in its place. */
+export interface WorkerPoolPort {
+  on<K extends keyof WorkerPoolEvents>(event: K, listener: (...args: WorkerPoolEvents[K]) => void): unknown;
+  start(): Promise<number>;
+  readonly size: number;
+  post(workerId: number, message: SupervisorToWorker): boolean;
+  collectMetrics(timeoutMs: number): Promise<WorkerMetricsSnapshot[]>;
+  close(graceMs: number): Promise<void>;
+}
+
 /**
  * The worker threads, kept at `WORKER_THREADS`: spawns them, replaces each one that dies
  * (with a backoff, so a worker that keeps dying cannot spin; one replacement per death, even

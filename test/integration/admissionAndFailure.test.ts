@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator } from 'rtms-simulator';
 import { expectAudioIdentical, randomCredentials, readJsonLines, startRig, untilAudioSent, waitUntilEnded, type Rig } from './connectorHarness.ts';
+import { eventually } from '../support/eventually.ts';
 
 /** Admission against MAX_STREAMS, and a stream Zoom refuses for good. */
 
@@ -58,8 +59,10 @@ describe('non-retryable failures', () => {
       const snapshot = await waitUntilEnded(rig, stream);
       expect(snapshot['state']).toBe('failed');
       expect(String(snapshot['failure'])).toContain('INVALID_SIGNATURE (3)');
-      // Give a retry storm a chance to show itself before counting attempts.
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      // Count attempts once the session is torn down (its sink closed): a retry after that would be a zombie.
+      await eventually(async () => ((JSON.parse(await readFile(join(rig.streamDir(stream), 'stream.json'), 'utf8')) as { sink?: { state?: string } }).sink?.state === 'closed' ? true : undefined), {
+        what: 'the failed stream\'s sink closed',
+      });
       expect(stream.connections.handshakeRejections).toEqual([{ channel: 'signaling', statusCode: 3, reason: expect.any(String) }]);
       expect(stream.connections.signalingAccepted).toBe(0);
     } finally {

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inspectStreamOutput } from '../support/streamOutputReport.ts';
 import { expectEveryFrameAccounted, readJsonLines, startRig, untilAudioSent, waitUntilEnded } from './connectorHarness.ts';
+import { eventually } from '../support/eventually.ts';
 
 const HIGH_WATER = 64 * 1024;
 
@@ -19,15 +20,17 @@ describe('backpressure with a stalled sink', () => {
       await stream.whenReady();
       const buffered: number[] = [];
       const states = new Set<string>();
-      // Sample the stream through the stall and past it.
-      const until = Date.now() + 9000;
-      while (Date.now() < until) {
-        const { body } = await rig.connector.admin(`/streams/${stream.rtmsStreamId}`);
-        const snapshot = body['stream'] as Record<string, unknown>;
-        buffered.push(Number(snapshot['bufferedBytes']));
-        states.add(String(snapshot['state']));
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      // Sample the stream through the stall until the backlog, having grown past high water, has drained again.
+      await eventually(
+        async () => {
+          const { body } = await rig.connector.admin(`/streams/${stream.rtmsStreamId}`);
+          const snapshot = body['stream'] as Record<string, unknown>;
+          buffered.push(Number(snapshot['bufferedBytes']));
+          states.add(String(snapshot['state']));
+          return Math.max(...buffered) > HIGH_WATER && buffered.at(-1)! < HIGH_WATER;
+        },
+        { what: 'the backlog to grow past high water during the stall and drain after it', timeoutMs: 25_000, intervalMs: 100, state: () => buffered.slice(-10) },
+      );
       // The backlog grew while the sink stalled, never past its bound (2 x high water for
       // the backlog, one high water plus a frame in the sink), and emptied afterwards.
       expect(Math.max(...buffered)).toBeGreaterThan(HIGH_WATER);

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, expect } from 'vitest';
 import type { Credentials } from '../../src/config.ts';
@@ -10,6 +9,8 @@ import { fileSafeId } from '../../src/sinks/fileSafeId.ts';
 import { streamDirectory } from '../../src/sinks/streamDirectory.ts';
 import { startSimulator, type SimulatedStream, type Simulator, type SimulatorOptions } from 'rtms-simulator';
 import type { MediaCounters } from '../../src/worker/streamStats.ts';
+import { eventually } from '../support/eventually.ts';
+import { tempDir } from '../support/tempDir.ts';
 
 /**
  * A real connector process (src/main.ts in a child process, real worker threads) and an
@@ -49,7 +50,8 @@ afterEach((context) => {
 
 /** `env` is laid over the test defaults below; `simulator` over the simulator's. */
 export async function startRig(env: Record<string, string> = {}, simulator: Partial<SimulatorOptions> = {}): Promise<Rig> {
-  const outputDir = await mkdtemp(join(tmpdir(), 'rtms-it-'));
+  const output = await tempDir('rtms-it-');
+  const outputDir = output.path;
   const credentials = randomCredentials();
   const connector = await ConnectorProcess.start({
     env: connectorEnv({
@@ -79,7 +81,7 @@ export async function startRig(env: Record<string, string> = {}, simulator: Part
       closedRigs.add(rig);
       await zoom.close();
       await connector.stop('SIGTERM');
-      await rm(outputDir, { recursive: true, force: true });
+      await output.remove();
     },
   };
   rigsInUse.add(rig);
@@ -88,14 +90,12 @@ export async function startRig(env: Record<string, string> = {}, simulator: Part
 
 /** Waits until the simulator has delivered at least `bytes` of audio and `transcripts` lines. */
 export async function untilAudioSent(stream: SimulatedStream, bytes: number, options: { transcripts?: number; timeoutMs?: number } = {}): Promise<void> {
-  const timeoutMs = options.timeoutMs ?? 15_000;
-  const deadline = Date.now() + timeoutMs;
-  while (stream.sent.audioBytes() < bytes || stream.sent.transcriptCount() < (options.transcripts ?? 0)) {
-    if (Date.now() > deadline) {
-      throw new Error(`within ${timeoutMs} ms only ${stream.sent.audioBytes()} audio bytes and ${stream.sent.transcriptCount()} transcript lines were sent`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  const transcripts = options.transcripts ?? 0;
+  await eventually(() => stream.sent.audioBytes() >= bytes && stream.sent.transcriptCount() >= transcripts, {
+    what: `${bytes} audio bytes and ${transcripts} transcript lines sent`,
+    timeoutMs: options.timeoutMs ?? 15_000,
+    state: () => `${stream.sent.audioBytes()} audio bytes and ${stream.sent.transcriptCount()} transcript lines sent`,
+  });
 }
 
 /** Each speaker's WAV data section equals, byte for byte, what the simulator delivered. */
@@ -113,13 +113,7 @@ export async function expectAudioIdentical(rig: Rig, stream: SimulatedStream): P
   }
 }
 
-export async function readJsonLines(path: string): Promise<Array<Record<string, unknown>>> {
-  const text = await readFile(path, 'utf8');
-  return text
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
+export { readJsonLines } from '../support/jsonLines.ts';
 
 /**
  * Reads the final accounting from `stream.json` and checks, per media kind, that every frame

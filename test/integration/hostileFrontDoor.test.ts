@@ -10,6 +10,7 @@ import { DEDUP_ENTRY_BYTES } from '../../src/http/webhookDeduplicator.ts';
 import { fileSafeId } from '../../src/sinks/fileSafeId.ts';
 import { oldHashCollision, oldName } from '../unit/sinks/oldFileSafeId.ts';
 import { expectAudioIdentical, expectEveryFrameAccounted, randomCredentials, startRig, waitUntilEnded, type Rig } from './connectorHarness.ts';
+import { eventually } from '../support/eventually.ts';
 
 /**
  * The HTTP side of hostile input, against a real connector process: crafted requests over
@@ -29,11 +30,7 @@ async function rigWith(env: Record<string, string>): Promise<Rig> {
 
 /** Polls `check` (an outside observation) until it holds. */
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  await eventually(check, { what, timeoutMs });
 }
 
 /** Sample lines of /metrics whose name is `name` exactly, as `{labels: value}`. */

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { createClient } from 'redis';
+import { freePort } from '../support/freePort.ts';
 
 /**
  * A private `redis-server` for one test file or benchmark: its own free port, no
@@ -110,16 +110,4 @@ export class RedisServer {
       createInterface({ input: child.stderr! }).on('line', onLine);
     });
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWavData } from '../support/wavReader.ts';
 import { expectAudioIdentical, startRig, untilAudioSent, waitUntilEnded } from './connectorHarness.ts';
 import { RedisServer } from './redisServer.ts';
+import { eventually } from '../support/eventually.ts';
 
 const run = promisify(execFile);
 
@@ -63,11 +64,7 @@ describe('Redis stream output (rtms:<id>:<media>)', () => {
     const ttls = async (id: string): Promise<number[]> =>
       Promise.all(['audio', 'transcript', 'events'].map((media) => client.ttl(`rtms:${id}:${media}`)));
     const until = async (what: string, condition: () => Promise<boolean>): Promise<void> => {
-      const deadline = Date.now() + 15_000;
-      while (!(await condition())) {
-        if (Date.now() > deadline) throw new Error(`${what} did not happen within 15 s`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await eventually(condition, { what, timeoutMs: 15_000, intervalMs: 50 });
     };
     try {
       const stream = await rig.simulator.startStream({ product: 'meeting' });

@@ -6,6 +6,7 @@ import { readWavData } from '../support/wavReader.ts';
 import type { SimulatedStream } from 'rtms-simulator';
 import type { MediaCounters } from '../../src/worker/streamStats.ts';
 import { expectEveryFrameAccounted, readJsonLines, startRig, untilAudioSent, waitUntilEnded, type Rig } from './connectorHarness.ts';
+import { eventually } from '../support/eventually.ts';
 
 /** The connector's JSON log lines with this message. */
 function logged(rig: Rig, message: string): Array<Record<string, unknown>> {
@@ -16,11 +17,7 @@ function logged(rig: Rig, message: string): Array<Record<string, unknown>> {
 }
 
 async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await eventually(condition, { what, timeoutMs });
 }
 
 /** Per media kind, the bytes the stream's files hold, counted as `bytesWritten` counts them. */

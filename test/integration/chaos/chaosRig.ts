@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SimulatedStream, SimulatorOptions } from 'rtms-simulator';
+import { expect } from 'vitest';
+import type { SimulatedStream, SimulatorOptions, StartStreamOptions } from 'rtms-simulator';
 import type { MediaCounters } from '../../../src/worker/streamStats.ts';
-import { readJsonLines, startRig, type Rig } from '../connectorHarness.ts';
+import { eventually } from '../../support/eventually.ts';
+import { expectAudioIdentical, expectEveryFrameAccounted, readJsonLines, startRig, untilAudioSent, waitUntilEnded, type Rig } from '../connectorHarness.ts';
 
 /**
  * The connector process and the simulator with short keep-alive and reconnect timings, so
@@ -44,4 +46,71 @@ export function rejoinsOf(snapshot: Record<string, unknown>): Array<[string, num
     .sort(([a], [b]) => a.localeCompare(b));
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** The stream's events of this type, once the connector has written at least `count` of them. */
+export async function untilEvents(rig: Rig, stream: SimulatedStream, eventType: string, count = 1): Promise<Array<{ eventType: string; data: Record<string, unknown> }>> {
+  return eventually(
+    async () => {
+      const events = (await streamEvents(rig, stream)).filter((event) => event.eventType === eventType);
+      return events.length >= count ? events : undefined;
+    },
+    { what: `${count} "${eventType}" event(s) in events.jsonl`, timeoutMs: 20_000, intervalMs: 50 },
+  );
+}
+
+/** How many lines with this message the connector has logged so far. */
+export function loggedCount(rig: Rig, message: string): number {
+  return rig.connector.logLines.filter((line) => line.includes(`"msg":"${message}"`)).length;
+}
+
+/** Until the connector has logged a line with this message `count` times (what it decided, it says). */
+export function untilLogged(rig: Rig, message: string, count = 1): Promise<true> {
+  return eventually(() => loggedCount(rig, message) >= count, {
+    what: `the connector to log "${message}" ${count} time(s)`,
+    timeoutMs: 20_000,
+  });
+}
+
+/** One second of 16 kHz mono L16 audio. */
+export const ONE_SECOND_OF_AUDIO = 32_000;
+
+export interface Disruption {
+  /** The stream to start (default: two participants). */
+  readonly stream?: StartStreamOptions;
+  /** What goes wrong, once a second of audio has been sent. */
+  disrupt(stream: SimulatedStream): Promise<unknown> | unknown;
+  /**
+   * How the connector is expected to recover before the second of audio that follows:
+   * `rejoin` waits for a reconnect and the stream's second ready; `none` rides it out.
+   */
+  readonly recovery: 'rejoin' | 'none';
+  /** Bound for noticing the disruption (default 20 s). */
+  readonly noticeWithinMs?: number;
+}
+
+/**
+ * The script every chaos scenario shares: start a stream, let a second of audio flow, disrupt
+ * it, recover as expected, let another second flow, stop, and check the outcome that holds for
+ * every disruption: the stream ended `ended`, each speaker's WAV is byte for byte what was sent,
+ * every frame is written or dropped with a reason. Returns what the scenario checks on its own.
+ */
+export async function runThroughDisruption(
+  rig: Rig,
+  scenario: Disruption,
+): Promise<{ stream: SimulatedStream; snapshot: Record<string, unknown>; media: Record<string, MediaCounters> }> {
+  const stream = await rig.simulator.startStream(scenario.stream ?? { participants: 2 });
+  await stream.whenReady();
+  await untilAudioSent(stream, ONE_SECOND_OF_AUDIO);
+  await scenario.disrupt(stream);
+  if (scenario.recovery === 'rejoin') {
+    await untilSnapshot(rig, stream, (snapshot) => Number(snapshot['reconnects']) >= 1, scenario.noticeWithinMs);
+    await stream.whenReady(2);
+  }
+  await untilAudioSent(stream, stream.sent.audioBytes() + ONE_SECOND_OF_AUDIO);
+  await stream.stop();
+
+  const snapshot = await waitUntilEnded(rig, stream);
+  expect(snapshot['state']).toBe('ended');
+  await expectAudioIdentical(rig, stream);
+  const media = await expectEveryFrameAccounted(rig, stream);
+  return { stream, snapshot, media };
+}

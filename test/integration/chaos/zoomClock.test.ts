@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeAudio } from '../../support/ffprobe.ts';
 import type { SimulatedStream } from 'rtms-simulator';
 import { expectAudioIdentical, expectEveryFrameAccounted, startRig, untilAudioSent, waitUntilEnded, type Rig } from '../connectorHarness.ts';
-import { mediaCounters, rejoinsOf, startChaosRig, streamEvents, untilSnapshot } from './chaosRig.ts';
+import { mediaCounters, rejoinsOf, runThroughDisruption, startChaosRig, streamEvents, untilSnapshot } from './chaosRig.ts';
 
 /**
  * Zoom's clock is not ours (docs/reliability.md#zooms-clock-is-not-ours): media timestamps that step back or
@@ -125,40 +125,33 @@ describe('Zoom clock: webhook event_ts', () => {
   // and was ignored as already answered; the stream would not have rejoined before Zoom's 60 s grace.
   for (const offsetMs of [-240_000, 240_000]) {
     it(`an rtms_interrupted dated ${offsetMs / 1000} s off our clock, our socket still open: one rejoin, nothing lost`, async () => {
-      const stream = await rig.simulator.startStream({ participants: 2 });
-      await stream.whenReady();
-      await untilAudioSent(stream, 32_000);
-      expect((await stream.reportInterruption({ eventTsOffsetMs: offsetMs })).status).toBe(200);
-      await stream.whenReady(2);
-      await untilAudioSent(stream, stream.sent.audioBytes() + 32_000);
-      await stream.stop();
-      const snapshot = await waitUntilEnded(rig, stream);
-      expect(snapshot['state']).toBe('ended');
+      const { stream, snapshot, media } = await runThroughDisruption(rig, {
+        disrupt: async (stream) => expect((await stream.reportInterruption({ eventTsOffsetMs: offsetMs })).status).toBe(200),
+        recovery: 'rejoin',
+      });
       // Exactly one: the webhook Zoom sends for the connection our rejoin closed is matched to it.
       expect(rejoinsOf(snapshot)).toEqual([['full/interrupted_webhook', 1]]);
       expect(stream.connections.signalingRejectedDuplicate).toBe(0);
-      await expectNothingLost(rig, stream);
+      expect(media['audio']?.framesDropped['duplicate'] ?? 0).toBe(0);
     });
   }
 
   // Before: the announcement dated 10 h ahead became the stream's reference, and the genuine
   // failover after it was ignored as stale: the stream stayed on the dead server.
   it('a failover announced with event_ts 10 h ahead does not pin the stream: the next failover is followed', async () => {
-    const stream = await rig.simulator.startStream({ participants: 2 });
-    await stream.whenReady();
-    await untilAudioSent(stream, 32_000);
-    await stream.failover({ eventTsOffsetMs: TEN_HOURS_MS });
-    await stream.whenReady(2);
-    await untilAudioSent(stream, stream.sent.audioBytes() + 32_000);
-    await stream.failover();
-    await stream.whenReady(3);
-    await untilAudioSent(stream, stream.sent.audioBytes() + 32_000);
-    await stream.stop();
-    const snapshot = await waitUntilEnded(rig, stream);
-    expect(snapshot['state']).toBe('ended');
+    const { stream, media } = await runThroughDisruption(rig, {
+      async disrupt(stream) {
+        await stream.failover({ eventTsOffsetMs: TEN_HOURS_MS });
+        await stream.whenReady(2);
+        await untilAudioSent(stream, stream.sent.audioBytes() + 32_000);
+        await stream.failover();
+        await stream.whenReady(3);
+      },
+      recovery: 'rejoin',
+    });
     expect(stream.connections.failovers).toBe(2);
     expect(stream.connections.signalingRejectedDuplicate).toBe(0);
-    await expectNothingLost(rig, stream);
+    expect(media['audio']?.framesDropped['duplicate'] ?? 0).toBe(0);
   });
 });
 

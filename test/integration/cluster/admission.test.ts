@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SimulatedStream } from 'rtms-simulator';
 import { ClusterRig, connectionsOf } from './clusterRig.ts';
+import { eventually } from '../../support/eventually.ts';
 
 describe('multi-replica: admission', () => {
   it('a full replica leaves a new stream to one with room; with no room anywhere the stream waits, and is claimed when a slot frees', async () => {
@@ -26,7 +27,11 @@ describe('multi-replica: admission', () => {
       // No room anywhere: the stream is accepted (200), stored, listed as waiting, not rejected.
       const d = await rig.simulator.startStream({ product: 'webinar' });
       expect(d.webhooks[0]).toMatchObject({ status: 200 });
-      await new Promise((resolve) => setTimeout(resolve, 2500));
+      // The replica that got the webhook has decided: no room here, left for a replica with room.
+      await eventually(
+        () => [0, 1].some((index) => rig.replica(index).logLines.some((line) => line.includes('"msg":"no room here; stream left for a replica with room"') && line.includes(d.rtmsStreamId))),
+        { what: `a replica to leave ${d.rtmsStreamId} for lack of room` },
+      );
       expect(d.readyCount).toBe(0);
       expect(await rig.ownerOf(d.rtmsStreamId)).toBeUndefined();
       const waiting = await rig.replica(1).admin(`/streams/${d.rtmsStreamId}`);

@@ -9,6 +9,7 @@ import { ConnectorProcess } from '../../support/connectorProcess.ts';
 import { streamDirectory } from '../../../src/sinks/streamDirectory.ts';
 import { startSimulator, type SimulatedStream, type Simulator, type SimulatorOptions } from 'rtms-simulator';
 import { RedisServer } from '../redisServer.ts';
+import { eventually } from '../../support/eventually.ts';
 
 /**
  * Several real connector processes in multi-replica mode (REDIS_URL to a private
@@ -163,13 +164,13 @@ export class ClusterRig {
 
   /** Polls until the stream's lease is held by a replica matching `accept`; returns its index. */
   async waitForOwner(rtmsStreamId: string, accept: (index: number) => boolean = () => true, timeoutMs = 20_000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const owner = await this.ownerOf(rtmsStreamId);
-      if (owner !== undefined && accept(owner)) return owner;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error(`stream ${rtmsStreamId}: no acceptable owner within ${timeoutMs} ms (now ${String(await this.ownerOf(rtmsStreamId))})`);
+    return eventually(
+      async () => {
+        const owner = await this.ownerOf(rtmsStreamId);
+        return owner !== undefined && accept(owner) ? owner : undefined;
+      },
+      { what: `stream ${rtmsStreamId}: an acceptable owner`, timeoutMs, intervalMs: 50 },
+    );
   }
 
   streamDir(index: number, stream: SimulatedStream): string {
@@ -264,11 +265,7 @@ export class ClusterRig {
 
 /** Resolves once the simulator has delivered `bytes` of audio for the stream. */
 export async function untilAudio(stream: SimulatedStream, bytes: number, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (stream.sent.audioBytes() < bytes) {
-    if (Date.now() > deadline) throw new Error(`only ${stream.sent.audioBytes()} of ${bytes} audio bytes within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await eventually(() => stream.sent.audioBytes() >= bytes, { what: `${bytes} audio bytes sent`, timeoutMs, state: () => `${stream.sent.audioBytes()} bytes sent` });
 }
 
 /** Signaling connections of a stream as the simulator counted them. */

@@ -6,6 +6,7 @@ import { inspectStreamOutput } from '../../support/streamOutputReport.ts';
 import { readWavData } from '../../support/wavReader.ts';
 import { readJsonLines } from '../connectorHarness.ts';
 import { ClusterRig, connectionsOf, untilAudio } from './clusterRig.ts';
+import { eventually } from '../../support/eventually.ts';
 
 const BYTES_PER_MS = 32;
 
@@ -48,9 +49,7 @@ describe('multi-replica: SIGTERM hand-off', () => {
         // For consumers the stream moved, it did not end and start again.
         expect(lifecycle.filter((entry) => entry['rtmsStreamId'] === stream.rtmsStreamId).map((entry) => entry['event'])).toEqual(['started', 'moved', 'resumed', 'ended']);
         // Ended for good now: the keys get their TTL (issued just before the stream is reported finished).
-        const deadline = Date.now() + 10_000;
-        while ((await redis.ttl(`rtms:${stream.rtmsStreamId}:events`)) <= 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-        expect(await redis.ttl(`rtms:${stream.rtmsStreamId}:events`)).toBeGreaterThan(0);
+        await eventually(async () => (await redis.ttl(`rtms:${stream.rtmsStreamId}:events`)) > 0, { what: `a TTL on rtms:${stream.rtmsStreamId}:events`, timeoutMs: 10_000 });
       }
       await redis.close();
       expect(streams.map(connectionsOf)).toEqual([

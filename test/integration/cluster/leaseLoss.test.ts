@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ClusterRig, connectionsOf, untilAudio } from './clusterRig.ts';
+import { eventually } from '../../support/eventually.ts';
 
 describe('multi-replica: lease lost to another owner', () => {
   it('the replica stops the stream at its next renewal, without STREAM_CLOSE; after the foreign lease expires a replica resumes it', async () => {
@@ -17,8 +18,8 @@ describe('multi-replica: lease lost to another owner', () => {
       const takenAt = Date.now();
       await client.set(`${rig.keyPrefix}lease:${stream.rtmsStreamId}`, 'ghost-replica|999', { expiration: { type: 'PX', value: 3000 } });
       await client.close();
-      const deadline = Date.now() + 3000;
-      while (stream.connections.interruptions === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      // Within the foreign lease's 3 s, or the check below says how late it was.
+      await eventually(() => stream.connections.interruptions > 0, { what: 'the stream stopped after its lease was taken', timeoutMs: 3000, intervalMs: 20 }).catch(() => undefined);
       const stoppedMs = Date.now() - takenAt;
       process.stdout.write(`[cluster] lease taken: stream stopped ${stoppedMs} ms later (renewal every 1000 ms)\n`);
       expect(stream.connections.interruptions).toBe(1);

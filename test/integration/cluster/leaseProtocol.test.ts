@@ -11,6 +11,7 @@ import { StreamRegistry } from '../../../src/cluster/streamRegistry.ts';
 import { planTakeovers } from '../../../src/cluster/takeoverPlanner.ts';
 import { createLogger } from '../../../src/logger.ts';
 import type { StreamStart } from '../../../src/rtms/products.ts';
+import { eventually } from '../../support/eventually.ts';
 import { RedisServer } from '../redisServer.ts';
 
 /**
@@ -142,7 +143,7 @@ describe('stream leases', () => {
       const admin = await redis.client();
       await admin.sendCommand(['CLIENT', 'PAUSE', '3000', 'ALL']);
       await admin.close();
-      await new Promise((resolve) => setTimeout(resolve, 2000));
+      await eventually(() => lost.length > 0, { what: 'the lease given up while Redis is paused', timeoutMs: 6000 });
       expect(lost.map((entry) => entry.reason)).toEqual(['expired']);
       // The replica let go while Redis was still unreachable (the pause lasts 3 s): it did not
       // wait for Redis to come back to learn that its lease may be gone.
@@ -295,16 +296,19 @@ describe('webhook dedup and replica registry', () => {
       { replicaId: 'r1', free: 3, draining: false },
       { replicaId: 'r2', free: 0, draining: true },
     ]);
-    await new Promise((resolve) => setTimeout(resolve, 1200));
-    await registry.heartbeat({ replicaId: 'r1', capacity: 4, active: 1, free: 3, draining: false });
-    expect((await registry.live()).map((info) => info.replicaId)).toEqual(['r1']);
+    // r2 stops beating; r1 goes on. r2 drops out once its last beat is older than the window (Redis's clock).
+    const live = await eventually(
+      async () => {
+        await registry.heartbeat({ replicaId: 'r1', capacity: 4, active: 1, free: 3, draining: false });
+        const ids = (await registry.live()).map((info) => info.replicaId);
+        return ids.includes('r2') ? undefined : ids;
+      },
+      { what: 'r2 to drop out of the live replicas', timeoutMs: 5000, intervalMs: 100 },
+    );
+    expect(live).toEqual(['r1']);
   });
 });
 
 async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await eventually(condition, { what: condition.toString(), timeoutMs });
 }

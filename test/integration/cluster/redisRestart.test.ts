@@ -4,16 +4,23 @@ import { describe, expect, it } from 'vitest';
 import { readWavData } from '../../support/wavReader.ts';
 import type { SimulatedStream } from 'rtms-simulator';
 import { ClusterRig, connectionsOf, untilAudio } from './clusterRig.ts';
+import { eventually } from '../../support/eventually.ts';
 
 const BYTES_PER_MS = 32;
 
+/** Resolves with how long `condition` took to hold. */
 async function until(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<number> {
   const started = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await eventually(condition, { what, timeoutMs, intervalMs: 50 });
   return Date.now() - started;
+}
+
+/** Until replica `index` has logged a line with this message (the event it reports has happened). */
+function untilLogged(rig: ClusterRig, index: number, message: string, count = 1): Promise<true> {
+  return eventually(() => rig.replica(index).logLines.filter((line) => line.includes(`"msg":"${message}"`)).length >= count, {
+    what: `replica ${index} to log "${message}" ${count} time(s)`,
+    timeoutMs: 10_000,
+  });
 }
 
 describe('multi-replica: Redis restarting', () => {
@@ -32,7 +39,8 @@ describe('multi-replica: Redis restarting', () => {
       await Promise.all(streams.map((stream) => untilAudio(stream, 1000 * BYTES_PER_MS)));
 
       await rig.redis.kill('SIGKILL');
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      // Both replicas saw Redis go away before it comes back, empty.
+      await Promise.all([0, 1].map((index) => untilLogged(rig, index, 'redis connection lost; retrying')));
       await rig.redis.restart();
       expect(await rig.keys()).toEqual([]);
       const recoveredMs = await until(
@@ -84,7 +92,8 @@ describe('multi-replica: Redis restarting', () => {
       const stoppedMs = Date.now() - downAt;
       process.stdout.write(`[cluster] Redis down: streams stopped ${stoppedMs} ms after Redis died (lease TTL 3000 ms)\n`);
       expect(stoppedMs).toBeLessThan(3000);
-      await new Promise((resolve) => setTimeout(resolve, 5000 - (Date.now() - downAt)));
+      // Redis stays down until each replica has let its lease lapse on its own clock.
+      await Promise.all([0, 1].map((index) => untilLogged(rig, index, 'lease not renewed in time (Redis unreachable); stopping the stream here')));
 
       const upAt = Date.now();
       await rig.redis.restart();

@@ -6,6 +6,7 @@ import { readWavData } from '../../support/wavReader.ts';
 import type { MediaCounters } from '../../../src/worker/streamStats.ts';
 import { readJsonLines } from '../connectorHarness.ts';
 import { ClusterRig, connectionsOf, untilAudio } from './clusterRig.ts';
+import { eventually } from '../../support/eventually.ts';
 
 /** 16 kHz mono 16-bit: bytes per ms of audio. */
 const BYTES_PER_MS = 32;
@@ -69,11 +70,7 @@ describe('multi-replica: accounting across a takeover', () => {
       await Promise.all(streams.map((stream) => stream.whenReady()));
       rig.route = () => undefined;
       for (const stream of streams) expect(await rig.waitForOwner(stream.rtmsStreamId)).toBe(0);
-      const deadline = Date.now() + 20_000;
-      while (streams.filter((stream) => stream.readyCount >= 2).length < 2) {
-        if (Date.now() > deadline) throw new Error('two streams were not resumed');
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await eventually(() => streams.filter((stream) => stream.readyCount >= 2).length >= 2, { what: 'two streams resumed' });
       const resumed = streams.filter((stream) => stream.readyCount >= 2);
       await Promise.all(resumed.map((stream) => untilAudio(stream, stream.sent.audioBytes() + 1000 * BYTES_PER_MS)));
       await Promise.all(streams.map((stream) => stream.stop()));

@@ -5,6 +5,7 @@ import { streamDirectory } from '../../../src/sinks/streamDirectory.ts';
 import { readJsonLines, startRig, type Rig } from '../connectorHarness.ts';
 import { flood, HostileRtmsServer } from './hostileRtmsServer.ts';
 import { startBystander, startHostileStream } from './hostileRig.ts';
+import { eventually } from '../../support/eventually.ts';
 
 /**
  * A server that floods a stream with messages of made-up types for 10 s: each is counted in
@@ -47,12 +48,11 @@ describe('unknown-message flood', () => {
       const id = await startHostileStream(rig, server.url(), 'flood');
       await rig.connector.waitForStream(id, (stream) => stream['state'] === 'live');
       await bystander.check();
-      while (flooding === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+      await eventually(() => flooding !== undefined, { what: 'the hostile server to start its flood' });
       await flooding;
       expect(sent.media).toBeGreaterThan(10_000);
       // Everything sent is counted once the connector has read it.
-      const deadline = Date.now() + 30_000;
-      while ((await ignoredCount('media', 'unknown_msg_type')) < sent.media && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+      await eventually(async () => (await ignoredCount('media', 'unknown_msg_type')) >= sent.media, { what: `${sent.media} unknown media messages counted`, timeoutMs: 30_000, intervalMs: 200 }).catch(() => undefined);
       expect(await ignoredCount('media', 'unknown_msg_type')).toBe(sent.media);
       expect(await ignoredCount('signaling', 'unknown_msg_type')).toBe(sent.signaling);
       expect(await ignoredCount('media', 'invalid_json')).toBe(sent.invalid);

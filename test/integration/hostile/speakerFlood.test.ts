@@ -6,6 +6,7 @@ import { streamDirectory } from '../../../src/sinks/streamDirectory.ts';
 import { startRig, type Rig } from '../connectorHarness.ts';
 import { flood, HostileRtmsServer } from './hostileRtmsServer.ts';
 import { startBystander, startHostileStream } from './hostileRig.ts';
+import { eventually } from '../../support/eventually.ts';
 
 /**
  * A server that sends audio under 20,000 distinct user ids (each its own WAV): the connector's
@@ -95,7 +96,7 @@ describe('distinct speaker flood', () => {
     })();
     try {
       const id = await startHostileStream(rig, server.url(), 'speakers');
-      while (sent === undefined) await new Promise((resolve) => setTimeout(resolve, 20));
+      await eventually(() => sent !== undefined, { what: 'the hostile server to start its flood' });
       await sent;
       await rig.connector.waitForStream(
         id,

@@ -9,6 +9,7 @@ import { startRig, untilAudioSent, waitUntilEnded, type Rig } from '../connector
 import { RedisServer } from '../redisServer.ts';
 import { dataPanels, exposedFamilies, familyOf, loadDashboard, sections, substituteVariables, variableQuery, vectorSelectors, type DashboardPanel } from '../../unit/ops/dashboardModel.ts';
 import { PrometheusServer, promtool } from './prometheusServer.ts';
+import { eventually } from '../../support/eventually.ts';
 
 /**
  * The Grafana dashboard proven against a real Prometheus scraping two connector processes
@@ -43,13 +44,10 @@ async function scrape(target: Rig = rig!): Promise<string> {
 
 /** Polls `/metrics` until a sample whose line starts with `prefix` has a value satisfying `predicate`. */
 async function untilSample(prefix: string, predicate: (value: number) => boolean, what: string, target: Rig = rig!, timeoutMs = 25_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const lines = (await scrape(target)).split('\n');
-    if (lines.some((line) => line.startsWith(prefix) && predicate(Number(line.slice(line.lastIndexOf(' ') + 1))))) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`no sample ${prefix}… ${what} on /metrics within ${timeoutMs} ms`);
+  await eventually(
+    async () => (await scrape(target)).split('\n').some((line) => line.startsWith(prefix) && predicate(Number(line.slice(line.lastIndexOf(' ') + 1)))),
+    { what: `a sample ${prefix}… ${what} on /metrics`, timeoutMs, intervalMs: 100 },
+  );
 }
 
 /** Until a sample starting with `prefix` is above 0: the event it counts has happened. */

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handshakeSignature } from '../../../src/rtms/signature.ts';
 import { startSimulator, type SimulatedStream } from 'rtms-simulator';
 import { randomCredentials, startRig, waitUntilEnded, type Rig } from '../connectorHarness.ts';
+import { eventually } from '../../support/eventually.ts';
 
 /**
  * A full connector session at LOG_LEVEL=debug (streams of several products with
@@ -25,11 +26,7 @@ async function untilLive(stream: SimulatedStream): Promise<void> {
 }
 
 async function until(condition: () => boolean, what: string, timeoutMs = 25_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await eventually(condition, { what, timeoutMs });
 }
 
 beforeAll(async () => {

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectorProcess, connectorEnv } from '../../support/connectorProcess.ts';
 import { randomCredentials } from '../connectorHarness.ts';
+import { eventually } from '../../support/eventually.ts';
 
 /**
  * OUTPUT_DIR is checked before the connector starts (exit 2, one line naming it) and
@@ -122,11 +123,7 @@ describe('OUTPUT_DIR while running', () => {
     });
     const readyz = async (): Promise<number> => (await fetch(`${connector.baseUrl}/readyz`)).status;
     const until = async (status: number): Promise<void> => {
-      const deadline = Date.now() + 10_000;
-      while ((await readyz()) !== status) {
-        if (Date.now() > deadline) throw new Error(`/readyz did not answer ${status} within 10 s`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await eventually(async () => (await readyz()) === status, { what: `/readyz answering ${status}`, timeoutMs: 10_000, intervalMs: 50 });
     };
     try {
       expect(await readyz()).toBe(200);

@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from '../../support/eventually.ts';
+import { freePort } from '../../support/freePort.ts';
 
 /**
  * A real Prometheus server (the Debian package's `/usr/bin/prometheus`) in a child process,
@@ -125,20 +126,16 @@ export class PrometheusServer {
 
   /** Polls `expr` until it returns a series whose value satisfies `predicate`; resolves with that value. */
   async waitFor(expr: string, predicate: (value: number) => boolean, what: string, timeoutMs = 30_000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
     let last = 'no series';
-    while (Date.now() < deadline) {
-      try {
+    return eventually(
+      async () => {
         const result = await this.query(expr);
-        const match = result.find((sample) => predicate(Number(sample.value[1])));
-        if (match !== undefined) return Number(match.value[1]);
         last = JSON.stringify(result.map((sample) => sample.value[1]));
-      } catch (error) {
-        last = String(error);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    throw new Error(`Prometheus: ${what} not reached within ${timeoutMs} ms (${expr} → ${last})\n${this.output}`);
+        const match = result.find((sample) => predicate(Number(sample.value[1])));
+        return match === undefined ? undefined : Number(match.value[1]);
+      },
+      { what: `Prometheus: ${what}`, timeoutMs, intervalMs: 250, state: () => `${expr} → ${last}\n${this.output}` },
+    );
   }
 
   /** SIGTERM, then SIGKILL after 5 s; removes the storage directory. Idempotent. */
@@ -153,21 +150,21 @@ export class PrometheusServer {
   }
 
   async #untilReady(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
     let exited = false;
     void this.#exited.then(() => (exited = true));
-    while (Date.now() < deadline && !exited) {
-      try {
+    const outcome = await eventually(
+      async () => {
+        if (exited) return 'exited';
+        // Throws while it is not listening yet: eventually tries again.
         const response = await fetch(`${this.baseUrl}/-/ready`);
         await response.arrayBuffer();
-        if (response.status === 200) return;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+        return response.status === 200 ? 'ready' : undefined;
+      },
+      { what: 'Prometheus /-/ready', timeoutMs, intervalMs: 100 },
+    ).catch(() => 'not ready' as const);
+    if (outcome === 'ready') return;
     const hint = this.output.includes('ENOENT') ? ' (install the Debian package `prometheus`, or set PROMETHEUS_BIN)' : '';
-    throw new Error(`Prometheus ${exited ? 'exited' : `was not ready within ${timeoutMs} ms`}${hint}:\n${this.output}`);
+    throw new Error(`Prometheus ${outcome === 'exited' ? 'exited' : `was not ready within ${timeoutMs} ms`}${hint}:\n${this.output}`);
   }
 }
 
@@ -181,18 +178,5 @@ export function promtool(args: readonly string[], stdin?: string): Promise<{ cod
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, output }));
     child.stdin.end(stdin ?? '');
-  });
-}
-
-/** A port free right now on 127.0.0.1 (Prometheus cannot be told to use port 0 and report it). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
   });
 }

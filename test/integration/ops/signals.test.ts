@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { connectorEnv } from '../../support/connectorProcess.ts';
 import { randomCredentials } from '../connectorHarness.ts';
+import { eventually } from '../../support/eventually.ts';
 
 /**
  * Signals reach a connector whose stdout reader has gone (`connector | head -1`, a dead log
@@ -49,14 +50,12 @@ async function childrenOf(pid: number): Promise<number[]> {
 }
 
 async function untilGone(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  const gone = async (): Promise<boolean> => {
     const state = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
     // Gone, or a zombie waiting for its reaper.
-    if (state === undefined || state.slice(state.lastIndexOf(')') + 2).startsWith('Z')) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return false;
+    return state === undefined || state.slice(state.lastIndexOf(')') + 2).startsWith('Z');
+  };
+  return eventually(gone, { what: `process ${pid} gone`, timeoutMs, intervalMs: 50 }).catch(() => false);
 }
 
 describe('signals', () => {

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionLimiter } from '../../../src/http/connectionLimiter.ts';
+import { eventually } from '../../support/eventually.ts';
 
 /** A real HTTP server on 127.0.0.1 with the limiter attached the way HttpServer attaches it. */
 async function serve(maxConnections: number): Promise<{ server: Server; limiter: ConnectionLimiter; port: number; answered: () => number }> {
@@ -36,8 +37,9 @@ function open(port: number, state: { closed: boolean }): Promise<Socket> {
   });
 }
 
+/** Waits for `check` to hold; a failure names the check by its source. */
 async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((resolve) => setTimeout(resolve, 5));
+  await eventually(check, { what: check.toString(), intervalMs: 5, timeoutMs: 4000 });
 }
 
 describe('ConnectionLimiter', () => {

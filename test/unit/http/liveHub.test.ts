@@ -7,6 +7,7 @@ import { LIVE_CLOSE_TOO_SLOW, LiveHub } from '../../../src/http/liveHub.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { lifecycleEvent } from '../../../src/media/frame.ts';
 import type { LiveBatch, LiveItem } from '../../../src/worker/liveTap.ts';
+import { eventually } from '../../support/eventually.ts';
 
 const TOKEN = 'live-token';
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -66,8 +67,10 @@ describe('LiveHub', () => {
     const pcm = Buffer.from([1, 2, 3, 4]);
     hub.deliver(batch('audio', [pcm], [{ type: 'event', event: lifecycleEvent('stream.live', { rtmsStreamId: 'stream-1' }, 0) }]));
     hub.deliver(batch('video', [Buffer.from([9, 9])]));
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(messages).toHaveLength(3);
+    // One socket keeps order: once this last event is in, a video frame sent by mistake would be too.
+    hub.deliver(batch('audio', [], [{ type: 'event', event: lifecycleEvent('stream.ended', { rtmsStreamId: 'stream-1' }, 0) }]));
+    await eventually(() => messages.some((message) => !message.binary && message.data.includes('stream.ended')), { what: 'the last event at the consumer', timeoutMs: 3000, state: () => messages.length });
+    expect(messages).toHaveLength(4);
     expect(JSON.parse(messages[0]!.data.toString())).toEqual({ type: 'hello', rtmsStreamId: 'stream-1', media: ['audio'] });
     const frame = messages[1]!;
     expect(frame.binary).toBe(true);
@@ -84,11 +87,13 @@ describe('LiveHub', () => {
     expect(subscriptions.size).toBe(1);
     const chunk = Buffer.alloc(256 * 1024, 7);
     // Push far more than the socket buffers hold until the hub gives up on the consumer.
-    const deadline = Date.now() + 20_000;
-    while (hub.slowDisconnects === 0 && Date.now() < deadline) {
-      hub.deliver(batch('video', [chunk, chunk]));
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await eventually(
+      () => {
+        hub.deliver(batch('video', [chunk, chunk]));
+        return hub.slowDisconnects > 0;
+      },
+      { what: 'the hub to disconnect the consumer that stopped reading', intervalMs: 10, timeoutMs: 4000 },
+    );
     expect(hub.slowDisconnects).toBe(1);
     expect(hub.skippedTotal.video).toBeGreaterThan(0);
     expect(subscriptions.size).toBe(0);
@@ -106,22 +111,26 @@ describe('LiveHub', () => {
     const { ws } = await connect(url);
     ws.pause();
     const chunk = Buffer.alloc(256 * 1024, 7);
-    while (hub.skippedTotal.video === 0) {
-      hub.deliver(batch('video', [chunk]));
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await eventually(
+      () => {
+        hub.deliver(batch('video', [chunk]));
+        return hub.skippedTotal.video > 0;
+      },
+      { what: 'the hub to skip frames for the paused consumer', intervalMs: 5, timeoutMs: 4000 },
+    );
     const notices: unknown[] = [];
     ws.on('message', (data: Buffer, binary: boolean) => {
       if (!binary) notices.push(JSON.parse(data.toString()));
     });
     ws.resume();
     // Keep delivering small frames until the hub sees the consumer caught up.
-    const deadline = Date.now() + 20_000;
-    while (!notices.some((notice) => (notice as { type?: string }).type === 'skipped') && Date.now() < deadline) {
-      hub.deliver(batch('video', [Buffer.from([1])]));
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const skipped = notices.find((notice) => (notice as { type?: string }).type === 'skipped') as { media: { video: number } };
+    const skipped = (await eventually(
+      () => {
+        hub.deliver(batch('video', [Buffer.from([1])]));
+        return notices.find((notice) => (notice as { type?: string }).type === 'skipped');
+      },
+      { what: 'a "skipped" notice once the consumer caught up', intervalMs: 20, timeoutMs: 4000 },
+    )) as { media: { video: number } };
     expect(skipped.media.video).toBeGreaterThan(0);
   });
 });

@@ -3,14 +3,10 @@ import { DEDUP_ENTRY_BYTES, dedupKey, MemoryWebhookDeduplicator } from '../../..
 import { parseWebhook } from '../../../src/http/webhookParser.ts';
 import type { WebhookEvent } from '../../../src/http/webhookEvent.ts';
 import { example, STREAM_ID } from './webhookFixtures.ts';
+import { ManualClock } from '../../support/clock.ts';
 
 function event(body: Record<string, unknown>): WebhookEvent {
   return parseWebhook(JSON.stringify(body));
-}
-
-function fakeClock(start = 1_730_000_000_000): { now: () => number; advance: (ms: number) => void } {
-  let now = start;
-  return { now: () => now, advance: (ms) => (now += ms) };
 }
 
 describe('dedupKey', () => {
@@ -57,7 +53,7 @@ describe('dedupKey', () => {
 
 describe('MemoryWebhookDeduplicator', () => {
   it('claims a key once; a repeat is a duplicate', async () => {
-    const dedup = new MemoryWebhookDeduplicator({ clock: fakeClock() });
+    const dedup = new MemoryWebhookDeduplicator({ clock: new ManualClock() });
     expect(await dedup.claim('k')).toBe(true);
     expect(await dedup.claim('k')).toBe(false);
     expect(await dedup.claim('k')).toBe(false);
@@ -65,7 +61,7 @@ describe('MemoryWebhookDeduplicator', () => {
   });
 
   it('a repeated rtms_started with different server_urls is not a duplicate', async () => {
-    const dedup = new MemoryWebhookDeduplicator({ clock: fakeClock() });
+    const dedup = new MemoryWebhookDeduplicator({ clock: new ManualClock() });
     const first = dedupKey(event(example('meeting.rtms_started', { server_urls: 'wss://a.example' })))!;
     const failover = dedupKey(event(example('meeting.rtms_started', { server_urls: 'wss://b.example' })))!;
     expect(await dedup.claim(first)).toBe(true);
@@ -74,37 +70,37 @@ describe('MemoryWebhookDeduplicator', () => {
   });
 
   it('covers all of Zoom retries with the default TTL (+5, +25, +85 min) and forgets after 90 min', async () => {
-    const clock = fakeClock();
+    const clock = new ManualClock();
     const dedup = new MemoryWebhookDeduplicator({ clock });
     expect(await dedup.claim('k')).toBe(true);
-    clock.advance(5 * 60_000);
+    clock.jump(5 * 60_000);
     expect(await dedup.claim('k')).toBe(false);
-    clock.advance(20 * 60_000);
+    clock.jump(20 * 60_000);
     expect(await dedup.claim('k')).toBe(false);
-    clock.advance(60 * 60_000);
+    clock.jump(60 * 60_000);
     expect(await dedup.claim('k')).toBe(false);
-    clock.advance(5 * 60_000);
+    clock.jump(5 * 60_000);
     expect(await dedup.claim('k')).toBe(true);
   });
 
   it('expires keys after a custom TTL and sweeps them', async () => {
-    const clock = fakeClock();
+    const clock = new ManualClock();
     const dedup = new MemoryWebhookDeduplicator({ clock, ttlMs: 1000 });
     await dedup.claim('a');
-    clock.advance(500);
+    clock.jump(500);
     await dedup.claim('b');
-    clock.advance(499);
+    clock.jump(499);
     expect(await dedup.claim('a')).toBe(false);
-    clock.advance(1);
+    clock.jump(1);
     expect(await dedup.claim('a')).toBe(true); // expired at 1000 ms
     expect(dedup.size).toBe(2); // 'b' (still live) and the re-claimed 'a'
-    clock.advance(2000);
+    clock.jump(2000);
     await dedup.claim('c');
     expect(dedup.size).toBe(1);
   });
 
   it('evicts the oldest key when full, and counts it', async () => {
-    const dedup = new MemoryWebhookDeduplicator({ clock: fakeClock(), maxBytes: 2 * DEDUP_ENTRY_BYTES });
+    const dedup = new MemoryWebhookDeduplicator({ clock: new ManualClock(), maxBytes: 2 * DEDUP_ENTRY_BYTES });
     await dedup.claim('a');
     await dedup.claim('b');
     await dedup.claim('c');
@@ -122,7 +118,7 @@ describe('MemoryWebhookDeduplicator', () => {
   });
 
   it('costs the same per key whatever the key holds: 60 KB ids are kept as digests', async () => {
-    const dedup = new MemoryWebhookDeduplicator({ clock: fakeClock(), maxBytes: 1000 * DEDUP_ENTRY_BYTES });
+    const dedup = new MemoryWebhookDeduplicator({ clock: new ManualClock(), maxBytes: 1000 * DEDUP_ENTRY_BYTES });
     for (let i = 0; i < 1500; i++) await dedup.claim(`${'x'.repeat(60_000)}${i}`);
     expect(dedup.size).toBe(1000);
     expect(dedup.evictions).toBe(500);

@@ -36,6 +36,7 @@ describe('FrameBuffer eviction', () => {
     const softLimit = audioBytes + Math.floor(videoBytes / 3);
     const { evicted, cutKinds } = buffer.evict(softLimit, 10 * (audioBytes + videoBytes), isDecodeStart);
 
+    expect(evicted).not.toHaveLength(0);
     expect(evicted.every((item) => item.kind === 'video')).toBe(true);
     expect(buffer.bytes).toBeLessThanOrEqual(softLimit);
     expect(cutKinds.size).toBe(0);

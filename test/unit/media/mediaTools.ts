@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -8,10 +7,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-export async function tempDir(prefix = 'rtms-media-'): Promise<{ path: string; remove: () => Promise<void> }> {
-  const path = await mkdtemp(join(tmpdir(), prefix));
-  return { path, remove: () => rm(path, { recursive: true, force: true }) };
-}
+export { tempDir } from '../../support/tempDir.ts';
 
 export { countVideoFrames, ffprobe, probeAudio, type ProbeResult } from '../../support/ffprobe.ts';
 

@@ -2,7 +2,6 @@ import { once } from 'node:events';
 import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Clock } from '../../../src/clock.ts';
 import type { MediaKind } from '../../../src/config.ts';
 import { lifecycleEvent } from '../../../src/media/frame.ts';
 import { readWavData } from '../../support/wavReader.ts';
@@ -11,6 +10,8 @@ import { fileSafeId } from '../../../src/sinks/fileSafeId.ts';
 import type { StreamSink } from '../../../src/sinks/streamSink.ts';
 import { countVideoFrames, makeH264Clip, makeJpegs, pcmFrame, probeAudio, splitAccessUnits, tempDir } from '../media/mediaTools.ts';
 import { MIXED_16K, MULTI_16K, frame } from './sinkFrames.ts';
+import { ManualClock } from '../../support/clock.ts';
+import { readJsonLines } from '../../support/jsonLines.ts';
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 const sinks: FileSink[] = [];
@@ -33,43 +34,11 @@ async function readJson(path: string): Promise<Record<string, unknown>> {
   return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
 }
 
-async function readLines(path: string): Promise<unknown[]> {
-  const text = await readFile(path, 'utf8');
-  return text
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as unknown);
-}
-
 /** Frames the sink accounted for: written + every drop reason. */
 function accounted(sink: StreamSink, kind: MediaKind): number {
   const counters = sink.counters()[kind];
   if (counters === undefined) return 0;
   return counters.framesWritten + Object.values(counters.framesDropped).reduce((sum, count) => sum + count, 0);
-}
-
-/** A clock whose interval fires only when the test says so. */
-class ManualClock implements Clock {
-  readonly intervals = new Map<NodeJS.Timeout, () => unknown>();
-  at = 1_700_000_000_000;
-  now = (): number => this.at;
-  setTimeout = (callback: () => void, ms: number): NodeJS.Timeout => setTimeout(callback, ms);
-  clearTimeout = (handle: NodeJS.Timeout): void => clearTimeout(handle);
-  setInterval = (callback: () => unknown): NodeJS.Timeout => {
-    // A real, never-firing timer object, so the sink can unref and clear it.
-    const handle = setInterval(() => {}, 2 ** 30);
-    handle.unref();
-    this.intervals.set(handle, callback);
-    return handle;
-  };
-  clearInterval = (handle: NodeJS.Timeout): void => {
-    clearInterval(handle);
-    this.intervals.delete(handle);
-  };
-  /** Fires the intervals; resolves when what they started (the sink's periodic flush) settled. */
-  async tick(): Promise<void> {
-    await Promise.all([...this.intervals.values()].map((callback) => callback()));
-  }
 }
 
 describe('FileSink audio', () => {
@@ -227,15 +196,15 @@ describe('FileSink text', () => {
     sink.writeEvent(started);
     await sink.close();
 
-    expect(await readLines(join(sink.directory, 'transcript.jsonl'))).toEqual([
+    expect(await readJsonLines(join(sink.directory, 'transcript.jsonl'))).toEqual([
       { userId: '16778240', userName: 'Ada', timestamp: 1000, startTime: 1000, endTime: 2500, language: 9, attribute: 1, text: 'Hello, world.' },
       { userId: '16779264', userName: null, timestamp: 3000, startTime: null, endTime: null, language: null, text: 'Second line\nwith newline' },
     ]);
-    expect(await readLines(join(sink.directory, 'chat.jsonl'))).toEqual([
+    expect(await readJsonLines(join(sink.directory, 'chat.jsonl'))).toEqual([
       { userId: '16778240', userName: 'Ada', timestamp: 4000, text: 'plain text {not json' },
       { userId: '16779264', userName: 'Bob', timestamp: 5000, text: payload, message: JSON.parse(payload) as unknown },
     ]);
-    expect(await readLines(join(sink.directory, 'events.jsonl'))).toEqual([started]);
+    expect(await readJsonLines(join(sink.directory, 'events.jsonl'))).toEqual([started]);
     expect(sink.counters().transcript?.framesWritten).toBe(2);
     expect(sink.counters().chat?.framesWritten).toBe(2);
     expect(sink.files()).toEqual(['stream.json', 'transcript.jsonl', 'chat.jsonl', 'events.jsonl']);
@@ -306,7 +275,7 @@ describe('FileSink stream.json', () => {
     const firstWrite = (await stat(path)).ino;
 
     // Counters only: the periodic flush writes the audio but leaves stream.json alone ...
-    clock.at += 4000;
+    clock.jump(4000);
     sink.write(frame('audio', pcmFrame(1, 640)));
     sink.setMetadata({ rtmsStreamId: 'stream-1', state: 'live', media: { audio: { framesReceived: 2 } } }, { countersOnly: true });
     await clock.tick();
@@ -315,7 +284,7 @@ describe('FileSink stream.json', () => {
     expect(await readJson(path)).toMatchObject({ counters: { audio: { framesWritten: 1 } } });
 
     // ... until the interval has passed since the last write.
-    clock.at += 1000;
+    clock.jump(1000);
     await clock.tick();
     expect(await readJson(path)).toMatchObject({ media: { audio: { framesReceived: 2 } }, counters: { audio: { framesWritten: 2 } } });
 
@@ -423,7 +392,7 @@ describe('FileSink failures', () => {
 
     const wav = await readWavData(join(directory, 'audio.wav'));
     expect(wav.data.equals(Buffer.concat(Array.from({ length: 15 }, (_, i) => pcmFrame(i, 640))))).toBe(true);
-    expect(await readLines(join(directory, 'transcript.part2.jsonl'))).toMatchObject([{ text: 'fits in the next part' }]);
+    expect(await readJsonLines(join(directory, 'transcript.part2.jsonl'))).toMatchObject([{ text: 'fits in the next part' }]);
     expect(sink.counters()).toEqual({
       audio: { framesWritten: 15, bytesWritten: 9600, framesDropped: {} },
       transcript: { framesWritten: 1, bytesWritten: expect.any(Number), framesDropped: { sink_error: 1 } },
@@ -433,7 +402,7 @@ describe('FileSink failures', () => {
       files: ['stream.json', 'audio.wav', 'transcript.jsonl', 'events.jsonl', 'transcript.part2.jsonl'],
       sink: { state: 'closed', health: 'ok', error: { file: 'transcript.jsonl', code: 'ENOSPC' }, files: { 'transcript.jsonl': { state: 'lost', lastError: 'ENOSPC' } } },
     });
-    const events = (await readLines(join(directory, 'events.jsonl'))) as Array<{ eventType: string; data: Record<string, unknown> }>;
+    const events = (await readJsonLines(join(directory, 'events.jsonl'))) as Array<{ eventType: string; data: Record<string, unknown> }>;
     expect(events.map((event) => event.eventType)).toEqual(['sink.file_lost', 'media.gap']);
     expect(events[1]!.data).toMatchObject({ kind: 'transcript', reason: 'sink_error', file: 'transcript.jsonl', frames: 1 });
   });

@@ -1,26 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Clock } from '../../../src/clock.ts';
 import { createLogger } from '../../../src/logger.ts';
 import type { OutputDirCheck } from '../../../src/sinks/outputDirectoryCheck.ts';
 import { OutputDirectoryMonitor } from '../../../src/sinks/outputDirectoryMonitor.ts';
-
-/** A clock whose interval runs only when the test says so. */
-function manualClock(): Clock & { tick(): void } {
-  let callback: (() => void) | undefined;
-  return {
-    now: () => 0,
-    setTimeout: () => ({ unref() {} }) as NodeJS.Timeout,
-    clearTimeout: () => undefined,
-    setInterval: (fn) => {
-      callback = fn;
-      return { unref() {} } as NodeJS.Timeout;
-    },
-    clearInterval: () => {
-      callback = undefined;
-    },
-    tick: () => callback?.(),
-  };
-}
+import { ManualClock } from '../../support/clock.ts';
 
 describe('OutputDirectoryMonitor', () => {
   it('follows each check, logs a change once and stops checking after stop()', async () => {
@@ -32,7 +14,7 @@ describe('OutputDirectoryMonitor', () => {
       { usable: true },
     ];
     let calls = 0;
-    const clock = manualClock();
+    const clock = new ManualClock();
     const monitor = new OutputDirectoryMonitor({
       directory: '/data',
       intervalMs: 1000,
@@ -52,11 +34,12 @@ describe('OutputDirectoryMonitor', () => {
       'OUTPUT_DIR: expected a directory writable by uid 0, got "/data" (EROFS); not ready',
       'OUTPUT_DIR is usable again; ready',
     ]);
-    clock.tick();
+    await clock.advance(1000);
     await new Promise((resolve) => setImmediate(resolve));
     expect(calls).toBe(4);
     monitor.stop();
-    clock.tick();
+    expect(clock.pending).toBe(0);
+    await clock.advance(1000);
     expect(calls).toBe(4);
   });
 
@@ -67,7 +50,7 @@ describe('OutputDirectoryMonitor', () => {
       directory: '/data',
       intervalMs: 1000,
       logger: createLogger({ level: 'silent' }),
-      clock: manualClock(),
+      clock: new ManualClock(),
       initial: { usable: true },
       check: () => {
         calls++;

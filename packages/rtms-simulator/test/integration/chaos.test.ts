@@ -8,6 +8,7 @@ import { type ChaosKind, type SimulatedStream, type Simulator, UNKNOWN_MSG_TYPES
 import { CREDENTIALS } from './helpers/harness.ts';
 import { signatureOf } from './helpers/rawRtmsClient.ts';
 import { WebhookReceiver } from './helpers/webhookReceiver.ts';
+import { eventually } from '../../../../test/support/eventually.ts';
 
 /**
  * The simulator's chaos mode seen from a deliberately tolerant client (not the connector):
@@ -73,12 +74,8 @@ class TolerantSocket {
     this.#onNext = callback;
   }
 
-  async next(msgType: number): Promise<Record<string, unknown>> {
-    for (;;) {
-      const found = this.texts.map(parse).find((message) => message?.['msg_type'] === msgType);
-      if (found !== undefined) return found;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+  next(msgType: number): Promise<Record<string, unknown>> {
+    return eventually(() => this.texts.map(parse).find((message) => message?.['msg_type'] === msgType), { what: `a message of type ${msgType}`, intervalMs: 5 });
   }
 
   terminate(): void {
@@ -186,7 +183,7 @@ describe('simulator chaos mode, seen from a tolerant client', () => {
     await stream.whenReady();
     const audio = media.get('audio');
     if (audio === undefined) throw new Error('no audio socket');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await eventually(() => audio.texts.filter((text) => parse(text)?.['msg_type'] === 14).length >= 10, { what: '10 audio messages received' });
     const received = await new Promise<number>((resolve) =>
       audio.onNextText(() => {
         // Right after reading a message (nothing unread: the close is a FIN, not a reset)...
@@ -198,7 +195,7 @@ describe('simulator chaos mode, seen from a tolerant client', () => {
       }),
     );
     await audio.closed;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await eventually(() => stream.backlogSize('audio') > 0, { what: 'audio produced after the drop' });
     // Everything produced meanwhile waits in the backlog for a rejoin instead of being "sent" into a closed socket.
     expect(stream.sent.validCount('audio')).toBe(received);
     expect(stream.backlogSize('audio')).toBeGreaterThan(0);

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CREDENTIALS, type Harness, harness, timestampGaps } from './helpers/harness.ts';
-import { MediaCollector, collectInto, joinStream, mediaHandshake, signalingHandshake } from './helpers/rawRtmsClient.ts';
+import { MediaCollector, collectInto, joinStream, mediaHandshake, signalingHandshake, type Message } from './helpers/rawRtmsClient.ts';
+import { EventType, MessageType } from '../../src/connectorShared.ts';
+import { eventually } from '../../../../test/support/eventually.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -8,7 +10,17 @@ afterEach(async () => {
   h = undefined;
 });
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** 16 kHz mono L16: bytes of audio per millisecond of stream time. */
+const AUDIO_BYTES_PER_MS = 32;
+
+/** Until the simulator has delivered `ms` of audio: the stream has run that long. */
+function untilAudioMs(stream: { sent: { audioBytes(): number } }, ms: number): Promise<true> {
+  return eventually(() => stream.sent.audioBytes() >= ms * AUDIO_BYTES_PER_MS, { what: `${ms} ms of audio sent`, timeoutMs: 10_000, state: () => stream.sent.audioBytes() });
+}
+
+/** An EVENT_UPDATE saying the media connection was interrupted. */
+const mediaInterrupted = (m: Message): boolean =>
+  m.msg_type === MessageType.EVENT_UPDATE && (m['event'] as { event_type: number }).event_type === EventType.MEDIA_CONNECTION_INTERRUPTED;
 
 describe('keep-alive', () => {
   it('interrupts after three unanswered signaling keep-alives, then stops with 24 when nobody rejoins', async () => {
@@ -48,8 +60,9 @@ describe('keep-alive', () => {
     if (media === undefined) throw new Error('no media socket');
     media.answerKeepAlive = false;
     await media.closed;
-    expect(await session.signaling.waitFor((m) => m.msg_type === 6 && (m['event'] as { event_type: number }).event_type === 7)).toBeDefined();
-    expect(await session.signaling.waitFor((m) => m.msg_type === 8)).toMatchObject({ state: 2, reason: 14 });
+    // waitFor rejects when the message never comes: awaiting it is the assertion.
+    await session.signaling.waitFor(mediaInterrupted);
+    expect(await session.signaling.waitFor((m) => m.msg_type === MessageType.STREAM_STATE_UPDATE)).toMatchObject({ state: 2, reason: 14 });
     expect(stream.connections.keepAliveTimeouts).toEqual([{ channel: 'media', kinds: ['audio', 'video', 'deskshare', 'transcript', 'chat'] }]);
     expect(stream.state).toBe('connected');
     expect(h.receiver.events('meeting.rtms_interrupted')).toHaveLength(0);
@@ -63,15 +76,14 @@ describe('rejoin', () => {
     const collector = new MediaCollector();
     const first = await h.join(stream, { collector });
     await stream.whenReady();
-    await sleep(600);
+    await untilAudioMs(stream, 600);
     const interrupted = h.receiver.waitForEvent('meeting.rtms_interrupted', stream.rtmsStreamId);
     await stream.interrupt();
     await interrupted;
     expect(stream.state).toBe('interrupted');
     await first.signaling.closed;
-    // Stay away a while so the simulator has to buffer.
-    await sleep(500);
-    expect(stream.backlogSize('audio')).toBeGreaterThan(10);
+    // Stay away until the simulator has had to buffer.
+    await eventually(() => stream.backlogSize('audio') > 10, { what: 'more than 10 audio frames buffered', timeoutMs: 10_000 });
     const second = await h.join(stream, { collector });
     await stream.whenReady(2);
     expect(await stream.whenEnded()).toMatchObject({ stopReason: 6 });
@@ -97,12 +109,13 @@ describe('rejoin', () => {
     };
     const session = await joinStream(options);
     await stream.whenReady();
-    await sleep(400);
+    await untilAudioMs(stream, 400);
     await stream.dropMedia();
     await session.media[0]?.closed;
-    expect(await session.signaling.waitFor((m) => m.msg_type === 6 && (m['event'] as { event_type: number }).event_type === 7)).toBeDefined();
-    expect(await session.signaling.waitFor((m) => m.msg_type === 8)).toMatchObject({ state: 2, reason: 14 });
-    await sleep(300);
+    await session.signaling.waitFor(mediaInterrupted);
+    expect(await session.signaling.waitFor((m) => m.msg_type === MessageType.STREAM_STATE_UPDATE)).toMatchObject({ state: 2, reason: 14 });
+    // Stay away until the simulator has had to buffer.
+    await eventually(() => stream.backlogSize('audio') > 5, { what: 'audio frames buffered while the media socket is away', timeoutMs: 10_000 });
     const urls = (session.handshake['media_server'] as { server_urls: Record<string, string> }).server_urls;
     const { socket, answer } = await mediaHandshake(urls['audio'] ?? '', options, { url: 'audio', mediaType: 1 });
     expect(answer['status_code']).toBe(0);
@@ -122,7 +135,7 @@ describe('rejoin', () => {
     const collector = new MediaCollector();
     const first = await h.join(stream, { collector });
     await stream.whenReady();
-    await sleep(500);
+    await untilAudioMs(stream, 500);
     const oldUrl = stream.signalingUrl;
     const response = await stream.failover();
     expect(response.status).toBe(200);

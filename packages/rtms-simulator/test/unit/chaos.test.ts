@@ -101,8 +101,10 @@ describe('ChaosPlan', () => {
     expect(stalls.some((ms) => ms <= 200)).toBe(true);
     expect(stalls.some((ms) => ms >= 5000)).toBe(true);
     const suppressions = draws.filter((draw) => draw.kind === 'suppressKeepAlives').map((draw) => draw.durationMs);
+    expect(suppressions).not.toHaveLength(0);
     expect(suppressions.every((ms) => ms >= 3000 && ms <= 4000)).toBe(true);
     const late = draws.filter((draw) => draw.kind === 'lateInterrupted').map((draw) => draw.durationMs);
+    expect(late).not.toHaveLength(0);
     expect(late.every((ms) => ms >= 10 && ms <= 20)).toBe(true);
     for (const draw of draws) {
       expect(draw.pick).toBeGreaterThanOrEqual(0);

@@ -5,27 +5,11 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Clock } from '../../../../src/clock.ts';
 import { RtmsSocket } from '../../../../src/rtms/rtmsSocket.ts';
 import { SocketRelease } from '../../../../src/worker/session/socketRelease.ts';
+import { ManualClock } from '../../../support/clock.ts';
 
-/** Timers that fire only when the test says so. */
-class ManualClock implements Clock {
-  readonly timers = new Map<NodeJS.Timeout, { callback: () => void; ms: number }>();
-  #next = 1;
-  now = (): number => 0;
-  setTimeout = (callback: () => void, ms: number): NodeJS.Timeout => {
-    const handle = this.#next++ as unknown as NodeJS.Timeout;
-    this.timers.set(handle, { callback, ms });
-    return handle;
-  };
-  clearTimeout = (handle: NodeJS.Timeout): void => void this.timers.delete(handle);
-  setInterval = this.setTimeout;
-  clearInterval = this.clearTimeout;
-  fire(ms: number): void {
-    for (const [handle, timer] of [...this.timers]) {
-      if (timer.ms !== ms) continue;
-      this.timers.delete(handle);
-      timer.callback();
-    }
-  }
+/** Lets the event loop process pending I/O (a close frame on its way) a few times over. */
+async function ioTurns(count = 5): Promise<void> {
+  for (let i = 0; i < count; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
 let server: WebSocketServer | undefined;
@@ -77,10 +61,12 @@ describe('SocketRelease', () => {
     const release = new SocketRelease(clock);
     release.release([socket]);
     let settled = false;
-    const done = release.settled(3000).then(() => (settled = true));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // A deadline shorter than the socket's own 2 s close timeout, so only SocketRelease can end the wait.
+    const done = release.settled(1500).then(() => (settled = true));
+    expect(clock.dueIn()).toContain(1500);
+    await ioTurns();
     expect(settled).toBe(false);
-    clock.fire(3000);
+    await clock.advance(1500);
     await done;
     expect(socket.isOpen).toBe(false);
   });
@@ -94,7 +80,8 @@ describe('SocketRelease', () => {
     void release.settled(3000);
     let second = false;
     const done = release.settled(3000).then(() => (second = true));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(clock.dueIn().filter((ms) => ms === 3000)).toHaveLength(2);
+    await ioTurns();
     expect(second).toBe(false);
     peer.resume();
     await done;
