@@ -27,7 +27,15 @@ import { streamDirectory } from '../src/sinks/streamDirectory.ts';
 import { CHAOS_KINDS, type ChaosKind, type ChaosOptions, type SimulatedStream, startSimulator } from '../src/simulator/simulator.ts';
 import type { MediaCounters } from '../src/worker/streamStats.ts';
 import { RESULTS_DIR, writeBenchResult } from './benchResult.ts';
-import { DiskFullRunner, type DiskFullOptions, type DiskFullWindow, estimateOutputBytes, mountSoakDisk, planDiskFullWindows } from './diskFullWindows.ts';
+import {
+  DiskFullRunner,
+  type DiskFullOptions,
+  type DiskFullWindow,
+  estimateOutputBytes,
+  mountSoakDisk,
+  planDiskFullWindows,
+  SoakDiskUnavailable,
+} from './diskFullWindows.ts';
 import { envPairs } from './envPairs.ts';
 import { checkStreamFiles } from './outputValidity.ts';
 import { RssSampler, type RssSample, type RssVerdict, rssVerdict } from './rssSampler.ts';
@@ -151,6 +159,9 @@ export interface ChaosSoakReport {
     readonly sinkErrorDrops: Record<string, number>;
     /** Streams whose sink saw ENOSPC (stream.json `sink.error`). */
     readonly streamsThatHitEnospc: number;
+    /** `sink.file_failing` / `sink.file_recovered` events: a file's writes failed, and later succeeded again. */
+    readonly fileFailures: number;
+    readonly fileRecoveries: number;
     /** `sink.file_lost` events (a file that could not be continued; the stream went on in a new part). */
     readonly filesLost: number;
   };
@@ -170,8 +181,10 @@ export interface ChaosSoakReport {
   /** Every failed check, one line each. */
   readonly problems: string[];
   readonly perStream: readonly StreamReport[];
-  /** Where the connector output (and its log) is, when kept. */
+  /** Where the connector output is, when kept (with disk-full windows: a tmpfs still mounted). */
   readonly outputDir: string | undefined;
+  /** The connector's log, when kept. */
+  readonly connectorLog: string | undefined;
 }
 
 interface StreamJson {
@@ -310,6 +323,8 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
     let audioMismatches = 0;
     let streamsThatHitEnospc = 0;
     let filesLost = 0;
+    let fileFailures = 0;
+    let fileRecoveries = 0;
     let filesChecked = 0;
     let invalidFiles = 0;
     for (const stream of streams) {
@@ -360,6 +375,8 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
       if (state !== 'ended') streamProblems.push(`ended in state ${state}${snapshot?.['failure'] ? ` (${String(snapshot['failure'])})` : ''}`);
       const lifecycle = await lifecycleOf(outputDir, id);
       filesLost += lifecycle.filesLost;
+      fileFailures += lifecycle.fileFailures;
+      fileRecoveries += lifecycle.fileRecoveries;
       const validity = await checkStreamFiles(streamDirectory(outputDir, id)).catch((error: unknown) => ({
         files: 0,
         problems: [`cannot list the stream directory (${error instanceof Error ? error.message : String(error)})`],
@@ -502,6 +519,8 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
         windows,
         sinkErrorDrops,
         streamsThatHitEnospc,
+        fileFailures,
+        fileRecoveries,
         filesLost,
       },
       filesChecked,
@@ -509,7 +528,8 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
       verdicts: { ...verdicts, ok },
       problems,
       perStream,
-      outputDir: keep ? workDir : undefined,
+      outputDir: keep ? outputDir : undefined,
+      connectorLog: keep ? join(workDir, 'connector.log') : undefined,
     };
   } catch (error) {
     keep = true;
@@ -530,13 +550,22 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
 }
 
 /** How often the stream was admitted (`stream.connecting`) and failed, and files it lost, from its events.jsonl. */
-async function lifecycleOf(outputDir: string, rtmsStreamId: string): Promise<{ connecting: number; failed: number; filesLost: number }> {
+async function lifecycleOf(
+  outputDir: string,
+  rtmsStreamId: string,
+): Promise<{ connecting: number; failed: number; fileFailures: number; fileRecoveries: number; filesLost: number }> {
   try {
     const text = await readFile(join(streamDirectory(outputDir, rtmsStreamId), 'events.jsonl'), 'utf8');
     const count = (eventType: string): number => text.split(`"eventType":"${eventType}"`).length - 1;
-    return { connecting: count('stream.connecting'), failed: count('stream.failed'), filesLost: count('sink.file_lost') };
+    return {
+      connecting: count('stream.connecting'),
+      failed: count('stream.failed'),
+      fileFailures: count('sink.file_failing'),
+      fileRecoveries: count('sink.file_recovered'),
+      filesLost: count('sink.file_lost'),
+    };
   } catch {
-    return { connecting: 0, failed: 0, filesLost: 0 };
+    return { connecting: 0, failed: 0, fileFailures: 0, fileRecoveries: 0, filesLost: 0 };
   }
 }
 
@@ -634,7 +663,8 @@ export function formatChaosSoakReport(report: ChaosSoakReport): string {
     );
     lines.push(
       `  sink_error drops: ${Object.entries(d.sinkErrorDrops).map(([kind, count]) => `${kind} ${count}`).join(', ')}; ` +
-        `${d.streamsThatHitEnospc} stream(s) saw ENOSPC, ${d.filesLost} file(s) lost (continued in a new part); ${report.filesChecked} files checked`,
+        `${d.streamsThatHitEnospc} stream(s) saw ENOSPC; files failing ${d.fileFailures}, recovered ${d.fileRecoveries}, lost ${d.filesLost} (continued in a new part); ` +
+        `${report.filesChecked} files checked`,
     );
   }
   const s = report.simulator;
@@ -681,7 +711,7 @@ export function formatChaosSoakReport(report: ChaosSoakReport): string {
     for (const problem of report.problems.slice(0, 50)) lines.push(`  - ${problem}`);
     if (report.problems.length > 50) lines.push(`  … ${report.problems.length - 50} more in the JSON`);
   }
-  if (report.outputDir !== undefined) lines.push(`output kept in ${report.outputDir}`);
+  if (report.outputDir !== undefined) lines.push(`output kept in ${report.outputDir}${report.diskFull.tmpfsBytes === undefined ? '' : ' (a tmpfs: umount it when done)'}, connector log ${report.connectorLog}`);
   return lines.join('\n');
 }
 
@@ -796,7 +826,14 @@ export async function chaosSoakMain(argv: readonly string[]): Promise<number> {
     process.stderr.write(`chaos soak: ${error instanceof Error ? error.message : String(error)}\n`);
     return 2;
   }
-  const report = await runChaosSoak(options);
+  let report: ChaosSoakReport;
+  try {
+    report = await runChaosSoak(options);
+  } catch (error) {
+    if (!(error instanceof SoakDiskUnavailable)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return 2;
+  }
   process.stdout.write(`${formatChaosSoakReport(report)}\n`);
   const path = await writeChaosSoakReport(report);
   process.stdout.write(`results: ${path}\n`);

@@ -74,15 +74,27 @@ export function planDiskFullWindows(seed: number, startMs: number, endMs: number
   return windows;
 }
 
+/** The soak cannot have its tmpfs (not root, no tmpfs, bad size): it stops, saying why. */
+export class SoakDiskUnavailable extends Error {
+  readonly code = 'SOAK_DISK_UNAVAILABLE';
+
+  constructor(message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'SoakDiskUnavailable';
+  }
+}
+
 /** Mounts the soak's tmpfs; a soak that cannot mount stops with the reason (no fallback). */
 export async function mountSoakDisk(sizeBytes: number): Promise<SmallTmpfs> {
+  // size=0 would be a tmpfs without a limit: a disk that never gets full.
+  if (!(sizeBytes >= 2 ** 20)) throw new SoakDiskUnavailable(`chaos soak: the tmpfs needs at least 1 MiB, got ${sizeBytes} bytes`);
   try {
     return await mountSmallTmpfs(sizeBytes);
   } catch (error) {
-    throw new Error(
+    throw new SoakDiskUnavailable(
       `chaos soak: the disk-full windows need OUTPUT_DIR on a tmpfs the soak mounts, which needs root ` +
         `(or run without them: --disk-full-per-minute 0): ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
+      error,
     );
   }
 }
