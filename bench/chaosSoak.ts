@@ -261,6 +261,10 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
   const connector = await ConnectorProcess.start({
     env: connectorEnvironment({ credentials: creds, outputDir, adminToken: ADMIN_TOKEN, extra: connectorEnv }),
     logFile: join(workDir, 'connector.log'),
+  }).catch(async (error: unknown) => {
+    // Nothing ran: no mount left behind (the log in workDir says why the connector did not start).
+    await disk?.unmount();
+    throw error;
   });
   const simulator = await startSimulator({
     credentials: creds,
@@ -269,6 +273,10 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
     ...simulatorSettings,
     recordContent: verifyAudio,
     chaos,
+  }).catch(async (error: unknown) => {
+    await connector.stop('SIGTERM');
+    await disk?.unmount();
+    throw error;
   });
   const pid = connector.pid;
   const sampler = pid === undefined ? undefined : new RssSampler(pid, rssIntervalMs, `${connector.baseUrl}/metrics`);
@@ -287,7 +295,7 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
       // Runs of 4 minutes or more keep the windows out of the RSS verdict's minutes (minute 2
       // and the last one): a full disk makes every stream buffer up to BUFFER_HIGH_WATER_BYTES.
       const rssMinutes = durationMs >= 240_000;
-      const plan = planDiskFullWindows(seed, rssMinutes ? 125_000 : startSpreadMs + 5000, rssMinutes ? durationMs - 75_000 : durationMs - 10_000, diskFull);
+      const plan = planDiskFullWindows(seed, rssMinutes ? 125_000 : startSpreadMs + 5000, rssMinutes ? durationMs - 75_000 : durationMs - 10_000, diskFull, durationMs);
       diskFullRunner = new DiskFullRunner(disk, plan, runStartedAt, progress);
       progress(`  disk-full windows planned at t=${plan.map((w) => `${(w.atMs / 1000).toFixed(0)} s (${(w.lengthMs / 1000).toFixed(1)} s)`).join(', ')}`);
     }
@@ -310,7 +318,8 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
     const runSeconds = (Date.now() - runStartedAt) / 1000;
     const windows = (await diskFullRunner?.stop()) ?? [];
     await sampler?.stop();
-    progress(`  every stream ended at the stand-in after ${runSeconds.toFixed(0)} s; collecting the connector's accounting`);
+    progress(`  every stream ended at the stand-in after ${runSeconds.toFixed(0)} s; collecting the connector's accounting and checking every file`);
+    const collectStartedAt = Date.now();
 
     const perStream: StreamReport[] = [];
     const streamStates: Record<string, number> = {};
@@ -419,6 +428,7 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
       });
     }
 
+    progress(`  ${filesChecked} files checked, accounting collected in ${((Date.now() - collectStartedAt) / 1000).toFixed(0)} s`);
     const kindReports: Record<string, KindReport> = {};
     for (const [kind, total] of Object.entries(frames)) {
       const sentMinusReceived = total.sentValid + total.sentMalformed - total.received;

@@ -53,15 +53,16 @@ export function estimateOutputBytes(streams: number, durationMs: number): number
 }
 
 /**
- * Seeded, non-overlapping windows inside [startMs, endMs): the span is cut into equal slots,
- * one window at a uniform place in each, so they are spread over the whole run.
+ * Seeded, non-overlapping windows inside [startMs, endMs): `perMinute` x `runMs` of them (at
+ * least one), the span cut into equal slots with one window at a uniform place in each, so
+ * they are spread over the whole span.
  */
-export function planDiskFullWindows(seed: number, startMs: number, endMs: number, options: DiskFullOptions): PlannedWindow[] {
+export function planDiskFullWindows(seed: number, startMs: number, endMs: number, options: DiskFullOptions, runMs = endMs - startMs): PlannedWindow[] {
   const perMinute = options.perMinute ?? 0.5;
   const [minSeconds, maxSeconds] = options.seconds ?? [3, 8];
   const span = endMs - startMs;
   if (perMinute <= 0 || span <= 0) return [];
-  const count = Math.max(1, Math.round((perMinute * span) / 60_000));
+  const count = Math.max(1, Math.round((perMinute * runMs) / 60_000));
   const slot = span / count;
   const prng = new Prng(deriveSeed(seed, 'disk-full'));
   const windows: PlannedWindow[] = [];

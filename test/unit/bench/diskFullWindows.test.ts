@@ -23,6 +23,13 @@ describe('chaos soak disk-full plan', () => {
     }
   });
 
+  it('counts the windows over the whole run when they must fit in part of it', () => {
+    const windows = planDiskFullWindows(1, 125_000, 525_000, { perMinute: 0.5 }, 600_000);
+    expect(windows).toHaveLength(5);
+    expect(windows[0]!.atMs).toBeGreaterThanOrEqual(125_000);
+    expect(windows[4]!.atMs + windows[4]!.lengthMs).toBeLessThanOrEqual(525_000);
+  });
+
   it('plans at least one window in a short run, none when turned off', () => {
     expect(planDiskFullWindows(7, 8000, 50_000, { seconds: [3, 8] })).toHaveLength(1);
     expect(planDiskFullWindows(7, 8000, 50_000, { perMinute: 0 })).toEqual([]);
