@@ -47,8 +47,9 @@ export interface WebhookHandlerOptions {
   readonly onWebhook: (event: RtmsWebhookEvent) => void | Promise<void>;
   readonly onOutcome?: WebhookOutcomeListener | undefined;
   /**
-   * False while the instance drains (SIGTERM): a new `rtms_started` then gets 503 before its
-   * dedup key is claimed, so Zoom's retry (or another replica) can still take the stream.
+   * False while the instance drains (SIGTERM) or cannot write OUTPUT_DIR: an `rtms_started`
+   * for this stream then gets 503 before its dedup key is claimed, so Zoom's retry (or another
+   * replica) can still take the stream.
    */
   readonly acceptsStreams: (rtmsStreamId: string) => boolean;
 }
@@ -147,7 +148,7 @@ export class WebhookHandler {
       }
 
       if (event.kind === 'started' && !this.#acceptsStreams(event.start.rtmsStreamId)) {
-        throw new WebhookError('WEBHOOK_NOT_ACCEPTING', 503, 'not accepting new streams while shutting down; retry later or on another instance');
+        throw new WebhookError('WEBHOOK_NOT_ACCEPTING', 503, 'not accepting new streams (shutting down, or OUTPUT_DIR unusable); retry later or on another instance');
       }
       const fresh = await this.#claim(event);
       const streamId = rtmsStreamIdOf(event);
