@@ -3,7 +3,9 @@
  * against the in-process Zoom stand-in in chaos mode, K streams for D minutes. Reports
  * reconnects, frames received / written / dropped per reason per media kind, frames not
  * accounted for, what the stand-in sent against what the connector received, RSS of the
- * connector every 10 s, and verdicts.
+ * connector every 10 s, and verdicts. OUTPUT_DIR is a small tmpfs the soak mounts (root), which
+ * it fills for a few seconds at seeded times (disk-full windows, bench/diskFullWindows.ts);
+ * every file must be valid at the end.
  *
  *   node bench/chaosSoak.ts [--streams 50] [--minutes 10] [--seed 1] [--rate 6] [--verify-audio]
  *   npm run bench -- chaos [same flags]
@@ -13,7 +15,7 @@
  * the 1-minute test in test/integration/chaos/chaosShort.test.ts runs.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,7 +27,17 @@ import { streamDirectory } from '../src/sinks/streamDirectory.ts';
 import { CHAOS_KINDS, type ChaosKind, type ChaosOptions, type SimulatedStream, startSimulator } from 'rtms-simulator';
 import type { MediaCounters } from '../src/worker/streamStats.ts';
 import { RESULTS_DIR, writeBenchResult } from './benchResult.ts';
+import {
+  DiskFullRunner,
+  type DiskFullOptions,
+  type DiskFullWindow,
+  estimateOutputBytes,
+  mountSoakDisk,
+  planDiskFullWindows,
+  SoakDiskUnavailable,
+} from './diskFullWindows.ts';
 import { envPairs } from './envPairs.ts';
+import { checkStreamFiles } from './outputValidity.ts';
 import { RssSampler, type RssSample, type RssVerdict, rssVerdict } from './rssSampler.ts';
 
 const MEDIA_KINDS: readonly MediaKind[] = ['audio', 'video', 'deskshare', 'transcript', 'chat'];
@@ -55,6 +67,8 @@ export interface ChaosSoakOptions {
   readonly startSpreadMs?: number;
   /** Extra connector environment (overrides the soak's defaults). */
   readonly connectorEnv?: Readonly<Record<string, string>>;
+  /** Disk-full windows (default: 0.5 a minute, 3 to 8 s, on a tmpfs sized for the run); `perMinute: 0` runs on the host's temp directory. */
+  readonly diskFull?: DiskFullOptions;
   /** Progress lines (default: none). */
   readonly progress?: (line: string) => void;
 }
@@ -111,6 +125,7 @@ export interface ChaosSoakReport {
     readonly connectorEnv: Readonly<Record<string, string>>;
     readonly simulator: Readonly<Record<string, number>>;
     readonly verifyAudio: boolean;
+    readonly diskFull: DiskFullOptions;
   };
   readonly streamStates: Record<string, number>;
   readonly chaos: { readonly applied: Record<string, number>; readonly skipped: Record<string, number> };
@@ -132,6 +147,26 @@ export interface ChaosSoakReport {
   };
   readonly frames: Record<string, KindReport>;
   readonly audioBytesWritten: number;
+  readonly diskFull: {
+    /** The tmpfs under OUTPUT_DIR; undefined when the windows are off. */
+    readonly tmpfsBytes: number | undefined;
+    /** Space the output took on it at the end (the size estimate's check). */
+    readonly outputBytes: number | undefined;
+    readonly count: number;
+    readonly totalSeconds: number;
+    readonly windows: readonly DiskFullWindow[];
+    /** Frames dropped as `sink_error` per media kind (allowed: counted, with a `media.gap`). */
+    readonly sinkErrorDrops: Record<string, number>;
+    /** Streams whose sink saw ENOSPC (stream.json `sink.error`). */
+    readonly streamsThatHitEnospc: number;
+    /** `sink.file_failing` / `sink.file_recovered` events: a file's writes failed, and later succeeded again. */
+    readonly fileFailures: number;
+    readonly fileRecoveries: number;
+    /** `sink.file_lost` events (a file that could not be continued; the stream went on in a new part). */
+    readonly filesLost: number;
+  };
+  /** Files checked at the end by ffprobe / JSON parsing. */
+  readonly filesChecked: number;
   readonly rss: { readonly intervalMs: number; readonly samples: readonly RssSample[] } & RssVerdict;
   readonly verdicts: {
     readonly unaccountedZero: 'pass' | 'fail';
@@ -140,18 +175,22 @@ export interface ChaosSoakReport {
     readonly noDuplicateSignaling: 'pass' | 'fail';
     readonly audioIdentical: 'pass' | 'fail' | 'n/a';
     readonly rssFlat: 'pass' | 'fail' | 'n/a';
+    readonly filesValid: 'pass' | 'fail';
     readonly ok: boolean;
   };
   /** Every failed check, one line each. */
   readonly problems: string[];
   readonly perStream: readonly StreamReport[];
-  /** Where the connector output (and its log) is, when kept. */
+  /** Where the connector output is, when kept (with disk-full windows: a tmpfs still mounted). */
   readonly outputDir: string | undefined;
+  /** The connector's log, when kept. */
+  readonly connectorLog: string | undefined;
 }
 
 interface StreamJson {
   readonly state?: string;
   readonly failure?: string;
+  readonly sink?: { readonly error?: { readonly code?: string } | null } | null;
   readonly media?: Partial<Record<MediaKind, MediaCounters>>;
 }
 
@@ -213,13 +252,19 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
     ...options.connectorEnv,
   };
 
+  const diskFull: DiskFullOptions = { perMinute: 0.5, seconds: [3, 8], sizeBytes: estimateOutputBytes(streamCount, durationMs), ...options.diskFull };
+  const disk = (diskFull.perMinute ?? 0) > 0 ? await mountSoakDisk(diskFull.sizeBytes ?? 0) : undefined;
   const workDir = await mkdtemp(join(tmpdir(), 'rtms-chaos-soak-'));
-  const outputDir = join(workDir, 'output');
-  await mkdir(outputDir);
+  const outputDir = disk?.path ?? join(workDir, 'output');
+  if (disk === undefined) await mkdir(outputDir);
   const creds = credentials();
   const connector = await ConnectorProcess.start({
     env: connectorEnvironment({ credentials: creds, outputDir, adminToken: ADMIN_TOKEN, extra: connectorEnv }),
     logFile: join(workDir, 'connector.log'),
+  }).catch(async (error: unknown) => {
+    // Nothing ran: no mount left behind (the log in workDir says why the connector did not start).
+    await disk?.unmount();
+    throw error;
   });
   const simulator = await startSimulator({
     credentials: creds,
@@ -228,16 +273,32 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
     ...simulatorSettings,
     recordContent: verifyAudio,
     chaos,
+  }).catch(async (error: unknown) => {
+    await connector.stop('SIGTERM');
+    await disk?.unmount();
+    throw error;
   });
   const pid = connector.pid;
   const sampler = pid === undefined ? undefined : new RssSampler(pid, rssIntervalMs, `${connector.baseUrl}/metrics`);
   const streams: SimulatedStream[] = [];
+  let diskFullRunner: DiskFullRunner | undefined;
   let keep = options.keepOutput ?? false;
   try {
     await simulator.validateEndpoint();
     sampler?.start();
-    progress(`chaos soak: ${streamCount} streams x ${Math.round(durationMs / 1000)} s, seed ${seed}, connector pid ${pid ?? '?'}, output ${workDir}`);
+    progress(
+      `chaos soak: ${streamCount} streams x ${Math.round(durationMs / 1000)} s, seed ${seed}, connector pid ${pid ?? '?'}, log ${workDir}, output ${outputDir}` +
+        (disk === undefined ? '' : ` (tmpfs ${mib(diskFull.sizeBytes)})`),
+    );
     const runStartedAt = Date.now();
+    if (disk !== undefined) {
+      // Runs of 4 minutes or more keep the windows out of the RSS verdict's minutes (minute 2
+      // and the last one): a full disk makes every stream buffer up to BUFFER_HIGH_WATER_BYTES.
+      const rssMinutes = durationMs >= 240_000;
+      const plan = planDiskFullWindows(seed, rssMinutes ? 125_000 : startSpreadMs + 5000, rssMinutes ? durationMs - 75_000 : durationMs - 10_000, diskFull, durationMs);
+      diskFullRunner = new DiskFullRunner(disk, plan, runStartedAt, progress);
+      progress(`  disk-full windows planned at t=${plan.map((w) => `${(w.atMs / 1000).toFixed(0)} s (${(w.lengthMs / 1000).toFixed(1)} s)`).join(', ')}`);
+    }
     for (let i = 0; i < streamCount; i += 1) {
       streams.push(await simulator.startStream({ product: 'meeting', participants: 3, durationMs }));
       const due = runStartedAt + ((i + 1) * startSpreadMs) / streamCount;
@@ -255,8 +316,10 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
       clearInterval(ticker);
     }
     const runSeconds = (Date.now() - runStartedAt) / 1000;
+    const windows = (await diskFullRunner?.stop()) ?? [];
     await sampler?.stop();
-    progress(`  every stream ended at the stand-in after ${runSeconds.toFixed(0)} s; collecting the connector's accounting`);
+    progress(`  every stream ended at the stand-in after ${runSeconds.toFixed(0)} s; collecting the connector's accounting and checking every file`);
+    const collectStartedAt = Date.now();
 
     const perStream: StreamReport[] = [];
     const streamStates: Record<string, number> = {};
@@ -267,6 +330,12 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
     let reconnects = 0;
     let audioBytesWritten = 0;
     let audioMismatches = 0;
+    let streamsThatHitEnospc = 0;
+    let filesLost = 0;
+    let fileFailures = 0;
+    let fileRecoveries = 0;
+    let filesChecked = 0;
+    let invalidFiles = 0;
     for (const stream of streams) {
       const id = stream.rtmsStreamId;
       let snapshot: Record<string, unknown> | undefined;
@@ -277,10 +346,11 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
       }
       let streamJson: StreamJson = {};
       try {
-        streamJson = JSON.parse(await readFile(join(streamDirectory(outputDir, id), 'stream.json'), 'utf8')) as StreamJson;
+        streamJson = await finalStreamJson(outputDir, id);
       } catch (error) {
         problems.push(`stream ${id}: no readable stream.json (${error instanceof Error ? error.message : String(error)})`);
       }
+      if (streamJson.sink?.error?.code === 'ENOSPC') streamsThatHitEnospc += 1;
       const state = String(snapshot?.['state'] ?? streamJson.state ?? 'unknown');
       add(streamStates, state);
       const rejoins = (snapshot?.['rejoins'] as Record<string, number> | undefined) ?? {};
@@ -313,6 +383,16 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
       }
       if (state !== 'ended') streamProblems.push(`ended in state ${state}${snapshot?.['failure'] ? ` (${String(snapshot['failure'])})` : ''}`);
       const lifecycle = await lifecycleOf(outputDir, id);
+      filesLost += lifecycle.filesLost;
+      fileFailures += lifecycle.fileFailures;
+      fileRecoveries += lifecycle.fileRecoveries;
+      const validity = await checkStreamFiles(streamDirectory(outputDir, id)).catch((error: unknown) => ({
+        files: 0,
+        problems: [`cannot list the stream directory (${error instanceof Error ? error.message : String(error)})`],
+      }));
+      filesChecked += validity.files;
+      invalidFiles += validity.problems.length;
+      for (const problem of validity.problems) streamProblems.push(`invalid file ${problem}`);
       if (lifecycle.connecting > 1 || lifecycle.failed > 0) {
         streamProblems.push(
           `events.jsonl shows ${lifecycle.connecting} admissions (stream.connecting) and ${lifecycle.failed} stream.failed` +
@@ -348,6 +428,7 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
       });
     }
 
+    progress(`  ${filesChecked} files checked, accounting collected in ${((Date.now() - collectStartedAt) / 1000).toFixed(0)} s`);
     const kindReports: Record<string, KindReport> = {};
     for (const [kind, total] of Object.entries(frames)) {
       const sentMinusReceived = total.sentValid + total.sentMalformed - total.received;
@@ -396,7 +477,14 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
       sim.picturesSkipped += stream.dropped.videoFrames + stream.dropped.deskshareFrames;
       sim.backlogDrops += stream.dropped.audioPackets + stream.dropped.transcripts + stream.dropped.chats;
     }
-    if (sim.audioBytesSent !== audioBytesWritten) problems.push(`audio bytes: stand-in sent ${sim.audioBytesSent}, connector wrote ${audioBytesWritten}`);
+    const sinkErrorDrops: Record<string, number> = {};
+    for (const [kind, report] of Object.entries(kindReports)) sinkErrorDrops[kind] = report.dropped['sink_error'] ?? 0;
+    if (sim.audioBytesSent !== audioBytesWritten) {
+      problems.push(
+        `audio bytes: stand-in sent ${sim.audioBytesSent}, connector wrote ${audioBytesWritten}` +
+          (windows.length > 0 ? ` (${sinkErrorDrops['audio'] ?? 0} audio frames dropped as sink_error in ${windows.length} disk-full window(s))` : ''),
+      );
+    }
     if (sim.backlogDrops > 0) problems.push(`the stand-in dropped ${sim.backlogDrops} buffered item(s) (its 60 s buffer overflowed)`);
 
     const rss = sampler === undefined ? [] : sampler.samples;
@@ -410,7 +498,14 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
       noDuplicateSignaling: sim.signalingRejectedDuplicate === 0 ? 'pass' : 'fail',
       audioIdentical: !verifyAudio ? 'n/a' : audioMismatches === 0 ? 'pass' : 'fail',
       rssFlat: verdictRss.verdict,
+      filesValid: invalidFiles === 0 && filesChecked > 0 ? 'pass' : 'fail',
     } as const;
+    if (filesChecked === 0) problems.push('no file found to check in any stream directory');
+    let outputBytes: number | undefined;
+    if (disk !== undefined) {
+      const fs = await statfs(outputDir);
+      outputBytes = (fs.blocks - fs.bfree) * fs.bsize;
+    }
     const ok = Object.values(verdicts).every((verdict) => verdict !== 'fail') && problems.length === 0;
     if (!ok) keep = true;
     const finishedAt = new Date();
@@ -419,38 +514,86 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       wallSeconds: Math.round((finishedAt.getTime() - startedAt.getTime()) / 100) / 10,
-      config: { streams: streamCount, durationMs, seed, chaos, connectorEnv, simulator: simulatorSettings, verifyAudio },
+      config: { streams: streamCount, durationMs, seed, chaos, connectorEnv, simulator: simulatorSettings, verifyAudio, diskFull },
       streamStates,
       chaos: { applied, skipped },
       reconnects: { total: reconnects, byRejoin },
       simulator: { ...sim, handshakeRejections, webhooks },
       frames: kindReports,
       audioBytesWritten,
+      diskFull: {
+        tmpfsBytes: disk === undefined ? undefined : diskFull.sizeBytes,
+        outputBytes,
+        count: windows.length,
+        totalSeconds: Math.round(windows.reduce((sum, window) => sum + window.fullSeconds, 0) * 10) / 10,
+        windows,
+        sinkErrorDrops,
+        streamsThatHitEnospc,
+        fileFailures,
+        fileRecoveries,
+        filesLost,
+      },
+      filesChecked,
       rss: { intervalMs: rssIntervalMs, samples: rss, ...verdictRss },
       verdicts: { ...verdicts, ok },
       problems,
       perStream,
-      outputDir: keep ? workDir : undefined,
+      outputDir: keep ? outputDir : undefined,
+      connectorLog: keep ? join(workDir, 'connector.log') : undefined,
     };
   } catch (error) {
     keep = true;
     throw error;
   } finally {
+    // Never leave the disk full behind (stop() frees it; a failed window already did).
+    await diskFullRunner?.stop().catch(() => undefined);
     await sampler?.stop().catch(() => undefined);
     await simulator.close();
     await connector.stop('SIGTERM');
-    if (!keep) await rm(workDir, { recursive: true, force: true });
-    else progress(`  output kept in ${workDir}`);
+    if (!keep) {
+      await disk?.unmount();
+      await rm(workDir, { recursive: true, force: true });
+    } else {
+      progress(`  output kept in ${outputDir}${disk === undefined ? '' : ` (a tmpfs: umount it when done)`}, connector log in ${workDir}`);
+    }
   }
 }
 
-/** How often the stream was admitted (`stream.connecting`) and failed, from its events.jsonl. */
-async function lifecycleOf(outputDir: string, rtmsStreamId: string): Promise<{ connecting: number; failed: number }> {
+/** How often the stream was admitted (`stream.connecting`) and failed, and files it lost, from its events.jsonl. */
+async function lifecycleOf(
+  outputDir: string,
+  rtmsStreamId: string,
+): Promise<{ connecting: number; failed: number; fileFailures: number; fileRecoveries: number; filesLost: number }> {
   try {
     const text = await readFile(join(streamDirectory(outputDir, rtmsStreamId), 'events.jsonl'), 'utf8');
-    return { connecting: text.split('"eventType":"stream.connecting"').length - 1, failed: text.split('"eventType":"stream.failed"').length - 1 };
+    const count = (eventType: string): number => text.split(`"eventType":"${eventType}"`).length - 1;
+    return {
+      connecting: count('stream.connecting'),
+      failed: count('stream.failed'),
+      fileFailures: count('sink.file_failing'),
+      fileRecoveries: count('sink.file_recovered'),
+      filesLost: count('sink.file_lost'),
+    };
   } catch {
-    return { connecting: 0, failed: 0 };
+    return { connecting: 0, failed: 0, fileFailures: 0, fileRecoveries: 0, filesLost: 0 };
+  }
+}
+
+/**
+ * The stream's final stream.json. A stream that ended while the disk was full gets its final
+ * one only at the sink's next successful retry (at most 2 s after space is back): wait for it.
+ */
+async function finalStreamJson(outputDir: string, rtmsStreamId: string, timeoutMs = 30_000): Promise<StreamJson> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let json: StreamJson | undefined;
+    try {
+      json = JSON.parse(await readFile(join(streamDirectory(outputDir, rtmsStreamId), 'stream.json'), 'utf8')) as StreamJson;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    if (json !== undefined && (json.state === 'ended' || json.state === 'failed' || Date.now() > deadline)) return json;
+    await sleep(200);
   }
 }
 
@@ -519,6 +662,21 @@ export function formatChaosSoakReport(report: ChaosSoakReport): string {
     ),
   );
   lines.push(`audio bytes: sent ${report.simulator.audioBytesSent}, written ${report.audioBytesWritten}`);
+  const d = report.diskFull;
+  if (d.tmpfsBytes === undefined) {
+    lines.push('disk full: off (output on the host temp directory)');
+  } else {
+    lines.push(
+      `disk full: ${d.count} window(s), ${d.totalSeconds} s in total` +
+        (d.windows.length > 0 ? ` (${d.windows.map((w) => `t=${w.fullAtS} s for ${w.fullSeconds} s`).join(', ')})` : '') +
+        `; tmpfs ${mib(d.tmpfsBytes)}, output ${mib(d.outputBytes)} at the end`,
+    );
+    lines.push(
+      `  sink_error drops: ${Object.entries(d.sinkErrorDrops).map(([kind, count]) => `${kind} ${count}`).join(', ')}; ` +
+        `${d.streamsThatHitEnospc} stream(s) saw ENOSPC; files failing ${d.fileFailures}, recovered ${d.fileRecoveries}, lost ${d.filesLost} (continued in a new part); ` +
+        `${report.filesChecked} files checked`,
+    );
+  }
   const s = report.simulator;
   lines.push(
     `stand-in: ${s.signalingAccepted} signaling joins (${s.signalingRejectedDuplicate} refused as duplicate), ${s.mediaAccepted} media joins, ` +
@@ -551,6 +709,7 @@ export function formatChaosSoakReport(report: ChaosSoakReport): string {
         ['no duplicate signaling connection', v.noDuplicateSignaling],
         ['audio byte-identical', v.audioIdentical],
         ['RSS flat (last minute within 10 % of minute 2)', v.rssFlat],
+        ['every file valid at the end (ffprobe, JSON lines)', v.filesValid],
         ['overall', v.ok ? 'PASS' : 'FAIL'],
       ],
       2,
@@ -562,7 +721,7 @@ export function formatChaosSoakReport(report: ChaosSoakReport): string {
     for (const problem of report.problems.slice(0, 50)) lines.push(`  - ${problem}`);
     if (report.problems.length > 50) lines.push(`  … ${report.problems.length - 50} more in the JSON`);
   }
-  if (report.outputDir !== undefined) lines.push(`output kept in ${report.outputDir}`);
+  if (report.outputDir !== undefined) lines.push(`output kept in ${report.outputDir}${report.diskFull.tmpfsBytes === undefined ? '' : ' (a tmpfs: umount it when done)'}, connector log ${report.connectorLog}`);
   return lines.join('\n');
 }
 
@@ -586,6 +745,12 @@ Options:
   --verify-audio      keep all sent audio and compare every WAV byte for byte (memory!)
   --keep-output       keep the connector output directory
   --env KEY=VALUE     extra connector environment (repeatable), e.g. --env MALLOC_ARENA_MAX=2
+  --disk-full-per-minute N
+                      disk-full windows per minute (default 0.5); OUTPUT_DIR is a tmpfs the soak
+                      mounts, which needs root; 0 turns them off (output on the temp directory)
+  --disk-full-seconds A-B
+                      length of a window, seconds (default 3-8)
+  --disk-size MIB     tmpfs size (default: 1.5 x 4 MiB per stream-minute + 64 MiB)
   -h, --help          show this help`;
 
 /** CLI entry: parses flags, runs, prints, writes JSON; resolves with the exit code. */
@@ -606,6 +771,9 @@ export async function chaosSoakMain(argv: readonly string[]): Promise<number> {
         'verify-audio': { type: 'boolean' },
         'keep-output': { type: 'boolean' },
         env: { type: 'string', multiple: true },
+        'disk-full-per-minute': { type: 'string' },
+        'disk-full-seconds': { type: 'string' },
+        'disk-size': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -637,6 +805,16 @@ export async function chaosSoakMain(argv: readonly string[]): Promise<number> {
         weights[kind as ChaosKind] = Number(weight);
       }
     }
+    const secondsText = values['disk-full-seconds'];
+    let seconds: [number, number] | undefined;
+    if (typeof secondsText === 'string') {
+      const [low, high] = secondsText.split('-').map(Number);
+      if (low === undefined || high === undefined || !(low >= 0.1) || !(high >= low) || high > 600) {
+        throw new RangeError(`--disk-full-seconds: expected A-B with 0.1 <= A <= B <= 600, got ${JSON.stringify(secondsText)}`);
+      }
+      seconds = [low, high];
+    }
+    const diskSize = values['disk-size'] === undefined ? undefined : Math.round(number('disk-size', 0, 16, 1024 * 1024) * 2 ** 20);
     options = {
       streams: Math.round(number('streams', 50, 1, 1000)),
       durationMs: Math.round(number('minutes', 10, 0.1, 24 * 60) * 60_000),
@@ -647,13 +825,25 @@ export async function chaosSoakMain(argv: readonly string[]): Promise<number> {
       verifyAudio: values['verify-audio'] === true,
       keepOutput: values['keep-output'] === true,
       connectorEnv: envPairs(values['env'] as string[] | undefined),
+      diskFull: {
+        perMinute: number('disk-full-per-minute', 0.5, 0, 60),
+        ...(seconds === undefined ? {} : { seconds }),
+        ...(diskSize === undefined ? {} : { sizeBytes: diskSize }),
+      },
       progress: (line) => process.stderr.write(`${line}\n`),
     };
   } catch (error) {
     process.stderr.write(`chaos soak: ${error instanceof Error ? error.message : String(error)}\n`);
     return 2;
   }
-  const report = await runChaosSoak(options);
+  let report: ChaosSoakReport;
+  try {
+    report = await runChaosSoak(options);
+  } catch (error) {
+    if (!(error instanceof SoakDiskUnavailable)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return 2;
+  }
   process.stdout.write(`${formatChaosSoakReport(report)}\n`);
   const path = await writeChaosSoakReport(report);
   process.stdout.write(`results: ${path}\n`);

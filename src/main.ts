@@ -147,8 +147,11 @@ async function main(): Promise<void> {
     logger,
     onWebhook: (event) => (cluster === undefined ? supervisor.handleWebhook(event) : cluster.handleWebhook(event)),
     onOutcome: (outcome, reason) => metrics.webhookOutcome(outcome, reason),
-    // Also gates new streams: with OUTPUT_DIR unusable, Zoom's webhook gets 503 and is retried.
     isReady: () => supervisor.isReady && outputDir.usable,
+    // Also gates new streams: with OUTPUT_DIR unusable, Zoom's webhook gets 503 and is retried.
+    // A stream already running here is not new: its failover announcement must get through
+    // (refused, it would rejoin the old server until it fails), its files wait in memory.
+    acceptsStart: (rtmsStreamId) => supervisor.isReady && (outputDir.usable || supervisor.has(rtmsStreamId)),
     metrics: () => metrics.render(),
     onUpgrade: (request, socket, head) => lifecycleHub.handleUpgrade(request, socket, head) || live.handleUpgrade(request, socket, head),
     // Cluster mode: GET /streams lists the whole cluster; DELETE reaches the owning replica.

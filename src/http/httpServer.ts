@@ -43,6 +43,11 @@ export interface HttpServerOptions {
   readonly onOutcome?: WebhookOutcomeListener;
   /** `GET /readyz`: true = accepting streams (200), false = draining or starting (503). */
   readonly isReady: () => boolean;
+  /**
+   * Whether an `rtms_started` for this stream is taken (false: 503, Zoom retries); default
+   * `isReady`. Lets a stream already running here move (failover) while new ones are refused.
+   */
+  readonly acceptsStart?: (rtmsStreamId: string) => boolean;
   readonly metrics: () => Promise<MetricsText>;
   /**
    * WebSocket upgrades (`GET /streams/{id}/live`); returns false for a path it does not
@@ -118,7 +123,7 @@ export class HttpServer {
       logger: this.#logger,
       onWebhook: options.onWebhook,
       onOutcome: options.onOutcome,
-      acceptsStreams: options.isReady,
+      acceptsStreams: options.acceptsStart ?? (() => options.isReady()),
     });
     this.#admin = new AdminRoutes({
       adminToken: options.adminToken,

@@ -47,10 +47,11 @@ export interface WebhookHandlerOptions {
   readonly onWebhook: (event: RtmsWebhookEvent) => void | Promise<void>;
   readonly onOutcome?: WebhookOutcomeListener | undefined;
   /**
-   * False while the instance drains (SIGTERM): a new `rtms_started` then gets 503 before its
-   * dedup key is claimed, so Zoom's retry (or another replica) can still take the stream.
+   * False while the instance drains (SIGTERM) or cannot write OUTPUT_DIR: an `rtms_started`
+   * for this stream then gets 503 before its dedup key is claimed, so Zoom's retry (or another
+   * replica) can still take the stream.
    */
-  readonly acceptsStreams: () => boolean;
+  readonly acceptsStreams: (rtmsStreamId: string) => boolean;
 }
 
 /** `{"status": "accepted" | "duplicate"}`: the 200 answer to a verified webhook. */
@@ -81,7 +82,7 @@ export class WebhookHandler {
   readonly #logger: Logger;
   readonly #onWebhook: (event: RtmsWebhookEvent) => void | Promise<void>;
   readonly #onOutcome: WebhookOutcomeListener | undefined;
-  readonly #acceptsStreams: () => boolean;
+  readonly #acceptsStreams: (rtmsStreamId: string) => boolean;
 
   constructor(options: WebhookHandlerOptions) {
     this.#secretToken = options.secretToken;
@@ -146,8 +147,8 @@ export class WebhookHandler {
         this.#logger.warn({ event: event.event, rtmsStreamId: event.start.rtmsStreamId, eventTs: clampedFrom, orderedAt: event.start.eventTs }, 'event_ts far ahead of the request timestamp; ordered by the request timestamp');
       }
 
-      if (event.kind === 'started' && !this.#acceptsStreams()) {
-        throw new WebhookError('WEBHOOK_NOT_ACCEPTING', 503, 'not accepting new streams while shutting down; retry later or on another instance');
+      if (event.kind === 'started' && !this.#acceptsStreams(event.start.rtmsStreamId)) {
+        throw new WebhookError('WEBHOOK_NOT_ACCEPTING', 503, 'not accepting new streams (shutting down, or OUTPUT_DIR unusable); retry later or on another instance');
       }
       const fresh = await this.#claim(event);
       const streamId = rtmsStreamIdOf(event);

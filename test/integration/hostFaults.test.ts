@@ -22,8 +22,16 @@ describe('host faults: full disk', () => {
   ])('disk full for 8 s of a 30 s stream ($buffer buffer): only the fault window can be lost, the stream goes on in the same files', async ({ buffer, env }) => {
     const disk = await mountSmallTmpfs(64 * 1024 * 1024);
     const credentials = randomCredentials();
-    const connector = await startConnectorOn(disk.path, credentials, env);
-    const simulator = await startSimulator({ credentials, webhookUrl: connector.webhookUrl, seed: 18, reconnectGraceMs: 20_000 });
+    // The tmpfs is unmounted even when the connector or the stand-in cannot start.
+    const connector = await startConnectorOn(disk.path, credentials, env).catch(async (error: unknown) => {
+      await disk.unmount();
+      throw error;
+    });
+    const simulator = await startSimulator({ credentials, webhookUrl: connector.webhookUrl, seed: 18, reconnectGraceMs: 20_000 }).catch(async (error: unknown) => {
+      await connector.stop('SIGTERM');
+      await disk.unmount();
+      throw error;
+    });
     try {
       const stream = await simulator.startStream({ durationMs: 30_000, participants: 2 });
       await stream.whenReady();

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, rmdir, stat, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,8 +12,11 @@ const run = promisify(execFile);
  */
 export interface SmallTmpfs {
   readonly path: string;
-  /** Fills the remaining space with a filler file: every later write that needs a block gets ENOSPC. */
-  fill(): Promise<void>;
+  /**
+   * Fills the remaining space with a filler file: every later write that needs a block gets
+   * ENOSPC. Resolves with the filler's size.
+   */
+  fill(): Promise<number>;
   /** Removes the filler: space is back. */
   free(): Promise<void>;
   unmount(): Promise<void>;
@@ -25,16 +28,22 @@ export async function mountSmallTmpfs(sizeBytes: number): Promise<SmallTmpfs> {
     await run('mount', ['-t', 'tmpfs', '-o', `size=${sizeBytes}`, 'tmpfs', path]);
   } catch (error) {
     await rmdir(path).catch(() => undefined);
-    throw new Error(`cannot mount a ${sizeBytes}-byte tmpfs at ${path} (this test needs root): ${(error as Error).message}`);
+    throw new Error(`cannot mount a ${sizeBytes}-byte tmpfs at ${path} (needs root): ${(error as Error).message}`);
   }
   // The filler lives outside any stream directory, at the root of the mount.
   const filler = join(path, 'filler');
   return {
     path,
     async fill() {
-      // Written in chunks until the file system refuses: ENOSPC is the expected end.
-      const chunk = Buffer.alloc(64 * 1024, 1);
       await writeFile(filler, '');
+      // Most of the free space at once (a GiB-sized tmpfs, as in the chaos soak, fills in
+      // well under a second); the margin is for what others write meanwhile. Without
+      // `fallocate` the chunks below do all of it, only slower.
+      const free = await statfs(path);
+      const reserve = free.bavail * free.bsize - 1024 * 1024;
+      if (reserve > 0) await run('fallocate', ['-l', String(reserve), filler]).catch(() => undefined);
+      // Then chunks until the file system refuses: ENOSPC is the expected end.
+      const chunk = Buffer.alloc(64 * 1024, 1);
       for (;;) {
         try {
           await writeFile(filler, chunk, { flag: 'a' });
@@ -51,6 +60,7 @@ export async function mountSmallTmpfs(sizeBytes: number): Promise<SmallTmpfs> {
           // ENOSPC: try a smaller piece.
         }
       }
+      return (await stat(filler)).size;
     },
     async free() {
       await rm(filler, { force: true });

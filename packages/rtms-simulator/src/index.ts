@@ -2,3 +2,4 @@
 export * from './simulator.ts';
 export { UNKNOWN_MSG_TYPES, malformedVariantsFor } from './chaosMessages.ts';
 export { lifecycleWebhookBody, urlValidationBody } from './webhookBodies.ts';
+export { Prng, deriveSeed } from './prng.ts';

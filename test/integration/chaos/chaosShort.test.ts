@@ -4,7 +4,8 @@ import { formatChaosSoakReport, runChaosSoak } from '../../../bench/chaosSoak.ts
 /**
  * The chaos soak of bench/chaosSoak.ts, short: 12 streams for one minute against the real
  * connector process, with a fixed seed. Same code, same checks as `npm run bench -- chaos`
- * (50 streams x 10 minutes), minus the RSS verdict, which needs at least 3 minutes.
+ * (50 streams x 10 minutes), minus the RSS verdict, which needs at least 3 minutes. Output is
+ * on a tmpfs the soak mounts (root) and fills once for a few seconds (a disk-full window).
  */
 describe('chaos soak, short', () => {
   it('12 streams x 60 s under seeded chaos: every frame accounted, sent = received, audio identical, every stream ended', { timeout: 240_000 }, async () => {
@@ -26,6 +27,7 @@ describe('chaos soak, short', () => {
       streamsEnded: 'pass',
       noDuplicateSignaling: 'pass',
       audioIdentical: 'pass',
+      filesValid: 'pass',
       ok: true,
     });
     expect(report.streamStates).toEqual({ ended: 12 });
@@ -37,6 +39,10 @@ describe('chaos soak, short', () => {
     const appliedKinds = Object.entries(report.chaos.applied).filter(([, count]) => count > 0).map(([kind]) => kind);
     expect(appliedKinds.length, summary).toBeGreaterThanOrEqual(8);
     expect(report.reconnects.total, summary).toBeGreaterThan(0);
+    // The disk did get full, and the connector's writes did fail on it.
+    expect(report.diskFull.count, summary).toBe(1);
+    expect(report.diskFull.streamsThatHitEnospc, summary).toBeGreaterThan(0);
+    expect(report.diskFull.fileFailures, summary).toBeGreaterThan(0);
     expect(Object.values(report.frames).reduce((sum, kind) => sum + (kind.dropped['malformed'] ?? 0), 0), summary).toBeGreaterThan(0);
   });
 });

@@ -382,6 +382,23 @@ describe('POST /webhook: acknowledgement, dispatch and dedup', () => {
     expect(h.outcomes[0]).toEqual(['rejected', 'WEBHOOK_NOT_ACCEPTING']);
   });
 
+  it('acceptsStart decides per stream: a stream running here may move while new ones get 503', async () => {
+    const asked: string[] = [];
+    const h = await start({
+      acceptsStart: (rtmsStreamId) => {
+        asked.push(rtmsStreamId);
+        return rtmsStreamId === STREAM_ID;
+      },
+    });
+    h.ready.value = false;
+    const other = await postSigned(h, example('meeting.rtms_started', { rtms_stream_id: 'another-stream-0123456789abcdef' }));
+    expect(other.status).toBe(503);
+    expect(await other.json()).toMatchObject({ error: 'WEBHOOK_NOT_ACCEPTING' });
+    expect(await (await postSigned(h, example('meeting.rtms_started'))).json()).toEqual({ status: 'accepted' });
+    await h.webhookCount(1);
+    expect(asked).toEqual(['another-stream-0123456789abcdef', STREAM_ID]);
+  });
+
   it('fails open when the deduplicator is down', async () => {
     const h = await start({ deduplicator: { claim: () => Promise.reject(new Error('redis down')) } });
     expect(await (await postSigned(h, example('webinar.rtms_interrupted'))).json()).toEqual({ status: 'accepted' });
