@@ -36,10 +36,11 @@ import { ResumedAccounting } from './resumeAccounting.ts';
 import { IgnoredMessages } from './session/ignoredMessages.ts';
 import { InterruptionLedger } from './session/interruptionLedger.ts';
 import { RejoinBudget, waitBeforeRejoin } from './session/rejoinBudget.ts';
+import { SessionAccounting } from './session/sessionAccounting.ts';
 import { SessionAudio } from './session/sessionAudio.ts';
 import { SocketRelease } from './session/socketRelease.ts';
 import { StreamStateMachine, type StateChange } from './streamStateMachine.ts';
-import { FILES_LISTED, emptyCounters, type MediaCounters, type StreamStats } from './streamStats.ts';
+import { FILES_LISTED, type StreamStats } from './streamStats.ts';
 import type { WorkerMetrics } from './workerMetrics.ts';
 
 /**
@@ -73,9 +74,6 @@ interface MediaConnection {
 }
 
 type RejoinScope = 'full' | 'media';
-
-/** Why the session counted a frame as dropped (the sink counts its own: FileSinkDropReason). */
-export type SessionDropReason = 'not_requested' | 'duplicate' | 'excluded' | 'awaiting_keyframe' | 'buffer_full' | 'malformed';
 
 export interface StreamSessionOptions {
   readonly start: StreamStart;
@@ -112,10 +110,9 @@ export class StreamSession {
   readonly #onFinished: (stats: StreamStats) => void;
   readonly #machine: StreamStateMachine;
   readonly #roster: ParticipantRoster;
-  readonly #received = new Map<MediaKind, MediaCounters>();
+  /** Frames received and dropped here, with the sink's and earlier incarnations' counts. */
+  readonly #accounting: SessionAccounting;
   readonly #createdAt: number;
-  /** Counts of earlier incarnations of this stream (on workers that died), added to ours. */
-  readonly #carried: StreamStats['media'];
   /** A resumed stream's carried counts and the windows its lost incarnation's output lacks. */
   readonly #resumed: ResumedAccounting | undefined;
   /** `close()` calls waiting for the first join (or a resume's) to settle. */
@@ -184,7 +181,7 @@ export class StreamSession {
     const previous = options.resumeFrom?.previous;
     this.#createdAt = previous?.createdAt ?? this.#clock.now();
     this.#resumed = options.resumeFrom && new ResumedAccounting(options.resumeFrom, this.#clock.now());
-    this.#carried = this.#resumed?.media ?? {};
+    this.#accounting = new SessionAccounting(this.#resumed?.media);
     this.#liveAt = previous?.liveAt;
     this.#reconnects = previous?.reconnects ?? 0;
     Object.assign(this.#rejoins, previous?.rejoins);
@@ -329,25 +326,7 @@ export class StreamSession {
   }
 
   #stats(): StreamStats {
-    const sinkCounters = this.#sink.counters();
-    const media: Partial<Record<MediaKind, MediaCounters>> = {};
-    const kinds = new Set<MediaKind>([...this.#received.keys(), ...(Object.keys(this.#carried) as MediaKind[])]);
-    for (const kind of kinds) {
-      const received = this.#received.get(kind) ?? emptyCounters();
-      const sunk = sinkCounters[kind];
-      const carried = this.#carried[kind] ?? emptyCounters();
-      const dropped = { ...carried.framesDropped };
-      for (const source of [received.framesDropped, sunk?.framesDropped ?? {}]) {
-        for (const [reason, count] of Object.entries(source)) dropped[reason] = (dropped[reason] ?? 0) + count;
-      }
-      media[kind] = {
-        framesReceived: carried.framesReceived + received.framesReceived,
-        bytesReceived: carried.bytesReceived + received.bytesReceived,
-        framesWritten: carried.framesWritten + (sunk?.framesWritten ?? 0),
-        bytesWritten: carried.bytesWritten + (sunk?.bytesWritten ?? 0),
-        framesDropped: dropped,
-      };
-    }
+    const media = this.#accounting.media(this.#sink.counters());
     const files = this.#sink.files();
     const audioBytesPerSecond = this.#formats ? this.#formats.audio.sampleRateHz * this.#formats.audio.channels * 2 : 0;
     return {
@@ -525,7 +504,7 @@ export class StreamSession {
           onMalformed: (reason, bytes) => {
             // Unreadable, so it may have been a picture of any kind this socket carries.
             for (const kind of connection.kinds) this.#keyframes.cut(kind);
-            this.#countMalformed(connection.kinds[0] ?? 'audio', bytes);
+            this.#accounting.malformed(connection.kinds[0] ?? 'audio', bytes);
             this.#ignored.record(`media:${connection.key}`, reason);
           },
           onClose: (closed) => this.#onMediaClosed(connection, socket, closed),
@@ -762,7 +741,7 @@ export class StreamSession {
     }
     const decoded = decodeMediaMessage(message, kind, this.#clock.now());
     if (!decoded.ok) {
-      this.#countMalformed(kind, wireBytes);
+      this.#accounting.malformed(kind, wireBytes);
       this.#ignored.record(`media:${connection.key}`, 'malformed_media', { kind, decodeReason: decoded.reason });
       this.#keyframes.cut(kind);
       return;
@@ -770,25 +749,23 @@ export class StreamSession {
     const frame = decoded.frame;
     const lostWindow = this.#resumed?.close(kind, this.#clock.now());
     if (lostWindow !== undefined) this.#event('media.gap', lostWindow);
-    const counters = this.#counters(kind);
-    counters.framesReceived += 1;
-    counters.bytesReceived += frame.data.length;
+    this.#accounting.received(kind, frame.data.length);
     if (!this.#config.media.kinds.includes(kind)) {
-      this.#drop(counters, 'not_requested');
+      this.#accounting.dropped(kind, 'not_requested');
       return;
     }
     if (kind === 'audio' && this.#formats !== undefined && !this.#audio.admit(frame, this.#formats)) {
-      this.#drop(counters, 'duplicate');
+      this.#accounting.dropped(kind, 'duplicate');
       return;
     }
     if (this.#excluded.has(frame.userId)) {
-      this.#drop(counters, 'excluded');
+      this.#accounting.dropped(kind, 'excluded');
       this.#keyframes.cut(kind);
       return;
     }
     if (this.#keyframes.isWaiting(kind)) {
       if (!this.#isDecodeStart(frame)) {
-        this.#drop(counters, 'awaiting_keyframe');
+        this.#accounting.dropped(kind, 'awaiting_keyframe');
         this.#keyframes.hold(frame);
         return;
       }
@@ -856,7 +833,7 @@ export class StreamSession {
     const { evicted, cutKinds } = this.#backlog.evict(highWaterBytes, 2 * highWaterBytes, this.#isDecodeStart);
     for (const kind of cutKinds) this.#keyframes.cut(kind);
     for (const frame of evicted) {
-      this.#drop(this.#counters(frame.kind), 'buffer_full');
+      this.#accounting.dropped(frame.kind, 'buffer_full');
       this.#overflowDrops.set(frame.kind, widenDroppedRange(this.#overflowDrops.get(frame.kind), frame.timestamp));
     }
   }
@@ -872,26 +849,6 @@ export class StreamSession {
     this.#overflowing = false;
     for (const [kind, range] of this.#overflowDrops) this.#event('media.gap', { kind, reason: 'buffer_full', ...range });
     this.#overflowDrops.clear();
-  }
-
-  #countMalformed(kind: MediaKind, wireBytes: number): void {
-    const counters = this.#counters(kind);
-    counters.framesReceived += 1;
-    counters.bytesReceived += wireBytes;
-    this.#drop(counters, 'malformed');
-  }
-
-  #drop(counters: MediaCounters, reason: SessionDropReason): void {
-    counters.framesDropped[reason] = (counters.framesDropped[reason] ?? 0) + 1;
-  }
-
-  #counters(kind: MediaKind): MediaCounters {
-    let counters = this.#received.get(kind);
-    if (counters === undefined) {
-      counters = emptyCounters();
-      this.#received.set(kind, counters);
-    }
-    return counters;
   }
 
   #onMediaClosed(connection: MediaConnection, socket: RtmsSocket, closed: SocketClosed): void {
