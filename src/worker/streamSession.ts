@@ -4,8 +4,6 @@ import type { Config, MediaKind } from '../config.ts';
 import { ConnectorError, HandshakeRejectedError, describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { lifecycleEvent, type Frame, type MediaFormats } from '../media/frame.ts';
-import { widenDroppedRange, type DroppedRange } from '../media/droppedRange.ts';
-import { FrameBuffer } from '../media/frameBuffer.ts';
 import { isIdrAccessUnit } from '../media/h264.ts';
 import { KeyframeGate } from '../media/keyframeGate.ts';
 import {
@@ -33,6 +31,7 @@ import type { MediaBytesOnDisk } from '../sinks/outputOnDisk.ts';
 import type { StreamSink } from '../sinks/streamSink.ts';
 import { PARTICIPANT_PAGE, ParticipantRoster } from './participantRoster.ts';
 import { ResumedAccounting } from './resumeAccounting.ts';
+import { FlowControl } from './session/flowControl.ts';
 import { IgnoredMessages } from './session/ignoredMessages.ts';
 import { InterruptionLedger } from './session/interruptionLedger.ts';
 import { RejoinBudget, waitBeforeRejoin } from './session/rejoinBudget.ts';
@@ -149,18 +148,10 @@ export class StreamSession {
   #rejoin: { scope: RejoinScope; controller: AbortController } | undefined;
   #finishing: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
-  /** Frames the sink could not take yet (design §5); bounded, and every eviction is counted. */
-  readonly #backlog = new FrameBuffer();
+  /** Backlog in front of the sink, paused sockets, stall deadline, eviction. */
+  readonly #flow: FlowControl;
   /** Video kinds that lost a frame and must wait for a keyframe before anything more is written. */
   readonly #keyframes = new KeyframeGate();
-  /** The sink said "not now" (write() returned false) and has not drained since. */
-  #sinkBlocked = false;
-  #paused = false;
-  /** Sockets stayed paused past the deadline: read on, evict by policy. */
-  #overflowing = false;
-  #stallTimer: NodeJS.Timeout | undefined;
-  /** Evictions of the current overflow, reported as one gap marker when it ends. */
-  #overflowDrops = new Map<MediaKind, DroppedRange>();
 
   constructor(options: StreamSessionOptions) {
     this.#start = options.start;
@@ -204,7 +195,25 @@ export class StreamSession {
         options.onStateChange(change);
       },
     });
-    this.#sink.on('drain', () => this.#onSinkDrain());
+    this.#flow = new FlowControl({
+      buffer: this.#config.buffer,
+      sink: this.#sink,
+      media: {
+        pause: () => {
+          for (const connection of this.#media) connection.socket?.pause();
+        },
+        resume: () => {
+          for (const connection of this.#media) connection.socket?.resume();
+        },
+      },
+      isDecodeStart: this.#isDecodeStart,
+      evicted: (frame) => this.#accounting.dropped(frame.kind, 'buffer_full'),
+      cut: (kind) => this.#keyframes.cut(kind),
+      event: (eventType, data) => this.#event(eventType, data),
+      clock: this.#clock,
+      logger: this.#logger,
+    });
+    this.#sink.on('drain', () => this.#flow.drained());
     this.#sink.on('error', (error: unknown) => {
       const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined)?.code : undefined;
       this.#metrics.sinkError(typeof cause === 'string' ? cause : describeError(error).code);
@@ -342,7 +351,7 @@ export class StreamSession {
       failure: this.#failure,
       reconnects: this.#reconnects,
       rejoins: { ...this.#rejoins },
-      bufferedBytes: this.#sink.pendingBytes + this.#backlog.bytes,
+      bufferedBytes: this.#sink.pendingBytes + this.#flow.backlogBytes,
       media,
       audioSeconds: audioBytesPerSecond > 0 ? (media.audio?.bytesWritten ?? 0) / audioBytesPerSecond : 0,
       reportedAt: this.#clock.now(),
@@ -542,7 +551,7 @@ export class StreamSession {
       this.#formats = negotiatedFormats(this.#config.media, reply['media_params'], this.#formats);
       this.#sink.setFormats(this.#formats);
       this.#audio.rejoined(this.#clock.now());
-      if (this.#paused) socket.pause();
+      if (this.#flow.paused) socket.pause();
       // Zoom's library acknowledges each media handshake; media flows after the ack.
       signaling.send({ msg_type: MessageType.CLIENT_READY_ACK, rtms_stream_id: this.#start.rtmsStreamId });
     }
@@ -776,66 +785,11 @@ export class StreamSession {
     this.#write(frame);
   }
 
-  /** Hands the frame to the sink, or keeps it in the backlog while the sink pushes back. */
   #write(frame: Frame): void {
     this.#metrics.frameLatency(frame.kind, (this.#clock.now() - frame.timestamp) / 1000);
     // Secondary outputs get the frame now, whatever the sink is doing.
     for (const tap of this.#taps) tap.frame(frame);
-    if (!this.#sinkBlocked && this.#backlog.length === 0) {
-      if (!this.#sink.write(frame)) this.#sinkBlocked = true;
-      return;
-    }
-    this.#backlog.push(frame);
-    const { highWaterBytes } = this.#config.buffer;
-    if (this.#overflowing) this.#evict();
-    else if (this.#backlog.bytes > highWaterBytes && !this.#paused) this.#pauseMedia();
-  }
-
-  #onSinkDrain(): void {
-    this.#sinkBlocked = false;
-    for (let frame = this.#backlog.shift(); frame !== undefined; frame = this.#backlog.shift()) {
-      if (!this.#sink.write(frame)) {
-        this.#sinkBlocked = true;
-        break;
-      }
-    }
-    if (this.#backlog.bytes <= this.#config.buffer.lowWaterBytes) this.#resumeMedia();
-  }
-
-  #pauseMedia(): void {
-    this.#paused = true;
-    for (const connection of this.#media) connection.socket?.pause();
-    this.#logger.debug({ backlogBytes: this.#backlog.bytes }, 'buffer above high water; media paused');
-    this.#stallTimer = this.#clock.setTimeout(() => {
-      this.#stallTimer = undefined;
-      if (!this.#paused) return;
-      // Reading must go on or Zoom drops us for unanswered keep-alives: apply the drop policy.
-      this.#logger.warn({ backlogBytes: this.#backlog.bytes, deadlineMs: this.#config.buffer.stallDeadlineMs }, 'sink stalled past the deadline; evicting buffered media by policy');
-      this.#overflowing = true;
-      this.#paused = false;
-      for (const connection of this.#media) connection.socket?.resume();
-      this.#evict();
-    }, this.#config.buffer.stallDeadlineMs);
-  }
-
-  #resumeMedia(): void {
-    if (this.#stallTimer !== undefined) this.#clock.clearTimeout(this.#stallTimer);
-    this.#stallTimer = undefined;
-    if (this.#overflowing) this.#endOverflow();
-    if (!this.#paused) return;
-    this.#paused = false;
-    for (const connection of this.#media) connection.socket?.resume();
-  }
-
-  /** Video first down to the high mark; audio and text only past twice the high mark. */
-  #evict(): void {
-    const { highWaterBytes } = this.#config.buffer;
-    const { evicted, cutKinds } = this.#backlog.evict(highWaterBytes, 2 * highWaterBytes, this.#isDecodeStart);
-    for (const kind of cutKinds) this.#keyframes.cut(kind);
-    for (const frame of evicted) {
-      this.#accounting.dropped(frame.kind, 'buffer_full');
-      this.#overflowDrops.set(frame.kind, widenDroppedRange(this.#overflowDrops.get(frame.kind), frame.timestamp));
-    }
+    this.#flow.write(frame);
   }
 
   /** Whether a decoder can start at this frame: anything but an H.264 picture that refers to earlier ones. */
@@ -843,13 +797,6 @@ export class StreamSession {
     if (frame.kind !== 'video' && frame.kind !== 'deskshare') return true;
     return this.#formats?.[frame.kind].codec !== 'h264' || isIdrAccessUnit(frame.data);
   };
-
-  /** Leaves a gap marker per media kind for what the overflow evicted. */
-  #endOverflow(): void {
-    this.#overflowing = false;
-    for (const [kind, range] of this.#overflowDrops) this.#event('media.gap', { kind, reason: 'buffer_full', ...range });
-    this.#overflowDrops.clear();
-  }
 
   #onMediaClosed(connection: MediaConnection, socket: RtmsSocket, closed: SocketClosed): void {
     if (connection.socket !== socket) return;
@@ -875,7 +822,7 @@ export class StreamSession {
       this.#rejoin?.controller.abort();
       this.#rejoin = undefined;
       const signaling = this.#signaling;
-      if (this.#stallTimer !== undefined) this.#clock.clearTimeout(this.#stallTimer);
+      this.#flow.cancelDeadline();
       if (options.linger && signaling?.isOpen) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([signaling.closed, new Promise<void>((resolve) => (timer = this.#clock.setTimeout(resolve, LINGER_MS)))]);
@@ -884,16 +831,15 @@ export class StreamSession {
       // Messages still arrive while the sockets close; let them land so the final accounting
       // and the files agree (RtmsSocket.close() terminates a socket that lingers past 2 s).
       const closing = [this.#signaling, ...this.#media.map((connection) => connection.socket)].filter((socket) => socket !== undefined);
-      // A paused socket would not read the peer's close frame either.
-      if (this.#paused) this.#resumeMedia();
+      this.#flow.unpause();
       this.#closeSockets();
       await Promise.all(closing.map((socket) => socket.closed));
-      if (this.#overflowing) this.#endOverflow();
+      this.#flow.endOverflow();
       this.#ignored.close();
       for (const { kind, held } of this.#keyframes.giveUp()) this.#event('media.gap', { kind, reason: 'awaiting_keyframe', ...held, keyframeNeverCame: true });
       for (const gap of this.#resumed?.closeAll(this.#clock.now()) ?? []) this.#event('media.gap', gap);
       // Nothing new arrives now: the backlog goes to the sink, which queues it for the final flush.
-      for (const frame of this.#backlog.drain()) this.#sink.write(frame);
+      this.#flow.flushBacklog();
       this.#stopReason = stopReason;
       this.#endedAt = this.#clock.now();
       if (state === 'failed') this.#failure = reason;
