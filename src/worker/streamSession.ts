@@ -4,8 +4,6 @@ import type { Config, MediaKind } from '../config.ts';
 import { ConnectorError, HandshakeRejectedError, describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { lifecycleEvent, type Frame, type MediaFormats } from '../media/frame.ts';
-import { isIdrAccessUnit } from '../media/h264.ts';
-import { KeyframeGate } from '../media/keyframeGate.ts';
 import {
   EVENT_TYPE_NAMES,
   EventType,
@@ -32,6 +30,7 @@ import type { StreamSink } from '../sinks/streamSink.ts';
 import { PARTICIPANT_PAGE, ParticipantRoster } from './participantRoster.ts';
 import { ResumedAccounting } from './resumeAccounting.ts';
 import { FlowControl } from './session/flowControl.ts';
+import { FrameAdmission, isDecodeStart } from './session/frameAdmission.ts';
 import { IgnoredMessages } from './session/ignoredMessages.ts';
 import { InterruptionLedger } from './session/interruptionLedger.ts';
 import { RejoinBudget, waitBeforeRejoin } from './session/rejoinBudget.ts';
@@ -133,8 +132,8 @@ export class StreamSession {
   readonly #interruptions = new InterruptionLedger();
   /** Sockets closed by us and not yet gone; a new signaling connection waits for them. */
   readonly #released: SocketRelease;
-  /** Participants who opted out of capture; their per-speaker frames are dropped as `excluded`. */
-  readonly #excluded = new Set<string>();
+  /** Not requested, duplicate, excluded or awaiting a keyframe: what is not written, and why. */
+  readonly #admission: FrameAdmission;
   /** Unknown, malformed and oversized messages: counted, and only the first few logged as events. */
   readonly #ignored: IgnoredMessages;
   /** Backoff after joins that did not last, and the cap on rejoins per window. */
@@ -150,8 +149,6 @@ export class StreamSession {
   #closing: Promise<void> | undefined;
   /** Backlog in front of the sink, paused sockets, stall deadline, eviction. */
   readonly #flow: FlowControl;
-  /** Video kinds that lost a frame and must wait for a keyframe before anything more is written. */
-  readonly #keyframes = new KeyframeGate();
 
   constructor(options: StreamSessionOptions) {
     this.#start = options.start;
@@ -167,6 +164,7 @@ export class StreamSession {
       logger: this.#logger,
       gapFill: this.#config.media.audio.gapFill === 'silence',
     });
+    this.#admission = new FrameAdmission({ requested: this.#config.media.kinds, audio: this.#audio });
     this.#released = new SocketRelease(this.#clock);
     this.#resumeReason = options.resumeFrom?.reason;
     const previous = options.resumeFrom?.previous;
@@ -206,9 +204,9 @@ export class StreamSession {
           for (const connection of this.#media) connection.socket?.resume();
         },
       },
-      isDecodeStart: this.#isDecodeStart,
+      isDecodeStart: (frame) => isDecodeStart(frame, this.#formats),
       evicted: (frame) => this.#accounting.dropped(frame.kind, 'buffer_full'),
-      cut: (kind) => this.#keyframes.cut(kind),
+      cut: (kind) => this.#admission.cut(kind),
       event: (eventType, data) => this.#event(eventType, data),
       clock: this.#clock,
       logger: this.#logger,
@@ -315,7 +313,7 @@ export class StreamSession {
    * and chat from now on. Mixed audio arrives already mixed (user 0) and cannot be split.
    */
   excludeParticipant(userId: string): void {
-    this.#excluded.add(userId);
+    this.#admission.exclude(userId);
     this.#event('stream.participant_excluded', { userId, mixedAudioUnaffected: this.#formats?.audio.mode !== 'multi' });
   }
 
@@ -512,7 +510,7 @@ export class StreamSession {
           onMessage: (message, bytes) => this.#onMediaMessage(connection, message, bytes),
           onMalformed: (reason, bytes) => {
             // Unreadable, so it may have been a picture of any kind this socket carries.
-            for (const kind of connection.kinds) this.#keyframes.cut(kind);
+            for (const kind of connection.kinds) this.#admission.cut(kind);
             this.#accounting.malformed(connection.kinds[0] ?? 'audio', bytes);
             this.#ignored.record(`media:${connection.key}`, reason);
           },
@@ -752,35 +750,19 @@ export class StreamSession {
     if (!decoded.ok) {
       this.#accounting.malformed(kind, wireBytes);
       this.#ignored.record(`media:${connection.key}`, 'malformed_media', { kind, decodeReason: decoded.reason });
-      this.#keyframes.cut(kind);
+      this.#admission.cut(kind);
       return;
     }
     const frame = decoded.frame;
     const lostWindow = this.#resumed?.close(kind, this.#clock.now());
     if (lostWindow !== undefined) this.#event('media.gap', lostWindow);
     this.#accounting.received(kind, frame.data.length);
-    if (!this.#config.media.kinds.includes(kind)) {
-      this.#accounting.dropped(kind, 'not_requested');
+    const admission = this.#admission.admit(frame, this.#formats);
+    if (!admission.admitted) {
+      this.#accounting.dropped(kind, admission.reason);
       return;
     }
-    if (kind === 'audio' && this.#formats !== undefined && !this.#audio.admit(frame, this.#formats)) {
-      this.#accounting.dropped(kind, 'duplicate');
-      return;
-    }
-    if (this.#excluded.has(frame.userId)) {
-      this.#accounting.dropped(kind, 'excluded');
-      this.#keyframes.cut(kind);
-      return;
-    }
-    if (this.#keyframes.isWaiting(kind)) {
-      if (!this.#isDecodeStart(frame)) {
-        this.#accounting.dropped(kind, 'awaiting_keyframe');
-        this.#keyframes.hold(frame);
-        return;
-      }
-      const held = this.#keyframes.restart(kind);
-      if (held !== undefined) this.#event('media.gap', { kind, reason: 'awaiting_keyframe', ...held });
-    }
+    if (admission.keyframeGap !== undefined) this.#event('media.gap', { kind, reason: 'awaiting_keyframe', ...admission.keyframeGap });
     this.#roster.seen(frame.userId, frame.userName, frame.timestamp);
     this.#write(frame);
   }
@@ -791,12 +773,6 @@ export class StreamSession {
     for (const tap of this.#taps) tap.frame(frame);
     this.#flow.write(frame);
   }
-
-  /** Whether a decoder can start at this frame: anything but an H.264 picture that refers to earlier ones. */
-  readonly #isDecodeStart = (frame: Frame): boolean => {
-    if (frame.kind !== 'video' && frame.kind !== 'deskshare') return true;
-    return this.#formats?.[frame.kind].codec !== 'h264' || isIdrAccessUnit(frame.data);
-  };
 
   #onMediaClosed(connection: MediaConnection, socket: RtmsSocket, closed: SocketClosed): void {
     if (connection.socket !== socket) return;
@@ -836,7 +812,7 @@ export class StreamSession {
       await Promise.all(closing.map((socket) => socket.closed));
       this.#flow.endOverflow();
       this.#ignored.close();
-      for (const { kind, held } of this.#keyframes.giveUp()) this.#event('media.gap', { kind, reason: 'awaiting_keyframe', ...held, keyframeNeverCame: true });
+      for (const { kind, held } of this.#admission.giveUp()) this.#event('media.gap', { kind, reason: 'awaiting_keyframe', ...held, keyframeNeverCame: true });
       for (const gap of this.#resumed?.closeAll(this.#clock.now()) ?? []) this.#event('media.gap', gap);
       // Nothing new arrives now: the backlog goes to the sink, which queues it for the final flush.
       this.#flow.flushBacklog();
