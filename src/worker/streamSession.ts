@@ -36,6 +36,7 @@ import { InterruptionLedger } from './session/interruptionLedger.ts';
 import { RejoinBudget, waitBeforeRejoin } from './session/rejoinBudget.ts';
 import { SessionAccounting } from './session/sessionAccounting.ts';
 import { SessionAudio } from './session/sessionAudio.ts';
+import { interpretSignaling } from './session/signalingEvents.ts';
 import { SocketRelease } from './session/socketRelease.ts';
 import { StreamStateMachine, type StateChange } from './streamStateMachine.ts';
 import { FILES_LISTED, type StreamStats } from './streamStats.ts';
@@ -635,96 +636,16 @@ export class StreamSession {
   // ── signaling ────────────────────────────────────────────────────────────────────────
 
   #onSignalingMessage(message: RtmsMessage): void {
-    switch (message.msg_type) {
-      case MessageType.EVENT_UPDATE:
-        this.#onEventUpdate(message);
-        break;
-      case MessageType.STREAM_STATE_UPDATE: {
-        const state = intField(message, 'state');
-        const reason = intField(message, 'reason') ?? intField(message, 'stop_reason');
-        this.#event('rtms.stream_state', {
-          state,
-          stateName: state === undefined ? undefined : nameOf(STREAM_STATE_NAMES, state),
-          reason,
-          reasonName: reason === undefined ? undefined : nameOf(STOP_REASON_NAMES, reason),
-        });
-        if (state === RtmsStreamState.TERMINATED) {
-          void this.#finish('ended', `terminated: ${nameOf(STOP_REASON_NAMES, reason ?? 0)}`, reason, { linger: true });
-        } else if (state === RtmsStreamState.INTERRUPTED && reason === StopReason.DATA_CONNECTION_INTERRUPTED) {
-          this.#requestRejoin('media', 'stream_state_interrupted');
-        }
-        break;
-      }
-      case MessageType.SESSION_STATE_UPDATE: {
-        const state = intField(message, 'state');
-        const reason = intField(message, 'stop_reason') ?? intField(message, 'reason');
-        this.#event('rtms.session_state', {
-          rtmsSessionId: message['rtms_session_id'],
-          state,
-          stateName: state === undefined ? undefined : nameOf(SESSION_STATE_NAMES, state),
-          reason,
-          reasonName: reason === undefined ? undefined : nameOf(STOP_REASON_NAMES, reason),
-        });
-        break;
-      }
-      case MessageType.STREAM_STATE_RESP:
-      case MessageType.SESSION_STATE_RESP:
-      case MessageType.STREAM_CLOSE_RESP:
-      case MessageType.VIDEO_SUBSCRIPTION_RESP:
-        this.#event('rtms.response', { msgType: message.msg_type, statusCode: message['status_code'] });
-        break;
-      case MessageType.KEEP_ALIVE_REQ:
-        break; // answered by RtmsSocket
-      default:
-        this.#ignored.record('signaling', 'unknown_msg_type', { msgType: message.msg_type });
+    const decision = interpretSignaling(message, { product: this.#start.product, now: this.#clock.now() });
+    for (const change of decision.roster) {
+      if (change.op === 'join') this.#roster.join(change.userId, change.userName, change.at);
+      else if (change.op === 'leave') this.#roster.leave(change.userId, change.at);
+      else this.#roster.setActiveSpeaker(change.userId, change.userName, change.at);
     }
-  }
-
-  #onEventUpdate(message: RtmsMessage): void {
-    const event = isRecord(message['event']) ? message['event'] : {};
-    const eventType = intField(event, 'event_type') ?? 0;
-    const at = intField(event, 'timestamp') ?? intField(event, 'event_ts') ?? this.#clock.now();
-    const isContactCenter = this.#start.product === 'contact_center';
-    const name = isContactCenter && eventType >= 8 ? nameOf(ZCC_EVENT_TYPE_NAMES, eventType) : nameOf(EVENT_TYPE_NAMES, eventType);
-    const participants = Array.isArray(event['participants']) ? event['participants'].filter(isRecord) : [];
-
-    if (isContactCenter && eventType >= 8) {
-      const info = isRecord(event['participant_info']) ? event['participant_info'] : undefined;
-      const channelId = info && typeof info['channel_id'] === 'string' ? info['channel_id'] : undefined;
-      if (channelId) this.#roster.join(channelId, stringField(info, 'display_name'), at);
-      this.#event('rtms.event', { eventType, eventName: name, channelId, participantMode: info?.['participant_mode'] });
-      return;
-    }
-    switch (eventType) {
-      case EventType.MEDIA_CONNECTION_INTERRUPTED:
-        this.#event('rtms.event', { eventType, eventName: name });
-        this.#requestRejoin('media', 'media_connection_interrupted');
-        return;
-      case EventType.ACTIVE_SPEAKER_CHANGE: {
-        const userId = idField(event, 'user_id');
-        if (userId !== undefined) this.#roster.setActiveSpeaker(userId, stringField(event, 'user_name'), at);
-        this.#event('rtms.event', { eventType, eventName: name, userId });
-        return;
-      }
-      case EventType.PARTICIPANT_JOIN:
-      case EventType.PARTICIPANT_LEAVE: {
-        const userIds: string[] = [];
-        for (const participant of participants) {
-          const userId = idField(participant, 'user_id');
-          if (userId === undefined) continue;
-          userIds.push(userId);
-          if (eventType === EventType.PARTICIPANT_JOIN) this.#roster.join(userId, stringField(participant, 'user_name'), at);
-          else this.#roster.leave(userId, at);
-        }
-        // A join of 100,000 at once is one event line of a bounded size, not 100,000 ids.
-        this.#event('rtms.event', { eventType, eventName: name, ...boundedIds(userIds) });
-        return;
-      }
-      default: {
-        const userIds = participants.map((participant) => idField(participant, 'user_id')).filter((id) => id !== undefined);
-        this.#event('rtms.event', { eventType, eventName: name, userId: idField(event, 'user_id'), ...boundedIds(userIds), timestamp: at });
-      }
-    }
+    for (const { eventType, data } of decision.events) this.#event(eventType, data);
+    if (decision.ignored !== undefined) this.#ignored.record('signaling', decision.ignored.reason, { msgType: decision.ignored.msgType });
+    if (decision.rejoin !== undefined) this.#requestRejoin(decision.rejoin.scope, decision.rejoin.trigger);
+    if (decision.terminate !== undefined) void this.#finish('ended', decision.terminate.reason, decision.terminate.stopReason, { linger: true });
   }
 
   #onSignalingClosed(socket: RtmsSocket, closed: SocketClosed): void {
@@ -874,31 +795,10 @@ export class StreamSession {
   }
 }
 
-/** At most `PARTICIPANT_PAGE` ids in an event; `userCount` says how many there were when cut. */
-function boundedIds(userIds: string[]): { userIds: string[]; userCount?: number } {
-  return userIds.length <= PARTICIPANT_PAGE ? { userIds } : { userIds: userIds.slice(0, PARTICIPANT_PAGE), userCount: userIds.length };
-}
-
 function superseded(): ConnectorError {
   return new ConnectorError('RTMS_CONNECTION_FAILED', 'rejoin superseded by a newer one', { retryable: true });
 }
 
 function statusName(code: unknown): string {
   return typeof code === 'number' ? nameOf(STATUS_CODE_NAMES, code) : 'UNKNOWN';
-}
-
-function intField(record: Record<string, unknown> | undefined, key: string): number | undefined {
-  const value = record?.[key];
-  return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
-}
-
-function stringField(record: Record<string, unknown> | undefined, key: string): string | undefined {
-  const value = record?.[key];
-  return typeof value === 'string' ? value : undefined;
-}
-
-/** Zoom documents user_id as uint32 but its examples show strings; accept both. */
-function idField(record: Record<string, unknown>, key: string): string | undefined {
-  const value = record[key];
-  return typeof value === 'number' || (typeof value === 'string' && value !== '') ? String(value) : undefined;
 }
