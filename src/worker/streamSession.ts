@@ -1,33 +1,18 @@
 import pRetry from 'p-retry';
 import { systemClock, type Clock } from '../clock.ts';
-import type { Config, MediaKind } from '../config.ts';
-import { ConnectorError, HandshakeRejectedError, describeError } from '../errors.ts';
+import type { Config } from '../config.ts';
+import { ConnectorError, describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { lifecycleEvent, type Frame, type MediaFormats } from '../media/frame.ts';
-import {
-  EVENT_TYPE_NAMES,
-  EventType,
-  MessageType,
-  RtmsStreamState,
-  SESSION_STATE_NAMES,
-  STATUS_CODE_NAMES,
-  STOP_REASON_NAMES,
-  STREAM_STATE_NAMES,
-  StatusCode,
-  StopReason,
-  ZCC_EVENT_TYPE_NAMES,
-  isRetryableStatus,
-  nameOf,
-} from '../rtms/codes.ts';
+import { MessageType, STOP_REASON_NAMES, StopReason, nameOf } from '../rtms/codes.ts';
 import { MEDIA_KIND_BY_MESSAGE_TYPE, decodeMediaMessage } from '../rtms/mediaMessage.ts';
-import { isRecord, mediaTypeMask, negotiatedFormats, requestedMediaParams } from '../rtms/mediaParams.ts';
+import { negotiatedFormats } from '../rtms/mediaParams.ts';
 import type { StreamStart } from '../rtms/products.ts';
-import { RtmsSocket, type RtmsMessage, type RtmsSocketOptions, type SocketClosed } from '../rtms/rtmsSocket.ts';
-import { handshakeSignature } from '../rtms/signature.ts';
+import type { RtmsMessage, RtmsSocket, SocketClosed } from '../rtms/rtmsSocket.ts';
 import type { FrameTap } from '../sinks/frameTap.ts';
 import type { MediaBytesOnDisk } from '../sinks/outputOnDisk.ts';
 import type { StreamSink } from '../sinks/streamSink.ts';
-import { PARTICIPANT_PAGE, ParticipantRoster } from './participantRoster.ts';
+import { ParticipantRoster } from './participantRoster.ts';
 import { ResumedAccounting } from './resumeAccounting.ts';
 import { FlowControl } from './session/flowControl.ts';
 import { FrameAdmission, isDecodeStart } from './session/frameAdmission.ts';
@@ -37,7 +22,7 @@ import { RejoinBudget, waitBeforeRejoin } from './session/rejoinBudget.ts';
 import { SessionAccounting } from './session/sessionAccounting.ts';
 import { SessionAudio } from './session/sessionAudio.ts';
 import { interpretSignaling } from './session/signalingEvents.ts';
-import { SocketRelease } from './session/socketRelease.ts';
+import { RtmsJoin, statusName, type MediaConnection } from './session/rtmsJoin.ts';
 import { StreamStateMachine, type StateChange } from './streamStateMachine.ts';
 import { FILES_LISTED, type StreamStats } from './streamStats.ts';
 import type { WorkerMetrics } from './workerMetrics.ts';
@@ -50,27 +35,8 @@ import type { WorkerMetrics } from './workerMetrics.ts';
  * the rejoin under way, so Zoom never sees two signaling connections for one stream.
  */
 
-/** Events we subscribe to on meetings, webinars and Video SDK sessions (1 and 7 come unasked). */
-const SUBSCRIBED_EVENTS = [
-  EventType.ACTIVE_SPEAKER_CHANGE,
-  EventType.PARTICIPANT_JOIN,
-  EventType.PARTICIPANT_LEAVE,
-  EventType.SHARING_START,
-  EventType.SHARING_STOP,
-  EventType.PARTICIPANT_VIDEO_ON,
-  EventType.PARTICIPANT_VIDEO_OFF,
-];
-
 /** How long a stream Zoom terminated keeps listening for Zoom's last messages, ms. */
 const LINGER_MS = 1000;
-
-/** A media socket and the kinds it carries; keyed by the `server_urls` key used (`audio`, ..., `all`). */
-interface MediaConnection {
-  readonly key: string;
-  readonly url: string;
-  readonly kinds: readonly MediaKind[];
-  socket: RtmsSocket | undefined;
-}
 
 type RejoinScope = 'full' | 'media';
 
@@ -131,8 +97,6 @@ export class StreamSession {
   readonly #audio: SessionAudio;
   /** Signaling connections that ended, matched with Zoom's `rtms_interrupted` by arrival order. */
   readonly #interruptions = new InterruptionLedger();
-  /** Sockets closed by us and not yet gone; a new signaling connection waits for them. */
-  readonly #released: SocketRelease;
   /** Not requested, duplicate, excluded or awaiting a keyframe: what is not written, and why. */
   readonly #admission: FrameAdmission;
   /** Unknown, malformed and oversized messages: counted, and only the first few logged as events. */
@@ -140,10 +104,8 @@ export class StreamSession {
   /** Backoff after joins that did not last, and the cap on rejoins per window. */
   readonly #rejoinBudget: RejoinBudget;
 
-  #signaling: RtmsSocket | undefined;
-  /** The signaling connection whose handshake Zoom accepted (its end is an interruption Zoom reports). */
-  #joinedSignaling: RtmsSocket | undefined;
-  #media: MediaConnection[] = [];
+  /** The RTMS join procedure and the sockets it opened. */
+  readonly #join: RtmsJoin;
   /** The join or rejoin in progress; later triggers join it instead of starting another. */
   #rejoin: { scope: RejoinScope; controller: AbortController } | undefined;
   #finishing: Promise<void> | undefined;
@@ -166,7 +128,6 @@ export class StreamSession {
       gapFill: this.#config.media.audio.gapFill === 'silence',
     });
     this.#admission = new FrameAdmission({ requested: this.#config.media.kinds, audio: this.#audio });
-    this.#released = new SocketRelease(this.#clock);
     this.#resumeReason = options.resumeFrom?.reason;
     const previous = options.resumeFrom?.previous;
     this.#createdAt = previous?.createdAt ?? this.#clock.now();
@@ -197,20 +158,40 @@ export class StreamSession {
     this.#flow = new FlowControl({
       buffer: this.#config.buffer,
       sink: this.#sink,
-      media: {
-        pause: () => {
-          for (const connection of this.#media) connection.socket?.pause();
-        },
-        resume: () => {
-          for (const connection of this.#media) connection.socket?.resume();
-        },
-      },
+      media: { pause: () => this.#join.pauseMedia(), resume: () => this.#join.resumeMedia() },
       isDecodeStart: (frame) => isDecodeStart(frame, this.#formats),
       evicted: (frame) => this.#accounting.dropped(frame.kind, 'buffer_full'),
       cut: (kind) => this.#admission.cut(kind),
       event: (eventType, data) => this.#event(eventType, data),
       clock: this.#clock,
       logger: this.#logger,
+    });
+    this.#join = new RtmsJoin({
+      config: this.#config,
+      start: () => this.#start,
+      clock: this.#clock,
+      logger: this.#logger,
+      metrics: this.#metrics,
+      event: (eventType, data) => this.#event(eventType, data),
+      wasLive: () => this.#liveAt !== undefined,
+      paused: () => this.#flow.paused,
+      onSignalingMessage: (message) => this.#onSignalingMessage(message),
+      onSignalingMalformed: (reason) => this.#ignored.record('signaling', reason),
+      onSignalingClosed: (socket, closed) => this.#onSignalingClosed(socket, closed),
+      onMediaMessage: (connection, message, bytes) => this.#onMediaMessage(connection, message, bytes),
+      onMediaMalformed: (connection, reason, bytes) => {
+        // Unreadable, so it may have been a picture of any kind this socket carries.
+        for (const kind of connection.kinds) this.#admission.cut(kind);
+        this.#accounting.malformed(connection.kinds[0] ?? 'audio', bytes);
+        this.#ignored.record(`media:${connection.key}`, reason);
+      },
+      onMediaClosed: (connection, closed) => this.#onMediaClosed(connection, closed),
+      onMediaJoined: (mediaParams) => {
+        this.#formats = negotiatedFormats(this.#config.media, mediaParams, this.#formats);
+        this.#sink.setFormats(this.#formats);
+        this.#audio.rejoined(this.#clock.now());
+      },
+      onJoinedSignalingEnded: () => this.#interruptions.ended(this.#clock.now()),
     });
     this.#sink.on('drain', () => this.#flow.drained());
     this.#sink.on('error', (error: unknown) => {
@@ -279,7 +260,7 @@ export class StreamSession {
     // Asked while joining (a fresh start, or a resume right after a worker crash): let the
     // join settle first, so that Zoom gets STREAM_CLOSE instead of waiting out its grace.
     if (this.#machine.state === 'connecting') await this.#untilJoinSettled(this.#config.rtms.handshakeTimeoutMs);
-    const signaling = this.#signaling;
+    const signaling = this.#join.signaling;
     if (signaling?.isOpen) {
       try {
         const reply = await signaling.request(
@@ -412,7 +393,7 @@ export class StreamSession {
     const attempt = async (): Promise<void> => {
       if (wait > 0) await waitBeforeRejoin(wait, controller.signal, this.#clock);
       wait = 0;
-      return scope === 'full' || !this.#signaling?.isOpen ? this.#joinAll(controller.signal) : this.#joinMissingMedia(controller.signal);
+      return this.#join.attempt(scope, controller.signal);
     };
     void pRetry(attempt, {
       retries: Number.POSITIVE_INFINITY,
@@ -450,189 +431,6 @@ export class StreamSession {
     this.#rejoin = { scope, controller };
   }
 
-  /** Signaling handshake, then every media socket, then CLIENT_READY_ACK (rtms-protocol.md §2.2). */
-  async #joinAll(signal: AbortSignal): Promise<void> {
-    this.#closeSockets();
-    // Zoom refuses a second signaling connection (status 8) while the previous one is open.
-    await this.#released.settled();
-    if (signal.aborted) throw superseded();
-    const startedAt = this.#clock.now();
-    const signaling = await RtmsSocket.open(
-      {
-        ...this.#socketSettings(this.#start.signalingUrl, 'signaling'),
-        onMessage: (message) => this.#onSignalingMessage(message),
-        onMalformed: (reason) => this.#ignored.record('signaling', reason),
-        onClose: (closed) => this.#onSignalingClosed(signaling, closed),
-        onKeepAlive: (timestamp) => this.#keepAlive('signaling', timestamp),
-      },
-      signal,
-    );
-    // A superseded attempt must not hand-shake: the rejoin that replaced it owns the stream.
-    if (signal.aborted) {
-      this.#released.release([signaling]);
-      throw superseded();
-    }
-    this.#signaling = signaling;
-    const reply = await signaling.request(
-      { ...this.#handshakeFields(MessageType.SIGNALING_HAND_SHAKE_REQ), buffer_data: this.#config.media.bufferStartupAudio },
-      MessageType.SIGNALING_HAND_SHAKE_RESP,
-      this.#config.rtms.handshakeTimeoutMs,
-      signal,
-    );
-    this.#checkStatus('signaling', reply);
-    this.#joinedSignaling = signaling;
-    this.#metrics.handshake('signaling', (this.#clock.now() - startedAt) / 1000);
-    this.#media = this.#planMedia(reply);
-    if (this.#start.product !== 'contact_center') {
-      signaling.send({ msg_type: MessageType.EVENT_SUBSCRIPTION, events: SUBSCRIBED_EVENTS.map((event_type) => ({ event_type, subscribe: true })) });
-    }
-    await this.#joinMissingMedia(signal);
-  }
-
-  /**
-   * (Re)opens every media socket that is not open; the signaling socket must be up. Checks
-   * again after each handshake: Zoom's EVENT_UPDATE 7 can arrive before the close of a socket
-   * it dropped, and that close, joining this rejoin, must not be left behind.
-   */
-  async #joinMissingMedia(signal: AbortSignal): Promise<void> {
-    const signaling = this.#signaling;
-    if (!signaling?.isOpen) throw new ConnectorError('RTMS_CONNECTION_LOST', 'signaling closed during the media handshake', { retryable: true });
-    const reopened = new Set<MediaConnection>();
-    for (let connection = this.#closedMedia(); connection !== undefined; connection = this.#closedMedia()) {
-      // Lost again within this attempt: back off (p-retry) rather than loop on a failing server.
-      if (reopened.has(connection)) throw new ConnectorError('RTMS_CONNECTION_LOST', `media socket ${connection.key} closed again during the rejoin`, { retryable: true });
-      reopened.add(connection);
-      connection.socket?.terminate();
-      connection.socket = undefined;
-      const startedAt = this.#clock.now();
-      const socket = await RtmsSocket.open(
-        {
-          ...this.#socketSettings(connection.url, `media:${connection.key}`),
-          onMessage: (message, bytes) => this.#onMediaMessage(connection, message, bytes),
-          onMalformed: (reason, bytes) => {
-            // Unreadable, so it may have been a picture of any kind this socket carries.
-            for (const kind of connection.kinds) this.#admission.cut(kind);
-            this.#accounting.malformed(connection.kinds[0] ?? 'audio', bytes);
-            this.#ignored.record(`media:${connection.key}`, reason);
-          },
-          onClose: (closed) => this.#onMediaClosed(connection, socket, closed),
-          onKeepAlive: (timestamp) => this.#keepAlive('media', timestamp),
-        },
-        signal,
-      );
-      if (signal.aborted) {
-        this.#released.release([socket]);
-        throw superseded();
-      }
-      connection.socket = socket;
-      let reply: RtmsMessage;
-      try {
-        reply = await socket.request(
-          {
-            ...this.#handshakeFields(MessageType.DATA_HAND_SHAKE_REQ),
-            media_type: connection.key === 'all' ? 32 : mediaTypeMask(connection.kinds),
-            media_params: requestedMediaParams(this.#config.media, connection.kinds),
-            payload_encryption: false,
-          },
-          MessageType.DATA_HAND_SHAKE_RESP,
-          this.#config.rtms.handshakeTimeoutMs,
-          signal,
-        );
-        this.#checkStatus(`media:${connection.key}`, reply);
-      } catch (error) {
-        // An open socket without an accepted handshake carries nothing: the next attempt must
-        // not take it for a joined one.
-        socket.terminate();
-        connection.socket = undefined;
-        throw error;
-      }
-      this.#metrics.handshake('media', (this.#clock.now() - startedAt) / 1000);
-      this.#formats = negotiatedFormats(this.#config.media, reply['media_params'], this.#formats);
-      this.#sink.setFormats(this.#formats);
-      this.#audio.rejoined(this.#clock.now());
-      if (this.#flow.paused) socket.pause();
-      // Zoom's library acknowledges each media handshake; media flows after the ack.
-      signaling.send({ msg_type: MessageType.CLIENT_READY_ACK, rtms_stream_id: this.#start.rtmsStreamId });
-    }
-  }
-
-  #closedMedia(): MediaConnection | undefined {
-    return this.#media.find((connection) => connection.socket?.isOpen !== true);
-  }
-
-  /**
-   * Split mode (one socket per kind) when the server offers a URL for every kind we want,
-   * otherwise the unified `all` socket; the two cannot be mixed (status 15).
-   */
-  #planMedia(reply: RtmsMessage): MediaConnection[] {
-    const mediaServer = reply['media_server'];
-    const urls = isRecord(mediaServer) && isRecord(mediaServer['server_urls']) ? mediaServer['server_urls'] : {};
-    const wanted = this.#config.media.kinds;
-    const offered = wanted.filter((kind) => typeof urls[kind] === 'string');
-    if (offered.length === wanted.length || (offered.length > 0 && typeof urls['all'] !== 'string')) {
-      const missing = wanted.filter((kind) => !offered.includes(kind));
-      if (missing.length > 0) this.#event('media.unavailable', { kinds: missing });
-      return offered.map((kind) => ({ key: kind, url: urls[kind] as string, kinds: [kind], socket: undefined }));
-    }
-    if (typeof urls['all'] === 'string') return [{ key: 'all', url: urls['all'], kinds: wanted, socket: undefined }];
-    throw new ConnectorError('RTMS_PROTOCOL_VIOLATION', 'signaling answer offered no media server URL', { retryable: false });
-  }
-
-  #keepAlive(scope: 'signaling' | 'media', serverTimestamp: number | undefined): void {
-    if (serverTimestamp !== undefined) this.#metrics.keepAliveAge(scope, (this.#clock.now() - serverTimestamp) / 1000);
-  }
-
-  #checkStatus(channel: string, reply: RtmsMessage): void {
-    const statusCode = Number.isInteger(reply['status_code']) ? (reply['status_code'] as number) : 0;
-    if (statusCode === 0) return;
-    const error = new HandshakeRejectedError({
-      channel,
-      statusCode,
-      statusName: statusName(statusCode),
-      reason: typeof reply['reason'] === 'string' ? reply['reason'] : '',
-      // A media handshake refused after our signaling connection dropped (Zoom: "no signaling
-      // connection for this stream") says nothing about the stream: rejoin everything.
-      retryable:
-        isRetryableStatus(statusCode) ||
-        (channel !== 'signaling' && this.#signaling?.isOpen !== true) ||
-        // An unknown stream on a rejoin of a stream that was live: the old server forgot it in a
-        // failover whose new rtms_started (new URL) has not arrived yet; it restarts the rejoin.
-        (statusCode === StatusCode.INVALID_RTMS_STREAM_ID && this.#liveAt !== undefined),
-    });
-    this.#event('rtms.handshake_rejected', { channel, statusCode, statusName: error.statusName });
-    throw error;
-  }
-
-  /** What signaling and media handshakes both carry (rtms-protocol.md §2.4 (1), (3)). */
-  #handshakeFields(msgType: number): RtmsMessage {
-    return {
-      msg_type: msgType,
-      protocol_version: 1,
-      sequence: 1,
-      [this.#start.entityIdKey]: this.#start.entityId,
-      rtms_stream_id: this.#start.rtmsStreamId,
-      signature: handshakeSignature({
-        clientId: this.#config.credentials.clientId,
-        clientSecret: this.#config.credentials.clientSecret,
-        entityId: this.#start.entityId,
-        rtmsStreamId: this.#start.rtmsStreamId,
-      }),
-    };
-  }
-
-  #socketSettings(url: string, channel: string): Pick<RtmsSocketOptions, 'url' | 'allowedHosts' | 'maxPayloadBytes' | 'channel' | 'connectTimeoutMs' | 'silenceTimeoutMs' | 'logger' | 'clock'> {
-    return {
-      url,
-      allowedHosts: this.#config.rtms.allowedHosts,
-      maxPayloadBytes: this.#config.rtms.maxMessageBytes,
-      channel,
-      connectTimeoutMs: this.#config.rtms.handshakeTimeoutMs,
-      silenceTimeoutMs: this.#config.rtms.keepAliveTimeoutMs,
-      logger: this.#logger,
-      clock: this.#clock,
-    };
-  }
-
   // ── signaling ────────────────────────────────────────────────────────────────────────
 
   #onSignalingMessage(message: RtmsMessage): void {
@@ -649,11 +447,9 @@ export class StreamSession {
   }
 
   #onSignalingClosed(socket: RtmsSocket, closed: SocketClosed): void {
-    if (this.#signaling !== socket) return;
-    this.#signaling = undefined;
     if (closed.byUs || this.#machine.isTerminal || this.#finishing) return;
     this.#logger.warn({ code: closed.code, cause: closed.cause }, 'signaling connection lost');
-    this.#signalingEnded(socket);
+    this.#join.signalingEnded(socket);
     this.#event('rtms.connection_lost', { channel: 'signaling', code: closed.code, cause: closed.cause });
     if (closed.cause === 'too_big' || closed.cause === 'protocol_error') this.#ignored.record('signaling', closed.cause, { closeCode: closed.code });
     this.#requestRejoin('full', closed.cause === 'silence' ? 'keep_alive_timeout' : 'signaling_closed');
@@ -695,15 +491,13 @@ export class StreamSession {
     this.#flow.write(frame);
   }
 
-  #onMediaClosed(connection: MediaConnection, socket: RtmsSocket, closed: SocketClosed): void {
-    if (connection.socket !== socket) return;
-    connection.socket = undefined;
+  #onMediaClosed(connection: MediaConnection, closed: SocketClosed): void {
     if (closed.byUs || this.#machine.isTerminal || this.#finishing) return;
     this.#logger.warn({ channel: connection.key, code: closed.code, cause: closed.cause }, 'media connection lost');
     this.#event('rtms.connection_lost', { channel: `media:${connection.key}`, code: closed.code, cause: closed.cause });
     if (closed.cause === 'too_big' || closed.cause === 'protocol_error') this.#ignored.record(`media:${connection.key}`, closed.cause, { closeCode: closed.code });
     // If signaling is gone too, its own close handler asks for the full rejoin.
-    if (this.#signaling?.isOpen) this.#requestRejoin('media', 'media_closed');
+    if (this.#join.signaling?.isOpen) this.#requestRejoin('media', 'media_closed');
   }
 
   // ── teardown ─────────────────────────────────────────────────────────────────────────
@@ -718,7 +512,7 @@ export class StreamSession {
     this.#finishing = (async () => {
       this.#rejoin?.controller.abort();
       this.#rejoin = undefined;
-      const signaling = this.#signaling;
+      const signaling = this.#join.signaling;
       this.#flow.cancelDeadline();
       if (options.linger && signaling?.isOpen) {
         let timer: NodeJS.Timeout | undefined;
@@ -727,9 +521,9 @@ export class StreamSession {
       }
       // Messages still arrive while the sockets close; let them land so the final accounting
       // and the files agree (RtmsSocket.close() terminates a socket that lingers past 2 s).
-      const closing = [this.#signaling, ...this.#media.map((connection) => connection.socket)].filter((socket) => socket !== undefined);
+      const closing = this.#join.sockets();
       this.#flow.unpause();
-      this.#closeSockets();
+      this.#join.closeSockets();
       await Promise.all(closing.map((socket) => socket.closed));
       this.#flow.endOverflow();
       this.#ignored.close();
@@ -752,19 +546,6 @@ export class StreamSession {
       this.#onFinished(this.#stats());
     })();
     return this.#finishing;
-  }
-
-  #closeSockets(): void {
-    if (this.#signaling !== undefined) this.#signalingEnded(this.#signaling);
-    this.#released.release([this.#signaling, ...this.#media.map((connection) => connection.socket)]);
-    this.#signaling = undefined;
-    for (const connection of this.#media) connection.socket = undefined;
-  }
-
-  #signalingEnded(socket: RtmsSocket): void {
-    if (socket !== this.#joinedSignaling) return;
-    this.#joinedSignaling = undefined;
-    this.#interruptions.ended(this.#clock.now());
   }
 
   #event(eventType: string, data: Record<string, unknown>): void {
@@ -793,12 +574,4 @@ export class StreamSession {
       formats: this.#formats,
     };
   }
-}
-
-function superseded(): ConnectorError {
-  return new ConnectorError('RTMS_CONNECTION_FAILED', 'rejoin superseded by a newer one', { retryable: true });
-}
-
-function statusName(code: unknown): string {
-  return typeof code === 'number' ? nameOf(STATUS_CODE_NAMES, code) : 'UNKNOWN';
 }
