@@ -1,7 +1,6 @@
-import pRetry from 'p-retry';
 import { systemClock, type Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
-import { ConnectorError, describeError } from '../errors.ts';
+import { describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { lifecycleEvent, type Frame, type MediaFormats } from '../media/frame.ts';
 import { MessageType, STOP_REASON_NAMES, StopReason, nameOf } from '../rtms/codes.ts';
@@ -18,27 +17,25 @@ import { FlowControl } from './session/flowControl.ts';
 import { FrameAdmission, isDecodeStart } from './session/frameAdmission.ts';
 import { IgnoredMessages } from './session/ignoredMessages.ts';
 import { InterruptionLedger } from './session/interruptionLedger.ts';
-import { RejoinBudget, waitBeforeRejoin } from './session/rejoinBudget.ts';
+import { RejoinController } from './session/rejoinController.ts';
 import { SessionAccounting } from './session/sessionAccounting.ts';
+import { RtmsJoin, statusName, type MediaConnection } from './session/rtmsJoin.ts';
 import { SessionAudio } from './session/sessionAudio.ts';
 import { interpretSignaling } from './session/signalingEvents.ts';
-import { RtmsJoin, statusName, type MediaConnection } from './session/rtmsJoin.ts';
 import { StreamStateMachine, type StateChange } from './streamStateMachine.ts';
 import { FILES_LISTED, type StreamStats } from './streamStats.ts';
 import type { WorkerMetrics } from './workerMetrics.ts';
 
 /**
- * One RTMS stream inside a worker: the signaling socket, its media socket(s), the sink, and
- * the lifecycle. Rejoins follow rtms-protocol.md §3: a lost or interrupted signaling
- * connection (or a failover) rejoins everything; a lost media connection (EVENT_UPDATE 7,
- * STREAM_STATE 2/14, socket loss) rejoins media only. Every trigger for the same gap joins
- * the rejoin under way, so Zoom never sees two signaling connections for one stream.
+ * One RTMS stream inside a worker: the lifecycle façade over its parts (session/): the join
+ * procedure and its sockets (RtmsJoin), joins and rejoins (RejoinController), what signaling
+ * messages mean (interpretSignaling), which frames are written (FrameAdmission), backpressure
+ * (FlowControl) and the counts (SessionAccounting). The session owns the state machine, wires
+ * the parts together and tears the stream down once.
  */
 
 /** How long a stream Zoom terminated keeps listening for Zoom's last messages, ms. */
 const LINGER_MS = 1000;
-
-type RejoinScope = 'full' | 'media';
 
 export interface StreamSessionOptions {
   readonly start: StreamStart;
@@ -86,12 +83,7 @@ export class StreamSession {
   #endedAt: number | undefined;
   #stopReason: number | undefined;
   #failure: string | undefined;
-  #reconnects = 0;
   readonly #resumeReason: string | undefined;
-  readonly #rejoins: Record<string, number> = {};
-  /** When the current gap began (left `live`), ms epoch, and the `rejoins` key it is counted under. */
-  #gapStartedAt: number | undefined;
-  #gapKey: string | undefined;
   #formats: MediaFormats | undefined;
   /** Per-speaker audio positions: redelivery after a rejoin is dropped, gaps and clock steps are marked. */
   readonly #audio: SessionAudio;
@@ -101,13 +93,11 @@ export class StreamSession {
   readonly #admission: FrameAdmission;
   /** Unknown, malformed and oversized messages: counted, and only the first few logged as events. */
   readonly #ignored: IgnoredMessages;
-  /** Backoff after joins that did not last, and the cap on rejoins per window. */
-  readonly #rejoinBudget: RejoinBudget;
+  /** Joins and rejoins: which one runs, its retries and pacing, and the count of gaps. */
+  readonly #rejoin: RejoinController;
 
   /** The RTMS join procedure and the sockets it opened. */
   readonly #join: RtmsJoin;
-  /** The join or rejoin in progress; later triggers join it instead of starting another. */
-  #rejoin: { scope: RejoinScope; controller: AbortController } | undefined;
   #finishing: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   /** Backlog in front of the sink, paused sockets, stall deadline, eviction. */
@@ -134,11 +124,7 @@ export class StreamSession {
     this.#resumed = options.resumeFrom && new ResumedAccounting(options.resumeFrom, this.#clock.now());
     this.#accounting = new SessionAccounting(this.#resumed?.media);
     this.#liveAt = previous?.liveAt;
-    this.#reconnects = previous?.reconnects ?? 0;
-    Object.assign(this.#rejoins, previous?.rejoins);
-    const { rejoinBudget, rejoinBudgetWindowMs, reconnectBaseMs, reconnectMaxMs } = this.#config.rtms;
     this.#roster = new ParticipantRoster({ maxParticipants: this.#config.rtms.maxParticipants, onOverflow: (count) => this.#metrics.limitHit('participants', count) });
-    this.#rejoinBudget = new RejoinBudget({ budget: rejoinBudget, windowMs: rejoinBudgetWindowMs, baseMs: reconnectBaseMs, maxMs: reconnectMaxMs });
     this.#ignored = new IgnoredMessages({
       clock: this.#clock,
       logger: this.#logger,
@@ -193,6 +179,19 @@ export class StreamSession {
       },
       onJoinedSignalingEnded: () => this.#interruptions.ended(this.#clock.now()),
     });
+    this.#rejoin = new RejoinController({
+      rtms: this.#config.rtms,
+      machine: this.#machine,
+      previous,
+      clock: this.#clock,
+      logger: this.#logger,
+      metrics: this.#metrics,
+      event: (eventType, data) => this.#event(eventType, data),
+      attempt: (scope, signal) => this.#join.attempt(scope, signal),
+      ended: () => this.#machine.isTerminal || this.#finishing !== undefined,
+      live: () => (this.#liveAt ??= this.#clock.now()),
+      fail: (reason) => void this.#finish('failed', reason, undefined),
+    });
     this.#sink.on('drain', () => this.#flow.drained());
     this.#sink.on('error', (error: unknown) => {
       const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined)?.code : undefined;
@@ -214,12 +213,8 @@ export class StreamSession {
   begin(): void {
     this.#machine.transition('connecting');
     const resume = this.#resumeReason;
-    if (resume !== undefined) {
-      this.#reconnects += 1;
-      this.#rejoins[`full/${resume}`] = (this.#rejoins[`full/${resume}`] ?? 0) + 1;
-      this.#event('stream.resumed', { reason: resume, ...this.#resumed?.summary() });
-    }
-    this.#startRejoin('full', resume ?? 'start');
+    if (resume !== undefined) this.#event('stream.resumed', { reason: resume, ...this.#resumed?.summary() });
+    this.#rejoin.begin(resume);
   }
 
   /**
@@ -233,7 +228,7 @@ export class StreamSession {
     if (this.#machine.isTerminal || this.#finishing) return;
     const answered = this.#interruptions.reported(this.#clock.now());
     this.#event('rtms.interrupted', { eventTs, alreadyAnswered: answered });
-    if (!answered) this.#requestRejoin('full', 'interrupted_webhook');
+    if (!answered) this.#rejoin.request('full', 'interrupted_webhook');
   }
 
   /** A new `rtms_started` for this stream: full rejoin, with the new `server_urls`. */
@@ -242,7 +237,7 @@ export class StreamSession {
     this.#start = start;
     this.#event('rtms.failover', {});
     // The old server is gone: restart any rejoin under way so it targets the new URL.
-    this.#requestRejoin('full', 'failover', { restart: true });
+    this.#rejoin.request('full', 'failover', { restart: true });
   }
 
   /** `*.rtms_stopped`: the stream is over. */
@@ -329,8 +324,8 @@ export class StreamSession {
       stopReason: this.#stopReason,
       stopReasonName: this.#stopReason === undefined ? undefined : nameOf(STOP_REASON_NAMES, this.#stopReason),
       failure: this.#failure,
-      reconnects: this.#reconnects,
-      rejoins: { ...this.#rejoins },
+      reconnects: this.#rejoin.reconnects,
+      rejoins: this.#rejoin.rejoins(),
       bufferedBytes: this.#sink.pendingBytes + this.#flow.backlogBytes,
       media,
       audioSeconds: audioBytesPerSecond > 0 ? (media.audio?.bytesWritten ?? 0) / audioBytesPerSecond : 0,
@@ -340,95 +335,6 @@ export class StreamSession {
       files: files.length > FILES_LISTED ? files.slice(0, FILES_LISTED) : files,
       fileCount: files.length,
     };
-  }
-
-  // ── joining ──────────────────────────────────────────────────────────────────────────
-
-  /**
-   * Starts a rejoin unless one that covers it is under way. A full rejoin supersedes a
-   * media-only one; `restart` (failover) replaces whatever runs. `reconnects` counts gaps,
-   * so superseding or restarting a rejoin does not count again.
-   */
-  #requestRejoin(scope: RejoinScope, trigger: string, options: { restart?: boolean } = {}): void {
-    if (this.#machine.isTerminal || this.#finishing) return;
-    const current = this.#rejoin;
-    if (current && !options.restart && (current.scope === 'full' || scope === 'media')) {
-      this.#logger.debug({ trigger, scope }, 'rejoin already under way');
-      return;
-    }
-    current?.controller.abort();
-    this.#rejoin = undefined;
-    if (this.#machine.state === 'live') {
-      this.#gapStartedAt = this.#clock.now();
-      this.#machine.transition('waitingReconnect', trigger);
-    }
-    if (this.#machine.state !== 'connecting') {
-      // One gap, one count, filed under the rejoin that actually runs: a full rejoin that
-      // supersedes a media-only one takes its count over.
-      const key = `${scope}/${trigger}`;
-      if (current === undefined) this.#reconnects += 1;
-      else if (this.#gapKey !== undefined) {
-        const left = (this.#rejoins[this.#gapKey] ?? 1) - 1;
-        if (left > 0) this.#rejoins[this.#gapKey] = left;
-        else delete this.#rejoins[this.#gapKey];
-      }
-      this.#rejoins[key] = (this.#rejoins[key] ?? 0) + 1;
-      this.#gapKey = key;
-    }
-    const decision = this.#rejoinBudget.next(this.#clock.now());
-    if (!decision.go) {
-      this.#metrics.limitHit('rejoin_budget');
-      void this.#finish('failed', decision.reason, undefined);
-      return;
-    }
-    this.#event('stream.rejoin', { scope, trigger, ...(decision.delayMs > 0 ? { delayMs: decision.delayMs, note: 'the previous connection was lost right after its join' } : {}) });
-    this.#startRejoin(scope, trigger, decision.delayMs);
-  }
-
-  #startRejoin(scope: RejoinScope, trigger: string, delayMs = 0): void {
-    const controller = new AbortController();
-    const { reconnectBaseMs, reconnectMaxMs, reconnectWindowMs } = this.#config.rtms;
-    let wait = delayMs;
-    // Media cannot be rejoined without signaling; an attempt that finds it down rejoins everything.
-    const attempt = async (): Promise<void> => {
-      if (wait > 0) await waitBeforeRejoin(wait, controller.signal, this.#clock);
-      wait = 0;
-      return this.#join.attempt(scope, controller.signal);
-    };
-    void pRetry(attempt, {
-      retries: Number.POSITIVE_INFINITY,
-      factor: 2,
-      minTimeout: reconnectBaseMs,
-      maxTimeout: reconnectMaxMs,
-      randomize: true,
-      maxRetryTime: reconnectWindowMs,
-      signal: controller.signal,
-      shouldRetry: ({ error }) => error instanceof ConnectorError && error.retryable,
-      onFailedAttempt: ({ error, attemptNumber, retryDelay }) => {
-        this.#logger.warn({ scope, trigger, attemptNumber, retryDelayMs: retryDelay, err: describeError(error) }, 'rtms join attempt failed');
-      },
-    }).then(
-      () => {
-        if (this.#rejoin?.controller !== controller) return;
-        this.#rejoin = undefined;
-        this.#rejoinBudget.joined(this.#clock.now());
-        if (this.#machine.state !== 'live') {
-          this.#liveAt ??= this.#clock.now();
-          if (this.#gapStartedAt !== undefined) this.#metrics.reconnectGap(scope, (this.#clock.now() - this.#gapStartedAt) / 1000);
-          this.#gapStartedAt = undefined;
-          this.#gapKey = undefined;
-          this.#machine.transition('live', trigger);
-        }
-      },
-      (error: unknown) => {
-        if (this.#rejoin?.controller !== controller) return;
-        this.#rejoin = undefined;
-        if (controller.signal.aborted) return;
-        const failure = describeError(error);
-        void this.#finish('failed', `${scope === 'full' ? 'join' : 'media rejoin'} failed: ${failure.message}`, undefined);
-      },
-    );
-    this.#rejoin = { scope, controller };
   }
 
   // ── signaling ────────────────────────────────────────────────────────────────────────
@@ -442,7 +348,7 @@ export class StreamSession {
     }
     for (const { eventType, data } of decision.events) this.#event(eventType, data);
     if (decision.ignored !== undefined) this.#ignored.record('signaling', decision.ignored.reason, { msgType: decision.ignored.msgType });
-    if (decision.rejoin !== undefined) this.#requestRejoin(decision.rejoin.scope, decision.rejoin.trigger);
+    if (decision.rejoin !== undefined) this.#rejoin.request(decision.rejoin.scope, decision.rejoin.trigger);
     if (decision.terminate !== undefined) void this.#finish('ended', decision.terminate.reason, decision.terminate.stopReason, { linger: true });
   }
 
@@ -452,7 +358,7 @@ export class StreamSession {
     this.#join.signalingEnded(socket);
     this.#event('rtms.connection_lost', { channel: 'signaling', code: closed.code, cause: closed.cause });
     if (closed.cause === 'too_big' || closed.cause === 'protocol_error') this.#ignored.record('signaling', closed.cause, { closeCode: closed.code });
-    this.#requestRejoin('full', closed.cause === 'silence' ? 'keep_alive_timeout' : 'signaling_closed');
+    this.#rejoin.request('full', closed.cause === 'silence' ? 'keep_alive_timeout' : 'signaling_closed');
   }
 
   // ── media ────────────────────────────────────────────────────────────────────────────
@@ -497,7 +403,7 @@ export class StreamSession {
     this.#event('rtms.connection_lost', { channel: `media:${connection.key}`, code: closed.code, cause: closed.cause });
     if (closed.cause === 'too_big' || closed.cause === 'protocol_error') this.#ignored.record(`media:${connection.key}`, closed.cause, { closeCode: closed.code });
     // If signaling is gone too, its own close handler asks for the full rejoin.
-    if (this.#join.signaling?.isOpen) this.#requestRejoin('media', 'media_closed');
+    if (this.#join.signaling?.isOpen) this.#rejoin.request('media', 'media_closed');
   }
 
   // ── teardown ─────────────────────────────────────────────────────────────────────────
@@ -510,8 +416,7 @@ export class StreamSession {
   #finish(state: 'ended' | 'failed', reason: string, stopReason: number | undefined, options: { linger?: boolean } = {}): Promise<void> {
     if (this.#finishing) return this.#finishing;
     this.#finishing = (async () => {
-      this.#rejoin?.controller.abort();
-      this.#rejoin = undefined;
+      this.#rejoin.abort();
       const signaling = this.#join.signaling;
       this.#flow.cancelDeadline();
       if (options.linger && signaling?.isOpen) {
@@ -569,7 +474,7 @@ export class StreamSession {
       stopReason: this.#stopReason,
       stopReasonName: this.#stopReason === undefined ? undefined : nameOf(STOP_REASON_NAMES, this.#stopReason),
       failure: this.#failure,
-      reconnects: this.#reconnects,
+      reconnects: this.#rejoin.reconnects,
       mediaRequested: this.#config.media.kinds,
       formats: this.#formats,
     };
