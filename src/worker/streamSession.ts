@@ -22,8 +22,9 @@ import { SessionAccounting } from './session/sessionAccounting.ts';
 import { RtmsJoin, statusName, type MediaConnection } from './session/rtmsJoin.ts';
 import { SessionAudio } from './session/sessionAudio.ts';
 import { interpretSignaling } from './session/signalingEvents.ts';
+import { streamMetadata, streamStats, type StreamFacts } from './session/streamReport.ts';
 import { StreamStateMachine, type StateChange } from './streamStateMachine.ts';
-import { FILES_LISTED, type StreamStats } from './streamStats.ts';
+import type { StreamStats } from './streamStats.ts';
 import type { WorkerMetrics } from './workerMetrics.ts';
 
 /**
@@ -310,30 +311,32 @@ export class StreamSession {
   }
 
   #stats(): StreamStats {
-    const media = this.#accounting.media(this.#sink.counters());
-    const files = this.#sink.files();
-    const audioBytesPerSecond = this.#formats ? this.#formats.audio.sampleRateHz * this.#formats.audio.channels * 2 : 0;
+    return streamStats(this.#facts(), {
+      rejoins: this.#rejoin.rejoins(),
+      media: this.#accounting.media(this.#sink.counters()),
+      bufferedBytes: this.#sink.pendingBytes + this.#flow.backlogBytes,
+      files: this.#sink.files(),
+      participants: this.#roster.page(),
+      participantCounts: this.#roster.counts(),
+      now: this.#clock.now(),
+    });
+  }
+
+  #metadata(): Record<string, unknown> {
+    return streamMetadata(this.#facts(), this.#config.media.kinds);
+  }
+
+  #facts(): StreamFacts {
     return {
-      rtmsStreamId: this.#start.rtmsStreamId,
-      product: this.#start.product,
-      entityId: this.#start.entityId,
+      start: this.#start,
       state: this.#machine.state,
       createdAt: this.#createdAt,
       liveAt: this.#liveAt,
       endedAt: this.#endedAt,
       stopReason: this.#stopReason,
-      stopReasonName: this.#stopReason === undefined ? undefined : nameOf(STOP_REASON_NAMES, this.#stopReason),
       failure: this.#failure,
       reconnects: this.#rejoin.reconnects,
-      rejoins: this.#rejoin.rejoins(),
-      bufferedBytes: this.#sink.pendingBytes + this.#flow.backlogBytes,
-      media,
-      audioSeconds: audioBytesPerSecond > 0 ? (media.audio?.bytesWritten ?? 0) / audioBytesPerSecond : 0,
-      reportedAt: this.#clock.now(),
-      participants: this.#roster.page(),
-      participantCounts: this.#roster.counts(),
-      files: files.length > FILES_LISTED ? files.slice(0, FILES_LISTED) : files,
-      fileCount: files.length,
+      formats: this.#formats,
     };
   }
 
@@ -457,26 +460,5 @@ export class StreamSession {
     const event = lifecycleEvent(eventType, { rtmsStreamId: this.#start.rtmsStreamId, ...data }, this.#clock.now());
     this.#sink.writeEvent(event);
     for (const tap of this.#taps) tap.event(event);
-  }
-
-  #metadata(): Record<string, unknown> {
-    return {
-      rtmsStreamId: this.#start.rtmsStreamId,
-      product: this.#start.product,
-      entityIdKey: this.#start.entityIdKey,
-      entityId: this.#start.entityId,
-      sessionKey: this.#start.sessionKey,
-      accountId: this.#start.accountId,
-      state: this.#machine.state,
-      createdAt: new Date(this.#createdAt).toISOString(),
-      liveAt: this.#liveAt === undefined ? undefined : new Date(this.#liveAt).toISOString(),
-      endedAt: this.#endedAt === undefined ? undefined : new Date(this.#endedAt).toISOString(),
-      stopReason: this.#stopReason,
-      stopReasonName: this.#stopReason === undefined ? undefined : nameOf(STOP_REASON_NAMES, this.#stopReason),
-      failure: this.#failure,
-      reconnects: this.#rejoin.reconnects,
-      mediaRequested: this.#config.media.kinds,
-      formats: this.#formats,
-    };
   }
 }
