@@ -2,12 +2,11 @@ import { systemClock, type Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { lifecycleEvent, type Frame, type MediaFormats } from '../media/frame.ts';
-import { MessageType, STOP_REASON_NAMES, StopReason, nameOf } from '../rtms/codes.ts';
-import { MEDIA_KIND_BY_MESSAGE_TYPE, decodeMediaMessage } from '../rtms/mediaMessage.ts';
+import { lifecycleEvent, type MediaFormats } from '../media/frame.ts';
+import { STOP_REASON_NAMES, StopReason, nameOf } from '../rtms/codes.ts';
 import { negotiatedFormats } from '../rtms/mediaParams.ts';
 import type { StreamStart } from '../rtms/products.ts';
-import type { RtmsMessage, RtmsSocket, SocketClosed } from '../rtms/rtmsSocket.ts';
+import type { RtmsMessage } from '../rtms/rtmsSocket.ts';
 import type { FrameTap } from '../sinks/frameTap.ts';
 import type { MediaBytesOnDisk } from '../sinks/outputOnDisk.ts';
 import type { StreamSink } from '../sinks/streamSink.ts';
@@ -17,11 +16,12 @@ import { FlowControl } from './session/flowControl.ts';
 import { FrameAdmission, isDecodeStart } from './session/frameAdmission.ts';
 import { IgnoredMessages } from './session/ignoredMessages.ts';
 import { InterruptionLedger } from './session/interruptionLedger.ts';
+import { MediaIngest } from './session/mediaIngest.ts';
 import { RejoinController } from './session/rejoinController.ts';
 import { SessionAccounting } from './session/sessionAccounting.ts';
-import { RtmsJoin, statusName, type MediaConnection } from './session/rtmsJoin.ts';
+import { RtmsJoin } from './session/rtmsJoin.ts';
 import { SessionAudio } from './session/sessionAudio.ts';
-import { interpretSignaling } from './session/signalingEvents.ts';
+import { applyRosterChanges, interpretSignaling } from './session/signalingEvents.ts';
 import { streamMetadata, streamStats, type StreamFacts } from './session/streamReport.ts';
 import { StreamStateMachine, type StateChange } from './streamStateMachine.ts';
 import type { StreamStats } from './streamStats.ts';
@@ -66,7 +66,6 @@ export class StreamSession {
   #start: StreamStart;
   readonly #config: StreamSessionOptions['config'];
   readonly #sink: StreamSink;
-  readonly #metrics: WorkerMetrics;
   readonly #taps: readonly FrameTap[];
   readonly #logger: Logger;
   readonly #clock: Clock;
@@ -75,19 +74,14 @@ export class StreamSession {
   readonly #roster: ParticipantRoster;
   /** Frames received and dropped here, with the sink's and earlier incarnations' counts. */
   readonly #accounting: SessionAccounting;
-  readonly #createdAt: number;
   /** A resumed stream's carried counts and the windows its lost incarnation's output lacks. */
   readonly #resumed: ResumedAccounting | undefined;
   /** `close()` calls waiting for the first join (or a resume's) to settle. */
   readonly #joinWaiters = new Set<() => void>();
-  #liveAt: number | undefined;
-  #endedAt: number | undefined;
-  #stopReason: number | undefined;
-  #failure: string | undefined;
+  /** When the stream was admitted, went live and ended, and how it ended. */
+  readonly #outcome: { createdAt: number; liveAt: number | undefined; endedAt?: number; stopReason?: number | undefined; failure?: string };
   readonly #resumeReason: string | undefined;
   #formats: MediaFormats | undefined;
-  /** Per-speaker audio positions: redelivery after a rejoin is dropped, gaps and clock steps are marked. */
-  readonly #audio: SessionAudio;
   /** Signaling connections that ended, matched with Zoom's `rtms_interrupted` by arrival order. */
   readonly #interruptions = new InterruptionLedger();
   /** Not requested, duplicate, excluded or awaiting a keyframe: what is not written, and why. */
@@ -103,103 +97,85 @@ export class StreamSession {
   #closing: Promise<void> | undefined;
   /** Backlog in front of the sink, paused sockets, stall deadline, eviction. */
   readonly #flow: FlowControl;
+  /** Every media message: decoded, counted, admitted or dropped, written. */
+  readonly #ingest: MediaIngest;
 
   constructor(options: StreamSessionOptions) {
+    const { config, sink, metrics, logger } = options;
+    const clock = options.clock ?? systemClock;
     this.#start = options.start;
-    this.#config = options.config;
-    this.#sink = options.sink;
-    this.#metrics = options.metrics;
+    this.#config = config;
+    this.#sink = sink;
     this.#taps = options.taps;
-    this.#logger = options.logger;
-    this.#clock = options.clock ?? systemClock;
+    this.#logger = logger;
+    this.#clock = clock;
     this.#onFinished = options.onFinished;
-    this.#audio = new SessionAudio({
-      event: (eventType, data) => this.#event(eventType, data),
-      logger: this.#logger,
-      gapFill: this.#config.media.audio.gapFill === 'silence',
-    });
-    this.#admission = new FrameAdmission({ requested: this.#config.media.kinds, audio: this.#audio });
+    const event = (eventType: string, data: Record<string, unknown>): void => this.#event(eventType, data);
+    // Per-speaker audio positions: redelivery after a rejoin is dropped, gaps and clock steps are marked.
+    const audio = new SessionAudio({ event, logger, gapFill: config.media.audio.gapFill === 'silence' });
+    this.#admission = new FrameAdmission({ requested: config.media.kinds, audio });
     this.#resumeReason = options.resumeFrom?.reason;
     const previous = options.resumeFrom?.previous;
-    this.#createdAt = previous?.createdAt ?? this.#clock.now();
-    this.#resumed = options.resumeFrom && new ResumedAccounting(options.resumeFrom, this.#clock.now());
+    this.#outcome = { createdAt: previous?.createdAt ?? clock.now(), liveAt: previous?.liveAt };
+    this.#resumed = options.resumeFrom && new ResumedAccounting(options.resumeFrom, clock.now());
     this.#accounting = new SessionAccounting(this.#resumed?.media);
-    this.#liveAt = previous?.liveAt;
-    this.#roster = new ParticipantRoster({ maxParticipants: this.#config.rtms.maxParticipants, onOverflow: (count) => this.#metrics.limitHit('participants', count) });
-    this.#ignored = new IgnoredMessages({
-      clock: this.#clock,
-      logger: this.#logger,
-      event: (eventType, data) => this.#event(eventType, data),
-      count: (channel, reason) => this.#metrics.ignoredMessage(channel, reason),
-    });
+    this.#roster = new ParticipantRoster({ maxParticipants: config.rtms.maxParticipants, onOverflow: (count) => metrics.limitHit('participants', count) });
+    this.#ignored = new IgnoredMessages({ clock, logger, event, count: (channel, reason) => metrics.ignoredMessage(channel, reason) });
     this.#machine = new StreamStateMachine({
-      now: () => this.#clock.now(),
+      now: () => clock.now(),
       onChange: (change) => {
-        this.#logger.info({ from: change.from, to: change.to, reason: change.reason }, 'stream state changed');
+        logger.info({ from: change.from, to: change.to, reason: change.reason }, 'stream state changed');
         this.#event(`stream.${change.to}`, { from: change.from, reason: change.reason });
-        this.#sink.setMetadata(this.#metadata());
+        sink.setMetadata(this.#metadata());
         if (change.to !== 'connecting') for (const settled of [...this.#joinWaiters]) settled();
         options.onStateChange(change);
       },
     });
     this.#flow = new FlowControl({
-      buffer: this.#config.buffer,
-      sink: this.#sink,
+      buffer: config.buffer,
+      sink,
       media: { pause: () => this.#join.pauseMedia(), resume: () => this.#join.resumeMedia() },
       isDecodeStart: (frame) => isDecodeStart(frame, this.#formats),
       evicted: (frame) => this.#accounting.dropped(frame.kind, 'buffer_full'),
       cut: (kind) => this.#admission.cut(kind),
-      event: (eventType, data) => this.#event(eventType, data),
-      clock: this.#clock,
-      logger: this.#logger,
+      event, clock, logger,
+    });
+    this.#ingest = new MediaIngest({
+      admission: this.#admission, accounting: this.#accounting, flow: this.#flow, roster: this.#roster, ignored: this.#ignored, resumed: this.#resumed,
+      taps: this.#taps, metrics, formats: () => this.#formats, event, clock,
     });
     this.#join = new RtmsJoin({
-      config: this.#config,
-      start: () => this.#start,
-      clock: this.#clock,
-      logger: this.#logger,
-      metrics: this.#metrics,
-      event: (eventType, data) => this.#event(eventType, data),
-      wasLive: () => this.#liveAt !== undefined,
+      config, start: () => this.#start, clock, logger, metrics, event,
+      wasLive: () => this.#outcome.liveAt !== undefined,
       paused: () => this.#flow.paused,
       onSignalingMessage: (message) => this.#onSignalingMessage(message),
-      onSignalingMalformed: (reason) => this.#ignored.record('signaling', reason),
-      onSignalingClosed: (socket, closed) => this.#onSignalingClosed(socket, closed),
-      onMediaMessage: (connection, message, bytes) => this.#onMediaMessage(connection, message, bytes),
-      onMediaMalformed: (connection, reason, bytes) => {
-        // Unreadable, so it may have been a picture of any kind this socket carries.
-        for (const kind of connection.kinds) this.#admission.cut(kind);
-        this.#accounting.malformed(connection.kinds[0] ?? 'audio', bytes);
-        this.#ignored.record(`media:${connection.key}`, reason);
-      },
-      onMediaClosed: (connection, closed) => this.#onMediaClosed(connection, closed),
+      ignored: this.#ignored,
+      ended: () => this.#ending(),
+      onSignalingLost: (trigger) => this.#rejoin.request('full', trigger),
+      onMediaMessage: (connection, message, bytes) => this.#ingest.message(connection, message, bytes),
+      onMediaMalformed: (connection, reason, bytes) => this.#ingest.malformed(connection, reason, bytes),
+      onMediaLost: () => this.#rejoin.request('media', 'media_closed'),
       onMediaJoined: (mediaParams) => {
-        this.#formats = negotiatedFormats(this.#config.media, mediaParams, this.#formats);
-        this.#sink.setFormats(this.#formats);
-        this.#audio.rejoined(this.#clock.now());
+        this.#formats = negotiatedFormats(config.media, mediaParams, this.#formats);
+        sink.setFormats(this.#formats);
+        audio.rejoined(clock.now());
       },
-      onJoinedSignalingEnded: () => this.#interruptions.ended(this.#clock.now()),
+      onJoinedSignalingEnded: () => this.#interruptions.ended(clock.now()),
     });
     this.#rejoin = new RejoinController({
-      rtms: this.#config.rtms,
-      machine: this.#machine,
-      previous,
-      clock: this.#clock,
-      logger: this.#logger,
-      metrics: this.#metrics,
-      event: (eventType, data) => this.#event(eventType, data),
+      rtms: config.rtms, machine: this.#machine, previous, clock, logger, metrics, event,
       attempt: (scope, signal) => this.#join.attempt(scope, signal),
-      ended: () => this.#machine.isTerminal || this.#finishing !== undefined,
-      live: () => (this.#liveAt ??= this.#clock.now()),
+      ended: () => this.#ending(),
+      live: () => (this.#outcome.liveAt ??= clock.now()),
       fail: (reason) => void this.#finish('failed', reason, undefined),
     });
-    this.#sink.on('drain', () => this.#flow.drained());
-    this.#sink.on('error', (error: unknown) => {
+    sink.on('drain', () => this.#flow.drained());
+    sink.on('error', (error: unknown) => {
       const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined)?.code : undefined;
-      this.#metrics.sinkError(typeof cause === 'string' ? cause : describeError(error).code);
-      this.#logger.error({ err: describeError(error) }, 'sink failed; frames for this stream are now counted as dropped');
+      metrics.sinkError(typeof cause === 'string' ? cause : describeError(error).code);
+      logger.error({ err: describeError(error) }, 'sink failed; frames for this stream are now counted as dropped');
     });
-    this.#sink.setMetadata(this.#metadata());
+    sink.setMetadata(this.#metadata());
   }
 
   get rtmsStreamId(): string {
@@ -256,19 +232,7 @@ export class StreamSession {
     // Asked while joining (a fresh start, or a resume right after a worker crash): let the
     // join settle first, so that Zoom gets STREAM_CLOSE instead of waiting out its grace.
     if (this.#machine.state === 'connecting') await this.#untilJoinSettled(this.#config.rtms.handshakeTimeoutMs);
-    const signaling = this.#join.signaling;
-    if (signaling?.isOpen) {
-      try {
-        const reply = await signaling.request(
-          { msg_type: MessageType.STREAM_CLOSE_REQ, rtms_stream_id: this.#start.rtmsStreamId },
-          MessageType.STREAM_CLOSE_RESP,
-          this.#config.rtms.handshakeTimeoutMs,
-        );
-        this.#event('rtms.stream_close_resp', { statusCode: reply['status_code'], statusName: statusName(reply['status_code']) });
-      } catch (error) {
-        this.#logger.warn({ err: describeError(error) }, 'no STREAM_CLOSE_RESP; closing locally');
-      }
-    }
+    if (this.#join.signaling?.isOpen) await this.#join.requestStreamClose();
     // Zoom answers, then terminates the stream and closes signaling; record its last words.
     return this.#finish('ended', 'closed by request', StopReason.RECEIVER_REQUEST_CLOSE, { linger: true });
   }
@@ -330,11 +294,11 @@ export class StreamSession {
     return {
       start: this.#start,
       state: this.#machine.state,
-      createdAt: this.#createdAt,
-      liveAt: this.#liveAt,
-      endedAt: this.#endedAt,
-      stopReason: this.#stopReason,
-      failure: this.#failure,
+      createdAt: this.#outcome.createdAt,
+      liveAt: this.#outcome.liveAt,
+      endedAt: this.#outcome.endedAt,
+      stopReason: this.#outcome.stopReason,
+      failure: this.#outcome.failure,
       reconnects: this.#rejoin.reconnects,
       formats: this.#formats,
     };
@@ -344,69 +308,16 @@ export class StreamSession {
 
   #onSignalingMessage(message: RtmsMessage): void {
     const decision = interpretSignaling(message, { product: this.#start.product, now: this.#clock.now() });
-    for (const change of decision.roster) {
-      if (change.op === 'join') this.#roster.join(change.userId, change.userName, change.at);
-      else if (change.op === 'leave') this.#roster.leave(change.userId, change.at);
-      else this.#roster.setActiveSpeaker(change.userId, change.userName, change.at);
-    }
+    applyRosterChanges(this.#roster, decision.roster);
     for (const { eventType, data } of decision.events) this.#event(eventType, data);
     if (decision.ignored !== undefined) this.#ignored.record('signaling', decision.ignored.reason, { msgType: decision.ignored.msgType });
     if (decision.rejoin !== undefined) this.#rejoin.request(decision.rejoin.scope, decision.rejoin.trigger);
     if (decision.terminate !== undefined) void this.#finish('ended', decision.terminate.reason, decision.terminate.stopReason, { linger: true });
   }
 
-  #onSignalingClosed(socket: RtmsSocket, closed: SocketClosed): void {
-    if (closed.byUs || this.#machine.isTerminal || this.#finishing) return;
-    this.#logger.warn({ code: closed.code, cause: closed.cause }, 'signaling connection lost');
-    this.#join.signalingEnded(socket);
-    this.#event('rtms.connection_lost', { channel: 'signaling', code: closed.code, cause: closed.cause });
-    if (closed.cause === 'too_big' || closed.cause === 'protocol_error') this.#ignored.record('signaling', closed.cause, { closeCode: closed.code });
-    this.#rejoin.request('full', closed.cause === 'silence' ? 'keep_alive_timeout' : 'signaling_closed');
-  }
-
-  // ── media ────────────────────────────────────────────────────────────────────────────
-
-  #onMediaMessage(connection: MediaConnection, message: RtmsMessage, wireBytes: number): void {
-    const kind = MEDIA_KIND_BY_MESSAGE_TYPE.get(message.msg_type);
-    if (kind === undefined) {
-      if (message.msg_type !== MessageType.KEEP_ALIVE_REQ) this.#ignored.record(`media:${connection.key}`, 'unknown_msg_type', { msgType: message.msg_type });
-      return;
-    }
-    const decoded = decodeMediaMessage(message, kind, this.#clock.now());
-    if (!decoded.ok) {
-      this.#accounting.malformed(kind, wireBytes);
-      this.#ignored.record(`media:${connection.key}`, 'malformed_media', { kind, decodeReason: decoded.reason });
-      this.#admission.cut(kind);
-      return;
-    }
-    const frame = decoded.frame;
-    const lostWindow = this.#resumed?.close(kind, this.#clock.now());
-    if (lostWindow !== undefined) this.#event('media.gap', lostWindow);
-    this.#accounting.received(kind, frame.data.length);
-    const admission = this.#admission.admit(frame, this.#formats);
-    if (!admission.admitted) {
-      this.#accounting.dropped(kind, admission.reason);
-      return;
-    }
-    if (admission.keyframeGap !== undefined) this.#event('media.gap', { kind, reason: 'awaiting_keyframe', ...admission.keyframeGap });
-    this.#roster.seen(frame.userId, frame.userName, frame.timestamp);
-    this.#write(frame);
-  }
-
-  #write(frame: Frame): void {
-    this.#metrics.frameLatency(frame.kind, (this.#clock.now() - frame.timestamp) / 1000);
-    // Secondary outputs get the frame now, whatever the sink is doing.
-    for (const tap of this.#taps) tap.frame(frame);
-    this.#flow.write(frame);
-  }
-
-  #onMediaClosed(connection: MediaConnection, closed: SocketClosed): void {
-    if (closed.byUs || this.#machine.isTerminal || this.#finishing) return;
-    this.#logger.warn({ channel: connection.key, code: closed.code, cause: closed.cause }, 'media connection lost');
-    this.#event('rtms.connection_lost', { channel: `media:${connection.key}`, code: closed.code, cause: closed.cause });
-    if (closed.cause === 'too_big' || closed.cause === 'protocol_error') this.#ignored.record(`media:${connection.key}`, closed.cause, { closeCode: closed.code });
-    // If signaling is gone too, its own close handler asks for the full rejoin.
-    if (this.#join.signaling?.isOpen) this.#rejoin.request('media', 'media_closed');
+  /** The stream is over or on its way out: nothing new starts. */
+  #ending(): boolean {
+    return this.#machine.isTerminal || this.#finishing !== undefined;
   }
 
   // ── teardown ─────────────────────────────────────────────────────────────────────────
@@ -439,9 +350,9 @@ export class StreamSession {
       for (const gap of this.#resumed?.closeAll(this.#clock.now()) ?? []) this.#event('media.gap', gap);
       // Nothing new arrives now: the backlog goes to the sink, which queues it for the final flush.
       this.#flow.flushBacklog();
-      this.#stopReason = stopReason;
-      this.#endedAt = this.#clock.now();
-      if (state === 'failed') this.#failure = reason;
+      this.#outcome.stopReason = stopReason;
+      this.#outcome.endedAt = this.#clock.now();
+      if (state === 'failed') this.#outcome.failure = reason;
       if (!this.#machine.isTerminal) this.#machine.transition(state, reason);
       for (const tap of this.#taps) tap.flush();
       try {

@@ -1,6 +1,6 @@
 import type { Clock } from '../../clock.ts';
 import type { Config, MediaKind } from '../../config.ts';
-import { ConnectorError, HandshakeRejectedError } from '../../errors.ts';
+import { ConnectorError, HandshakeRejectedError, describeError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { EventType, MessageType, STATUS_CODE_NAMES, StatusCode, isRetryableStatus, nameOf } from '../../rtms/codes.ts';
 import { isRecord, mediaTypeMask, requestedMediaParams } from '../../rtms/mediaParams.ts';
@@ -8,13 +8,14 @@ import type { StreamStart } from '../../rtms/products.ts';
 import { RtmsSocket, type MalformedFrameReason, type RtmsMessage, type RtmsSocketOptions, type SocketClosed } from '../../rtms/rtmsSocket.ts';
 import { handshakeSignature } from '../../rtms/signature.ts';
 import type { WorkerMetrics } from '../workerMetrics.ts';
+import type { IgnoredMessages } from './ignoredMessages.ts';
 import { SocketRelease } from './socketRelease.ts';
 
 /**
  * The RTMS join procedure and the sockets it opens: the signaling handshake, the event
  * subscription, then one handshake per media socket, each acknowledged with CLIENT_READY_ACK
  * (README, "Running it against Zoom"). A media-only rejoin reopens the media sockets that are
- * down. Each failure is a typed error whose `retryable` tells the rejoin whether to try again;
+ * down. A socket lost (not closed by us) is reported and handed to the rejoin policy. Each failure is a typed error whose `retryable` tells the rejoin whether to try again;
  * an attempt that was superseded (aborted) closes what it opened and hands nothing over.
  */
 
@@ -49,14 +50,17 @@ export interface RtmsJoinOptions {
   readonly wasLive: () => boolean;
   /** Media is paused by backpressure: a socket opened now starts paused. */
   readonly paused: () => boolean;
+  /** Unreadable signaling messages and sockets closed for a bad message are counted here. */
+  readonly ignored: Pick<IgnoredMessages, 'record'>;
+  /** The stream is over or ending: a lost socket is no news. */
+  readonly ended: () => boolean;
   readonly onSignalingMessage: (message: RtmsMessage) => void;
-  readonly onSignalingMalformed: (reason: MalformedFrameReason) => void;
-  /** The current signaling socket closed (it is already forgotten). */
-  readonly onSignalingClosed: (socket: RtmsSocket, closed: SocketClosed) => void;
+  /** Signaling was lost (not closed by us): everything must be rejoined. */
+  readonly onSignalingLost: (trigger: 'keep_alive_timeout' | 'signaling_closed') => void;
   readonly onMediaMessage: (connection: MediaConnection, message: RtmsMessage, wireBytes: number) => void;
   readonly onMediaMalformed: (connection: MediaConnection, reason: MalformedFrameReason, wireBytes: number) => void;
-  /** A connection's current media socket closed (it is already forgotten). */
-  readonly onMediaClosed: (connection: MediaConnection, closed: SocketClosed) => void;
+  /** A media socket was lost while signaling is up: that media must be rejoined. */
+  readonly onMediaLost: (connection: MediaConnection) => void;
   /** A media handshake was accepted with these `media_params`. */
   readonly onMediaJoined: (mediaParams: unknown) => void;
   /** The signaling connection Zoom accepted has ended: an interruption Zoom may report. */
@@ -99,6 +103,22 @@ export class RtmsJoin {
     return scope === 'full' || !this.#signaling?.isOpen ? this.#joinAll(signal) : this.#joinMissingMedia(signal);
   }
 
+  /** Asks Zoom to close the stream (STREAM_CLOSE_REQ) over the open signaling socket, and records its answer. */
+  async requestStreamClose(): Promise<void> {
+    const signaling = this.#signaling;
+    if (!signaling?.isOpen) return;
+    try {
+      const reply = await signaling.request(
+        { msg_type: MessageType.STREAM_CLOSE_REQ, rtms_stream_id: this.#options.start().rtmsStreamId },
+        MessageType.STREAM_CLOSE_RESP,
+        this.#options.config.rtms.handshakeTimeoutMs,
+      );
+      this.#options.event('rtms.stream_close_resp', { statusCode: reply['status_code'], statusName: statusName(reply['status_code']) });
+    } catch (error) {
+      this.#options.logger.warn({ err: describeError(error) }, 'no STREAM_CLOSE_RESP; closing locally');
+    }
+  }
+
   /** Closes every socket (tracked until gone: the next signaling connection waits for them). */
   closeSockets(): void {
     if (this.#signaling !== undefined) this.signalingEnded(this.#signaling);
@@ -127,12 +147,8 @@ export class RtmsJoin {
       {
         ...this.#socketSettings(start.signalingUrl, 'signaling'),
         onMessage: (message) => this.#options.onSignalingMessage(message),
-        onMalformed: (reason) => this.#options.onSignalingMalformed(reason),
-        onClose: (closed) => {
-          if (this.#signaling !== signaling) return;
-          this.#signaling = undefined;
-          this.#options.onSignalingClosed(signaling, closed);
-        },
+        onMalformed: (reason) => this.#options.ignored.record('signaling', reason),
+        onClose: (closed) => this.#signalingClosed(signaling, closed),
         onKeepAlive: (timestamp) => this.#keepAlive('signaling', timestamp),
       },
       signal,
@@ -184,11 +200,7 @@ export class RtmsJoin {
           ...this.#socketSettings(current.url, `media:${current.key}`),
           onMessage: (message, bytes) => this.#options.onMediaMessage(current, message, bytes),
           onMalformed: (reason, bytes) => this.#options.onMediaMalformed(current, reason, bytes),
-          onClose: (closed) => {
-            if (current.socket !== socket) return;
-            current.socket = undefined;
-            this.#options.onMediaClosed(current, closed);
-          },
+          onClose: (closed) => this.#mediaClosed(current, socket, closed),
           onKeepAlive: (timestamp) => this.#keepAlive('media', timestamp),
         },
         signal,
@@ -225,6 +237,31 @@ export class RtmsJoin {
       // Zoom's library acknowledges each media handshake; media flows after the ack.
       signaling.send({ msg_type: MessageType.CLIENT_READY_ACK, rtms_stream_id: this.#options.start().rtmsStreamId });
     }
+  }
+
+  #signalingClosed(socket: RtmsSocket, closed: SocketClosed): void {
+    if (this.#signaling !== socket) return;
+    this.#signaling = undefined;
+    if (closed.byUs || this.#options.ended()) return;
+    this.#options.logger.warn({ code: closed.code, cause: closed.cause }, 'signaling connection lost');
+    this.signalingEnded(socket);
+    this.#lost('signaling', closed);
+    this.#options.onSignalingLost(closed.cause === 'silence' ? 'keep_alive_timeout' : 'signaling_closed');
+  }
+
+  #mediaClosed(connection: MediaConnection, socket: RtmsSocket, closed: SocketClosed): void {
+    if (connection.socket !== socket) return;
+    connection.socket = undefined;
+    if (closed.byUs || this.#options.ended()) return;
+    this.#options.logger.warn({ channel: connection.key, code: closed.code, cause: closed.cause }, 'media connection lost');
+    this.#lost(`media:${connection.key}`, closed);
+    // If signaling is gone too, its own close handler asks for the full rejoin.
+    if (this.#signaling?.isOpen) this.#options.onMediaLost(connection);
+  }
+
+  #lost(channel: string, closed: SocketClosed): void {
+    this.#options.event('rtms.connection_lost', { channel, code: closed.code, cause: closed.cause });
+    if (closed.cause === 'too_big' || closed.cause === 'protocol_error') this.#options.ignored.record(channel, closed.cause, { closeCode: closed.code });
   }
 
   #closedMedia(): MediaConnection | undefined {

@@ -13,7 +13,7 @@ import {
 import { isRecord } from '../../rtms/mediaParams.ts';
 import type { Product } from '../../rtms/products.ts';
 import type { RtmsMessage } from '../../rtms/rtmsSocket.ts';
-import { PARTICIPANT_PAGE } from '../participantRoster.ts';
+import { PARTICIPANT_PAGE, type ParticipantRoster } from '../participantRoster.ts';
 
 /**
  * What a message on the signaling socket means for the stream, as data: the events to
@@ -138,6 +138,15 @@ function interpretEvent(message: RtmsMessage, context: SignalingContext): Signal
       const userIds = participants.map((participant) => idField(participant, 'user_id')).filter((id) => id !== undefined);
       return { roster: [], events: [{ eventType: 'rtms.event', data: { eventType, eventName: name, userId: idField(event, 'user_id'), ...boundedIds(userIds), timestamp: at } }] };
     }
+  }
+}
+
+/** Carries a decision's roster changes out, in order. */
+export function applyRosterChanges(roster: Pick<ParticipantRoster, 'join' | 'leave' | 'setActiveSpeaker'>, changes: readonly RosterChange[]): void {
+  for (const change of changes) {
+    if (change.op === 'join') roster.join(change.userId, change.userName, change.at);
+    else if (change.op === 'leave') roster.leave(change.userId, change.at);
+    else roster.setActiveSpeaker(change.userId, change.userName, change.at);
   }
 }
 

@@ -10,7 +10,7 @@ import type { StreamStart } from '../../../../src/rtms/products.ts';
 import { handshakeSignature } from '../../../../src/rtms/signature.ts';
 import { RtmsJoin, SUBSCRIBED_EVENTS, handshakeFields, handshakeRejection, planMedia, type MediaConnection } from '../../../../src/worker/session/rtmsJoin.ts';
 
-const ENV = { ZM_RTMS_CLIENT: 'client-id', ZM_RTMS_SECRET: 'client-secret', ZM_WEBHOOK_SECRET_TOKEN: 'token', RTMS_ALLOWED_HOSTS: '*', MEDIA_KINDS: 'audio,transcript' };
+const ENV = { ZM_RTMS_CLIENT: 'client-id', ZM_RTMS_SECRET: 'client-secret', ZM_WEBHOOK_SECRET_TOKEN: 'token', RTMS_ALLOWED_HOSTS: '*', RTMS_MEDIA: 'audio,transcript' };
 
 describe('planMedia', () => {
   it('one socket per kind when every wanted kind has a URL', () => {
@@ -87,12 +87,14 @@ async function rtmsServer(options: { signalingStatus?: number } = {}) {
   const base = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const received: Array<{ path: string; msgType: number }> = [];
   const media = new Map<string, WebSocket>();
+  let signalingPeer: WebSocket | undefined;
   // The client's last send may still be on its way when its promise settles: wait for it to land.
   const waiters: Array<{ count: number; resolve: () => void }> = [];
   const whenReceived = (count: number): Promise<void> => new Promise((resolve) => (received.length >= count ? resolve() : waiters.push({ count, resolve })));
   server.on('connection', (peer, request) => {
     const path = request.url ?? '/';
     if (path !== '/') media.set(path, peer);
+    else signalingPeer = peer;
     peer.on('message', (raw) => {
       const message = JSON.parse(String(raw)) as Record<string, unknown>;
       received.push({ path, msgType: message['msg_type'] as number });
@@ -104,14 +106,14 @@ async function rtmsServer(options: { signalingStatus?: number } = {}) {
       }
     });
   });
-  return { base, received, media, whenReceived };
+  return { base, received, media, whenReceived, signaling: () => signalingPeer };
 }
 
 function join(base: string) {
   const config = loadConfig(ENV);
   const start = { product: 'meeting', rtmsStreamId: 'stream-1', entityIdKey: 'meeting_uuid', entityId: 'm1', signalingUrl: base } as unknown as StreamStart;
   let mediaClosed: (key: string) => void = () => undefined;
-  const seen = { mediaJoined: 0, mediaClosed: [] as string[], events: [] as string[], signalingEnded: 0, nextMediaClosed: new Promise<string>((resolve) => (mediaClosed = resolve)) };
+  const seen = { mediaJoined: 0, mediaClosed: [] as string[], events: [] as string[], signalingEnded: 0, signalingLost: [] as string[], ignored: [] as string[], nextMediaClosed: new Promise<string>((resolve) => (mediaClosed = resolve)) };
   const rtms = new RtmsJoin({
     config,
     start: () => start,
@@ -121,12 +123,13 @@ function join(base: string) {
     event: (eventType) => seen.events.push(eventType),
     wasLive: () => false,
     paused: () => false,
+    ignored: { record: (channel, reason) => seen.ignored.push(`${channel}/${reason}`) },
+    ended: () => false,
     onSignalingMessage: () => undefined,
-    onSignalingMalformed: () => undefined,
-    onSignalingClosed: () => undefined,
+    onSignalingLost: (trigger) => seen.signalingLost.push(trigger),
     onMediaMessage: () => undefined,
     onMediaMalformed: () => undefined,
-    onMediaClosed: (connection: MediaConnection) => {
+    onMediaLost: (connection: MediaConnection) => {
       seen.mediaClosed.push(connection.key);
       mediaClosed(connection.key);
     },
@@ -164,6 +167,7 @@ describe('RtmsJoin against a stand-in server on 127.0.0.1', () => {
     await whenReceived(6);
     media.get('/transcript')?.close();
     expect(await seen.nextMediaClosed).toBe('transcript');
+    expect(seen.events).toEqual(['rtms.connection_lost']);
     expect(seen.mediaClosed).toEqual(['transcript']);
     received.length = 0;
     await rtms.attempt('media', new AbortController().signal);
@@ -173,6 +177,24 @@ describe('RtmsJoin against a stand-in server on 127.0.0.1', () => {
       { path: '/', msgType: MessageType.CLIENT_READY_ACK },
     ]);
     rtms.closeSockets();
+  });
+
+  it('signaling lost: reported once, the interruption noted, and a full rejoin asked for; closed by us: nothing', async () => {
+    const { base, whenReceived, signaling } = await rtmsServer();
+    const { rtms, seen } = join(base);
+    await rtms.attempt('full', new AbortController().signal);
+    await whenReceived(6);
+    const lost = new Promise<void>((resolve) => {
+      const socket = rtms.signaling;
+      void socket?.closed.then(() => resolve());
+    });
+    signaling()?.close();
+    await lost;
+    expect(seen.signalingLost).toEqual(['signaling_closed']);
+    expect(seen.signalingEnded).toBe(1);
+    rtms.closeSockets();
+    await Promise.all(rtms.sockets().map((socket) => socket.closed));
+    expect(seen.signalingLost).toEqual(['signaling_closed']);
   });
 
   it('a refused signaling handshake: a typed error, an event, and no media socket opened', async () => {
