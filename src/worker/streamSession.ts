@@ -202,7 +202,7 @@ export class StreamSession {
    * `eventTs` is only recorded.
    */
   interrupt(eventTs: number): void {
-    if (this.#machine.isTerminal || this.#finishing) return;
+    if (this.#ending()) return;
     const answered = this.#interruptions.reported(this.#clock.now());
     this.#event('rtms.interrupted', { eventTs, alreadyAnswered: answered });
     if (!answered) this.#rejoin.request('full', 'interrupted_webhook');
@@ -210,7 +210,7 @@ export class StreamSession {
 
   /** A new `rtms_started` for this stream: full rejoin, with the new `server_urls`. */
   failover(start: StreamStart): void {
-    if (this.#machine.isTerminal || this.#finishing) return;
+    if (this.#ending()) return;
     this.#start = start;
     this.#event('rtms.failover', {});
     // The old server is gone: restart any rejoin under way so it targets the new URL.
