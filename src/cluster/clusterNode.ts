@@ -14,6 +14,7 @@ import { initialStreamStats, type StreamStats } from '../worker/streamStats.ts';
 import { type ClusterCommand, type ClusterCommandBody, type ClusterCommandType, commandStreamId } from './clusterCommand.ts';
 import { ClusterKeys } from './clusterKeys.ts';
 import { CommandBus } from './commandBus.ts';
+import { handOffStreams } from './handOff.ts';
 import { KeyedQueue } from './keyedQueue.ts';
 import { RedisConnection } from './redisConnection.ts';
 import { RedisWebhookDeduplicator } from './redisWebhookDeduplicator.ts';
@@ -281,64 +282,24 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     const supervisor = this.#requireSupervisor();
     this.#draining = true;
     await this.#heartbeat();
-    const ids = supervisor.activeIds();
-    if (ids.length === 0) return { released: 0, adopted: 0 };
-    const room = new Map<string, number>();
-    try {
-      for (const replica of await this.#replicas.live()) {
-        if (replica.replicaId !== this.replicaId && !replica.draining && replica.free > 0) room.set(replica.replicaId, replica.free);
-      }
-    } catch (error) {
-      this.#warn('replica list unavailable for the hand-off', undefined, error);
-    }
-    const pickPeer = (): string | undefined => {
-      let best: string | undefined;
-      for (const [replicaId, free] of room) if (free > 0 && (best === undefined || free > (room.get(best) ?? 0))) best = replicaId;
-      if (best !== undefined) room.set(best, (room.get(best) ?? 1) - 1);
-      return best;
-    };
-    const started = Date.now();
-    const released: string[] = [];
-    await Promise.all(
-      ids.map((id) =>
-        this.#lanes
-          .run(id, async () => {
-            const lease = this.#leases.get(id);
-            if (lease === undefined || !supervisor.has(id)) return;
-            const to = pickPeer();
-            this.#releasing.add(id);
-            let stats: StreamStats | undefined;
-            try {
-              stats = await supervisor.release(id, 'handed_off');
-            } finally {
-              this.#releasing.delete(id);
-            }
-            this.#leases.forget(id);
-            if (stats?.stopReason !== undefined) {
-              // Zoom ended it while we let go: nothing to hand over.
-              await this.#registry.finish(lease);
-              return;
-            }
-            await this.#leases.release(lease, 'handoff', { stats: stats === undefined ? undefined : JSON.stringify(stats), state: 'waitingReconnect' });
-            released.push(id);
-            if (to !== undefined) await this.#send(to, { type: 'adopt', rtmsStreamId: id, reason: 'handoff' });
-            this.emit('handedOff', { rtmsStreamId: id, to });
-            this.#logger.info({ rtmsStreamId: id, to, releasedInMs: Date.now() - started }, 'stream handed off');
-          })
-          .catch((error: unknown) => this.#warn('hand-off failed; the lease expires on its own', id, error)),
-      ),
+    return handOffStreams(
+      {
+        replicaId: this.replicaId,
+        supervisor,
+        leases: this.#leases,
+        registry: this.#registry,
+        replicas: this.#replicas,
+        lanes: this.#lanes,
+        redis: this.#redis,
+        keys: this.#keys,
+        releasing: this.#releasing,
+        logger: this.#logger,
+        send: (to, body) => this.#send(to, body),
+        handedOff: (rtmsStreamId, to) => this.emit('handedOff', { rtmsStreamId, to }),
+        warn: (message, rtmsStreamId, error) => this.#warn(message, rtmsStreamId, error),
+      },
+      waitMs,
     );
-    // Wait until the peers hold the leases: then the streams are theirs before we exit.
-    const deadline = Date.now() + waitMs;
-    let waiting = released;
-    while (waiting.length > 0 && Date.now() < deadline) {
-      const owners = await Promise.all(waiting.map((id) => this.#redis.client.get(this.#keys.lease(id)).catch(() => null)));
-      waiting = waiting.filter((_, i) => owners[i] === null);
-      if (waiting.length > 0) await sleep(100);
-    }
-    const adopted = released.length - waiting.length;
-    this.#logger.info({ released: released.length, adopted, notYetAdopted: waiting, tookMs: Date.now() - started }, 'hand-off complete');
-    return { released: released.length, adopted };
   }
 
   /** Stops every loop, leaves the replica registry and closes the Redis connections. Idempotent. */
@@ -762,6 +723,3 @@ function storedStats(stored: StoredStream): StreamStats | undefined {
   return { ...base, state, endedAt: undefined };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
