@@ -16,12 +16,12 @@ import { ClusterKeys } from './clusterKeys.ts';
 import { CommandBus } from './commandBus.ts';
 import { handOffStreams } from './handOff.ts';
 import { KeyedQueue } from './keyedQueue.ts';
+import { OrphanScan } from './orphanScan.ts';
 import { RedisConnection } from './redisConnection.ts';
 import { RedisWebhookDeduplicator } from './redisWebhookDeduplicator.ts';
 import { ReplicaRegistry } from './replicaRegistry.ts';
 import { type ClaimOutcome, type HeldLease, StreamLeases } from './streamLeases.ts';
 import { type NoteKind, type StoredStream, StreamRegistry, parseStoredStart, parseStoredStats } from './streamRegistry.ts';
-import { planTakeovers } from './takeoverPlanner.ts';
 
 /*
  * Multi-replica mode (REDIS_URL). Each replica runs this next to its supervisor:
@@ -60,8 +60,6 @@ export interface ClusterNodeOptions {
 
 /** Forwarding a command more often than this means the stream keeps moving: give up. */
 const MAX_HOPS = 3;
-/** Orphans examined per scan. */
-const SCAN_LIMIT = 200;
 /** XREADGROUP BLOCK of the command stream, ms. */
 const COMMAND_BLOCK_MS = 1000;
 
@@ -87,8 +85,8 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
   readonly #pending = new Map<string, { start: StreamStart; since: number }>();
   /** Finished streams whose record could not be deleted yet. */
   readonly #unfinished = new Map<string, HeldLease>();
-  /** When this replica first saw each current orphan, ms epoch. */
-  readonly #orphanSeen = new Map<string, number>();
+  /** The takeover scan: orphans claimed by free capacity, or removed. */
+  readonly #orphans: OrphanScan;
   /** Last metadata write per stream, ms epoch. */
   readonly #lastSync = new Map<string, number>();
   /** When each stream here last became `live`, ms epoch: older interruptions are already answered. */
@@ -119,6 +117,19 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     this.#registry = new StreamRegistry({ redis: this.#redis, keys: this.#keys, leases: this.#leases });
     this.#replicas = new ReplicaRegistry({ redis: this.#redis, keys: this.#keys, liveWindowMs: 3 * cluster.leaseRenewMs });
     this.deduplicator = new RedisWebhookDeduplicator({ redis: this.#redis, keys: this.#keys, ttlMs: cluster.dedupTtlMs });
+    this.#orphans = new OrphanScan({
+      replicaId: this.replicaId,
+      cluster,
+      registry: this.#registry,
+      replicas: this.#replicas,
+      lanes: this.#lanes,
+      logger: this.#logger,
+      isLocal: (id) => this.#requireSupervisor().has(id) || this.#leases.holds(id) || this.#suspended.has(id),
+      free: () => this.#free(),
+      takeOver: (id, hint) => this.#takeOver(id, hint),
+      abandoned: (rtmsStreamId, reason) => this.emit('abandoned', { rtmsStreamId, reason }),
+      warn: (message, rtmsStreamId, error) => this.#warn(message, rtmsStreamId, error),
+    });
   }
 
   /** Connects to Redis (up to 15 s); call `attach()` once the supervisor runs. */
@@ -408,7 +419,7 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
       this.#reserved -= 1;
     }
     if (outcome.status !== 'claimed') return;
-    this.#orphanSeen.delete(rtmsStreamId);
+    this.#orphans.claimed(rtmsStreamId);
     const reason: AcquireReason = outcome.record['released'] === 'handoff' ? 'handoff' : hint;
     await this.#startClaimed(outcome, reason);
   }
@@ -590,7 +601,7 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     try {
       await this.#retryUnfinished();
       this.#retryHeld();
-      if (!this.#draining) await this.#scan();
+      if (!this.#draining) await this.#orphans.scan();
     } catch (error) {
       this.#logger.debug({ err: describeError(error) }, 'takeover scan failed');
     } finally {
@@ -651,49 +662,6 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     await this.#startClaimed(outcome, 'recovered', start.eventTs >= suspended.start.eventTs ? start : suspended.start, suspended.stats);
     // Exclusions made while the stream was suspended and Redis did not have them.
     for (const userId of suspended.excluded) if (!outcome.excluded.includes(userId)) this.#supervisor?.excludeParticipant(rtmsStreamId, userId);
-  }
-
-  async #scan(): Promise<void> {
-    const supervisor = this.#requireSupervisor();
-    const orphans = await this.#registry.orphans(SCAN_LIMIT);
-    const now = Date.now();
-    const current = new Set(orphans.map((orphan) => orphan.rtmsStreamId));
-    for (const id of [...this.#orphanSeen.keys()]) if (!current.has(id)) this.#orphanSeen.delete(id);
-    const claimable: string[] = [];
-    const hints = new Map<string, AcquireReason>();
-    for (const orphan of orphans) {
-      const id = orphan.rtmsStreamId;
-      if (!this.#orphanSeen.has(id)) this.#orphanSeen.set(id, now);
-      if (supervisor.has(id) || this.#leases.holds(id) || this.#suspended.has(id)) continue;
-      if (orphan.over || orphan.orphanedMs > this.#config.cluster.orphanMaxAgeMs) {
-        const reason = orphan.over ? 'stopped' : 'orphan_max_age';
-        void this.#lanes
-          .run(id, async () => {
-            if (await this.#registry.removeOrphan(id)) {
-              this.#logger.warn({ rtmsStreamId: id, reason, orphanedMs: orphan.orphanedMs }, 'stream without an owner removed');
-              this.emit('abandoned', { rtmsStreamId: id, reason });
-            }
-          })
-          .catch((error: unknown) => this.#warn('orphan removal failed', id, error));
-        continue;
-      }
-      claimable.push(id);
-      hints.set(id, orphan.released === 'handoff' ? 'handoff' : 'takeover');
-    }
-    const selfFree = this.#free();
-    if (claimable.length === 0 || selfFree <= 0) return;
-    const replicas = (await this.#replicas.live()).filter((replica) => !replica.draining);
-    const plan = planTakeovers({
-      orphans: claimable,
-      replicas,
-      self: this.replicaId,
-      selfFree,
-      seenForMs: (id) => now - (this.#orphanSeen.get(id) ?? now),
-      fallbackAfterMs: 2 * this.#config.cluster.scanIntervalMs,
-    });
-    for (const id of plan) {
-      void this.#lanes.run(id, () => this.#takeOver(id, hints.get(id) ?? 'takeover')).catch((error: unknown) => this.#warn('takeover failed', id, error));
-    }
   }
 
   // ── helpers ──────────────────────────────────────────────────────────────────────────
