@@ -18,6 +18,15 @@ export type Admission =
   | { readonly admitted: true; /** The kind waited for a keyframe until this frame: what it dropped meanwhile. */ readonly keyframeGap?: DroppedRange }
   | { readonly admitted: false; readonly reason: AdmissionRefusal };
 
+// Shared answers: admission runs for every frame and allocates nothing but a gap report.
+const ADMITTED: Admission = { admitted: true };
+const REFUSED: { readonly [reason in AdmissionRefusal]: Admission } = {
+  not_requested: { admitted: false, reason: 'not_requested' },
+  duplicate: { admitted: false, reason: 'duplicate' },
+  excluded: { admitted: false, reason: 'excluded' },
+  awaiting_keyframe: { admitted: false, reason: 'awaiting_keyframe' },
+};
+
 /** The session's audio timeline: false for a frame Zoom redelivered (see SessionAudio). */
 export interface AudioAdmission {
   admit(frame: Frame, formats: MediaFormats): boolean;
@@ -55,19 +64,19 @@ export class FrameAdmission {
   /** `formats` as negotiated so far (undefined before the first media handshake). */
   admit(frame: Frame, formats: MediaFormats | undefined): Admission {
     const { kind } = frame;
-    if (!this.#requested.includes(kind)) return { admitted: false, reason: 'not_requested' };
-    if (kind === 'audio' && formats !== undefined && !this.#audio.admit(frame, formats)) return { admitted: false, reason: 'duplicate' };
+    if (!this.#requested.includes(kind)) return REFUSED.not_requested;
+    if (kind === 'audio' && formats !== undefined && !this.#audio.admit(frame, formats)) return REFUSED.duplicate;
     if (this.#excluded.has(frame.userId)) {
       this.#keyframes.cut(kind);
-      return { admitted: false, reason: 'excluded' };
+      return REFUSED.excluded;
     }
-    if (!this.#keyframes.isWaiting(kind)) return { admitted: true };
+    if (!this.#keyframes.isWaiting(kind)) return ADMITTED;
     if (!isDecodeStart(frame, formats)) {
       this.#keyframes.hold(frame);
-      return { admitted: false, reason: 'awaiting_keyframe' };
+      return REFUSED.awaiting_keyframe;
     }
     const keyframeGap = this.#keyframes.restart(kind);
-    return keyframeGap === undefined ? { admitted: true } : { admitted: true, keyframeGap };
+    return keyframeGap === undefined ? ADMITTED : { admitted: true, keyframeGap };
   }
 
   /** The stream ends: what each kind still waiting for a keyframe dropped. */
