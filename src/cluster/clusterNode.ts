@@ -15,6 +15,7 @@ import { type ClusterCommand, type ClusterCommandBody, type ClusterCommandType, 
 import { ClusterKeys } from './clusterKeys.ts';
 import { CommandBus } from './commandBus.ts';
 import { handOffStreams } from './handOff.ts';
+import { HeldStreams } from './heldStreams.ts';
 import { KeyedQueue } from './keyedQueue.ts';
 import { OrphanScan } from './orphanScan.ts';
 import { RedisConnection } from './redisConnection.ts';
@@ -79,12 +80,8 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
   #supervisor: Supervisor | undefined;
   /** Streams being let go here: their `streamFinished` must not delete the shared record. */
   readonly #releasing = new Set<string>();
-  /** Streams stopped because the lease deadline passed with Redis unreachable: claimed again when it is back. */
-  readonly #suspended = new Map<string, { start: StreamStart; stats: StreamStats | undefined; excluded: string[]; since: number }>();
-  /** New streams announced while Redis was unreachable: announced again when it is back. */
-  readonly #pending = new Map<string, { start: StreamStart; since: number }>();
-  /** Finished streams whose record could not be deleted yet. */
-  readonly #unfinished = new Map<string, HeldLease>();
+  /** Streams kept while Redis was unreachable (pending, suspended, unfinished), retried on each scan. */
+  readonly #held: HeldStreams;
   /** The takeover scan: orphans claimed by free capacity, or removed. */
   readonly #orphans: OrphanScan;
   /** Last metadata write per stream, ms epoch. */
@@ -124,10 +121,26 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
       replicas: this.#replicas,
       lanes: this.#lanes,
       logger: this.#logger,
-      isLocal: (id) => this.#requireSupervisor().has(id) || this.#leases.holds(id) || this.#suspended.has(id),
+      isLocal: (id) => this.#requireSupervisor().has(id) || this.#leases.holds(id) || this.#held.isSuspended(id),
       free: () => this.#free(),
       takeOver: (id, hint) => this.#takeOver(id, hint),
       abandoned: (rtmsStreamId, reason) => this.emit('abandoned', { rtmsStreamId, reason }),
+      warn: (message, rtmsStreamId, error) => this.#warn(message, rtmsStreamId, error),
+    });
+    this.#held = new HeldStreams({
+      reconnectWindowMs: options.config.rtms.reconnectWindowMs,
+      registry: this.#registry,
+      leases: this.#leases,
+      lanes: this.#lanes,
+      logger: this.#logger,
+      free: () => this.#free(),
+      reserve: () => {
+        this.#reserved += 1;
+        return () => void (this.#reserved -= 1);
+      },
+      announce: (start) => this.#onStarted(start, 0),
+      recovered: (claim, start, stats) => this.#startClaimed(claim, 'recovered', start, stats),
+      exclude: (rtmsStreamId, userId) => this.#supervisor?.excludeParticipant(rtmsStreamId, userId),
       warn: (message, rtmsStreamId, error) => this.#warn(message, rtmsStreamId, error),
     });
   }
@@ -341,12 +354,8 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
       await this.#registry.announce(start, { claim: false }).catch((error: unknown) => this.#warn('could not store the new rtms_started payload', id, error));
       return;
     }
-    const suspended = this.#suspended.get(id);
-    if (suspended !== undefined) {
-      // Claimed again (with this payload) once Redis is reachable.
-      if (start.eventTs >= suspended.start.eventTs) suspended.start = start;
-      return;
-    }
+    // Suspended: claimed again (with the newest payload) once Redis is reachable.
+    if (this.#held.startedWhileSuspended(start)) return;
     const claim = this.#free() > 0;
     if (claim) this.#reserved += 1;
     let outcome;
@@ -354,12 +363,12 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
       outcome = await this.#registry.announce(start, { claim });
     } catch (error) {
       this.#warn('redis unavailable: stream held until it is back', id, error);
-      this.#pending.set(id, { start, since: this.#pending.get(id)?.since ?? Date.now() });
+      this.#held.pend(start);
       return;
     } finally {
       if (claim) this.#reserved -= 1;
     }
-    this.#pending.delete(id);
+    this.#held.announced(id);
     if (outcome.status === 'stale') {
       this.#logger.info({ rtmsStreamId: id, eventTs: start.eventTs }, 'stale rtms_started (older event_ts); ignored');
       return;
@@ -410,7 +419,7 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
   /** Claims an orphan if there is room here (takeover scan, adopt hint). */
   async #takeOver(rtmsStreamId: string, hint: AcquireReason): Promise<void> {
     const supervisor = this.#requireSupervisor();
-    if (supervisor.has(rtmsStreamId) || this.#leases.holds(rtmsStreamId) || this.#suspended.has(rtmsStreamId) || this.#free() <= 0) return;
+    if (supervisor.has(rtmsStreamId) || this.#leases.holds(rtmsStreamId) || this.#held.isSuspended(rtmsStreamId) || this.#free() <= 0) return;
     this.#reserved += 1;
     let outcome: ClaimOutcome;
     try {
@@ -432,7 +441,7 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     try {
       await this.#registry.finish(lease);
     } catch (error) {
-      this.#unfinished.set(id, lease);
+      this.#held.unfinished(id, lease);
       this.#warn('could not delete the finished stream record; retrying', id, error);
     }
   }
@@ -449,7 +458,7 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
       .run(rtmsStreamId, async () => {
         const stats = await released.finally(() => this.#releasing.delete(rtmsStreamId));
         if (reason === 'expired' && stats !== undefined && stats.stopReason === undefined && !this.#draining) {
-          this.#suspended.set(rtmsStreamId, { start: info.start, stats, excluded: info.excluded, since: Date.now() });
+          this.#held.suspend(rtmsStreamId, { start: info.start, stats, excluded: info.excluded });
         }
       })
       .catch((error: unknown) => this.#warn('release after lease loss failed', rtmsStreamId, error));
@@ -491,33 +500,20 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     } catch (error) {
       if (!supervisor.has(id)) {
         this.#warn(`redis unavailable: ${body.type} cannot reach the stream's owner`, id, error);
-        return this.#dropHeld(body);
+        return this.#held.command(body);
       }
     }
     if (supervisor.has(id)) {
       await this.#execute(body);
       return true;
     }
-    const held = this.#dropHeld(body);
+    const held = this.#held.command(body);
     if (note === undefined || note.status === 'unknown') return held;
     if (note.status === 'owned' && note.owner !== this.replicaId) {
       if (hops < MAX_HOPS) await this.#send(note.owner, body, hops + 1);
       else this.#logger.warn({ rtmsStreamId: id, command: body.type }, 'command forwarded too often; dropped');
     }
     return true;
-  }
-
-  /** A stop or close for a stream held here without a lease (suspended, pending) ends it; true if held. */
-  #dropHeld(body: ClusterCommandBody): boolean {
-    const id = commandStreamId(body);
-    const held = this.#suspended.has(id) || this.#pending.has(id);
-    if (body.type === 'stop' || body.type === 'close') {
-      this.#suspended.delete(id);
-      this.#pending.delete(id);
-    } else if (body.type === 'exclude') {
-      this.#suspended.get(id)?.excluded.push(body.userId);
-    }
-    return held;
   }
 
   async #execute(body: Exclude<ClusterCommandBody, { type: 'started' } | { type: 'adopt' }>): Promise<void> {
@@ -599,69 +595,14 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     if (this.#ticking || this.#closed || !this.#redis.isUp) return;
     this.#ticking = true;
     try {
-      await this.#retryUnfinished();
-      this.#retryHeld();
+      await this.#held.retryUnfinished();
+      this.#held.retryHeld();
       if (!this.#draining) await this.#orphans.scan();
     } catch (error) {
       this.#logger.debug({ err: describeError(error) }, 'takeover scan failed');
     } finally {
       this.#ticking = false;
     }
-  }
-
-  async #retryUnfinished(): Promise<void> {
-    for (const [id, lease] of [...this.#unfinished]) {
-      this.#unfinished.delete(id);
-      if (!(await this.#registry.finish(lease))) await this.#registry.removeOrphan(id);
-    }
-  }
-
-  /** Announces held new streams again and claims suspended ones back; gives up after Zoom's grace. */
-  #retryHeld(): void {
-    const now = Date.now();
-    const window = this.#config.rtms.reconnectWindowMs;
-    for (const [id, { start, since }] of [...this.#pending]) {
-      this.#pending.delete(id);
-      if (now - since > window) {
-        this.#logger.warn({ rtmsStreamId: id }, 'stream announced while Redis was unreachable and not claimed in time; dropped');
-        continue;
-      }
-      this.#pending.set(id, { start, since });
-      void this.#lanes.run(id, () => this.#onStarted(start, 0)).catch((error: unknown) => this.#warn('held stream not announced', id, error));
-    }
-    for (const [id, suspended] of [...this.#suspended]) {
-      if (now - suspended.since > window) {
-        this.#suspended.delete(id);
-        this.#logger.warn({ rtmsStreamId: id }, 'suspended stream not recovered within the reconnect window; dropped');
-        continue;
-      }
-      void this.#lanes.run(id, () => this.#recover(id)).catch((error: unknown) => this.#warn('suspended stream not recovered', id, error));
-    }
-  }
-
-  /** Claims back a stream this replica stopped when its lease deadline passed, if nobody else took it. */
-  async #recover(rtmsStreamId: string): Promise<void> {
-    const suspended = this.#suspended.get(rtmsStreamId);
-    if (suspended === undefined || this.#free() <= 0) return;
-    this.#reserved += 1;
-    let outcome: ClaimOutcome | undefined;
-    try {
-      // Announce first: Redis may have lost the record (restart without persistence).
-      const announced = await this.#registry.announce(suspended.start, { claim: true });
-      outcome = announced.status === 'stale' ? await this.#leases.claim(rtmsStreamId) : announced.claim;
-    } finally {
-      this.#reserved -= 1;
-    }
-    if (outcome === undefined) return;
-    this.#suspended.delete(rtmsStreamId);
-    if (outcome.status !== 'claimed') {
-      this.#logger.info({ rtmsStreamId, outcome: outcome.status }, 'suspended stream is owned elsewhere now; dropped here');
-      return;
-    }
-    const start = parseStoredStart(outcome.record['start']) ?? suspended.start;
-    await this.#startClaimed(outcome, 'recovered', start.eventTs >= suspended.start.eventTs ? start : suspended.start, suspended.stats);
-    // Exclusions made while the stream was suspended and Redis did not have them.
-    for (const userId of suspended.excluded) if (!outcome.excluded.includes(userId)) this.#supervisor?.excludeParticipant(rtmsStreamId, userId);
   }
 
   // ── helpers ──────────────────────────────────────────────────────────────────────────
