@@ -14,6 +14,7 @@ import { initialStreamStats, type StreamStats } from '../worker/streamStats.ts';
 import { type ClusterCommand, type ClusterCommandBody, type ClusterCommandType, commandStreamId } from './clusterCommand.ts';
 import { ClusterKeys } from './clusterKeys.ts';
 import { CommandBus } from './commandBus.ts';
+import { CommandRouter, MAX_HOPS } from './commandRouting.ts';
 import { handOffStreams } from './handOff.ts';
 import { HeldStreams } from './heldStreams.ts';
 import { KeyedQueue } from './keyedQueue.ts';
@@ -22,7 +23,7 @@ import { RedisConnection } from './redisConnection.ts';
 import { RedisWebhookDeduplicator } from './redisWebhookDeduplicator.ts';
 import { ReplicaRegistry } from './replicaRegistry.ts';
 import { type ClaimOutcome, type HeldLease, StreamLeases } from './streamLeases.ts';
-import { type NoteKind, type StoredStream, StreamRegistry, parseStoredStart, parseStoredStats } from './streamRegistry.ts';
+import { type StoredStream, StreamRegistry, parseStoredStart, parseStoredStats } from './streamRegistry.ts';
 
 /*
  * Multi-replica mode (REDIS_URL). Each replica runs this next to its supervisor:
@@ -59,8 +60,6 @@ export interface ClusterNodeOptions {
   readonly logger: Logger;
 }
 
-/** Forwarding a command more often than this means the stream keeps moving: give up. */
-const MAX_HOPS = 3;
 /** XREADGROUP BLOCK of the command stream, ms. */
 const COMMAND_BLOCK_MS = 1000;
 
@@ -82,6 +81,8 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
   readonly #releasing = new Set<string>();
   /** Streams kept while Redis was unreachable (pending, suspended, unfinished), retried on each scan. */
   readonly #held: HeldStreams;
+  /** Commands for a stream: executed here, or forwarded to its owner. */
+  readonly #commands: CommandRouter;
   /** The takeover scan: orphans claimed by free capacity, or removed. */
   readonly #orphans: OrphanScan;
   /** Last metadata write per stream, ms epoch. */
@@ -141,6 +142,16 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
       announce: (start) => this.#onStarted(start, 0),
       recovered: (claim, start, stats) => this.#startClaimed(claim, 'recovered', start, stats),
       exclude: (rtmsStreamId, userId) => this.#supervisor?.excludeParticipant(rtmsStreamId, userId),
+      warn: (message, rtmsStreamId, error) => this.#warn(message, rtmsStreamId, error),
+    });
+    this.#commands = new CommandRouter({
+      replicaId: this.replicaId,
+      supervisor: () => this.#requireSupervisor(),
+      registry: this.#registry,
+      leases: this.#leases,
+      held: this.#held,
+      send: (to, body, hops) => this.#send(to, body, hops),
+      logger: this.#logger,
       warn: (message, rtmsStreamId, error) => this.#warn(message, rtmsStreamId, error),
     });
   }
@@ -247,10 +258,10 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
       case 'started':
         return this.#lanes.run(event.start.rtmsStreamId, () => this.#onStarted(event.start, 0));
       case 'interrupted':
-        await this.#lanes.run(event.rtmsStreamId, () => this.#route({ type: 'interrupt', rtmsStreamId: event.rtmsStreamId, eventTs: event.eventTs }, 0));
+        await this.#lanes.run(event.rtmsStreamId, () => this.#commands.route({ type: 'interrupt', rtmsStreamId: event.rtmsStreamId, eventTs: event.eventTs }, 0));
         return;
       case 'stopped':
-        await this.#lanes.run(event.rtmsStreamId, () => this.#route({ type: 'stop', rtmsStreamId: event.rtmsStreamId, stopReason: event.stopReason }, 0));
+        await this.#lanes.run(event.rtmsStreamId, () => this.#commands.route({ type: 'stop', rtmsStreamId: event.rtmsStreamId, stopReason: event.stopReason }, 0));
         return;
       default:
         supervisor.handleWebhook(event);
@@ -286,11 +297,11 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
   }
 
   close(rtmsStreamId: string): Promise<boolean> {
-    return this.#lanes.run(rtmsStreamId, () => this.#route({ type: 'close', rtmsStreamId }, 0));
+    return this.#lanes.run(rtmsStreamId, () => this.#commands.route({ type: 'close', rtmsStreamId }, 0));
   }
 
   excludeParticipant(rtmsStreamId: string, userId: string): Promise<boolean> {
-    return this.#lanes.run(rtmsStreamId, () => this.#route({ type: 'exclude', rtmsStreamId, userId }, 0));
+    return this.#lanes.run(rtmsStreamId, () => this.#commands.route({ type: 'exclude', rtmsStreamId, userId }, 0));
   }
 
   // ── shutdown ─────────────────────────────────────────────────────────────────────────
@@ -484,62 +495,6 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
 
   // ── commands ─────────────────────────────────────────────────────────────────────────
 
-  /**
-   * Routes a command for one stream: recorded in its record first (so a later owner sees it),
-   * then executed here if the stream runs here, else sent to the owner's command stream.
-   * Resolves false when no replica knows the stream.
-   */
-  async #route(body: Exclude<ClusterCommandBody, { type: 'started' } | { type: 'adopt' }>, hops: number): Promise<boolean> {
-    const supervisor = this.#requireSupervisor();
-    const id = body.rtmsStreamId;
-    const [kind, argument]: [NoteKind, string] =
-      body.type === 'stop' ? ['stop', String(body.stopReason)] : body.type === 'exclude' ? ['exclude', body.userId] : [body.type, ''];
-    let note;
-    try {
-      note = await this.#registry.note(id, kind, argument);
-    } catch (error) {
-      if (!supervisor.has(id)) {
-        this.#warn(`redis unavailable: ${body.type} cannot reach the stream's owner`, id, error);
-        return this.#held.command(body);
-      }
-    }
-    if (supervisor.has(id)) {
-      await this.#execute(body);
-      return true;
-    }
-    const held = this.#held.command(body);
-    if (note === undefined || note.status === 'unknown') return held;
-    if (note.status === 'owned' && note.owner !== this.replicaId) {
-      if (hops < MAX_HOPS) await this.#send(note.owner, body, hops + 1);
-      else this.#logger.warn({ rtmsStreamId: id, command: body.type }, 'command forwarded too often; dropped');
-    }
-    return true;
-  }
-
-  async #execute(body: Exclude<ClusterCommandBody, { type: 'started' } | { type: 'adopt' }>): Promise<void> {
-    const supervisor = this.#requireSupervisor();
-    const id = body.rtmsStreamId;
-    switch (body.type) {
-      case 'interrupt':
-        // The session skips an interruption older than its current connection (already answered).
-        if (await this.#leases.confirm(id)) supervisor.interrupt(id, body.eventTs);
-        return;
-      case 'stop':
-        supervisor.stop(id, body.stopReason);
-        return;
-      case 'close':
-        supervisor.closeStream(id);
-        return;
-      case 'exclude':
-        supervisor.excludeParticipant(id, body.userId);
-        return;
-      default: {
-        const unknown: never = body;
-        throw new Error(`unexpected command ${JSON.stringify(unknown)}`);
-      }
-    }
-  }
-
   async #onCommand(command: ClusterCommand): Promise<void> {
     this.emit('command', { type: command.type, direction: 'received', lagMs: Math.max(0, Date.now() - command.sentAt) });
     const id = commandStreamId(command);
@@ -550,7 +505,7 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
         case 'adopt':
           return this.#takeOver(id, command.reason === 'handoff' ? 'handoff' : 'adopt');
         default:
-          await this.#route(command, command.hops);
+          await this.#commands.route(command, command.hops);
       }
     });
   }
