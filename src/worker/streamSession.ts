@@ -28,11 +28,12 @@ import type { StreamStats } from './streamStats.ts';
 import type { WorkerMetrics } from './workerMetrics.ts';
 
 /**
- * One RTMS stream inside a worker: the lifecycle façade over its parts (session/): the join
+ * One RTMS stream inside a worker: the lifecycle façade over its parts in session/: the join
  * procedure and its sockets (RtmsJoin), joins and rejoins (RejoinController), what signaling
- * messages mean (interpretSignaling), which frames are written (FrameAdmission), backpressure
- * (FlowControl) and the counts (SessionAccounting). The session owns the state machine, wires
- * the parts together and tears the stream down once.
+ * messages mean (interpretSignaling), the path of each media message (MediaIngest, with
+ * FrameAdmission deciding what is written), backpressure (FlowControl), the counts
+ * (SessionAccounting) and the report (streamReport). The session owns the state machine,
+ * wires the parts together and tears the stream down once.
  */
 
 /** How long a stream Zoom terminated keeps listening for Zoom's last messages, ms. */
