@@ -7,14 +7,13 @@ import type { StreamControl } from '../http/adminRoutes.ts';
 import type { WebhookDeduplicator } from '../http/webhookDeduplicator.ts';
 import type { WebhookEvent } from '../http/webhookEvent.ts';
 import type { Logger } from '../logger.ts';
-import type { StreamStart } from '../rtms/products.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import { TERMINAL_STATES } from '../worker/streamStateMachine.ts';
 import { initialStreamStats, type StreamStats } from '../worker/streamStats.ts';
 import { type ClusterCommand, type ClusterCommandBody, type ClusterCommandType, commandStreamId } from './clusterCommand.ts';
 import { ClusterKeys } from './clusterKeys.ts';
 import { CommandBus } from './commandBus.ts';
-import { CommandRouter, MAX_HOPS } from './commandRouting.ts';
+import { CommandRouter } from './commandRouting.ts';
 import { handOffStreams } from './handOff.ts';
 import { HeldStreams } from './heldStreams.ts';
 import { KeyedQueue } from './keyedQueue.ts';
@@ -22,8 +21,9 @@ import { OrphanScan } from './orphanScan.ts';
 import { RedisConnection } from './redisConnection.ts';
 import { RedisWebhookDeduplicator } from './redisWebhookDeduplicator.ts';
 import { ReplicaRegistry } from './replicaRegistry.ts';
-import { type ClaimOutcome, type HeldLease, StreamLeases } from './streamLeases.ts';
-import { type StoredStream, StreamRegistry, parseStoredStart, parseStoredStats } from './streamRegistry.ts';
+import { StreamClaims, type AcquireReason } from './streamClaims.ts';
+import { type HeldLease, StreamLeases } from './streamLeases.ts';
+import { type StoredStream, StreamRegistry } from './streamRegistry.ts';
 
 /*
  * Multi-replica mode (REDIS_URL). Each replica runs this next to its supervisor:
@@ -39,8 +39,7 @@ import { type StoredStream, StreamRegistry, parseStoredStart, parseStoredStats }
  * Everything done for one stream runs in that stream's lane (KeyedQueue), one step at a time.
  */
 
-/** Why this replica got a lease. */
-export type AcquireReason = 'admitted' | 'takeover' | 'handoff' | 'adopt' | 'recovered' | 'reacquired';
+export type { AcquireReason } from './streamClaims.ts';
 
 export interface ClusterNodeEvents {
   leaseAcquired: [{ readonly rtmsStreamId: string; readonly reason: AcquireReason }];
@@ -83,6 +82,8 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
   readonly #held: HeldStreams;
   /** Commands for a stream: executed here, or forwarded to its owner. */
   readonly #commands: CommandRouter;
+  /** How streams come to run here: announced and claimed, taken over, adopted. */
+  readonly #claims: StreamClaims;
   /** The takeover scan: orphans claimed by free capacity, or removed. */
   readonly #orphans: OrphanScan;
   /** Last metadata write per stream, ms epoch. */
@@ -124,7 +125,7 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
       logger: this.#logger,
       isLocal: (id) => this.#requireSupervisor().has(id) || this.#leases.holds(id) || this.#held.isSuspended(id),
       free: () => this.#free(),
-      takeOver: (id, hint) => this.#takeOver(id, hint),
+      takeOver: (id, hint) => this.#claims.takeOver(id, hint),
       abandoned: (rtmsStreamId, reason) => this.emit('abandoned', { rtmsStreamId, reason }),
       warn: (message, rtmsStreamId, error) => this.#warn(message, rtmsStreamId, error),
     });
@@ -135,12 +136,9 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
       lanes: this.#lanes,
       logger: this.#logger,
       free: () => this.#free(),
-      reserve: () => {
-        this.#reserved += 1;
-        return () => void (this.#reserved -= 1);
-      },
-      announce: (start) => this.#onStarted(start, 0),
-      recovered: (claim, start, stats) => this.#startClaimed(claim, 'recovered', start, stats),
+      reserve: () => this.#reserve(),
+      announce: (start) => this.#claims.started(start, 0),
+      recovered: (claim, start, stats) => this.#claims.startClaimed(claim, 'recovered', start, stats),
       exclude: (rtmsStreamId, userId) => this.#supervisor?.excludeParticipant(rtmsStreamId, userId),
       warn: (message, rtmsStreamId, error) => this.#warn(message, rtmsStreamId, error),
     });
@@ -151,6 +149,26 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
       leases: this.#leases,
       held: this.#held,
       send: (to, body, hops) => this.#send(to, body, hops),
+      logger: this.#logger,
+      warn: (message, rtmsStreamId, error) => this.#warn(message, rtmsStreamId, error),
+    });
+    this.#claims = new StreamClaims({
+      replicaId: this.replicaId,
+      maxStreams: options.config.maxStreams,
+      supervisor: () => this.#requireSupervisor(),
+      leases: this.#leases,
+      registry: this.#registry,
+      held: this.#held,
+      orphans: this.#orphans,
+      free: () => this.#free(),
+      reserve: () => this.#reserve(),
+      send: (to, body, hops) => this.#send(to, body, hops),
+      hintAdopt: (rtmsStreamId, reason) => this.#hintAdopt(rtmsStreamId, reason),
+      acquired: (rtmsStreamId, reason, orphanedMs) => {
+        this.emit('leaseAcquired', { rtmsStreamId, reason });
+        if (reason !== 'admitted') this.emit('takeover', { rtmsStreamId, reason, orphanedMs });
+      },
+      abandoned: (rtmsStreamId) => this.emit('abandoned', { rtmsStreamId, reason: 'stopped' }),
       logger: this.#logger,
       warn: (message, rtmsStreamId, error) => this.#warn(message, rtmsStreamId, error),
     });
@@ -256,7 +274,7 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     const supervisor = this.#requireSupervisor();
     switch (event.kind) {
       case 'started':
-        return this.#lanes.run(event.start.rtmsStreamId, () => this.#onStarted(event.start, 0));
+        return this.#lanes.run(event.start.rtmsStreamId, () => this.#claims.started(event.start, 0));
       case 'interrupted':
         await this.#lanes.run(event.rtmsStreamId, () => this.#commands.route({ type: 'interrupt', rtmsStreamId: event.rtmsStreamId, eventTs: event.eventTs }, 0));
         return;
@@ -352,98 +370,6 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
 
   // ── stream lifecycle ─────────────────────────────────────────────────────────────────
 
-  /** An `rtms_started` (from Zoom or forwarded): failover if it runs here, else claim it if there is room. */
-  async #onStarted(start: StreamStart, hops: number): Promise<void> {
-    const supervisor = this.#requireSupervisor();
-    const id = start.rtmsStreamId;
-    if (supervisor.has(id)) {
-      // A failover races the session's own rejoin of the old server: act first on the local
-      // lease check (valid until before Redis could expire the lease), then store the newest
-      // payload for whoever resumes the stream later. The supervisor ignores stale starts.
-      if (!this.#leases.valid(id)) return;
-      supervisor.failover(start);
-      await this.#registry.announce(start, { claim: false }).catch((error: unknown) => this.#warn('could not store the new rtms_started payload', id, error));
-      return;
-    }
-    // Suspended: claimed again (with the newest payload) once Redis is reachable.
-    if (this.#held.startedWhileSuspended(start)) return;
-    const claim = this.#free() > 0;
-    if (claim) this.#reserved += 1;
-    let outcome;
-    try {
-      outcome = await this.#registry.announce(start, { claim });
-    } catch (error) {
-      this.#warn('redis unavailable: stream held until it is back', id, error);
-      this.#held.pend(start);
-      return;
-    } finally {
-      if (claim) this.#reserved -= 1;
-    }
-    this.#held.announced(id);
-    if (outcome.status === 'stale') {
-      this.#logger.info({ rtmsStreamId: id, eventTs: start.eventTs }, 'stale rtms_started (older event_ts); ignored');
-      return;
-    }
-    const result = outcome.claim;
-    if (result?.status === 'claimed') {
-      await this.#startClaimed(result, parseStoredStats(result.record['stats']) === undefined ? 'admitted' : 'takeover', start);
-      return;
-    }
-    if (result?.status === 'held') {
-      if (result.owner !== this.replicaId && hops < MAX_HOPS) await this.#send(result.owner, { type: 'started', start }, hops + 1);
-      return;
-    }
-    this.#logger.info({ rtmsStreamId: id, maxStreams: this.#config.maxStreams }, 'no room here; stream left for a replica with room');
-    await this.#hintAdopt(id, 'admission');
-  }
-
-  /** Starts a stream whose lease this replica just claimed, from the stored payload. */
-  async #startClaimed(claim: Extract<ClaimOutcome, { status: 'claimed' }>, reason: AcquireReason, start?: StreamStart, previous?: StreamStats): Promise<void> {
-    const supervisor = this.#requireSupervisor();
-    const { lease, record } = claim;
-    const id = lease.rtmsStreamId;
-    const payload = start ?? parseStoredStart(record['start']);
-    if (record['stopReason'] !== undefined || record['closeRequested'] !== undefined || payload === undefined) {
-      // Stopped or closed while it had no owner (or unreadable): nothing to join.
-      this.#leases.forget(id);
-      await this.#registry.finish(lease);
-      this.emit('abandoned', { rtmsStreamId: id, reason: 'stopped' });
-      return;
-    }
-    const carried = previous ?? parseStoredStats(record['stats']);
-    const resumeReason = reason === 'handoff' ? 'handoff' : reason === 'recovered' ? 'lease_recovered' : 'takeover';
-    const refusal = supervisor.startStream(payload, {
-      ...(carried === undefined ? {} : { resume: { previous: carried, reason: resumeReason } }),
-      excluded: claim.excluded,
-    });
-    if (refusal !== undefined) {
-      this.#leases.forget(id);
-      await this.#leases.release(lease, 'refused');
-      this.#logger.warn({ rtmsStreamId: id, refusal }, 'claimed stream refused locally; released for another replica');
-      return;
-    }
-    this.emit('leaseAcquired', { rtmsStreamId: id, reason });
-    if (reason !== 'admitted') this.emit('takeover', { rtmsStreamId: id, reason, orphanedMs: claim.orphanedMs });
-    this.#logger.info({ rtmsStreamId: id, reason, token: lease.token, orphanedMs: claim.orphanedMs, resumed: carried !== undefined }, 'stream lease acquired');
-  }
-
-  /** Claims an orphan if there is room here (takeover scan, adopt hint). */
-  async #takeOver(rtmsStreamId: string, hint: AcquireReason): Promise<void> {
-    const supervisor = this.#requireSupervisor();
-    if (supervisor.has(rtmsStreamId) || this.#leases.holds(rtmsStreamId) || this.#held.isSuspended(rtmsStreamId) || this.#free() <= 0) return;
-    this.#reserved += 1;
-    let outcome: ClaimOutcome;
-    try {
-      outcome = await this.#leases.claim(rtmsStreamId);
-    } finally {
-      this.#reserved -= 1;
-    }
-    if (outcome.status !== 'claimed') return;
-    this.#orphans.claimed(rtmsStreamId);
-    const reason: AcquireReason = outcome.record['released'] === 'handoff' ? 'handoff' : hint;
-    await this.#startClaimed(outcome, reason);
-  }
-
   async #onFinished(stats: StreamStats): Promise<void> {
     const id = stats.rtmsStreamId;
     if (this.#releasing.has(id)) return;
@@ -501,9 +427,9 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     await this.#lanes.run(id, async () => {
       switch (command.type) {
         case 'started':
-          return this.#onStarted(command.start, command.hops);
+          return this.#claims.started(command.start, command.hops);
         case 'adopt':
-          return this.#takeOver(id, command.reason === 'handoff' ? 'handoff' : 'adopt');
+          return this.#claims.takeOver(id, command.reason === 'handoff' ? 'handoff' : 'adopt');
         default:
           await this.#commands.route(command, command.hops);
       }
@@ -566,6 +492,12 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
   #free(): number {
     if (this.#draining || this.#supervisor === undefined) return 0;
     return Math.max(0, this.#supervisor.freeSlots - this.#reserved);
+  }
+
+  /** Counts a claim in flight against free capacity until the returned function is called. */
+  #reserve(): () => void {
+    this.#reserved += 1;
+    return () => void (this.#reserved -= 1);
   }
 
   #requireSupervisor(): Supervisor {
