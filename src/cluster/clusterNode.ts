@@ -8,7 +8,6 @@ import type { WebhookDeduplicator } from '../http/webhookDeduplicator.ts';
 import type { WebhookEvent } from '../http/webhookEvent.ts';
 import type { Logger } from '../logger.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
-import { TERMINAL_STATES } from '../worker/streamStateMachine.ts';
 import { initialStreamStats, type StreamStats } from '../worker/streamStats.ts';
 import { type ClusterCommand, type ClusterCommandBody, type ClusterCommandType, commandStreamId } from './clusterCommand.ts';
 import { ClusterKeys } from './clusterKeys.ts';
@@ -18,11 +17,12 @@ import { handOffStreams } from './handOff.ts';
 import { HeldStreams } from './heldStreams.ts';
 import { KeyedQueue } from './keyedQueue.ts';
 import { OrphanScan } from './orphanScan.ts';
+import { OwnedStreams } from './ownedStreams.ts';
 import { RedisConnection } from './redisConnection.ts';
 import { RedisWebhookDeduplicator } from './redisWebhookDeduplicator.ts';
 import { ReplicaRegistry } from './replicaRegistry.ts';
 import { StreamClaims, type AcquireReason } from './streamClaims.ts';
-import { type HeldLease, StreamLeases } from './streamLeases.ts';
+import { StreamLeases } from './streamLeases.ts';
 import { type StoredStream, StreamRegistry } from './streamRegistry.ts';
 
 /*
@@ -76,8 +76,8 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
   readonly #lanes = new KeyedQueue();
   #bus: CommandBus | undefined;
   #supervisor: Supervisor | undefined;
-  /** Streams being let go here: their `streamFinished` must not delete the shared record. */
-  readonly #releasing = new Set<string>();
+  /** Streams running here, as Redis sees them: record writes, lease loss, finish. */
+  readonly #owned: OwnedStreams;
   /** Streams kept while Redis was unreachable (pending, suspended, unfinished), retried on each scan. */
   readonly #held: HeldStreams;
   /** Commands for a stream: executed here, or forwarded to its owner. */
@@ -86,8 +86,6 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
   readonly #claims: StreamClaims;
   /** The takeover scan: orphans claimed by free capacity, or removed. */
   readonly #orphans: OrphanScan;
-  /** Last metadata write per stream, ms epoch. */
-  readonly #lastSync = new Map<string, number>();
   /** When each stream here last became `live`, ms epoch: older interruptions are already answered. */
   /** Claims in flight: they count against free capacity. */
   #reserved = 0;
@@ -149,6 +147,20 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
       leases: this.#leases,
       held: this.#held,
       send: (to, body, hops) => this.#send(to, body, hops),
+      logger: this.#logger,
+      warn: (message, rtmsStreamId, error) => this.#warn(message, rtmsStreamId, error),
+    });
+    this.#owned = new OwnedStreams({
+      supervisor: () => this.#requireSupervisor(),
+      leases: this.#leases,
+      registry: this.#registry,
+      held: this.#held,
+      lanes: this.#lanes,
+      leaseRenewMs: cluster.leaseRenewMs,
+      redisUp: () => this.#redis.isUp,
+      draining: () => this.#draining,
+      leaseLost: (rtmsStreamId, reason) => this.emit('leaseLost', { rtmsStreamId, reason }),
+      reacquired: (rtmsStreamId) => this.emit('leaseAcquired', { rtmsStreamId, reason: 'reacquired' }),
       logger: this.#logger,
       warn: (message, rtmsStreamId, error) => this.#warn(message, rtmsStreamId, error),
     });
@@ -216,26 +228,7 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
   async attach(supervisor: Supervisor): Promise<void> {
     this.#supervisor = supervisor;
     const cluster = this.#config.cluster;
-    supervisor.on('streamState', ({ rtmsStreamId, to }) => {
-      if (!TERMINAL_STATES.has(to)) this.#sync(rtmsStreamId, { state: to });
-    });
-    supervisor.on('stats', (streams) => {
-      const now = Date.now();
-      const every = Math.min(2000, cluster.leaseRenewMs);
-      for (const stats of streams) {
-        if (TERMINAL_STATES.has(stats.state) || now - (this.#lastSync.get(stats.rtmsStreamId) ?? 0) < every) continue;
-        this.#lastSync.set(stats.rtmsStreamId, now);
-        this.#sync(stats.rtmsStreamId, { state: stats.state, stats });
-      }
-    });
-    supervisor.on('streamFinished', (stats) => {
-      this.#lastSync.delete(stats.rtmsStreamId);
-      void this.#lanes.run(stats.rtmsStreamId, () => this.#onFinished(stats)).catch((error: unknown) => this.#warn('finish bookkeeping failed', stats.rtmsStreamId, error));
-    });
-    this.#leases.on('lost', ({ rtmsStreamId, reason }) => this.#onLeaseLost(rtmsStreamId, reason));
-    this.#leases.on('reacquired', ({ rtmsStreamId, lease }) => {
-      void this.#lanes.run(rtmsStreamId, () => this.#restore(lease)).catch((error: unknown) => this.#warn('record restore failed', rtmsStreamId, error));
-    });
+    this.#owned.attach(supervisor);
     this.#redis.on('up', () => {
       this.emit('redis', { up: true });
       // Renew at once: a Redis that restarted empty gets the owners' leases back before any
@@ -345,7 +338,7 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
         lanes: this.#lanes,
         redis: this.#redis,
         keys: this.#keys,
-        releasing: this.#releasing,
+        releasing: this.#owned.releasing,
         logger: this.#logger,
         send: (to, body) => this.#send(to, body),
         handedOff: (rtmsStreamId, to) => this.emit('handedOff', { rtmsStreamId, to }),
@@ -369,55 +362,6 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
   }
 
   // ── stream lifecycle ─────────────────────────────────────────────────────────────────
-
-  async #onFinished(stats: StreamStats): Promise<void> {
-    const id = stats.rtmsStreamId;
-    if (this.#releasing.has(id)) return;
-    const lease = this.#leases.forget(id);
-    if (lease === undefined) return;
-    try {
-      await this.#registry.finish(lease);
-    } catch (error) {
-      this.#held.unfinished(id, lease);
-      this.#warn('could not delete the finished stream record; retrying', id, error);
-    }
-  }
-
-  /** The lease is gone: stop the stream here at once (before any bookkeeping). */
-  #onLeaseLost(rtmsStreamId: string, reason: 'taken' | 'expired'): void {
-    const supervisor = this.#requireSupervisor();
-    this.emit('leaseLost', { rtmsStreamId, reason });
-    const info = supervisor.streamInfo(rtmsStreamId);
-    if (info === undefined) return;
-    this.#releasing.add(rtmsStreamId);
-    const released = supervisor.release(rtmsStreamId, `lease_${reason}`);
-    void this.#lanes
-      .run(rtmsStreamId, async () => {
-        const stats = await released.finally(() => this.#releasing.delete(rtmsStreamId));
-        if (reason === 'expired' && stats !== undefined && stats.stopReason === undefined && !this.#draining) {
-          this.#held.suspend(rtmsStreamId, { start: info.start, stats, excluded: info.excluded });
-        }
-      })
-      .catch((error: unknown) => this.#warn('release after lease loss failed', rtmsStreamId, error));
-  }
-
-  /** Redis lost the record (restart without persistence): write back what this owner knows. */
-  async #restore(lease: HeldLease): Promise<void> {
-    const info = this.#requireSupervisor().streamInfo(lease.rtmsStreamId);
-    if (info === undefined || this.#leases.get(lease.rtmsStreamId) !== lease) return;
-    await this.#registry.restore(lease, info);
-    this.emit('leaseAcquired', { rtmsStreamId: lease.rtmsStreamId, reason: 'reacquired' });
-  }
-
-  /** Fenced metadata write; a record Redis lost is restored. */
-  #sync(rtmsStreamId: string, fields: { readonly state?: StreamStats['state']; readonly stats?: StreamStats }): void {
-    const lease = this.#leases.get(rtmsStreamId);
-    if (lease === undefined || !this.#redis.isUp) return;
-    void this.#registry
-      .write(lease, fields)
-      .then((result) => (result === 'missing' ? this.#lanes.run(rtmsStreamId, () => this.#restore(lease)) : undefined))
-      .catch((error: unknown) => this.#logger.debug({ rtmsStreamId, err: describeError(error) }, 'stream metadata write failed'));
-  }
 
   // ── commands ─────────────────────────────────────────────────────────────────────────
 
