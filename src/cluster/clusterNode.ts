@@ -8,7 +8,7 @@ import type { WebhookDeduplicator } from '../http/webhookDeduplicator.ts';
 import type { WebhookEvent } from '../http/webhookEvent.ts';
 import type { Logger } from '../logger.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
-import { initialStreamStats, type StreamStats } from '../worker/streamStats.ts';
+import type { StreamStats } from '../worker/streamStats.ts';
 import { type ClusterCommand, type ClusterCommandBody, type ClusterCommandType, commandStreamId } from './clusterCommand.ts';
 import { ClusterKeys } from './clusterKeys.ts';
 import { CommandBus } from './commandBus.ts';
@@ -22,8 +22,9 @@ import { RedisConnection } from './redisConnection.ts';
 import { RedisWebhookDeduplicator } from './redisWebhookDeduplicator.ts';
 import { ReplicaRegistry } from './replicaRegistry.ts';
 import { StreamClaims, type AcquireReason } from './streamClaims.ts';
+import { type StreamViewSources, getClusterStream, listClusterStreams } from './streamView.ts';
 import { StreamLeases } from './streamLeases.ts';
-import { type StoredStream, StreamRegistry } from './streamRegistry.ts';
+import { StreamRegistry } from './streamRegistry.ts';
 
 /*
  * Multi-replica mode (REDIS_URL). Each replica runs this next to its supervisor:
@@ -86,7 +87,6 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
   readonly #claims: StreamClaims;
   /** The takeover scan: orphans claimed by free capacity, or removed. */
   readonly #orphans: OrphanScan;
-  /** When each stream here last became `live`, ms epoch: older interruptions are already answered. */
   /** Claims in flight: they count against free capacity. */
   #reserved = 0;
   #draining = false;
@@ -103,86 +103,45 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     this.#reader = options.reader;
     const cluster = options.config.cluster;
     this.#keys = new ClusterKeys(cluster.keyPrefix);
-    this.#leases = new StreamLeases({
-      redis: this.#redis,
-      keys: this.#keys,
-      replicaId: this.replicaId,
-      ttlMs: cluster.leaseTtlMs,
-      renewMs: cluster.leaseRenewMs,
-      logger: this.#logger,
-    });
+    this.#leases = new StreamLeases({ redis: this.#redis, keys: this.#keys, replicaId: this.replicaId, ttlMs: cluster.leaseTtlMs, renewMs: cluster.leaseRenewMs, logger: this.#logger });
     this.#registry = new StreamRegistry({ redis: this.#redis, keys: this.#keys, leases: this.#leases });
     this.#replicas = new ReplicaRegistry({ redis: this.#redis, keys: this.#keys, liveWindowMs: 3 * cluster.leaseRenewMs });
     this.deduplicator = new RedisWebhookDeduplicator({ redis: this.#redis, keys: this.#keys, ttlMs: cluster.dedupTtlMs });
+    const { replicaId } = this;
+    const [logger, lanes, leases, registry] = [this.#logger, this.#lanes, this.#leases, this.#registry];
+    const supervisor = (): Supervisor => this.#requireSupervisor();
+    const free = (): number => this.#free();
+    const reserve = (): (() => void) => this.#reserve();
+    const send = (to: string, body: ClusterCommandBody, hops: number): Promise<void> => this.#send(to, body, hops);
+    const warn = (message: string, rtmsStreamId: string | undefined, error: unknown): void => this.#warn(message, rtmsStreamId, error);
     this.#orphans = new OrphanScan({
-      replicaId: this.replicaId,
-      cluster,
-      registry: this.#registry,
-      replicas: this.#replicas,
-      lanes: this.#lanes,
-      logger: this.#logger,
-      isLocal: (id) => this.#requireSupervisor().has(id) || this.#leases.holds(id) || this.#held.isSuspended(id),
-      free: () => this.#free(),
+      replicaId, cluster, registry, replicas: this.#replicas, lanes, logger, free, warn,
+      isLocal: (id) => supervisor().has(id) || leases.holds(id) || this.#held.isSuspended(id),
       takeOver: (id, hint) => this.#claims.takeOver(id, hint),
       abandoned: (rtmsStreamId, reason) => this.emit('abandoned', { rtmsStreamId, reason }),
-      warn: (message, rtmsStreamId, error) => this.#warn(message, rtmsStreamId, error),
     });
     this.#held = new HeldStreams({
-      reconnectWindowMs: options.config.rtms.reconnectWindowMs,
-      registry: this.#registry,
-      leases: this.#leases,
-      lanes: this.#lanes,
-      logger: this.#logger,
-      free: () => this.#free(),
-      reserve: () => this.#reserve(),
+      reconnectWindowMs: options.config.rtms.reconnectWindowMs, registry, leases, lanes, logger, free, reserve, warn,
       announce: (start) => this.#claims.started(start, 0),
       recovered: (claim, start, stats) => this.#claims.startClaimed(claim, 'recovered', start, stats),
       exclude: (rtmsStreamId, userId) => this.#supervisor?.excludeParticipant(rtmsStreamId, userId),
-      warn: (message, rtmsStreamId, error) => this.#warn(message, rtmsStreamId, error),
     });
-    this.#commands = new CommandRouter({
-      replicaId: this.replicaId,
-      supervisor: () => this.#requireSupervisor(),
-      registry: this.#registry,
-      leases: this.#leases,
-      held: this.#held,
-      send: (to, body, hops) => this.#send(to, body, hops),
-      logger: this.#logger,
-      warn: (message, rtmsStreamId, error) => this.#warn(message, rtmsStreamId, error),
-    });
+    this.#commands = new CommandRouter({ replicaId, supervisor, registry, leases, held: this.#held, send, logger, warn });
     this.#owned = new OwnedStreams({
-      supervisor: () => this.#requireSupervisor(),
-      leases: this.#leases,
-      registry: this.#registry,
-      held: this.#held,
-      lanes: this.#lanes,
-      leaseRenewMs: cluster.leaseRenewMs,
+      supervisor, leases, registry, held: this.#held, lanes, leaseRenewMs: cluster.leaseRenewMs, logger, warn,
       redisUp: () => this.#redis.isUp,
       draining: () => this.#draining,
       leaseLost: (rtmsStreamId, reason) => this.emit('leaseLost', { rtmsStreamId, reason }),
       reacquired: (rtmsStreamId) => this.emit('leaseAcquired', { rtmsStreamId, reason: 'reacquired' }),
-      logger: this.#logger,
-      warn: (message, rtmsStreamId, error) => this.#warn(message, rtmsStreamId, error),
     });
     this.#claims = new StreamClaims({
-      replicaId: this.replicaId,
-      maxStreams: options.config.maxStreams,
-      supervisor: () => this.#requireSupervisor(),
-      leases: this.#leases,
-      registry: this.#registry,
-      held: this.#held,
-      orphans: this.#orphans,
-      free: () => this.#free(),
-      reserve: () => this.#reserve(),
-      send: (to, body, hops) => this.#send(to, body, hops),
+      replicaId, maxStreams: options.config.maxStreams, supervisor, leases, registry, held: this.#held, orphans: this.#orphans, free, reserve, send, logger, warn,
       hintAdopt: (rtmsStreamId, reason) => this.#hintAdopt(rtmsStreamId, reason),
       acquired: (rtmsStreamId, reason, orphanedMs) => {
         this.emit('leaseAcquired', { rtmsStreamId, reason });
         if (reason !== 'admitted') this.emit('takeover', { rtmsStreamId, reason, orphanedMs });
       },
       abandoned: (rtmsStreamId) => this.emit('abandoned', { rtmsStreamId, reason: 'stopped' }),
-      logger: this.#logger,
-      warn: (message, rtmsStreamId, error) => this.#warn(message, rtmsStreamId, error),
     });
   }
 
@@ -281,30 +240,11 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
 
   /** The whole cluster's streams: this replica's in full detail, the others' from Redis. */
   async list(): Promise<StreamStats[]> {
-    const local = this.#requireSupervisor().list();
-    const localIds = new Set(local.map((stats) => stats.rtmsStreamId));
-    let stored: StoredStream[];
-    try {
-      stored = await this.#registry.list();
-    } catch (error) {
-      this.#warn('cluster stream list unavailable; listing this replica only', undefined, error);
-      return local;
-    }
-    const remote = stored.filter((stream) => !localIds.has(stream.rtmsStreamId)).map(storedStats).filter((stats) => stats !== undefined);
-    return [...local, ...remote];
+    return listClusterStreams(this.#viewSources());
   }
 
   async get(rtmsStreamId: string): Promise<StreamStats | undefined> {
-    const supervisor = this.#requireSupervisor();
-    if (supervisor.has(rtmsStreamId)) return supervisor.get(rtmsStreamId);
-    try {
-      const stored = await this.#registry.get(rtmsStreamId);
-      const stats = stored === undefined ? undefined : storedStats(stored);
-      if (stats !== undefined) return stats;
-    } catch (error) {
-      this.#warn('cluster stream lookup failed', rtmsStreamId, error);
-    }
-    return supervisor.get(rtmsStreamId);
+    return getClusterStream(this.#viewSources(), rtmsStreamId);
   }
 
   close(rtmsStreamId: string): Promise<boolean> {
@@ -360,8 +300,6 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     await this.#redis.close();
     this.#reader.destroy();
   }
-
-  // ── stream lifecycle ─────────────────────────────────────────────────────────────────
 
   // ── commands ─────────────────────────────────────────────────────────────────────────
 
@@ -444,6 +382,10 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     return () => void (this.#reserved -= 1);
   }
 
+  #viewSources(): StreamViewSources {
+    return { supervisor: this.#requireSupervisor(), registry: this.#registry, warn: (message, id, error) => this.#warn(message, id, error) };
+  }
+
   #requireSupervisor(): Supervisor {
     if (this.#supervisor === undefined) throw new Error('ClusterNode: attach() the supervisor first');
     return this.#supervisor;
@@ -453,13 +395,3 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     this.#logger.warn({ rtmsStreamId, err: describeError(error) }, message);
   }
 }
-
-/** A stored stream as `GET /streams` shows it; one without an owner is waiting for a takeover. */
-function storedStats(stored: StoredStream): StreamStats | undefined {
-  const start = stored.start;
-  if (start === undefined) return undefined;
-  const base: StreamStats = stored.stats ?? initialStreamStats(start, 'idle', stored.createdAt ?? Date.now());
-  const state = stored.owner === undefined ? (base.liveAt === undefined ? 'idle' : 'waitingReconnect') : (stored.state ?? base.state);
-  return { ...base, state, endedAt: undefined };
-}
-
