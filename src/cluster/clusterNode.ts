@@ -38,6 +38,7 @@ import { StreamRegistry } from './streamRegistry.ts';
  *            tell a peer with room to adopt it, wait until peers hold the leases
  *
  * Everything done for one stream runs in that stream's lane (KeyedQueue), one step at a time.
+ * The steps live in streamClaims, ownedStreams, heldStreams, commandRouting, orphanScan, handOff.
  */
 
 export type { AcquireReason } from './streamClaims.ts';
