@@ -7,20 +7,24 @@ import type { StreamControl } from '../http/adminRoutes.ts';
 import type { WebhookDeduplicator } from '../http/webhookDeduplicator.ts';
 import type { WebhookEvent } from '../http/webhookEvent.ts';
 import type { Logger } from '../logger.ts';
-import type { StreamStart } from '../rtms/products.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
-import { TERMINAL_STATES } from '../worker/streamStateMachine.ts';
-import { initialStreamStats, type StreamStats } from '../worker/streamStats.ts';
+import type { StreamStats } from '../worker/streamStats.ts';
 import { type ClusterCommand, type ClusterCommandBody, type ClusterCommandType, commandStreamId } from './clusterCommand.ts';
 import { ClusterKeys } from './clusterKeys.ts';
 import { CommandBus } from './commandBus.ts';
+import { CommandRouter } from './commandRouting.ts';
+import { handOffStreams } from './handOff.ts';
+import { HeldStreams } from './heldStreams.ts';
 import { KeyedQueue } from './keyedQueue.ts';
+import { OrphanScan } from './orphanScan.ts';
+import { OwnedStreams } from './ownedStreams.ts';
 import { RedisConnection } from './redisConnection.ts';
 import { RedisWebhookDeduplicator } from './redisWebhookDeduplicator.ts';
 import { ReplicaRegistry } from './replicaRegistry.ts';
-import { type ClaimOutcome, type HeldLease, StreamLeases } from './streamLeases.ts';
-import { type NoteKind, type StoredStream, StreamRegistry, parseStoredStart, parseStoredStats } from './streamRegistry.ts';
-import { planTakeovers } from './takeoverPlanner.ts';
+import { StreamClaims, type AcquireReason } from './streamClaims.ts';
+import { type StreamViewSources, getClusterStream, listClusterStreams } from './streamView.ts';
+import { StreamLeases } from './streamLeases.ts';
+import { StreamRegistry } from './streamRegistry.ts';
 
 /*
  * Multi-replica mode (REDIS_URL). Each replica runs this next to its supervisor:
@@ -34,10 +38,10 @@ import { planTakeovers } from './takeoverPlanner.ts';
  *            tell a peer with room to adopt it, wait until peers hold the leases
  *
  * Everything done for one stream runs in that stream's lane (KeyedQueue), one step at a time.
+ * The steps live in streamClaims, ownedStreams, heldStreams, commandRouting, orphanScan, handOff.
  */
 
-/** Why this replica got a lease. */
-export type AcquireReason = 'admitted' | 'takeover' | 'handoff' | 'adopt' | 'recovered' | 'reacquired';
+export type { AcquireReason } from './streamClaims.ts';
 
 export interface ClusterNodeEvents {
   leaseAcquired: [{ readonly rtmsStreamId: string; readonly reason: AcquireReason }];
@@ -57,10 +61,6 @@ export interface ClusterNodeOptions {
   readonly logger: Logger;
 }
 
-/** Forwarding a command more often than this means the stream keeps moving: give up. */
-const MAX_HOPS = 3;
-/** Orphans examined per scan. */
-const SCAN_LIMIT = 200;
 /** XREADGROUP BLOCK of the command stream, ms. */
 const COMMAND_BLOCK_MS = 1000;
 
@@ -78,19 +78,16 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
   readonly #lanes = new KeyedQueue();
   #bus: CommandBus | undefined;
   #supervisor: Supervisor | undefined;
-  /** Streams being let go here: their `streamFinished` must not delete the shared record. */
-  readonly #releasing = new Set<string>();
-  /** Streams stopped because the lease deadline passed with Redis unreachable: claimed again when it is back. */
-  readonly #suspended = new Map<string, { start: StreamStart; stats: StreamStats | undefined; excluded: string[]; since: number }>();
-  /** New streams announced while Redis was unreachable: announced again when it is back. */
-  readonly #pending = new Map<string, { start: StreamStart; since: number }>();
-  /** Finished streams whose record could not be deleted yet. */
-  readonly #unfinished = new Map<string, HeldLease>();
-  /** When this replica first saw each current orphan, ms epoch. */
-  readonly #orphanSeen = new Map<string, number>();
-  /** Last metadata write per stream, ms epoch. */
-  readonly #lastSync = new Map<string, number>();
-  /** When each stream here last became `live`, ms epoch: older interruptions are already answered. */
+  /** Streams running here, as Redis sees them: record writes, lease loss, finish. */
+  readonly #owned: OwnedStreams;
+  /** Streams kept while Redis was unreachable (pending, suspended, unfinished), retried on each scan. */
+  readonly #held: HeldStreams;
+  /** Commands for a stream: executed here, or forwarded to its owner. */
+  readonly #commands: CommandRouter;
+  /** How streams come to run here: announced and claimed, taken over, adopted. */
+  readonly #claims: StreamClaims;
+  /** The takeover scan: orphans claimed by free capacity, or removed. */
+  readonly #orphans: OrphanScan;
   /** Claims in flight: they count against free capacity. */
   #reserved = 0;
   #draining = false;
@@ -107,17 +104,46 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     this.#reader = options.reader;
     const cluster = options.config.cluster;
     this.#keys = new ClusterKeys(cluster.keyPrefix);
-    this.#leases = new StreamLeases({
-      redis: this.#redis,
-      keys: this.#keys,
-      replicaId: this.replicaId,
-      ttlMs: cluster.leaseTtlMs,
-      renewMs: cluster.leaseRenewMs,
-      logger: this.#logger,
-    });
+    this.#leases = new StreamLeases({ redis: this.#redis, keys: this.#keys, replicaId: this.replicaId, ttlMs: cluster.leaseTtlMs, renewMs: cluster.leaseRenewMs, logger: this.#logger });
     this.#registry = new StreamRegistry({ redis: this.#redis, keys: this.#keys, leases: this.#leases });
     this.#replicas = new ReplicaRegistry({ redis: this.#redis, keys: this.#keys, liveWindowMs: 3 * cluster.leaseRenewMs });
     this.deduplicator = new RedisWebhookDeduplicator({ redis: this.#redis, keys: this.#keys, ttlMs: cluster.dedupTtlMs });
+    const { replicaId } = this;
+    const [logger, lanes, leases, registry] = [this.#logger, this.#lanes, this.#leases, this.#registry];
+    const supervisor = (): Supervisor => this.#requireSupervisor();
+    const free = (): number => this.#free();
+    const reserve = (): (() => void) => this.#reserve();
+    const send = (to: string, body: ClusterCommandBody, hops: number): Promise<void> => this.#send(to, body, hops);
+    const warn = (message: string, rtmsStreamId: string | undefined, error: unknown): void => this.#warn(message, rtmsStreamId, error);
+    this.#orphans = new OrphanScan({
+      replicaId, cluster, registry, replicas: this.#replicas, lanes, logger, free, warn,
+      isLocal: (id) => supervisor().has(id) || leases.holds(id) || this.#held.isSuspended(id),
+      takeOver: (id, hint) => this.#claims.takeOver(id, hint),
+      abandoned: (rtmsStreamId, reason) => this.emit('abandoned', { rtmsStreamId, reason }),
+    });
+    this.#held = new HeldStreams({
+      reconnectWindowMs: options.config.rtms.reconnectWindowMs, registry, leases, lanes, logger, free, reserve, warn,
+      announce: (start) => this.#claims.started(start, 0),
+      recovered: (claim, start, stats) => this.#claims.startClaimed(claim, 'recovered', start, stats),
+      exclude: (rtmsStreamId, userId) => this.#supervisor?.excludeParticipant(rtmsStreamId, userId),
+    });
+    this.#commands = new CommandRouter({ replicaId, supervisor, registry, leases, held: this.#held, send, logger, warn });
+    this.#owned = new OwnedStreams({
+      supervisor, leases, registry, held: this.#held, lanes, leaseRenewMs: cluster.leaseRenewMs, logger, warn,
+      redisUp: () => this.#redis.isUp,
+      draining: () => this.#draining,
+      leaseLost: (rtmsStreamId, reason) => this.emit('leaseLost', { rtmsStreamId, reason }),
+      reacquired: (rtmsStreamId) => this.emit('leaseAcquired', { rtmsStreamId, reason: 'reacquired' }),
+    });
+    this.#claims = new StreamClaims({
+      replicaId, maxStreams: options.config.maxStreams, supervisor, leases, registry, held: this.#held, orphans: this.#orphans, free, reserve, send, logger, warn,
+      hintAdopt: (rtmsStreamId, reason) => this.#hintAdopt(rtmsStreamId, reason),
+      acquired: (rtmsStreamId, reason, orphanedMs) => {
+        this.emit('leaseAcquired', { rtmsStreamId, reason });
+        if (reason !== 'admitted') this.emit('takeover', { rtmsStreamId, reason, orphanedMs });
+      },
+      abandoned: (rtmsStreamId) => this.emit('abandoned', { rtmsStreamId, reason: 'stopped' }),
+    });
   }
 
   /** Connects to Redis (up to 15 s); call `attach()` once the supervisor runs. */
@@ -162,26 +188,7 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
   async attach(supervisor: Supervisor): Promise<void> {
     this.#supervisor = supervisor;
     const cluster = this.#config.cluster;
-    supervisor.on('streamState', ({ rtmsStreamId, to }) => {
-      if (!TERMINAL_STATES.has(to)) this.#sync(rtmsStreamId, { state: to });
-    });
-    supervisor.on('stats', (streams) => {
-      const now = Date.now();
-      const every = Math.min(2000, cluster.leaseRenewMs);
-      for (const stats of streams) {
-        if (TERMINAL_STATES.has(stats.state) || now - (this.#lastSync.get(stats.rtmsStreamId) ?? 0) < every) continue;
-        this.#lastSync.set(stats.rtmsStreamId, now);
-        this.#sync(stats.rtmsStreamId, { state: stats.state, stats });
-      }
-    });
-    supervisor.on('streamFinished', (stats) => {
-      this.#lastSync.delete(stats.rtmsStreamId);
-      void this.#lanes.run(stats.rtmsStreamId, () => this.#onFinished(stats)).catch((error: unknown) => this.#warn('finish bookkeeping failed', stats.rtmsStreamId, error));
-    });
-    this.#leases.on('lost', ({ rtmsStreamId, reason }) => this.#onLeaseLost(rtmsStreamId, reason));
-    this.#leases.on('reacquired', ({ rtmsStreamId, lease }) => {
-      void this.#lanes.run(rtmsStreamId, () => this.#restore(lease)).catch((error: unknown) => this.#warn('record restore failed', rtmsStreamId, error));
-    });
+    this.#owned.attach(supervisor);
     this.#redis.on('up', () => {
       this.emit('redis', { up: true });
       // Renew at once: a Redis that restarted empty gets the owners' leases back before any
@@ -220,12 +227,12 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     const supervisor = this.#requireSupervisor();
     switch (event.kind) {
       case 'started':
-        return this.#lanes.run(event.start.rtmsStreamId, () => this.#onStarted(event.start, 0));
+        return this.#lanes.run(event.start.rtmsStreamId, () => this.#claims.started(event.start, 0));
       case 'interrupted':
-        await this.#lanes.run(event.rtmsStreamId, () => this.#route({ type: 'interrupt', rtmsStreamId: event.rtmsStreamId, eventTs: event.eventTs }, 0));
+        await this.#lanes.run(event.rtmsStreamId, () => this.#commands.route({ type: 'interrupt', rtmsStreamId: event.rtmsStreamId, eventTs: event.eventTs }, 0));
         return;
       case 'stopped':
-        await this.#lanes.run(event.rtmsStreamId, () => this.#route({ type: 'stop', rtmsStreamId: event.rtmsStreamId, stopReason: event.stopReason }, 0));
+        await this.#lanes.run(event.rtmsStreamId, () => this.#commands.route({ type: 'stop', rtmsStreamId: event.rtmsStreamId, stopReason: event.stopReason }, 0));
         return;
       default:
         supervisor.handleWebhook(event);
@@ -234,38 +241,19 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
 
   /** The whole cluster's streams: this replica's in full detail, the others' from Redis. */
   async list(): Promise<StreamStats[]> {
-    const local = this.#requireSupervisor().list();
-    const localIds = new Set(local.map((stats) => stats.rtmsStreamId));
-    let stored: StoredStream[];
-    try {
-      stored = await this.#registry.list();
-    } catch (error) {
-      this.#warn('cluster stream list unavailable; listing this replica only', undefined, error);
-      return local;
-    }
-    const remote = stored.filter((stream) => !localIds.has(stream.rtmsStreamId)).map(storedStats).filter((stats) => stats !== undefined);
-    return [...local, ...remote];
+    return listClusterStreams(this.#viewSources());
   }
 
   async get(rtmsStreamId: string): Promise<StreamStats | undefined> {
-    const supervisor = this.#requireSupervisor();
-    if (supervisor.has(rtmsStreamId)) return supervisor.get(rtmsStreamId);
-    try {
-      const stored = await this.#registry.get(rtmsStreamId);
-      const stats = stored === undefined ? undefined : storedStats(stored);
-      if (stats !== undefined) return stats;
-    } catch (error) {
-      this.#warn('cluster stream lookup failed', rtmsStreamId, error);
-    }
-    return supervisor.get(rtmsStreamId);
+    return getClusterStream(this.#viewSources(), rtmsStreamId);
   }
 
   close(rtmsStreamId: string): Promise<boolean> {
-    return this.#lanes.run(rtmsStreamId, () => this.#route({ type: 'close', rtmsStreamId }, 0));
+    return this.#lanes.run(rtmsStreamId, () => this.#commands.route({ type: 'close', rtmsStreamId }, 0));
   }
 
   excludeParticipant(rtmsStreamId: string, userId: string): Promise<boolean> {
-    return this.#lanes.run(rtmsStreamId, () => this.#route({ type: 'exclude', rtmsStreamId, userId }, 0));
+    return this.#lanes.run(rtmsStreamId, () => this.#commands.route({ type: 'exclude', rtmsStreamId, userId }, 0));
   }
 
   // ── shutdown ─────────────────────────────────────────────────────────────────────────
@@ -281,64 +269,24 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     const supervisor = this.#requireSupervisor();
     this.#draining = true;
     await this.#heartbeat();
-    const ids = supervisor.activeIds();
-    if (ids.length === 0) return { released: 0, adopted: 0 };
-    const room = new Map<string, number>();
-    try {
-      for (const replica of await this.#replicas.live()) {
-        if (replica.replicaId !== this.replicaId && !replica.draining && replica.free > 0) room.set(replica.replicaId, replica.free);
-      }
-    } catch (error) {
-      this.#warn('replica list unavailable for the hand-off', undefined, error);
-    }
-    const pickPeer = (): string | undefined => {
-      let best: string | undefined;
-      for (const [replicaId, free] of room) if (free > 0 && (best === undefined || free > (room.get(best) ?? 0))) best = replicaId;
-      if (best !== undefined) room.set(best, (room.get(best) ?? 1) - 1);
-      return best;
-    };
-    const started = Date.now();
-    const released: string[] = [];
-    await Promise.all(
-      ids.map((id) =>
-        this.#lanes
-          .run(id, async () => {
-            const lease = this.#leases.get(id);
-            if (lease === undefined || !supervisor.has(id)) return;
-            const to = pickPeer();
-            this.#releasing.add(id);
-            let stats: StreamStats | undefined;
-            try {
-              stats = await supervisor.release(id, 'handed_off');
-            } finally {
-              this.#releasing.delete(id);
-            }
-            this.#leases.forget(id);
-            if (stats?.stopReason !== undefined) {
-              // Zoom ended it while we let go: nothing to hand over.
-              await this.#registry.finish(lease);
-              return;
-            }
-            await this.#leases.release(lease, 'handoff', { stats: stats === undefined ? undefined : JSON.stringify(stats), state: 'waitingReconnect' });
-            released.push(id);
-            if (to !== undefined) await this.#send(to, { type: 'adopt', rtmsStreamId: id, reason: 'handoff' });
-            this.emit('handedOff', { rtmsStreamId: id, to });
-            this.#logger.info({ rtmsStreamId: id, to, releasedInMs: Date.now() - started }, 'stream handed off');
-          })
-          .catch((error: unknown) => this.#warn('hand-off failed; the lease expires on its own', id, error)),
-      ),
+    return handOffStreams(
+      {
+        replicaId: this.replicaId,
+        supervisor,
+        leases: this.#leases,
+        registry: this.#registry,
+        replicas: this.#replicas,
+        lanes: this.#lanes,
+        redis: this.#redis,
+        keys: this.#keys,
+        releasing: this.#owned.releasing,
+        logger: this.#logger,
+        send: (to, body) => this.#send(to, body),
+        handedOff: (rtmsStreamId, to) => this.emit('handedOff', { rtmsStreamId, to }),
+        warn: (message, rtmsStreamId, error) => this.#warn(message, rtmsStreamId, error),
+      },
+      waitMs,
     );
-    // Wait until the peers hold the leases: then the streams are theirs before we exit.
-    const deadline = Date.now() + waitMs;
-    let waiting = released;
-    while (waiting.length > 0 && Date.now() < deadline) {
-      const owners = await Promise.all(waiting.map((id) => this.#redis.client.get(this.#keys.lease(id)).catch(() => null)));
-      waiting = waiting.filter((_, i) => owners[i] === null);
-      if (waiting.length > 0) await sleep(100);
-    }
-    const adopted = released.length - waiting.length;
-    this.#logger.info({ released: released.length, adopted, notYetAdopted: waiting, tookMs: Date.now() - started }, 'hand-off complete');
-    return { released: released.length, adopted };
   }
 
   /** Stops every loop, leaves the replica registry and closes the Redis connections. Idempotent. */
@@ -354,223 +302,7 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     this.#reader.destroy();
   }
 
-  // ── stream lifecycle ─────────────────────────────────────────────────────────────────
-
-  /** An `rtms_started` (from Zoom or forwarded): failover if it runs here, else claim it if there is room. */
-  async #onStarted(start: StreamStart, hops: number): Promise<void> {
-    const supervisor = this.#requireSupervisor();
-    const id = start.rtmsStreamId;
-    if (supervisor.has(id)) {
-      // A failover races the session's own rejoin of the old server: act first on the local
-      // lease check (valid until before Redis could expire the lease), then store the newest
-      // payload for whoever resumes the stream later. The supervisor ignores stale starts.
-      if (!this.#leases.valid(id)) return;
-      supervisor.failover(start);
-      await this.#registry.announce(start, { claim: false }).catch((error: unknown) => this.#warn('could not store the new rtms_started payload', id, error));
-      return;
-    }
-    const suspended = this.#suspended.get(id);
-    if (suspended !== undefined) {
-      // Claimed again (with this payload) once Redis is reachable.
-      if (start.eventTs >= suspended.start.eventTs) suspended.start = start;
-      return;
-    }
-    const claim = this.#free() > 0;
-    if (claim) this.#reserved += 1;
-    let outcome;
-    try {
-      outcome = await this.#registry.announce(start, { claim });
-    } catch (error) {
-      this.#warn('redis unavailable: stream held until it is back', id, error);
-      this.#pending.set(id, { start, since: this.#pending.get(id)?.since ?? Date.now() });
-      return;
-    } finally {
-      if (claim) this.#reserved -= 1;
-    }
-    this.#pending.delete(id);
-    if (outcome.status === 'stale') {
-      this.#logger.info({ rtmsStreamId: id, eventTs: start.eventTs }, 'stale rtms_started (older event_ts); ignored');
-      return;
-    }
-    const result = outcome.claim;
-    if (result?.status === 'claimed') {
-      await this.#startClaimed(result, parseStoredStats(result.record['stats']) === undefined ? 'admitted' : 'takeover', start);
-      return;
-    }
-    if (result?.status === 'held') {
-      if (result.owner !== this.replicaId && hops < MAX_HOPS) await this.#send(result.owner, { type: 'started', start }, hops + 1);
-      return;
-    }
-    this.#logger.info({ rtmsStreamId: id, maxStreams: this.#config.maxStreams }, 'no room here; stream left for a replica with room');
-    await this.#hintAdopt(id, 'admission');
-  }
-
-  /** Starts a stream whose lease this replica just claimed, from the stored payload. */
-  async #startClaimed(claim: Extract<ClaimOutcome, { status: 'claimed' }>, reason: AcquireReason, start?: StreamStart, previous?: StreamStats): Promise<void> {
-    const supervisor = this.#requireSupervisor();
-    const { lease, record } = claim;
-    const id = lease.rtmsStreamId;
-    const payload = start ?? parseStoredStart(record['start']);
-    if (record['stopReason'] !== undefined || record['closeRequested'] !== undefined || payload === undefined) {
-      // Stopped or closed while it had no owner (or unreadable): nothing to join.
-      this.#leases.forget(id);
-      await this.#registry.finish(lease);
-      this.emit('abandoned', { rtmsStreamId: id, reason: 'stopped' });
-      return;
-    }
-    const carried = previous ?? parseStoredStats(record['stats']);
-    const resumeReason = reason === 'handoff' ? 'handoff' : reason === 'recovered' ? 'lease_recovered' : 'takeover';
-    const refusal = supervisor.startStream(payload, {
-      ...(carried === undefined ? {} : { resume: { previous: carried, reason: resumeReason } }),
-      excluded: claim.excluded,
-    });
-    if (refusal !== undefined) {
-      this.#leases.forget(id);
-      await this.#leases.release(lease, 'refused');
-      this.#logger.warn({ rtmsStreamId: id, refusal }, 'claimed stream refused locally; released for another replica');
-      return;
-    }
-    this.emit('leaseAcquired', { rtmsStreamId: id, reason });
-    if (reason !== 'admitted') this.emit('takeover', { rtmsStreamId: id, reason, orphanedMs: claim.orphanedMs });
-    this.#logger.info({ rtmsStreamId: id, reason, token: lease.token, orphanedMs: claim.orphanedMs, resumed: carried !== undefined }, 'stream lease acquired');
-  }
-
-  /** Claims an orphan if there is room here (takeover scan, adopt hint). */
-  async #takeOver(rtmsStreamId: string, hint: AcquireReason): Promise<void> {
-    const supervisor = this.#requireSupervisor();
-    if (supervisor.has(rtmsStreamId) || this.#leases.holds(rtmsStreamId) || this.#suspended.has(rtmsStreamId) || this.#free() <= 0) return;
-    this.#reserved += 1;
-    let outcome: ClaimOutcome;
-    try {
-      outcome = await this.#leases.claim(rtmsStreamId);
-    } finally {
-      this.#reserved -= 1;
-    }
-    if (outcome.status !== 'claimed') return;
-    this.#orphanSeen.delete(rtmsStreamId);
-    const reason: AcquireReason = outcome.record['released'] === 'handoff' ? 'handoff' : hint;
-    await this.#startClaimed(outcome, reason);
-  }
-
-  async #onFinished(stats: StreamStats): Promise<void> {
-    const id = stats.rtmsStreamId;
-    if (this.#releasing.has(id)) return;
-    const lease = this.#leases.forget(id);
-    if (lease === undefined) return;
-    try {
-      await this.#registry.finish(lease);
-    } catch (error) {
-      this.#unfinished.set(id, lease);
-      this.#warn('could not delete the finished stream record; retrying', id, error);
-    }
-  }
-
-  /** The lease is gone: stop the stream here at once (before any bookkeeping). */
-  #onLeaseLost(rtmsStreamId: string, reason: 'taken' | 'expired'): void {
-    const supervisor = this.#requireSupervisor();
-    this.emit('leaseLost', { rtmsStreamId, reason });
-    const info = supervisor.streamInfo(rtmsStreamId);
-    if (info === undefined) return;
-    this.#releasing.add(rtmsStreamId);
-    const released = supervisor.release(rtmsStreamId, `lease_${reason}`);
-    void this.#lanes
-      .run(rtmsStreamId, async () => {
-        const stats = await released.finally(() => this.#releasing.delete(rtmsStreamId));
-        if (reason === 'expired' && stats !== undefined && stats.stopReason === undefined && !this.#draining) {
-          this.#suspended.set(rtmsStreamId, { start: info.start, stats, excluded: info.excluded, since: Date.now() });
-        }
-      })
-      .catch((error: unknown) => this.#warn('release after lease loss failed', rtmsStreamId, error));
-  }
-
-  /** Redis lost the record (restart without persistence): write back what this owner knows. */
-  async #restore(lease: HeldLease): Promise<void> {
-    const info = this.#requireSupervisor().streamInfo(lease.rtmsStreamId);
-    if (info === undefined || this.#leases.get(lease.rtmsStreamId) !== lease) return;
-    await this.#registry.restore(lease, info);
-    this.emit('leaseAcquired', { rtmsStreamId: lease.rtmsStreamId, reason: 'reacquired' });
-  }
-
-  /** Fenced metadata write; a record Redis lost is restored. */
-  #sync(rtmsStreamId: string, fields: { readonly state?: StreamStats['state']; readonly stats?: StreamStats }): void {
-    const lease = this.#leases.get(rtmsStreamId);
-    if (lease === undefined || !this.#redis.isUp) return;
-    void this.#registry
-      .write(lease, fields)
-      .then((result) => (result === 'missing' ? this.#lanes.run(rtmsStreamId, () => this.#restore(lease)) : undefined))
-      .catch((error: unknown) => this.#logger.debug({ rtmsStreamId, err: describeError(error) }, 'stream metadata write failed'));
-  }
-
   // ── commands ─────────────────────────────────────────────────────────────────────────
-
-  /**
-   * Routes a command for one stream: recorded in its record first (so a later owner sees it),
-   * then executed here if the stream runs here, else sent to the owner's command stream.
-   * Resolves false when no replica knows the stream.
-   */
-  async #route(body: Exclude<ClusterCommandBody, { type: 'started' } | { type: 'adopt' }>, hops: number): Promise<boolean> {
-    const supervisor = this.#requireSupervisor();
-    const id = body.rtmsStreamId;
-    const [kind, argument]: [NoteKind, string] =
-      body.type === 'stop' ? ['stop', String(body.stopReason)] : body.type === 'exclude' ? ['exclude', body.userId] : [body.type, ''];
-    let note;
-    try {
-      note = await this.#registry.note(id, kind, argument);
-    } catch (error) {
-      if (!supervisor.has(id)) {
-        this.#warn(`redis unavailable: ${body.type} cannot reach the stream's owner`, id, error);
-        return this.#dropHeld(body);
-      }
-    }
-    if (supervisor.has(id)) {
-      await this.#execute(body);
-      return true;
-    }
-    const held = this.#dropHeld(body);
-    if (note === undefined || note.status === 'unknown') return held;
-    if (note.status === 'owned' && note.owner !== this.replicaId) {
-      if (hops < MAX_HOPS) await this.#send(note.owner, body, hops + 1);
-      else this.#logger.warn({ rtmsStreamId: id, command: body.type }, 'command forwarded too often; dropped');
-    }
-    return true;
-  }
-
-  /** A stop or close for a stream held here without a lease (suspended, pending) ends it; true if held. */
-  #dropHeld(body: ClusterCommandBody): boolean {
-    const id = commandStreamId(body);
-    const held = this.#suspended.has(id) || this.#pending.has(id);
-    if (body.type === 'stop' || body.type === 'close') {
-      this.#suspended.delete(id);
-      this.#pending.delete(id);
-    } else if (body.type === 'exclude') {
-      this.#suspended.get(id)?.excluded.push(body.userId);
-    }
-    return held;
-  }
-
-  async #execute(body: Exclude<ClusterCommandBody, { type: 'started' } | { type: 'adopt' }>): Promise<void> {
-    const supervisor = this.#requireSupervisor();
-    const id = body.rtmsStreamId;
-    switch (body.type) {
-      case 'interrupt':
-        // The session skips an interruption older than its current connection (already answered).
-        if (await this.#leases.confirm(id)) supervisor.interrupt(id, body.eventTs);
-        return;
-      case 'stop':
-        supervisor.stop(id, body.stopReason);
-        return;
-      case 'close':
-        supervisor.closeStream(id);
-        return;
-      case 'exclude':
-        supervisor.excludeParticipant(id, body.userId);
-        return;
-      default: {
-        const unknown: never = body;
-        throw new Error(`unexpected command ${JSON.stringify(unknown)}`);
-      }
-    }
-  }
 
   async #onCommand(command: ClusterCommand): Promise<void> {
     this.emit('command', { type: command.type, direction: 'received', lagMs: Math.max(0, Date.now() - command.sentAt) });
@@ -578,11 +310,11 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     await this.#lanes.run(id, async () => {
       switch (command.type) {
         case 'started':
-          return this.#onStarted(command.start, command.hops);
+          return this.#claims.started(command.start, command.hops);
         case 'adopt':
-          return this.#takeOver(id, command.reason === 'handoff' ? 'handoff' : 'adopt');
+          return this.#claims.takeOver(id, command.reason === 'handoff' ? 'handoff' : 'adopt');
         default:
-          await this.#route(command, command.hops);
+          await this.#commands.route(command, command.hops);
       }
     });
   }
@@ -627,111 +359,13 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     if (this.#ticking || this.#closed || !this.#redis.isUp) return;
     this.#ticking = true;
     try {
-      await this.#retryUnfinished();
-      this.#retryHeld();
-      if (!this.#draining) await this.#scan();
+      await this.#held.retryUnfinished();
+      this.#held.retryHeld();
+      if (!this.#draining) await this.#orphans.scan();
     } catch (error) {
       this.#logger.debug({ err: describeError(error) }, 'takeover scan failed');
     } finally {
       this.#ticking = false;
-    }
-  }
-
-  async #retryUnfinished(): Promise<void> {
-    for (const [id, lease] of [...this.#unfinished]) {
-      this.#unfinished.delete(id);
-      if (!(await this.#registry.finish(lease))) await this.#registry.removeOrphan(id);
-    }
-  }
-
-  /** Announces held new streams again and claims suspended ones back; gives up after Zoom's grace. */
-  #retryHeld(): void {
-    const now = Date.now();
-    const window = this.#config.rtms.reconnectWindowMs;
-    for (const [id, { start, since }] of [...this.#pending]) {
-      this.#pending.delete(id);
-      if (now - since > window) {
-        this.#logger.warn({ rtmsStreamId: id }, 'stream announced while Redis was unreachable and not claimed in time; dropped');
-        continue;
-      }
-      this.#pending.set(id, { start, since });
-      void this.#lanes.run(id, () => this.#onStarted(start, 0)).catch((error: unknown) => this.#warn('held stream not announced', id, error));
-    }
-    for (const [id, suspended] of [...this.#suspended]) {
-      if (now - suspended.since > window) {
-        this.#suspended.delete(id);
-        this.#logger.warn({ rtmsStreamId: id }, 'suspended stream not recovered within the reconnect window; dropped');
-        continue;
-      }
-      void this.#lanes.run(id, () => this.#recover(id)).catch((error: unknown) => this.#warn('suspended stream not recovered', id, error));
-    }
-  }
-
-  /** Claims back a stream this replica stopped when its lease deadline passed, if nobody else took it. */
-  async #recover(rtmsStreamId: string): Promise<void> {
-    const suspended = this.#suspended.get(rtmsStreamId);
-    if (suspended === undefined || this.#free() <= 0) return;
-    this.#reserved += 1;
-    let outcome: ClaimOutcome | undefined;
-    try {
-      // Announce first: Redis may have lost the record (restart without persistence).
-      const announced = await this.#registry.announce(suspended.start, { claim: true });
-      outcome = announced.status === 'stale' ? await this.#leases.claim(rtmsStreamId) : announced.claim;
-    } finally {
-      this.#reserved -= 1;
-    }
-    if (outcome === undefined) return;
-    this.#suspended.delete(rtmsStreamId);
-    if (outcome.status !== 'claimed') {
-      this.#logger.info({ rtmsStreamId, outcome: outcome.status }, 'suspended stream is owned elsewhere now; dropped here');
-      return;
-    }
-    const start = parseStoredStart(outcome.record['start']) ?? suspended.start;
-    await this.#startClaimed(outcome, 'recovered', start.eventTs >= suspended.start.eventTs ? start : suspended.start, suspended.stats);
-    // Exclusions made while the stream was suspended and Redis did not have them.
-    for (const userId of suspended.excluded) if (!outcome.excluded.includes(userId)) this.#supervisor?.excludeParticipant(rtmsStreamId, userId);
-  }
-
-  async #scan(): Promise<void> {
-    const supervisor = this.#requireSupervisor();
-    const orphans = await this.#registry.orphans(SCAN_LIMIT);
-    const now = Date.now();
-    const current = new Set(orphans.map((orphan) => orphan.rtmsStreamId));
-    for (const id of [...this.#orphanSeen.keys()]) if (!current.has(id)) this.#orphanSeen.delete(id);
-    const claimable: string[] = [];
-    const hints = new Map<string, AcquireReason>();
-    for (const orphan of orphans) {
-      const id = orphan.rtmsStreamId;
-      if (!this.#orphanSeen.has(id)) this.#orphanSeen.set(id, now);
-      if (supervisor.has(id) || this.#leases.holds(id) || this.#suspended.has(id)) continue;
-      if (orphan.over || orphan.orphanedMs > this.#config.cluster.orphanMaxAgeMs) {
-        const reason = orphan.over ? 'stopped' : 'orphan_max_age';
-        void this.#lanes
-          .run(id, async () => {
-            if (await this.#registry.removeOrphan(id)) {
-              this.#logger.warn({ rtmsStreamId: id, reason, orphanedMs: orphan.orphanedMs }, 'stream without an owner removed');
-              this.emit('abandoned', { rtmsStreamId: id, reason });
-            }
-          })
-          .catch((error: unknown) => this.#warn('orphan removal failed', id, error));
-        continue;
-      }
-      claimable.push(id);
-      hints.set(id, orphan.released === 'handoff' ? 'handoff' : 'takeover');
-    }
-    const selfFree = this.#free();
-    if (claimable.length === 0 || selfFree <= 0) return;
-    const replicas = (await this.#replicas.live()).filter((replica) => !replica.draining);
-    const plan = planTakeovers({
-      orphans: claimable,
-      replicas,
-      self: this.replicaId,
-      selfFree,
-      seenForMs: (id) => now - (this.#orphanSeen.get(id) ?? now),
-      fallbackAfterMs: 2 * this.#config.cluster.scanIntervalMs,
-    });
-    for (const id of plan) {
-      void this.#lanes.run(id, () => this.#takeOver(id, hints.get(id) ?? 'takeover')).catch((error: unknown) => this.#warn('takeover failed', id, error));
     }
   }
 
@@ -743,6 +377,16 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     return Math.max(0, this.#supervisor.freeSlots - this.#reserved);
   }
 
+  /** Counts a claim in flight against free capacity until the returned function is called. */
+  #reserve(): () => void {
+    this.#reserved += 1;
+    return () => void (this.#reserved -= 1);
+  }
+
+  #viewSources(): StreamViewSources {
+    return { supervisor: this.#requireSupervisor(), registry: this.#registry, warn: (message, id, error) => this.#warn(message, id, error) };
+  }
+
   #requireSupervisor(): Supervisor {
     if (this.#supervisor === undefined) throw new Error('ClusterNode: attach() the supervisor first');
     return this.#supervisor;
@@ -751,17 +395,4 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
   #warn(message: string, rtmsStreamId: string | undefined, error: unknown): void {
     this.#logger.warn({ rtmsStreamId, err: describeError(error) }, message);
   }
-}
-
-/** A stored stream as `GET /streams` shows it; one without an owner is waiting for a takeover. */
-function storedStats(stored: StoredStream): StreamStats | undefined {
-  const start = stored.start;
-  if (start === undefined) return undefined;
-  const base: StreamStats = stored.stats ?? initialStreamStats(start, 'idle', stored.createdAt ?? Date.now());
-  const state = stored.owner === undefined ? (base.liveAt === undefined ? 'idle' : 'waitingReconnect') : (stored.state ?? base.state);
-  return { ...base, state, endedAt: undefined };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,81 +1,43 @@
-import pRetry from 'p-retry';
 import { systemClock, type Clock } from '../clock.ts';
-import type { Config, MediaKind } from '../config.ts';
-import { ConnectorError, HandshakeRejectedError, describeError } from '../errors.ts';
+import type { Config } from '../config.ts';
+import { describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { lifecycleEvent, type Frame, type MediaFormats } from '../media/frame.ts';
-import { widenDroppedRange, type DroppedRange } from '../media/droppedRange.ts';
-import { FrameBuffer } from '../media/frameBuffer.ts';
-import { isIdrAccessUnit } from '../media/h264.ts';
-import { KeyframeGate } from '../media/keyframeGate.ts';
-import {
-  EVENT_TYPE_NAMES,
-  EventType,
-  MessageType,
-  RtmsStreamState,
-  SESSION_STATE_NAMES,
-  STATUS_CODE_NAMES,
-  STOP_REASON_NAMES,
-  STREAM_STATE_NAMES,
-  StatusCode,
-  StopReason,
-  ZCC_EVENT_TYPE_NAMES,
-  isRetryableStatus,
-  nameOf,
-} from '../rtms/codes.ts';
-import { MEDIA_KIND_BY_MESSAGE_TYPE, decodeMediaMessage } from '../rtms/mediaMessage.ts';
-import { isRecord, mediaTypeMask, negotiatedFormats, requestedMediaParams } from '../rtms/mediaParams.ts';
+import { lifecycleEvent, type MediaFormats } from '../media/frame.ts';
+import { STOP_REASON_NAMES, StopReason, nameOf } from '../rtms/codes.ts';
+import { negotiatedFormats } from '../rtms/mediaParams.ts';
 import type { StreamStart } from '../rtms/products.ts';
-import { RtmsSocket, type RtmsMessage, type RtmsSocketOptions, type SocketClosed } from '../rtms/rtmsSocket.ts';
-import { handshakeSignature } from '../rtms/signature.ts';
+import type { RtmsMessage } from '../rtms/rtmsSocket.ts';
 import type { FrameTap } from '../sinks/frameTap.ts';
 import type { MediaBytesOnDisk } from '../sinks/outputOnDisk.ts';
 import type { StreamSink } from '../sinks/streamSink.ts';
-import { PARTICIPANT_PAGE, ParticipantRoster } from './participantRoster.ts';
+import { ParticipantRoster } from './participantRoster.ts';
 import { ResumedAccounting } from './resumeAccounting.ts';
+import { FlowControl } from './session/flowControl.ts';
+import { FrameAdmission, isDecodeStart } from './session/frameAdmission.ts';
 import { IgnoredMessages } from './session/ignoredMessages.ts';
 import { InterruptionLedger } from './session/interruptionLedger.ts';
-import { RejoinBudget, waitBeforeRejoin } from './session/rejoinBudget.ts';
+import { MediaIngest } from './session/mediaIngest.ts';
+import { RejoinController } from './session/rejoinController.ts';
+import { SessionAccounting } from './session/sessionAccounting.ts';
+import { RtmsJoin } from './session/rtmsJoin.ts';
 import { SessionAudio } from './session/sessionAudio.ts';
-import { SocketRelease } from './session/socketRelease.ts';
+import { applyRosterChanges, interpretSignaling } from './session/signalingEvents.ts';
+import { streamMetadata, streamStats, type StreamFacts } from './session/streamReport.ts';
 import { StreamStateMachine, type StateChange } from './streamStateMachine.ts';
-import { FILES_LISTED, emptyCounters, type MediaCounters, type StreamStats } from './streamStats.ts';
+import type { StreamStats } from './streamStats.ts';
 import type { WorkerMetrics } from './workerMetrics.ts';
 
 /**
- * One RTMS stream inside a worker: the signaling socket, its media socket(s), the sink, and
- * the lifecycle. Rejoins follow rtms-protocol.md §3: a lost or interrupted signaling
- * connection (or a failover) rejoins everything; a lost media connection (EVENT_UPDATE 7,
- * STREAM_STATE 2/14, socket loss) rejoins media only. Every trigger for the same gap joins
- * the rejoin under way, so Zoom never sees two signaling connections for one stream.
+ * One RTMS stream inside a worker: the lifecycle façade over its parts in session/: the join
+ * procedure and its sockets (RtmsJoin), joins and rejoins (RejoinController), what signaling
+ * messages mean (interpretSignaling), the path of each media message (MediaIngest, with
+ * FrameAdmission deciding what is written), backpressure (FlowControl), the counts
+ * (SessionAccounting) and the report (streamReport). The session owns the state machine,
+ * wires the parts together and tears the stream down once.
  */
-
-/** Events we subscribe to on meetings, webinars and Video SDK sessions (1 and 7 come unasked). */
-const SUBSCRIBED_EVENTS = [
-  EventType.ACTIVE_SPEAKER_CHANGE,
-  EventType.PARTICIPANT_JOIN,
-  EventType.PARTICIPANT_LEAVE,
-  EventType.SHARING_START,
-  EventType.SHARING_STOP,
-  EventType.PARTICIPANT_VIDEO_ON,
-  EventType.PARTICIPANT_VIDEO_OFF,
-];
 
 /** How long a stream Zoom terminated keeps listening for Zoom's last messages, ms. */
 const LINGER_MS = 1000;
-
-/** A media socket and the kinds it carries; keyed by the `server_urls` key used (`audio`, ..., `all`). */
-interface MediaConnection {
-  readonly key: string;
-  readonly url: string;
-  readonly kinds: readonly MediaKind[];
-  socket: RtmsSocket | undefined;
-}
-
-type RejoinScope = 'full' | 'media';
-
-/** Why the session counted a frame as dropped (the sink counts its own: FileSinkDropReason). */
-export type SessionDropReason = 'not_requested' | 'duplicate' | 'excluded' | 'awaiting_keyframe' | 'buffer_full' | 'malformed';
 
 export interface StreamSessionOptions {
   readonly start: StreamStart;
@@ -105,122 +67,121 @@ export class StreamSession {
   #start: StreamStart;
   readonly #config: StreamSessionOptions['config'];
   readonly #sink: StreamSink;
-  readonly #metrics: WorkerMetrics;
   readonly #taps: readonly FrameTap[];
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #onFinished: (stats: StreamStats) => void;
   readonly #machine: StreamStateMachine;
   readonly #roster: ParticipantRoster;
-  readonly #received = new Map<MediaKind, MediaCounters>();
-  readonly #createdAt: number;
-  /** Counts of earlier incarnations of this stream (on workers that died), added to ours. */
-  readonly #carried: StreamStats['media'];
+  /** Frames received and dropped here, with the sink's and earlier incarnations' counts. */
+  readonly #accounting: SessionAccounting;
   /** A resumed stream's carried counts and the windows its lost incarnation's output lacks. */
   readonly #resumed: ResumedAccounting | undefined;
   /** `close()` calls waiting for the first join (or a resume's) to settle. */
   readonly #joinWaiters = new Set<() => void>();
-  #liveAt: number | undefined;
-  #endedAt: number | undefined;
-  #stopReason: number | undefined;
-  #failure: string | undefined;
-  /** Why this replica let the stream go to another owner (hand-off, lost lease); undefined while it holds it. */
-  #releasedFor: string | undefined;
-  #reconnects = 0;
+  /** When the stream was admitted, went live and ended, and how it ended. */
+  readonly #outcome: { createdAt: number; liveAt: number | undefined; endedAt?: number; stopReason?: number | undefined; failure?: string; released?: string };
   readonly #resumeReason: string | undefined;
-  readonly #rejoins: Record<string, number> = {};
-  /** When the current gap began (left `live`), ms epoch, and the `rejoins` key it is counted under. */
-  #gapStartedAt: number | undefined;
-  #gapKey: string | undefined;
   #formats: MediaFormats | undefined;
-  /** Per-speaker audio positions: redelivery after a rejoin is dropped, gaps and clock steps are marked. */
-  readonly #audio: SessionAudio;
   /** Signaling connections that ended, matched with Zoom's `rtms_interrupted` by arrival order. */
   readonly #interruptions = new InterruptionLedger();
-  /** Sockets closed by us and not yet gone; a new signaling connection waits for them. */
-  readonly #released: SocketRelease;
-  /** Participants who opted out of capture; their per-speaker frames are dropped as `excluded`. */
-  readonly #excluded = new Set<string>();
+  /** Not requested, duplicate, excluded or awaiting a keyframe: what is not written, and why. */
+  readonly #admission: FrameAdmission;
   /** Unknown, malformed and oversized messages: counted, and only the first few logged as events. */
   readonly #ignored: IgnoredMessages;
-  /** Backoff after joins that did not last, and the cap on rejoins per window. */
-  readonly #rejoinBudget: RejoinBudget;
+  /** Joins and rejoins: which one runs, its retries and pacing, and the count of gaps. */
+  readonly #rejoin: RejoinController;
 
-  #signaling: RtmsSocket | undefined;
-  /** The signaling connection whose handshake Zoom accepted (its end is an interruption Zoom reports). */
-  #joinedSignaling: RtmsSocket | undefined;
-  #media: MediaConnection[] = [];
-  /** The join or rejoin in progress; later triggers join it instead of starting another. */
-  #rejoin: { scope: RejoinScope; controller: AbortController } | undefined;
+  /** The RTMS join procedure and the sockets it opened. */
+  readonly #join: RtmsJoin;
   #finishing: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
-  /** Frames the sink could not take yet (design §5); bounded, and every eviction is counted. */
-  readonly #backlog = new FrameBuffer();
-  /** Video kinds that lost a frame and must wait for a keyframe before anything more is written. */
-  readonly #keyframes = new KeyframeGate();
-  /** The sink said "not now" (write() returned false) and has not drained since. */
-  #sinkBlocked = false;
-  #paused = false;
-  /** Sockets stayed paused past the deadline: read on, evict by policy. */
-  #overflowing = false;
-  #stallTimer: NodeJS.Timeout | undefined;
-  /** Evictions of the current overflow, reported as one gap marker when it ends. */
-  #overflowDrops = new Map<MediaKind, DroppedRange>();
+  /** Backlog in front of the sink, paused sockets, stall deadline, eviction. */
+  readonly #flow: FlowControl;
+  /** Every media message: decoded, counted, admitted or dropped, written. */
+  readonly #ingest: MediaIngest;
 
   constructor(options: StreamSessionOptions) {
+    const { config, sink, metrics, logger } = options;
+    const clock = options.clock ?? systemClock;
     this.#start = options.start;
-    this.#config = options.config;
-    this.#sink = options.sink;
-    this.#metrics = options.metrics;
+    this.#config = config;
+    this.#sink = sink;
     this.#taps = options.taps;
-    this.#logger = options.logger;
-    this.#clock = options.clock ?? systemClock;
+    this.#logger = logger;
+    this.#clock = clock;
     this.#onFinished = options.onFinished;
-    this.#audio = new SessionAudio({
-      event: (eventType, data) => this.#event(eventType, data),
-      logger: this.#logger,
-      gapFill: this.#config.media.audio.gapFill === 'silence',
-    });
-    this.#released = new SocketRelease(this.#clock);
+    const event = (eventType: string, data: Record<string, unknown>): void => this.#event(eventType, data);
+    // Per-speaker audio positions: redelivery after a rejoin is dropped, gaps and clock steps are marked.
+    const audio = new SessionAudio({ event, logger, gapFill: config.media.audio.gapFill === 'silence' });
+    this.#admission = new FrameAdmission({ requested: config.media.kinds, audio });
     this.#resumeReason = options.resumeFrom?.reason;
     const previous = options.resumeFrom?.previous;
-    this.#createdAt = previous?.createdAt ?? this.#clock.now();
-    this.#resumed = options.resumeFrom && new ResumedAccounting(options.resumeFrom, this.#clock.now());
-    this.#carried = this.#resumed?.media ?? {};
-    this.#liveAt = previous?.liveAt;
-    this.#reconnects = previous?.reconnects ?? 0;
-    Object.assign(this.#rejoins, previous?.rejoins);
-    const { rejoinBudget, rejoinBudgetWindowMs, reconnectBaseMs, reconnectMaxMs } = this.#config.rtms;
-    this.#roster = new ParticipantRoster({ maxParticipants: this.#config.rtms.maxParticipants, onOverflow: (count) => this.#metrics.limitHit('participants', count) });
-    this.#rejoinBudget = new RejoinBudget({ budget: rejoinBudget, windowMs: rejoinBudgetWindowMs, baseMs: reconnectBaseMs, maxMs: reconnectMaxMs });
-    this.#ignored = new IgnoredMessages({
-      clock: this.#clock,
-      logger: this.#logger,
-      event: (eventType, data) => this.#event(eventType, data),
-      count: (channel, reason) => this.#metrics.ignoredMessage(channel, reason),
-    });
+    this.#outcome = { createdAt: previous?.createdAt ?? clock.now(), liveAt: previous?.liveAt };
+    this.#resumed = options.resumeFrom && new ResumedAccounting(options.resumeFrom, clock.now());
+    this.#accounting = new SessionAccounting(this.#resumed?.media);
+    this.#roster = new ParticipantRoster({ maxParticipants: config.rtms.maxParticipants, onOverflow: (count) => metrics.limitHit('participants', count) });
+    this.#ignored = new IgnoredMessages({ clock, logger, event, count: (channel, reason) => metrics.ignoredMessage(channel, reason) });
     this.#machine = new StreamStateMachine({
-      now: () => this.#clock.now(),
+      now: () => clock.now(),
       onChange: (change) => {
-        this.#logger.info({ from: change.from, to: change.to, reason: change.reason }, 'stream state changed');
+        logger.info({ from: change.from, to: change.to, reason: change.reason }, 'stream state changed');
         this.#event(`stream.${change.to}`, { from: change.from, reason: change.reason });
-        this.#sink.setMetadata(this.#metadata());
+        sink.setMetadata(this.#metadata());
         if (change.to !== 'connecting') for (const settled of [...this.#joinWaiters]) settled();
         options.onStateChange(change);
       },
     });
-    this.#sink.on('drain', () => this.#onSinkDrain());
+    this.#flow = new FlowControl({
+      buffer: config.buffer,
+      sink,
+      media: { pause: () => this.#join.pauseMedia(), resume: () => this.#join.resumeMedia() },
+      isDecodeStart: (frame) => isDecodeStart(frame, this.#formats),
+      evicted: (frame) => this.#accounting.dropped(frame.kind, 'buffer_full'),
+      cut: (kind) => this.#admission.cut(kind),
+      event, clock, logger,
+    });
+    this.#ingest = new MediaIngest({
+      admission: this.#admission, accounting: this.#accounting, flow: this.#flow, roster: this.#roster, ignored: this.#ignored, resumed: this.#resumed,
+      taps: this.#taps, metrics, formats: () => this.#formats, event, clock,
+    });
+    this.#join = new RtmsJoin({
+      config, start: () => this.#start, clock, logger, metrics, event,
+      wasLive: () => this.#outcome.liveAt !== undefined,
+      paused: () => this.#flow.paused,
+      onSignalingMessage: (message) => this.#onSignalingMessage(message),
+      ignored: this.#ignored,
+      ended: () => this.#ending(),
+      onSignalingLost: (trigger) => this.#rejoin.request('full', trigger),
+      onMediaMessage: (connection, message, bytes) => this.#ingest.message(connection, message, bytes),
+      onMediaMalformed: (connection, reason, bytes) => this.#ingest.malformed(connection, reason, bytes),
+      onMediaLost: () => this.#rejoin.request('media', 'media_closed'),
+      onMediaJoined: (mediaParams) => {
+        this.#formats = negotiatedFormats(config.media, mediaParams, this.#formats);
+        sink.setFormats(this.#formats);
+        audio.rejoined(clock.now());
+      },
+      onJoinedSignalingEnded: () => this.#interruptions.ended(clock.now()),
+    });
+    this.#rejoin = new RejoinController({
+      rtms: config.rtms, machine: this.#machine, previous, clock, logger, metrics, event,
+      attempt: (scope, signal) => this.#join.attempt(scope, signal),
+      ended: () => this.#ending(),
+      live: () => (this.#outcome.liveAt ??= clock.now()),
+      fail: (reason) => void this.#finish('failed', reason, undefined),
+    });
+    sink.on('drain', () => this.#flow.drained());
     // A file that cannot be written (each incident once): the sink retries it or starts a new part.
-    this.#sink.on('fault', (fault: { file: string; code: string; lost: boolean }) => {
-      this.#metrics.sinkError(fault.code);
-      this.#logger.warn({ file: fault.file, code: fault.code, lost: fault.lost }, 'stream file cannot be written');
+    sink.on('fault', (fault: { file: string; code: string; lost: boolean }) => {
+      metrics.sinkError(fault.code);
+      logger.warn({ file: fault.file, code: fault.code, lost: fault.lost }, 'stream file cannot be written');
     });
-    this.#sink.on('error', (error: unknown) => {
+    sink.on('error', (error: unknown) => {
       const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined)?.code : undefined;
-      this.#metrics.sinkError(typeof cause === 'string' ? cause : describeError(error).code);
-      this.#logger.error({ err: describeError(error) }, 'sink failed; frames for this stream are now counted as dropped');
+      metrics.sinkError(typeof cause === 'string' ? cause : describeError(error).code);
+      logger.error({ err: describeError(error) }, 'sink failed; frames for this stream are now counted as dropped');
     });
-    this.#sink.setMetadata(this.#metadata());
+    sink.setMetadata(this.#metadata());
   }
 
   get rtmsStreamId(): string {
@@ -235,12 +196,8 @@ export class StreamSession {
   begin(): void {
     this.#machine.transition('connecting');
     const resume = this.#resumeReason;
-    if (resume !== undefined) {
-      this.#reconnects += 1;
-      this.#rejoins[`full/${resume}`] = (this.#rejoins[`full/${resume}`] ?? 0) + 1;
-      this.#event('stream.resumed', { reason: resume, ...this.#resumed?.summary() });
-    }
-    this.#startRejoin('full', resume ?? 'start');
+    if (resume !== undefined) this.#event('stream.resumed', { reason: resume, ...this.#resumed?.summary() });
+    this.#rejoin.begin(resume);
   }
 
   /**
@@ -251,19 +208,19 @@ export class StreamSession {
    * `eventTs` is only recorded.
    */
   interrupt(eventTs: number): void {
-    if (this.#machine.isTerminal || this.#finishing) return;
+    if (this.#ending()) return;
     const answered = this.#interruptions.reported(this.#clock.now());
     this.#event('rtms.interrupted', { eventTs, alreadyAnswered: answered });
-    if (!answered) this.#requestRejoin('full', 'interrupted_webhook');
+    if (!answered) this.#rejoin.request('full', 'interrupted_webhook');
   }
 
   /** A new `rtms_started` for this stream: full rejoin, with the new `server_urls`. */
   failover(start: StreamStart): void {
-    if (this.#machine.isTerminal || this.#finishing) return;
+    if (this.#ending()) return;
     this.#start = start;
     this.#event('rtms.failover', {});
     // The old server is gone: restart any rejoin under way so it targets the new URL.
-    this.#requestRejoin('full', 'failover', { restart: true });
+    this.#rejoin.request('full', 'failover', { restart: true });
   }
 
   /** `*.rtms_stopped`: the stream is over. */
@@ -281,19 +238,7 @@ export class StreamSession {
     // Asked while joining (a fresh start, or a resume right after a worker crash): let the
     // join settle first, so that Zoom gets STREAM_CLOSE instead of waiting out its grace.
     if (this.#machine.state === 'connecting') await this.#untilJoinSettled(this.#config.rtms.handshakeTimeoutMs);
-    const signaling = this.#signaling;
-    if (signaling?.isOpen) {
-      try {
-        const reply = await signaling.request(
-          { msg_type: MessageType.STREAM_CLOSE_REQ, rtms_stream_id: this.#start.rtmsStreamId },
-          MessageType.STREAM_CLOSE_RESP,
-          this.#config.rtms.handshakeTimeoutMs,
-        );
-        this.#event('rtms.stream_close_resp', { statusCode: reply['status_code'], statusName: statusName(reply['status_code']) });
-      } catch (error) {
-        this.#logger.warn({ err: describeError(error) }, 'no STREAM_CLOSE_RESP; closing locally');
-      }
-    }
+    if (this.#join.signaling?.isOpen) await this.#join.requestStreamClose();
     // Zoom answers, then terminates the stream and closes signaling; record its last words.
     return this.#finish('ended', 'closed by request', StopReason.RECEIVER_REQUEST_CLOSE, { linger: true });
   }
@@ -316,7 +261,7 @@ export class StreamSession {
    * and chat from now on. Mixed audio arrives already mixed (user 0) and cannot be split.
    */
   excludeParticipant(userId: string): void {
-    this.#excluded.add(userId);
+    this.#admission.exclude(userId);
     this.#event('stream.participant_excluded', { userId, mixedAudioUnaffected: this.#formats?.audio.mode !== 'multi' });
   }
 
@@ -326,7 +271,7 @@ export class StreamSession {
    */
   destroy(reason: string): Promise<void> {
     // Not over: another owner continues it, and continues this directory (streamContinuation.ts).
-    this.#releasedFor ??= reason;
+    this.#outcome.released ??= reason;
     return this.#finish('ended', reason, undefined);
   }
 
@@ -338,581 +283,51 @@ export class StreamSession {
   }
 
   #stats(): StreamStats {
-    const sinkCounters = this.#sink.counters();
-    const media: Partial<Record<MediaKind, MediaCounters>> = {};
-    const kinds = new Set<MediaKind>([...this.#received.keys(), ...(Object.keys(this.#carried) as MediaKind[])]);
-    for (const kind of kinds) {
-      const received = this.#received.get(kind) ?? emptyCounters();
-      const sunk = sinkCounters[kind];
-      const carried = this.#carried[kind] ?? emptyCounters();
-      const dropped = { ...carried.framesDropped };
-      for (const source of [received.framesDropped, sunk?.framesDropped ?? {}]) {
-        for (const [reason, count] of Object.entries(source)) dropped[reason] = (dropped[reason] ?? 0) + count;
-      }
-      media[kind] = {
-        framesReceived: carried.framesReceived + received.framesReceived,
-        bytesReceived: carried.bytesReceived + received.bytesReceived,
-        framesWritten: carried.framesWritten + (sunk?.framesWritten ?? 0),
-        bytesWritten: carried.bytesWritten + (sunk?.bytesWritten ?? 0),
-        framesDropped: dropped,
-      };
-    }
-    const files = this.#sink.files();
-    const audioBytesPerSecond = this.#formats ? this.#formats.audio.sampleRateHz * this.#formats.audio.channels * 2 : 0;
-    return {
-      rtmsStreamId: this.#start.rtmsStreamId,
-      product: this.#start.product,
-      entityId: this.#start.entityId,
-      state: this.#machine.state,
-      createdAt: this.#createdAt,
-      liveAt: this.#liveAt,
-      endedAt: this.#endedAt,
-      stopReason: this.#stopReason,
-      stopReasonName: this.#stopReason === undefined ? undefined : nameOf(STOP_REASON_NAMES, this.#stopReason),
-      failure: this.#failure,
-      reconnects: this.#reconnects,
-      rejoins: { ...this.#rejoins },
-      bufferedBytes: this.#sink.pendingBytes + this.#backlog.bytes,
-      media,
-      audioSeconds: audioBytesPerSecond > 0 ? (media.audio?.bytesWritten ?? 0) / audioBytesPerSecond : 0,
-      reportedAt: this.#clock.now(),
+    return streamStats(this.#facts(), {
+      rejoins: this.#rejoin.rejoins(),
+      media: this.#accounting.media(this.#sink.counters()),
+      bufferedBytes: this.#sink.pendingBytes + this.#flow.backlogBytes,
+      files: this.#sink.files(),
       participants: this.#roster.page(),
       participantCounts: this.#roster.counts(),
-      files: files.length > FILES_LISTED ? files.slice(0, FILES_LISTED) : files,
-      fileCount: files.length,
       sink: this.#sink.health?.(),
-    };
-  }
-
-  // ── joining ──────────────────────────────────────────────────────────────────────────
-
-  /**
-   * Starts a rejoin unless one that covers it is under way. A full rejoin supersedes a
-   * media-only one; `restart` (failover) replaces whatever runs. `reconnects` counts gaps,
-   * so superseding or restarting a rejoin does not count again.
-   */
-  #requestRejoin(scope: RejoinScope, trigger: string, options: { restart?: boolean } = {}): void {
-    if (this.#machine.isTerminal || this.#finishing) return;
-    const current = this.#rejoin;
-    if (current && !options.restart && (current.scope === 'full' || scope === 'media')) {
-      this.#logger.debug({ trigger, scope }, 'rejoin already under way');
-      return;
-    }
-    current?.controller.abort();
-    this.#rejoin = undefined;
-    if (this.#machine.state === 'live') {
-      this.#gapStartedAt = this.#clock.now();
-      this.#machine.transition('waitingReconnect', trigger);
-    }
-    if (this.#machine.state !== 'connecting') {
-      // One gap, one count, filed under the rejoin that actually runs: a full rejoin that
-      // supersedes a media-only one takes its count over.
-      const key = `${scope}/${trigger}`;
-      if (current === undefined) this.#reconnects += 1;
-      else if (this.#gapKey !== undefined) {
-        const left = (this.#rejoins[this.#gapKey] ?? 1) - 1;
-        if (left > 0) this.#rejoins[this.#gapKey] = left;
-        else delete this.#rejoins[this.#gapKey];
-      }
-      this.#rejoins[key] = (this.#rejoins[key] ?? 0) + 1;
-      this.#gapKey = key;
-    }
-    const decision = this.#rejoinBudget.next(this.#clock.now());
-    if (!decision.go) {
-      this.#metrics.limitHit('rejoin_budget');
-      void this.#finish('failed', decision.reason, undefined);
-      return;
-    }
-    this.#event('stream.rejoin', { scope, trigger, ...(decision.delayMs > 0 ? { delayMs: decision.delayMs, note: 'the previous connection was lost right after its join' } : {}) });
-    this.#startRejoin(scope, trigger, decision.delayMs);
-  }
-
-  #startRejoin(scope: RejoinScope, trigger: string, delayMs = 0): void {
-    const controller = new AbortController();
-    const { reconnectBaseMs, reconnectMaxMs, reconnectWindowMs } = this.#config.rtms;
-    let wait = delayMs;
-    // Media cannot be rejoined without signaling; an attempt that finds it down rejoins everything.
-    const attempt = async (): Promise<void> => {
-      if (wait > 0) await waitBeforeRejoin(wait, controller.signal, this.#clock);
-      wait = 0;
-      return scope === 'full' || !this.#signaling?.isOpen ? this.#joinAll(controller.signal) : this.#joinMissingMedia(controller.signal);
-    };
-    void pRetry(attempt, {
-      retries: Number.POSITIVE_INFINITY,
-      factor: 2,
-      minTimeout: reconnectBaseMs,
-      maxTimeout: reconnectMaxMs,
-      randomize: true,
-      maxRetryTime: reconnectWindowMs,
-      signal: controller.signal,
-      shouldRetry: ({ error }) => error instanceof ConnectorError && error.retryable,
-      onFailedAttempt: ({ error, attemptNumber, retryDelay }) => {
-        this.#logger.warn({ scope, trigger, attemptNumber, retryDelayMs: retryDelay, err: describeError(error) }, 'rtms join attempt failed');
-      },
-    }).then(
-      () => {
-        if (this.#rejoin?.controller !== controller) return;
-        this.#rejoin = undefined;
-        this.#rejoinBudget.joined(this.#clock.now());
-        if (this.#machine.state !== 'live') {
-          this.#liveAt ??= this.#clock.now();
-          if (this.#gapStartedAt !== undefined) this.#metrics.reconnectGap(scope, (this.#clock.now() - this.#gapStartedAt) / 1000);
-          this.#gapStartedAt = undefined;
-          this.#gapKey = undefined;
-          this.#machine.transition('live', trigger);
-        }
-      },
-      (error: unknown) => {
-        if (this.#rejoin?.controller !== controller) return;
-        this.#rejoin = undefined;
-        if (controller.signal.aborted) return;
-        const failure = describeError(error);
-        void this.#finish('failed', `${scope === 'full' ? 'join' : 'media rejoin'} failed: ${failure.message}`, undefined);
-      },
-    );
-    this.#rejoin = { scope, controller };
-  }
-
-  /** Signaling handshake, then every media socket, then CLIENT_READY_ACK (rtms-protocol.md §2.2). */
-  async #joinAll(signal: AbortSignal): Promise<void> {
-    this.#closeSockets();
-    // Zoom refuses a second signaling connection (status 8) while the previous one is open.
-    await this.#released.settled();
-    if (signal.aborted) throw superseded();
-    const startedAt = this.#clock.now();
-    const signaling = await RtmsSocket.open(
-      {
-        ...this.#socketSettings(this.#start.signalingUrl, 'signaling'),
-        onMessage: (message) => this.#onSignalingMessage(message),
-        onMalformed: (reason) => this.#ignored.record('signaling', reason),
-        onClose: (closed) => this.#onSignalingClosed(signaling, closed),
-        onKeepAlive: (timestamp) => this.#keepAlive('signaling', timestamp),
-      },
-      signal,
-    );
-    // A superseded attempt must not hand-shake: the rejoin that replaced it owns the stream.
-    if (signal.aborted) {
-      this.#released.release([signaling]);
-      throw superseded();
-    }
-    this.#signaling = signaling;
-    const reply = await signaling.request(
-      { ...this.#handshakeFields(MessageType.SIGNALING_HAND_SHAKE_REQ), buffer_data: this.#config.media.bufferStartupAudio },
-      MessageType.SIGNALING_HAND_SHAKE_RESP,
-      this.#config.rtms.handshakeTimeoutMs,
-      signal,
-    );
-    this.#checkStatus('signaling', reply);
-    this.#joinedSignaling = signaling;
-    this.#metrics.handshake('signaling', (this.#clock.now() - startedAt) / 1000);
-    this.#media = this.#planMedia(reply);
-    if (this.#start.product !== 'contact_center') {
-      signaling.send({ msg_type: MessageType.EVENT_SUBSCRIPTION, events: SUBSCRIBED_EVENTS.map((event_type) => ({ event_type, subscribe: true })) });
-    }
-    await this.#joinMissingMedia(signal);
-  }
-
-  /**
-   * (Re)opens every media socket that is not open; the signaling socket must be up. Checks
-   * again after each handshake: Zoom's EVENT_UPDATE 7 can arrive before the close of a socket
-   * it dropped, and that close, joining this rejoin, must not be left behind.
-   */
-  async #joinMissingMedia(signal: AbortSignal): Promise<void> {
-    const signaling = this.#signaling;
-    if (!signaling?.isOpen) throw new ConnectorError('RTMS_CONNECTION_LOST', 'signaling closed during the media handshake', { retryable: true });
-    const reopened = new Set<MediaConnection>();
-    for (let connection = this.#closedMedia(); connection !== undefined; connection = this.#closedMedia()) {
-      // Lost again within this attempt: back off (p-retry) rather than loop on a failing server.
-      if (reopened.has(connection)) throw new ConnectorError('RTMS_CONNECTION_LOST', `media socket ${connection.key} closed again during the rejoin`, { retryable: true });
-      reopened.add(connection);
-      connection.socket?.terminate();
-      connection.socket = undefined;
-      const startedAt = this.#clock.now();
-      const socket = await RtmsSocket.open(
-        {
-          ...this.#socketSettings(connection.url, `media:${connection.key}`),
-          onMessage: (message, bytes) => this.#onMediaMessage(connection, message, bytes),
-          onMalformed: (reason, bytes) => {
-            // Unreadable, so it may have been a picture of any kind this socket carries.
-            for (const kind of connection.kinds) this.#keyframes.cut(kind);
-            this.#countMalformed(connection.kinds[0] ?? 'audio', bytes);
-            this.#ignored.record(`media:${connection.key}`, reason);
-          },
-          onClose: (closed) => this.#onMediaClosed(connection, socket, closed),
-          onKeepAlive: (timestamp) => this.#keepAlive('media', timestamp),
-        },
-        signal,
-      );
-      if (signal.aborted) {
-        this.#released.release([socket]);
-        throw superseded();
-      }
-      connection.socket = socket;
-      let reply: RtmsMessage;
-      try {
-        reply = await socket.request(
-          {
-            ...this.#handshakeFields(MessageType.DATA_HAND_SHAKE_REQ),
-            media_type: connection.key === 'all' ? 32 : mediaTypeMask(connection.kinds),
-            media_params: requestedMediaParams(this.#config.media, connection.kinds),
-            payload_encryption: false,
-          },
-          MessageType.DATA_HAND_SHAKE_RESP,
-          this.#config.rtms.handshakeTimeoutMs,
-          signal,
-        );
-        this.#checkStatus(`media:${connection.key}`, reply);
-      } catch (error) {
-        // An open socket without an accepted handshake carries nothing: the next attempt must
-        // not take it for a joined one.
-        socket.terminate();
-        connection.socket = undefined;
-        throw error;
-      }
-      this.#metrics.handshake('media', (this.#clock.now() - startedAt) / 1000);
-      this.#formats = negotiatedFormats(this.#config.media, reply['media_params'], this.#formats);
-      this.#sink.setFormats(this.#formats);
-      this.#audio.rejoined(this.#clock.now());
-      if (this.#paused) socket.pause();
-      // Zoom's library acknowledges each media handshake; media flows after the ack.
-      signaling.send({ msg_type: MessageType.CLIENT_READY_ACK, rtms_stream_id: this.#start.rtmsStreamId });
-    }
-  }
-
-  #closedMedia(): MediaConnection | undefined {
-    return this.#media.find((connection) => connection.socket?.isOpen !== true);
-  }
-
-  /**
-   * Split mode (one socket per kind) when the server offers a URL for every kind we want,
-   * otherwise the unified `all` socket; the two cannot be mixed (status 15).
-   */
-  #planMedia(reply: RtmsMessage): MediaConnection[] {
-    const mediaServer = reply['media_server'];
-    const urls = isRecord(mediaServer) && isRecord(mediaServer['server_urls']) ? mediaServer['server_urls'] : {};
-    const wanted = this.#config.media.kinds;
-    const offered = wanted.filter((kind) => typeof urls[kind] === 'string');
-    if (offered.length === wanted.length || (offered.length > 0 && typeof urls['all'] !== 'string')) {
-      const missing = wanted.filter((kind) => !offered.includes(kind));
-      if (missing.length > 0) this.#event('media.unavailable', { kinds: missing });
-      return offered.map((kind) => ({ key: kind, url: urls[kind] as string, kinds: [kind], socket: undefined }));
-    }
-    if (typeof urls['all'] === 'string') return [{ key: 'all', url: urls['all'], kinds: wanted, socket: undefined }];
-    throw new ConnectorError('RTMS_PROTOCOL_VIOLATION', 'signaling answer offered no media server URL', { retryable: false });
-  }
-
-  #keepAlive(scope: 'signaling' | 'media', serverTimestamp: number | undefined): void {
-    if (serverTimestamp !== undefined) this.#metrics.keepAliveAge(scope, (this.#clock.now() - serverTimestamp) / 1000);
-  }
-
-  #checkStatus(channel: string, reply: RtmsMessage): void {
-    const statusCode = Number.isInteger(reply['status_code']) ? (reply['status_code'] as number) : 0;
-    if (statusCode === 0) return;
-    const error = new HandshakeRejectedError({
-      channel,
-      statusCode,
-      statusName: statusName(statusCode),
-      reason: typeof reply['reason'] === 'string' ? reply['reason'] : '',
-      // A media handshake refused after our signaling connection dropped (Zoom: "no signaling
-      // connection for this stream") says nothing about the stream: rejoin everything.
-      retryable:
-        isRetryableStatus(statusCode) ||
-        (channel !== 'signaling' && this.#signaling?.isOpen !== true) ||
-        // An unknown stream on a rejoin of a stream that was live: the old server forgot it in a
-        // failover whose new rtms_started (new URL) has not arrived yet; it restarts the rejoin.
-        (statusCode === StatusCode.INVALID_RTMS_STREAM_ID && this.#liveAt !== undefined),
+      now: this.#clock.now(),
     });
-    this.#event('rtms.handshake_rejected', { channel, statusCode, statusName: error.statusName });
-    throw error;
   }
 
-  /** What signaling and media handshakes both carry (rtms-protocol.md §2.4 (1), (3)). */
-  #handshakeFields(msgType: number): RtmsMessage {
-    return {
-      msg_type: msgType,
-      protocol_version: 1,
-      sequence: 1,
-      [this.#start.entityIdKey]: this.#start.entityId,
-      rtms_stream_id: this.#start.rtmsStreamId,
-      signature: handshakeSignature({
-        clientId: this.#config.credentials.clientId,
-        clientSecret: this.#config.credentials.clientSecret,
-        entityId: this.#start.entityId,
-        rtmsStreamId: this.#start.rtmsStreamId,
-      }),
-    };
+  #metadata(): Record<string, unknown> {
+    return streamMetadata(this.#facts(), this.#config.media.kinds);
   }
 
-  #socketSettings(url: string, channel: string): Pick<RtmsSocketOptions, 'url' | 'allowedHosts' | 'maxPayloadBytes' | 'channel' | 'connectTimeoutMs' | 'silenceTimeoutMs' | 'logger' | 'clock'> {
+  #facts(): StreamFacts {
     return {
-      url,
-      allowedHosts: this.#config.rtms.allowedHosts,
-      maxPayloadBytes: this.#config.rtms.maxMessageBytes,
-      channel,
-      connectTimeoutMs: this.#config.rtms.handshakeTimeoutMs,
-      silenceTimeoutMs: this.#config.rtms.keepAliveTimeoutMs,
-      logger: this.#logger,
-      clock: this.#clock,
+      start: this.#start,
+      state: this.#machine.state,
+      createdAt: this.#outcome.createdAt,
+      liveAt: this.#outcome.liveAt,
+      endedAt: this.#outcome.endedAt,
+      stopReason: this.#outcome.stopReason,
+      failure: this.#outcome.failure,
+      released: this.#outcome.released,
+      reconnects: this.#rejoin.reconnects,
+      formats: this.#formats,
     };
   }
 
   // ── signaling ────────────────────────────────────────────────────────────────────────
 
   #onSignalingMessage(message: RtmsMessage): void {
-    switch (message.msg_type) {
-      case MessageType.EVENT_UPDATE:
-        this.#onEventUpdate(message);
-        break;
-      case MessageType.STREAM_STATE_UPDATE: {
-        const state = intField(message, 'state');
-        const reason = intField(message, 'reason') ?? intField(message, 'stop_reason');
-        this.#event('rtms.stream_state', {
-          state,
-          stateName: state === undefined ? undefined : nameOf(STREAM_STATE_NAMES, state),
-          reason,
-          reasonName: reason === undefined ? undefined : nameOf(STOP_REASON_NAMES, reason),
-        });
-        if (state === RtmsStreamState.TERMINATED) {
-          void this.#finish('ended', `terminated: ${nameOf(STOP_REASON_NAMES, reason ?? 0)}`, reason, { linger: true });
-        } else if (state === RtmsStreamState.INTERRUPTED && reason === StopReason.DATA_CONNECTION_INTERRUPTED) {
-          this.#requestRejoin('media', 'stream_state_interrupted');
-        }
-        break;
-      }
-      case MessageType.SESSION_STATE_UPDATE: {
-        const state = intField(message, 'state');
-        const reason = intField(message, 'stop_reason') ?? intField(message, 'reason');
-        this.#event('rtms.session_state', {
-          rtmsSessionId: message['rtms_session_id'],
-          state,
-          stateName: state === undefined ? undefined : nameOf(SESSION_STATE_NAMES, state),
-          reason,
-          reasonName: reason === undefined ? undefined : nameOf(STOP_REASON_NAMES, reason),
-        });
-        break;
-      }
-      case MessageType.STREAM_STATE_RESP:
-      case MessageType.SESSION_STATE_RESP:
-      case MessageType.STREAM_CLOSE_RESP:
-      case MessageType.VIDEO_SUBSCRIPTION_RESP:
-        this.#event('rtms.response', { msgType: message.msg_type, statusCode: message['status_code'] });
-        break;
-      case MessageType.KEEP_ALIVE_REQ:
-        break; // answered by RtmsSocket
-      default:
-        this.#ignored.record('signaling', 'unknown_msg_type', { msgType: message.msg_type });
-    }
+    const decision = interpretSignaling(message, { product: this.#start.product, now: this.#clock.now() });
+    applyRosterChanges(this.#roster, decision.roster);
+    for (const { eventType, data } of decision.events) this.#event(eventType, data);
+    if (decision.ignored !== undefined) this.#ignored.record('signaling', decision.ignored.reason, { msgType: decision.ignored.msgType });
+    if (decision.rejoin !== undefined) this.#rejoin.request(decision.rejoin.scope, decision.rejoin.trigger);
+    if (decision.terminate !== undefined) void this.#finish('ended', decision.terminate.reason, decision.terminate.stopReason, { linger: true });
   }
 
-  #onEventUpdate(message: RtmsMessage): void {
-    const event = isRecord(message['event']) ? message['event'] : {};
-    const eventType = intField(event, 'event_type') ?? 0;
-    const at = intField(event, 'timestamp') ?? intField(event, 'event_ts') ?? this.#clock.now();
-    const isContactCenter = this.#start.product === 'contact_center';
-    const name = isContactCenter && eventType >= 8 ? nameOf(ZCC_EVENT_TYPE_NAMES, eventType) : nameOf(EVENT_TYPE_NAMES, eventType);
-    const participants = Array.isArray(event['participants']) ? event['participants'].filter(isRecord) : [];
-
-    if (isContactCenter && eventType >= 8) {
-      const info = isRecord(event['participant_info']) ? event['participant_info'] : undefined;
-      const channelId = info && typeof info['channel_id'] === 'string' ? info['channel_id'] : undefined;
-      if (channelId) this.#roster.join(channelId, stringField(info, 'display_name'), at);
-      this.#event('rtms.event', { eventType, eventName: name, channelId, participantMode: info?.['participant_mode'] });
-      return;
-    }
-    switch (eventType) {
-      case EventType.MEDIA_CONNECTION_INTERRUPTED:
-        this.#event('rtms.event', { eventType, eventName: name });
-        this.#requestRejoin('media', 'media_connection_interrupted');
-        return;
-      case EventType.ACTIVE_SPEAKER_CHANGE: {
-        const userId = idField(event, 'user_id');
-        if (userId !== undefined) this.#roster.setActiveSpeaker(userId, stringField(event, 'user_name'), at);
-        this.#event('rtms.event', { eventType, eventName: name, userId });
-        return;
-      }
-      case EventType.PARTICIPANT_JOIN:
-      case EventType.PARTICIPANT_LEAVE: {
-        const userIds: string[] = [];
-        for (const participant of participants) {
-          const userId = idField(participant, 'user_id');
-          if (userId === undefined) continue;
-          userIds.push(userId);
-          if (eventType === EventType.PARTICIPANT_JOIN) this.#roster.join(userId, stringField(participant, 'user_name'), at);
-          else this.#roster.leave(userId, at);
-        }
-        // A join of 100,000 at once is one event line of a bounded size, not 100,000 ids.
-        this.#event('rtms.event', { eventType, eventName: name, ...boundedIds(userIds) });
-        return;
-      }
-      default: {
-        const userIds = participants.map((participant) => idField(participant, 'user_id')).filter((id) => id !== undefined);
-        this.#event('rtms.event', { eventType, eventName: name, userId: idField(event, 'user_id'), ...boundedIds(userIds), timestamp: at });
-      }
-    }
-  }
-
-  #onSignalingClosed(socket: RtmsSocket, closed: SocketClosed): void {
-    if (this.#signaling !== socket) return;
-    this.#signaling = undefined;
-    if (closed.byUs || this.#machine.isTerminal || this.#finishing) return;
-    this.#logger.warn({ code: closed.code, cause: closed.cause }, 'signaling connection lost');
-    this.#signalingEnded(socket);
-    this.#event('rtms.connection_lost', { channel: 'signaling', code: closed.code, cause: closed.cause });
-    if (closed.cause === 'too_big' || closed.cause === 'protocol_error') this.#ignored.record('signaling', closed.cause, { closeCode: closed.code });
-    this.#requestRejoin('full', closed.cause === 'silence' ? 'keep_alive_timeout' : 'signaling_closed');
-  }
-
-  // ── media ────────────────────────────────────────────────────────────────────────────
-
-  #onMediaMessage(connection: MediaConnection, message: RtmsMessage, wireBytes: number): void {
-    const kind = MEDIA_KIND_BY_MESSAGE_TYPE.get(message.msg_type);
-    if (kind === undefined) {
-      if (message.msg_type !== MessageType.KEEP_ALIVE_REQ) this.#ignored.record(`media:${connection.key}`, 'unknown_msg_type', { msgType: message.msg_type });
-      return;
-    }
-    const decoded = decodeMediaMessage(message, kind, this.#clock.now());
-    if (!decoded.ok) {
-      this.#countMalformed(kind, wireBytes);
-      this.#ignored.record(`media:${connection.key}`, 'malformed_media', { kind, decodeReason: decoded.reason });
-      this.#keyframes.cut(kind);
-      return;
-    }
-    const frame = decoded.frame;
-    const lostWindow = this.#resumed?.close(kind, this.#clock.now());
-    if (lostWindow !== undefined) this.#event('media.gap', lostWindow);
-    const counters = this.#counters(kind);
-    counters.framesReceived += 1;
-    counters.bytesReceived += frame.data.length;
-    if (!this.#config.media.kinds.includes(kind)) {
-      this.#drop(counters, 'not_requested');
-      return;
-    }
-    if (kind === 'audio' && this.#formats !== undefined && !this.#audio.admit(frame, this.#formats)) {
-      this.#drop(counters, 'duplicate');
-      return;
-    }
-    if (this.#excluded.has(frame.userId)) {
-      this.#drop(counters, 'excluded');
-      this.#keyframes.cut(kind);
-      return;
-    }
-    if (this.#keyframes.isWaiting(kind)) {
-      if (!this.#isDecodeStart(frame)) {
-        this.#drop(counters, 'awaiting_keyframe');
-        this.#keyframes.hold(frame);
-        return;
-      }
-      const held = this.#keyframes.restart(kind);
-      if (held !== undefined) this.#event('media.gap', { kind, reason: 'awaiting_keyframe', ...held });
-    }
-    this.#roster.seen(frame.userId, frame.userName, frame.timestamp);
-    this.#write(frame);
-  }
-
-  /** Hands the frame to the sink, or keeps it in the backlog while the sink pushes back. */
-  #write(frame: Frame): void {
-    this.#metrics.frameLatency(frame.kind, (this.#clock.now() - frame.timestamp) / 1000);
-    // Secondary outputs get the frame now, whatever the sink is doing.
-    for (const tap of this.#taps) tap.frame(frame);
-    if (!this.#sinkBlocked && this.#backlog.length === 0) {
-      if (!this.#sink.write(frame)) this.#sinkBlocked = true;
-      return;
-    }
-    this.#backlog.push(frame);
-    const { highWaterBytes } = this.#config.buffer;
-    if (this.#overflowing) this.#evict();
-    else if (this.#backlog.bytes > highWaterBytes && !this.#paused) this.#pauseMedia();
-  }
-
-  #onSinkDrain(): void {
-    this.#sinkBlocked = false;
-    for (let frame = this.#backlog.shift(); frame !== undefined; frame = this.#backlog.shift()) {
-      if (!this.#sink.write(frame)) {
-        this.#sinkBlocked = true;
-        break;
-      }
-    }
-    if (this.#backlog.bytes <= this.#config.buffer.lowWaterBytes) this.#resumeMedia();
-  }
-
-  #pauseMedia(): void {
-    this.#paused = true;
-    for (const connection of this.#media) connection.socket?.pause();
-    this.#logger.debug({ backlogBytes: this.#backlog.bytes }, 'buffer above high water; media paused');
-    this.#stallTimer = this.#clock.setTimeout(() => {
-      this.#stallTimer = undefined;
-      if (!this.#paused) return;
-      // Reading must go on or Zoom drops us for unanswered keep-alives: apply the drop policy.
-      this.#logger.warn({ backlogBytes: this.#backlog.bytes, deadlineMs: this.#config.buffer.stallDeadlineMs }, 'sink stalled past the deadline; evicting buffered media by policy');
-      this.#overflowing = true;
-      this.#paused = false;
-      for (const connection of this.#media) connection.socket?.resume();
-      this.#evict();
-    }, this.#config.buffer.stallDeadlineMs);
-  }
-
-  #resumeMedia(): void {
-    if (this.#stallTimer !== undefined) this.#clock.clearTimeout(this.#stallTimer);
-    this.#stallTimer = undefined;
-    if (this.#overflowing) this.#endOverflow();
-    if (!this.#paused) return;
-    this.#paused = false;
-    for (const connection of this.#media) connection.socket?.resume();
-  }
-
-  /** Video first down to the high mark; audio and text only past twice the high mark. */
-  #evict(): void {
-    const { highWaterBytes } = this.#config.buffer;
-    const { evicted, cutKinds } = this.#backlog.evict(highWaterBytes, 2 * highWaterBytes, this.#isDecodeStart);
-    for (const kind of cutKinds) this.#keyframes.cut(kind);
-    for (const frame of evicted) {
-      this.#drop(this.#counters(frame.kind), 'buffer_full');
-      this.#overflowDrops.set(frame.kind, widenDroppedRange(this.#overflowDrops.get(frame.kind), frame.timestamp));
-    }
-  }
-
-  /** Whether a decoder can start at this frame: anything but an H.264 picture that refers to earlier ones. */
-  readonly #isDecodeStart = (frame: Frame): boolean => {
-    if (frame.kind !== 'video' && frame.kind !== 'deskshare') return true;
-    return this.#formats?.[frame.kind].codec !== 'h264' || isIdrAccessUnit(frame.data);
-  };
-
-  /** Leaves a gap marker per media kind for what the overflow evicted. */
-  #endOverflow(): void {
-    this.#overflowing = false;
-    for (const [kind, range] of this.#overflowDrops) this.#event('media.gap', { kind, reason: 'buffer_full', ...range });
-    this.#overflowDrops.clear();
-  }
-
-  #countMalformed(kind: MediaKind, wireBytes: number): void {
-    const counters = this.#counters(kind);
-    counters.framesReceived += 1;
-    counters.bytesReceived += wireBytes;
-    this.#drop(counters, 'malformed');
-  }
-
-  #drop(counters: MediaCounters, reason: SessionDropReason): void {
-    counters.framesDropped[reason] = (counters.framesDropped[reason] ?? 0) + 1;
-  }
-
-  #counters(kind: MediaKind): MediaCounters {
-    let counters = this.#received.get(kind);
-    if (counters === undefined) {
-      counters = emptyCounters();
-      this.#received.set(kind, counters);
-    }
-    return counters;
-  }
-
-  #onMediaClosed(connection: MediaConnection, socket: RtmsSocket, closed: SocketClosed): void {
-    if (connection.socket !== socket) return;
-    connection.socket = undefined;
-    if (closed.byUs || this.#machine.isTerminal || this.#finishing) return;
-    this.#logger.warn({ channel: connection.key, code: closed.code, cause: closed.cause }, 'media connection lost');
-    this.#event('rtms.connection_lost', { channel: `media:${connection.key}`, code: closed.code, cause: closed.cause });
-    if (closed.cause === 'too_big' || closed.cause === 'protocol_error') this.#ignored.record(`media:${connection.key}`, closed.cause, { closeCode: closed.code });
-    // If signaling is gone too, its own close handler asks for the full rejoin.
-    if (this.#signaling?.isOpen) this.#requestRejoin('media', 'media_closed');
+  /** The stream is over or on its way out: nothing new starts. */
+  #ending(): boolean {
+    return this.#machine.isTerminal || this.#finishing !== undefined;
   }
 
   // ── teardown ─────────────────────────────────────────────────────────────────────────
@@ -925,10 +340,9 @@ export class StreamSession {
   #finish(state: 'ended' | 'failed', reason: string, stopReason: number | undefined, options: { linger?: boolean } = {}): Promise<void> {
     if (this.#finishing) return this.#finishing;
     this.#finishing = (async () => {
-      this.#rejoin?.controller.abort();
-      this.#rejoin = undefined;
-      const signaling = this.#signaling;
-      if (this.#stallTimer !== undefined) this.#clock.clearTimeout(this.#stallTimer);
+      this.#rejoin.abort();
+      const signaling = this.#join.signaling;
+      this.#flow.cancelDeadline();
       if (options.linger && signaling?.isOpen) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([signaling.closed, new Promise<void>((resolve) => (timer = this.#clock.setTimeout(resolve, LINGER_MS)))]);
@@ -936,20 +350,19 @@ export class StreamSession {
       }
       // Messages still arrive while the sockets close; let them land so the final accounting
       // and the files agree (RtmsSocket.close() terminates a socket that lingers past 2 s).
-      const closing = [this.#signaling, ...this.#media.map((connection) => connection.socket)].filter((socket) => socket !== undefined);
-      // A paused socket would not read the peer's close frame either.
-      if (this.#paused) this.#resumeMedia();
-      this.#closeSockets();
+      const closing = this.#join.sockets();
+      this.#flow.unpause();
+      this.#join.closeSockets();
       await Promise.all(closing.map((socket) => socket.closed));
-      if (this.#overflowing) this.#endOverflow();
+      this.#flow.endOverflow();
       this.#ignored.close();
-      for (const { kind, held } of this.#keyframes.giveUp()) this.#event('media.gap', { kind, reason: 'awaiting_keyframe', ...held, keyframeNeverCame: true });
+      for (const { kind, held } of this.#admission.giveUp()) this.#event('media.gap', { kind, reason: 'awaiting_keyframe', ...held, keyframeNeverCame: true });
       for (const gap of this.#resumed?.closeAll(this.#clock.now()) ?? []) this.#event('media.gap', gap);
       // Nothing new arrives now: the backlog goes to the sink, which queues it for the final flush.
-      for (const frame of this.#backlog.drain()) this.#sink.write(frame);
-      this.#stopReason = stopReason;
-      this.#endedAt = this.#clock.now();
-      if (state === 'failed') this.#failure = reason;
+      this.#flow.flushBacklog();
+      this.#outcome.stopReason = stopReason;
+      this.#outcome.endedAt = this.#clock.now();
+      if (state === 'failed') this.#outcome.failure = reason;
       if (!this.#machine.isTerminal) this.#machine.transition(state, reason);
       for (const tap of this.#taps) tap.flush();
       try {
@@ -964,73 +377,9 @@ export class StreamSession {
     return this.#finishing;
   }
 
-  #closeSockets(): void {
-    if (this.#signaling !== undefined) this.#signalingEnded(this.#signaling);
-    this.#released.release([this.#signaling, ...this.#media.map((connection) => connection.socket)]);
-    this.#signaling = undefined;
-    for (const connection of this.#media) connection.socket = undefined;
-  }
-
-  #signalingEnded(socket: RtmsSocket): void {
-    if (socket !== this.#joinedSignaling) return;
-    this.#joinedSignaling = undefined;
-    this.#interruptions.ended(this.#clock.now());
-  }
-
   #event(eventType: string, data: Record<string, unknown>): void {
     const event = lifecycleEvent(eventType, { rtmsStreamId: this.#start.rtmsStreamId, ...data }, this.#clock.now());
     this.#sink.writeEvent(event);
     for (const tap of this.#taps) tap.event(event);
   }
-
-  #metadata(): Record<string, unknown> {
-    return {
-      rtmsStreamId: this.#start.rtmsStreamId,
-      product: this.#start.product,
-      entityIdKey: this.#start.entityIdKey,
-      entityId: this.#start.entityId,
-      sessionKey: this.#start.sessionKey,
-      accountId: this.#start.accountId,
-      state: this.#machine.state,
-      createdAt: new Date(this.#createdAt).toISOString(),
-      liveAt: this.#liveAt === undefined ? undefined : new Date(this.#liveAt).toISOString(),
-      endedAt: this.#endedAt === undefined ? undefined : new Date(this.#endedAt).toISOString(),
-      stopReason: this.#stopReason,
-      stopReasonName: this.#stopReason === undefined ? undefined : nameOf(STOP_REASON_NAMES, this.#stopReason),
-      failure: this.#failure,
-      released: this.#releasedFor,
-      reconnects: this.#reconnects,
-      mediaRequested: this.#config.media.kinds,
-      formats: this.#formats,
-    };
-  }
-}
-
-/** At most `PARTICIPANT_PAGE` ids in an event; `userCount` says how many there were when cut. */
-function boundedIds(userIds: string[]): { userIds: string[]; userCount?: number } {
-  return userIds.length <= PARTICIPANT_PAGE ? { userIds } : { userIds: userIds.slice(0, PARTICIPANT_PAGE), userCount: userIds.length };
-}
-
-function superseded(): ConnectorError {
-  return new ConnectorError('RTMS_CONNECTION_FAILED', 'rejoin superseded by a newer one', { retryable: true });
-}
-
-function statusName(code: unknown): string {
-  return typeof code === 'number' ? nameOf(STATUS_CODE_NAMES, code) : 'UNKNOWN';
-}
-
-function intField(record: Record<string, unknown> | undefined, key: string): number | undefined {
-  const value = record?.[key];
-  return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
-}
-
-function stringField(record: Record<string, unknown> | undefined, key: string): string | undefined {
-  const value = record?.[key];
-  return typeof value === 'string' ? value : undefined;
-}
-
-/** Zoom documents user_id as uint32 but its examples show strings; accept both. */
-function idField(record: Record<string, unknown>, key: string): string | undefined {
-  const value = record[key];
-  return typeof value === 'number' || (typeof value === 'string' && value !== '') ? String(value) : undefined;
 }

@@ -9,7 +9,7 @@ export interface MediaCounters {
   bytesReceived: number;
   framesWritten: number;
   bytesWritten: number;
-  /** Frames not written, by reason (SessionDropReason, FileSinkDropReason, LostDropReason). */
+  /** Frames not written, by reason (SessionDropReason in session/sessionAccounting.ts, FileSinkDropReason, LostDropReason). */
   framesDropped: Record<string, number>;
 }
 
