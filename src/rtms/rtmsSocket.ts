@@ -22,7 +22,7 @@ export interface SocketClosed {
    * Why it was lost: `closed` by the peer, `silence` (no keep-alive or data), `error`;
    * `too_big` (a message over `maxPayloadBytes`) and `protocol_error` (a frame breaking the
    * WebSocket protocol) when we closed it for that, and then `code` is the code we sent
-   * (1009, 1002, 1007), not the 1006 a peer that never answers the close would leave.
+   * (1009, 1002, 1007; 1001 for `silence`), not the 1006 a peer that never answers the close would leave.
    */
   readonly cause: 'closed' | 'silence' | 'error' | 'local' | 'too_big' | 'protocol_error';
 }
@@ -264,10 +264,24 @@ export class RtmsSocket {
         }
         this.#options.logger.warn({ channel: this.channel, quietForMs: quietFor }, 'rtms socket silent past the keep-alive limit');
         this.#closeCause = 'silence';
-        this.#ws.terminate();
+        this.#closeSilent();
       });
     };
     this.#silenceTimer = this.#clock.setTimeout(check, limit);
+  }
+
+  /**
+   * A silent peer may only be quiet, not gone: a terminate would discard whatever it writes
+   * before it sees our FIN, frames it believes delivered. A close frame instead tells it to stop,
+   * and ws keeps reading (and we keep counting) everything it sent before it saw that frame.
+   * A peer that is really gone never answers: terminated after SILENT_CLOSE_DEADLINE_MS.
+   */
+  #closeSilent(): void {
+    this.#sentCloseCode = SILENT_CLOSE_CODE;
+    this.#ws.resume();
+    this.#ws.close(SILENT_CLOSE_CODE, 'keep-alive timeout');
+    const timer = this.#clock.setTimeout(() => this.#ws.terminate(), SILENT_CLOSE_DEADLINE_MS);
+    this.#ws.once('close', () => this.#clock.clearTimeout(timer));
   }
 
   #onClose(code: number, reason: string): void {
@@ -280,6 +294,11 @@ export class RtmsSocket {
     this.#options.onClose({ code: this.#sentCloseCode ?? code, reason, byUs: this.#closedByUs, cause: this.#closedByUs ? 'local' : this.#closeCause });
   }
 }
+
+/** Close code sent to a peer silent past the keep-alive limit (1001, going away). */
+export const SILENT_CLOSE_CODE = 1001;
+/** How long a silent peer has to answer our close frame before the socket is terminated, ms. */
+export const SILENT_CLOSE_DEADLINE_MS = 1000;
 
 /** ws's receiver errors (it closes the socket with their status code): which code, and why. */
 function closeSentFor(error: Error): { code: number; cause: 'too_big' | 'protocol_error' } | undefined {

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createLogger } from '../../../src/logger.ts';
 import { MessageType } from '../../../src/rtms/codes.ts';
-import { RtmsSocket, type MalformedFrameReason, type RtmsMessage, type SocketClosed } from '../../../src/rtms/rtmsSocket.ts';
+import { RtmsSocket, SILENT_CLOSE_CODE, SILENT_CLOSE_DEADLINE_MS, type MalformedFrameReason, type RtmsMessage, type SocketClosed } from '../../../src/rtms/rtmsSocket.ts';
 import { ManualClock } from '../../support/clock.ts';
 import { eventually } from '../../support/eventually.ts';
 
@@ -83,7 +83,33 @@ describe('RtmsSocket', () => {
     expect(socket.isOpen).toBe(true);
     await clock.advance(1000);
     await socket.closed;
-    expect(closes).toEqual([{ code: 1006, reason: '', byUs: false, cause: 'silence' }]);
+    expect(closes).toEqual([expect.objectContaining({ code: SILENT_CLOSE_CODE, byUs: false, cause: 'silence' })]);
+  });
+
+  it('closes a silent socket with a close frame and still reads what the peer wrote before seeing it', async () => {
+    // The chaos soak's lost transcript: the peer wrote a frame just as we called its socket
+    // silent; its write succeeded, so it counted the frame as sent, and a terminate discarded it.
+    const { socket, peer, clock, messages, closes } = await open();
+    const transcript = { msg_type: MessageType.MEDIA_DATA_TRANSCRIPT, content: { data: 'late line' } };
+    const advancing = clock.advance(SILENCE_MS);
+    // Queued after the watchdog's own setImmediate: the peer writes right after we gave up on
+    // the socket, before its side could learn of it.
+    const written = new Promise<boolean>((resolve) => setImmediate(() => peer.send(JSON.stringify(transcript), (error) => resolve(error == null))));
+    await advancing;
+    expect(await written).toBe(true);
+    await socket.closed;
+    expect(messages).toEqual([transcript]);
+    expect(closes).toEqual([expect.objectContaining({ code: SILENT_CLOSE_CODE, byUs: false, cause: 'silence' })]);
+  });
+
+  it('terminates a silent socket whose peer never answers the close frame', async () => {
+    const { socket, peer, clock, closes } = await open();
+    peer.pause(); // the peer reads nothing, so it never answers our close frame
+    await clock.advance(SILENCE_MS);
+    await eventually(() => !socket.isOpen, { what: 'the socket called silent', timeoutMs: 3000 });
+    await clock.advance(SILENT_CLOSE_DEADLINE_MS);
+    await socket.closed;
+    expect(closes).toEqual([expect.objectContaining({ code: SILENT_CLOSE_CODE, byUs: false, cause: 'silence' })]);
   });
 
   it('closes with 1009 (too_big) on a message over maxPayloadBytes', async () => {
