@@ -1,4 +1,4 @@
-import { statfs, writeFile } from 'node:fs/promises';
+import { rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DiskFullRunner, mountSoakDisk } from '../../../bench/diskFullWindows.ts';
@@ -15,17 +15,20 @@ describe('chaos soak disk-full window', () => {
       await writeFile(join(disk.path, 'before'), Buffer.alloc(2 ** 20, 1));
       const progress: string[] = [];
       const runner = new DiskFullRunner(disk, [{ atMs: 0, lengthMs: 60_000 }], Date.now(), (line) => progress.push(line));
-      // Wait for the fault itself: a write that needs a page is refused.
+      // Wait for the fault itself: a write that needs a page is refused. Each probe is a new
+      // file: rewriting one would reuse the pages its truncation just freed.
       let code: string | undefined;
-      const giveUpAt = Date.now() + 30_000;
+      let probes = 0;
+      const giveUpAt = Date.now() + 20_000;
       while (code === undefined) {
-        expect(Date.now(), 'no ENOSPC within 30 s').toBeLessThan(giveUpAt);
-        await writeFile(join(disk.path, 'probe'), Buffer.alloc(8192, 2)).catch((error: NodeJS.ErrnoException) => {
+        expect(Date.now(), 'no ENOSPC within 20 s').toBeLessThan(giveUpAt);
+        await writeFile(join(disk.path, `probe-${probes++}`), Buffer.alloc(4096, 2)).catch((error: NodeJS.ErrnoException) => {
           code = error.code;
         });
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
       expect(code).toBe('ENOSPC');
+      for (let probe = 0; probe < probes; probe++) await rm(join(disk.path, `probe-${probe}`), { force: true });
       const windows = await runner.stop();
       expect(windows).toHaveLength(1);
       const [window] = windows;
