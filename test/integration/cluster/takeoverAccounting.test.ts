@@ -11,6 +11,22 @@ import { eventually } from '../../support/eventually.ts';
 /** 16 kHz mono 16-bit: bytes per ms of audio. */
 const BYTES_PER_MS = 32;
 
+/**
+ * The final stream.json of `dir` accounts for every frame (received = written + Σ dropped, per
+ * kind) and its audio `bytesWritten` is the WAV data the directory holds.
+ */
+async function expectAccountingWhole(dir: string): Promise<Record<string, MediaCounters>> {
+  const streamJson = JSON.parse(await readFile(join(dir, 'stream.json'), 'utf8')) as { media: Record<string, MediaCounters> };
+  for (const [kind, counters] of Object.entries(streamJson.media)) {
+    const dropped = Object.values(counters.framesDropped).reduce((sum, count) => sum + count, 0);
+    expect({ kind, received: counters.framesReceived }).toEqual({ kind, received: counters.framesWritten + dropped });
+  }
+  let wavData = 0;
+  for (const name of await readdir(dir)) if (name.endsWith('.wav')) wavData += (await readWavData(join(dir, name))).data.length;
+  expect(streamJson.media['audio']?.bytesWritten).toBe(wavData);
+  return streamJson.media;
+}
+
 describe('multi-replica: accounting across a takeover', () => {
   it("what the killed replica received after its last report is counted as replica_lost; bytesWritten is what the shared volume holds", async () => {
     const rig = await ClusterRig.start({ replicas: 2, sharedOutputDir: true, env: { CLUSTER_LEASE_TTL_MS: '3000' } });
@@ -31,17 +47,9 @@ describe('multi-replica: accounting across a takeover', () => {
       expect(connectionsOf(stream)).toEqual({ accepted: 2, duplicates: 0 });
 
       const dir = rig.streamDir(1, stream);
-      const streamJson = JSON.parse(await readFile(join(dir, 'stream.json'), 'utf8')) as { media: Record<string, MediaCounters> };
-      // received = written + Σ dropped for every kind, the killed replica's remainder included.
-      for (const [kind, counters] of Object.entries(streamJson.media)) {
-        const dropped = Object.values(counters.framesDropped).reduce((sum, count) => sum + count, 0);
-        expect({ kind, received: counters.framesReceived }).toEqual({ kind, received: counters.framesWritten + dropped });
-      }
-      // bytesWritten is what both replicas' files hold on the shared volume.
-      let wavData = 0;
-      for (const name of await readdir(dir)) if (name.endsWith('.wav')) wavData += (await readWavData(join(dir, name))).data.length;
-      expect(streamJson.media['audio']?.bytesWritten).toBe(wavData);
-      expect(streamJson.media['transcript']?.bytesWritten ?? 0).toBe((await stat(join(dir, 'transcript.jsonl')).catch(() => ({ size: 0 }))).size);
+      // The killed replica's remainder included; bytesWritten is what both replicas' files hold on the shared volume.
+      const media = await expectAccountingWhole(dir);
+      expect(media['transcript']?.bytesWritten ?? 0).toBe((await stat(join(dir, 'transcript.jsonl')).catch(() => ({ size: 0 }))).size);
 
       const events = await readJsonLines(join(dir, 'events.jsonl'));
       const gaps = events
@@ -49,7 +57,7 @@ describe('multi-replica: accounting across a takeover', () => {
         .map((event) => event['data'] as { kind: string; reason: string; frames: number })
         .filter((gap) => gap.reason === 'replica_lost');
       expect(gaps.map((gap) => gap.kind)).toContain('audio');
-      for (const gap of gaps) expect(gap.frames).toBe(streamJson.media[gap.kind]?.framesDropped['replica_lost'] ?? 0);
+      for (const gap of gaps) expect(gap.frames).toBe(media[gap.kind]?.framesDropped['replica_lost'] ?? 0);
       process.stdout.write(`[cluster] takeover: replica_lost ${JSON.stringify(Object.fromEntries(gaps.map((gap) => [gap.kind, gap.frames])))}\n`);
       const report = await inspectStreamOutput(dir, { probe: true });
       expect(report.problems).toEqual([]);
@@ -79,14 +87,7 @@ describe('multi-replica: accounting across a takeover', () => {
         // Still on replica 0 (the lease check confirmed it), one signaling connection at a time.
         expect(connectionsOf(stream)).toEqual({ accepted: resumed.includes(stream) ? 2 : 1, duplicates: 0 });
         const dir = rig.streamDir(0, stream);
-        const streamJson = JSON.parse(await readFile(join(dir, 'stream.json'), 'utf8')) as { media: Record<string, MediaCounters> };
-        for (const [kind, counters] of Object.entries(streamJson.media)) {
-          const dropped = Object.values(counters.framesDropped).reduce((sum, count) => sum + count, 0);
-          expect({ kind, received: counters.framesReceived }).toEqual({ kind, received: counters.framesWritten + dropped });
-        }
-        let wavData = 0;
-        for (const name of await readdir(dir)) if (name.endsWith('.wav')) wavData += (await readWavData(join(dir, name))).data.length;
-        expect(streamJson.media['audio']?.bytesWritten).toBe(wavData);
+        await expectAccountingWhole(dir);
         expect((await inspectStreamOutput(dir, { probe: true })).problems).toEqual([]);
       }
     } finally {
