@@ -67,30 +67,34 @@ describe('Redis stream output (rtms:<id>:<media>)', () => {
       await eventually(condition, { what, timeoutMs: 15_000, intervalMs: 50 });
     };
     try {
-      const stream = await rig.simulator.startStream({ product: 'meeting' });
-      await stream.whenReady();
-      await untilAudioSent(stream, 32_000, { transcripts: 1 });
-      // Live: the keys exist (-2 would be missing) and have no TTL.
-      expect(await ttls(stream.rtmsStreamId)).toEqual([-1, -1, -1]);
-      await stream.stop();
-      await waitUntilEnded(rig, stream);
-      await until('a TTL on every key', async () => (await ttls(stream.rtmsStreamId)).every((ttl) => ttl > 0));
-      for (const ttl of await ttls(stream.rtmsStreamId)) expect(ttl).toBeLessThanOrEqual(3600);
-    } finally {
-      await rig.close();
-    }
+      try {
+        const stream = await rig.simulator.startStream({ product: 'meeting' });
+        await stream.whenReady();
+        await untilAudioSent(stream, 32_000, { transcripts: 1 });
+        // Live: every key gets written (-2 while missing) and has no TTL (-1) until the end.
+        await until('every key written, none with a TTL', async () => (await ttls(stream.rtmsStreamId)).every((ttl) => ttl === -1));
+        await stream.stop();
+        await waitUntilEnded(rig, stream);
+        await until('a TTL on every key', async () => (await ttls(stream.rtmsStreamId)).every((ttl) => ttl > 0));
+        for (const ttl of await ttls(stream.rtmsStreamId)) expect(ttl).toBeLessThanOrEqual(3600);
+      } finally {
+        await rig.close();
+      }
 
-    // A short retention, to see Redis really delete them.
-    const short = await startRig({ REDIS_URL: redis.url, RTMS_MEDIA: 'audio', REDIS_STREAM_MEDIA: 'audio', REDIS_OUTPUT_RETENTION_SECONDS: '1' });
-    try {
-      const stream = await short.simulator.startStream({ product: 'meeting' });
-      await stream.whenReady();
-      await untilAudioSent(stream, 32_000);
-      await stream.stop();
-      await waitUntilEnded(short, stream);
-      await until('the keys expiring', async () => (await client.exists([`rtms:${stream.rtmsStreamId}:audio`, `rtms:${stream.rtmsStreamId}:events`])) === 0);
+      // A short retention, to see Redis really delete them.
+      const short = await startRig({ REDIS_URL: redis.url, RTMS_MEDIA: 'audio', REDIS_STREAM_MEDIA: 'audio', REDIS_OUTPUT_RETENTION_SECONDS: '1' });
+      try {
+        const stream = await short.simulator.startStream({ product: 'meeting' });
+        await stream.whenReady();
+        await untilAudioSent(stream, 32_000);
+        await stream.stop();
+        await waitUntilEnded(short, stream);
+        await until('the keys expiring', async () => (await client.exists([`rtms:${stream.rtmsStreamId}:audio`, `rtms:${stream.rtmsStreamId}:events`])) === 0);
+      } finally {
+        await short.close();
+      }
     } finally {
-      await short.close();
+      // Closed whatever failed: a client left open dies with the Redis server as an uncaught error.
       await client.close();
     }
   });
