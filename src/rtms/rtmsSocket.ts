@@ -282,6 +282,15 @@ export class RtmsSocket {
     this.#ws.close(SILENT_CLOSE_CODE, 'keep-alive timeout');
     const timer = this.#clock.setTimeout(() => this.#ws.terminate(), SILENT_CLOSE_DEADLINE_MS);
     this.#ws.once('close', () => this.#clock.clearTimeout(timer));
+    // Reported now, as the loss it is: the rejoin starts at once (before a webhook Zoom sends
+    // when it sees our close), while what the peer wrote meanwhile is still read and counted.
+    this.#notifyClosed(SILENT_CLOSE_CODE, 'keep-alive timeout');
+  }
+
+  #notifyClosed(code: number, reason: string): void {
+    if (this.#closeNotified) return;
+    this.#closeNotified = true;
+    this.#options.onClose({ code: this.#sentCloseCode ?? code, reason, byUs: this.#closedByUs, cause: this.#closedByUs ? 'local' : this.#closeCause });
   }
 
   #onClose(code: number, reason: string): void {
@@ -289,9 +298,7 @@ export class RtmsSocket {
     if (this.#silenceTimer !== undefined) this.#clock.clearTimeout(this.#silenceTimer);
     const error = new ConnectorError('RTMS_CONNECTION_LOST', `${this.channel} closed (${code}${reason ? ` ${reason}` : ''})`, { retryable: true });
     for (const waiter of [...this.#waiters.values()]) waiter.reject(error);
-    if (this.#closeNotified) return;
-    this.#closeNotified = true;
-    this.#options.onClose({ code: this.#sentCloseCode ?? code, reason, byUs: this.#closedByUs, cause: this.#closedByUs ? 'local' : this.#closeCause });
+    this.#notifyClosed(code, reason);
   }
 }
 
