@@ -16,7 +16,7 @@ import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket, { type RawData } from 'ws';
 import type { MediaConfig, MediaKind } from '../../src/config.ts';
-import { EventType, MessageType } from '../../src/rtms/codes.ts';
+import { MessageType, SUBSCRIBED_EVENTS } from '../../src/rtms/codes.ts';
 import { mediaTypeMask, requestedMediaParams } from '../../src/rtms/mediaParams.ts';
 import { handshakeSignature } from '../../src/rtms/signature.ts';
 import { type BaselineClientConfig, type BaselineMessage, type BaselineRequest, type BaselineStats, LATENCY_MAX_MS } from './perfIpc.ts';
@@ -31,17 +31,6 @@ const mediaConfig: MediaConfig = {
   transcript: { sourceLanguage: 9, languageIdentification: true },
   bufferStartupAudio: true,
 };
-/** The events the connector subscribes to, so the simulator sends both clients the same signaling traffic. */
-const SUBSCRIBED_EVENTS = [
-  EventType.ACTIVE_SPEAKER_CHANGE,
-  EventType.PARTICIPANT_JOIN,
-  EventType.PARTICIPANT_LEAVE,
-  EventType.SHARING_START,
-  EventType.SHARING_STOP,
-  EventType.PARTICIPANT_VIDEO_ON,
-  EventType.PARTICIPANT_VIDEO_OFF,
-];
-
 // ── counters (plain numbers and typed arrays: nothing allocated per frame) ───────────────
 
 const frames = { audio: 0, video: 0, transcript: 0, chat: 0, deskshare: 0 };

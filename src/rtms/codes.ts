@@ -180,6 +180,17 @@ export const EventType = {
   PARTICIPANT_VIDEO_OFF: 9,
 } as const;
 
+/** Events we subscribe to on meetings, webinars and Video SDK sessions (1 and 7 come unasked). */
+export const SUBSCRIBED_EVENTS: readonly number[] = [
+  EventType.ACTIVE_SPEAKER_CHANGE,
+  EventType.PARTICIPANT_JOIN,
+  EventType.PARTICIPANT_LEAVE,
+  EventType.SHARING_START,
+  EventType.SHARING_STOP,
+  EventType.PARTICIPANT_VIDEO_ON,
+  EventType.PARTICIPANT_VIDEO_OFF,
+];
+
 export const EVENT_TYPE_NAMES: readonly string[] = [
   'UNDEFINED',
   'FIRST_PACKET_TIMESTAMP',

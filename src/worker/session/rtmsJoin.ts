@@ -2,7 +2,7 @@ import type { Clock } from '../../clock.ts';
 import type { Config, MediaKind } from '../../config.ts';
 import { ConnectorError, HandshakeRejectedError, describeError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
-import { EventType, MessageType, STATUS_CODE_NAMES, StatusCode, isRetryableStatus, nameOf } from '../../rtms/codes.ts';
+import { MessageType, STATUS_CODE_NAMES, StatusCode, SUBSCRIBED_EVENTS, isRetryableStatus, nameOf } from '../../rtms/codes.ts';
 import { isRecord, mediaTypeMask, requestedMediaParams } from '../../rtms/mediaParams.ts';
 import type { StreamStart } from '../../rtms/products.ts';
 import { RtmsSocket, type MalformedFrameReason, type RtmsMessage, type RtmsSocketOptions, type SocketClosed } from '../../rtms/rtmsSocket.ts';
@@ -18,17 +18,6 @@ import { SocketRelease } from './socketRelease.ts';
  * down. A socket lost (not closed by us) is reported and handed to the rejoin policy. Each failure is a typed error whose `retryable` tells the rejoin whether to try again;
  * an attempt that was superseded (aborted) closes what it opened and hands nothing over.
  */
-
-/** Events we subscribe to on meetings, webinars and Video SDK sessions (1 and 7 come unasked). */
-export const SUBSCRIBED_EVENTS = [
-  EventType.ACTIVE_SPEAKER_CHANGE,
-  EventType.PARTICIPANT_JOIN,
-  EventType.PARTICIPANT_LEAVE,
-  EventType.SHARING_START,
-  EventType.SHARING_STOP,
-  EventType.PARTICIPANT_VIDEO_ON,
-  EventType.PARTICIPANT_VIDEO_OFF,
-];
 
 /** A media socket and the kinds it carries; keyed by the `server_urls` key used (`audio`, ..., `all`). */
 export interface MediaConnection {

@@ -8,7 +8,8 @@ import { createLogger } from '../../../../src/logger.ts';
 import { MessageType, StatusCode } from '../../../../src/rtms/codes.ts';
 import type { StreamStart } from '../../../../src/rtms/products.ts';
 import { handshakeSignature } from '../../../../src/rtms/signature.ts';
-import { RtmsJoin, SUBSCRIBED_EVENTS, handshakeFields, handshakeRejection, planMedia, type MediaConnection } from '../../../../src/worker/session/rtmsJoin.ts';
+import { SUBSCRIBED_EVENTS } from '../../../../src/rtms/codes.ts';
+import { RtmsJoin, handshakeFields, handshakeRejection, planMedia, type MediaConnection } from '../../../../src/worker/session/rtmsJoin.ts';
 
 const ENV = { ZM_RTMS_CLIENT: 'client-id', ZM_RTMS_SECRET: 'client-secret', ZM_WEBHOOK_SECRET_TOKEN: 'token', RTMS_ALLOWED_HOSTS: '*', RTMS_MEDIA: 'audio,transcript' };
 
