@@ -90,6 +90,8 @@ export class FileSink extends EventEmitter implements StreamSink {
       maxWavDataBytes: this.#options.maxWavDataBytes,
       highWaterBytes: this.#options.highWaterBytes,
       fillAudioGaps: options.fillAudioGaps === true,
+      frameIndex: options.frameIndex === true,
+      captions: options.captions === true,
       maxOpenSpeakerFiles: options.maxOpenSpeakerFiles,
       onSpeakerFileClosedEarly: options.onSpeakerFileClosedEarly,
       previousFiles: options.previousFiles ?? [],

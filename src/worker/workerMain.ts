@@ -115,6 +115,8 @@ function startStream(start: StreamStart, resume: (ResumeFrom & { readonly onDisk
     highWaterBytes: config.buffer.highWaterBytes,
     lowWaterBytes: config.buffer.lowWaterBytes,
     fillAudioGaps: config.media.audio.gapFill === 'silence',
+    frameIndex: true,
+    captions: true,
     maxOpenSpeakerFiles: config.output.maxOpenSpeakerFiles,
     onSpeakerFileClosedEarly: () => metrics.limitHit('open_files'),
     logger: streamLogger,
