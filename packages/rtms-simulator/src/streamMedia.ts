@@ -78,7 +78,7 @@ export function mediaOutlet(s: StreamCore): ProducerOutlet {
         return;
       }
       socket.send(pictureMessage(frame), () =>
-        frame.kind === 'video' ? s.record.addVideo(frame.data) : s.record.addDeskshare(frame.data),
+        frame.kind === 'video' ? s.record.addVideo(frame.data, sentPicture(frame)) : s.record.addDeskshare(frame.data),
       );
     },
     pictureDropped: (kind) => {
@@ -119,7 +119,11 @@ export function flush(s: StreamCore): void {
 export function recordDelivered(s: StreamCore, item: BacklogItem): void {
   switch (item.kind) {
     case 'audio':
-      s.record.addAudio(item.participant === undefined ? '0' : item.participant.key, item.data);
+      s.record.addAudio(item.participant === undefined ? '0' : item.participant.key, item.data, {
+        timestamp: item.timestamp,
+        // What the message said: Contact Center audio carries a channel id, no name.
+        userName: item.participant === undefined || s.product === 'contact_center' ? undefined : item.participant.userName,
+      });
       break;
     case 'transcript':
       s.record.addTranscript({
@@ -150,7 +154,12 @@ export function sendOversizedPicture(s: StreamCore, socket: PeerSocket, frame: P
   }
   socket.sendText(text, () => {
     s.record.addOversized(frame.kind);
-    if (frame.kind === 'video') s.record.addVideo(data);
+    if (frame.kind === 'video') s.record.addVideo(data, sentPicture(frame));
     else s.record.addDeskshare(data);
   });
+}
+
+/** Who and when a picture message named (`pictureMessage`), for the sent record. */
+function sentPicture(frame: PictureFrame): { timestamp: number; userId: string; userName: string | undefined } {
+  return { timestamp: frame.timestamp, userId: String(frame.participant.userId), userName: frame.participant.userName };
 }
