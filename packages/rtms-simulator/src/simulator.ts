@@ -40,7 +40,7 @@ export { CHAOS_KINDS, DEFAULT_CHAOS_WEIGHTS } from './chaos.ts';
 export type { MalformedVariant } from './chaosMessages.ts';
 export { MALFORMED_VARIANTS } from './chaosMessages.ts';
 export { SimulatedStream } from './simulatedStream.ts';
-export type { SentMedia, SentTranscript, SentChat, RecordKind, UnknownChannel } from './sentRecord.ts';
+export type { SentMedia, SentTranscript, SentChat, SentTime, RecordKind, UnknownChannel } from './sentRecord.ts';
 export type { SimParticipant } from './participants.ts';
 export type { WebhookResponse, WebhookPostOptions } from './webhookSender.ts';
 export { SimulatorError } from './simulatorErrors.ts';
