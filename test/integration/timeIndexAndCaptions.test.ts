@@ -3,9 +3,10 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SentTime, SimulatedStream } from 'rtms-simulator';
+import type { SimulatedStream } from 'rtms-simulator';
 import { fileSafeId } from '../../src/sinks/fileSafeId.ts';
 import { eventually } from '../support/eventually.ts';
+import { indexedFrames, readIndex } from '../support/timeIndex.ts';
 import { readWavData } from '../support/wavReader.ts';
 import { expectAudioIdentical, expectEveryFrameAccounted, readJsonLines, startRig, untilAudioSent, waitUntilEnded, type Rig } from './connectorHarness.ts';
 import { expectValidFiles } from './hostFaultTools.ts';
@@ -20,15 +21,6 @@ import { expectValidFiles } from './hostFaultTools.ts';
 
 const run = promisify(execFile);
 
-interface IndexRecord {
-  ts: number;
-  offset: number;
-  bytes: number;
-  frames: number;
-  userId: string;
-  userName?: string;
-}
-
 let rig: Rig;
 beforeAll(async () => {
   rig = await startRig({ RTMS_AUDIO_MODE: 'multi' });
@@ -36,23 +28,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rig?.close();
 });
-
-async function readIndex(path: string): Promise<IndexRecord[]> {
-  return (await readJsonLines(path)) as unknown as IndexRecord[];
-}
-
-/** Every frame the index stands for: (timestamp, bytes, user id, user name), in file order. */
-function framesOf(records: readonly IndexRecord[], byteRate: number | undefined): SentTime[] {
-  return records.flatMap((record) => {
-    const bytes = record.bytes / record.frames;
-    return Array.from({ length: record.frames }, (_, i) => ({
-      timestamp: record.ts + (byteRate === undefined ? 0 : (i * bytes * 1000) / byteRate),
-      bytes,
-      userId: record.userId,
-      userName: record.userName,
-    }));
-  });
-}
 
 /** What the captions say, read by ffmpeg: [start ms, end ms, text] per cue (text as ffmpeg re-emits it). */
 async function ffmpegCues(path: string, format: 'webvtt' | 'srt'): Promise<Array<[number, number, string]>> {
@@ -153,7 +128,7 @@ describe('time index and captions', () => {
       const records = await readIndex(`${file}.index.jsonl`);
       const sent = stream.sent.audioTimes(userId);
       expect(sent.length).toBeGreaterThan(0);
-      expect(framesOf(records, byteRate)).toEqual(sent);
+      expect(indexedFrames(records, byteRate)).toEqual(sent);
       // Contiguous from the header on: every data byte is described, in order.
       let offset = 44;
       for (const record of records) {
