@@ -26,6 +26,8 @@ type SinkState = 'open' | 'closing' | 'closed' | 'destroyed';
  * | `video.h264`, `deskshare.h264` | Annex B (`.part2.h264`, … after a lost file, starting at an IDR) |
  * | `video/<timestamp>.jpg`, `deskshare/…` | one image per frame (listed in `files()` as `video/`) |
  * | `transcript.jsonl`, `chat.jsonl` | one message per line |
+ * | `<WAV or H.264 file>.index.jsonl` | with `frameIndex`: each frame's Zoom timestamp, user and bytes (frameIndex.ts) |
+ * | `transcript.vtt`, `transcript.srt` | with `captions`: a cue per transcript line (captionWriter.ts) |
  *
  * Files are created when their first frame is flushed. `write()` only queues (no syscall,
  * no await per frame); a timer writes every `flushIntervalMs`, and earlier when pending
