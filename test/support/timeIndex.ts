@@ -1,14 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import type { IndexRecord } from '../../src/media/frameIndex.ts';
 
-/** A line of `<media file>.index.jsonl` (docs/output.md "Time index"). */
-export interface IndexRecord {
-  readonly ts: number;
-  readonly offset: number;
-  readonly bytes: number;
-  readonly frames: number;
-  readonly userId: string;
-  readonly userName?: string;
-}
+export type { IndexRecord };
 
 /** What the index says of one frame; the shape of the stand-in's `SentTime`. */
 export interface IndexedFrame {
