@@ -278,7 +278,7 @@ export class StreamFiles {
     output.detach();
     this.health.lost(name, code, this.#clock.now());
     // Deleted with its directory: no longer listed (its state stays in `sink.files`).
-    if (!existsSync(join(this.#directory, name))) this.#files.delete(name);
+    for (const file of [name, `${name}.index.jsonl`]) if (!existsSync(join(this.#directory, file))) this.#files.delete(file);
     this.#fault(name, code, cause, true);
     this.#logger?.warn({ file: name, code }, 'file lost; its stream continues in a new part');
     this.#lostRecords(output);
