@@ -62,8 +62,12 @@ export class StreamFiles {
   readonly #captions = new Map<string, CaptionWriter>();
   /** Zoom time of the stream's first frame in this run: 00:00:00.000 of the captions. */
   #originMs: number | undefined;
-  /** Writer keys that had a writer before: their next one is a new part (captions always: never continued). */
-  readonly #started = new Set<string>(CAPTION_FORMATS);
+  /**
+   * Writer keys that had a writer before: their next one is a new part. From the start for
+   * captions, and for H.264 with an index: a file of that name on disk (even one no
+   * `stream.json` listed) is never continued, so each index describes its file from byte 0.
+   */
+  readonly #started: Set<string>;
   /** H.264 kinds whose next part must start at an IDR, with the frames dropped meanwhile. */
   readonly #awaitingIdr = new Map<MediaKind, number>();
   /** Sum of the writers' pending bytes; raised by each append, recomputed after each flush. */
@@ -76,6 +80,7 @@ export class StreamFiles {
 
   constructor(options: StreamFilesOptions) {
     this.#options = options;
+    this.#started = new Set<string>([...CAPTION_FORMATS, ...(options.frameIndex === true ? ['video.h264', 'deskshare.h264'] : [])]);
     this.#directory = options.directory;
     this.#audio = new AudioParts({
       directory: this.#directory,

@@ -547,6 +547,19 @@ describe('FileSink time index and captions', () => {
     expect(await readFile(join(directory, 'transcript.part2.srt'), 'utf8')).toBe('left by someone\n');
   });
 
+  it('an H.264 file on disk that no stream.json listed (killed before it did) is never continued: the index starts at byte 0 of a new part', async () => {
+    const directory = join(dir.path, 'stream-1');
+    await mkdir(directory, { recursive: true });
+    await writeFile(join(directory, 'video.h264'), Buffer.from([0, 0, 0, 1, 0x65, 1]));
+    const sink = createSink({ frameIndex: true });
+    sink.setFormats(MIXED_16K);
+    const unit = splitAccessUnits(await makeH264Clip(dir.path))[0]!;
+    sink.write(frame('video', unit, { userId: '7', timestamp: T0 }));
+    await sink.close();
+    expect(sink.files()).toEqual(['stream.json', 'video.part2.h264', 'video.part2.h264.index.jsonl']);
+    expect(await readIndex(join(directory, 'video.part2.h264.index.jsonl'))).toEqual([{ ts: T0, offset: 0, bytes: unit.length, frames: 1, userId: '7' }]);
+  });
+
   it('without the options: no index and no captions', async () => {
     const sink = createSink();
     sink.setFormats(MIXED_16K);
