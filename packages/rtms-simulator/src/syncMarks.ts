@@ -44,7 +44,7 @@ export function resolveSyncMarks(options: SyncMarksOptions | false | undefined):
 export function isMarkSlot(marks: SyncMarksOptions, slot: number, fps: number): boolean {
   if (slot <= 0) return false;
   // Integer form of: previous slot time < k * everyMs <= slot time, for some k >= 1.
-  const k = Math.ceil((slot * 1000) / (fps * marks.everyMs) - 1e-9);
+  const k = Math.floor((slot * 1000) / (fps * marks.everyMs));
   const markTimesFps = k * marks.everyMs * fps;
   return k >= 1 && markTimesFps <= slot * 1000 && markTimesFps > (slot - 1) * 1000;
 }
