@@ -6,6 +6,7 @@ import { SYNC_TONE } from 'rtms-simulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureAvOffset, measureAvOffsetFromParts } from '../support/avOffset.ts';
 import { type TempDir, tempDir } from '../support/tempDir.ts';
+import { wavFile } from '../support/wavReader.ts';
 
 /**
  * The measuring tool measured: files built by ffmpeg from the stand-in's own media (its H.264
@@ -65,7 +66,7 @@ beforeAll(async () => {
     }
   }
   audio = join(dir.path, 'audio.wav');
-  await writeWav(audio, pcm);
+  await writeFile(audio, wavFile(pcm, RATE, 1));
   // A raw stream has no timestamps for -itsoffset to shift: give it some first.
   timedVideo = join(dir.path, 'video.mkv');
   await run('ffmpeg', ['-v', 'error', '-r', String(FPS), '-i', video, '-c', 'copy', timedVideo]);
@@ -74,23 +75,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await dir?.remove();
 });
-
-async function writeWav(path: string, pcm: Buffer): Promise<void> {
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0);
-  header.writeUInt32LE(36 + pcm.length, 4);
-  header.write('WAVEfmt ', 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(RATE, 24);
-  header.writeUInt32LE(RATE * 2, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36);
-  header.writeUInt32LE(pcm.length, 40);
-  await writeFile(path, Buffer.concat([header, pcm]));
-}
 
 /** Muxes the parts with the video shifted by `videoDelayMs` (the injected offset). */
 async function mux(name: string, videoDelayMs: number, audioCodec: string[]): Promise<string> {

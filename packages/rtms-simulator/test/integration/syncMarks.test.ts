@@ -1,8 +1,17 @@
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { measureAvOffset, measureAvOffsetFromParts } from '../../../../test/support/avOffset.ts';
+import { tempDir } from '../../../../test/support/tempDir.ts';
+import { wavFile } from '../../../../test/support/wavReader.ts';
 import { isIdrAccessUnit } from '../../src/h264AccessUnits.ts';
 import { mediaFixtures } from '../../src/mediaFixtures.ts';
 import { SYNC_TONE } from '../../src/syncMarks.ts';
-import { type Harness, harness } from './helpers/harness.ts';
+import { type Harness, harness, timestampGaps } from './helpers/harness.ts';
+
+const run = promisify(execFile);
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -95,6 +104,48 @@ describe('sync marks', () => {
           expect(chunk.subarray(first, last).every((byte) => byte === 0)).toBe(true);
         }
       });
+    }
+  });
+
+  it('gives test/support/avOffset.ts what it needs: it measures 0 ms on the media as received, and on a file muxed from them', async () => {
+    h = await harness({ syncMarks: { everyMs: 1000 } });
+    // One participant: no camera toggles, so video runs at an even 25 fps.
+    const stream = await h.sim.startStream({ durationMs: 3600, participants: 1, scopes: ['audio', 'video'] });
+    const session = await h.join(stream, {
+      media: [
+        { url: 'audio', mediaType: 1 },
+        { url: 'video', mediaType: 2, mediaParams: { video: { codec: 7, fps: 25 } } },
+      ],
+    });
+    await stream.whenEnded();
+    await session.signaling.closed;
+    const audioTimes = session.collector.audioTimestamps.get('0') ?? [];
+    const videoTimes = session.collector.videoTimestamps;
+    expect(timestampGaps(audioTimes, 20)).toEqual([]);
+    expect(timestampGaps(videoTimes, 40)).toEqual([]);
+    const marks = stream.sent.syncMarks('audio').map((mark) => mark.timestamp);
+    expect(marks).toHaveLength(3);
+    const dir = await tempDir('sync-marks-');
+    try {
+      const audio = join(dir.path, 'audio.wav');
+      const video = join(dir.path, 'video.h264');
+      await writeFile(audio, wavFile(session.collector.audioOf('0'), 16_000, 1));
+      await writeFile(video, Buffer.concat(session.collector.video));
+      const parts = await measureAvOffsetFromParts({ audio, audioStartMs: audioTimes[0] ?? 0, video, frameTimestampsMs: videoTimes });
+      expect(parts.audioMarksMs).toEqual(marks);
+      expect(parts.videoMarksMs).toEqual(marks);
+      expect(parts.pairs.map((pair) => pair.offsetMs)).toEqual([0, 0, 0]);
+      // A player's view: both in one Matroska file, the video placed at its first timestamp.
+      const timed = join(dir.path, 'video.mkv');
+      const muxed = join(dir.path, 'muxed.mkv');
+      await run('ffmpeg', ['-v', 'error', '-r', '25', '-i', video, '-c', 'copy', timed]);
+      const lead = ((videoTimes[0] ?? 0) - (audioTimes[0] ?? 0)) / 1000;
+      await run('ffmpeg', ['-v', 'error', '-itsoffset', String(lead), '-i', timed, '-i', audio, '-map', '0:v', '-map', '1:a', '-c:v', 'copy', '-c:a', 'pcm_s16le', muxed]);
+      const file = await measureAvOffset(muxed);
+      expect(file.pairs).toHaveLength(3);
+      for (const pair of file.pairs) expect(Math.abs(pair.offsetMs)).toBeLessThanOrEqual(1);
+    } finally {
+      await dir.remove();
     }
   });
 
