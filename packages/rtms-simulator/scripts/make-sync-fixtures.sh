@@ -18,11 +18,10 @@ set -euo pipefail
 out="$(cd "$(dirname "$0")/.." && pwd)/fixtures"
 mkdir -p "$out"
 ff=(ffmpeg -hide_banner -loglevel error -y)
+# shellcheck source=x264-settings.sh
+source "$(dirname "$0")/x264-settings.sh"
 
-"${ff[@]}" -f lavfi -i "color=c=white:size=160x90:rate=25:duration=0.04" \
-  -c:v libx264 -profile:v baseline -pix_fmt yuv420p -preset veryslow -crf 34 -threads 1 \
-  -g 10 -keyint_min 10 -sc_threshold 0 -bf 0 -x264-params "aud=1:repeat-headers=1" \
-  -f h264 "$out/sync.h264"
+"${ff[@]}" -f lavfi -i "color=c=white:size=160x90:rate=25:duration=0.04" "${x264[@]}" "$out/sync.h264"
 
 "${ff[@]}" -f lavfi -i "color=c=white:size=160x90" -frames:v 1 -q:v 10 "$out/sync-camera.jpg"
 "${ff[@]}" -f lavfi -i "color=c=white:size=160x90" -frames:v 1 "$out/sync-camera.png"
