@@ -24,6 +24,8 @@ export interface SimulationOptions {
   readonly chaos?: { readonly seed: number | undefined; readonly ratePerMinute: number | undefined } | false;
   readonly host: string;
   readonly port: number;
+  /** Serve wss:// (see SimulatorOptions.tls). */
+  readonly tls?: boolean | { readonly dir?: string };
   readonly logger: Logger;
   /** Called once the simulator listens (the CLI prints the URL). */
   readonly onListening?: (simulator: Simulator) => void;
@@ -80,6 +82,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     webhookUrl: options.webhookUrl,
     host: options.host,
     port: options.port,
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
     keepAliveIntervalMs: options.keepAliveIntervalMs,
     reconnectGraceMs: options.reconnectGraceMs,
     joinTimeoutMs: JOIN_TIMEOUT_MS,

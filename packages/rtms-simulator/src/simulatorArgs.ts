@@ -19,6 +19,9 @@ export interface SimulatorArgs {
   readonly seed: number | undefined;
   readonly port: number;
   readonly host: string;
+  /** Serve wss:// (`--tls`); the CA lives in `tlsDir` (`--tls-dir`, implies `--tls`). */
+  readonly tls: boolean;
+  readonly tlsDir: string | undefined;
   readonly verbose: boolean;
   /** Progress line period (`--progress SECONDS`, default 5 s; 0: none). */
   readonly progressIntervalMs: number;
@@ -59,6 +62,10 @@ Options:
   --chaos-rate N           chaos injections per stream per minute (default 6); implies --chaos
   --host HOST              listen address (default 127.0.0.1)
   --port N                 listen port (default 0: any free port)
+  --tls                    serve wss:// like Zoom, with a certificate from the stand-in's own
+                           CA; start the client with NODE_EXTRA_CA_CERTS=<the printed ca.pem>
+  --tls-dir DIR            where that CA is kept (default: rtms-simulator-tls in the temp
+                           directory); implies --tls
   --client-id ID           default: ZM_RTMS_CLIENT
   --client-secret SECRET   default: ZM_RTMS_SECRET
   --webhook-secret TOKEN   default: ZM_WEBHOOK_SECRET_TOKEN
@@ -113,6 +120,8 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
         seed: { type: 'string' },
         host: { type: 'string' },
         port: { type: 'string' },
+        tls: { type: 'boolean' },
+        'tls-dir': { type: 'string' },
         'client-id': { type: 'string' },
         'client-secret': { type: 'string' },
         'webhook-secret': { type: 'string' },
@@ -191,6 +200,8 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
     seed: integer('seed', text('seed'), 0, 4_294_967_295),
     port: integer('port', text('port'), 0, 65_535) ?? 0,
     host: text('host') ?? '127.0.0.1',
+    tls: values['tls'] === true || text('tls-dir') !== undefined,
+    tlsDir: text('tls-dir'),
     verbose: values['verbose'] === true,
     progressIntervalMs,
     chaos: values['chaos'] === true || chaosSeed !== undefined || chaosRate !== undefined,

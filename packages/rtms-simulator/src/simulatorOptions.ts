@@ -14,6 +14,12 @@ export interface SimulatorOptions {
   readonly host?: string;
   /** Listen port (default 0: any free port). */
   readonly port?: number;
+  /**
+   * Serve wss:// (Zoom serves nothing else) with a certificate signed by the stand-in's own CA,
+   * kept in `dir` (default: `rtms-simulator-tls` in the temp directory); clients trust it with
+   * NODE_EXTRA_CA_CERTS=`simulator.caCertPath`. Default: plain ws://.
+   */
+  readonly tls?: boolean | { readonly dir?: string };
   /** KEEP_ALIVE_REQ period on every socket (default 10 000). */
   readonly keepAliveIntervalMs?: number;
   /** Consecutive unanswered keep-alives that drop a socket (default 3). */
