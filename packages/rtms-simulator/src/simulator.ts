@@ -91,6 +91,7 @@ export class Simulator {
   #listenHost = '127.0.0.1';
   #port = 0;
   #streamIndex = 0;
+  #tlsClientErrors = 0;
   #closing: Promise<void> | undefined;
 
   private constructor(options: SimulatorOptions, tls: TlsMaterial | undefined) {
@@ -149,6 +150,8 @@ export class Simulator {
     this.#server = tls === undefined ? http.createServer(notFound) : https.createServer({ key: tls.key, cert: tls.cert }, notFound);
     this.#server.on('upgrade', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(request, socket, head));
     this.#server.on('clientError', (_error, socket) => socket.destroy());
+    // A client that refuses our certificate aborts the TLS handshake: counted, for tests.
+    this.#server.on('tlsClientError', () => (this.#tlsClientErrors += 1));
     this.#host = {
       credentials: this.#credentials,
       logger: this.#logger,
@@ -183,6 +186,11 @@ export class Simulator {
 
   get host(): string {
     return this.#listenHost;
+  }
+
+  /** TLS handshakes that failed, e.g. a client that does not trust the CA (0 for ws://). */
+  get tlsClientErrors(): number {
+    return this.#tlsClientErrors;
   }
 
   /** The CA file clients must trust (NODE_EXTRA_CA_CERTS) when serving wss://; undefined for ws://. */
