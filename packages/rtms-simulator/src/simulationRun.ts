@@ -18,6 +18,7 @@ export interface SimulationOptions {
   readonly durationMs: number;
   readonly scenario: Scenario;
   readonly keepAliveIntervalMs: number | undefined;
+  readonly keepAliveWhen?: 'idle' | 'always';
   readonly reconnectGraceMs: number | undefined;
   readonly seed: number | undefined;
   /** Chaos mode (seeded trouble in every stream); undefined or false: off. */
@@ -84,6 +85,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     port: options.port,
     ...(options.tls === undefined ? {} : { tls: options.tls }),
     keepAliveIntervalMs: options.keepAliveIntervalMs,
+    ...(options.keepAliveWhen === undefined ? {} : { keepAliveWhen: options.keepAliveWhen }),
     reconnectGraceMs: options.reconnectGraceMs,
     joinTimeoutMs: JOIN_TIMEOUT_MS,
     seed: options.seed,

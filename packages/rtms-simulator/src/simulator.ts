@@ -22,7 +22,7 @@ import { type Channel, PeerSocket } from './peerSocket.ts';
 import { deriveSeed } from './prng.ts';
 import { SimulatedStream, type StartStreamOptions, type StreamHost, type StreamSettings, refuseHandshake } from './simulatedStream.ts';
 import { SimulatorError } from './simulatorErrors.ts';
-import { type SimulatorOptions, type UnattributedRejection, positive } from './simulatorOptions.ts';
+import { type SimulatorOptions, type UnattributedRejection, keepAliveWhen, positive } from './simulatorOptions.ts';
 import { type TlsMaterial, loadTlsMaterial } from './tlsMaterial.ts';
 import { urlValidationBody } from './webhookBodies.ts';
 import { type WebhookPostOptions, type WebhookResponse, WebhookSender } from './webhookSender.ts';
@@ -107,6 +107,7 @@ export class Simulator {
     const reconnectGraceMs = positive('reconnectGraceMs', options.reconnectGraceMs, 60_000);
     this.#settings = {
       keepAliveIntervalMs: positive('keepAliveIntervalMs', options.keepAliveIntervalMs, 10_000),
+      keepAliveWhen: keepAliveWhen(options.keepAliveWhen),
       keepAliveMissLimit: Math.max(1, Math.floor(positive('keepAliveMissLimit', options.keepAliveMissLimit, 3))),
       reconnectGraceMs,
       mediaReconnectGraceMs: positive('mediaReconnectGraceMs', options.mediaReconnectGraceMs, reconnectGraceMs),

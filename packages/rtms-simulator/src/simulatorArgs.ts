@@ -15,6 +15,8 @@ export interface SimulatorArgs {
   readonly durationMs: number;
   readonly scenario: Scenario;
   readonly keepAliveIntervalMs: number | undefined;
+  /** `--keepalive-when`: idle (default) or always. */
+  readonly keepAliveWhen: 'idle' | 'always';
   readonly reconnectGraceMs: number | undefined;
   readonly seed: number | undefined;
   readonly port: number;
@@ -53,6 +55,8 @@ Options:
   --scenario S             normal | stop | interrupt | media-drop | duplicate-start |
                            failover | bad-signature | forged-webhook (default normal)
   --keepalive-ms MS        keep-alive request period (default 10000)
+  --keepalive-when W       idle: ask only on a socket with nothing else to send for one
+                           period, as Zoom's samples describe (default); always: every period
   --grace-ms MS            how long an interrupted stream waits for a rejoin (default 60000)
   --seed N                 deterministic audio, transcripts and chat
   --chaos                  chaos mode: seeded socket kills, stalls, keep-alive suppression,
@@ -116,6 +120,7 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
         duration: { type: 'string' },
         scenario: { type: 'string' },
         'keepalive-ms': { type: 'string' },
+        'keepalive-when': { type: 'string' },
         'grace-ms': { type: 'string' },
         seed: { type: 'string' },
         host: { type: 'string' },
@@ -196,6 +201,7 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
     durationMs,
     scenario: oneOf('scenario', text('scenario'), SCENARIOS, 'normal'),
     keepAliveIntervalMs: integer('keepalive-ms', text('keepalive-ms'), 10, 600_000),
+    keepAliveWhen: oneOf('keepalive-when', text('keepalive-when'), ['idle', 'always'] as const, 'idle'),
     reconnectGraceMs: integer('grace-ms', text('grace-ms'), 100, 3_600_000),
     seed: integer('seed', text('seed'), 0, 4_294_967_295),
     port: integer('port', text('port'), 0, 65_535) ?? 0,

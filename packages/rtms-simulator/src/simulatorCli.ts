@@ -63,6 +63,7 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
       durationMs: args.durationMs,
       scenario: args.scenario,
       keepAliveIntervalMs: args.keepAliveIntervalMs,
+      keepAliveWhen: args.keepAliveWhen,
       reconnectGraceMs: args.reconnectGraceMs,
       seed: args.seed,
       chaos: args.chaos ? { seed: args.chaosSeed ?? args.seed, ratePerMinute: args.chaosRate } : false,
