@@ -58,6 +58,15 @@ describe('connector over wss://', () => {
     expect(report.probedFiles).toContain('video.h264');
     const transcripts = await readJsonLines(join(rig.streamDir(stream), 'transcript.jsonl'));
     expect(transcripts.length).toBe(stream.sent.transcriptCount());
+
+    // STREAM_STATE_UPDATE as Zoom's samples expect it: ACTIVE at each join (the first, the full
+    // rejoin) and once the dropped media connection was back, recorded and logged.
+    const states = (await readJsonLines(join(rig.streamDir(stream), 'events.jsonl')))
+      .filter((event) => event['eventType'] === 'rtms.stream_state')
+      .map((event) => (event['data'] as { stateName: string }).stateName);
+    expect(states).toEqual(['ACTIVE', 'ACTIVE', 'INTERRUPTED', 'ACTIVE', 'TERMINATED']);
+    const logged = rig.connector.logLines.filter((line) => line.includes('"msg":"rtms stream state"') && line.includes(stream.rtmsStreamId));
+    expect(logged.map((line) => (JSON.parse(line) as { stateName: string }).stateName)).toEqual(states);
   });
 
   it('refuses a server whose certificate comes from a CA it does not trust: failed at once, the reason named, no retry', async () => {

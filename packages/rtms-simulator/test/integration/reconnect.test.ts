@@ -62,7 +62,7 @@ describe('keep-alive', () => {
     await media.closed;
     // waitFor rejects when the message never comes: awaiting it is the assertion.
     await session.signaling.waitFor(mediaInterrupted);
-    expect(await session.signaling.waitFor((m) => m.msg_type === MessageType.STREAM_STATE_UPDATE)).toMatchObject({ state: 2, reason: 14 });
+    expect(await session.signaling.waitFor((m) => m.msg_type === MessageType.STREAM_STATE_UPDATE && m['state'] === 2)).toMatchObject({ state: 2, reason: 14 });
     expect(stream.connections.keepAliveTimeouts).toEqual([{ channel: 'media', kinds: ['audio', 'video', 'deskshare', 'transcript', 'chat'] }]);
     expect(stream.state).toBe('connected');
     expect(h.receiver.events('meeting.rtms_interrupted')).toHaveLength(0);
@@ -151,7 +151,7 @@ describe('rejoin', () => {
     await stream.dropMedia();
     await session.media[0]?.closed;
     await session.signaling.waitFor(mediaInterrupted);
-    expect(await session.signaling.waitFor((m) => m.msg_type === MessageType.STREAM_STATE_UPDATE)).toMatchObject({ state: 2, reason: 14 });
+    expect(await session.signaling.waitFor((m) => m.msg_type === MessageType.STREAM_STATE_UPDATE && m['state'] === 2)).toMatchObject({ state: 2, reason: 14 });
     // Stay away until the simulator has had to buffer.
     await eventually(() => stream.backlogSize('audio') > 5, { what: 'audio frames buffered while the media socket is away', timeoutMs: 10_000 });
     const urls = (session.handshake['media_server'] as { server_urls: Record<string, string> }).server_urls;
@@ -165,6 +165,10 @@ describe('rejoin', () => {
     expect(timestampGaps(session.collector.audioTimestamps.get('0') ?? [], 20)).toEqual([]);
     expect(session.collector.audioOf('0').equals(stream.sent.audio('0'))).toBe(true);
     expect(stream.connections).toMatchObject({ signalingAccepted: 1, mediaAccepted: 2, mediaInterruptions: 1 });
+    // STREAM_STATE_UPDATE: active once joined, interrupted (14) on the loss, active again once
+    // the media connection is back, terminated (6) at the end.
+    const states = session.signaling.messages.filter((m) => m.msg_type === MessageType.STREAM_STATE_UPDATE).map((m) => [m['state'], m['reason']]);
+    expect(states).toEqual([[1, 0], [2, 14], [1, 0], [4, 6]]);
   });
 
   it('after failover(), announces the same stream at a new URL; the old URL refuses it; rejoin completes the audio', async () => {
