@@ -319,6 +319,7 @@ export class StreamSession {
   #onSignalingMessage(message: RtmsMessage): void {
     const decision = interpretSignaling(message, { product: this.#start.product, now: this.#clock.now() });
     applyRosterChanges(this.#roster, decision.roster);
+    if (decision.log !== undefined) this.#logger.info(decision.log.fields, decision.log.msg);
     for (const { eventType, data } of decision.events) this.#event(eventType, data);
     if (decision.ignored !== undefined) this.#ignored.record('signaling', decision.ignored.reason, { msgType: decision.ignored.msgType });
     if (decision.rejoin !== undefined) this.#rejoin.request(decision.rejoin.scope, decision.rejoin.trigger);

@@ -18,6 +18,7 @@ export interface SimulationOptions {
   readonly durationMs: number;
   readonly scenario: Scenario;
   readonly keepAliveIntervalMs: number | undefined;
+  readonly keepAliveWhen?: 'idle' | 'always';
   readonly reconnectGraceMs: number | undefined;
   readonly seed: number | undefined;
   /** Chaos mode (seeded trouble in every stream); undefined or false: off. */
@@ -26,6 +27,8 @@ export interface SimulationOptions {
   readonly syncMarksEveryMs?: number | undefined;
   readonly host: string;
   readonly port: number;
+  /** Serve wss:// (see SimulatorOptions.tls). */
+  readonly tls?: boolean | { readonly dir?: string };
   readonly logger: Logger;
   /** Called once the simulator listens (the CLI prints the URL). */
   readonly onListening?: (simulator: Simulator) => void;
@@ -82,7 +85,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     webhookUrl: options.webhookUrl,
     host: options.host,
     port: options.port,
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
     keepAliveIntervalMs: options.keepAliveIntervalMs,
+    ...(options.keepAliveWhen === undefined ? {} : { keepAliveWhen: options.keepAliveWhen }),
     reconnectGraceMs: options.reconnectGraceMs,
     joinTimeoutMs: JOIN_TIMEOUT_MS,
     seed: options.seed,

@@ -15,10 +15,15 @@ export interface SimulatorArgs {
   readonly durationMs: number;
   readonly scenario: Scenario;
   readonly keepAliveIntervalMs: number | undefined;
+  /** `--keepalive-when`: idle (default) or always. */
+  readonly keepAliveWhen: 'idle' | 'always';
   readonly reconnectGraceMs: number | undefined;
   readonly seed: number | undefined;
   readonly port: number;
   readonly host: string;
+  /** Serve wss:// (`--tls`); the CA lives in `tlsDir` (`--tls-dir`, implies `--tls`). */
+  readonly tls: boolean;
+  readonly tlsDir: string | undefined;
   readonly verbose: boolean;
   /** Progress line period (`--progress SECONDS`, default 5 s; 0: none). */
   readonly progressIntervalMs: number;
@@ -52,6 +57,8 @@ Options:
   --scenario S             normal | stop | interrupt | media-drop | duplicate-start |
                            failover | bad-signature | forged-webhook (default normal)
   --keepalive-ms MS        keep-alive request period (default 10000)
+  --keepalive-when W       idle: ask only on a socket with nothing else to send for one
+                           period, as Zoom's samples describe (default); always: every period
   --grace-ms MS            how long an interrupted stream waits for a rejoin (default 60000)
   --seed N                 deterministic audio, transcripts and chat
   --chaos                  chaos mode: seeded socket kills, stalls, keep-alive suppression,
@@ -64,6 +71,10 @@ Options:
                            timestamp, to measure a recording's audio-video offset
   --host HOST              listen address (default 127.0.0.1)
   --port N                 listen port (default 0: any free port)
+  --tls                    serve wss:// like Zoom, with a certificate from the stand-in's own
+                           CA; start the client with NODE_EXTRA_CA_CERTS=<the printed ca.pem>
+  --tls-dir DIR            where that CA is kept (default: rtms-simulator-tls in the temp
+                           directory); implies --tls
   --client-id ID           default: ZM_RTMS_CLIENT
   --client-secret SECRET   default: ZM_RTMS_SECRET
   --webhook-secret TOKEN   default: ZM_WEBHOOK_SECRET_TOKEN
@@ -120,10 +131,13 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
         duration: { type: 'string' },
         scenario: { type: 'string' },
         'keepalive-ms': { type: 'string' },
+        'keepalive-when': { type: 'string' },
         'grace-ms': { type: 'string' },
         seed: { type: 'string' },
         host: { type: 'string' },
         port: { type: 'string' },
+        tls: { type: 'boolean' },
+        'tls-dir': { type: 'string' },
         'client-id': { type: 'string' },
         'client-secret': { type: 'string' },
         'webhook-secret': { type: 'string' },
@@ -199,10 +213,13 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
     durationMs,
     scenario: oneOf('scenario', text('scenario'), SCENARIOS, 'normal'),
     keepAliveIntervalMs: integer('keepalive-ms', text('keepalive-ms'), 10, 600_000),
+    keepAliveWhen: oneOf('keepalive-when', text('keepalive-when'), ['idle', 'always'] as const, 'idle'),
     reconnectGraceMs: integer('grace-ms', text('grace-ms'), 100, 3_600_000),
     seed: integer('seed', text('seed'), 0, 4_294_967_295),
     port: integer('port', text('port'), 0, 65_535) ?? 0,
     host: text('host') ?? '127.0.0.1',
+    tls: values['tls'] === true || text('tls-dir') !== undefined,
+    tlsDir: text('tls-dir'),
     verbose: values['verbose'] === true,
     progressIntervalMs,
     chaos: values['chaos'] === true || chaosSeed !== undefined || chaosRate !== undefined,

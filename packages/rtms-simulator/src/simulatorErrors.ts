@@ -13,7 +13,9 @@ export type SimulatorErrorCode =
   /** The simulator was closed. */
   | 'SIMULATOR_CLOSED'
   /** An option passed to the simulator is invalid. */
-  | 'INVALID_OPTION';
+  | 'INVALID_OPTION'
+  /** The TLS certificates (`tls` option) could not be read or made. */
+  | 'TLS_SETUP_FAILED';
 
 export class SimulatorError extends Error {
   readonly code: SimulatorErrorCode;

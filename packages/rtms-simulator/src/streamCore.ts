@@ -101,6 +101,7 @@ export class StreamCore {
     mediaAccepted: 0,
     handshakeRejections: [],
     keepAliveMisses: 0,
+    keepAlivesSent: {},
     keepAliveTimeouts: [],
     readyAcks: 0,
     interruptions: 0,

@@ -38,10 +38,11 @@ export function tick(s: StreamCore, now: number): void {
 }
 
 export function keepAlive(s: StreamCore, now: number): void {
-  const { keepAliveIntervalMs, keepAliveMissLimit } = s.host.settings;
+  const { keepAliveIntervalMs, keepAliveMissLimit, keepAliveWhen } = s.host.settings;
   const signaling = s.signaling;
   if (signaling !== undefined) {
-    const outcome = signaling.keepAlive(now, keepAliveIntervalMs, keepAliveMissLimit);
+    const outcome = signaling.keepAlive(now, keepAliveIntervalMs, keepAliveMissLimit, keepAliveWhen);
+    if (outcome === 'sent' || outcome === 'missed') countKeepAlive(s, 'signaling');
     if (outcome === 'missed' || outcome === 'timeout') s.connections.keepAliveMisses += 1;
     if (outcome === 'timeout') {
       s.connections.keepAliveTimeouts.push({ channel: 'signaling', kinds: [] });
@@ -51,7 +52,8 @@ export function keepAlive(s: StreamCore, now: number): void {
     }
   }
   for (const socket of [...s.media]) {
-    const outcome = socket.keepAlive(now, keepAliveIntervalMs, keepAliveMissLimit);
+    const outcome = socket.keepAlive(now, keepAliveIntervalMs, keepAliveMissLimit, keepAliveWhen);
+    if (outcome === 'sent' || outcome === 'missed') countKeepAlive(s, socket.kinds.join('+'));
     if (outcome === 'missed' || outcome === 'timeout') s.connections.keepAliveMisses += 1;
     if (outcome === 'timeout') {
       s.connections.keepAliveTimeouts.push({ channel: 'media', kinds: socket.kinds });
@@ -59,6 +61,10 @@ export function keepAlive(s: StreamCore, now: number): void {
       loseMedia(s, [socket], 'keepAlive');
     }
   }
+}
+
+function countKeepAlive(s: StreamCore, socket: string): void {
+  s.connections.keepAlivesSent[socket] = (s.connections.keepAlivesSent[socket] ?? 0) + 1;
 }
 
 export function mediaOutlet(s: StreamCore): ProducerOutlet {

@@ -46,6 +46,8 @@ export interface ConnectionStats {
   readonly handshakeRejections: Array<{ readonly channel: Channel; readonly statusCode: number; readonly reason: string }>;
   /** Unanswered keep-alive requests noticed (each miss counts once). */
   keepAliveMisses: number;
+  /** KEEP_ALIVE_REQ sent, by socket: `signaling`, or the media kinds it carries joined by `+`. */
+  readonly keepAlivesSent: Record<string, number>;
   /** Sockets dropped after `keepAliveMissLimit` consecutive misses. */
   readonly keepAliveTimeouts: Array<{ readonly channel: Channel; readonly kinds: readonly MediaKind[] }>;
   /** CLIENT_READY_ACK messages accepted. */
@@ -100,8 +102,15 @@ export interface StreamHost {
   readonly chaos: ResolvedChaosOptions | undefined;
 }
 
+/**
+ * When KEEP_ALIVE_REQ goes out: `idle`, only on a socket on which nothing else was written for
+ * one interval (Zoom's reconnection sample); `always`, every interval whatever flows.
+ */
+export type KeepAliveWhen = 'idle' | 'always';
+
 export interface StreamSettings {
   readonly keepAliveIntervalMs: number;
+  readonly keepAliveWhen: KeepAliveWhen;
   readonly keepAliveMissLimit: number;
   readonly reconnectGraceMs: number;
   readonly mediaReconnectGraceMs: number;

@@ -39,6 +39,8 @@ export interface SignalingDecision {
   readonly rejoin?: { readonly scope: 'media'; readonly trigger: SignalingRejoinTrigger };
   /** Zoom terminated the stream. */
   readonly terminate?: { readonly reason: string; readonly stopReason: number | undefined };
+  /** A line for the log (info): what Zoom said about the stream as a whole. */
+  readonly log?: { readonly msg: string; readonly fields: Record<string, unknown> };
 }
 
 export interface SignalingContext {
@@ -56,24 +58,23 @@ export function interpretSignaling(message: RtmsMessage, context: SignalingConte
     case MessageType.STREAM_STATE_UPDATE: {
       const state = intField(message, 'state');
       const reason = intField(message, 'reason') ?? intField(message, 'stop_reason');
-      const events = [
-        {
-          eventType: 'rtms.stream_state',
-          data: {
-            state,
-            stateName: state === undefined ? undefined : nameOf(STREAM_STATE_NAMES, state),
-            reason,
-            reasonName: reason === undefined ? undefined : nameOf(STOP_REASON_NAMES, reason),
-          },
-        },
-      ];
+      const data = {
+        state,
+        stateName: state === undefined ? undefined : nameOf(STREAM_STATE_NAMES, state),
+        reason,
+        reasonName: reason === undefined ? undefined : nameOf(STOP_REASON_NAMES, reason),
+      };
+      const events = [{ eventType: 'rtms.stream_state', data }];
+      // ACTIVE comes once the stream flows and again when a lost connection is back: with the
+      // rest, it is logged, a rare message that says where the stream stands.
+      const log = { msg: 'rtms stream state', fields: data };
       if (state === RtmsStreamState.TERMINATED) {
-        return { roster: [], events, terminate: { reason: `terminated: ${nameOf(STOP_REASON_NAMES, reason ?? 0)}`, stopReason: reason } };
+        return { roster: [], events, log, terminate: { reason: `terminated: ${nameOf(STOP_REASON_NAMES, reason ?? 0)}`, stopReason: reason } };
       }
       if (state === RtmsStreamState.INTERRUPTED && reason === StopReason.DATA_CONNECTION_INTERRUPTED) {
-        return { roster: [], events, rejoin: { scope: 'media', trigger: 'stream_state_interrupted' } };
+        return { roster: [], events, log, rejoin: { scope: 'media', trigger: 'stream_state_interrupted' } };
       }
-      return { roster: [], events };
+      return { roster: [], events, log };
     }
     case MessageType.SESSION_STATE_UPDATE: {
       const state = intField(message, 'state');

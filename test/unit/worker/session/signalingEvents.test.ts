@@ -22,6 +22,12 @@ describe('interpretSignaling', () => {
     expect(decision.rejoin).toBeUndefined();
   });
 
+  it('STREAM_STATE ACTIVE (joined, or a lost connection back) is recorded and logged, and changes nothing else', () => {
+    const decision = interpretSignaling({ msg_type: MessageType.STREAM_STATE_UPDATE, state: RtmsStreamState.ACTIVE, reason: 0, timestamp: 7 }, MEETING);
+    const data = { state: 1, stateName: 'ACTIVE', reason: 0, reasonName: 'UNDEFINED' };
+    expect(decision).toEqual({ roster: [], events: [{ eventType: 'rtms.stream_state', data }], log: { msg: 'rtms stream state', fields: data } });
+  });
+
   it('STREAM_STATE INTERRUPTED asks for a media rejoin only when the data connection was interrupted', () => {
     const data = interpretSignaling({ msg_type: MessageType.STREAM_STATE_UPDATE, state: RtmsStreamState.INTERRUPTED, stop_reason: StopReason.DATA_CONNECTION_INTERRUPTED }, MEETING);
     expect(data.rejoin).toEqual({ scope: 'media', trigger: 'stream_state_interrupted' });

@@ -37,9 +37,10 @@ export class TestSocket {
     });
   }
 
-  static open(url: string): Promise<TestSocket> {
+  /** `ca`: the PEM to trust for a wss:// URL (the simulator's `caCertPath` content). */
+  static open(url: string, ca?: string): Promise<TestSocket> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
+      const ws = new WebSocket(url, ca === undefined ? undefined : { ca });
       const socket = new TestSocket(ws);
       ws.once('open', () => resolve(socket));
       ws.once('error', reject);
@@ -176,6 +177,8 @@ export interface JoinOptions {
   readonly collector?: MediaCollector;
   /** Override the signature (bad-signature tests). */
   readonly signature?: string;
+  /** CA to trust for wss:// (PEM). */
+  readonly ca?: string;
 }
 
 export interface Session {
@@ -187,7 +190,7 @@ export interface Session {
 
 /** Signaling handshake; resolves with the socket and the msg 2 answer (whatever its status). */
 export async function signalingHandshake(options: JoinOptions): Promise<{ socket: TestSocket; answer: Message }> {
-  const socket = await TestSocket.open(options.signalingUrl);
+  const socket = await TestSocket.open(options.signalingUrl, options.ca);
   socket.send({
     msg_type: 1,
     protocol_version: 1,
@@ -202,7 +205,7 @@ export async function signalingHandshake(options: JoinOptions): Promise<{ socket
 
 /** Media handshake on `url`; resolves with the socket and the msg 4 answer. */
 export async function mediaHandshake(url: string, options: JoinOptions, request: MediaRequest): Promise<{ socket: TestSocket; answer: Message }> {
-  const socket = await TestSocket.open(url);
+  const socket = await TestSocket.open(url, options.ca);
   socket.send({
     msg_type: 3,
     protocol_version: 1,
