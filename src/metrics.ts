@@ -1,11 +1,11 @@
 import { AggregatorRegistry, Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { MEDIA_KINDS } from './config.ts';
+import { MEDIA_KINDS } from './vocabulary/mediaKind.ts';
 import { boundedLabel, STREAM_END_LABELS, STREAM_REJECTION_LABELS, WEBHOOK_REJECTION_LABELS } from './metricLabels.ts';
 import { PRODUCTS } from './rtms/products.ts';
 import type { LiveHub } from './http/liveHub.ts';
 import type { Supervisor } from './supervisor/supervisor.ts';
-import { STREAM_STATES } from './worker/streamStateMachine.ts';
-import type { StreamStats } from './worker/streamStats.ts';
+import { STREAM_STATES } from './vocabulary/streamState.ts';
+import type { StreamStats } from './vocabulary/streamStats.ts';
 
 /** Default Node metrics that break Prometheus naming rules (gauges ending in `_total`); not exposed. */
 const NON_COUNTER_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;

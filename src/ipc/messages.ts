@@ -1,9 +1,16 @@
+import type { Config } from '../config.ts';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
-import type { MediaKind } from '../config.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import type { StreamStart } from '../rtms/products.ts';
-import type { LiveBatch } from '../worker/liveTap.ts';
-import type { StreamState } from '../worker/streamStateMachine.ts';
-import type { StreamStats } from '../worker/streamStats.ts';
+import type { LiveBatch } from '../vocabulary/liveBatch.ts';
+import type { StreamState } from '../vocabulary/streamState.ts';
+import type { StreamStats } from '../vocabulary/streamStats.ts';
+
+/** What a worker thread is started with (`workerData`). */
+export interface WorkerData {
+  readonly workerId: number;
+  readonly config: Config;
+}
 
 /**
  * The supervisor–worker protocol: one discriminated union per direction, shared by both

@@ -1,5 +1,5 @@
-import type { MediaKind } from '../config.ts';
-import type { Frame } from '../media/frame.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
+import type { Frame } from '../vocabulary/frame.ts';
 import { MessageType } from './codes.ts';
 import { isRecord } from './mediaParams.ts';
 import type { RtmsMessage } from './rtmsSocket.ts';

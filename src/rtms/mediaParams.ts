@@ -1,5 +1,6 @@
-import type { MediaConfig, MediaKind } from '../config.ts';
-import type { MediaFormats } from '../media/frame.ts';
+import type { MediaConfig } from '../config.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
+import type { MediaFormats } from '../vocabulary/frame.ts';
 import { Codec, ContentType, DataOption, MediaTypeBit, Resolution, SAMPLE_RATE_HZ } from './codes.ts';
 
 /**

@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../clock.ts';
-import type { MediaKind } from '../config.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import { ConnectorError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { lifecycleEvent, type Frame, type LifecycleEvent, type MediaFormats } from '../media/frame.ts';
-import type { SinkHealth } from './fileHealth.ts';
+import { lifecycleEvent, type Frame, type LifecycleEvent, type MediaFormats } from '../vocabulary/frame.ts';
+import type { SinkHealth } from '../vocabulary/streamStats.ts';
 import { resolveFileSinkOptions, type FileSinkDropReason, type FileSinkOptions } from './fileSinkOptions.ts';
 import { STREAM_JSON, StreamCheckpoint } from './streamCheckpoint.ts';
 import { StreamFiles, type FileFault } from './streamFiles.ts';

@@ -1,5 +1,5 @@
 import { createClient, type RedisClientType } from 'redis';
-import type { MediaKind } from '../config.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import { describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 

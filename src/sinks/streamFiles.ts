@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../clock.ts';
-import type { MediaKind } from '../config.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import { ConnectorError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { AnnexBWriter } from '../media/annexBWriter.ts';
-import type { Frame, LifecycleEvent, MediaFormats } from '../media/frame.ts';
+import type { Frame, LifecycleEvent, MediaFormats } from '../vocabulary/frame.ts';
 import { isIdrAccessUnit } from '../media/h264.ts';
 import { ImageFrameWriter } from '../media/imageFrameWriter.ts';
 import { JsonLinesWriter } from '../media/jsonLinesWriter.ts';

@@ -1,7 +1,7 @@
-import type { MediaKind } from '../config.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import type { SupervisorToWorker } from '../ipc/messages.ts';
 import type { StreamStart } from '../rtms/products.ts';
-import type { StreamStats } from '../worker/streamStats.ts';
+import type { StreamStats } from '../vocabulary/streamStats.ts';
 
 /**
  * An active stream as the supervisor keeps it: enough to start its session again on another

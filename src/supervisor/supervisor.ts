@@ -1,13 +1,14 @@
 import { EventEmitter } from 'node:events';
-import type { Config, MediaKind } from '../config.ts';
+import type { Config } from '../config.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import { describeError } from '../errors.ts';
 import type { WebhookEvent } from '../http/webhookEvent.ts';
 import type { SupervisorToWorker, WorkerToSupervisor } from '../ipc/messages.ts';
 import type { Logger } from '../logger.ts';
 import type { StreamStart } from '../rtms/products.ts';
 import { recordRejection } from '../sinks/rejectionRecord.ts';
-import { TERMINAL_STATES } from '../worker/streamStateMachine.ts';
-import { initialStreamStats, type StreamStats } from '../worker/streamStats.ts';
+import { TERMINAL_STATES } from '../vocabulary/streamState.ts';
+import { initialStreamStats, type StreamStats } from '../vocabulary/streamStats.ts';
 import { OrphanRecovery } from './orphanRecovery.ts';
 import { FinishedHistory } from './finishedHistory.ts';
 import { Placement } from './placement.ts';

@@ -1,9 +1,9 @@
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { StreamStart } from '../rtms/products.ts';
-import type { LiveBatch } from '../worker/liveTap.ts';
-import type { StreamState } from '../worker/streamStateMachine.ts';
-import type { StreamStats } from '../worker/streamStats.ts';
+import type { LiveBatch } from '../vocabulary/liveBatch.ts';
+import type { StreamState } from '../vocabulary/streamState.ts';
+import type { StreamStats } from '../vocabulary/streamStats.ts';
 import type { LeaseGuard } from './streamRecord.ts';
 import type { WorkerExit } from './workerHandle.ts';
 import type { WorkerPoolPort } from './workerPool.ts';

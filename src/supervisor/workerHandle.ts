@@ -3,9 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config.ts';
 import { ConnectorError } from '../errors.ts';
-import type { SupervisorToWorker, WorkerToSupervisor } from '../ipc/messages.ts';
+import type { SupervisorToWorker, WorkerData, WorkerToSupervisor } from '../ipc/messages.ts';
 import type { Logger } from '../logger.ts';
-import type { WorkerData } from '../worker/workerMain.ts';
 
 /** One worker's registry, as `Registry.getMetricsAsJSON()` returns it. */
 export type WorkerMetricsSnapshot = Extract<WorkerToSupervisor, { type: 'metricsResponse' }>['metrics'];

@@ -1,6 +1,6 @@
-import type { MediaKind } from '../config.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import type { MediaBytesOnDisk } from '../sinks/outputOnDisk.ts';
-import { emptyCounters, type MediaCounters, type StreamStats } from './streamStats.ts';
+import { emptyCounters, type MediaCounters, type StreamStats } from '../vocabulary/streamStats.ts';
 
 /**
  * Frames an earlier incarnation of a resumed stream had received by its last report and not

@@ -2,7 +2,7 @@ import { systemClock, type Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { lifecycleEvent, type MediaFormats } from '../media/frame.ts';
+import { lifecycleEvent, type MediaFormats } from '../vocabulary/frame.ts';
 import { STOP_REASON_NAMES, StopReason, nameOf } from '../rtms/codes.ts';
 import { negotiatedFormats } from '../rtms/mediaParams.ts';
 import type { StreamStart } from '../rtms/products.ts';
@@ -24,7 +24,7 @@ import { SessionAudio } from './session/sessionAudio.ts';
 import { applyRosterChanges, interpretSignaling } from './session/signalingEvents.ts';
 import { streamMetadata, streamStats, type StreamFacts } from './session/streamReport.ts';
 import { StreamStateMachine, type StateChange } from './streamStateMachine.ts';
-import type { StreamStats } from './streamStats.ts';
+import type { StreamStats } from '../vocabulary/streamStats.ts';
 import type { WorkerMetrics } from './workerMetrics.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
-import { MEDIA_KINDS, type MediaKind } from '../config.ts';
+import { MEDIA_KINDS, type MediaKind } from '../vocabulary/mediaKind.ts';
 import { boundedLabel, SINK_ERROR_LABELS } from '../metricLabels.ts';
 import { LocalHistogram } from './localHistogram.ts';
 import { IGNORED_MESSAGE_REASONS, type IgnoredChannel, type IgnoredMessageReason } from './session/ignoredMessages.ts';

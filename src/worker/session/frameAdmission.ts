@@ -1,6 +1,6 @@
-import type { MediaKind } from '../../config.ts';
+import type { MediaKind } from '../../vocabulary/mediaKind.ts';
 import type { DroppedRange } from '../../media/droppedRange.ts';
-import type { Frame, MediaFormats } from '../../media/frame.ts';
+import type { Frame, MediaFormats } from '../../vocabulary/frame.ts';
 import { isIdrAccessUnit } from '../../media/h264.ts';
 import { KeyframeGate } from '../../media/keyframeGate.ts';
 import type { SessionDropReason } from './sessionAccounting.ts';

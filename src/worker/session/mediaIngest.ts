@@ -1,5 +1,5 @@
 import type { Clock } from '../../clock.ts';
-import type { Frame, MediaFormats } from '../../media/frame.ts';
+import type { Frame, MediaFormats } from '../../vocabulary/frame.ts';
 import { MessageType } from '../../rtms/codes.ts';
 import { MEDIA_KIND_BY_MESSAGE_TYPE, decodeMediaMessage } from '../../rtms/mediaMessage.ts';
 import type { MalformedFrameReason, RtmsMessage } from '../../rtms/rtmsSocket.ts';

@@ -3,7 +3,7 @@ import type { Clock } from '../../clock.ts';
 import type { Config } from '../../config.ts';
 import { ConnectorError, describeError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
-import type { StreamStats } from '../streamStats.ts';
+import type { StreamStats } from '../../vocabulary/streamStats.ts';
 import type { StreamStateMachine } from '../streamStateMachine.ts';
 import type { WorkerMetrics } from '../workerMetrics.ts';
 import { RejoinBudget, waitBeforeRejoin } from './rejoinBudget.ts';

@@ -1,5 +1,6 @@
 import type { Clock } from '../../clock.ts';
-import type { Config, MediaKind } from '../../config.ts';
+import type { Config } from '../../config.ts';
+import type { MediaKind } from '../../vocabulary/mediaKind.ts';
 import { ConnectorError, HandshakeRejectedError, describeError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { MessageType, STATUS_CODE_NAMES, StatusCode, SUBSCRIBED_EVENTS, isRetryableStatus, nameOf } from '../../rtms/codes.ts';

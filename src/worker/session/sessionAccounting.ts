@@ -1,6 +1,6 @@
-import type { MediaKind } from '../../config.ts';
+import type { MediaKind } from '../../vocabulary/mediaKind.ts';
 import type { SinkCounters } from '../../sinks/streamSink.ts';
-import { emptyCounters, type MediaCounters, type StreamStats } from '../streamStats.ts';
+import { emptyCounters, type MediaCounters, type StreamStats } from '../../vocabulary/streamStats.ts';
 
 /**
  * What the session itself received and dropped, per media kind, merged with what the sink
