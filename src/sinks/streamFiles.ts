@@ -13,7 +13,7 @@ import type { MediaWriter } from '../media/mediaWriter.ts';
 import { AudioParts, RETIRING_PART_BYTES } from './audioParts.ts';
 import { FileHealth } from './fileHealth.ts';
 import { freePartName } from './streamDirectory.ts';
-import type { FileSinkDropReason } from './fileSinkOptions.ts';
+import type { FileSinkDropReason } from '../vocabulary/reasons.ts';
 import { errnoCode, STREAM_JSON } from './streamCheckpoint.ts';
 import type { SinkCounters } from './streamSink.ts';
 import { chatLine, transcriptLine } from './textLines.ts';

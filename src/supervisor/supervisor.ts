@@ -17,6 +17,7 @@ import type { StartStreamOptions, SupervisorEvents, SupervisorOptions } from './
 import { dispatchWebhook } from './webhookDispatch.ts';
 import type { WorkerMetricsSnapshot } from './workerHandle.ts';
 import { WorkerPool, type WorkerPoolPort } from './workerPool.ts';
+import type { StreamRefusal } from '../vocabulary/reasons.ts';
 
 export type { LeaseGuard } from './streamRecord.ts';
 export type { StartStreamOptions, SupervisorEvents, SupervisorOptions } from './supervisorTypes.ts';
@@ -130,7 +131,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * `no_worker`, `already_active`) without emitting `rejected`: the caller decides what a
    * refusal means, e.g. leaving the stream to another replica.
    */
-  startStream(start: StreamStart, options: StartStreamOptions = {}): string | undefined {
+  startStream(start: StreamStart, options: StartStreamOptions = {}): StreamRefusal | undefined {
     if (this.#streams.has(start.rtmsStreamId)) return 'already_active';
     const refusal = this.#admissionRefusal();
     if (refusal !== undefined) return refusal;
@@ -300,13 +301,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.#pool.post(workerId, message);
   }
 
-  #admissionRefusal(): string | undefined {
+  #admissionRefusal(): StreamRefusal | undefined {
     if (!this.#accepting) return 'shutting_down';
     if (this.#streams.size >= this.#config.maxStreams) return 'max_streams';
     return undefined;
   }
 
-  #reject(start: StreamStart, reason: string): void {
+  #reject(start: StreamStart, reason: StreamRefusal): void {
     this.#logger.warn({ rtmsStreamId: start.rtmsStreamId, product: start.product, reason, maxStreams: this.#config.maxStreams }, 'stream rejected');
     const stats = { ...initialStreamStats(start, 'rejected'), failure: reason, endedAt: Date.now() };
     this.#finished.remember(stats);

@@ -7,13 +7,14 @@ import type { StreamStats } from '../vocabulary/streamStats.ts';
 import type { LeaseGuard } from './streamRecord.ts';
 import type { WorkerExit } from './workerHandle.ts';
 import type { WorkerPoolPort } from './workerPool.ts';
+import type { ResumeReason } from '../vocabulary/rejoin.ts';
 
 /** The supervisor's options, events and `startStream()` options. */
 
 /** `Supervisor.startStream()` options. */
 export interface StartStreamOptions {
   /** The stream ran before (on another replica): its accounting carries over, the join counts as a rejoin. */
-  readonly resume?: { readonly previous: StreamStats; readonly reason: string };
+  readonly resume?: { readonly previous: StreamStats; readonly reason: ResumeReason };
   /** Participants to keep excluded from capture. */
   readonly excluded?: Iterable<string>;
 }

@@ -8,7 +8,7 @@ export interface MediaCounters {
   bytesReceived: number;
   framesWritten: number;
   bytesWritten: number;
-  /** Frames not written, by reason (SessionDropReason in session/sessionAccounting.ts, FileSinkDropReason, LostDropReason). */
+  /** Frames not written, by reason (a `DropReason`, vocabulary/reasons.ts; a stored record may hold an older name). */
   framesDropped: Record<string, number>;
 }
 

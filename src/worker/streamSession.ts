@@ -26,6 +26,7 @@ import { streamMetadata, streamStats, type StreamFacts } from './session/streamR
 import { StreamStateMachine, type StateChange } from './streamStateMachine.ts';
 import type { StreamStats } from '../vocabulary/streamStats.ts';
 import type { WorkerMetrics } from './workerMetrics.ts';
+import type { ResumeReason } from '../vocabulary/rejoin.ts';
 
 /**
  * One RTMS stream inside a worker: the lifecycle façade over its parts in session/: the join
@@ -55,7 +56,7 @@ export interface StreamSessionOptions {
    */
   readonly resumeFrom?: {
     readonly previous: StreamStats;
-    readonly reason: string;
+    readonly reason: ResumeReason;
     /** Media bytes already in the stream's directory, measured before this session writes. */
     readonly onDisk?: MediaBytesOnDisk | undefined;
   };
@@ -81,7 +82,7 @@ export class StreamSession {
   readonly #joinWaiters = new Set<() => void>();
   /** When the stream was admitted, went live and ended, and how it ended. */
   readonly #outcome: { createdAt: number; liveAt: number | undefined; endedAt?: number; stopReason?: number | undefined; failure?: string; released?: string };
-  readonly #resumeReason: string | undefined;
+  readonly #resumeReason: ResumeReason | undefined;
   #formats: MediaFormats | undefined;
   /** Signaling connections that ended, matched with Zoom's `rtms_interrupted` by arrival order. */
   readonly #interruptions = new InterruptionLedger();

@@ -14,6 +14,7 @@ import { isRecord } from '../../rtms/mediaParams.ts';
 import type { Product } from '../../rtms/products.ts';
 import type { RtmsMessage } from '../../rtms/rtmsSocket.ts';
 import { PARTICIPANT_PAGE, type ParticipantRoster } from '../participantRoster.ts';
+import type { LiveRejoinTrigger } from '../../vocabulary/rejoin.ts';
 
 /**
  * What a message on the signaling socket means for the stream, as data: the events to
@@ -27,7 +28,7 @@ export type RosterChange =
   | { readonly op: 'leave'; readonly userId: string; readonly at: number }
   | { readonly op: 'speaker'; readonly userId: string; readonly userName: string | undefined; readonly at: number };
 
-export type SignalingRejoinTrigger = 'stream_state_interrupted' | 'media_connection_interrupted';
+export type SignalingRejoinTrigger = Extract<LiveRejoinTrigger, 'stream_state_interrupted' | 'media_connection_interrupted'>;
 
 export interface SignalingDecision {
   readonly roster: readonly RosterChange[];
