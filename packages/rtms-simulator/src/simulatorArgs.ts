@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { PRODUCTS, type Product } from './connectorShared.ts';
+import { SimulatorError } from './simulatorErrors.ts';
 
 /** Scenarios of `npm run simulate`; see USAGE. */
 export const SCENARIOS = ['normal', 'stop', 'interrupt', 'media-drop', 'duplicate-start', 'failover', 'bad-signature', 'forged-webhook'] as const;
@@ -70,9 +71,9 @@ Exit status: 0 when every stream ended, 1 when the endpoint or a webhook was ref
 forged webhook accepted), 2 for bad arguments.`;
 
 /** A command-line problem; `message` is one line for stderr. */
-export class ArgsError extends Error {
+export class ArgsError extends SimulatorError {
   constructor(message: string) {
-    super(message);
+    super('INVALID_ARGUMENT', message);
     this.name = 'ArgsError';
   }
 }
