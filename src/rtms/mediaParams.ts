@@ -1,6 +1,7 @@
 import type { MediaConfig } from '../config.ts';
 import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import type { MediaFormats } from '../vocabulary/frame.ts';
+import { isRecord } from './messageFields.ts';
 import { Codec, ContentType, DataOption, MediaTypeBit, Resolution, SAMPLE_RATE_HZ } from './codes.ts';
 
 /**
@@ -111,8 +112,4 @@ function imageCodec(value: unknown, fallback: 'h264' | 'jpg' | 'png'): 'h264' | 
 
 function intOr(value: unknown, fallback: number): number {
   return Number.isInteger(value) ? (value as number) : fallback;
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

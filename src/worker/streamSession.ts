@@ -27,6 +27,7 @@ import { StreamStateMachine, type StateChange } from './streamStateMachine.ts';
 import type { StreamStats } from '../vocabulary/streamStats.ts';
 import type { WorkerMetrics } from './workerMetrics.ts';
 import type { ResumeReason } from '../vocabulary/rejoin.ts';
+import { decodeRtmsMessage } from '../rtms/decodeRtmsMessage.ts';
 
 /**
  * One RTMS stream inside a worker: the lifecycle façade over its parts in session/: the join
@@ -318,7 +319,9 @@ export class StreamSession {
   // ── signaling ────────────────────────────────────────────────────────────────────────
 
   #onSignalingMessage(message: RtmsMessage): void {
-    const decision = interpretSignaling(message, { product: this.#start.product, now: this.#clock.now() });
+    const now = this.#clock.now();
+    const decoded = decodeRtmsMessage(message, now);
+    const decision = interpretSignaling(decoded.ok ? decoded.message : decoded.failure, { product: this.#start.product, now });
     applyRosterChanges(this.#roster, decision.roster);
     for (const { eventType, data } of decision.events) this.#event(eventType, data);
     if (decision.ignored !== undefined) this.#ignored.record('signaling', decision.ignored.reason, { msgType: decision.ignored.msgType });
