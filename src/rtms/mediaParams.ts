@@ -2,7 +2,7 @@ import type { MediaConfig } from '../config.ts';
 import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import type { MediaFormats } from '../vocabulary/frame.ts';
 import { isRecord } from './messageFields.ts';
-import { Codec, ContentType, DataOption, MediaTypeBit, Resolution, SAMPLE_RATE_HZ } from './codes.ts';
+import { AudioChannel, Codec, ContentType, DataOption, MediaTypeBit, Resolution, SAMPLE_RATE_HZ } from './codes.ts';
 
 /**
  * Translates our configuration into the `media_params` of DATA_HAND_SHAKE_REQ
@@ -83,11 +83,11 @@ export function negotiatedFormats(config: MediaConfig, echoed: unknown, current?
     audio: audio
       ? {
           sampleRateHz: SAMPLE_RATE_HZ[intOr(audio['sample_rate'], -1)] ?? base.audio.sampleRateHz,
-          channels: intOr(audio['channel'], base.audio.channels) === 2 ? 2 : 1,
+          channels: intOr(audio['channel'], base.audio.channels) === AudioChannel.STEREO ? 2 : 1,
           mode:
             audio['data_opt'] === undefined
               ? base.audio.mode
-              : intOr(audio['data_opt'], 0) === DataOption.AUDIO_MULTI_STREAMS
+              : intOr(audio['data_opt'], DataOption.UNDEFINED) === DataOption.AUDIO_MULTI_STREAMS
                 ? 'multi'
                 : 'mixed',
         }

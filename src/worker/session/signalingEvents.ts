@@ -7,6 +7,7 @@ import {
   STREAM_STATE_NAMES,
   StopReason,
   ZCC_EVENT_TYPE_NAMES,
+  ZccEventType,
   nameOf,
 } from '../../rtms/codes.ts';
 import type { Product } from '../../rtms/products.ts';
@@ -67,7 +68,7 @@ export function interpretSignaling(message: DecodedRtmsMessage | RtmsDecodeFailu
         },
       ];
       if (state === RtmsStreamState.TERMINATED) {
-        return { roster: [], events, terminate: { reason: `terminated: ${nameOf(STOP_REASON_NAMES, reason ?? 0)}`, stopReason: reason } };
+        return { roster: [], events, terminate: { reason: `terminated: ${nameOf(STOP_REASON_NAMES, reason ?? StopReason.UNDEFINED)}`, stopReason: reason } };
       }
       if (state === RtmsStreamState.INTERRUPTED && reason === StopReason.DATA_CONNECTION_INTERRUPTED) {
         return { roster: [], events, rejoin: { scope: 'media', trigger: 'stream_state_interrupted' } };
@@ -98,9 +99,11 @@ function interpretEvent(event: RtmsEvent, context: SignalingContext): SignalingD
   const { eventType, participants } = event;
   const at = event.at ?? context.now;
   const isContactCenter = context.product === 'contact_center';
-  const name = isContactCenter && eventType >= 8 ? nameOf(ZCC_EVENT_TYPE_NAMES, eventType) : nameOf(EVENT_TYPE_NAMES, eventType);
+  // Contact Center's own events start at 8, where the meeting ones (PARTICIPANT_VIDEO_ON …) overlap.
+  const isContactCenterEvent = isContactCenter && eventType >= ZccEventType.CONSUMER_ANSWERED;
+  const name = isContactCenterEvent ? nameOf(ZCC_EVENT_TYPE_NAMES, eventType) : nameOf(EVENT_TYPE_NAMES, eventType);
 
-  if (isContactCenter && eventType >= 8) {
+  if (isContactCenterEvent) {
     const info = event.participantInfo;
     const channelId = info?.channelId;
     const roster: RosterChange[] = channelId ? [{ op: 'join', userId: channelId, userName: info?.displayName, at }] : [];
