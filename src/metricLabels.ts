@@ -1,3 +1,4 @@
+import { ERROR_CODES } from './errors.ts';
 import { STOP_REASON_NAMES } from './rtms/codes.ts';
 import { DROP_REASONS, STREAM_REFUSALS } from './vocabulary/reasons.ts';
 import { REJOIN_SCOPES, REJOIN_TRIGGERS } from './vocabulary/rejoin.ts';
@@ -16,12 +17,7 @@ export const STREAM_END_LABELS: readonly string[] = [...STOP_REASON_NAMES, 'fail
 
 /** `rtms_webhooks_rejected_total{reason}`: `WebhookOutcomeListener`'s reasons. */
 export const WEBHOOK_REJECTION_LABELS: readonly string[] = [
-  'WEBHOOK_SIGNATURE_INVALID',
-  'WEBHOOK_TIMESTAMP_STALE',
-  'WEBHOOK_BODY_INVALID',
-  'WEBHOOK_BODY_TOO_LARGE',
-  'WEBHOOK_EVENT_UNKNOWN',
-  'WEBHOOK_NOT_ACCEPTING',
+  ...ERROR_CODES.filter((code) => code.startsWith('WEBHOOK_')),
   'METHOD_NOT_ALLOWED',
   'REQUEST_ABORTED',
   'INTERNAL_ERROR',
