@@ -1,25 +1,16 @@
 import { parseArgs } from 'node:util';
 import { PRODUCTS, type Product } from './connectorShared.ts';
+import type { SimulationOptions } from './simulationRun.ts';
 import { SimulatorError } from './simulatorErrors.ts';
 
 /** Scenarios of `npm run simulate`; see USAGE. */
 export const SCENARIOS = ['normal', 'stop', 'interrupt', 'media-drop', 'duplicate-start', 'failover', 'bad-signature', 'forged-webhook'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
-/** Parsed command line of the simulator CLI. Durations in ms. */
-export interface SimulatorArgs {
+/** Parsed command line of the simulator CLI, durations in ms: the run's options (simulationRun.ts) and the CLI's own. */
+export interface SimulatorArgs
+  extends Pick<SimulationOptions, 'webhookUrl' | 'streams' | 'product' | 'participants' | 'durationMs' | 'scenario' | 'keepAliveIntervalMs' | 'reconnectGraceMs' | 'seed' | 'port' | 'host'> {
   readonly help: boolean;
-  readonly webhookUrl: string;
-  readonly streams: number;
-  readonly product: Product;
-  readonly participants: number | undefined;
-  readonly durationMs: number;
-  readonly scenario: Scenario;
-  readonly keepAliveIntervalMs: number | undefined;
-  readonly reconnectGraceMs: number | undefined;
-  readonly seed: number | undefined;
-  readonly port: number;
-  readonly host: string;
   readonly verbose: boolean;
   /** Progress line period (`--progress SECONDS`, default 5 s; 0: none). */
   readonly progressIntervalMs: number;
