@@ -5,7 +5,7 @@ import { ConnectorError, HandshakeRejectedError, describeError } from '../../err
 import type { Logger } from '../../logger.ts';
 import { MediaTypeBit, MessageType, STATUS_CODE_NAMES, StatusCode, SUBSCRIBED_EVENTS, isRetryableStatus, nameOf } from '../../rtms/codes.ts';
 import { mediaTypeMask, requestedMediaParams } from '../../rtms/mediaParams.ts';
-import { decodeHandshakeResponse } from '../../rtms/decodeRtmsMessage.ts';
+import { decodeHandshakeResponse, decodeRtmsMessage } from '../../rtms/decodeRtmsMessage.ts';
 import type { HandshakeResponse } from '../../rtms/rtmsMessages.ts';
 import type { StreamStart } from '../../rtms/products.ts';
 import { RtmsSocket, type MalformedFrameReason, type RtmsMessage, type RtmsSocketOptions, type SocketClosed } from '../../rtms/rtmsSocket.ts';
@@ -100,12 +100,16 @@ export class RtmsJoin {
     const signaling = this.#signaling;
     if (!signaling?.isOpen) return;
     try {
-      const reply = await signaling.request(
-        { msg_type: MessageType.STREAM_CLOSE_REQ, rtms_stream_id: this.#options.start().rtmsStreamId },
-        MessageType.STREAM_CLOSE_RESP,
-        this.#options.config.rtms.handshakeTimeoutMs,
+      const reply = decodeRtmsMessage(
+        await signaling.request(
+          { msg_type: MessageType.STREAM_CLOSE_REQ, rtms_stream_id: this.#options.start().rtmsStreamId },
+          MessageType.STREAM_CLOSE_RESP,
+          this.#options.config.rtms.handshakeTimeoutMs,
+        ),
+        this.#options.clock.now(),
       );
-      this.#options.event('rtms.stream_close_resp', { statusCode: reply['status_code'], statusName: statusName(reply['status_code']) });
+      const statusCode = reply.ok && reply.message.type === 'response' ? reply.message.statusCode : undefined;
+      this.#options.event('rtms.stream_close_resp', { statusCode, statusName: statusName(statusCode) });
     } catch (error) {
       this.#options.logger.warn({ err: describeError(error) }, 'no STREAM_CLOSE_RESP; closing locally');
     }
