@@ -5,6 +5,7 @@ import type { Logger } from '../logger.ts';
 import { certificateRefusal } from './certificateRefusal.ts';
 import { MessageType } from './codes.ts';
 import { assertRtmsUrlAllowed, type HostAllowList } from './hostAllowList.ts';
+import { numberField } from './messageFields.ts';
 
 /** A parsed RTMS message: a JSON object with an integer `msg_type`. */
 export interface RtmsMessage {
@@ -244,8 +245,7 @@ export class RtmsSocket {
     const rtmsMessage = message as RtmsMessage;
     if (rtmsMessage.msg_type === MessageType.KEEP_ALIVE_REQ) {
       this.send({ msg_type: MessageType.KEEP_ALIVE_RESP, timestamp: rtmsMessage['timestamp'] });
-      const timestamp = rtmsMessage['timestamp'];
-      this.#options.onKeepAlive?.(typeof timestamp === 'number' ? timestamp : undefined);
+      this.#options.onKeepAlive?.(numberField(rtmsMessage, 'timestamp'));
     }
     const waiter = this.#waiters.get(rtmsMessage.msg_type);
     if (waiter !== undefined) {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { type Credentials, nameOf, type Product, STATUS_CODE_NAMES, STOP_REASON_NAMES } from './connectorShared.ts';
+import { type Credentials, nameOf, type Product, STATUS_CODE_NAMES, STOP_REASON_NAMES, StopReason } from './connectorShared.ts';
 import { type SimulationProgress, progressOf } from './simulationProgress.ts';
 import { startSimulator, type SimulatedStream, type Simulator } from './simulator.ts';
 import type { Scenario } from './simulatorArgs.ts';
@@ -260,7 +260,7 @@ function summarize(stream: SimulatedStream | undefined, product: Product, notes:
     videoFrames: stream.sent.videoFrameCount(),
     transcriptLines: stream.sent.transcriptCount(),
     chatMessages: stream.sent.chatCount(),
-    ended: end === undefined ? 'running' : end.stopReason === 0 ? end.cause : `${end.stopReason} ${nameOf(STOP_REASON_NAMES, end.stopReason)}`,
+    ended: end === undefined ? 'running' : end.stopReason === StopReason.UNDEFINED ? end.cause : `${end.stopReason} ${nameOf(STOP_REASON_NAMES, end.stopReason)}`,
     notes: allNotes.join('; '),
   };
 }

@@ -1,26 +1,18 @@
 import { parseArgs } from 'node:util';
 import { PRODUCTS, type Product } from './connectorShared.ts';
+import type { SimulationOptions } from './simulationRun.ts';
+import { SimulatorError } from './simulatorErrors.ts';
 
 /** Scenarios of `npm run simulate`; see USAGE. */
 export const SCENARIOS = ['normal', 'stop', 'interrupt', 'media-drop', 'duplicate-start', 'failover', 'bad-signature', 'forged-webhook'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
-/** Parsed command line of the simulator CLI. Durations in ms. */
-export interface SimulatorArgs {
+/** Parsed command line of the simulator CLI, durations in ms: the run's options (simulationRun.ts) and the CLI's own. */
+export interface SimulatorArgs
+  extends Pick<SimulationOptions, 'webhookUrl' | 'streams' | 'product' | 'participants' | 'durationMs' | 'scenario' | 'keepAliveIntervalMs' | 'reconnectGraceMs' | 'seed' | 'port' | 'host'> {
   readonly help: boolean;
-  readonly webhookUrl: string;
-  readonly streams: number;
-  readonly product: Product;
-  readonly participants: number | undefined;
-  readonly durationMs: number;
-  readonly scenario: Scenario;
-  readonly keepAliveIntervalMs: number | undefined;
   /** `--keepalive-when`: idle (default) or always. */
   readonly keepAliveWhen: 'idle' | 'always';
-  readonly reconnectGraceMs: number | undefined;
-  readonly seed: number | undefined;
-  readonly port: number;
-  readonly host: string;
   /** Serve wss:// (`--tls`); the CA lives in `tlsDir` (`--tls-dir`, implies `--tls`). */
   readonly tls: boolean;
   readonly tlsDir: string | undefined;
@@ -86,9 +78,9 @@ Exit status: 0 when every stream ended, 1 when the endpoint or a webhook was ref
 forged webhook accepted), 2 for bad arguments.`;
 
 /** A command-line problem; `message` is one line for stderr. */
-export class ArgsError extends Error {
+export class ArgsError extends SimulatorError {
   constructor(message: string) {
-    super(message);
+    super('INVALID_ARGUMENT', message);
     this.name = 'ArgsError';
   }
 }

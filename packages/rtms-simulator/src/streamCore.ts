@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { type ChaosDraw, type ChaosKind, type ChaosLogEntry, ChaosPlan } from './chaos.ts';
-import type { EntityIdKey, MediaKind, Product } from './connectorShared.ts';
+import { type EntityIdKey, type MediaKind, type Product, StopReason } from './connectorShared.ts';
 import { MediaBacklog } from './mediaBacklog.ts';
 import type { MediaProducer, ProducerOutlet } from './mediaProducer.ts';
 import { createParticipants, type SimParticipant } from './participants.ts';
@@ -202,7 +202,7 @@ export class StreamCore {
     this.backlog = new MediaBacklog(settings.backlog);
     this.logger = this.host.logger.child({ rtmsStreamId: this.rtmsStreamId, product: this.product });
     if (settings.joinTimeoutMs > 0) {
-      this.deadline = { at: this.host.now() + settings.joinTimeoutMs, stopReason: 11, cause: 'joinTimeout' };
+      this.deadline = { at: this.host.now() + settings.joinTimeoutMs, stopReason: StopReason.CONNECTION_TIMEOUT, cause: 'joinTimeout' };
     }
     const chaos = this.host.chaos;
     this.chaosPlan = chaos !== undefined && options.chaos !== false ? new ChaosPlan(chaos, options.chaosSeed ?? options.seed) : undefined;
