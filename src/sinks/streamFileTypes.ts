@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.ts';
-import type { MediaKind } from '../config.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import type { ConnectorError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { MediaWriter } from '../media/mediaWriter.ts';
