@@ -2,7 +2,6 @@ import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../clock.ts';
 import type { MediaKind } from '../config.ts';
 import { ConnectorError } from '../errors.ts';
-import type { Logger } from '../logger.ts';
 import { lifecycleEvent, type Frame, type LifecycleEvent, type MediaFormats } from '../media/frame.ts';
 import type { SinkHealth } from './fileHealth.ts';
 import { resolveFileSinkOptions, type FileSinkDropReason, type FileSinkOptions } from './fileSinkOptions.ts';

@@ -15,7 +15,7 @@ import {
   systemClock,
   urlValidationToken,
 } from './connectorShared.ts';
-import { type ChaosOptions, resolveChaosOptions } from './chaos.ts';
+import { resolveChaosOptions } from './chaos.ts';
 import { MediaScheduler } from './mediaScheduler.ts';
 import { type Channel, PeerSocket } from './peerSocket.ts';
 import { deriveSeed } from './prng.ts';

@@ -3,7 +3,6 @@ import type { ChaosKind, ChaosLogEntry, ResolvedChaosOptions } from './chaos.ts'
 import type { Credentials, MediaKind, Product } from './connectorShared.ts';
 import type { Channel } from './peerSocket.ts';
 import type { SimulatedStream } from './simulatedStream.ts';
-import { postWebhook } from './streamCore.ts';
 import type { WebhookResponse } from './webhookSender.ts';
 
 export type SimulatedStreamState = 'announced' | 'connected' | 'interrupted' | 'ended';
