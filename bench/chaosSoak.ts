@@ -820,7 +820,7 @@ export async function chaosSoakMain(argv: readonly string[]): Promise<number> {
       durationMs: Math.round(number('minutes', 10, 0.1, 24 * 60) * 60_000),
       seed: Math.round(number('seed', 1, 0, 2 ** 32 - 1)),
       ratePerMinute: number('rate', 6, 0.01, 600),
-      weights: Object.keys(weights).length > 0 ? weights : undefined,
+      ...(Object.keys(weights).length > 0 ? { weights } : {}),
       rssIntervalMs: Math.round(number('rss-interval', 10, 1, 600) * 1000),
       verifyAudio: values['verify-audio'] === true,
       keepOutput: values['keep-output'] === true,

@@ -115,11 +115,11 @@ export interface StartStreamOptions {
   /** Default 'meeting'. */
   readonly product?: Product;
   /** Participants (default 3); Contact Center always has 2 channels, agent and customer. */
-  readonly participants?: number;
+  readonly participants?: number | undefined;
   /** Media the app may receive (default all five; Contact Center: audio and transcript). */
   readonly scopes?: readonly MediaKind[];
   /** After media has flowed this long (ms, from the first CLIENT_READY_ACK), stop with reason 6. */
-  readonly durationMs?: number;
+  readonly durationMs?: number | undefined;
   /** Default: 32 random hex digits. */
   readonly rtmsStreamId?: string;
   /** Default: a random base64 UUID like Zoom's. */
