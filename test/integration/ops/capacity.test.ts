@@ -31,7 +31,7 @@ async function halfCpuCgroup(): Promise<string> {
     if (v2) await writeFile(join(directory, 'cpu.max'), '50000 100000');
     else await writeFile(join(directory, 'cpu.cfs_quota_us'), '50000');
   } catch (error) {
-    throw new Error(`this test needs to create a CPU cgroup under ${CGROUP_ROOT} (run as root): ${(error as Error).message}`);
+    throw new Error(`this test needs to create a CPU cgroup under ${CGROUP_ROOT} (run as root): ${(error as Error).message}`, { cause: error });
   }
   return directory;
 }
