@@ -68,9 +68,8 @@ describe('ChaosPlan', () => {
     const plan = new ChaosPlan(options, 77);
     plan.start(0);
     const late: ChaosDraw[] = [];
-    let now = 0;
     while (late.length < 20) {
-      now = (plan.nextAt ?? 0) + 10_000; // the stream was busy (rejoining) when it became due
+      const now = (plan.nextAt ?? 0) + 10_000; // the stream was busy (rejoining) when it became due
       const draw = plan.due(now);
       expect(plan.due(now)).toBe(draw);
       if (draw !== undefined) late.push(draw);
