@@ -130,7 +130,8 @@ export class CommandBus {
   }
 
   async #process(id: string, fields: Record<string, unknown>): Promise<void> {
-    const command = decodeCommand(String(fields['c'] ?? ''));
+    const encoded = fields['c'];
+    const command = decodeCommand(typeof encoded === 'string' ? encoded : '');
     if (command === undefined) {
       this.#options.logger.warn({ entry: id }, 'unreadable cluster command dropped');
       await this.#ack([id]);
