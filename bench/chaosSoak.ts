@@ -351,7 +351,8 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
         problems.push(`stream ${id}: no readable stream.json (${error instanceof Error ? error.message : String(error)})`);
       }
       if (streamJson.sink?.error?.code === 'ENOSPC') streamsThatHitEnospc += 1;
-      const state = String(snapshot?.['state'] ?? streamJson.state ?? 'unknown');
+      const reported = snapshot?.['state'];
+      const state = typeof reported === 'string' ? reported : (streamJson.state ?? 'unknown');
       add(streamStates, state);
       const rejoins = (snapshot?.['rejoins'] as Record<string, number> | undefined) ?? {};
       for (const [key, count] of Object.entries(rejoins)) add(byRejoin, key, count);
@@ -381,7 +382,7 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
           streamProblems.push(`${kind}: stand-in sent ${sentValid} valid + ${sentMalformed} malformed = ${sentValid + sentMalformed}, connector received ${received}`);
         }
       }
-      if (state !== 'ended') streamProblems.push(`ended in state ${state}${snapshot?.['failure'] ? ` (${String(snapshot['failure'])})` : ''}`);
+      if (state !== 'ended') streamProblems.push(`ended in state ${state}${snapshot?.['failure'] ? ` (${JSON.stringify(snapshot['failure'])})` : ''}`);
       const lifecycle = await lifecycleOf(outputDir, id);
       filesLost += lifecycle.filesLost;
       fileFailures += lifecycle.fileFailures;
