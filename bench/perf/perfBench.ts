@@ -395,7 +395,7 @@ async function startConnector(options: PerfOptions, settings: VariantSettings, c
       clearTimeout(timer);
       reject(new Error(`the connector exited during start-up (${code}); see ${join(outputDir, 'connector.log')}`));
     });
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       log.write(`${line}\n`);
       if (!line.includes('rtms-connector listening')) return;
       const entry = JSON.parse(line) as { port?: unknown };

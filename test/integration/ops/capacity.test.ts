@@ -50,7 +50,7 @@ describe('container-aware defaults', () => {
       const entries: Array<Record<string, unknown>> = [];
       const port = await new Promise<number>((resolve, reject) => {
         void exited.then((code) => reject(new Error(`connector exited with ${code}`)));
-        createInterface({ input: child.stdout! }).on('line', (line) => {
+        createInterface({ input: child.stdout }).on('line', (line) => {
           const entry = JSON.parse(line) as Record<string, unknown>;
           entries.push(entry);
           if (entry['msg'] === 'rtms-connector listening') resolve(entry['port'] as number);
