@@ -1,8 +1,9 @@
 // ESLint: `npm run lint`. docs/development.md (Lint) says why each rule is on or off.
 import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
 import tseslint from 'rtms-lint';
 
-export default tseslint.config(
+export default defineConfig(
   { ignores: ['dist/', 'coverage/', 'data/', 'demo-output/', 'bench/results/', '**/node_modules/'] },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
@@ -15,7 +16,10 @@ export default tseslint.config(
       // A union switched on names every member, or says `default:` why the rest do nothing.
       '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
       // `_name` marks a binding kept on purpose (a destructured field left out, a callback's unused argument).
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
       // Passing on what a catch or an AbortSignal holds is not inventing a non-Error reason.
       '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingAny: true, allowThrowingUnknown: true }],
       // ws types a message as Buffer | ArrayBuffer | Buffer[] whatever the socket's binaryType; no
