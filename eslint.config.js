@@ -15,6 +15,8 @@ export default defineConfig(
     rules: {
       // A union switched on names every member, or says `default:` why the rest do nothing.
       '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+      // A promise returned from inside try/catch/finally is awaited there, or its rejection skips the catch and the finally runs early.
+      '@typescript-eslint/return-await': ['error', 'in-try-catch'],
       // `_name` marks a binding kept on purpose (a destructured field left out, a callback's unused argument).
       '@typescript-eslint/no-unused-vars': [
         'error',
