@@ -344,7 +344,7 @@ export class StreamFiles {
     const due = force ? outputs : outputs.filter(({ name }) => this.health.isDue(name, now));
     this.#deferred = [];
     // A speaker file closed to bound descriptors is written out by its close queue instead.
-    await Promise.all(due.filter(({ writer }) => this.#audio.mayFlush(writer)).map(({ writer }) => writer.flush()));
+    await Promise.all(due.flatMap(({ writer }) => (this.#audio.mayFlush(writer) ? [writer.flush()] : [])));
     const deferred = this.#deferred;
     this.#deferred = undefined;
     for (const [eventType, data] of deferred) this.#options.onEvent(eventType, data);
@@ -385,7 +385,7 @@ export class StreamFiles {
 
   /** Closes every file (what a failing file still holds is counted `sink_error`). */
   async close(): Promise<void> {
-    await Promise.all([...this.#outputs.values()].filter(({ writer }) => !this.#audio.isRetiring(writer)).map(({ writer }) => writer.close()));
+    await Promise.all([...this.#outputs.values()].flatMap(({ writer }) => (this.#audio.isRetiring(writer) ? [] : [writer.close()])));
     await this.#audio.settle();
     this.#pendingBytes = 0;
   }
