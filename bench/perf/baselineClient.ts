@@ -16,14 +16,13 @@ import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket, { type RawData } from 'ws';
 import type { MediaConfig } from '../../src/config.ts';
-import type { MediaKind } from '../../src/vocabulary/mediaKind.ts';
 import { MessageType, SUBSCRIBED_EVENTS } from '../../src/rtms/codes.ts';
 import { mediaTypeMask, requestedMediaParams } from '../../src/rtms/mediaParams.ts';
 import { handshakeSignature } from '../../src/rtms/signature.ts';
 import { type BaselineClientConfig, type BaselineMessage, type BaselineRequest, type BaselineStats, LATENCY_MAX_MS } from './perfIpc.ts';
 
 const config = JSON.parse(process.env['PERF_BASELINE_CONFIG'] ?? '{}') as BaselineClientConfig;
-const wanted = config.media as readonly MediaKind[];
+const wanted = config.media;
 const mediaConfig: MediaConfig = {
   kinds: wanted,
   audio: { mode: 'mixed', sampleRateHz: 16000, channels: 1, sendRateMs: config.audioSendRateMs, gapFill: 'none' },
@@ -196,7 +195,7 @@ async function join(start: StartPayload): Promise<void> {
   const offered = wanted.filter((kind) => typeof urls[kind] === 'string');
   const plan =
     offered.length === wanted.length || (offered.length > 0 && typeof urls['all'] !== 'string')
-      ? offered.map((kind) => ({ key: kind as string, url: urls[kind] as string, kinds: [kind] }))
+      ? offered.map((kind) => ({ key: kind, url: urls[kind] as string, kinds: [kind] }))
       : [{ key: 'all', url: urls['all'] as string, kinds: wanted }];
   for (const connection of plan) {
     const dataHandshake = waitFor(MessageType.DATA_HAND_SHAKE_RESP, 60_000);

@@ -2,7 +2,6 @@ import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../clock.ts';
 import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import { ConnectorError } from '../errors.ts';
-import type { Logger } from '../logger.ts';
 import { lifecycleEvent, type Frame, type LifecycleEvent, type MediaFormats } from '../vocabulary/frame.ts';
 import type { SinkHealth } from '../vocabulary/streamStats.ts';
 import { resolveFileSinkOptions, type FileSinkOptions } from './fileSinkOptions.ts';
@@ -104,7 +103,9 @@ export class FileSink extends EventEmitter implements StreamSink {
       onFault: (fault) => this.#onFault(fault),
       onEvent: (eventType, data) => this.#sinkEvent(eventType, data),
     });
-    // Returns the flush (timers ignore it) so a test clock can await the periodic flush.
+    // Returns the flush (timers ignore it) so a test clock can await the periodic flush; a
+    // flush records its failures in the files' health and never rejects.
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- the promise is returned on purpose, see above
     this.#interval = this.#clock.setInterval(() => this.#requestFlush(), this.#options.flushIntervalMs);
     // A sink must not keep the process alive on its own; its owner closes it.
     this.#interval.unref?.();

@@ -334,7 +334,7 @@ export class StreamFiles {
     const due = force ? outputs : outputs.filter(({ name }) => this.health.isDue(name, now));
     this.#deferred = [];
     // A speaker file closed to bound descriptors is written out by its close queue instead.
-    await Promise.all(due.map(({ writer }) => (this.#audio.mayFlush(writer) ? writer.flush() : undefined)));
+    await Promise.all(due.flatMap(({ writer }) => (this.#audio.mayFlush(writer) ? [writer.flush()] : [])));
     const deferred = this.#deferred;
     this.#deferred = undefined;
     for (const [eventType, data] of deferred) this.#options.onEvent(eventType, data);
@@ -375,7 +375,7 @@ export class StreamFiles {
 
   /** Closes every file (what a failing file still holds is counted `sink_error`). */
   async close(): Promise<void> {
-    await Promise.all([...this.#outputs.values()].map(({ writer }) => (this.#audio.isRetiring(writer) ? undefined : writer.close())));
+    await Promise.all([...this.#outputs.values()].flatMap(({ writer }) => (this.#audio.isRetiring(writer) ? [] : [writer.close()])));
     await this.#audio.settle();
     this.#pendingBytes = 0;
   }

@@ -237,7 +237,7 @@ describe('FileSink stream.json', () => {
     for (let i = 0; i < 60; i++) {
       sink.write(frame('audio', pcmFrame(i, 640)));
       sink.write(frame('transcript', `line ${i}`));
-      clock.tick(); // the periodic flush
+      void clock.tick(); // the periodic flush
       await sink.flush();
     }
     reading = false;
@@ -305,7 +305,7 @@ describe('FileSink stream.json', () => {
     const sink = createSink({ clock });
     sink.setFormats(MIXED_16K);
     for (let i = 0; i < 50; i++) sink.write(frame('audio', pcmFrame(i, 640)));
-    clock.tick();
+    void clock.tick();
     await sink.flush(); // joins the flush the tick started
     const wav = await readWavData(join(sink.directory, 'audio.wav'));
     expect(wav.data.length).toBe(32000);
@@ -471,7 +471,7 @@ describe('FileSink lifecycle', () => {
     const line = { userId: '0', userName: null, timestamp: 1_700_000_000_000, startTime: null, endTime: null, language: null, text: 'hello' };
     expect(sink.pendingBytes).toBe(500 * 640 + Buffer.byteLength(`${JSON.stringify(line)}\n`));
     expect(sink.files()).toEqual(['audio.wav', 'transcript.jsonl']);
-    clock.tick();
+    void clock.tick();
     await sink.flush();
     expect(sink.pendingBytes).toBe(0);
     expect((await readWavData(join(sink.directory, 'audio.wav'))).data.length).toBe(500 * 640);
