@@ -19,7 +19,7 @@ import { freePartName } from './streamDirectory.ts';
 import type { FileSinkDropReason } from '../vocabulary/reasons.ts';
 import { errnoCode, STREAM_JSON } from './streamCheckpoint.ts';
 import type { SinkCounters } from './streamSink.ts';
-import type { FileFault, Output, StreamFilesOptions, WriterCallbacks } from './streamFileTypes.ts';
+import type { Output, StreamFilesOptions, WriterCallbacks } from './streamFileTypes.ts';
 import { chatLine, transcriptLine } from './textLines.ts';
 import { addWriterCounts, WriterTotals } from './writerTotals.ts';
 
