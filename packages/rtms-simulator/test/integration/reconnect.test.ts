@@ -69,6 +69,57 @@ describe('keep-alive', () => {
   });
 });
 
+describe('a media socket closed by the client', () => {
+  const split = [
+    { url: 'audio', mediaType: 1 },
+    { url: 'transcript', mediaType: 8 },
+  ];
+
+  async function closeAudio(session: Awaited<ReturnType<Harness['join']>>): Promise<void> {
+    const audio = session.media[0];
+    if (audio === undefined) throw new Error('no audio socket');
+    audio.close();
+    await audio.closed;
+    await session.signaling.waitFor(mediaInterrupted);
+  }
+
+  async function streamState(session: Awaited<ReturnType<Harness['join']>>, rtmsStreamId: string): Promise<unknown> {
+    const before = session.signaling.messages.length;
+    session.signaling.send({ msg_type: MessageType.STREAM_STATE_REQ, rtms_stream_id: rtmsStreamId });
+    const answer = await session.signaling.waitFor((m) => m.msg_type === MessageType.STREAM_STATE_RESP && session.signaling.messages.indexOf(m) >= before);
+    return answer['state'];
+  }
+
+  it('is lost: STREAM_STATE says INTERRUPTED, a CLIENT_READY_ACK does not cancel the grace, the stream ends with 19', async () => {
+    h = await harness({ reconnectGraceMs: 30_000, mediaReconnectGraceMs: 800 });
+    const stream = await h.sim.startStream();
+    const session = await h.join(stream, { media: split });
+    await stream.whenReady();
+    await closeAudio(session);
+    expect(await streamState(session, stream.rtmsStreamId)).toBe(2);
+    session.signaling.send({ msg_type: MessageType.CLIENT_READY_ACK, rtms_stream_id: stream.rtmsStreamId });
+    expect(await streamState(session, stream.rtmsStreamId)).toBe(2);
+    expect(await stream.whenEnded()).toMatchObject({ stopReason: 19, cause: 'graceExpired' });
+    expect(stream.readyCount).toBe(1);
+    expect(stream.connections.mediaInterruptions).toBe(1);
+  });
+
+  it('is back once the client rejoins that media: ACTIVE again and the grace is cancelled', async () => {
+    h = await harness({ reconnectGraceMs: 30_000, mediaReconnectGraceMs: 30_000 });
+    const stream = await h.sim.startStream();
+    const session = await h.join(stream, { media: split });
+    await stream.whenReady();
+    await closeAudio(session);
+    const urls = (session.handshake['media_server'] as { server_urls: Record<string, string> }).server_urls;
+    const options = { signalingUrl: stream.signalingUrl, rtmsStreamId: stream.rtmsStreamId, entityId: stream.entityId, ...CREDENTIALS };
+    const { answer } = await mediaHandshake(urls['audio'] ?? '', options, { url: 'audio', mediaType: 1 });
+    expect(answer['status_code']).toBe(0);
+    session.signaling.send({ msg_type: MessageType.CLIENT_READY_ACK, rtms_stream_id: stream.rtmsStreamId });
+    await stream.whenReady(2);
+    expect(await streamState(session, stream.rtmsStreamId)).toBe(1);
+  });
+});
+
 describe('rejoin', () => {
   it('after interrupt(), buffered audio arrives first and the total equals what was sent, byte for byte', async () => {
     h = await harness({ reconnectGraceMs: 30_000 });
