@@ -215,8 +215,9 @@ export class MediaProducer {
     for (let from = this.#audioCursorMs; from + interval <= elapsedMs; from += interval) {
       const timestamp = this.wallTime(from) + (this.#misdateNextAudioMs ?? 0);
       this.#misdateNextAudioMs = undefined;
-      if (params.data_opt === DataOption.AUDIO_MULTI_STREAMS) {
-        for (const packet of this.#renderer.perSpeaker(from, interval, format)) {
+      if (this.#product === 'contact_center' || params.data_opt === DataOption.AUDIO_MULTI_STREAMS) {
+        const packets = this.#product === 'contact_center' ? this.#renderer.perChannel(from, interval, format) : this.#renderer.perSpeaker(from, interval, format);
+        for (const packet of packets) {
           this.#backlog.push({ kind: 'audio', participant: packet.participant, data: packet.data, timestamp, mediaMs: from });
         }
       } else {

@@ -18,7 +18,7 @@ import type {
   StreamEndCause,
   StreamHost,
 } from './streamTypes.ts';
-import type { StreamIdentity } from './webhookBodies.ts';
+import { entityIdFor, type StreamIdentity } from './webhookBodies.ts';
 import type { WebhookResponse } from './webhookSender.ts';
 import { eventUpdate, zccEvent } from './wireMessages.ts';
 
@@ -167,7 +167,7 @@ export class StreamCore {
     this.host = options.host;
     this.product = options.product ?? 'meeting';
     this.rtmsStreamId = options.rtmsStreamId ?? randomBytes(16).toString('hex');
-    this.entityId = options.entityId ?? randomBytes(16).toString('base64');
+    this.entityId = options.entityId ?? entityIdFor(this.product, randomBytes(16));
     const webinarIdKey = options.webinarIdKey ?? 'webinar_uuid';
     this.entityIdKey = (
       { meeting: 'meeting_uuid', webinar: webinarIdKey, session: 'session_id', contact_center: 'engagement_id' } as const

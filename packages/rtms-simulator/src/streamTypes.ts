@@ -123,7 +123,7 @@ export interface StartStreamOptions {
   readonly durationMs?: number;
   /** Default: 32 random hex digits. */
   readonly rtmsStreamId?: string;
-  /** Default: a random base64 UUID like Zoom's. */
+  /** Default: a random id like Zoom's (base64 UUID; Contact Center: URL-safe base64, no padding). */
   readonly entityId?: string;
   /** Offer per-kind media URLs besides `all` in the signaling answer (default true). */
   readonly offerSplitMediaUrls?: boolean;
