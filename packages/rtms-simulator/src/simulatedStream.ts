@@ -112,7 +112,7 @@ export class SimulatedStream {
     return this.#core.end;
   }
 
-  /** Media that could not be delivered: backlog overflow (audio, text) and pictures skipped under backpressure. */
+  /** Media that could not be delivered: backlog overflow (audio, text), text produced while the client was away, and pictures skipped under backpressure. */
   get dropped(): Readonly<BacklogDrops & { videoFrames: number; deskshareFrames: number }> {
     return { ...this.#core.backlog.dropped, ...this.#core.droppedPictures };
   }

@@ -38,8 +38,8 @@ export function onSignalingClosed(s: StreamCore, socket: PeerSocket, byServer: b
 
 export function onMediaClosed(s: StreamCore, socket: PeerSocket, byServer: boolean): void {
   s.closing.delete(socket);
-  // Whatever this socket never wrote goes back in front of the backlog, in order.
-  s.backlog.requeueFront(socket.takeUndelivered() as BacklogItem[]);
+  // Audio this socket never wrote goes back in front of the backlog, in order (text is lost).
+  s.backlog.requeueUndelivered(socket.takeUndelivered() as BacklogItem[]);
   if (s.media.has(socket)) {
     if (!byServer && s.state === 'connected') {
       s.logger.info({ kinds: socket.kinds }, 'client dropped a media socket');

@@ -195,7 +195,7 @@ export class StreamCore {
     };
     const settings = this.host.settings;
     this.record = new SentRecord({ recordContent: settings.recordContent, maxContentBytes: settings.recordMaxBytes });
-    this.backlog = new MediaBacklog(settings.backlog);
+    this.backlog = new MediaBacklog(settings.backlog, (kind) => this.state === 'connected' && socketFor(this, kind) !== undefined);
     this.logger = this.host.logger.child({ rtmsStreamId: this.rtmsStreamId, product: this.product });
     if (settings.joinTimeoutMs > 0) {
       this.deadline = { at: this.host.now() + settings.joinTimeoutMs, stopReason: 11, cause: 'joinTimeout' };

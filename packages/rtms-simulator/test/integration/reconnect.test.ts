@@ -215,6 +215,30 @@ describe('rejoin', () => {
     expect(h.receiver.events('meeting.rtms_interrupted')).toHaveLength(0);
   });
 
+  it('while the client is away only audio is buffered: transcripts and chat produced meanwhile are lost and counted', async () => {
+    h = await harness({ reconnectGraceMs: 30_000 });
+    const stream = await h.sim.startStream();
+    const collector = new MediaCollector();
+    const first = await h.join(stream, { collector });
+    await stream.whenReady();
+    await stream.interrupt();
+    await first.signaling.closed;
+    await eventually(() => stream.dropped.transcriptsWhileAway > 0, { what: 'a transcript line produced while away', timeoutMs: 20_000 });
+    // The contrast: audio from the same span waits for the client, text does not.
+    expect(stream.backlogSize('transcript')).toBe(0);
+    expect(stream.backlogSize('chat')).toBe(0);
+    expect(stream.backlogSize('audio')).toBeGreaterThan(0);
+    const lostTranscripts = stream.dropped.transcriptsWhileAway;
+    await h.join(stream, { collector });
+    await stream.whenReady(2);
+    await stream.stop();
+    await eventually(() => collector.audioOf('0').length === stream.sent.audio('0').length, { what: 'all audio received' });
+    expect(collector.audioOf('0').equals(stream.sent.audio('0'))).toBe(true);
+    expect(collector.transcripts).toEqual(stream.sent.transcripts());
+    expect(stream.dropped.transcriptsWhileAway).toBeGreaterThanOrEqual(lostTranscripts);
+    expect(stream.dropped.audioPackets).toBe(0);
+  });
+
   it('resendStart() re-posts the identical rtms_started body', async () => {
     h = await harness();
     const stream = await h.sim.startStream();
