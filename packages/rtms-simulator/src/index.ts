@@ -3,3 +3,4 @@ export * from './simulator.ts';
 export { UNKNOWN_MSG_TYPES, malformedVariantsFor } from './chaosMessages.ts';
 export { lifecycleWebhookBody, urlValidationBody } from './webhookBodies.ts';
 export { Prng, deriveSeed } from './prng.ts';
+export { ZOOM_WEBHOOK_RETRY_DELAYS_MS, type RetryOutcome, type WebhookRetryOptions } from './webhookRetry.ts';

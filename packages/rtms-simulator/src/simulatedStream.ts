@@ -216,7 +216,7 @@ export class SimulatedStream {
     return failover(this.#core, options);
   }
 
-  /** Zoom's webhook retry: POSTs the latest `rtms_started` body again, byte for byte. */
+  /** A duplicate delivery: POSTs the latest `rtms_started` body again, byte for byte, at once (Zoom's own retries come 5 min or more later and only for unacknowledged deliveries: `webhookRetries`). */
   resendStart(): Promise<WebhookResponse> {
     return resendStart(this.#core);
   }
@@ -297,7 +297,7 @@ export class SimulatedStream {
     return sendOversized(this.#core, kind, bytes);
   }
 
-  /** POSTs the latest `rtms_started` or `rtms_interrupted` again, byte for byte (Zoom's retry). */
+  /** POSTs the latest `rtms_started` or `rtms_interrupted` again, byte for byte, at once (chaos: a fast duplicate). */
   resendLastWebhook(): Promise<WebhookResponse | undefined> {
     return resendLastWebhook(this.#core);
   }

@@ -23,6 +23,7 @@ import { SimulatedStream, type StartStreamOptions, type StreamHost, type StreamS
 import { SimulatorError } from './simulatorErrors.ts';
 import { type SimulatorOptions, type UnattributedRejection, positive } from './simulatorOptions.ts';
 import { urlValidationBody } from './webhookBodies.ts';
+import { acknowledged, WebhookRetrier } from './webhookRetry.ts';
 import { type WebhookPostOptions, type WebhookResponse, WebhookSender } from './webhookSender.ts';
 
 export type {
@@ -75,6 +76,8 @@ export class Simulator {
   readonly #server: http.Server;
   readonly #wss: WebSocketServer;
   readonly #sender: WebhookSender;
+  /** Zoom's redelivery schedule, when `webhookRetries` is on. */
+  readonly #retrier: WebhookRetrier | undefined;
   readonly #scheduler: MediaScheduler;
   readonly #credentials: Credentials;
   readonly #logger: Logger;
@@ -126,6 +129,16 @@ export class Simulator {
       logger: this.#logger,
       now: () => this.#clock.now(),
     });
+    const retries = options.webhookRetries;
+    this.#retrier =
+      retries === undefined || retries === false
+        ? undefined
+        : new WebhookRetrier({
+            ...(retries === true ? {} : retries),
+            clock: this.#clock,
+            post: (rawBody) => this.#sender.post(rawBody),
+            logger: this.#logger,
+          });
     this.#scheduler = new MediaScheduler({
       tickMs: positive('tickMs', options.tickMs, 10),
       clock: this.#clock,
@@ -151,7 +164,8 @@ export class Simulator {
       settings: this.#settings,
       signalingUrl: (generation) => `${this.#wsBase()}/signaling${generation > 1 ? `-${generation}` : ''}`,
       mediaUrl: (generation, kind: MediaKind | 'all') => `${this.#wsBase()}/media${generation > 1 ? `-${generation}` : ''}/${kind}`,
-      postWebhook: (rawBody) => this.#sender.post(rawBody),
+      postWebhook: (rawBody, onRetry) => (this.#retrier === undefined ? this.#sender.post(rawBody) : this.#retrier.deliver(rawBody, onRetry)),
+      webhookRetries: this.#retrier !== undefined,
       schedule: (stream) => this.#scheduler.add(stream),
       unschedule: (stream) => this.#scheduler.delete(stream),
       chaos,
@@ -235,7 +249,8 @@ export class Simulator {
   /**
    * Creates a stream and POSTs its signed `*.rtms_started`. Resolves once the webhook got a
    * 2xx; otherwise the stream is discarded and this rejects with
-   * `SimulatorError('WEBHOOK_DELIVERY_FAILED')`.
+   * `SimulatorError('WEBHOOK_DELIVERY_FAILED')` (with `webhookRetries`: resolves anyway,
+   * the stream waits for a join while Zoom's retries run).
    */
   async startStream(options: StartStreamOptions = {}): Promise<SimulatedStream> {
     if (this.#closing !== undefined) throw new SimulatorError('SIMULATOR_CLOSED', 'the simulator is closed');
@@ -254,14 +269,22 @@ export class Simulator {
     try {
       response = await stream.announce();
     } catch (error) {
+      // With Zoom's retries the stream waits for a join while the start is redelivered.
+      if (this.#retrier !== undefined) return stream;
       await stream.abort('webhookRejected');
       throw error;
     }
-    if (response.status < 200 || response.status > 299) {
+    if (!acknowledged(response) && this.#retrier !== undefined) return stream;
+    if (!acknowledged(response)) {
       await stream.abort('webhookRejected');
       throw new SimulatorError('WEBHOOK_DELIVERY_FAILED', `rtms_started was answered with HTTP ${response.status}`, { httpStatus: response.status });
     }
     return stream;
+  }
+
+  /** Zoom's webhook retries scheduled and not yet sent (`webhookRetries`). */
+  get pendingWebhookRetries(): number {
+    return this.#retrier?.pending ?? 0;
   }
 
   /** Every stream started, including ended ones, in start order. */
@@ -287,6 +310,7 @@ export class Simulator {
     await Promise.allSettled([...this.#streams.values()].map((stream) => stream.abort('simulatorClosed')));
     for (const socket of this.#sockets) socket.terminate();
     await Promise.allSettled([...this.#sockets].map((socket) => socket.whenClosed()));
+    this.#retrier?.close();
     this.#sender.close();
     this.#wss.close();
     await new Promise<void>((resolve) => {

@@ -28,6 +28,8 @@ export interface SimulatorArgs {
   readonly chaosSeed: number | undefined;
   /** Chaos injections per stream per minute (default 6). */
   readonly chaosRate: number | undefined;
+  /** Zoom's webhook retries (5, 20, 60 min) for unacknowledged deliveries, times this scale; undefined: off. */
+  readonly webhookRetryScale: number | undefined;
   /** Credentials given as flags; missing ones come from the environment. */
   readonly clientId: string | undefined;
   readonly clientSecret: string | undefined;
@@ -57,6 +59,8 @@ Options:
                            out-of-order webhooks in every stream (see packages/rtms-simulator/README.md)
   --chaos-seed N           seed of the chaos schedule (default: --seed); implies --chaos
   --chaos-rate N           chaos injections per stream per minute (default 6); implies --chaos
+  --webhook-retry-scale X  retry webhooks not answered with a 2xx in 3 s on Zoom's schedule
+                           (5, 20, 60 min) times X: 1 real time, 0.01 one hundred times faster
   --host HOST              listen address (default 127.0.0.1)
   --port N                 listen port (default 0: any free port)
   --client-id ID           default: ZM_RTMS_CLIENT
@@ -121,6 +125,7 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
         chaos: { type: 'boolean' },
         'chaos-seed': { type: 'string' },
         'chaos-rate': { type: 'string' },
+        'webhook-retry-scale': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -178,6 +183,15 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
   }
   const chaosSeed = integer('chaos-seed', text('chaos-seed'), 0, 4_294_967_295);
 
+  const retryScaleText = text('webhook-retry-scale');
+  let webhookRetryScale: number | undefined;
+  if (retryScaleText !== undefined) {
+    webhookRetryScale = /^\d+(\.\d+)?$/.test(retryScaleText) ? Number(retryScaleText) : Number.NaN;
+    if (!(webhookRetryScale > 0 && webhookRetryScale <= 1)) {
+      throw new ArgsError(`--webhook-retry-scale: expected a number greater than 0 and at most 1, got ${JSON.stringify(retryScaleText)}`);
+    }
+  }
+
   return {
     help,
     webhookUrl: webhookUrl ?? '',
@@ -196,6 +210,7 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
     chaos: values['chaos'] === true || chaosSeed !== undefined || chaosRate !== undefined,
     chaosSeed,
     chaosRate,
+    webhookRetryScale,
     clientId: text('client-id'),
     clientSecret: text('client-secret'),
     webhookSecret: text('webhook-secret'),

@@ -3,6 +3,7 @@ import type { ChaosOptions } from './chaos.ts';
 import type { Clock, Credentials } from './connectorShared.ts';
 import type { Channel } from './peerSocket.ts';
 import { SimulatorError } from './simulatorErrors.ts';
+import type { WebhookRetryOptions } from './webhookRetry.ts';
 
 /** Options of `startSimulator()`. Durations in ms. */
 export interface SimulatorOptions {
@@ -28,6 +29,14 @@ export interface SimulatorOptions {
   readonly handshakeTimeoutMs?: number;
   /** Webhook answer deadline (default 3000, Zoom's). */
   readonly webhookTimeoutMs?: number;
+  /**
+   * Zoom's redelivery of lifecycle webhooks not answered with a 2xx in time: `true` for the
+   * real schedule (5, 20, 60 min), or a compressed one (`{ timeScale: 0.001 }`). With it a
+   * refused `rtms_started` does not discard the stream: it waits for a join (`joinTimeoutMs`)
+   * while Zoom retries. Off by default. The fast byte-for-byte duplicate stays a chaos case
+   * (`duplicateWebhook`, `resendLastWebhook()`).
+   */
+  readonly webhookRetries?: boolean | WebhookRetryOptions;
   /** Seeds audio, transcripts, chat and participants; equal seeds give equal media (default random). */
   readonly seed?: number;
   /** Scheduler period (default 10). */

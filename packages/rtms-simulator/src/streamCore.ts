@@ -108,7 +108,14 @@ export class StreamCore {
     unknownMessages: 0,
   };
   /** Every webhook sent for this stream with its outcome, in order. */
-  readonly webhooks: Array<{ readonly event: string; readonly status: number | undefined; readonly error: string | undefined; readonly at: number }> = [];
+  readonly webhooks: Array<{
+    readonly event: string;
+    readonly status: number | undefined;
+    readonly error: string | undefined;
+    readonly at: number;
+    /** Zoom's redelivery number (`webhookRetries`); absent on the first delivery. */
+    readonly retry?: number;
+  }> = [];
 
   readonly host: StreamHost;
   readonly logger: Logger;
@@ -266,7 +273,7 @@ export async function postWebhook(s: StreamCore, rawBody: string): Promise<Webho
   const name = typeof event === 'string' ? event : 'unknown';
   if (name.endsWith('.rtms_started') || name.endsWith('.rtms_interrupted')) s.lastLifecycleBody = rawBody;
   try {
-    const response = await s.host.postWebhook(rawBody);
+    const response = await s.host.postWebhook(rawBody, ({ retry, status, error }) => s.webhooks.push({ event: name, status, error, at: s.host.now(), retry }));
     s.webhooks.push({ event: name, status: response.status, error: undefined, at: s.host.now() });
     return response;
   } catch (error) {

@@ -4,6 +4,7 @@ import type { Credentials, MediaKind, Product } from './connectorShared.ts';
 import type { Channel } from './peerSocket.ts';
 import type { SimulatedStream } from './simulatedStream.ts';
 import { postWebhook } from './streamCore.ts';
+import type { RetryOutcome } from './webhookRetry.ts';
 import type { WebhookResponse } from './webhookSender.ts';
 
 export type SimulatedStreamState = 'announced' | 'connected' | 'interrupted' | 'ended';
@@ -91,8 +92,13 @@ export interface StreamHost {
   readonly settings: StreamSettings;
   signalingUrl(generation: number): string;
   mediaUrl(generation: number, kind: MediaKind | 'all'): string;
-  /** POSTs a raw, already-serialised body, signed with the webhook secret token. */
-  postWebhook(rawBody: string): Promise<WebhookResponse>;
+  /**
+   * POSTs a raw, already-serialised body, signed with the webhook secret token; with
+   * `webhookRetries`, an unacknowledged one is retried later and `onRetry` sees each retry.
+   */
+  postWebhook(rawBody: string, onRetry?: (outcome: RetryOutcome) => void): Promise<WebhookResponse>;
+  /** Zoom's retries are on: a refused `rtms_started` keeps the stream waiting for a join. */
+  readonly webhookRetries: boolean;
   schedule(stream: SimulatedStream): void;
   unschedule(stream: SimulatedStream): void;
   /** Chaos mode settings, when the simulator runs in chaos mode. */

@@ -4,6 +4,7 @@ import { SimulatorError, startSimulator } from '../../src/simulator.ts';
 import { CREDENTIALS, type Harness, harness } from './helpers/harness.ts';
 import { TestSocket, mediaHandshake, signalingHandshake, signatureOf } from './helpers/rawRtmsClient.ts';
 import { WebhookReceiver } from './helpers/webhookReceiver.ts';
+import { eventually } from '../../../../test/support/eventually.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -77,6 +78,44 @@ describe('webhooks', () => {
     expect(error).toMatchObject({ code: 'WEBHOOK_DELIVERY_FAILED', httpStatus: 503 });
     const [stream] = h.sim.streams();
     expect(await stream?.whenEnded()).toMatchObject({ cause: 'webhookRejected' });
+  });
+
+  it("with webhookRetries, redelivers an unacknowledged rtms_started byte for byte on Zoom's schedule (compressed) until acknowledged", async () => {
+    // timeScale 0.0001: 5 min -> 30 ms, 20 min -> 120 ms, 60 min -> 360 ms.
+    h = await harness({ webhookRetries: { timeScale: 0.0001 } });
+    h.receiver.status = 503;
+    const stream = await h.sim.startStream();
+    expect(stream.state).toBe('announced');
+    h.receiver.onEvent = () => {
+      if (h !== undefined && h.receiver.events('meeting.rtms_started').length === 2) h.receiver.status = 200;
+    };
+    const third = await h.receiver.waitForEvent('meeting.rtms_started', stream.rtmsStreamId, 3);
+    const deliveries = h.receiver.events('meeting.rtms_started');
+    expect(deliveries).toHaveLength(3);
+    for (const delivery of deliveries) expect(delivery.rawBody.equals(third.rawBody)).toBe(true);
+    await eventually(() => stream.webhooks.length === 3, { what: 'the acknowledged retry logged' });
+    expect(stream.webhooks.map(({ status, retry }) => ({ status, retry }))).toEqual([
+      { status: 503, retry: undefined },
+      { status: 503, retry: 1 },
+      { status: 200, retry: 2 },
+    ]);
+    const [first, second, last] = stream.webhooks.map((webhook) => webhook.at);
+    expect((second ?? 0) - (first ?? 0)).toBeGreaterThanOrEqual(30);
+    expect((last ?? 0) - (second ?? 0)).toBeGreaterThanOrEqual(120);
+    expect(h.sim.pendingWebhookRetries).toBe(0);
+    // The stream waited for its client meanwhile, as Zoom's does.
+    await h.join(stream);
+    await stream.whenReady();
+  });
+
+  it('with webhookRetries, never redelivers an acknowledged webhook', async () => {
+    h = await harness({ webhookRetries: { timeScale: 0.0001 } });
+    const stream = await h.sim.startStream();
+    expect(h.sim.pendingWebhookRetries).toBe(0);
+    await stream.stop();
+    await h.receiver.waitForEvent('meeting.rtms_stopped', stream.rtmsStreamId);
+    expect(h.sim.pendingWebhookRetries).toBe(0);
+    expect(stream.webhooks.map((webhook) => webhook.retry)).toEqual([undefined, undefined]);
   });
 });
 
