@@ -69,4 +69,25 @@ describe('non-retryable failures', () => {
       await zoom.close();
     }
   });
+
+  it('a refusal by bare close (1000, no status message) fails the stream at once with a clear reason, without retries', async () => {
+    const credentials = { ...randomCredentials(), webhookSecretToken: rig.credentials.webhookSecretToken, clientId: rig.credentials.clientId };
+    const zoom = await startSimulator({ credentials, webhookUrl: rig.connector.webhookUrl, seed: 4, joinTimeoutMs: 0, handshakeRefusal: 'bareClose' });
+    try {
+      const stream = await zoom.startStream({ product: 'meeting' });
+      const snapshot = await waitUntilEnded(rig, stream);
+      expect(snapshot['state']).toBe('failed');
+      expect(String(snapshot['failure'])).toContain('signaling handshake rejected: CLOSED_WITHOUT_STATUS');
+      await eventually(async () => ((JSON.parse(await readFile(join(rig.streamDir(stream), 'stream.json'), 'utf8')) as { sink?: { state?: string } }).sink?.state === 'closed' ? true : undefined), {
+        what: 'the failed stream\'s sink closed',
+      });
+      expect(stream.connections.handshakeRejections).toEqual([{ channel: 'signaling', statusCode: 3, reason: expect.any(String) }]);
+      const events = await readJsonLines(join(rig.streamDir(stream), 'events.jsonl'));
+      expect(events.filter((event) => event['eventType'] === 'rtms.handshake_rejected').map((event) => event['data'])).toEqual([
+        { channel: 'signaling', statusName: 'CLOSED_WITHOUT_STATUS', rtmsStreamId: stream.rtmsStreamId },
+      ]);
+    } finally {
+      await zoom.close();
+    }
+  });
 });

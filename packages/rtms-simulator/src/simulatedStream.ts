@@ -209,8 +209,10 @@ export class SimulatedStream {
    * Server failure: closes every socket, moves the stream to a new signaling URL and POSTs a
    * new `*.rtms_started` for the same stream id with the new `server_urls`. The client must
    * rejoin there within `reconnectGraceMs`. Resolves with the webhook answer.
+   * The old server is gone: a handshake that still reaches it is dropped unanswered (no
+   * status, no close frame), counted in `connections.oldServerAttempts`.
    * @param options.webhookDelayMs POST the new `rtms_started` this much later (default 0): a
-   *   client that retries the old server on its own meanwhile is refused there (status 2).
+   *   client that retries the old server on its own meanwhile gets no answer there.
    */
   failover(options: { webhookDelayMs?: number; eventTsOffsetMs?: number } = {}): Promise<WebhookResponse> {
     return failover(this.#core, options);

@@ -105,6 +105,7 @@ export class Simulator {
     this.#clock = options.clock ?? systemClock;
     const reconnectGraceMs = positive('reconnectGraceMs', options.reconnectGraceMs, 60_000);
     this.#settings = {
+      handshakeRefusal: options.handshakeRefusal ?? 'statusMessage',
       keepAliveIntervalMs: positive('keepAliveIntervalMs', options.keepAliveIntervalMs, 10_000),
       keepAliveMissLimit: Math.max(1, Math.floor(positive('keepAliveMissLimit', options.keepAliveMissLimit, 3))),
       reconnectGraceMs,
@@ -377,7 +378,7 @@ export class Simulator {
     const refuse = (statusCode: number, reason: string): void => {
       this.rejections.push({ channel: peer.channel, statusCode, reason, rtmsStreamId: streamId });
       this.#logger.info({ channel: peer.channel, statusCode, status: nameOf(STATUS_CODE_NAMES, statusCode) }, 'handshake refused');
-      refuseHandshake(peer, statusCode, reason);
+      refuseHandshake(peer, statusCode, reason, this.#settings.handshakeRefusal);
     };
     if (message === undefined) return refuse(StatusCode.INVALID_PAYLOAD, 'the first message must be a JSON object');
     if (message['msg_type'] !== expected) return refuse(StatusCode.INVALID_MESSAGE_TYPE, `expected msg_type ${expected}`);

@@ -27,6 +27,12 @@ export interface SimulatorOptions {
   readonly joinTimeoutMs?: number;
   /** A socket that sends no handshake within this time is closed (default 10 000). */
   readonly handshakeTimeoutMs?: number;
+  /**
+   * How a refused handshake ends: 'statusMessage' (default: the msg 2/4 answer with its
+   * status code, then a close) or 'bareClose' (a close 1000 with no message first, as forum
+   * reports of refused signatures describe).
+   */
+  readonly handshakeRefusal?: HandshakeRefusal;
   /** Webhook answer deadline (default 3000, Zoom's). */
   readonly webhookTimeoutMs?: number;
   /**
@@ -59,6 +65,8 @@ export interface SimulatorOptions {
   readonly logger?: Logger;
   readonly clock?: Clock;
 }
+
+export type HandshakeRefusal = 'statusMessage' | 'bareClose';
 
 /** A handshake refused before it could be attributed to a stream (unknown stream id, wrong first message). */
 export interface UnattributedRejection {

@@ -105,6 +105,7 @@ export class StreamCore {
     interruptions: 0,
     mediaInterruptions: 0,
     failovers: 0,
+    oldServerAttempts: 0,
     unknownMessages: 0,
   };
   /** Every webhook sent for this stream with its outcome, in order. */
@@ -126,6 +127,7 @@ export class StreamCore {
   readonly durationMs: number | undefined;
   readonly offerSplitMediaUrls: boolean;
   readonly payloadNesting: 'flat' | 'object';
+  readonly shareUrlKey: 'sharescreen' | 'deskshare';
   readonly rtmsSessionId = randomBytes(16).toString('hex');
   readonly ended = deferred<StreamEnd>();
   readonly readyWaiters: Array<{ readonly count: number; readonly deferred: Deferred<void> }> = [];
@@ -190,6 +192,7 @@ export class StreamCore {
     this.durationMs = options.durationMs;
     this.offerSplitMediaUrls = options.offerSplitMediaUrls ?? true;
     this.payloadNesting = options.payloadNesting ?? 'flat';
+    this.shareUrlKey = options.shareUrlKey ?? 'sharescreen';
     this.identity = {
       product: this.product,
       rtmsStreamId: this.rtmsStreamId,

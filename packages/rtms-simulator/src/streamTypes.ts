@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { ChaosKind, ChaosLogEntry, ResolvedChaosOptions } from './chaos.ts';
 import type { Credentials, MediaKind, Product } from './connectorShared.ts';
 import type { Channel } from './peerSocket.ts';
+import type { HandshakeRefusal } from './simulatorOptions.ts';
 import type { SimulatedStream } from './simulatedStream.ts';
 import { postWebhook } from './streamCore.ts';
 import type { RetryOutcome } from './webhookRetry.ts';
@@ -56,6 +57,8 @@ export interface ConnectionStats {
   mediaInterruptions: number;
   /** Server failovers (failover()). */
   failovers: number;
+  /** Handshakes that reached a server this stream failed over from: dropped unanswered, as a dead server would. */
+  oldServerAttempts: number;
   /** Messages ignored: unparsable, unknown msg_type, or invalid in context. */
   unknownMessages: number;
 }
@@ -106,6 +109,7 @@ export interface StreamHost {
 }
 
 export interface StreamSettings {
+  readonly handshakeRefusal: HandshakeRefusal;
   readonly keepAliveIntervalMs: number;
   readonly keepAliveMissLimit: number;
   readonly reconnectGraceMs: number;
@@ -133,6 +137,12 @@ export interface StartStreamOptions {
   readonly entityId?: string;
   /** Offer per-kind media URLs besides `all` in the signaling answer (default true). */
   readonly offerSplitMediaUrls?: boolean;
+  /**
+   * The `server_urls` key of the screen-share media URL (default 'sharescreen', the key Zoom's
+   * RTMSManager library reads; 'deskshare' is the media parameter's name). Zoom's documents
+   * show neither.
+   */
+  readonly shareUrlKey?: 'sharescreen' | 'deskshare';
   /** Webhook payload layout (default 'flat'; 'object' nests under `payload.object`). */
   readonly payloadNesting?: 'flat' | 'object';
   /** Webinars: key carrying the entity id in webhooks (default 'webinar_uuid'). */

@@ -133,12 +133,34 @@ describe('signaling handshake', () => {
     socket.close();
   });
 
+  it("offers the screen-share URL as `sharescreen` (Zoom's RTMSManager), or as `deskshare` on request", async () => {
+    h = await harness();
+    for (const [shareUrlKey, expected] of [[undefined, 'sharescreen'], ['deskshare', 'deskshare']] as const) {
+      const stream = await h.sim.startStream({ scopes: ['audio', 'deskshare'], ...(shareUrlKey === undefined ? {} : { shareUrlKey }) });
+      const { socket, answer } = await signalingHandshake(joinOptions(stream));
+      const urls = (answer['media_server'] as { server_urls: Record<string, string> }).server_urls;
+      expect(Object.keys(urls).sort()).toEqual(['all', 'audio', expected].sort());
+      expect(urls[expected]).toMatch(/\/media\/deskshare$/);
+      socket.close();
+    }
+  });
+
   it('offers only the all URL when split URLs are off', async () => {
     h = await harness();
     const stream = await h.sim.startStream({ offerSplitMediaUrls: false });
     const { socket, answer } = await signalingHandshake(joinOptions(stream));
     expect(Object.keys((answer['media_server'] as { server_urls: object }).server_urls)).toEqual(['all']);
     socket.close();
+  });
+
+  it('with handshakeRefusal bareClose, refuses a bad signature with a bare close 1000 and no status message', async () => {
+    h = await harness({ handshakeRefusal: 'bareClose' });
+    const stream = await h.sim.startStream();
+    const socket = await TestSocket.open(stream.signalingUrl);
+    socket.send({ msg_type: 1, protocol_version: 1, meeting_uuid: stream.entityId, rtms_stream_id: stream.rtmsStreamId, signature: 'f'.repeat(64) });
+    expect(await socket.closed).toEqual({ code: 1000, reason: '' });
+    expect(socket.messages).toEqual([]);
+    expect(stream.connections.handshakeRejections).toEqual([{ channel: 'signaling', statusCode: 3, reason: 'invalid signature' }]);
   });
 
   it('refuses a bad signature with status 3, then closes', async () => {

@@ -74,7 +74,7 @@ describe('media delivery', () => {
     const session = await h.join(stream, {
       media: [
         { url: 'video', mediaType: 2, mediaParams: { video: { codec: 7, fps: 25 } } },
-        { url: 'deskshare', mediaType: 4 },
+        { url: 'sharescreen', mediaType: 4 },
       ],
     });
     await stream.whenEnded();

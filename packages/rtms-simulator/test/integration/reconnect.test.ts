@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CREDENTIALS, type Harness, harness, timestampGaps } from './helpers/harness.ts';
-import { MediaCollector, collectInto, joinStream, mediaHandshake, signalingHandshake, type Message } from './helpers/rawRtmsClient.ts';
+import { MediaCollector, TestSocket, collectInto, joinStream, mediaHandshake, signatureOf, type Message } from './helpers/rawRtmsClient.ts';
 import { EventType, MessageType } from '../../src/connectorShared.ts';
 import { eventually } from '../../../../test/support/eventually.ts';
 
@@ -180,7 +180,7 @@ describe('rejoin', () => {
     expect(stream.connections).toMatchObject({ signalingAccepted: 1, mediaAccepted: 2, mediaInterruptions: 1 });
   });
 
-  it('after failover(), announces the same stream at a new URL; the old URL refuses it; rejoin completes the audio', async () => {
+  it('after failover(), announces the same stream at a new URL; the old server no longer answers; rejoin completes the audio', async () => {
     h = await harness({ reconnectGraceMs: 30_000 });
     const stream = await h.sim.startStream({ durationMs: 2500 });
     const collector = new MediaCollector();
@@ -198,14 +198,19 @@ describe('rejoin', () => {
     expect(stream.signalingUrl).toMatch(/\/signaling-2$/);
     expect(failover?.body.payload['server_urls']).not.toBe(original?.body.payload['server_urls']);
     await first.signaling.closed;
-    const stale = await signalingHandshake({
-      signalingUrl: oldUrl,
-      clientId: CREDENTIALS.clientId,
-      clientSecret: CREDENTIALS.clientSecret,
-      rtmsStreamId: stream.rtmsStreamId,
-      entityId: stream.entityId,
+    // A failed server says nothing: the handshake is dropped without a status or a close frame.
+    const stale = await TestSocket.open(oldUrl);
+    stale.send({
+      msg_type: MessageType.SIGNALING_HAND_SHAKE_REQ,
+      protocol_version: 1,
+      meeting_uuid: stream.entityId,
+      rtms_stream_id: stream.rtmsStreamId,
+      signature: signatureOf({ ...CREDENTIALS, rtmsStreamId: stream.rtmsStreamId, entityId: stream.entityId }),
     });
-    expect(stale.answer['status_code']).toBe(2);
+    expect((await stale.closed).code).toBe(1006);
+    expect(stale.messages).toEqual([]);
+    expect(stream.connections.oldServerAttempts).toBe(1);
+    expect(stream.connections.handshakeRejections).toEqual([]);
     const second = await h.join(stream, { collector, signalingUrl: String(failover?.body.payload['server_urls']) });
     expect(second.media.length).toBe(1);
     await stream.whenEnded();
