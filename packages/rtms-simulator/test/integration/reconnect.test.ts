@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CREDENTIALS, type Harness, harness, timestampGaps } from './helpers/harness.ts';
 import { MediaCollector, TestSocket, collectInto, joinStream, mediaHandshake, signatureOf, type Message } from './helpers/rawRtmsClient.ts';
 import { EventType, MessageType } from '../../src/connectorShared.ts';
+import type { SimulatedStream } from '../../src/simulator.ts';
 import { eventually } from '../../../../test/support/eventually.ts';
 
 let h: Harness | undefined;
@@ -75,12 +76,18 @@ describe('a media socket closed by the client', () => {
     { url: 'transcript', mediaType: 8 },
   ];
 
-  async function closeAudio(session: Awaited<ReturnType<Harness['join']>>): Promise<void> {
+  /** A stream joined with split audio and transcript sockets, whose client then closed the audio one. */
+  async function joinAndCloseAudio(mediaReconnectGraceMs: number): Promise<{ stream: SimulatedStream; session: Awaited<ReturnType<Harness['join']>> }> {
+    h = await harness({ reconnectGraceMs: 30_000, mediaReconnectGraceMs });
+    const stream = await h.sim.startStream();
+    const session = await h.join(stream, { media: split });
+    await stream.whenReady();
     const audio = session.media[0];
     if (audio === undefined) throw new Error('no audio socket');
     audio.close();
     await audio.closed;
     await session.signaling.waitFor(mediaInterrupted);
+    return { stream, session };
   }
 
   async function streamState(session: Awaited<ReturnType<Harness['join']>>, rtmsStreamId: string): Promise<unknown> {
@@ -91,11 +98,7 @@ describe('a media socket closed by the client', () => {
   }
 
   it('is lost: STREAM_STATE says INTERRUPTED, a CLIENT_READY_ACK does not cancel the grace, the stream ends with 19', async () => {
-    h = await harness({ reconnectGraceMs: 30_000, mediaReconnectGraceMs: 800 });
-    const stream = await h.sim.startStream();
-    const session = await h.join(stream, { media: split });
-    await stream.whenReady();
-    await closeAudio(session);
+    const { stream, session } = await joinAndCloseAudio(800);
     expect(await streamState(session, stream.rtmsStreamId)).toBe(2);
     session.signaling.send({ msg_type: MessageType.CLIENT_READY_ACK, rtms_stream_id: stream.rtmsStreamId });
     expect(await streamState(session, stream.rtmsStreamId)).toBe(2);
@@ -105,11 +108,7 @@ describe('a media socket closed by the client', () => {
   });
 
   it('is back once the client rejoins that media: ACTIVE again and the grace is cancelled', async () => {
-    h = await harness({ reconnectGraceMs: 30_000, mediaReconnectGraceMs: 30_000 });
-    const stream = await h.sim.startStream();
-    const session = await h.join(stream, { media: split });
-    await stream.whenReady();
-    await closeAudio(session);
+    const { stream, session } = await joinAndCloseAudio(30_000);
     const urls = (session.handshake['media_server'] as { server_urls: Record<string, string> }).server_urls;
     const options = { signalingUrl: stream.signalingUrl, rtmsStreamId: stream.rtmsStreamId, entityId: stream.entityId, ...CREDENTIALS };
     const { answer } = await mediaHandshake(urls['audio'] ?? '', options, { url: 'audio', mediaType: 1 });
