@@ -15,10 +15,12 @@
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket, { type RawData } from 'ws';
-import type { MediaConfig, MediaKind } from '../../src/config.ts';
+import type { MediaConfig } from '../../src/config.ts';
+import type { MediaKind } from '../../src/vocabulary/mediaKind.ts';
 import { MessageType, SUBSCRIBED_EVENTS } from '../../src/rtms/codes.ts';
 import { mediaTypeMask, requestedMediaParams } from '../../src/rtms/mediaParams.ts';
 import { handshakeSignature } from '../../src/rtms/signature.ts';
+import { decodeHandshakeResponse } from '../../src/rtms/decodeRtmsMessage.ts';
 import { planMedia } from '../../src/worker/session/rtmsJoin.ts';
 import { type BaselineClientConfig, type BaselineMessage, type BaselineRequest, type BaselineStats, LATENCY_MAX_MS } from './perfIpc.ts';
 
@@ -191,7 +193,7 @@ async function join(start: StartPayload): Promise<void> {
   signaling.send(JSON.stringify({ msg_type: MessageType.EVENT_SUBSCRIPTION, events: SUBSCRIBED_EVENTS.map((event_type) => ({ event_type, subscribe: true })) }));
 
   // The connector's own plan: one socket per kind when every wanted kind is offered, else `all`.
-  for (const connection of planMedia({ msg_type: MessageType.SIGNALING_HAND_SHAKE_RESP, ...reply }, wanted).connections) {
+  for (const connection of planMedia(decodeHandshakeResponse({ msg_type: MessageType.SIGNALING_HAND_SHAKE_RESP, ...reply }), wanted).connections) {
     const dataHandshake = waitFor(MessageType.DATA_HAND_SHAKE_RESP, 60_000);
     let handler: Handler = dataHandshake.handler;
     const socket = await openSocket(connection.url, (message, ws) => handler(message, ws), () => (socketsLost += 1));

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { AudioTimeline, MAX_SPEAKERS } from '../media/audioTimeline.ts';
-import type { Frame, MediaFormats } from '../media/frame.ts';
+import type { Frame, MediaFormats } from '../vocabulary/frame.ts';
 import { WAV_MAX_DATA_BYTES, WavWriter, type WavWriterOptions } from '../media/wavWriter.ts';
 import { fileSafeId } from './fileSafeId.ts';
 import { SpeakerFiles } from './speakerFiles.ts';

@@ -1,16 +1,18 @@
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../clock.ts';
-import type { MediaKind } from '../config.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import { ConnectorError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { lifecycleEvent, type Frame, type LifecycleEvent, type MediaFormats } from '../media/frame.ts';
-import type { SinkHealth } from './fileHealth.ts';
-import { resolveFileSinkOptions, type FileSinkDropReason, type FileSinkOptions } from './fileSinkOptions.ts';
+import { lifecycleEvent, type Frame, type LifecycleEvent, type MediaFormats } from '../vocabulary/frame.ts';
+import type { SinkHealth } from '../vocabulary/streamStats.ts';
+import { resolveFileSinkOptions, type FileSinkOptions } from './fileSinkOptions.ts';
+import { type FileSinkDropReason } from '../vocabulary/reasons.ts';
 import { STREAM_JSON, StreamCheckpoint } from './streamCheckpoint.ts';
 import { StreamFiles, type FileFault } from './streamFiles.ts';
 import type { SinkCounters, StreamSink } from './streamSink.ts';
 
-export type { FileSinkDropReason, FileSinkOptions } from './fileSinkOptions.ts';
+export type { FileSinkDropReason } from '../vocabulary/reasons.ts';
+export type { FileSinkOptions } from './fileSinkOptions.ts';
 export type { FileFault } from './streamFiles.ts';
 
 type SinkState = 'open' | 'closing' | 'closed' | 'destroyed';

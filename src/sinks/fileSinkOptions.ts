@@ -53,17 +53,6 @@ export interface FileSinkOptions {
   readonly logger?: Logger | undefined;
 }
 
-/** Why the file sink counted a frame as dropped. */
-export type FileSinkDropReason =
-  /** No `setFormats()` before an audio, video or deskshare frame. */
-  | 'format_unknown'
-  /** Its file could not be written (see FileSink: lost parts, and what a failing file had to shed). */
-  | 'sink_error'
-  /** Written after `close()` began. */
-  | 'sink_closed'
-  /** Pending at, or written after, `destroy()`. */
-  | 'sink_destroyed';
-
 const DEFAULT_FLUSH_INTERVAL_MS = 1000;
 const DEFAULT_STREAM_JSON_INTERVAL_MS = 5000;
 const DEFAULT_FINAL_WRITE_TIMEOUT_MS = 10_000;

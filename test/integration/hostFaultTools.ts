@@ -9,7 +9,7 @@ import { countVideoFrames, probeAudio } from '../support/ffprobe.ts';
 import { readWavData } from '../support/wavReader.ts';
 import { streamDirectory } from '../../src/sinks/streamDirectory.ts';
 import type { SimulatedStream } from 'rtms-simulator';
-import type { MediaCounters } from '../../src/worker/streamStats.ts';
+import type { MediaCounters } from '../../src/vocabulary/streamStats.ts';
 
 /** A connector on a given OUTPUT_DIR (a small tmpfs, a directory another connector used before). */
 export function startConnectorOn(outputDir: string, credentials: Credentials, env: Record<string, string> = {}, user?: { uid: number; gid: number }): Promise<ConnectorProcess> {

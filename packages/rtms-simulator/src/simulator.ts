@@ -1,5 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -17,13 +18,16 @@ import {
 } from './connectorShared.ts';
 import { type ChaosOptions, resolveChaosOptions } from './chaos.ts';
 import { MediaScheduler } from './mediaScheduler.ts';
-import { type Channel, PeerSocket } from './peerSocket.ts';
+import { PeerSocket } from './peerSocket.ts';
 import { deriveSeed } from './prng.ts';
+import { matchRoute, type Route } from './routes.ts';
 import { SimulatedStream, type StartStreamOptions, type StreamHost, type StreamSettings, refuseHandshake } from './simulatedStream.ts';
 import { SimulatorError } from './simulatorErrors.ts';
-import { type SimulatorOptions, type UnattributedRejection, positive } from './simulatorOptions.ts';
+import { type SimulatorOptions, type UnattributedRejection, keepAliveWhen, positive } from './simulatorOptions.ts';
+import { resolveSyncMarks } from './syncMarks.ts';
+import { type TlsMaterial, loadTlsMaterial } from './tlsMaterial.ts';
 import { urlValidationBody } from './webhookBodies.ts';
-import { acknowledged, WebhookRetrier } from './webhookRetry.ts';
+import { acknowledged, retryOptions, WebhookRetrier } from './webhookRetry.ts';
 import { type WebhookPostOptions, type WebhookResponse, WebhookSender } from './webhookSender.ts';
 
 export type {
@@ -41,28 +45,13 @@ export { CHAOS_KINDS, DEFAULT_CHAOS_WEIGHTS } from './chaos.ts';
 export type { MalformedVariant } from './chaosMessages.ts';
 export { MALFORMED_VARIANTS } from './chaosMessages.ts';
 export { SimulatedStream } from './simulatedStream.ts';
-export type { SentMedia, SentTranscript, SentChat, RecordKind, UnknownChannel } from './sentRecord.ts';
+export type { SentMedia, SentTranscript, SentChat, SentSyncMark, RecordKind, UnknownChannel } from './sentRecord.ts';
+export type { SyncMarksOptions } from './syncMarks.ts';
+export { SYNC_TONE } from './syncMarks.ts';
 export type { SimParticipant } from './participants.ts';
 export type { WebhookResponse, WebhookPostOptions } from './webhookSender.ts';
 export { SimulatorError } from './simulatorErrors.ts';
 export type { SimulatorOptions, UnattributedRejection } from './simulatorOptions.ts';
-
-interface Route {
-  readonly channel: Channel;
-  readonly generation: number;
-}
-
-const MEDIA_PATH_KINDS = new Set(['audio', 'video', 'deskshare', 'transcript', 'chat', 'all']);
-
-function matchRoute(pathname: string): Route | undefined {
-  const signaling = /^\/signaling(?:-(\d+))?\/?$/.exec(pathname);
-  if (signaling !== null) return { channel: 'signaling', generation: signaling[1] === undefined ? 1 : Number(signaling[1]) };
-  const media = /^\/media(?:-(\d+))?\/([a-z]+)\/?$/.exec(pathname);
-  if (media !== null && MEDIA_PATH_KINDS.has(media[2] ?? '')) {
-    return { channel: 'media', generation: media[1] === undefined ? 1 : Number(media[1]) };
-  }
-  return undefined;
-}
 
 /**
  * A stand-in for Zoom's RTMS servers on one HTTP port: WebSocket signaling at `/signaling`
@@ -76,8 +65,8 @@ export class Simulator {
   readonly #server: http.Server;
   readonly #wss: WebSocketServer;
   readonly #sender: WebhookSender;
-  /** Zoom's redelivery schedule, when `webhookRetries` is on. */
-  readonly #retrier: WebhookRetrier | undefined;
+  /** Zoom's redelivery schedule (none unless `webhookRetries`). */
+  readonly #retrier: WebhookRetrier;
   readonly #scheduler: MediaScheduler;
   readonly #credentials: Credentials;
   readonly #logger: Logger;
@@ -88,12 +77,14 @@ export class Simulator {
   readonly #streams = new Map<string, SimulatedStream>();
   readonly #sockets = new Set<PeerSocket>();
   readonly #host: StreamHost;
+  readonly #tls: TlsMaterial | undefined;
   #listenHost = '127.0.0.1';
   #port = 0;
   #streamIndex = 0;
+  #tlsClientErrors = 0;
   #closing: Promise<void> | undefined;
 
-  private constructor(options: SimulatorOptions) {
+  private constructor(options: SimulatorOptions, tls: TlsMaterial | undefined) {
     const { credentials } = options;
     for (const key of ['clientId', 'clientSecret', 'webhookSecretToken'] as const) {
       if (typeof credentials?.[key] !== 'string' || credentials[key] === '') {
@@ -107,6 +98,7 @@ export class Simulator {
     this.#settings = {
       handshakeRefusal: options.handshakeRefusal ?? 'statusMessage',
       keepAliveIntervalMs: positive('keepAliveIntervalMs', options.keepAliveIntervalMs, 10_000),
+      keepAliveWhen: keepAliveWhen(options.keepAliveWhen),
       keepAliveMissLimit: Math.max(1, Math.floor(positive('keepAliveMissLimit', options.keepAliveMissLimit, 3))),
       reconnectGraceMs,
       mediaReconnectGraceMs: positive('mediaReconnectGraceMs', options.mediaReconnectGraceMs, reconnectGraceMs),
@@ -119,6 +111,7 @@ export class Simulator {
       },
       recordContent: options.recordContent ?? true,
       recordMaxBytes: positive('recordMaxBytesPerStream', options.recordMaxBytesPerStream, 256 * 1024 * 1024),
+      syncMarks: resolveSyncMarks(options.syncMarks),
     };
     this.#handshakeTimeoutMs = positive('handshakeTimeoutMs', options.handshakeTimeoutMs, 10_000);
     this.#seed = options.seed ?? randomInt(0, 2 ** 32);
@@ -130,16 +123,8 @@ export class Simulator {
       logger: this.#logger,
       now: () => this.#clock.now(),
     });
-    const retries = options.webhookRetries;
-    this.#retrier =
-      retries === undefined || retries === false
-        ? undefined
-        : new WebhookRetrier({
-            ...(retries === true ? {} : retries),
-            clock: this.#clock,
-            post: (rawBody) => this.#sender.post(rawBody),
-            logger: this.#logger,
-          });
+    const post = (rawBody: string): Promise<WebhookResponse> => this.#sender.post(rawBody);
+    this.#retrier = new WebhookRetrier({ ...retryOptions(options.webhookRetries), clock: this.#clock, post, logger: this.#logger });
     this.#scheduler = new MediaScheduler({
       tickMs: positive('tickMs', options.tickMs, 10),
       clock: this.#clock,
@@ -152,12 +137,16 @@ export class Simulator {
       },
     });
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024, perMessageDeflate: false });
-    this.#server = http.createServer((request, response) => {
+    this.#tls = tls;
+    const notFound = (request: http.IncomingMessage, response: http.ServerResponse): void => {
       request.resume();
       response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
-    });
+    };
+    this.#server = tls === undefined ? http.createServer(notFound) : https.createServer({ key: tls.key, cert: tls.cert }, notFound);
     this.#server.on('upgrade', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(request, socket, head));
     this.#server.on('clientError', (_error, socket) => socket.destroy());
+    // A client that refuses our certificate aborts the TLS handshake: counted, for tests.
+    this.#server.on('tlsClientError', () => (this.#tlsClientErrors += 1));
     this.#host = {
       credentials: this.#credentials,
       logger: this.#logger,
@@ -165,8 +154,8 @@ export class Simulator {
       settings: this.#settings,
       signalingUrl: (generation) => `${this.#wsBase()}/signaling${generation > 1 ? `-${generation}` : ''}`,
       mediaUrl: (generation, kind: MediaKind | 'all') => `${this.#wsBase()}/media${generation > 1 ? `-${generation}` : ''}/${kind}`,
-      postWebhook: (rawBody, onRetry) => (this.#retrier === undefined ? this.#sender.post(rawBody) : this.#retrier.deliver(rawBody, onRetry)),
-      webhookRetries: this.#retrier !== undefined,
+      postWebhook: (rawBody, onRetry) => this.#retrier.deliver(rawBody, onRetry),
+      webhookRetries: this.#retrier.enabled,
       schedule: (stream) => this.#scheduler.add(stream),
       unschedule: (stream) => this.#scheduler.delete(stream),
       chaos,
@@ -175,7 +164,8 @@ export class Simulator {
 
   /** Creates a simulator and starts listening. */
   static async start(options: SimulatorOptions): Promise<Simulator> {
-    const simulator = new Simulator(options);
+    const tls = options.tls === undefined || options.tls === false ? undefined : await loadTlsMaterial(options.tls === true ? undefined : options.tls.dir);
+    const simulator = new Simulator(options, tls);
     try {
       await simulator.#listen(options.host ?? '127.0.0.1', options.port ?? 0);
     } catch (error) {
@@ -194,7 +184,17 @@ export class Simulator {
     return this.#listenHost;
   }
 
-  /** The original signaling URL, e.g. `ws://127.0.0.1:PORT/signaling`. */
+  /** TLS handshakes that failed, e.g. a client that does not trust the CA (0 for ws://). */
+  get tlsClientErrors(): number {
+    return this.#tlsClientErrors;
+  }
+
+  /** The CA file clients must trust (NODE_EXTRA_CA_CERTS) when serving wss://; undefined for ws://. */
+  get caCertPath(): string | undefined {
+    return this.#tls?.caCertPath;
+  }
+
+  /** The original signaling URL, e.g. `ws://127.0.0.1:PORT/signaling` (`wss://` with `tls`). */
   get signalingUrl(): string {
     return this.#host.signalingUrl(1);
   }
@@ -271,12 +271,11 @@ export class Simulator {
       response = await stream.announce();
     } catch (error) {
       // With Zoom's retries the stream waits for a join while the start is redelivered.
-      if (this.#retrier !== undefined) return stream;
+      if (this.#retrier.enabled) return stream;
       await stream.abort('webhookRejected');
       throw error;
     }
-    if (!acknowledged(response) && this.#retrier !== undefined) return stream;
-    if (!acknowledged(response)) {
+    if (!acknowledged(response) && !this.#retrier.enabled) {
       await stream.abort('webhookRejected');
       throw new SimulatorError('WEBHOOK_DELIVERY_FAILED', `rtms_started was answered with HTTP ${response.status}`, { httpStatus: response.status });
     }
@@ -285,7 +284,7 @@ export class Simulator {
 
   /** Zoom's webhook retries scheduled and not yet sent (`webhookRetries`). */
   get pendingWebhookRetries(): number {
-    return this.#retrier?.pending ?? 0;
+    return this.#retrier.pending;
   }
 
   /** Every stream started, including ended ones, in start order. */
@@ -311,7 +310,7 @@ export class Simulator {
     await Promise.allSettled([...this.#streams.values()].map((stream) => stream.abort('simulatorClosed')));
     for (const socket of this.#sockets) socket.terminate();
     await Promise.allSettled([...this.#sockets].map((socket) => socket.whenClosed()));
-    this.#retrier?.close();
+    this.#retrier.close();
     this.#sender.close();
     this.#wss.close();
     await new Promise<void>((resolve) => {
@@ -339,7 +338,7 @@ export class Simulator {
 
   #wsBase(): string {
     const host = this.#listenHost.includes(':') ? `[${this.#listenHost}]` : this.#listenHost;
-    return `ws://${host}:${this.#port}`;
+    return `${this.#tls === undefined ? 'ws' : 'wss'}://${host}:${this.#port}`;
   }
 
   #onUpgrade(request: http.IncomingMessage, socket: Duplex, head: Buffer): void {

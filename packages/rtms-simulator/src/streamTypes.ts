@@ -6,6 +6,7 @@ import type { HandshakeRefusal } from './simulatorOptions.ts';
 import type { SimulatedStream } from './simulatedStream.ts';
 import { postWebhook } from './streamCore.ts';
 import type { RetryOutcome } from './webhookRetry.ts';
+import type { SyncMarksOptions } from './syncMarks.ts';
 import type { WebhookResponse } from './webhookSender.ts';
 
 export type SimulatedStreamState = 'announced' | 'connected' | 'interrupted' | 'ended';
@@ -47,6 +48,8 @@ export interface ConnectionStats {
   readonly handshakeRejections: Array<{ readonly channel: Channel; readonly statusCode: number; readonly reason: string }>;
   /** Unanswered keep-alive requests noticed (each miss counts once). */
   keepAliveMisses: number;
+  /** KEEP_ALIVE_REQ sent, by socket: `signaling`, or the media kinds it carries joined by `+`. */
+  readonly keepAlivesSent: Record<string, number>;
   /** Sockets dropped after `keepAliveMissLimit` consecutive misses. */
   readonly keepAliveTimeouts: Array<{ readonly channel: Channel; readonly kinds: readonly MediaKind[] }>;
   /** CLIENT_READY_ACK messages accepted. */
@@ -108,9 +111,16 @@ export interface StreamHost {
   readonly chaos: ResolvedChaosOptions | undefined;
 }
 
+/**
+ * When KEEP_ALIVE_REQ goes out: `idle`, only on a socket on which nothing else was written for
+ * one interval (Zoom's reconnection sample); `always`, every interval whatever flows.
+ */
+export type KeepAliveWhen = 'idle' | 'always';
+
 export interface StreamSettings {
   readonly handshakeRefusal: HandshakeRefusal;
   readonly keepAliveIntervalMs: number;
+  readonly keepAliveWhen: KeepAliveWhen;
   readonly keepAliveMissLimit: number;
   readonly reconnectGraceMs: number;
   readonly mediaReconnectGraceMs: number;
@@ -119,6 +129,8 @@ export interface StreamSettings {
   readonly backlog: { readonly audioMaxMs: number; readonly audioMaxBytes: number; readonly textMaxItems: number };
   readonly recordContent: boolean;
   readonly recordMaxBytes: number;
+  /** Sync marks of streams that do not set their own (validated). */
+  readonly syncMarks: SyncMarksOptions | undefined;
 }
 
 /** Options of `Simulator.startStream()`. */
@@ -151,4 +163,6 @@ export interface StartStreamOptions {
   readonly sessionKey?: string;
   /** Inject scheduled chaos into this stream (default: whether the simulator runs in chaos mode). */
   readonly chaos?: boolean;
+  /** Sync marks for this stream (default: the simulator's `syncMarks`; false: none). */
+  readonly syncMarks?: SyncMarksOptions | false;
 }

@@ -26,6 +26,11 @@ export interface RetryOutcome {
   readonly error: string | undefined;
 }
 
+/** `startSimulator({ webhookRetries })` as retrier options: off (the default) is a schedule of no retries. */
+export function retryOptions(option: boolean | WebhookRetryOptions | undefined): WebhookRetryOptions {
+  return option === undefined || option === false ? { delaysMs: [] } : option === true ? {} : option;
+}
+
 /** A 2xx answer: Zoom counts the delivery as done. */
 export function acknowledged(response: WebhookResponse): boolean {
   return response.status >= 200 && response.status <= 299;
@@ -54,6 +59,11 @@ export class WebhookRetrier {
     this.#clock = options.clock;
     this.#post = options.post;
     this.#logger = options.logger;
+  }
+
+  /** Whether any retry is scheduled for an unacknowledged delivery. */
+  get enabled(): boolean {
+    return this.#delaysMs.length > 0;
   }
 
   /** Retries waiting for their time. */

@@ -1,8 +1,8 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { MediaKind } from '../../../src/config.ts';
-import { lifecycleEvent } from '../../../src/media/frame.ts';
+import type { MediaKind } from '../../../src/vocabulary/mediaKind.ts';
+import { lifecycleEvent } from '../../../src/vocabulary/frame.ts';
 import { readWavData } from '../../support/wavReader.ts';
 import { FileSink, type FileFault } from '../../../src/sinks/fileSink.ts';
 import { countVideoFrames, makeH264Clip, makeJpegs, pcmFrame, splitAccessUnits, tempDir } from '../media/mediaTools.ts';
