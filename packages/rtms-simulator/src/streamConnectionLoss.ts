@@ -105,9 +105,12 @@ export function loseMedia(s: StreamCore, sockets: readonly PeerSocket[], cause: 
   for (const socket of sockets) {
     if (!s.media.delete(socket)) continue;
     for (const kind of socket.kinds) s.lostKinds.add(kind);
-    // Until its `close` event hands back what it never wrote, nothing of its kinds may overtake that.
-    if (!socket.isClosed) s.closing.add(socket);
-    if (socket.isOpen) socket.terminate();
+    // Until its `close` event hands back what it never wrote, nothing of its kinds may overtake
+    // that; terminating (also one the client is closing) makes that event come at once.
+    if (!socket.isClosed) {
+      s.closing.add(socket);
+      socket.terminate();
+    }
   }
   s.whole = false;
   s.connections.mediaInterruptions += 1;
