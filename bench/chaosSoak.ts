@@ -352,7 +352,8 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
         problems.push(`stream ${id}: no readable stream.json (${error instanceof Error ? error.message : String(error)})`);
       }
       if (streamJson.sink?.error?.code === 'ENOSPC') streamsThatHitEnospc += 1;
-      const state = String(snapshot?.['state'] ?? streamJson.state ?? 'unknown');
+      const reported = snapshot?.['state'];
+      const state = typeof reported === 'string' ? reported : (streamJson.state ?? 'unknown');
       add(streamStates, state);
       const rejoins = (snapshot?.['rejoins'] as Record<string, number> | undefined) ?? {};
       for (const [key, count] of Object.entries(rejoins)) add(byRejoin, key, count);
@@ -382,7 +383,7 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
           streamProblems.push(`${kind}: stand-in sent ${sentValid} valid + ${sentMalformed} malformed = ${sentValid + sentMalformed}, connector received ${received}`);
         }
       }
-      if (state !== 'ended') streamProblems.push(`ended in state ${state}${snapshot?.['failure'] ? ` (${String(snapshot['failure'])})` : ''}`);
+      if (state !== 'ended') streamProblems.push(`ended in state ${state}${snapshot?.['failure'] ? ` (${JSON.stringify(snapshot['failure'])})` : ''}`);
       const lifecycle = await lifecycleOf(outputDir, id);
       filesLost += lifecycle.filesLost;
       fileFailures += lifecycle.fileFailures;
@@ -821,7 +822,7 @@ export async function chaosSoakMain(argv: readonly string[]): Promise<number> {
       durationMs: Math.round(number('minutes', 10, 0.1, 24 * 60) * 60_000),
       seed: Math.round(number('seed', 1, 0, 2 ** 32 - 1)),
       ratePerMinute: number('rate', 6, 0.01, 600),
-      weights: Object.keys(weights).length > 0 ? weights : undefined,
+      ...(Object.keys(weights).length > 0 ? { weights } : {}),
       rssIntervalMs: Math.round(number('rss-interval', 10, 1, 600) * 1000),
       verifyAudio: values['verify-audio'] === true,
       keepOutput: values['keep-output'] === true,

@@ -106,14 +106,15 @@ export class DiskFullRunner {
   readonly #disk: SmallTmpfs;
   #stopped = false;
   #wake: (() => void) | undefined;
-  #error: unknown;
+  /** Set when the schedule failed (boxed: whatever was thrown, even undefined, counts). */
+  #failure: { readonly error: unknown } | undefined;
   readonly #done: Promise<void>;
 
   constructor(disk: SmallTmpfs, plan: readonly PlannedWindow[], runStartedAt: number, progress: (line: string) => void) {
     this.#disk = disk;
     // A failure (the ballast could not be written or removed) is the soak's, reported by stop().
     this.#done = this.#run(plan, runStartedAt, progress).catch((error: unknown) => {
-      this.#error = error;
+      this.#failure = { error };
     });
   }
 
@@ -163,7 +164,7 @@ export class DiskFullRunner {
     this.#stopped = true;
     this.#wake?.();
     await this.#done;
-    if (this.#error !== undefined) throw this.#error;
+    if (this.#failure !== undefined) throw this.#failure.error;
     return this.windows;
   }
 }

@@ -67,7 +67,7 @@ async function checkFile(path: string, name: string, size: number): Promise<void
       try {
         JSON.parse(entry);
       } catch (error) {
-        throw new Error(`line ${line} is not JSON (${(error as Error).message})`);
+        throw new Error(`line ${line} is not JSON (${(error as Error).message})`, { cause: error });
       }
     }
   } else if (name.endsWith('.jpg')) {

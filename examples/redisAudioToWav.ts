@@ -56,6 +56,7 @@ async function streamExists(): Promise<boolean> {
     if ((await client.exists(eventsKey)) === 1) return true;
     const left = deadline - Date.now();
     if (left <= 0) return false;
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- node-redis types the reply as any; this names its binary shape
     const replies = (await client.xRead({ key: 'rtms:streams', id: lastId }, { BLOCK: Math.max(1, Math.min(left, 1000)), COUNT: 100 })) as Reply | null;
     for (const { messages } of replies ?? []) {
       for (const { id, message } of messages) {
@@ -85,6 +86,7 @@ let audioId = '0-0';
 let eventsId = '0-0';
 let ended = false;
 for (;;) {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- as above
   const replies = (await client.xRead(
     [
       { key: audioKey, id: audioId },

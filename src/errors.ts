@@ -92,7 +92,8 @@ export class IllegalTransitionError extends ConnectorError {
 /** Turns anything thrown into a short, secret-free description for logs and events. */
 export function describeError(error: unknown): { code: string; message: string; retryable: boolean } {
   if (error instanceof ConnectorError) {
-    return { code: error.code, message: error.message, retryable: error.retryable };
+    // instanceof narrows to ConnectorError<any>: the code is one of ERROR_CODES all the same.
+    return { code: error.code as ErrorCode, message: error.message, retryable: error.retryable };
   }
   if (error instanceof Error) {
     const code = (error as NodeJS.ErrnoException).code;

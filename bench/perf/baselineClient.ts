@@ -16,7 +16,6 @@ import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket, { type RawData } from 'ws';
 import type { MediaConfig } from '../../src/config.ts';
-import type { MediaKind } from '../../src/vocabulary/mediaKind.ts';
 import { MessageType, SUBSCRIBED_EVENTS } from '../../src/rtms/codes.ts';
 import { mediaTypeMask, requestedMediaParams } from '../../src/rtms/mediaParams.ts';
 import { handshakeSignature } from '../../src/rtms/signature.ts';
@@ -25,7 +24,7 @@ import { planMedia } from '../../src/worker/session/rtmsJoin.ts';
 import { type BaselineClientConfig, type BaselineMessage, type BaselineRequest, type BaselineStats, LATENCY_MAX_MS } from './perfIpc.ts';
 
 const config = JSON.parse(process.env['PERF_BASELINE_CONFIG'] ?? '{}') as BaselineClientConfig;
-const wanted = config.media as readonly MediaKind[];
+const wanted = config.media;
 const mediaConfig: MediaConfig = {
   kinds: wanted,
   audio: { mode: 'mixed', sampleRateHz: 16000, channels: 1, sendRateMs: config.audioSendRateMs, gapFill: 'none' },

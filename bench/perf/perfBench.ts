@@ -395,7 +395,7 @@ async function startConnector(options: PerfOptions, settings: VariantSettings, c
       clearTimeout(timer);
       reject(new Error(`the connector exited during start-up (${code}); see ${join(outputDir, 'connector.log')}`));
     });
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       log.write(`${line}\n`);
       if (!line.includes('rtms-connector listening')) return;
       const entry = JSON.parse(line) as { port?: unknown };
@@ -751,7 +751,7 @@ async function startClient(kind: ClientKind, options: PerfOptions, settings: Var
 }
 
 /** Starts `count` streams and waits for the clients to be live; throws when the simulator could not start them. */
-async function addStreams(options: PerfOptions, client: ClientUnderTest, sim: LoadSimulatorProcess, count: number, withVideo: number): Promise<void> {
+async function addStreams(options: PerfOptions, sim: LoadSimulatorProcess, count: number, withVideo: number): Promise<void> {
   const started = await sim.startStreams(count, withVideo, spreadMs(options, count));
   if (started.failed > 0) options.progress(`  ${started.failed} of ${count} streams did not become ready: ${started.errors.join('; ')}`);
   if (started.ready === 0) throw new Error(`no stream became ready: ${started.errors.join('; ')}`);
@@ -769,7 +769,7 @@ async function runOne(kind: ClientKind, options: PerfOptions, settings: VariantS
     sim = await LoadSimulatorProcess.start({ credentials: creds, webhookUrl: client.webhookUrl, seed: options.seed, ...(options.videoFrameBytes === undefined ? {} : { videoFrameBytes: options.videoFrameBytes }) }, options.simCpuProfDir);
     const withVideo = settings.withVideo(options.streams);
     options.progress(`${kind}: starting ${options.streams} streams (${withVideo} with video, ${settings.sendRateMs} ms audio) ...`);
-    await addStreams(options, client, sim, options.streams, withVideo);
+    await addStreams(options, sim, options.streams, withVideo);
     options.progress(`${kind}: all streams up; warm-up ${options.warmupSeconds} s, then a ${options.seconds} s window`);
     await sleep(options.warmupSeconds * 1000);
     return await measureWindow({ options, settings, client, sim, streams: options.streams, withVideo, idleRssBytes: idle });
@@ -804,7 +804,7 @@ async function runRamp(
       const withVideo = settings.withVideo(target) - videoSoFar;
       options.progress(`ramp (${kind}): ${current} → ${target} streams`);
       try {
-        await addStreams(options, client, sim, target - current, withVideo);
+        await addStreams(options, sim, target - current, withVideo);
       } catch (error) {
         // A step whose streams cannot even start ends the ramp; the steps so far stand.
         stoppedBecause = `K=${target}: ${error instanceof Error ? error.message : String(error)}`.slice(0, 300);

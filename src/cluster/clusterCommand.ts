@@ -50,7 +50,7 @@ export function decodeCommand(json: string): ClusterCommand | undefined {
   } catch {
     return undefined;
   }
-  const envelope = { from: String(value['from'] ?? ''), sentAt: Number(value['sentAt'] ?? 0), hops: Number(value['hops'] ?? 0) };
+  const envelope = { from: text(value['from'], ''), sentAt: Number(value['sentAt'] ?? 0), hops: Number(value['hops'] ?? 0) };
   const id = value['rtmsStreamId'];
   switch (value['type']) {
     case 'started': {
@@ -66,8 +66,13 @@ export function decodeCommand(json: string): ClusterCommand | undefined {
     case 'exclude':
       return typeof id === 'string' && typeof value['userId'] === 'string' ? { type: 'exclude', rtmsStreamId: id, userId: value['userId'], ...envelope } : undefined;
     case 'adopt':
-      return typeof id === 'string' ? { type: 'adopt', rtmsStreamId: id, reason: String(value['reason'] ?? 'adopt'), ...envelope } : undefined;
+      return typeof id === 'string' ? { type: 'adopt', rtmsStreamId: id, reason: text(value['reason'], 'adopt'), ...envelope } : undefined;
     default:
       return undefined;
   }
+}
+
+/** A decoded string field, or `fallback` when it is missing or not a string. */
+function text(value: unknown, fallback: string): string {
+  return typeof value === 'string' ? value : fallback;
 }

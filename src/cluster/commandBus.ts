@@ -10,6 +10,12 @@ export const COMMAND_GROUP = 'owner';
 /** Entries kept per command stream at most (XADD MAXLEN ~): a replica that never reads cannot grow Redis. */
 const COMMAND_STREAM_MAX = 10_000;
 
+/** One XREADGROUP entry: its id and its fields. */
+interface StreamEntry {
+  readonly id: string;
+  readonly message: Record<string, unknown>;
+}
+
 export interface CommandBusOptions {
   /** For XADD, XACK, XDEL, XPENDING, XAUTOCLAIM. */
   readonly redis: RedisConnection;
@@ -94,7 +100,8 @@ export class CommandBus {
           { key: this.#key, id: '>' },
           { COUNT: 100, BLOCK: this.#blockMs },
         );
-        for (const stream of reply ?? []) for (const message of stream.messages) await this.#process(message.id, message.message);
+        // node-redis types the RESP3 reply's entries as any; each is an entry id and its fields.
+        for (const stream of reply ?? []) for (const message of stream.messages as readonly StreamEntry[]) await this.#process(message.id, message.message);
         if (Date.now() - lastRedelivery >= this.#redeliverAfterMs / 2) {
           lastRedelivery = Date.now();
           await this.#redeliver();
@@ -123,7 +130,8 @@ export class CommandBus {
   }
 
   async #process(id: string, fields: Record<string, unknown>): Promise<void> {
-    const command = decodeCommand(String(fields['c'] ?? ''));
+    const encoded = fields['c'];
+    const command = decodeCommand(typeof encoded === 'string' ? encoded : '');
     if (command === undefined) {
       this.#options.logger.warn({ entry: id }, 'unreadable cluster command dropped');
       await this.#ack([id]);

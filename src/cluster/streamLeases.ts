@@ -278,7 +278,7 @@ export class StreamLeases extends EventEmitter<StreamLeasesEvents> implements Le
    * Compare-and-delete: gives the stream up for another replica, keeping its record (and
    * storing `stats`/`state` in it when given). False when the lease was not ours any more.
    */
-  async release(lease: HeldLease, reason: string, record: { readonly stats?: string; readonly state?: string } = {}): Promise<boolean> {
+  async release(lease: HeldLease, reason: string, record: { readonly stats?: string | undefined; readonly state?: string } = {}): Promise<boolean> {
     if (this.#held.get(lease.rtmsStreamId) === lease) this.#held.delete(lease.rtmsStreamId);
     const id = lease.rtmsStreamId;
     const reply = await RELEASE.run(

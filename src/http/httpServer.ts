@@ -33,7 +33,7 @@ export interface HttpServerOptions {
   /** `CONSUMER_TOKEN`: read-only access to the `GET /streams…` routes. */
   readonly consumerToken?: string | undefined;
   /** Default: an in-memory one (90 min TTL, `http.webhookDedupMaxBytes`) on `clock`. */
-  readonly deduplicator?: WebhookDeduplicator;
+  readonly deduplicator?: WebhookDeduplicator | undefined;
   /** Time source for signature freshness, dedup expiry and snapshots. Default `Date.now`. */
   readonly clock?: Pick<Clock, 'now'>;
   readonly logger: Logger;

@@ -106,7 +106,7 @@ export class LiveHub {
     this.#wss.handleUpgrade(request, socket, head, (ws) => {
       const subscriber: Subscriber = { id, socket: ws, kinds: new Set(kinds), skipped: {}, slowSince: undefined };
       let subscribers = this.#byStream.get(rtmsStreamId);
-      if (subscribers === undefined) this.#byStream.set(rtmsStreamId, (subscribers = new Map()));
+      if (subscribers === undefined) this.#byStream.set(rtmsStreamId, (subscribers = new Map<number, Subscriber>()));
       subscribers.set(id, subscriber);
       ws.on('error', () => ws.terminate());
       ws.on('close', () => this.#remove(rtmsStreamId, id));

@@ -2,7 +2,6 @@ import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../clock.ts';
 import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import { ConnectorError } from '../errors.ts';
-import type { Logger } from '../logger.ts';
 import { lifecycleEvent, type Frame, type LifecycleEvent, type MediaFormats } from '../vocabulary/frame.ts';
 import type { SinkHealth } from '../vocabulary/streamStats.ts';
 import { resolveFileSinkOptions, type FileSinkOptions } from './fileSinkOptions.ts';
@@ -28,6 +27,8 @@ type SinkState = 'open' | 'closing' | 'closed' | 'destroyed';
  * | `video.h264`, `deskshare.h264` | Annex B (`.part2.h264`, … after a lost file, starting at an IDR) |
  * | `video/<timestamp>.jpg`, `deskshare/…` | one image per frame (listed in `files()` as `video/`) |
  * | `transcript.jsonl`, `chat.jsonl` | one message per line |
+ * | `<WAV or H.264 file>.index.jsonl` | with `frameIndex`: each frame's Zoom timestamp, user and bytes (frameIndex.ts) |
+ * | `transcript.vtt`, `transcript.srt` | with `captions`: a cue per transcript line (captionWriter.ts) |
  *
  * Files are created when their first frame is flushed. `write()` only queues (no syscall,
  * no await per frame); a timer writes every `flushIntervalMs`, and earlier when pending
@@ -92,6 +93,8 @@ export class FileSink extends EventEmitter implements StreamSink {
       maxWavDataBytes: this.#options.maxWavDataBytes,
       highWaterBytes: this.#options.highWaterBytes,
       fillAudioGaps: options.fillAudioGaps === true,
+      frameIndex: options.frameIndex === true,
+      captions: options.captions === true,
       maxOpenSpeakerFiles: options.maxOpenSpeakerFiles,
       onSpeakerFileClosedEarly: options.onSpeakerFileClosedEarly,
       previousFiles: options.previousFiles ?? [],
@@ -100,7 +103,9 @@ export class FileSink extends EventEmitter implements StreamSink {
       onFault: (fault) => this.#onFault(fault),
       onEvent: (eventType, data) => this.#sinkEvent(eventType, data),
     });
-    // Returns the flush (timers ignore it) so a test clock can await the periodic flush.
+    // Returns the flush (timers ignore it) so a test clock can await the periodic flush; a
+    // flush records its failures in the files' health and never rejects.
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- the promise is returned on purpose, see above
     this.#interval = this.#clock.setInterval(() => this.#requestFlush(), this.#options.flushIntervalMs);
     // A sink must not keep the process alive on its own; its owner closes it.
     this.#interval.unref?.();

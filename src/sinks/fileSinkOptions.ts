@@ -46,6 +46,13 @@ export interface FileSinkOptions {
    * written longest ago, and that speaker continues in a new part. Default unbounded.
    */
   readonly maxOpenSpeakerFiles?: number | undefined;
+  /**
+   * Writes `<file>.index.jsonl` beside each WAV and H.264 file: every frame's Zoom timestamp,
+   * user and byte range (docs/output.md "Time index"). Default false; the connector turns it on.
+   */
+  readonly frameIndex?: boolean | undefined;
+  /** Writes `transcript.vtt` and `transcript.srt` (docs/output.md "Captions"). Default false; the connector turns it on. */
+  readonly captions?: boolean | undefined;
   /** Called each time a speaker's WAV is closed early to respect `maxOpenSpeakerFiles`. */
   readonly onSpeakerFileClosedEarly?: (() => void) | undefined;
   /** Default `systemClock`. */

@@ -55,9 +55,11 @@ export class StreamCheckpoint {
       return true;
     } catch (error) {
       const code = errnoCode(error);
-      if (this.#lastError !== code) this.#logger?.warn({ file: STREAM_JSON, code }, 'cannot write stream.json; retrying at the next refresh');
-      this.#lastError = code;
       await rm(temp, { force: true }).catch(() => undefined);
+      if (this.#lastError !== code) this.#logger?.warn({ file: STREAM_JSON, code }, 'cannot write stream.json; retrying at the next refresh');
+      // Set only now, in the same tick as the caller's continuation, so the sink never reports
+      // `failing` before it has recorded which error (FileSink.health).
+      this.#lastError = code;
       return false;
     }
   }

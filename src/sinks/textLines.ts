@@ -21,7 +21,7 @@ export function chatLine(frame: Frame): Record<string, unknown> {
   if (text.trimStart().startsWith('{')) {
     try {
       const message: unknown = JSON.parse(text);
-      if (message !== null && typeof message === 'object' && !Array.isArray(message)) line.message = message;
+      if (message !== null && typeof message === 'object' && !Array.isArray(message)) line['message'] = message;
     } catch {
       // Plain text that happens to start with a brace.
     }

@@ -2,7 +2,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config.ts';
-import { ConnectorError } from '../errors.ts';
+import { ConnectorError, describeError } from '../errors.ts';
 import type { SupervisorToWorker, WorkerData, WorkerToSupervisor } from '../ipc/messages.ts';
 import type { Logger } from '../logger.ts';
 import type { WorkerExitReason } from '../vocabulary/reasons.ts';
@@ -80,7 +80,7 @@ export class WorkerHandle {
         reject(new ConnectorError('WORKER_FAILED', `worker ${options.workerId} exited during start-up (code ${code})`));
       };
       worker.once('exit', onEarlyExit);
-      worker.once('error', (error) => options.logger.error({ workerId: options.workerId, err: error.message }, 'worker failed during start-up'));
+      worker.once('error', (error: unknown) => options.logger.error({ workerId: options.workerId, err: describeError(error).message }, 'worker failed during start-up'));
       worker.on('message', function onFirst(message: WorkerToSupervisor) {
         if (message.type !== 'ready') return;
         worker.off('message', onFirst);
@@ -142,9 +142,9 @@ export class WorkerHandle {
       else if (message.type === 'shutdownComplete') this.#shutdownComplete?.();
       else onMessage(workerId, message);
     });
-    this.#worker.on('error', (error) => {
+    this.#worker.on('error', (error: unknown) => {
       this.#exitReason = 'crashed';
-      logger.error({ workerId, err: error.message }, 'worker crashed');
+      logger.error({ workerId, err: describeError(error).message }, 'worker crashed');
     });
     this.#worker.once('exit', (exitCode) => {
       if (this.#heartbeat) clearInterval(this.#heartbeat);

@@ -1,5 +1,4 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Config } from '../config.ts';
 import { ConnectorError, describeError } from '../errors.ts';
 import type { SupervisorToWorker, WorkerData, WorkerToSupervisor } from '../ipc/messages.ts';
 import { createLogger } from '../logger.ts';
@@ -59,7 +58,10 @@ function resumeStream(start: StreamStart, resume: ResumeFrom): void {
     return;
   }
   resuming.set(id, []);
-  measureMediaOnDisk(streamDirectory(config.outputDir, id))
+  // void: nothing here is expected to reject (the measurement's failure is caught); a throw
+  // from startStream or handle is a defect and ends the worker like an uncaught exception in
+  // the message handler would, which the supervisor's crash recovery handles.
+  void measureMediaOnDisk(streamDirectory(config.outputDir, id))
     .catch((error: unknown) => {
       logger.warn({ rtmsStreamId: id, err: describeError(error) }, 'could not measure the stream directory; carrying the reported byte counts');
       return undefined;
@@ -110,6 +112,8 @@ function startStream(start: StreamStart, resume: (ResumeFrom & { readonly onDisk
     highWaterBytes: config.buffer.highWaterBytes,
     lowWaterBytes: config.buffer.lowWaterBytes,
     fillAudioGaps: config.media.audio.gapFill === 'silence',
+    frameIndex: true,
+    captions: true,
     maxOpenSpeakerFiles: config.output.maxOpenSpeakerFiles,
     onSpeakerFileClosedEarly: () => metrics.limitHit('open_files'),
     logger: streamLogger,

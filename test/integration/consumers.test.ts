@@ -175,7 +175,7 @@ describe('stream discovery and consumers', () => {
   });
 
   it('examples/ import nothing from src/', async () => {
-    const { stdout } = await run('grep', ['-rlE', "from '\\.\\./src/|from \"\\.\\./src/", 'examples']).catch((error: { stdout: string; code: number }) =>
+    const { stdout } = await run('grep', ['-rlE', "from '\\.\\./src/|from \"\\.\\./src/", 'examples']).catch((error: Error & { code?: unknown }) =>
       error.code === 1 ? { stdout: '' } : Promise.reject(error),
     );
     expect(stdout).toBe('');

@@ -17,7 +17,7 @@ describe('host faults: full disk', () => {
   // Default buffer: the whole fault waits in memory. A 256 KiB buffer cannot hold 8 s of media:
   // a failing file sheds what waits (sink_error), and only the fault window may be lost.
   it.each([
-    { buffer: 'default', env: {} as Record<string, string> },
+    { buffer: 'default', env: {} },
     { buffer: '256 KiB', env: { BUFFER_HIGH_WATER_BYTES: String(256 * 1024), BUFFER_LOW_WATER_BYTES: String(64 * 1024) } },
   ])('disk full for 8 s of a 30 s stream ($buffer buffer): only the fault window can be lost, the stream goes on in the same files', async ({ buffer, env }) => {
     const disk = await mountSmallTmpfs(64 * 1024 * 1024);

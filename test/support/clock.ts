@@ -21,8 +21,8 @@ export class ManualClock implements Clock {
   }
 
   now = (): number => this.#now;
-  setTimeout = (callback: () => void, ms: number): NodeJS.Timeout => this.#add(callback, ms, undefined);
-  setInterval = (callback: () => void, ms: number): NodeJS.Timeout => this.#add(callback, ms, Math.max(1, ms));
+  setTimeout = (callback: () => unknown, ms: number): NodeJS.Timeout => this.#add(callback, ms, undefined);
+  setInterval = (callback: () => unknown, ms: number): NodeJS.Timeout => this.#add(callback, ms, Math.max(1, ms));
   clearTimeout = (handle: NodeJS.Timeout): void => void this.#timers.delete(handle);
   clearInterval = (handle: NodeJS.Timeout): void => void this.#timers.delete(handle);
 

@@ -92,8 +92,8 @@ export class ConnectorProcess {
         resolve(code);
       }),
     );
-    createInterface({ input: child.stderr! }).on('line', record);
-    const lines = createInterface({ input: child.stdout! });
+    createInterface({ input: child.stderr }).on('line', record);
+    const lines = createInterface({ input: child.stdout });
     const { port, internalPort } = await new Promise<{ port: number; internalPort: number | undefined }>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`connector did not start within ${options.startTimeoutMs ?? 20_000} ms`)), options.startTimeoutMs ?? 20_000);
       void exited.then((code) => {

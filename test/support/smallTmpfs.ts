@@ -28,7 +28,7 @@ export async function mountSmallTmpfs(sizeBytes: number): Promise<SmallTmpfs> {
     await run('mount', ['-t', 'tmpfs', '-o', `size=${sizeBytes}`, 'tmpfs', path]);
   } catch (error) {
     await rmdir(path).catch(() => undefined);
-    throw new Error(`cannot mount a ${sizeBytes}-byte tmpfs at ${path} (needs root): ${(error as Error).message}`);
+    throw new Error(`cannot mount a ${sizeBytes}-byte tmpfs at ${path} (needs root): ${(error as Error).message}`, { cause: error });
   }
   // The filler lives outside any stream directory, at the root of the mount.
   const filler = join(path, 'filler');

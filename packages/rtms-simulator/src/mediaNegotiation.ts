@@ -93,10 +93,13 @@ const MAX_FPS = 30;
 /** Highest fps for still-image codecs (JPG/PNG), per medium. */
 const STILL_MAX_FPS = { video: 5, deskshare: 1 } as const;
 
-class Rejection {
+/** A refused media parameter: caught by negotiateMedia and answered with `statusCode`. */
+class Rejection extends Error {
   readonly statusCode: number;
   readonly reason: string;
   constructor(statusCode: number, reason: string) {
+    super(reason);
+    this.name = 'Rejection';
     this.statusCode = statusCode;
     this.reason = reason;
   }

@@ -21,6 +21,17 @@ export interface SentTranscript {
   readonly language: number;
 }
 
+/** When and for whom one audio packet or picture was sent: what a time index must reproduce. */
+export interface SentTime {
+  /** The message's `timestamp`, ms epoch. */
+  readonly timestamp: number;
+  /** Payload bytes. */
+  readonly bytes: number;
+  /** `user_id` as a string (`'0'` for mixed audio), or the Contact Center `channel_id`. */
+  readonly userId: string;
+  readonly userName: string | undefined;
+}
+
 export interface SentChat {
   readonly userId: string;
   readonly userName: string;
@@ -59,6 +70,10 @@ export interface SentMedia {
   audioBytes(userId?: string): number;
   /** Audio messages sent (all users). */
   audioPackets(): number;
+  /** The timestamp and size of each audio packet sent for a user id (`'0'` for mixed audio), in order. */
+  audioTimes(userId: string): SentTime[];
+  /** The timestamp, size and user of each video message, in order (as `videoFrames()`). */
+  videoTimes(): SentTime[];
   /** Video messages in order, one access unit or picture each. */
   videoFrames(): Buffer[];
   videoFrameCount(): number;
@@ -107,6 +122,8 @@ export class SentRecord implements SentMedia {
   #contentBytes = 0;
   #complete: boolean;
   readonly #audio = new Map<string, Buffer[]>();
+  readonly #audioTimes = new Map<string, SentTime[]>();
+  readonly #videoTimes: SentTime[] = [];
   readonly #audioBytes = new Map<string, number>();
   #audioPackets = 0;
   readonly #video: Buffer[] = [];
@@ -148,7 +165,8 @@ export class SentRecord implements SentMedia {
     return true;
   }
 
-  addAudio(userId: string, data: Buffer): void {
+  /** `sent` (timestamp and user name) is kept with the content, when given. */
+  addAudio(userId: string, data: Buffer, sent?: { timestamp: number; userName: string | undefined }): void {
     this.#audioPackets += 1;
     this.#audioBytes.set(userId, (this.#audioBytes.get(userId) ?? 0) + data.length);
     let chunks = this.#audio.get(userId);
@@ -156,12 +174,27 @@ export class SentRecord implements SentMedia {
       chunks = [];
       this.#audio.set(userId, chunks);
     }
-    if (this.#keep(data.length)) chunks.push(data);
+    if (!this.#keep(data.length)) return;
+    chunks.push(data);
+    if (sent === undefined) return;
+    let times = this.#audioTimes.get(userId);
+    if (times === undefined) this.#audioTimes.set(userId, (times = []));
+    times.push({ timestamp: sent.timestamp, bytes: data.length, userId, userName: sent.userName });
   }
 
-  addVideo(frame: Buffer): void {
+  addVideo(frame: Buffer, sent?: { timestamp: number; userId: string; userName: string | undefined }): void {
     this.#videoCount += 1;
-    if (this.#keep(frame.length)) this.#video.push(frame);
+    if (!this.#keep(frame.length)) return;
+    this.#video.push(frame);
+    if (sent !== undefined) this.#videoTimes.push({ ...sent, bytes: frame.length });
+  }
+
+  audioTimes(userId: string): SentTime[] {
+    return [...(this.#audioTimes.get(userId) ?? [])];
+  }
+
+  videoTimes(): SentTime[] {
+    return [...this.#videoTimes];
   }
 
   addDeskshare(frame: Buffer): void {

@@ -199,6 +199,8 @@ async function playScenario(stream: SimulatedStream, options: SimulationOptions)
     case 'failover':
       await stream.failover().catch(() => undefined);
       break;
+    case 'forged-webhook':
+      break; // runSimulation sends forged webhooks instead of starting streams
   }
 }
 

@@ -16,7 +16,7 @@ import {
   systemClock,
   urlValidationToken,
 } from './connectorShared.ts';
-import { type ChaosOptions, resolveChaosOptions } from './chaos.ts';
+import { resolveChaosOptions } from './chaos.ts';
 import { MediaScheduler } from './mediaScheduler.ts';
 import { PeerSocket } from './peerSocket.ts';
 import { deriveSeed } from './prng.ts';
@@ -45,7 +45,7 @@ export { CHAOS_KINDS, DEFAULT_CHAOS_WEIGHTS } from './chaos.ts';
 export type { MalformedVariant } from './chaosMessages.ts';
 export { MALFORMED_VARIANTS } from './chaosMessages.ts';
 export { SimulatedStream } from './simulatedStream.ts';
-export type { SentMedia, SentTranscript, SentChat, SentSyncMark, RecordKind, UnknownChannel } from './sentRecord.ts';
+export type { SentMedia, SentTranscript, SentChat, SentSyncMark, SentTime, RecordKind, UnknownChannel } from './sentRecord.ts';
 export type { SyncMarksOptions } from './syncMarks.ts';
 export { SYNC_TONE } from './syncMarks.ts';
 export type { SimParticipant } from './participants.ts';
@@ -373,7 +373,7 @@ export class Simulator {
   /** First message of a socket: must be the handshake of its channel and name a known stream. */
   #route(peer: PeerSocket, message: Record<string, unknown> | undefined): void {
     const expected = peer.channel === 'signaling' ? MessageType.SIGNALING_HAND_SHAKE_REQ : MessageType.DATA_HAND_SHAKE_REQ;
-    const streamId = typeof message?.['rtms_stream_id'] === 'string' ? (message['rtms_stream_id'] as string) : undefined;
+    const streamId = typeof message?.['rtms_stream_id'] === 'string' ? message['rtms_stream_id'] : undefined;
     const refuse = (statusCode: number, reason: string): void => {
       this.rejections.push({ channel: peer.channel, statusCode, reason, rtmsStreamId: streamId });
       this.#logger.info({ channel: peer.channel, statusCode, status: nameOf(STATUS_CODE_NAMES, statusCode) }, 'handshake refused');

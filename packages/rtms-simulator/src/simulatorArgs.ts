@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { PRODUCTS, type Product } from './connectorShared.ts';
+import { PRODUCTS } from './connectorShared.ts';
 import type { SimulationOptions } from './simulationRun.ts';
 import { SimulatorError } from './simulatorErrors.ts';
 

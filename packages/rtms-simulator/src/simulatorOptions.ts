@@ -24,7 +24,7 @@ export interface SimulatorOptions {
    */
   readonly tls?: boolean | { readonly dir?: string };
   /** KEEP_ALIVE_REQ period on every socket (default 10 000). */
-  readonly keepAliveIntervalMs?: number;
+  readonly keepAliveIntervalMs?: number | undefined;
   /**
    * `idle` (default): a socket is asked for a keep-alive only after one interval in which
    * nothing else was written on it, as Zoom's reconnection sample describes its servers;
@@ -34,7 +34,7 @@ export interface SimulatorOptions {
   /** Consecutive unanswered keep-alives that drop a socket (default 3). */
   readonly keepAliveMissLimit?: number;
   /** How long an interrupted or failed-over stream waits for its client before stopping with reason 19 (default 60 000). */
-  readonly reconnectGraceMs?: number;
+  readonly reconnectGraceMs?: number | undefined;
   /** Same for a media-only interruption (default: `reconnectGraceMs`; Zoom documents 65 000). */
   readonly mediaReconnectGraceMs?: number;
   /** A stream no client has fully joined within this time stops with reason 11 (default 60 000; 0 disables). */
@@ -58,7 +58,7 @@ export interface SimulatorOptions {
    */
   readonly webhookRetries?: boolean | WebhookRetryOptions;
   /** Seeds audio, transcripts, chat and participants; equal seeds give equal media (default random). */
-  readonly seed?: number;
+  readonly seed?: number | undefined;
   /** Scheduler period (default 10). */
   readonly tickMs?: number;
   /** Per-socket send buffer above which media waits (audio, text) or is skipped (video), bytes (default 4 MiB). */

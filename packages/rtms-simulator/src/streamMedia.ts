@@ -125,7 +125,11 @@ export function recordDelivered(s: StreamCore, item: BacklogItem): void {
     case 'audio': {
       const userId = item.participant === undefined ? '0' : item.participant.key;
       const before = s.record.audioBytes(userId);
-      s.record.addAudio(userId, item.data);
+      s.record.addAudio(userId, item.data, {
+        timestamp: item.timestamp,
+        // What the message said: Contact Center audio carries a channel id, no name.
+        userName: item.participant === undefined || s.product === 'contact_center' ? undefined : item.participant.userName,
+      });
       for (const mark of item.syncMarks ?? []) {
         // The timestamp the packet states for its first sample, plus the onset's place in it.
         s.record.addSyncMark({ kind: 'audio', timestamp: item.timestamp + mark.markMs - item.mediaMs, userId, offset: before + mark.byteOffset });
@@ -151,7 +155,7 @@ export function recordDelivered(s: StreamCore, item: BacklogItem): void {
 
 /** A picture the socket accepted (`data`: as written, padded or not). */
 function recordPicture(s: StreamCore, frame: PictureFrame, data: Buffer): void {
-  if (frame.kind === 'video') s.record.addVideo(data);
+  if (frame.kind === 'video') s.record.addVideo(data, sentPicture(frame));
   else s.record.addDeskshare(data);
   if (frame.syncMark === true) {
     s.record.addSyncMark({ kind: frame.kind, timestamp: frame.timestamp, userId: frame.participant.key, offset: s.record.validCount(frame.kind) - 1 });
@@ -172,4 +176,9 @@ export function sendOversizedPicture(s: StreamCore, socket: PeerSocket, frame: P
     s.record.addOversized(frame.kind);
     recordPicture(s, frame, data);
   });
+}
+
+/** Who and when a picture message named (`pictureMessage`), for the sent record. */
+function sentPicture(frame: PictureFrame): { timestamp: number; userId: string; userName: string | undefined } {
+  return { timestamp: frame.timestamp, userId: String(frame.participant.userId), userName: frame.participant.userName };
 }

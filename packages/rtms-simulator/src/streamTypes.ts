@@ -4,7 +4,6 @@ import type { Credentials, MediaKind, Product } from './connectorShared.ts';
 import type { Channel } from './peerSocket.ts';
 import type { HandshakeRefusal } from './simulatorOptions.ts';
 import type { SimulatedStream } from './simulatedStream.ts';
-import { postWebhook } from './streamCore.ts';
 import type { RetryOutcome } from './webhookRetry.ts';
 import type { SyncMarksOptions } from './syncMarks.ts';
 import type { WebhookResponse } from './webhookSender.ts';
@@ -138,11 +137,11 @@ export interface StartStreamOptions {
   /** Default 'meeting'. */
   readonly product?: Product;
   /** Participants (default 3); Contact Center always has 2 channels, agent and customer. */
-  readonly participants?: number;
+  readonly participants?: number | undefined;
   /** Media the app may receive (default all five; Contact Center: audio and transcript). */
   readonly scopes?: readonly MediaKind[];
   /** After media has flowed this long (ms, from the first CLIENT_READY_ACK), stop with reason 6. */
-  readonly durationMs?: number;
+  readonly durationMs?: number | undefined;
   /** Default: 32 random hex digits. */
   readonly rtmsStreamId?: string;
   /** Default: a random id like Zoom's (base64 UUID; Contact Center: URL-safe base64, no padding). */

@@ -86,6 +86,8 @@ export class WebhookRetrier {
   #schedule(rawBody: string, retry: number, onRetry: (outcome: RetryOutcome) => void): void {
     const delay = this.#delaysMs[retry - 1];
     if (delay === undefined || this.#closed) return;
+    // The attempt's promise is returned on purpose: a manual test clock awaits it; #attempt never rejects.
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- see above
     const timer = this.#clock.setTimeout(() => {
       this.#timers.delete(timer);
       return this.#attempt(rawBody, retry, onRetry);

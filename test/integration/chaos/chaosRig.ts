@@ -76,8 +76,8 @@ export const ONE_SECOND_OF_AUDIO = 32_000;
 export interface Disruption {
   /** The stream to start (default: two participants). */
   readonly stream?: StartStreamOptions;
-  /** What goes wrong, once a second of audio has been sent. */
-  disrupt(stream: SimulatedStream): Promise<unknown> | unknown;
+  /** What goes wrong, once a second of audio has been sent (a returned promise is awaited). */
+  disrupt(stream: SimulatedStream): unknown;
   /**
    * How the connector is expected to recover before the second of audio that follows:
    * `rejoin` waits for a reconnect and the stream's second ready; `none` rides it out.

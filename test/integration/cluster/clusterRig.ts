@@ -189,7 +189,7 @@ export class ClusterRig {
 
   async close(): Promise<void> {
     await this.simulator?.close().catch(() => undefined);
-    await Promise.all(this.slots.map((slot) => (slot.process === undefined ? undefined : slot.process.stop('SIGKILL'))));
+    await Promise.all(this.slots.flatMap((slot) => (slot.process === undefined ? [] : [slot.process.stop('SIGKILL')])));
     await new Promise<void>((resolve) => (this.#forwarder ? this.#forwarder.close(() => resolve()) : resolve()));
     this.#forwarder?.closeAllConnections();
     await this.redis.stop();

@@ -31,7 +31,7 @@ async function halfCpuCgroup(): Promise<string> {
     if (v2) await writeFile(join(directory, 'cpu.max'), '50000 100000');
     else await writeFile(join(directory, 'cpu.cfs_quota_us'), '50000');
   } catch (error) {
-    throw new Error(`this test needs to create a CPU cgroup under ${CGROUP_ROOT} (run as root): ${(error as Error).message}`);
+    throw new Error(`this test needs to create a CPU cgroup under ${CGROUP_ROOT} (run as root): ${(error as Error).message}`, { cause: error });
   }
   return directory;
 }
@@ -50,7 +50,7 @@ describe('container-aware defaults', () => {
       const entries: Array<Record<string, unknown>> = [];
       const port = await new Promise<number>((resolve, reject) => {
         void exited.then((code) => reject(new Error(`connector exited with ${code}`)));
-        createInterface({ input: child.stdout! }).on('line', (line) => {
+        createInterface({ input: child.stdout }).on('line', (line) => {
           const entry = JSON.parse(line) as Record<string, unknown>;
           entries.push(entry);
           if (entry['msg'] === 'rtms-connector listening') resolve(entry['port'] as number);

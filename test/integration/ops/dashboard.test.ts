@@ -69,7 +69,7 @@ async function startTraffic(rig: Rig, zoom: Simulator): Promise<void> {
     zoom.startStream({ product: 'session', participants: 2 }),
     zoom.startStream({ product: 'contact_center' }),
   ]);
-  const streams: SimulatedStream[] = [meeting!, webinar!, session!, call!];
+  const streams: SimulatedStream[] = [meeting, webinar, session, call];
   await Promise.all(streams.map((stream) => untilLive(rig, stream)));
 
   // A sink that cannot write: a plain file where the stream directory must go. The stream
@@ -86,10 +86,10 @@ async function startTraffic(rig: Rig, zoom: Simulator): Promise<void> {
   await rig.connector.waitForStream(refused.rtmsStreamId, (snapshot) => snapshot['state'] === 'rejected');
 
   // Reconnects: a full rejoin after rtms_interrupted, a media-only rejoin after a media drop.
-  await meeting!.interrupt();
-  await meeting!.whenReady(2);
+  await meeting.interrupt();
+  await meeting.whenReady(2);
   await untilCounted('rtms_reconnect_gap_seconds_count{scope="full"}');
-  await webinar!.dropMedia();
+  await webinar.dropMedia();
   await untilCounted('rtms_reconnects_total{scope="media"');
   await untilCounted('rtms_reconnect_gap_seconds_count{scope="media"}');
 
@@ -101,7 +101,7 @@ async function startTraffic(rig: Rig, zoom: Simulator): Promise<void> {
   };
   expect((await zoom.sendWebhook(forgedBody, { secretToken: 'not-the-secret-token' })).status).toBe(401);
   expect((await zoom.sendWebhook(forgedBody, { timestamp: String(Math.floor(Date.now() / 1000) - 3600) })).status).toBe(401);
-  expect((await session!.resendStart()).status).toBe(200);
+  expect((await session.resendStart()).status).toBe(200);
   const nearLimit = { event: 'rtms.concurrency_near_limit', event_ts: Date.now(), payload: { concurrency_limit: 20, concurrency_number: 18, percentage: 90 } };
   expect((await zoom.sendWebhook(nearLimit)).status).toBe(200);
   const limited = {
@@ -112,9 +112,9 @@ async function startTraffic(rig: Rig, zoom: Simulator): Promise<void> {
   expect((await zoom.sendWebhook(limited)).status).toBe(200);
 
   // Transcripts and chat flowing, then one stream stopped by Zoom.
-  await untilAudioSent(meeting!, 64_000, { transcripts: 2, timeoutMs: 20_000 });
-  await session!.stop();
-  await waitUntilEnded(rig, session!);
+  await untilAudioSent(meeting, 64_000, { transcripts: 2, timeoutMs: 20_000 });
+  await session.stop();
+  await waitUntilEnded(rig, session);
   await untilCounted('rtms_sink_write_errors_total{');
   await untilCounted('rtms_frames_dropped_total{');
   await untilCounted('rtms_keepalive_age_seconds_count{');

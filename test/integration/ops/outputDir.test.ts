@@ -40,7 +40,7 @@ async function mountTmpfs(directory: string, options: string): Promise<void> {
   try {
     await run('mount', ['-t', 'tmpfs', '-o', `${options},size=1m`, 'tmpfs', directory]);
   } catch (error) {
-    throw new Error(`this test needs to mount a tmpfs (run as root): ${(error as Error).message}`);
+    throw new Error(`this test needs to mount a tmpfs (run as root): ${(error as Error).message}`, { cause: error });
   }
 }
 

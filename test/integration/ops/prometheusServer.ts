@@ -118,7 +118,7 @@ export class PrometheusServer {
   /** Values of `label` over the series matching `match` (what Grafana's `label_values()` shows). */
   async labelValues(label: string, match: string): Promise<string[]> {
     const params = new URLSearchParams({ 'match[]': match });
-    const response = await fetch(`${this.baseUrl}/api/v1/label/${encodeURIComponent(label)}/values?${params}`);
+    const response = await fetch(`${this.baseUrl}/api/v1/label/${encodeURIComponent(label)}/values?${params.toString()}`);
     const body = (await response.json()) as { status: string; error?: string; data?: string[] };
     if (body.status !== 'success') throw new Error(body.error ?? `HTTP ${response.status}`);
     return body.data ?? [];

@@ -66,11 +66,11 @@ describe('signals', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     try {
       await lineMatching(child, /rtms-connector listening/);
       // Like `| head -1`: the reader closes its end; every later log line meets EPIPE.
-      child.stdout!.destroy();
+      child.stdout.destroy();
       child.kill('SIGTERM');
       expect(await exitOf(child)).toEqual({ code: 0, signal: null });
       expect(stderr).toBe('');
@@ -85,8 +85,8 @@ describe('signals', () => {
     try {
       // The reader closes first; pino's asynchronous stdout then retried EPIPE forever in
       // its exit-time flush, and process.exit never returned.
-      child.stdout!.destroy();
-      child.stdin!.write('go\n');
+      child.stdout.destroy();
+      child.stdin.write('go\n');
       const exited = await Promise.race([exitOf(child), new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 15_000).unref())]);
       expect(exited).toEqual({ code: 0, signal: null });
     } finally {

@@ -4,7 +4,7 @@ import { getClusterStream, listClusterStreams, storedStats } from '../../../src/
 import type { StreamStart } from '../../../src/rtms/products.ts';
 import { initialStreamStats, type StreamStats } from '../../../src/vocabulary/streamStats.ts';
 
-const start = (id: string): StreamStart => ({ product: 'meeting', rtmsStreamId: id, entityIdKey: 'meeting_uuid', entityId: 'm', serverUrls: 'x', signalingUrl: 'x', eventTs: 1 }) as StreamStart;
+const start = (id: string): StreamStart => ({ product: 'meeting', rtmsStreamId: id, entityIdKey: 'meeting_uuid', entityId: 'm', serverUrls: 'x', signalingUrl: 'x', eventTs: 1 });
 const stored = (id: string, fields: Partial<StoredStream> = {}): StoredStream => ({ rtmsStreamId: id, start: start(id), ...fields }) as StoredStream;
 
 function sources(local: StreamStats[], remote: StoredStream[] | 'down') {

@@ -277,7 +277,7 @@ describe('POST /webhook: verification and parsing', () => {
         controller.enqueue(chunk);
       },
     });
-    const response = await fetch(`${h.url}/webhook`, { method: 'POST', body, duplex: 'half' } as RequestInit);
+    const response = await fetch(`${h.url}/webhook`, { method: 'POST', body, duplex: 'half' });
     expect(response.status).toBe(413);
     expect(await response.json()).toMatchObject({ error: 'WEBHOOK_BODY_TOO_LARGE' });
     // The server still serves afterwards.

@@ -13,8 +13,8 @@ class Feed {
   skew = -240_000;
   #serial = 0;
 
-  /** The next live packet for `userId`, `stepMs` off the server clock. */
-  live(userId = '0', stepMs = 0): { timestamp: number; data: Buffer } {
+  /** The next live packet, `stepMs` off the server clock. */
+  live(stepMs = 0): { timestamp: number; data: Buffer } {
     return { timestamp: this.now + this.skew + stepMs, data: this.payload() };
   }
 
@@ -35,7 +35,7 @@ class Feed {
     let gapMs = 0;
     const jumps: number[] = [];
     for (let i = 0; i < count; i++) {
-      const placement = this.place(userId, this.live(userId, stepMs));
+      const placement = this.place(userId, this.live(stepMs));
       if (placement.duplicate) duplicates += 1;
       gapMs += placement.gapMs;
       if (placement.jump) jumps.push(placement.jump.jumpMs);
@@ -126,7 +126,7 @@ describe('AudioTimeline', () => {
   it('one packet dated 10 h ahead: no duplicates after it, no silence for it, two jumps reported', () => {
     const feed = new Feed();
     feed.run(250);
-    const bad = feed.place('0', feed.live('0', 10 * 3600_000));
+    const bad = feed.place('0', feed.live(10 * 3600_000));
     expect(bad).toMatchObject({ duplicate: false, gapMs: 0 });
     expect(bad.jump?.jumpMs).toBe(10 * 3600_000);
     feed.now += 20;
@@ -154,7 +154,7 @@ describe('AudioTimeline', () => {
     feed.run(100);
     // 2 s pass locally, but the server says 12 s did.
     feed.now += 2000;
-    const placement = feed.place('0', feed.live('0', 10_000));
+    const placement = feed.place('0', feed.live(10_000));
     expect(placement.jump?.jumpMs).toBeGreaterThanOrEqual(10_000 - FUTURE_TOLERANCE_MS);
     expect(placement.gapMs).toBeLessThanOrEqual(2000 + FUTURE_TOLERANCE_MS);
     expect(placement.gapMs).toBeGreaterThanOrEqual(2000);
@@ -182,13 +182,13 @@ describe('AudioTimeline', () => {
   it('a clock step is corrected once for every speaker (multi-stream audio)', () => {
     const feed = new Feed();
     for (let i = 0; i < 100; i++) {
-      for (const user of ['1', '2']) feed.place(user, feed.live(user));
+      for (const user of ['1', '2']) feed.place(user, feed.live());
       feed.now += 20;
     }
     const jumps: number[] = [];
     for (let i = 0; i < 100; i++) {
       for (const user of ['1', '2']) {
-        const placement = feed.place(user, feed.live(user, -30_000));
+        const placement = feed.place(user, feed.live(-30_000));
         expect(placement.duplicate).toBe(false);
         expect(placement.gapMs).toBe(0);
         if (placement.jump) jumps.push(placement.jump.jumpMs);

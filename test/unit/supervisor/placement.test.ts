@@ -9,7 +9,7 @@ import { initialStreamStats } from '../../../src/vocabulary/streamStats.ts';
 const logger = createLogger({ level: 'silent' });
 
 function start(id: string): StreamStart {
-  return { rtmsStreamId: id, product: 'meeting', entityId: `m-${id}`, entityIdKey: 'meeting_uuid', signalingUrl: 'ws://x', serverUrls: 'ws://x', eventTs: 1 } as StreamStart;
+  return { rtmsStreamId: id, product: 'meeting', entityId: `m-${id}`, entityIdKey: 'meeting_uuid', signalingUrl: 'ws://x', serverUrls: 'ws://x', eventTs: 1 };
 }
 
 /** A fake pool around OrphanRecovery: records which worker each stream was started on. */

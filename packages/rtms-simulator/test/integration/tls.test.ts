@@ -38,7 +38,7 @@ describe('simulator over TLS', () => {
     const stream = await h.sim.startStream({ durationMs: 60_000 });
     const error = await new Promise<NodeJS.ErrnoException>((resolve) => {
       const ws = new WebSocket(stream.signalingUrl);
-      ws.once('error', (failure) => resolve(failure as NodeJS.ErrnoException));
+      ws.once('error', (failure) => resolve(failure));
       ws.once('open', () => resolve(Object.assign(new Error('opened'), { code: 'OPENED' })));
     });
     expect(error.code).toBe('UNABLE_TO_VERIFY_LEAF_SIGNATURE');

@@ -28,7 +28,7 @@ describe('chaos options', () => {
   it.each([
     [{ ratePerMinute: 0 }, /ratePerMinute/],
     [{ ratePerMinute: -1 }, /ratePerMinute/],
-    [{ weights: { nonsense: 1 } as never }, /unknown kind nonsense/],
+    [{ weights: { nonsense: 1 } }, /unknown kind nonsense/],
     [{ weights: { stall: -1 } }, /weights\.stall/],
     [{ weights: Object.fromEntries(CHAOS_KINDS.map((kind) => [kind, 0])) }, /every kind is disabled/],
     [{ shortStallMs: [500, 100] as const }, /shortStallMs/],
@@ -68,9 +68,8 @@ describe('ChaosPlan', () => {
     const plan = new ChaosPlan(options, 77);
     plan.start(0);
     const late: ChaosDraw[] = [];
-    let now = 0;
     while (late.length < 20) {
-      now = (plan.nextAt ?? 0) + 10_000; // the stream was busy (rejoining) when it became due
+      const now = (plan.nextAt ?? 0) + 10_000; // the stream was busy (rejoining) when it became due
       const draw = plan.due(now);
       expect(plan.due(now)).toBe(draw);
       if (draw !== undefined) late.push(draw);

@@ -21,7 +21,7 @@ function rig() {
   const cuts: MediaKind[] = [];
   const events: Array<{ eventType: string; data: Record<string, unknown> }> = [];
   const flow = new FlowControl({
-    buffer: { highWaterBytes: HIGH, lowWaterBytes: LOW, stallDeadlineMs: DEADLINE_MS } as FlowControlBuffer,
+    buffer: { highWaterBytes: HIGH, lowWaterBytes: LOW, stallDeadlineMs: DEADLINE_MS },
     sink,
     media: {
       pause: () => ((sockets.paused = true), (sockets.pauses += 1)),
@@ -37,7 +37,6 @@ function rig() {
   });
   return { flow, sink, sockets, evicted, cuts, events };
 }
-type FlowControlBuffer = ConstructorParameters<typeof FlowControl>[0]['buffer'];
 
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());

@@ -29,7 +29,7 @@ function rig(requested: MediaKind[] = ['audio']) {
     roster: { seen: (userId) => seen.push(userId) },
     ignored: { record: (channel, reason) => ignored.push(`${channel}/${reason}`) },
     resumed: undefined,
-    taps: [{ frame: (frame: Frame) => tapped.push(frame), event: () => undefined, flush: () => undefined } as never],
+    taps: [{ frame: (frame: Frame) => tapped.push(frame), event: () => undefined, flush: () => undefined }],
     metrics: { frameLatency: () => undefined },
     formats: () => FORMATS,
     event: (eventType, data) => events.push({ eventType, data }),

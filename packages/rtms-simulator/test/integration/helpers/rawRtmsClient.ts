@@ -142,6 +142,8 @@ export class MediaCollector {
       case 18:
         this.chats.push({ userId: key, text: String(content['data']), timestamp: Number(content['timestamp']) });
         break;
+      default:
+        break; // other message types carry no media
     }
   }
 
