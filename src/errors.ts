@@ -67,16 +67,16 @@ export class WebhookError extends ConnectorError {
 
 /** Zoom answered a handshake with a non-zero status code. */
 export class HandshakeRejectedError extends ConnectorError {
-  readonly statusCode: number;
+  /** Undefined when Zoom closed the socket without answering (no status). */
+  readonly statusCode: number | undefined;
   readonly statusName: string;
   readonly channel: string;
 
-  constructor(options: { channel: string; statusCode: number; statusName: string; reason: string; retryable: boolean }) {
-    super(
-      'RTMS_HANDSHAKE_REJECTED',
-      `${options.channel} handshake rejected: ${options.statusName} (${options.statusCode})${options.reason ? `: ${options.reason}` : ''}`,
-      { retryable: options.retryable },
-    );
+  constructor(options: { channel: string; statusCode: number | undefined; statusName: string; reason: string; retryable: boolean }) {
+    const status = options.statusCode === undefined ? options.statusName : `${options.statusName} (${options.statusCode})`;
+    super('RTMS_HANDSHAKE_REJECTED', `${options.channel} handshake rejected: ${status}${options.reason ? `: ${options.reason}` : ''}`, {
+      retryable: options.retryable,
+    });
     this.statusCode = options.statusCode;
     this.statusName = options.statusName;
     this.channel = options.channel;

@@ -19,6 +19,8 @@ import type { MediaConfig } from '../../src/config.ts';
 import { MessageType, SUBSCRIBED_EVENTS } from '../../src/rtms/codes.ts';
 import { mediaTypeMask, requestedMediaParams } from '../../src/rtms/mediaParams.ts';
 import { handshakeSignature } from '../../src/rtms/signature.ts';
+import { decodeHandshakeResponse } from '../../src/rtms/decodeRtmsMessage.ts';
+import { planMedia } from '../../src/worker/session/rtmsJoin.ts';
 import { type BaselineClientConfig, type BaselineMessage, type BaselineRequest, type BaselineStats, LATENCY_MAX_MS } from './perfIpc.ts';
 
 const config = JSON.parse(process.env['PERF_BASELINE_CONFIG'] ?? '{}') as BaselineClientConfig;
@@ -187,17 +189,10 @@ async function join(start: StartPayload): Promise<void> {
   // Events and state updates are parsed (above) and dropped.
   signalingHandler = () => {};
   if (reply['status_code'] !== 0) throw new Error(`signaling handshake refused: ${String(reply['status_code'])}`);
-  const mediaServer = reply['media_server'] as { server_urls?: Record<string, unknown> } | undefined;
-  const urls = mediaServer?.server_urls ?? {};
   signaling.send(JSON.stringify({ msg_type: MessageType.EVENT_SUBSCRIPTION, events: SUBSCRIBED_EVENTS.map((event_type) => ({ event_type, subscribe: true })) }));
 
-  // Same plan as the connector: one socket per kind when every wanted kind is offered, else `all`.
-  const offered = wanted.filter((kind) => typeof urls[kind] === 'string');
-  const plan =
-    offered.length === wanted.length || (offered.length > 0 && typeof urls['all'] !== 'string')
-      ? offered.map((kind) => ({ key: kind, url: urls[kind] as string, kinds: [kind] }))
-      : [{ key: 'all', url: urls['all'] as string, kinds: wanted }];
-  for (const connection of plan) {
+  // The connector's own plan: one socket per kind when every wanted kind is offered, else `all`.
+  for (const connection of planMedia(decodeHandshakeResponse({ msg_type: MessageType.SIGNALING_HAND_SHAKE_RESP, ...reply }), wanted).connections) {
     const dataHandshake = waitFor(MessageType.DATA_HAND_SHAKE_RESP, 60_000);
     let handler: Handler = dataHandshake.handler;
     const socket = await openSocket(connection.url, (message, ws) => handler(message, ws), () => (socketsLost += 1));

@@ -63,6 +63,7 @@ export class RtmsSocket {
   #closedByUs = false;
   #closeCause: SocketClosed['cause'] = 'closed';
   #closeNotified = false;
+  #peerCloseCode: number | undefined;
   /** The close code we sent because the peer broke the protocol (ws closes on its own then). */
   #sentCloseCode: number | undefined;
   #silenceTimer: NodeJS.Timeout | undefined;
@@ -301,7 +302,13 @@ export class RtmsSocket {
     this.#options.onClose({ code: this.#sentCloseCode ?? code, reason, byUs: this.#closedByUs, cause: this.#closedByUs ? 'local' : this.#closeCause });
   }
 
+  /** The close code of a clean close handshake the peer started; undefined otherwise. */
+  get peerCloseCode(): number | undefined {
+    return this.#peerCloseCode;
+  }
+
   #onClose(code: number, reason: string): void {
+    if (!this.#closedByUs && this.#closeCause === 'closed') this.#peerCloseCode = code;
     this.#markClosed();
     if (this.#silenceTimer !== undefined) this.#clock.clearTimeout(this.#silenceTimer);
     const error = new ConnectorError('RTMS_CONNECTION_LOST', `${this.channel} closed (${code}${reason ? ` ${reason}` : ''})`, { retryable: true });

@@ -1,5 +1,7 @@
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { inspectStreamOutput } from '../support/streamOutputReport.ts';
 import { readWavData } from '../support/wavReader.ts';
 import { fileSafeId } from '../../src/sinks/fileSafeId.ts';
 import { expectAudioIdentical, expectEveryFrameAccounted, readJsonLines, startRig, untilAudioSent, waitUntilEnded } from './connectorHarness.ts';
@@ -51,6 +53,32 @@ describe('multi-stream audio (one WAV per speaker)', () => {
         padded += wav.data.length - sent.length;
       }
       expect(padded).toBeGreaterThan(0);
+    } finally {
+      await rig.close();
+    }
+  });
+
+  it('Contact Center mixed audio: one WAV per party from channel_id, each byte for byte what Zoom sent on that channel', async () => {
+    // RTMS_AUDIO_MODE defaults to mixed (data_opt 1); Zoom still files every packet by channel_id.
+    const rig = await startRig({ RTMS_MEDIA: 'audio,transcript' });
+    try {
+      const stream = await rig.simulator.startStream({ product: 'contact_center' });
+      await stream.whenReady();
+      await untilAudioSent(stream, 32_000 * 4);
+      await stream.stop();
+      await waitUntilEnded(rig, stream);
+      const channels = stream.participants.map((party) => String(party.channelId));
+      expect([...stream.sent.audioUserIds()].sort()).toEqual([...channels].sort());
+      const wavs = (await readdir(rig.streamDir(stream))).filter((name) => name.endsWith('.wav')).sort();
+      expect(wavs).toEqual(channels.map((channel) => `audio-${fileSafeId(channel)}.wav`).sort());
+      for (const channel of channels) {
+        const wav = await readWavData(join(rig.streamDir(stream), `audio-${fileSafeId(channel)}.wav`));
+        expect(wav.data.length).toBeGreaterThan(0);
+        expect(wav.data.equals(stream.sent.audio(channel))).toBe(true);
+      }
+      await expectEveryFrameAccounted(rig, stream);
+      const report = await inspectStreamOutput(rig.streamDir(stream), { probe: true });
+      expect(report.problems).toEqual([]);
     } finally {
       await rig.close();
     }

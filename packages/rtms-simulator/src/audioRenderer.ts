@@ -63,19 +63,33 @@ export class AudioRenderer {
     for (const utterance of utterances) {
       if (!speakers.includes(utterance.speaker)) speakers.push(utterance.speaker);
     }
-    const startSample = sampleCount(fromMs, format.sampleRateHz);
-    const n = sampleCount(durationMs, format.sampleRateHz);
     const packets: SpeakerPacket[] = [];
     for (const speaker of speakers.slice(0, MAX_SPEAKERS_PER_PACKET)) {
       const participant = this.#participants[speaker];
-      if (participant === undefined) continue;
-      const mono = new Float32Array(n);
-      for (const utterance of utterances) {
-        if (utterance.speaker === speaker) accumulate(mono, utterance, participant, startSample, format.sampleRateHz, participant.gain);
-      }
-      packets.push({ participant, data: toPcm(mono, mono, format.channels) });
+      if (participant !== undefined) packets.push({ participant, data: this.#voice(participant, utterances, fromMs, durationMs, format) });
     }
     return packets;
+  }
+
+  /**
+   * Contact Center: one packet per call leg (SIP channel) every interval, silence included,
+   * whatever `data_opt` asked for: parties are told apart by `channel_id`, never mixed into
+   * one packet (evidence in README.md#fidelity-and-evidence).
+   */
+  perChannel(fromMs: number, durationMs: number, format: AudioFormat): SpeakerPacket[] {
+    const utterances = this.#conversation.utterancesBetween(fromMs, fromMs + durationMs);
+    return this.#participants.map((participant) => ({ participant, data: this.#voice(participant, utterances, fromMs, durationMs, format) }));
+  }
+
+  /** One participant's own voice over the interval (silence when they do not talk). */
+  #voice(participant: SimParticipant, utterances: readonly Utterance[], fromMs: number, durationMs: number, format: AudioFormat): Buffer {
+    const n = sampleCount(durationMs, format.sampleRateHz);
+    const mono = new Float32Array(n);
+    const startSample = sampleCount(fromMs, format.sampleRateHz);
+    for (const utterance of utterances) {
+      if (utterance.speaker === participant.index) accumulate(mono, utterance, participant, startSample, format.sampleRateHz, participant.gain);
+    }
+    return toPcm(mono, mono, format.channels);
   }
 }
 

@@ -34,7 +34,7 @@ export type ChaosKind =
   | 'unknownMessage'
   /** The next video or deskshare frame padded (trailing zero bytes) to `oversizedBytes`. */
   | 'oversizedFrame'
-  /** The latest lifecycle webhook of the stream POSTed again, byte for byte (Zoom's retry). */
+  /** The latest lifecycle webhook of the stream POSTed again, byte for byte, at once: a fast duplicate (Zoom's real retries: `webhookRetries`). */
   | 'duplicateWebhook'
   /** Signaling killed like `killSignaling`, but `*.rtms_interrupted` arrives only after the client rejoined. */
   | 'lateInterrupted'

@@ -4,3 +4,4 @@ export { UNKNOWN_MSG_TYPES, malformedVariantsFor } from './chaosMessages.ts';
 export { lifecycleWebhookBody, urlValidationBody } from './webhookBodies.ts';
 export { Prng, deriveSeed } from './prng.ts';
 export { type TlsMaterial, DEFAULT_TLS_DIR, loadTlsMaterial } from './tlsMaterial.ts';
+export { ZOOM_WEBHOOK_RETRY_DELAYS_MS, type RetryOutcome, type WebhookRetryOptions } from './webhookRetry.ts';

@@ -3,11 +3,14 @@ import type { SimParticipant } from './participants.ts';
 import type { PacketMark } from './syncMarks.ts';
 
 /**
- * Server-side buffer of media that must not be lost: audio (Zoom buffers audio during
- * interruptions and delivers it after the client rejoins, docs/protocol.md#rejoins), and — as a simulator
- * convenience — transcript and chat lines. One FIFO per kind, so a missing transcript
- * socket never holds audio back. Bounded: audio by media time span and bytes, text by
- * item count; the oldest items go first and every drop is counted.
+ * Server-side buffer of media not yet written. Audio is kept while the client is away (Zoom
+ * buffers audio during interruptions and delivers it after the client rejoins,
+ * docs/protocol.md#rejoins). Transcript and chat lines wait only while a socket for them is
+ * open (backpressure, a stall): Zoom documents buffering for audio alone, so a line produced
+ * while the client is away, or left unwritten on a socket that died, is lost and counted in
+ * `dropped.transcriptsWhileAway` / `chatsWhileAway`. One FIFO per kind, so a missing
+ * transcript socket never holds audio back. Bounded: audio by media time span and bytes,
+ * text by item count; the oldest items go first and every drop is counted.
  */
 
 export interface AudioItem {
@@ -58,6 +61,10 @@ export interface BacklogDrops {
   audioPackets: number;
   transcripts: number;
   chats: number;
+  /** Transcript lines produced while no socket could carry them, or unwritten when theirs died. */
+  transcriptsWhileAway: number;
+  /** Chat messages likewise. */
+  chatsWhileAway: number;
 }
 
 export class MediaBacklog {
@@ -69,9 +76,12 @@ export class MediaBacklog {
   readonly #textMaxItems: number;
   #audioBytes = 0;
   /** Items discarded because a bound was hit. */
-  readonly dropped: BacklogDrops = { audioPackets: 0, transcripts: 0, chats: 0 };
+  readonly dropped: BacklogDrops = { audioPackets: 0, transcripts: 0, chats: 0, transcriptsWhileAway: 0, chatsWhileAway: 0 };
+  /** Whether a socket that can carry this text kind is open now (default: always). */
+  readonly #textReachable: (kind: 'transcript' | 'chat') => boolean;
 
-  constructor(limits: BacklogLimits = {}) {
+  constructor(limits: BacklogLimits = {}, textReachable: (kind: 'transcript' | 'chat') => boolean = () => true) {
+    this.#textReachable = textReachable;
     this.#audioMaxMs = limits.audioMaxMs ?? 60_000;
     this.#audioMaxBytes = limits.audioMaxBytes ?? 64 * 1024 * 1024;
     this.#textMaxItems = limits.textMaxItems ?? 2000;
@@ -87,6 +97,10 @@ export class MediaBacklog {
 
   /** Appends a newly produced item, evicting the oldest of its kind beyond the bounds. */
   push(item: BacklogItem): void {
+    if (item.kind !== 'audio' && !this.#textReachable(item.kind)) {
+      this.#lostWhileAway(item.kind);
+      return;
+    }
     switch (item.kind) {
       case 'audio': {
         this.#audio.push(item);
@@ -116,7 +130,25 @@ export class MediaBacklog {
     }
   }
 
-  /** Puts items that were sent but never delivered back in front, keeping their order. */
+  /**
+   * Hands back what a socket that died never wrote: audio goes back in front, in order;
+   * transcript and chat lines are lost with their socket and counted.
+   */
+  requeueUndelivered(items: readonly BacklogItem[]): void {
+    const audio: BacklogItem[] = [];
+    for (const item of items) {
+      if (item.kind === 'audio') audio.push(item);
+      else this.#lostWhileAway(item.kind);
+    }
+    this.requeueFront(audio);
+  }
+
+  #lostWhileAway(kind: 'transcript' | 'chat'): void {
+    if (kind === 'transcript') this.dropped.transcriptsWhileAway += 1;
+    else this.dropped.chatsWhileAway += 1;
+  }
+
+  /** Puts items back in front, keeping their order. */
   requeueFront(items: readonly BacklogItem[]): void {
     for (let i = items.length - 1; i >= 0; i -= 1) {
       const item = items[i] as BacklogItem;

@@ -223,9 +223,11 @@ export class MediaProducer {
       const timestamp = this.wallTime(from) + (this.#misdateNextAudioMs ?? 0);
       this.#misdateNextAudioMs = undefined;
       const marks = this.#syncMarks;
-      if (params.data_opt === DataOption.AUDIO_MULTI_STREAMS) {
-        let packets = this.#renderer.perSpeaker(from, interval, format);
-        if (marks !== undefined && marksOverlapping(marks, from, interval).length > 0) packets = this.#withCarrier(packets, interval, format);
+      const zcc = this.#product === 'contact_center';
+      if (zcc || params.data_opt === DataOption.AUDIO_MULTI_STREAMS) {
+        // Contact Center: every call leg each interval, the agent (the carrier) first.
+        let packets = zcc ? this.#renderer.perChannel(from, interval, format) : this.#renderer.perSpeaker(from, interval, format);
+        if (!zcc && marks !== undefined && marksOverlapping(marks, from, interval).length > 0) packets = this.#withCarrier(packets, interval, format);
         for (const packet of packets) {
           const role = packet.participant === this.#participants[0] ? 'carrier' : 'muted';
           const syncMarks = marks === undefined ? [] : markPacket(marks, packet.data, from, interval, format, role);

@@ -87,6 +87,11 @@ export class PeerSocket {
     return !this.#isClosed && this.#ws.readyState === this.#ws.OPEN;
   }
 
+  /** The `close` event has fired (whoever closed it). */
+  get isClosed(): boolean {
+    return this.#isClosed;
+  }
+
   /** Bytes queued in `ws` but not yet written to the network. */
   get bufferedAmount(): number {
     return this.#ws.bufferedAmount;

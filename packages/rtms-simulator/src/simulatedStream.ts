@@ -112,7 +112,7 @@ export class SimulatedStream {
     return this.#core.end;
   }
 
-  /** Media that could not be delivered: backlog overflow (audio, text) and pictures skipped under backpressure. */
+  /** Media that could not be delivered: backlog overflow (audio, text), text produced while the client was away, and pictures skipped under backpressure. */
   get dropped(): Readonly<BacklogDrops & { videoFrames: number; deskshareFrames: number }> {
     return { ...this.#core.backlog.dropped, ...this.#core.droppedPictures };
   }
@@ -209,14 +209,16 @@ export class SimulatedStream {
    * Server failure: closes every socket, moves the stream to a new signaling URL and POSTs a
    * new `*.rtms_started` for the same stream id with the new `server_urls`. The client must
    * rejoin there within `reconnectGraceMs`. Resolves with the webhook answer.
+   * The old server is gone: a handshake that still reaches it is dropped unanswered (no
+   * status, no close frame), counted in `connections.oldServerAttempts`.
    * @param options.webhookDelayMs POST the new `rtms_started` this much later (default 0): a
-   *   client that retries the old server on its own meanwhile is refused there (status 2).
+   *   client that retries the old server on its own meanwhile gets no answer there.
    */
   failover(options: { webhookDelayMs?: number; eventTsOffsetMs?: number } = {}): Promise<WebhookResponse> {
     return failover(this.#core, options);
   }
 
-  /** Zoom's webhook retry: POSTs the latest `rtms_started` body again, byte for byte. */
+  /** A duplicate delivery: POSTs the latest `rtms_started` body again, byte for byte, at once (Zoom's own retries come 5 min or more later and only for unacknowledged deliveries: `webhookRetries`). */
   resendStart(): Promise<WebhookResponse> {
     return resendStart(this.#core);
   }
@@ -297,7 +299,7 @@ export class SimulatedStream {
     return sendOversized(this.#core, kind, bytes);
   }
 
-  /** POSTs the latest `rtms_started` or `rtms_interrupted` again, byte for byte (Zoom's retry). */
+  /** POSTs the latest `rtms_started` or `rtms_interrupted` again, byte for byte, at once (chaos: a fast duplicate). */
   resendLastWebhook(): Promise<WebhookResponse | undefined> {
     return resendLastWebhook(this.#core);
   }

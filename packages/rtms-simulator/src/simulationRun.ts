@@ -23,6 +23,8 @@ export interface SimulationOptions {
   readonly seed: number | undefined;
   /** Chaos mode (seeded trouble in every stream); undefined or false: off. */
   readonly chaos?: { readonly seed: number | undefined; readonly ratePerMinute: number | undefined } | false;
+  /** Zoom's webhook retries, their schedule times this scale; undefined: off. */
+  readonly webhookRetryScale?: number | undefined;
   /** Sync marks in every stream, every this many ms of media time (undefined: none). */
   readonly syncMarksEveryMs?: number | undefined;
   readonly host: string;
@@ -94,6 +96,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     logger: options.logger,
     // Only counters are needed for the summary; do not keep every byte of N streams.
     recordContent: false,
+    ...(options.webhookRetryScale === undefined ? {} : { webhookRetries: { timeScale: options.webhookRetryScale } }),
     ...(options.syncMarksEveryMs === undefined ? {} : { syncMarks: { everyMs: options.syncMarksEveryMs } }),
     ...(options.chaos
       ? {

@@ -18,14 +18,16 @@ import {
 } from './connectorShared.ts';
 import { resolveChaosOptions } from './chaos.ts';
 import { MediaScheduler } from './mediaScheduler.ts';
-import { type Channel, PeerSocket } from './peerSocket.ts';
+import { PeerSocket } from './peerSocket.ts';
 import { deriveSeed } from './prng.ts';
+import { matchRoute, type Route } from './routes.ts';
 import { SimulatedStream, type StartStreamOptions, type StreamHost, type StreamSettings, refuseHandshake } from './simulatedStream.ts';
 import { SimulatorError } from './simulatorErrors.ts';
 import { type SimulatorOptions, type UnattributedRejection, keepAliveWhen, positive } from './simulatorOptions.ts';
 import { resolveSyncMarks } from './syncMarks.ts';
 import { type TlsMaterial, loadTlsMaterial } from './tlsMaterial.ts';
 import { urlValidationBody } from './webhookBodies.ts';
+import { acknowledged, retryOptions, WebhookRetrier } from './webhookRetry.ts';
 import { type WebhookPostOptions, type WebhookResponse, WebhookSender } from './webhookSender.ts';
 
 export type {
@@ -51,23 +53,6 @@ export type { WebhookResponse, WebhookPostOptions } from './webhookSender.ts';
 export { SimulatorError } from './simulatorErrors.ts';
 export type { SimulatorOptions, UnattributedRejection } from './simulatorOptions.ts';
 
-interface Route {
-  readonly channel: Channel;
-  readonly generation: number;
-}
-
-const MEDIA_PATH_KINDS = new Set(['audio', 'video', 'deskshare', 'transcript', 'chat', 'all']);
-
-function matchRoute(pathname: string): Route | undefined {
-  const signaling = /^\/signaling(?:-(\d+))?\/?$/.exec(pathname);
-  if (signaling !== null) return { channel: 'signaling', generation: signaling[1] === undefined ? 1 : Number(signaling[1]) };
-  const media = /^\/media(?:-(\d+))?\/([a-z]+)\/?$/.exec(pathname);
-  if (media !== null && MEDIA_PATH_KINDS.has(media[2] ?? '')) {
-    return { channel: 'media', generation: media[1] === undefined ? 1 : Number(media[1]) };
-  }
-  return undefined;
-}
-
 /**
  * A stand-in for Zoom's RTMS servers on one HTTP port: WebSocket signaling at `/signaling`
  * (`/signaling-N` after N-1 failovers) and media at `/media[-N]/<kind>`; webhooks POSTed to
@@ -80,6 +65,8 @@ export class Simulator {
   readonly #server: http.Server;
   readonly #wss: WebSocketServer;
   readonly #sender: WebhookSender;
+  /** Zoom's redelivery schedule (none unless `webhookRetries`). */
+  readonly #retrier: WebhookRetrier;
   readonly #scheduler: MediaScheduler;
   readonly #credentials: Credentials;
   readonly #logger: Logger;
@@ -109,6 +96,7 @@ export class Simulator {
     this.#clock = options.clock ?? systemClock;
     const reconnectGraceMs = positive('reconnectGraceMs', options.reconnectGraceMs, 60_000);
     this.#settings = {
+      handshakeRefusal: options.handshakeRefusal ?? 'statusMessage',
       keepAliveIntervalMs: positive('keepAliveIntervalMs', options.keepAliveIntervalMs, 10_000),
       keepAliveWhen: keepAliveWhen(options.keepAliveWhen),
       keepAliveMissLimit: Math.max(1, Math.floor(positive('keepAliveMissLimit', options.keepAliveMissLimit, 3))),
@@ -135,6 +123,8 @@ export class Simulator {
       logger: this.#logger,
       now: () => this.#clock.now(),
     });
+    const post = (rawBody: string): Promise<WebhookResponse> => this.#sender.post(rawBody);
+    this.#retrier = new WebhookRetrier({ ...retryOptions(options.webhookRetries), clock: this.#clock, post, logger: this.#logger });
     this.#scheduler = new MediaScheduler({
       tickMs: positive('tickMs', options.tickMs, 10),
       clock: this.#clock,
@@ -164,7 +154,8 @@ export class Simulator {
       settings: this.#settings,
       signalingUrl: (generation) => `${this.#wsBase()}/signaling${generation > 1 ? `-${generation}` : ''}`,
       mediaUrl: (generation, kind: MediaKind | 'all') => `${this.#wsBase()}/media${generation > 1 ? `-${generation}` : ''}/${kind}`,
-      postWebhook: (rawBody) => this.#sender.post(rawBody),
+      postWebhook: (rawBody, onRetry) => this.#retrier.deliver(rawBody, onRetry),
+      webhookRetries: this.#retrier.enabled,
       schedule: (stream) => this.#scheduler.add(stream),
       unschedule: (stream) => this.#scheduler.delete(stream),
       chaos,
@@ -259,7 +250,8 @@ export class Simulator {
   /**
    * Creates a stream and POSTs its signed `*.rtms_started`. Resolves once the webhook got a
    * 2xx; otherwise the stream is discarded and this rejects with
-   * `SimulatorError('WEBHOOK_DELIVERY_FAILED')`.
+   * `SimulatorError('WEBHOOK_DELIVERY_FAILED')` (with `webhookRetries`: resolves anyway,
+   * the stream waits for a join while Zoom's retries run).
    */
   async startStream(options: StartStreamOptions = {}): Promise<SimulatedStream> {
     if (this.#closing !== undefined) throw new SimulatorError('SIMULATOR_CLOSED', 'the simulator is closed');
@@ -278,14 +270,21 @@ export class Simulator {
     try {
       response = await stream.announce();
     } catch (error) {
+      // With Zoom's retries the stream waits for a join while the start is redelivered.
+      if (this.#retrier.enabled) return stream;
       await stream.abort('webhookRejected');
       throw error;
     }
-    if (response.status < 200 || response.status > 299) {
+    if (!acknowledged(response) && !this.#retrier.enabled) {
       await stream.abort('webhookRejected');
       throw new SimulatorError('WEBHOOK_DELIVERY_FAILED', `rtms_started was answered with HTTP ${response.status}`, { httpStatus: response.status });
     }
     return stream;
+  }
+
+  /** Zoom's webhook retries scheduled and not yet sent (`webhookRetries`). */
+  get pendingWebhookRetries(): number {
+    return this.#retrier.pending;
   }
 
   /** Every stream started, including ended ones, in start order. */
@@ -311,6 +310,7 @@ export class Simulator {
     await Promise.allSettled([...this.#streams.values()].map((stream) => stream.abort('simulatorClosed')));
     for (const socket of this.#sockets) socket.terminate();
     await Promise.allSettled([...this.#sockets].map((socket) => socket.whenClosed()));
+    this.#retrier.close();
     this.#sender.close();
     this.#wss.close();
     await new Promise<void>((resolve) => {
@@ -377,7 +377,7 @@ export class Simulator {
     const refuse = (statusCode: number, reason: string): void => {
       this.rejections.push({ channel: peer.channel, statusCode, reason, rtmsStreamId: streamId });
       this.#logger.info({ channel: peer.channel, statusCode, status: nameOf(STATUS_CODE_NAMES, statusCode) }, 'handshake refused');
-      refuseHandshake(peer, statusCode, reason);
+      refuseHandshake(peer, statusCode, reason, this.#settings.handshakeRefusal);
     };
     if (message === undefined) return refuse(StatusCode.INVALID_PAYLOAD, 'the first message must be a JSON object');
     if (message['msg_type'] !== expected) return refuse(StatusCode.INVALID_MESSAGE_TYPE, `expected msg_type ${expected}`);

@@ -25,6 +25,8 @@ export interface SimulatorArgs
   readonly chaosSeed: number | undefined;
   /** Chaos injections per stream per minute (default 6). */
   readonly chaosRate: number | undefined;
+  /** Zoom's webhook retries (5, 20, 60 min) for unacknowledged deliveries, times this scale; undefined: off. */
+  readonly webhookRetryScale: number | undefined;
   /** Sync-mark period (`--sync-marks MS`), or undefined for none. */
   readonly syncMarksEveryMs: number | undefined;
   /** Credentials given as flags; missing ones come from the environment. */
@@ -58,6 +60,8 @@ Options:
                            out-of-order webhooks in every stream (see packages/rtms-simulator/README.md)
   --chaos-seed N           seed of the chaos schedule (default: --seed); implies --chaos
   --chaos-rate N           chaos injections per stream per minute (default 6); implies --chaos
+  --webhook-retry-scale X  retry webhooks not answered with a 2xx in 3 s on Zoom's schedule
+                           (5, 20, 60 min) times X: 1 real time, 0.01 one hundred times faster
   --sync-marks MS          every MS of media time (a multiple of 20, at least 500) a 1 kHz
                            tone burst in the audio and a white picture in the video, same
                            timestamp, to measure a recording's audio-video offset
@@ -138,6 +142,7 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
         chaos: { type: 'boolean' },
         'chaos-seed': { type: 'string' },
         'chaos-rate': { type: 'string' },
+        'webhook-retry-scale': { type: 'string' },
         'sync-marks': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -196,6 +201,15 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
   }
   const chaosSeed = integer('chaos-seed', text('chaos-seed'), 0, 4_294_967_295);
 
+  const retryScaleText = text('webhook-retry-scale');
+  let webhookRetryScale: number | undefined;
+  if (retryScaleText !== undefined) {
+    webhookRetryScale = /^\d+(\.\d+)?$/.test(retryScaleText) ? Number(retryScaleText) : Number.NaN;
+    if (!(webhookRetryScale > 0 && webhookRetryScale <= 1)) {
+      throw new ArgsError(`--webhook-retry-scale: expected a number greater than 0 and at most 1, got ${JSON.stringify(retryScaleText)}`);
+    }
+  }
+
   return {
     help,
     webhookUrl: webhookUrl ?? '',
@@ -217,6 +231,7 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
     chaos: values['chaos'] === true || chaosSeed !== undefined || chaosRate !== undefined,
     chaosSeed,
     chaosRate,
+    webhookRetryScale,
     syncMarksEveryMs: syncMarks('sync-marks', text('sync-marks')),
     clientId: text('client-id'),
     clientSecret: text('client-secret'),

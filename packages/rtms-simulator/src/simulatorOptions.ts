@@ -4,6 +4,7 @@ import type { Clock, Credentials } from './connectorShared.ts';
 import type { Channel } from './peerSocket.ts';
 import type { KeepAliveWhen } from './streamTypes.ts';
 import { SimulatorError } from './simulatorErrors.ts';
+import type { WebhookRetryOptions } from './webhookRetry.ts';
 import type { SyncMarksOptions } from './syncMarks.ts';
 
 /** Options of `startSimulator()`. Durations in ms. */
@@ -40,8 +41,22 @@ export interface SimulatorOptions {
   readonly joinTimeoutMs?: number;
   /** A socket that sends no handshake within this time is closed (default 10 000). */
   readonly handshakeTimeoutMs?: number;
+  /**
+   * How a refused handshake ends: 'statusMessage' (default: the msg 2/4 answer with its
+   * status code, then a close) or 'bareClose' (a close 1000 with no message first, as forum
+   * reports of refused signatures describe).
+   */
+  readonly handshakeRefusal?: HandshakeRefusal;
   /** Webhook answer deadline (default 3000, Zoom's). */
   readonly webhookTimeoutMs?: number;
+  /**
+   * Zoom's redelivery of lifecycle webhooks not answered with a 2xx in time: `true` for the
+   * real schedule (5, 20, 60 min), or a compressed one (`{ timeScale: 0.001 }`). With it a
+   * refused `rtms_started` does not discard the stream: it waits for a join (`joinTimeoutMs`)
+   * while Zoom retries. Off by default. The fast byte-for-byte duplicate stays a chaos case
+   * (`duplicateWebhook`, `resendLastWebhook()`).
+   */
+  readonly webhookRetries?: boolean | WebhookRetryOptions;
   /** Seeds audio, transcripts, chat and participants; equal seeds give equal media (default random). */
   readonly seed?: number | undefined;
   /** Scheduler period (default 10). */
@@ -70,6 +85,8 @@ export interface SimulatorOptions {
   readonly logger?: Logger;
   readonly clock?: Clock;
 }
+
+export type HandshakeRefusal = 'statusMessage' | 'bareClose';
 
 /** A handshake refused before it could be attributed to a stream (unknown stream id, wrong first message). */
 export interface UnattributedRejection {

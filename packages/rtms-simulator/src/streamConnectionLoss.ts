@@ -37,15 +37,32 @@ export function onSignalingClosed(s: StreamCore, socket: PeerSocket, byServer: b
 }
 
 export function onMediaClosed(s: StreamCore, socket: PeerSocket, byServer: boolean): void {
-  const wasActive = s.media.delete(socket);
   s.closing.delete(socket);
-  // Whatever this socket never wrote goes back in front of the backlog, in order.
-  s.backlog.requeueFront(socket.takeUndelivered() as BacklogItem[]);
-  if (wasActive && !byServer && s.state === 'connected') {
-    s.logger.info({ kinds: socket.kinds }, 'client dropped a media socket');
-    loseMedia(s, [socket], 'clientClosed');
+  // Audio this socket never wrote goes back in front of the backlog, in order (text is lost).
+  s.backlog.requeueUndelivered(socket.takeUndelivered() as BacklogItem[]);
+  if (s.media.has(socket)) {
+    if (!byServer && s.state === 'connected') {
+      s.logger.info({ kinds: socket.kinds }, 'client dropped a media socket');
+      // loseMedia takes the socket out of `media` and records its kinds as lost.
+      loseMedia(s, [socket], 'clientClosed');
+    } else {
+      s.media.delete(socket);
+    }
   }
   flush(s);
+}
+
+/**
+ * Media sockets the client has already closed (its close frame is in; the `close` event is
+ * a few round trips away) are lost now: a STREAM_STATE_REQ or CLIENT_READY_ACK that arrives
+ * in between must not see them as alive.
+ */
+export function reapClosedMedia(s: StreamCore): void {
+  if (s.state !== 'connected') return;
+  const gone = [...s.media].filter((socket) => !socket.isOpen);
+  if (gone.length === 0) return;
+  s.logger.info({ kinds: gone.flatMap((socket) => socket.kinds) }, 'client closed a media socket');
+  loseMedia(s, gone, 'clientClosed');
 }
 
 /** Terminates every socket, remembering which media kinds must come back. */
@@ -88,7 +105,9 @@ export function loseMedia(s: StreamCore, sockets: readonly PeerSocket[], cause: 
   for (const socket of sockets) {
     if (!s.media.delete(socket)) continue;
     for (const kind of socket.kinds) s.lostKinds.add(kind);
-    if (socket.isOpen) {
+    // Until its `close` event hands back what it never wrote, nothing of its kinds may overtake
+    // that; terminating (also one the client is closing) makes that event come at once.
+    if (!socket.isClosed) {
       s.closing.add(socket);
       socket.terminate();
     }

@@ -19,7 +19,7 @@ import type {
   StreamEndCause,
   StreamHost,
 } from './streamTypes.ts';
-import type { StreamIdentity } from './webhookBodies.ts';
+import { entityIdFor, type StreamIdentity } from './webhookBodies.ts';
 import type { WebhookResponse } from './webhookSender.ts';
 import { eventUpdate, zccEvent } from './wireMessages.ts';
 
@@ -107,10 +107,18 @@ export class StreamCore {
     interruptions: 0,
     mediaInterruptions: 0,
     failovers: 0,
+    oldServerAttempts: 0,
     unknownMessages: 0,
   };
   /** Every webhook sent for this stream with its outcome, in order. */
-  readonly webhooks: Array<{ readonly event: string; readonly status: number | undefined; readonly error: string | undefined; readonly at: number }> = [];
+  readonly webhooks: Array<{
+    readonly event: string;
+    readonly status: number | undefined;
+    readonly error: string | undefined;
+    readonly at: number;
+    /** Zoom's redelivery number (`webhookRetries`); absent on the first delivery. */
+    readonly retry?: number;
+  }> = [];
 
   readonly host: StreamHost;
   readonly logger: Logger;
@@ -122,6 +130,7 @@ export class StreamCore {
   readonly syncMarks: SyncMarksOptions | undefined;
   readonly offerSplitMediaUrls: boolean;
   readonly payloadNesting: 'flat' | 'object';
+  readonly shareUrlKey: 'sharescreen' | 'deskshare';
   readonly rtmsSessionId = randomBytes(16).toString('hex');
   readonly ended = deferred<StreamEnd>();
   readonly readyWaiters: Array<{ readonly count: number; readonly deferred: Deferred<void> }> = [];
@@ -170,7 +179,7 @@ export class StreamCore {
     this.host = options.host;
     this.product = options.product ?? 'meeting';
     this.rtmsStreamId = options.rtmsStreamId ?? randomBytes(16).toString('hex');
-    this.entityId = options.entityId ?? randomBytes(16).toString('base64');
+    this.entityId = options.entityId ?? entityIdFor(this.product, randomBytes(16));
     const webinarIdKey = options.webinarIdKey ?? 'webinar_uuid';
     this.entityIdKey = (
       { meeting: 'meeting_uuid', webinar: webinarIdKey, session: 'session_id', contact_center: 'engagement_id' } as const
@@ -187,6 +196,7 @@ export class StreamCore {
     this.syncMarks = options.syncMarks === undefined ? options.host.settings.syncMarks : resolveSyncMarks(options.syncMarks);
     this.offerSplitMediaUrls = options.offerSplitMediaUrls ?? true;
     this.payloadNesting = options.payloadNesting ?? 'flat';
+    this.shareUrlKey = options.shareUrlKey ?? 'sharescreen';
     this.identity = {
       product: this.product,
       rtmsStreamId: this.rtmsStreamId,
@@ -199,7 +209,7 @@ export class StreamCore {
     };
     const settings = this.host.settings;
     this.record = new SentRecord({ recordContent: settings.recordContent, maxContentBytes: settings.recordMaxBytes });
-    this.backlog = new MediaBacklog(settings.backlog);
+    this.backlog = new MediaBacklog(settings.backlog, (kind) => this.state === 'connected' && socketFor(this, kind) !== undefined);
     this.logger = this.host.logger.child({ rtmsStreamId: this.rtmsStreamId, product: this.product });
     if (settings.joinTimeoutMs > 0) {
       this.deadline = { at: this.host.now() + settings.joinTimeoutMs, stopReason: StopReason.CONNECTION_TIMEOUT, cause: 'joinTimeout' };
@@ -270,7 +280,7 @@ export async function postWebhook(s: StreamCore, rawBody: string): Promise<Webho
   const name = typeof event === 'string' ? event : 'unknown';
   if (name.endsWith('.rtms_started') || name.endsWith('.rtms_interrupted')) s.lastLifecycleBody = rawBody;
   try {
-    const response = await s.host.postWebhook(rawBody);
+    const response = await s.host.postWebhook(rawBody, ({ retry, status, error }) => s.webhooks.push({ event: name, status, error, at: s.host.now(), retry }));
     s.webhooks.push({ event: name, status: response.status, error: undefined, at: s.host.now() });
     return response;
   } catch (error) {

@@ -10,6 +10,7 @@ import {
 import { negotiateMedia } from './mediaNegotiation.ts';
 import { MediaProducer } from './mediaProducer.ts';
 import type { Channel, PeerSocket } from './peerSocket.ts';
+import type { HandshakeRefusal } from './simulatorOptions.ts';
 import { onMediaClosed, onSignalingClosed } from './streamConnectionLoss.ts';
 import { sendEvent, type StreamCore, transition } from './streamCore.ts';
 import { checkWhole } from './streamLifecycle.ts';
@@ -27,6 +28,7 @@ const ENTITY_KEYS = ['meeting_uuid', 'webinar_uuid', 'session_id', 'engagement_i
 
 /** SimulatedStream.acceptSignaling(), whose comment is the contract. */
 export function acceptSignaling(s: StreamCore, socket: PeerSocket, message: Record<string, unknown>): void {
+  if (reachedOldServer(s, socket)) return;
   const refusal = verifyHandshake(s, socket, message);
   if (refusal !== undefined) return refuse(s, socket, refusal.statusCode, refusal.reason);
   const current = s.signaling;
@@ -51,7 +53,7 @@ export function acceptSignaling(s: StreamCore, socket: PeerSocket, message: Reco
   socket.startKeepAlive(now, s.host.settings.keepAliveIntervalMs);
 
   const urls: Record<string, string> = {};
-  if (s.offerSplitMediaUrls) for (const kind of s.scopes) urls[kind] = s.host.mediaUrl(s.generation, kind);
+  if (s.offerSplitMediaUrls) for (const kind of s.scopes) urls[kind === 'deskshare' ? s.shareUrlKey : kind] = s.host.mediaUrl(s.generation, kind);
   urls['all'] = s.host.mediaUrl(s.generation, 'all');
   socket.send(signalingHandshakeResponse(StatusCode.OK, '', urls));
   // Media time starts at the first join; later joins keep the original timeline.
@@ -79,6 +81,7 @@ export function acceptMedia(s: StreamCore, socket: PeerSocket, message: Record<s
     }, hold.delayMs);
     return;
   }
+  if (reachedOldServer(s, socket)) return;
   const refusal = verifyHandshake(s, socket, message);
   if (refusal !== undefined) return refuse(s, socket, refusal.statusCode, refusal.reason);
   if (s.state !== 'connected' || s.producer === undefined) {
@@ -124,7 +127,7 @@ export function recordRejection(s: StreamCore, channel: Channel, statusCode: num
 export function verifyHandshake(s: StreamCore, socket: PeerSocket, message: Record<string, unknown>): { statusCode: number; reason: string } | undefined {
   if (s.state === 'ended') return { statusCode: StatusCode.INVALID_RTMS_STREAM_ID, reason: 'the stream has ended' };
   if (socket.generation !== s.generation) {
-    return { statusCode: StatusCode.INVALID_RTMS_STREAM_ID, reason: 'the stream is not served by this server (failed over)' };
+    return { statusCode: StatusCode.INVALID_RTMS_STREAM_ID, reason: 'the stream is not served by this server' };
   }
   const presented = ENTITY_KEYS.map((key) => message[key]).filter((value): value is string => typeof value === 'string');
   if (presented.length === 0) {
@@ -147,11 +150,30 @@ export function verifyHandshake(s: StreamCore, socket: PeerSocket, message: Reco
 export function refuse(s: StreamCore, socket: PeerSocket, statusCode: number, reason: string): void {
   recordRejection(s, socket.channel, statusCode, reason);
   s.logger.info({ channel: socket.channel, statusCode, status: nameOf(STATUS_CODE_NAMES, statusCode) }, 'handshake refused');
-  refuseHandshake(socket, statusCode, reason);
+  refuseHandshake(socket, statusCode, reason, s.host.settings.handshakeRefusal);
 }
 
-/** Answers a refused handshake with its status code (msg 2 or 4 by channel), then closes the socket. */
-export function refuseHandshake(socket: PeerSocket, statusCode: number, reason: string): void {
+/**
+ * Refuses a handshake: 'statusMessage' answers with its status code (msg 2 or 4 by channel)
+ * and closes; 'bareClose' closes with 1000 and nothing else.
+ */
+export function refuseHandshake(socket: PeerSocket, statusCode: number, reason: string, style: HandshakeRefusal = 'statusMessage'): void {
+  if (style === 'bareClose') {
+    void socket.close(1000, '');
+    return;
+  }
   socket.send(socket.channel === 'signaling' ? signalingHandshakeResponse(statusCode, reason) : dataHandshakeResponse(statusCode, reason));
   void socket.close(1000, nameOf(STATUS_CODE_NAMES, statusCode).slice(0, 120));
+}
+
+/**
+ * A handshake that reached the server this stream failed over from: a failed server does not
+ * answer at all, so the connection is dropped without a word (no status, no close frame).
+ */
+function reachedOldServer(s: StreamCore, socket: PeerSocket): boolean {
+  if (socket.generation >= s.generation || s.state === 'ended') return false;
+  s.connections.oldServerAttempts += 1;
+  s.logger.info({ channel: socket.channel, generation: socket.generation }, 'handshake to a failed-over server dropped unanswered');
+  socket.terminate();
+  return true;
 }

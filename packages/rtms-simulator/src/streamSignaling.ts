@@ -1,6 +1,7 @@
 import { DataOption, EventType, MessageType, RtmsSessionState, RtmsStreamState, StatusCode, StopReason } from './connectorShared.ts';
 import type { Channel, InboundMessage, PeerSocket } from './peerSocket.ts';
 import { sendEvent, sendSignaling, sendZccEvent, type StreamCore, ZccEvent } from './streamCore.ts';
+import { reapClosedMedia } from './streamConnectionLoss.ts';
 import { recordRejection } from './streamHandshakes.ts';
 import { checkWhole, finish } from './streamLifecycle.ts';
 import { flush } from './streamMedia.ts';
@@ -35,6 +36,7 @@ export function onSignalingMessage(s: StreamCore, socket: PeerSocket, message: I
       return;
     }
     case MessageType.STREAM_STATE_REQ:
+      reapClosedMedia(s);
       socket.send({
         msg_type: MessageType.STREAM_STATE_RESP,
         rtms_stream_id: s.rtmsStreamId,
@@ -96,6 +98,7 @@ export function onReadyAck(s: StreamCore, message: Record<string, unknown>): voi
     return;
   }
   s.connections.readyAcks += 1;
+  reapClosedMedia(s);
   if (!s.ready && s.state === 'connected') {
     const now = s.host.now();
     s.ready = true;

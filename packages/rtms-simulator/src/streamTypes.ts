@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import type { ChaosKind, ChaosLogEntry, ResolvedChaosOptions } from './chaos.ts';
 import type { Credentials, MediaKind, Product } from './connectorShared.ts';
 import type { Channel } from './peerSocket.ts';
+import type { HandshakeRefusal } from './simulatorOptions.ts';
 import type { SimulatedStream } from './simulatedStream.ts';
+import type { RetryOutcome } from './webhookRetry.ts';
 import type { SyncMarksOptions } from './syncMarks.ts';
 import type { WebhookResponse } from './webhookSender.ts';
 
@@ -57,6 +59,8 @@ export interface ConnectionStats {
   mediaInterruptions: number;
   /** Server failovers (failover()). */
   failovers: number;
+  /** Handshakes that reached a server this stream failed over from: dropped unanswered, as a dead server would. */
+  oldServerAttempts: number;
   /** Messages ignored: unparsable, unknown msg_type, or invalid in context. */
   unknownMessages: number;
 }
@@ -93,8 +97,13 @@ export interface StreamHost {
   readonly settings: StreamSettings;
   signalingUrl(generation: number): string;
   mediaUrl(generation: number, kind: MediaKind | 'all'): string;
-  /** POSTs a raw, already-serialised body, signed with the webhook secret token. */
-  postWebhook(rawBody: string): Promise<WebhookResponse>;
+  /**
+   * POSTs a raw, already-serialised body, signed with the webhook secret token; with
+   * `webhookRetries`, an unacknowledged one is retried later and `onRetry` sees each retry.
+   */
+  postWebhook(rawBody: string, onRetry?: (outcome: RetryOutcome) => void): Promise<WebhookResponse>;
+  /** Zoom's retries are on: a refused `rtms_started` keeps the stream waiting for a join. */
+  readonly webhookRetries: boolean;
   schedule(stream: SimulatedStream): void;
   unschedule(stream: SimulatedStream): void;
   /** Chaos mode settings, when the simulator runs in chaos mode. */
@@ -108,6 +117,7 @@ export interface StreamHost {
 export type KeepAliveWhen = 'idle' | 'always';
 
 export interface StreamSettings {
+  readonly handshakeRefusal: HandshakeRefusal;
   readonly keepAliveIntervalMs: number;
   readonly keepAliveWhen: KeepAliveWhen;
   readonly keepAliveMissLimit: number;
@@ -134,10 +144,16 @@ export interface StartStreamOptions {
   readonly durationMs?: number | undefined;
   /** Default: 32 random hex digits. */
   readonly rtmsStreamId?: string;
-  /** Default: a random base64 UUID like Zoom's. */
+  /** Default: a random id like Zoom's (base64 UUID; Contact Center: URL-safe base64, no padding). */
   readonly entityId?: string;
   /** Offer per-kind media URLs besides `all` in the signaling answer (default true). */
   readonly offerSplitMediaUrls?: boolean;
+  /**
+   * The `server_urls` key of the screen-share media URL (default 'sharescreen', the key Zoom's
+   * RTMSManager library reads; 'deskshare' is the media parameter's name). Zoom's documents
+   * show neither.
+   */
+  readonly shareUrlKey?: 'sharescreen' | 'deskshare';
   /** Webhook payload layout (default 'flat'; 'object' nests under `payload.object`). */
   readonly payloadNesting?: 'flat' | 'object';
   /** Webinars: key carrying the entity id in webhooks (default 'webinar_uuid'). */

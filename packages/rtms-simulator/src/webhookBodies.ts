@@ -38,6 +38,15 @@ export interface WebhookBody {
   readonly payload: Record<string, unknown>;
 }
 
+/**
+ * A new entity id as Zoom writes it: meeting, webinar and session UUIDs are standard base64
+ * of 16 bytes (`+`, `/` and the `==` padding all occur), Contact Center engagement ids are
+ * URL-safe base64 without padding (`W_VATTk_Q5aW6z5rZtBxAQ`); evidence in README.md#fidelity-and-evidence.
+ */
+export function entityIdFor(product: Product, bytes: Buffer): string {
+  return bytes.toString(product === 'contact_center' ? 'base64url' : 'base64');
+}
+
 function entityFields(stream: StreamIdentity): Record<string, unknown> {
   switch (stream.product) {
     case 'meeting':

@@ -22,7 +22,7 @@ import { SocketRelease } from './socketRelease.ts';
  * an attempt that was superseded (aborted) closes what it opened and hands nothing over.
  */
 
-/** A media socket and the kinds it carries; keyed by the `server_urls` key used (`audio`, ..., `all`). */
+/** A media socket and the kinds it carries; keyed by its kind (`audio`, ..., `deskshare`) or `all`. */
 export interface MediaConnection {
   readonly key: string;
   readonly url: string;
@@ -155,15 +155,13 @@ export class RtmsJoin {
       throw superseded();
     }
     this.#signaling = signaling;
-    const reply = decodeHandshakeResponse(
-      await signaling.request(
-        { ...handshakeFields(MessageType.SIGNALING_HAND_SHAKE_REQ, this.#options.start(), config.credentials), buffer_data: config.media.bufferStartupAudio },
-        MessageType.SIGNALING_HAND_SHAKE_RESP,
-        config.rtms.handshakeTimeoutMs,
-        signal,
-      ),
+    const reply = await this.#handshake(
+      signaling,
+      'signaling',
+      { ...handshakeFields(MessageType.SIGNALING_HAND_SHAKE_REQ, this.#options.start(), config.credentials), buffer_data: config.media.bufferStartupAudio },
+      MessageType.SIGNALING_HAND_SHAKE_RESP,
+      signal,
     );
-    this.#checkStatus('signaling', reply);
     this.#joinedSignaling = signaling;
     metrics.handshake('signaling', (clock.now() - startedAt) / 1000);
     const plan = planMedia(reply, config.media.kinds);
@@ -210,7 +208,9 @@ export class RtmsJoin {
       current.socket = socket;
       let reply: HandshakeResponse;
       try {
-        const answer = await socket.request(
+        reply = await this.#handshake(
+          socket,
+          `media:${current.key}`,
           {
             ...handshakeFields(MessageType.DATA_HAND_SHAKE_REQ, this.#options.start(), config.credentials),
             media_type: current.key === 'all' ? MediaTypeBit.all : mediaTypeMask(current.kinds),
@@ -218,11 +218,8 @@ export class RtmsJoin {
             payload_encryption: false,
           },
           MessageType.DATA_HAND_SHAKE_RESP,
-          config.rtms.handshakeTimeoutMs,
           signal,
         );
-        reply = decodeHandshakeResponse(answer);
-        this.#checkStatus(`media:${current.key}`, reply);
       } catch (error) {
         // An open socket without an accepted handshake carries nothing: the next attempt must
         // not take it for a joined one.
@@ -271,9 +268,22 @@ export class RtmsJoin {
     if (serverTimestamp !== undefined) this.#options.metrics.keepAliveAge(scope, (this.#options.clock.now() - serverTimestamp) / 1000);
   }
 
-  #checkStatus(channel: string, reply: HandshakeResponse): void {
-    const error = handshakeRejection(channel, reply, { signalingOpen: this.#signaling?.isOpen === true, wasLive: this.#options.wasLive() });
-    if (error === undefined) return;
+  /** Sends a handshake and returns Zoom's answer; a refusal (a status, or a close without one) throws. */
+  async #handshake(socket: RtmsSocket, channel: string, message: RtmsMessage, replyType: number, signal: AbortSignal): Promise<HandshakeResponse> {
+    let reply: HandshakeResponse;
+    try {
+      reply = decodeHandshakeResponse(await socket.request(message, replyType, this.#options.config.rtms.handshakeTimeoutMs, signal));
+    } catch (error) {
+      const refused = closedWithoutStatus(channel, socket.peerCloseCode, this.#options.wasLive());
+      if (refused === undefined) throw error;
+      this.#refused(channel, refused);
+    }
+    const refused = handshakeRejection(channel, reply, { signalingOpen: this.#signaling?.isOpen === true, wasLive: this.#options.wasLive() });
+    if (refused !== undefined) this.#refused(channel, refused);
+    return reply;
+  }
+
+  #refused(channel: string, error: HandshakeRejectedError): never {
     this.#options.event('rtms.handshake_rejected', { channel, statusCode: error.statusCode, statusName: error.statusName });
     throw error;
   }
@@ -294,6 +304,20 @@ export class RtmsJoin {
 }
 
 /**
+ * The `server_urls` keys that may carry a kind's media URL, preferred first. Screen share:
+ * the media parameters call it `deskshare`, Zoom's RTMSManager library looks for
+ * `sharescreen`, and Zoom's documents show neither (docs/protocol.md#handshake-messages), so
+ * both are accepted.
+ */
+const URL_KEYS: Readonly<Record<MediaKind, readonly string[]>> = {
+  audio: ['audio'],
+  video: ['video'],
+  deskshare: ['deskshare', 'sharescreen'],
+  transcript: ['transcript'],
+  chat: ['chat'],
+};
+
+/**
  * Split mode (one socket per kind) when the server offers a URL for every kind we want,
  * otherwise the unified `all` socket; the two cannot be mixed (status 15). `unavailable`:
  * kinds we wanted that split mode has no URL for.
@@ -301,9 +325,10 @@ export class RtmsJoin {
 export function planMedia(reply: HandshakeResponse, wanted: readonly MediaKind[]): { connections: MediaConnection[]; unavailable: MediaKind[] } {
   const urls = reply.mediaServerUrls;
   const all = urls['all'];
-  const offered = wanted.flatMap((kind) => (urls[kind] === undefined ? [] : [{ kind, url: urls[kind] }]));
+  // Labelled by kind whichever key carried the URL, so channel names stay one vocabulary.
+  const offered = wanted.flatMap((kind) => URL_KEYS[kind].flatMap((key) => (urls[key] === undefined ? [] : [{ kind, url: urls[key] }])).slice(0, 1));
   if (offered.length === wanted.length || (offered.length > 0 && all === undefined)) {
-    const unavailable = wanted.filter((kind) => urls[kind] === undefined);
+    const unavailable = wanted.filter((kind) => !offered.some((entry) => entry.kind === kind));
     return { connections: offered.map(({ kind, url }) => ({ key: kind, url, kinds: [kind], socket: undefined })), unavailable };
   }
   if (all !== undefined) return { connections: [{ key: 'all', url: all, kinds: wanted, socket: undefined }], unavailable: [] };
@@ -327,6 +352,23 @@ export function handshakeRejection(channel: string, reply: HandshakeResponse, co
       // An unknown stream on a rejoin of a stream that was live: the old server forgot it in a
       // failover whose new rtms_started (new URL) has not arrived yet; it restarts the rejoin.
       (statusCode === StatusCode.INVALID_RTMS_STREAM_ID && context.wasLive),
+  });
+}
+
+/**
+ * A handshake Zoom answered by closing the socket normally (1000) without a status message,
+ * as forum reports describe for refused credentials (docs/protocol.md#handshake-messages): on
+ * a first join it fails the stream at once, like a refused signature; on a rejoin of a stream
+ * that was live (its credentials worked) it is retried within the rejoin budget.
+ */
+export function closedWithoutStatus(channel: string, peerCloseCode: number | undefined, wasLive: boolean): HandshakeRejectedError | undefined {
+  if (peerCloseCode !== 1000) return undefined;
+  return new HandshakeRejectedError({
+    channel,
+    statusCode: undefined,
+    statusName: 'CLOSED_WITHOUT_STATUS',
+    reason: 'Zoom closed the connection (1000) without answering the handshake, usually a credential mismatch',
+    retryable: wasLive,
   });
 }
 

@@ -117,7 +117,7 @@ describe('chaos: duplicate and out-of-order webhooks', () => {
   });
 
   // Were it taken for a failover, the connector would move back to the previous server,
-  // which refuses the stream (status 2, not retryable): the stream would end `failed`.
+  // which no longer answers (a failed server): the stream would never be whole again.
   it('a stale rtms_started naming the previous server after a failover does not move the stream back', async () => {
     let rejectionsBefore = 0;
     let acceptedBefore = 0;
@@ -137,8 +137,8 @@ describe('chaos: duplicate and out-of-order webhooks', () => {
   });
 
   // When a server fails over, the sockets drop first and Zoom's new rtms_started comes a
-  // moment later. The connector rejoins the stored (old) URL at once and the old server
-  // answers INVALID_RTMS_STREAM_ID (2). Were that final, the stream would end `failed`, and
+  // moment later. The connector rejoins the stored (old) URL at once and the old server, being
+  // gone, drops the handshake unanswered. Were that final, the stream would end `failed`, and
   // the late rtms_started would admit the id again as a new stream with fresh counters and a
   // second audio file (the chaos soak hit this in ~4 % of its failovers).
   it('a failover whose rtms_started arrives after the client already retried the old server still moves the stream', async () => {

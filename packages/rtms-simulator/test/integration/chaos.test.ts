@@ -101,7 +101,8 @@ async function join(stream: SimulatedStream): Promise<{ signaling: TolerantSocke
   const urls = (answer['media_server'] as { server_urls: Record<string, string> }).server_urls;
   const media = new Map<MediaKind, TolerantSocket>();
   for (const kind of KINDS) {
-    const socket = await TolerantSocket.open(urls[kind] ?? '');
+    // The stand-in offers screen share under Zoom's RTMSManager key.
+    const socket = await TolerantSocket.open(urls[kind === 'deskshare' ? 'sharescreen' : kind] ?? '');
     socket.send({ msg_type: 3, protocol_version: 1, sequence: 0, ...identity, media_type: MEDIA_TYPE[kind] });
     expect((await socket.next(4))['status_code']).toBe(0);
     media.set(kind, socket);

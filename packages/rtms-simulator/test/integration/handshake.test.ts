@@ -4,6 +4,7 @@ import { SimulatorError, startSimulator } from '../../src/simulator.ts';
 import { CREDENTIALS, type Harness, harness } from './helpers/harness.ts';
 import { TestSocket, mediaHandshake, signalingHandshake, signatureOf } from './helpers/rawRtmsClient.ts';
 import { WebhookReceiver } from './helpers/webhookReceiver.ts';
+import { eventually } from '../../../../test/support/eventually.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -78,6 +79,44 @@ describe('webhooks', () => {
     const [stream] = h.sim.streams();
     expect(await stream?.whenEnded()).toMatchObject({ cause: 'webhookRejected' });
   });
+
+  it("with webhookRetries, redelivers an unacknowledged rtms_started byte for byte on Zoom's schedule (compressed) until acknowledged", async () => {
+    // timeScale 0.0001: 5 min -> 30 ms, 20 min -> 120 ms, 60 min -> 360 ms.
+    h = await harness({ webhookRetries: { timeScale: 0.0001 } });
+    h.receiver.status = 503;
+    const stream = await h.sim.startStream();
+    expect(stream.state).toBe('announced');
+    h.receiver.onEvent = () => {
+      if (h !== undefined && h.receiver.events('meeting.rtms_started').length === 2) h.receiver.status = 200;
+    };
+    const third = await h.receiver.waitForEvent('meeting.rtms_started', stream.rtmsStreamId, 3);
+    const deliveries = h.receiver.events('meeting.rtms_started');
+    expect(deliveries).toHaveLength(3);
+    for (const delivery of deliveries) expect(delivery.rawBody.equals(third.rawBody)).toBe(true);
+    await eventually(() => stream.webhooks.length === 3, { what: 'the acknowledged retry logged' });
+    expect(stream.webhooks.map(({ status, retry }) => ({ status, retry }))).toEqual([
+      { status: 503, retry: undefined },
+      { status: 503, retry: 1 },
+      { status: 200, retry: 2 },
+    ]);
+    const [first, second, last] = stream.webhooks.map((webhook) => webhook.at);
+    expect((second ?? 0) - (first ?? 0)).toBeGreaterThanOrEqual(30);
+    expect((last ?? 0) - (second ?? 0)).toBeGreaterThanOrEqual(120);
+    expect(h.sim.pendingWebhookRetries).toBe(0);
+    // The stream waited for its client meanwhile, as Zoom's does.
+    await h.join(stream);
+    await stream.whenReady();
+  });
+
+  it('with webhookRetries, never redelivers an acknowledged webhook', async () => {
+    h = await harness({ webhookRetries: { timeScale: 0.0001 } });
+    const stream = await h.sim.startStream();
+    expect(h.sim.pendingWebhookRetries).toBe(0);
+    await stream.stop();
+    await h.receiver.waitForEvent('meeting.rtms_stopped', stream.rtmsStreamId);
+    expect(h.sim.pendingWebhookRetries).toBe(0);
+    expect(stream.webhooks.map((webhook) => webhook.retry)).toEqual([undefined, undefined]);
+  });
 });
 
 describe('signaling handshake', () => {
@@ -94,12 +133,34 @@ describe('signaling handshake', () => {
     socket.close();
   });
 
+  it("offers the screen-share URL as `sharescreen` (Zoom's RTMSManager), or as `deskshare` on request", async () => {
+    h = await harness();
+    for (const [shareUrlKey, expected] of [[undefined, 'sharescreen'], ['deskshare', 'deskshare']] as const) {
+      const stream = await h.sim.startStream({ scopes: ['audio', 'deskshare'], ...(shareUrlKey === undefined ? {} : { shareUrlKey }) });
+      const { socket, answer } = await signalingHandshake(joinOptions(stream));
+      const urls = (answer['media_server'] as { server_urls: Record<string, string> }).server_urls;
+      expect(Object.keys(urls).sort()).toEqual(['all', 'audio', expected].sort());
+      expect(urls[expected]).toMatch(/\/media\/deskshare$/);
+      socket.close();
+    }
+  });
+
   it('offers only the all URL when split URLs are off', async () => {
     h = await harness();
     const stream = await h.sim.startStream({ offerSplitMediaUrls: false });
     const { socket, answer } = await signalingHandshake(joinOptions(stream));
     expect(Object.keys((answer['media_server'] as { server_urls: object }).server_urls)).toEqual(['all']);
     socket.close();
+  });
+
+  it('with handshakeRefusal bareClose, refuses a bad signature with a bare close 1000 and no status message', async () => {
+    h = await harness({ handshakeRefusal: 'bareClose' });
+    const stream = await h.sim.startStream();
+    const socket = await TestSocket.open(stream.signalingUrl);
+    socket.send({ msg_type: 1, protocol_version: 1, meeting_uuid: stream.entityId, rtms_stream_id: stream.rtmsStreamId, signature: 'f'.repeat(64) });
+    expect(await socket.closed).toEqual({ code: 1000, reason: '' });
+    expect(socket.messages).toEqual([]);
+    expect(stream.connections.handshakeRejections).toEqual([{ channel: 'signaling', statusCode: 3, reason: 'invalid signature' }]);
   });
 
   it('refuses a bad signature with status 3, then closes', async () => {

@@ -74,7 +74,7 @@ describe('media delivery', () => {
     const session = await h.join(stream, {
       media: [
         { url: 'video', mediaType: 2, mediaParams: { video: { codec: 7, fps: 25 } } },
-        { url: 'deskshare', mediaType: 4 },
+        { url: 'sharescreen', mediaType: 4 },
       ],
     });
     await stream.whenEnded();
@@ -166,6 +166,27 @@ describe('media delivery', () => {
       participant_info: { channel_id: channels[0], participant_mode: 'agent' },
     });
     expect(events.find((e) => e['event_type'] === 8)).toMatchObject({ participant_info: { channel_id: channels[1], participant_mode: 'caller' } });
+  });
+
+  it('Contact Center mixed audio (data_opt 1) still comes one packet per channel_id, every 20 ms, with URL-safe engagement ids', async () => {
+    h = await harness();
+    const stream = await h.sim.startStream({ product: 'contact_center', durationMs: 1000 });
+    expect(stream.entityId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    const started = await h.receiver.waitForEvent('contact_center.voice_rtms_started', stream.rtmsStreamId);
+    expect(started.body.payload['engagement_id']).toBe(stream.entityId);
+    const session = await h.join(stream, { media: [{ url: 'audio', mediaType: 1, mediaParams: { audio: { data_opt: 1 } } }] });
+    await stream.whenEnded();
+    await session.signaling.closed;
+    const channels = stream.participants.map((p) => p.channelId);
+    expect([...stream.sent.audioUserIds()].sort()).toEqual([...channels].sort());
+    const audio = session.media[0]?.messages.filter((m) => m.msg_type === 14).map((m) => m['content'] as Record<string, unknown>) ?? [];
+    expect(audio.length).toBeGreaterThan(0);
+    expect(audio.every((content) => typeof content['channel_id'] === 'string' && !('user_id' in content))).toBe(true);
+    for (const id of channels) {
+      const ofChannel = audio.filter((content) => content['channel_id'] === id).map((content) => Number(content['timestamp']));
+      expect(timestampGaps(ofChannel, 20)).toEqual([]);
+      expect(session.collector.audioOf(String(id)).equals(stream.sent.audio(String(id)))).toBe(true);
+    }
   });
 
   it('individual video (data_opt 4) flows only for the subscribed participant', async () => {

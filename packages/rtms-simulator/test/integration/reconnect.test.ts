@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CREDENTIALS, type Harness, harness, timestampGaps } from './helpers/harness.ts';
-import { MediaCollector, collectInto, joinStream, mediaHandshake, signalingHandshake, type Message } from './helpers/rawRtmsClient.ts';
+import { MediaCollector, TestSocket, collectInto, joinStream, mediaHandshake, signatureOf, type Message } from './helpers/rawRtmsClient.ts';
 import { EventType, MessageType } from '../../src/connectorShared.ts';
+import type { SimulatedStream } from '../../src/simulator.ts';
 import { eventually } from '../../../../test/support/eventually.ts';
 
 let h: Harness | undefined;
@@ -66,6 +67,55 @@ describe('keep-alive', () => {
     expect(stream.connections.keepAliveTimeouts).toEqual([{ channel: 'media', kinds: ['audio', 'video', 'deskshare', 'transcript', 'chat'] }]);
     expect(stream.state).toBe('connected');
     expect(h.receiver.events('meeting.rtms_interrupted')).toHaveLength(0);
+  });
+});
+
+describe('a media socket closed by the client', () => {
+  const split = [
+    { url: 'audio', mediaType: 1 },
+    { url: 'transcript', mediaType: 8 },
+  ];
+
+  /** A stream joined with split audio and transcript sockets, whose client then closed the audio one. */
+  async function joinAndCloseAudio(mediaReconnectGraceMs: number): Promise<{ stream: SimulatedStream; session: Awaited<ReturnType<Harness['join']>> }> {
+    h = await harness({ reconnectGraceMs: 30_000, mediaReconnectGraceMs });
+    const stream = await h.sim.startStream();
+    const session = await h.join(stream, { media: split });
+    await stream.whenReady();
+    const audio = session.media[0];
+    if (audio === undefined) throw new Error('no audio socket');
+    audio.close();
+    await audio.closed;
+    await session.signaling.waitFor(mediaInterrupted);
+    return { stream, session };
+  }
+
+  async function streamState(session: Awaited<ReturnType<Harness['join']>>, rtmsStreamId: string): Promise<unknown> {
+    const before = session.signaling.messages.length;
+    session.signaling.send({ msg_type: MessageType.STREAM_STATE_REQ, rtms_stream_id: rtmsStreamId });
+    const answer = await session.signaling.waitFor((m) => m.msg_type === MessageType.STREAM_STATE_RESP && session.signaling.messages.indexOf(m) >= before);
+    return answer['state'];
+  }
+
+  it('is lost: STREAM_STATE says INTERRUPTED, a CLIENT_READY_ACK does not cancel the grace, the stream ends with 19', async () => {
+    const { stream, session } = await joinAndCloseAudio(800);
+    expect(await streamState(session, stream.rtmsStreamId)).toBe(2);
+    session.signaling.send({ msg_type: MessageType.CLIENT_READY_ACK, rtms_stream_id: stream.rtmsStreamId });
+    expect(await streamState(session, stream.rtmsStreamId)).toBe(2);
+    expect(await stream.whenEnded()).toMatchObject({ stopReason: 19, cause: 'graceExpired' });
+    expect(stream.readyCount).toBe(1);
+    expect(stream.connections.mediaInterruptions).toBe(1);
+  });
+
+  it('is back once the client rejoins that media: ACTIVE again and the grace is cancelled', async () => {
+    const { stream, session } = await joinAndCloseAudio(30_000);
+    const urls = (session.handshake['media_server'] as { server_urls: Record<string, string> }).server_urls;
+    const options = { signalingUrl: stream.signalingUrl, rtmsStreamId: stream.rtmsStreamId, entityId: stream.entityId, ...CREDENTIALS };
+    const { answer } = await mediaHandshake(urls['audio'] ?? '', options, { url: 'audio', mediaType: 1 });
+    expect(answer['status_code']).toBe(0);
+    session.signaling.send({ msg_type: MessageType.CLIENT_READY_ACK, rtms_stream_id: stream.rtmsStreamId });
+    await stream.whenReady(2);
+    expect(await streamState(session, stream.rtmsStreamId)).toBe(1);
   });
 });
 
@@ -171,7 +221,7 @@ describe('rejoin', () => {
     expect(states).toEqual([[1, 0], [2, 14], [1, 0], [4, 6]]);
   });
 
-  it('after failover(), announces the same stream at a new URL; the old URL refuses it; rejoin completes the audio', async () => {
+  it('after failover(), announces the same stream at a new URL; the old server no longer answers; rejoin completes the audio', async () => {
     h = await harness({ reconnectGraceMs: 30_000 });
     const stream = await h.sim.startStream({ durationMs: 2500 });
     const collector = new MediaCollector();
@@ -189,14 +239,19 @@ describe('rejoin', () => {
     expect(stream.signalingUrl).toMatch(/\/signaling-2$/);
     expect(failover?.body.payload['server_urls']).not.toBe(original?.body.payload['server_urls']);
     await first.signaling.closed;
-    const stale = await signalingHandshake({
-      signalingUrl: oldUrl,
-      clientId: CREDENTIALS.clientId,
-      clientSecret: CREDENTIALS.clientSecret,
-      rtmsStreamId: stream.rtmsStreamId,
-      entityId: stream.entityId,
+    // A failed server says nothing: the handshake is dropped without a status or a close frame.
+    const stale = await TestSocket.open(oldUrl);
+    stale.send({
+      msg_type: MessageType.SIGNALING_HAND_SHAKE_REQ,
+      protocol_version: 1,
+      meeting_uuid: stream.entityId,
+      rtms_stream_id: stream.rtmsStreamId,
+      signature: signatureOf({ ...CREDENTIALS, rtmsStreamId: stream.rtmsStreamId, entityId: stream.entityId }),
     });
-    expect(stale.answer['status_code']).toBe(2);
+    expect((await stale.closed).code).toBe(1006);
+    expect(stale.messages).toEqual([]);
+    expect(stream.connections.oldServerAttempts).toBe(1);
+    expect(stream.connections.handshakeRejections).toEqual([]);
     const second = await h.join(stream, { collector, signalingUrl: String(failover?.body.payload['server_urls']) });
     expect(second.media.length).toBe(1);
     await stream.whenEnded();
@@ -204,6 +259,30 @@ describe('rejoin', () => {
     expect(timestampGaps(collector.audioTimestamps.get('0') ?? [], 20)).toEqual([]);
     expect(collector.audioOf('0').equals(stream.sent.audio('0'))).toBe(true);
     expect(h.receiver.events('meeting.rtms_interrupted')).toHaveLength(0);
+  });
+
+  it('while the client is away only audio is buffered: transcripts and chat produced meanwhile are lost and counted', async () => {
+    h = await harness({ reconnectGraceMs: 30_000 });
+    const stream = await h.sim.startStream();
+    const collector = new MediaCollector();
+    const first = await h.join(stream, { collector });
+    await stream.whenReady();
+    await stream.interrupt();
+    await first.signaling.closed;
+    await eventually(() => stream.dropped.transcriptsWhileAway > 0, { what: 'a transcript line produced while away', timeoutMs: 20_000 });
+    // The contrast: audio from the same span waits for the client, text does not.
+    expect(stream.backlogSize('transcript')).toBe(0);
+    expect(stream.backlogSize('chat')).toBe(0);
+    expect(stream.backlogSize('audio')).toBeGreaterThan(0);
+    const lostTranscripts = stream.dropped.transcriptsWhileAway;
+    await h.join(stream, { collector });
+    await stream.whenReady(2);
+    await stream.stop();
+    await eventually(() => collector.audioOf('0').length === stream.sent.audio('0').length, { what: 'all audio received' });
+    expect(collector.audioOf('0').equals(stream.sent.audio('0'))).toBe(true);
+    expect(collector.transcripts).toEqual(stream.sent.transcripts());
+    expect(stream.dropped.transcriptsWhileAway).toBeGreaterThanOrEqual(lostTranscripts);
+    expect(stream.dropped.audioPackets).toBe(0);
   });
 
   it('resendStart() re-posts the identical rtms_started body', async () => {

@@ -41,7 +41,7 @@ describe('sync marks', () => {
       media: [
         { url: 'audio', mediaType: 1 },
         { url: 'video', mediaType: 2, mediaParams: { video: { codec: 7, fps: 25 } } },
-        { url: 'deskshare', mediaType: 4, mediaParams: { deskshare: { codec: 7, fps: 15 } } },
+        { url: 'sharescreen', mediaType: 4, mediaParams: { deskshare: { codec: 7, fps: 15 } } },
       ],
     });
     await stream.whenEnded();

@@ -31,6 +31,37 @@ describe('MediaBacklog', () => {
   });
 });
 
+describe('MediaBacklog across interruptions (Zoom buffers audio only)', () => {
+  const participant = { index: 0, userId: 1, userName: 'A', key: '1', channelId: undefined, role: undefined, voice: 0, gain: 1, pan: 0 };
+  const transcript = (startTime: number) => ({ kind: 'transcript' as const, participant, text: 'hi', startTime, endTime: startTime + 500, language: 9 });
+  const chat = (timestamp: number) => ({ kind: 'chat' as const, participant, text: 'yo', timestamp });
+
+  it('keeps audio but loses and counts text produced while no socket can carry it', () => {
+    let reachable = false;
+    const backlog = new MediaBacklog({}, () => reachable);
+    backlog.push(audio(0));
+    backlog.push(transcript(0));
+    backlog.push(chat(0));
+    expect([backlog.size('audio'), backlog.size('transcript'), backlog.size('chat')]).toEqual([1, 0, 0]);
+    expect(backlog.dropped).toMatchObject({ transcriptsWhileAway: 1, chatsWhileAway: 1, transcripts: 0, chats: 0 });
+    reachable = true;
+    backlog.push(transcript(1));
+    backlog.push(chat(1));
+    expect([backlog.size('transcript'), backlog.size('chat')]).toEqual([1, 1]);
+  });
+
+  it('requeues the audio a dead socket never wrote and counts its text as lost', () => {
+    const backlog = new MediaBacklog();
+    backlog.push(audio(100));
+    backlog.requeueUndelivered([audio(40), transcript(40), audio(60), chat(50)]);
+    expect(backlog.size('transcript') + backlog.size('chat')).toBe(0);
+    expect(backlog.dropped).toMatchObject({ transcriptsWhileAway: 1, chatsWhileAway: 1 });
+    const order: number[] = [];
+    for (let item = backlog.shift('audio'); item !== undefined; item = backlog.shift('audio')) order.push((item as AudioItem).mediaMs);
+    expect(order).toEqual([40, 60, 100]);
+  });
+});
+
 describe('Deque', () => {
   it('behaves as a FIFO with unshift across growth', () => {
     const deque = new Deque<number>(4);

@@ -16,6 +16,7 @@ describe('parseSimulatorArgs', () => {
       port: 0,
       help: false,
       progressIntervalMs: 5000,
+      webhookRetryScale: undefined,
     });
   });
 
@@ -24,11 +25,13 @@ describe('parseSimulatorArgs', () => {
       '--webhook-url=http://h/w', '--streams', '5', '--product', 'contact_center', '--participants', '2', '--duration', '2.5',
       '--scenario', 'failover', '--keepalive-ms', '500', '--grace-ms', '3000', '--seed', '7', '--port', '9000', '--host', '::1',
       '--client-id', 'a', '--client-secret', 'b', '--webhook-secret', 'c', '--verbose', '--progress', '0.5',
+      '--webhook-retry-scale', '0.01',
     ]);
     expect(args).toMatchObject({
       streams: 5, product: 'contact_center', participants: 2, durationMs: 2500, scenario: 'failover', keepAliveIntervalMs: 500,
       reconnectGraceMs: 3000, seed: 7, port: 9000, host: '::1', clientId: 'a', clientSecret: 'b', webhookSecret: 'c', verbose: true,
       progressIntervalMs: 500,
+      webhookRetryScale: 0.01,
     });
   });
 
@@ -40,6 +43,7 @@ describe('parseSimulatorArgs', () => {
     [['--webhook-url', 'http://x', '--scenario', 'chaos'], /--scenario: expected one of normal, stop/],
     [['--webhook-url', 'http://x', '--product', 'phone'], /--product/],
     [['--webhook-url', 'http://x', '--progress', 'often'], /--progress: expected seconds from 0/],
+    [['--webhook-url', 'http://x', '--webhook-retry-scale', '2'], /--webhook-retry-scale: expected a number greater than 0 and at most 1/],
     [['--webhook-url', 'http://x', '--wat'], /Unknown option '--wat'/],
     [['--webhook-url', 'http://x', 'positional'], /positional/i],
   ])('%j -> one-line ArgsError', (argv, message) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lifecycleWebhookBody, type StreamIdentity } from '../../src/webhookBodies.ts';
+import { entityIdFor, lifecycleWebhookBody, type StreamIdentity } from '../../src/webhookBodies.ts';
 
 const identity = (product: StreamIdentity['product'], webinarIdKey: StreamIdentity['webinarIdKey'] = 'webinar_uuid'): StreamIdentity => ({
   product,
@@ -56,5 +56,27 @@ describe('lifecycleWebhookBody', () => {
     expect(body.payload['account_id']).toBe('acct');
     expect(body.payload['object']).toMatchObject({ meeting_uuid: 'rBpXn3Jz4k2N8w==', webinar_id: 81234567890, server_urls: 'ws://x' });
     expect(body.payload['object']).not.toHaveProperty('webinar_uuid');
+  });
+});
+
+describe('entityIdFor', () => {
+  // Bytes whose base64 has both `+` and `/` (0xfb 0xff 0xbf -> "+/+/"), like real meeting UUIDs.
+  const bytes = Buffer.from([0xfb, 0xff, 0xbf, 0xfb, 0xff, 0xbf, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+
+  it('keeps meeting, webinar and session UUIDs standard base64 with +, / and == padding', () => {
+    for (const product of ['meeting', 'webinar', 'session'] as const) {
+      const id = entityIdFor(product, bytes);
+      expect(id).toMatch(/^[A-Za-z0-9+/]{22}==$/);
+      expect(id).toContain('+');
+      expect(id).toContain('/');
+    }
+  });
+
+  it('makes Contact Center engagement ids URL-safe base64 without padding, like W_VATTk_Q5aW6z5rZtBxAQ', () => {
+    const id = entityIdFor('contact_center', bytes);
+    expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(id).toContain('-');
+    expect(id).toContain('_');
+    expect(Buffer.from(id, 'base64url').equals(bytes)).toBe(true);
   });
 });

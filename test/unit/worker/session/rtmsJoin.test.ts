@@ -10,7 +10,7 @@ import type { StreamStart } from '../../../../src/rtms/products.ts';
 import { handshakeSignature } from '../../../../src/rtms/signature.ts';
 import { SUBSCRIBED_EVENTS } from '../../../../src/rtms/codes.ts';
 import { decodeHandshakeResponse } from '../../../../src/rtms/decodeRtmsMessage.ts';
-import { RtmsJoin, handshakeFields, handshakeRejection, planMedia, type MediaConnection } from '../../../../src/worker/session/rtmsJoin.ts';
+import { RtmsJoin, closedWithoutStatus, handshakeFields, handshakeRejection, planMedia, type MediaConnection } from '../../../../src/worker/session/rtmsJoin.ts';
 
 const ENV = { ZM_RTMS_CLIENT: 'client-id', ZM_RTMS_SECRET: 'client-secret', ZM_WEBHOOK_SECRET_TOKEN: 'token', RTMS_ALLOWED_HOSTS: '*', RTMS_MEDIA: 'audio,transcript' };
 
@@ -35,8 +35,32 @@ describe('planMedia', () => {
     expect(plan.unavailable).toEqual(['video']);
   });
 
+  it('the screen-share URL under either key Zoom may use: `deskshare` or `sharescreen` (Zoom\'s RTMSManager)', () => {
+    for (const key of ['deskshare', 'sharescreen']) {
+      const plan = planMedia(decodeHandshakeResponse({ msg_type: 2, media_server: { server_urls: { audio: 'wss://a', [key]: 'wss://s', all: 'wss://all' } } }), ['audio', 'deskshare']);
+      expect(plan.connections.map(({ key: label, url, kinds }) => ({ label, url, kinds }))).toEqual([
+        { label: 'audio', url: 'wss://a', kinds: ['audio'] },
+        { label: 'deskshare', url: 'wss://s', kinds: ['deskshare'] },
+      ]);
+    }
+  });
+
   it('no URL at all: a protocol violation, not retried', () => {
     expect(() => planMedia(decodeHandshakeResponse({ msg_type: 2, media_server: 'nothing' }), ['audio'])).toThrow(expect.objectContaining({ code: 'RTMS_PROTOCOL_VIOLATION', retryable: false }));
+  });
+});
+
+describe('closedWithoutStatus (a handshake answered by a bare close)', () => {
+  it('a normal close (1000) is a refusal with a clear name: final on a first join, retried on a rejoin of a live stream', () => {
+    const first = closedWithoutStatus('signaling', 1000, false);
+    expect(first).toMatchObject({ code: 'RTMS_HANDSHAKE_REJECTED', statusName: 'CLOSED_WITHOUT_STATUS', statusCode: undefined, retryable: false });
+    expect(first?.message).toMatch(/^signaling handshake rejected: CLOSED_WITHOUT_STATUS: Zoom closed the connection \(1000\) without answering/);
+    expect(closedWithoutStatus('media:audio', 1000, true)).toMatchObject({ retryable: true });
+  });
+
+  it('any other end (no close handshake, another code) stays a connection loss', () => {
+    expect(closedWithoutStatus('signaling', undefined, false)).toBeUndefined();
+    expect(closedWithoutStatus('signaling', 1011, false)).toBeUndefined();
   });
 });
 
