@@ -111,7 +111,7 @@ describe('distinct speaker flood', () => {
       const audio = (final['media'] as Record<string, { framesReceived: number; framesWritten: number; framesDropped: Record<string, number> }>)['audio'];
       expect(audio).toMatchObject({ framesReceived: SPEAKERS + RETURNING, framesWritten: SPEAKERS + RETURNING, framesDropped: {} });
       expect(maxFds - baseline, `descriptors at the maximum: ${atMax}`).toBeLessThan(EXTRA_FDS_LIMIT);
-      expect(final['fileCount']).toBe(SPEAKERS + RETURNING + 2); // + stream.json, events.jsonl
+      expect(final['fileCount']).toBe(2 * (SPEAKERS + RETURNING) + 2); // each WAV and its time index, + stream.json, events.jsonl
       expect((final['files'] as unknown[]).length).toBe(1000);
       // A returning speaker's audio: part 1 then part 2, byte for byte.
       const dir = streamDirectory(rig.outputDir, id);
