@@ -13,6 +13,8 @@ import { LiveHub } from './http/liveHub.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { ConnectorMetrics } from './metrics.ts';
 import { registerOperatorMetrics } from './operatorMetrics.ts';
+import { objectStoreMetrics } from './objectStore/objectStoreMetrics.ts';
+import { ObjectStoreUploader } from './objectStore/objectStoreUploader.ts';
 import { checkOutputDirectory, describeOutputDirProblem, type OutputDirCheck } from './sinks/outputDirectoryCheck.ts';
 import { OutputDirectoryMonitor } from './sinks/outputDirectoryMonitor.ts';
 import { RedisLifecycleLog } from './sinks/redisLifecycleLog.ts';
@@ -134,6 +136,9 @@ async function main(): Promise<void> {
   });
   const metrics = new ConnectorMetrics({ supervisor, live, version: VERSION });
   registerOperatorMetrics(metrics.registry, { capacity: config.capacity, outputDirUsable: () => outputDir.usable });
+  // Object storage (docs/object-storage.md): reads OUTPUT_DIR in this thread, off the frame path.
+  const uploadObserver = objectStoreMetrics(metrics.registry, () => uploader);
+  const uploader = config.objectStore && new ObjectStoreUploader({ config: config.objectStore, outputDir: config.outputDir, logger, observer: uploadObserver });
   supervisor.on('liveBatch', (batch) => live.deliver(batch));
   supervisor.on('streamFinished', (stats) => live.streamEnded(stats.rtmsStreamId));
 
@@ -175,6 +180,7 @@ async function main(): Promise<void> {
   const { port } = await server.listen();
   const internalPort = internalServer && (await internalServer.listen()).port;
   outputDir.start();
+  uploader?.start();
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -202,6 +208,7 @@ async function main(): Promise<void> {
     // Stop admitting first so /readyz turns 503 while streams close.
     handOff
       .then(() => supervisor.close())
+      .then(() => uploader?.finish())
       .then(() => cluster?.stop())
       .then(() => {
         live.close();

@@ -1,0 +1,299 @@
+import { open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from '../logger.ts';
+import { readRange, type ObjectStoreClient } from './objectStoreClient.ts';
+import type { ObjectStoreConfig } from './objectStoreConfig.ts';
+import { ObjectStoreError, type UploadFailureReason } from './objectStoreErrors.ts';
+import { OWNER_OBJECT, PARTS_SUFFIX, attemptNumbers, attemptPrefix, coveredEnd, parsePartKey, partKey, streamPrefix } from './objectLayout.ts';
+
+/** The local record of a stream's uploads, beside its files (not uploaded itself). */
+export const MARKER = '.object-store.json';
+const STREAM_JSON = 'stream.json';
+const FINISHED_STATES = new Set(['ended', 'failed', 'rejected']);
+
+export type UploadKind = 'part' | 'final' | 'small';
+
+/** What the uploader is told, for metrics (objectStoreMetrics.ts). */
+export interface UploadObserver {
+  uploaded(kind: UploadKind, bytes: number): void;
+}
+
+interface Marker {
+  attempt: number;
+  /** `<size>:<mtime>` of each file as last uploaded whole. */
+  uploaded: Record<string, string>;
+  /** Files given up on at the end of the retry window, with the reason. */
+  notUploaded?: { file: string; reason: UploadFailureReason }[];
+}
+
+interface FileState {
+  /** Bytes of a growing file covered by parts. */
+  streamedTo: number;
+  /** When bytes not yet uploaded were first seen (lag), ms. */
+  pendingSince: number | undefined;
+  /** When this small file was last uploaded, ms. */
+  uploadedAt: number;
+}
+
+interface LocalFile {
+  readonly name: string;
+  readonly size: number;
+  readonly signature: string;
+}
+
+/** Growing files streamed as parts: WAV, H.264 and JSON-lines media (not `events.jsonl`). */
+export function isStreamed(file: string): boolean {
+  return /\.(wav|h264)$/.test(file) || (file.endsWith('.jsonl') && !/(^|\/)events\.jsonl$/.test(file));
+}
+
+/**
+ * One stream directory's uploads (docs/object-storage.md): parts of growing files while the
+ * stream runs, every file whole once the stream is finished (then its parts are deleted), small
+ * files whenever they change (at most every `smallFileIntervalMs`). `sync()` does what is due
+ * and throws the first failure; the caller retries it later. What is in the store is read back
+ * once per process (a list of the attempt's keys), so a restarted process continues where the
+ * store is, never writing a second copy of a range.
+ */
+export class StreamUpload {
+  readonly name: string;
+  readonly directory: string;
+  /** Set when the stream was first seen finished, ms. */
+  finishedAt: number | undefined;
+  /** Everything of the finished stream is stored, or given up on. */
+  settled = false;
+  lastFailure: UploadFailureReason | undefined;
+  readonly #config: ObjectStoreConfig;
+  readonly #client: ObjectStoreClient;
+  readonly #observer: UploadObserver;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  #marker: Marker | undefined;
+  #listed = false;
+  readonly #files = new Map<string, FileState>();
+  #settledSignature = '';
+
+  constructor(options: { name: string; directory: string; config: ObjectStoreConfig; client: ObjectStoreClient; observer: UploadObserver; logger: Logger; now: () => number }) {
+    this.name = options.name;
+    this.directory = options.directory;
+    this.#config = options.config;
+    this.#client = options.client;
+    this.#observer = options.observer;
+    this.#logger = options.logger;
+    this.#now = options.now;
+  }
+
+  get attempt(): number | undefined {
+    return this.#marker?.attempt;
+  }
+
+  /** The oldest not-yet-uploaded bytes' first sighting, ms (undefined: nothing waits). */
+  oldestPending(): number | undefined {
+    let oldest: number | undefined;
+    for (const file of this.#files.values()) if (file.pendingSince !== undefined && (oldest === undefined || file.pendingSince < oldest)) oldest = file.pendingSince;
+    return oldest;
+  }
+
+  /** Whether a settled stream changed since (its `stream.json` was rewritten): then it is synced again. */
+  async changedSinceSettled(): Promise<boolean> {
+    return (await signatureOf(join(this.directory, STREAM_JSON))) !== this.#settledSignature;
+  }
+
+  async sync(): Promise<void> {
+    const finished = await this.#readFinished();
+    if (finished && this.finishedAt === undefined) this.finishedAt = this.#now();
+    if (!finished) this.finishedAt = undefined;
+    const marker = await this.#claim();
+    const base = attemptPrefix(this.#config.prefix, this.name, marker.attempt);
+    if (!this.#listed) await this.#readStore(base);
+    const files = await listFiles(this.directory);
+    for (const file of files) {
+      if (isStreamed(file.name)) await this.#syncStreamed(base, marker, file, finished);
+      else await this.#syncSmall(base, marker, file, finished);
+    }
+    if (finished) await this.#settle(marker, []);
+  }
+
+  /** The retry window ended: what is still not stored is recorded as not uploaded. */
+  async giveUp(): Promise<{ file: string; reason: UploadFailureReason }[]> {
+    const marker = this.#marker;
+    const files = await listFiles(this.directory);
+    const reason = this.lastFailure ?? 'unreachable';
+    const left = files.filter((file) => marker?.uploaded[file.name] !== file.signature).map((file) => ({ file: file.name, reason }));
+    if (marker !== undefined) await this.#settle(marker, left);
+    else this.settled = true;
+    for (const state of this.#files.values()) state.pendingSince = undefined;
+    return left;
+  }
+
+  async #readFinished(): Promise<boolean> {
+    try {
+      const document = JSON.parse(await readFile(join(this.directory, STREAM_JSON), 'utf8')) as Record<string, unknown>;
+      return typeof document['released'] === 'string' || (typeof document['state'] === 'string' && FINISHED_STATES.has(document['state']));
+    } catch {
+      return false;
+    }
+  }
+
+  /** This process's attempt number: the local record's, or the next free one in the store. */
+  async #claim(): Promise<Marker> {
+    if (this.#marker !== undefined) return this.#marker;
+    try {
+      const local = JSON.parse(await readFile(join(this.directory, MARKER), 'utf8')) as Marker;
+      if (Number.isSafeInteger(local.attempt) && local.attempt > 0) return (this.#marker = { attempt: local.attempt, uploaded: local.uploaded ?? {}, notUploaded: local.notUploaded });
+    } catch {
+      // None yet: claim one.
+    }
+    const { folders } = await this.#client.list(`${streamPrefix(this.#config.prefix, this.name)}attempts/`, '/');
+    const owner = Buffer.from(JSON.stringify({ host: hostname(), pid: process.pid, at: new Date(this.#now()).toISOString() }));
+    for (let attempt = Math.max(0, ...attemptNumbers(folders)) + 1; ; attempt++) {
+      // Conditional create where the store supports it: two claimants never share a number.
+      if ((await this.#client.put(`${attemptPrefix(this.#config.prefix, this.name, attempt)}${OWNER_OBJECT}`, owner, true)) === 'exists') continue;
+      this.#marker = { attempt, uploaded: {} };
+      await this.#saveMarker();
+      this.#logger.info({ stream: this.name, attempt }, 'object store: stream output claimed');
+      return this.#marker;
+    }
+  }
+
+  /** Reads back which parts the store holds for this attempt (a restarted process continues there). */
+  async #readStore(base: string): Promise<void> {
+    const { objects } = await this.#client.list(base);
+    const parts = new Map<string, { start: number; end: number }[]>();
+    for (const object of objects) {
+      const part = parsePartKey(base, object.key);
+      if (part !== undefined) parts.set(part.file, [...(parts.get(part.file) ?? []), part]);
+    }
+    for (const [file, ranges] of parts) this.#state(file).streamedTo = coveredEnd(ranges);
+    this.#listed = true;
+  }
+
+  #state(file: string): FileState {
+    let state = this.#files.get(file);
+    if (state === undefined) this.#files.set(file, (state = { streamedTo: 0, pendingSince: undefined, uploadedAt: 0 }));
+    return state;
+  }
+
+  async #syncStreamed(base: string, marker: Marker, file: LocalFile, finished: boolean): Promise<void> {
+    const state = this.#state(file.name);
+    if (marker.uploaded[file.name] === file.signature) return;
+    const now = this.#now();
+    if (file.size > state.streamedTo) state.pendingSince ??= now;
+    const path = join(this.directory, file.name);
+    if (finished) {
+      const result = await this.#client.uploadFile(`${base}${file.name}`, path, file.size, this.#config.partBytes);
+      this.#observer.uploaded('final', result.size);
+      marker.uploaded[file.name] = file.signature;
+      await this.#saveMarker();
+      const { objects } = await this.#client.list(`${base}${file.name}${PARTS_SUFFIX}`);
+      if (objects.length > 0) await this.#client.delete(objects.map((object) => object.key));
+      if (this.#config.localRetention === 'delete') await this.#deleteLocal(path, file);
+      state.pendingSince = undefined;
+      return;
+    }
+    while (file.size - state.streamedTo >= this.#config.partBytes || (file.size > state.streamedTo && now - (state.pendingSince ?? now) >= this.#config.partIntervalMs)) {
+      const length = Math.min(this.#config.partBytes, file.size - state.streamedTo);
+      let body = await readPart(path, state.streamedTo, length);
+      // JSON lines are cut back after a restart (docs/output.md): only whole lines go to parts.
+      if (file.name.endsWith('.jsonl')) body = body.subarray(0, body.lastIndexOf(0x0a) + 1);
+      if (body.length === 0) break;
+      await this.#client.put(partKey(base, file.name, state.streamedTo, state.streamedTo + body.length), body);
+      this.#observer.uploaded('part', body.length);
+      state.streamedTo += body.length;
+      state.pendingSince = file.size > state.streamedTo ? this.#now() : undefined;
+    }
+  }
+
+  async #syncSmall(base: string, marker: Marker, file: LocalFile, finished: boolean): Promise<void> {
+    if (marker.uploaded[file.name] === file.signature) return;
+    const state = this.#state(file.name);
+    const now = this.#now();
+    state.pendingSince ??= now;
+    if (!finished && now - state.uploadedAt < this.#config.smallFileIntervalMs) return;
+    const result = await this.#client.uploadFile(`${base}${file.name}`, join(this.directory, file.name), file.size, this.#config.partBytes);
+    this.#observer.uploaded('small', result.size);
+    marker.uploaded[file.name] = file.signature;
+    state.uploadedAt = now;
+    state.pendingSince = undefined;
+  }
+
+  async #deleteLocal(path: string, file: LocalFile): Promise<void> {
+    // Confirmed by checksum (uploadFile compared the ETag); only then is the local copy let go.
+    await unlink(path).catch((error: unknown) => this.#logger.warn({ stream: this.name, file: file.name, code: (error as NodeJS.ErrnoException).code }, 'object store: local copy not deleted'));
+  }
+
+  /** All stored (or given up on): recorded once in `stream.json` → `objectStore`, then uploaded again. */
+  async #settle(marker: Marker, notUploaded: { file: string; reason: UploadFailureReason }[]): Promise<void> {
+    const record = { url: `s3://${this.#client.bucket}/${attemptPrefix(this.#config.prefix, this.name, marker.attempt)}`, attempt: marker.attempt, complete: notUploaded.length === 0, notUploaded };
+    const path = join(this.directory, STREAM_JSON);
+    try {
+      const document = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+      if (JSON.stringify(document['objectStore']) !== JSON.stringify(record)) {
+        const temp = join(this.directory, '.stream.json.object-store.tmp');
+        await writeFile(temp, `${JSON.stringify({ ...document, objectStore: record }, null, 2)}\n`);
+        await rename(temp, path);
+        // The record itself goes to the store with the next sync (stream.json changed).
+        marker.notUploaded = notUploaded;
+        await this.#saveMarker();
+        if (notUploaded.length === 0) return;
+      }
+    } catch (error) {
+      this.#logger.warn({ stream: this.name, code: (error as NodeJS.ErrnoException).code }, 'object store: stream.json not updated');
+    }
+    marker.notUploaded = notUploaded;
+    await this.#saveMarker();
+    this.#settledSignature = await signatureOf(path);
+    this.settled = true;
+  }
+
+  async #saveMarker(): Promise<void> {
+    const temp = join(this.directory, `${MARKER}.tmp`);
+    try {
+      await writeFile(temp, JSON.stringify(this.#marker));
+      await rename(temp, join(this.directory, MARKER));
+    } catch (error) {
+      throw new ObjectStoreError('local_read', `cannot record uploads in ${this.name}`, error);
+    }
+  }
+}
+
+async function readPart(path: string, offset: number, length: number): Promise<Buffer> {
+  const file = await open(path, 'r').catch((error: unknown) => {
+    throw new ObjectStoreError('local_read', `cannot read ${path}`, error);
+  });
+  try {
+    return await readRange(file, offset, length, path);
+  } finally {
+    await file.close();
+  }
+}
+
+async function signatureOf(path: string): Promise<string> {
+  try {
+    const info = await stat(path);
+    return `${info.size}:${info.mtimeMs}`;
+  } catch {
+    return '';
+  }
+}
+
+/** Every file under the stream directory (recursively), except hidden and temporary ones. */
+async function listFiles(directory: string): Promise<LocalFile[]> {
+  let entries: string[];
+  try {
+    entries = await readdir(directory, { recursive: true });
+  } catch (error) {
+    throw new ObjectStoreError('local_read', `cannot list ${directory}`, error);
+  }
+  const files: LocalFile[] = [];
+  for (const name of entries.sort()) {
+    if (name.split('/').some((segment) => segment.startsWith('.')) || name.endsWith('.tmp')) continue;
+    try {
+      const info = await stat(join(directory, name));
+      if (info.isFile()) files.push({ name, size: info.size, signature: `${info.size}:${info.mtimeMs}` });
+    } catch {
+      // Gone meanwhile (a temporary file renamed): seen at the next scan if it matters.
+    }
+  }
+  return files;
+}
