@@ -1,0 +1,148 @@
+import { createHash } from 'node:crypto';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EnvReader } from '../../../src/envReader.ts';
+import { createLogger } from '../../../src/logger.ts';
+import { readObjectStoreConfig } from '../../../src/objectStore/objectStoreConfig.ts';
+import { ObjectStoreUploader, type UploaderObserver } from '../../../src/objectStore/objectStoreUploader.ts';
+import { eventually } from '../../support/eventually.ts';
+import { S3TestServer, s3TestEnv } from '../../support/s3Server.ts';
+import { tempDir, type TempDir } from '../../support/tempDir.ts';
+
+const MiB = 1024 * 1024;
+const BUCKET = 'recordings';
+
+/** A WAV-shaped growing file: a 44-byte header rewritten as it grows, then PCM-like bytes. */
+function wavHeader(dataBytes: number): Buffer {
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0);
+  header.writeUInt32LE(36 + dataBytes, 4);
+  header.write('WAVEfmt ', 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(16000, 24);
+  header.writeUInt32LE(32000, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36);
+  header.writeUInt32LE(dataBytes, 40);
+  return header;
+}
+
+function chunk(index: number, bytes: number): Buffer {
+  const buffer = Buffer.alloc(bytes);
+  for (let i = 0; i < bytes; i += 4) buffer.writeUInt32LE((index * 7919 + i) >>> 0, i);
+  return buffer;
+}
+
+const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+
+describe('object storage upload against a real S3-compatible server (s3rver)', () => {
+  let store: TempDir;
+  let output: TempDir;
+  let server: S3TestServer;
+  const failures: string[] = [];
+  const kinds: string[] = [];
+  const observer: UploaderObserver = { uploaded: (kind) => kinds.push(kind), failed: (reason) => failures.push(reason), retried() {}, notUploaded() {}, overflowed() {} };
+
+  beforeAll(async () => {
+    store = await tempDir('rtms-s3-store-');
+    output = await tempDir('rtms-s3-out-');
+    server = new S3TestServer(store.path);
+    await server.start();
+    await server.createBucket(BUCKET);
+  });
+  afterAll(async () => {
+    await server.stop();
+    await store.remove();
+    await output.remove();
+  });
+
+  async function listKeys(prefix: string): Promise<{ key: string; size: number }[]> {
+    const client = server.client();
+    const page = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
+    client.destroy();
+    return (page.Contents ?? []).map((item) => ({ key: item.Key ?? '', size: item.Size ?? 0 }));
+  }
+
+  async function getObject(key: string): Promise<Buffer> {
+    const client = server.client();
+    const result = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    const body = Buffer.from(await result.Body!.transformToByteArray());
+    client.destroy();
+    return body;
+  }
+
+  it('streams parts while the file grows, survives the store stopping, and ends with byte-identical objects', async () => {
+    const env = { ...s3TestEnv(server, `s3://${BUCKET}/tenant-a`), OBJECT_STORE_PART_BYTES: String(5 * MiB), OBJECT_STORE_PART_INTERVAL_MS: '300', OBJECT_STORE_SCAN_INTERVAL_MS: '100', OBJECT_STORE_SMALL_FILE_INTERVAL_MS: '200' };
+    Object.assign(process.env, env);
+    const read = new EnvReader(env);
+    const config = readObjectStoreConfig(read, env);
+    expect(read.problems).toEqual([]);
+    const logger = createLogger({ level: 'silent' });
+    const uploader = new ObjectStoreUploader({ config: config!, outputDir: output.path, logger, observer });
+    const stream = join(output.path, 'stream-1');
+    await mkdir(stream);
+    await writeFile(join(stream, 'stream.json'), JSON.stringify({ state: 'live' }));
+    const audio = join(stream, 'audio.wav');
+    let dataBytes = 0;
+    await writeFile(audio, wavHeader(0));
+    const grow = async (bytes: number): Promise<void> => {
+      await appendFile(audio, chunk(dataBytes, bytes));
+      dataBytes += bytes;
+      const handle = await import('node:fs/promises').then((fs) => fs.open(audio, 'r+'));
+      await handle.write(wavHeader(dataBytes), 0, 44, 0);
+      await handle.close();
+    };
+    const partsEnd = async (): Promise<number> => {
+      const parts = (await listKeys('tenant-a/stream-1/attempts/1/audio.wav.parts/')).map((item) => /(\d{15})-(\d{15})$/.exec(item.key)!).map((m) => [Number(m[1]), Number(m[2])] as const);
+      parts.sort((a, b) => a[0] - b[0]);
+      // Contiguous, no overlap, no duplicate range: retries rewrote the same keys.
+      parts.forEach(([start], i) => expect(start).toBe(i === 0 ? 0 : parts[i - 1]![1]));
+      return parts.at(-1)?.[1] ?? 0;
+    };
+    uploader.start();
+    await grow(3 * MiB);
+    await eventually(async () => (await partsEnd()) === 44 + dataBytes, { what: 'a part for the first 3 MiB (time-based)' });
+    await grow(6 * MiB);
+    await eventually(async () => (await partsEnd()) === 44 + dataBytes, { what: 'parts up to 9 MiB' });
+
+    // The store goes away; the stream goes on writing locally.
+    await server.stop();
+    const failedBefore = failures.length;
+    await grow(1 * MiB);
+    await eventually(() => failures.length >= failedBefore + 2, { what: 'uploads to fail while the store is down' });
+    expect(failures.slice(failedBefore).every((reason) => reason === 'unreachable')).toBe(true);
+    await grow(2 * MiB);
+    await server.start();
+    await eventually(async () => (await partsEnd()) === 44 + dataBytes, { what: 'the parts to catch up after the store returned', timeoutMs: 40_000 });
+
+    // Small files while live, then the stream ends: whole objects, parts removed.
+    await writeFile(join(stream, 'events.jsonl'), '{"eventType":"stream.live"}\n');
+    await writeFile(join(stream, 'transcript.jsonl'), '{"text":"hello"}\n{"text":"wor');
+    await writeFile(join(stream, 'stream.json'), JSON.stringify({ state: 'ended' }));
+    await eventually(async () => {
+      const keys = await listKeys('tenant-a/stream-1/');
+      if (!keys.some((item) => item.key.endsWith('/stream.json'))) return false;
+      const document = JSON.parse((await getObject('tenant-a/stream-1/attempts/1/stream.json')).toString()) as { objectStore?: { complete: boolean } };
+      return document.objectStore?.complete === true;
+    }, { what: 'the final stream.json with its objectStore record', timeoutMs: 30_000 });
+    await uploader.stop();
+
+    const keys = (await listKeys('tenant-a/stream-1/')).map((item) => item.key).sort();
+    expect(keys).toEqual(['.owner.json', 'audio.wav', 'events.jsonl', 'stream.json', 'transcript.jsonl'].map((name) => `tenant-a/stream-1/attempts/1/${name}`));
+    for (const name of ['audio.wav', 'events.jsonl', 'transcript.jsonl', 'stream.json']) {
+      expect(sha256(await getObject(`tenant-a/stream-1/attempts/1/${name}`)), name).toBe(sha256(await readFile(join(stream, name))));
+    }
+    // Over 5 MiB: one multipart upload (s3rver names a completed multipart upload `ObjectCreated:Post`,
+    // a PutObject `ObjectCreated:Put`; this uploader never uses browser POST uploads).
+    const eventsOf = (name: string): string[] => server.events.filter((event) => event.key === `tenant-a/stream-1/attempts/1/${name}`).map((event) => event.eventName);
+    expect(eventsOf('audio.wav')).toEqual(['ObjectCreated:Post']);
+    expect(eventsOf('transcript.jsonl')).toEqual(['ObjectCreated:Put']);
+    const local = JSON.parse(await readFile(join(stream, 'stream.json'), 'utf8')) as { objectStore: unknown };
+    expect(local.objectStore).toEqual({ url: `s3://${BUCKET}/tenant-a/stream-1/attempts/1/`, attempt: 1, complete: true, notUploaded: [] });
+  }, 120_000);
+});
