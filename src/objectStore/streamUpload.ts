@@ -120,8 +120,7 @@ export class StreamUpload {
     const files = await listFiles(this.directory);
     const reason = this.lastFailure ?? 'unreachable';
     const left = files.filter((file) => marker?.uploaded[file.name] !== file.signature).map((file) => ({ file: file.name, reason }));
-    if (marker !== undefined) await this.#settle(marker, left);
-    else this.settled = true;
+    await this.#settle(marker, left);
     for (const state of this.#files.values()) state.pendingSince = undefined;
     return left;
   }
@@ -223,8 +222,10 @@ export class StreamUpload {
   }
 
   /** All stored (or given up on): recorded once in `stream.json` → `objectStore`, then uploaded again. */
-  async #settle(marker: Marker, notUploaded: { file: string; reason: UploadFailureReason }[]): Promise<void> {
-    const record = { url: `s3://${this.#client.bucket}/${attemptPrefix(this.#config.prefix, this.name, marker.attempt)}`, attempt: marker.attempt, complete: notUploaded.length === 0, notUploaded };
+  async #settle(marker: Marker | undefined, notUploaded: { file: string; reason: UploadFailureReason }[]): Promise<void> {
+    // No attempt when the store was never reached: the stream's prefix is all there is to say.
+    const location = marker === undefined ? streamPrefix(this.#config.prefix, this.name) : attemptPrefix(this.#config.prefix, this.name, marker.attempt);
+    const record = { url: `s3://${this.#client.bucket}/${location}`, attempt: marker?.attempt ?? null, complete: notUploaded.length === 0, notUploaded };
     const path = join(this.directory, STREAM_JSON);
     try {
       const document = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
@@ -233,15 +234,15 @@ export class StreamUpload {
         await writeFile(temp, `${JSON.stringify({ ...document, objectStore: record }, null, 2)}\n`);
         await rename(temp, path);
         // The record itself goes to the store with the next sync (stream.json changed).
-        marker.notUploaded = notUploaded;
-        await this.#saveMarker();
         if (notUploaded.length === 0) return;
       }
     } catch (error) {
       this.#logger.warn({ stream: this.name, code: (error as NodeJS.ErrnoException).code }, 'object store: stream.json not updated');
     }
-    marker.notUploaded = notUploaded;
-    await this.#saveMarker();
+    if (marker !== undefined) {
+      marker.notUploaded = notUploaded;
+      await this.#saveMarker().catch(() => undefined);
+    }
     this.#settledSignature = await signatureOf(path);
     this.settled = true;
   }

@@ -46,7 +46,8 @@ describe('object storage upload against a real S3-compatible server (s3rver)', (
   let server: S3TestServer;
   const failures: string[] = [];
   const kinds: string[] = [];
-  const observer: UploaderObserver = { uploaded: (kind) => kinds.push(kind), failed: (reason) => failures.push(reason), retried() {}, notUploaded() {}, overflowed() {} };
+  const notUploaded: { reason: string; files: number }[] = [];
+  const observer: UploaderObserver = { uploaded: (kind) => kinds.push(kind), failed: (reason) => failures.push(reason), retried() {}, notUploaded: (reason, files) => notUploaded.push({ reason, files }), overflowed() {} };
 
   beforeAll(async () => {
     store = await tempDir('rtms-s3-store-');
@@ -145,4 +146,29 @@ describe('object storage upload against a real S3-compatible server (s3rver)', (
     const local = JSON.parse(await readFile(join(stream, 'stream.json'), 'utf8')) as { objectStore: unknown };
     expect(local.objectStore).toEqual({ url: `s3://${BUCKET}/tenant-a/stream-1/attempts/1/`, attempt: 1, complete: true, notUploaded: [] });
   }, 120_000);
+
+  it('counts, logs and records in stream.json what could not be stored by the end of the retry window', async () => {
+    const env = { ...s3TestEnv(server, `s3://${BUCKET}/tenant-b`), OBJECT_STORE_SCAN_INTERVAL_MS: '100', OBJECT_STORE_RETRY_WINDOW_MS: '1500' };
+    Object.assign(process.env, env);
+    const read = new EnvReader(env);
+    const config = readObjectStoreConfig(read, env)!;
+    const outputDir = join(output.path, 'second');
+    const stream = join(outputDir, 'stream-2');
+    await mkdir(stream, { recursive: true });
+    await writeFile(join(stream, 'audio.wav'), Buffer.concat([wavHeader(64_000), chunk(1, 64_000)]));
+    await writeFile(join(stream, 'stream.json'), JSON.stringify({ state: 'ended' }));
+    await server.stop();
+    const uploader = new ObjectStoreUploader({ config, outputDir, logger: createLogger({ level: 'silent' }), observer });
+    uploader.start();
+    try {
+      const record = await eventually(async () => (JSON.parse(await readFile(join(stream, 'stream.json'), 'utf8')) as { objectStore?: { complete: boolean; notUploaded: unknown[] } }).objectStore, {
+        what: 'the objectStore record of a stream the store never took',
+      });
+      expect(record).toEqual({ url: `s3://${BUCKET}/tenant-b/stream-2/`, attempt: null, complete: false, notUploaded: [{ file: 'audio.wav', reason: 'unreachable' }, { file: 'stream.json', reason: 'unreachable' }] });
+      expect(notUploaded).toEqual([{ reason: 'unreachable', files: 2 }]);
+    } finally {
+      await uploader.stop();
+      await server.start();
+    }
+  }, 60_000);
 });
