@@ -66,6 +66,24 @@ function pcmOf(wav: Buffer): Buffer {
   return Buffer.alloc(0);
 }
 
+/**
+ * Parts in byte order. The file was only appended to, so where two parts overlap (two
+ * uploaders cut the same file differently) their bytes are the same: each byte is taken once.
+ * A hole ends the file there.
+ */
+async function fromParts(keys: string[]): Promise<Buffer> {
+  const ranges = keys.map((key) => ({ key, start: Number(/(\d{15})-\d{15}$/.exec(key)?.[1]), end: Number(/-(\d{15})$/.exec(key)?.[1]) })).sort((a, b) => a.start - b.start || b.end - a.end);
+  const chunks: Buffer[] = [];
+  let covered = 0;
+  for (const range of ranges) {
+    if (range.start > covered) break;
+    if (range.end <= covered) continue;
+    chunks.push((await get(range.key)).subarray(covered - range.start));
+    covered = range.end;
+  }
+  return Buffer.concat(chunks);
+}
+
 /** `audio.wav` → 1, `audio.part2.wav` → 2 (mixed audio only). */
 const partNumber = (file: string): number | undefined => (file === 'audio.wav' ? 1 : Number(/^audio\.part(\d+)\.wav$/.exec(file)?.[1] ?? Number.NaN) || undefined);
 
@@ -84,7 +102,7 @@ const ordered = [...files.entries()].sort(([, a], [, b]) => a.attempt - b.attemp
 const pcm: Buffer[] = [];
 for (const [id, entry] of ordered) {
   // A final object replaces its parts; parts alone are what a dead owner had stored.
-  const body = entry.final ? await get(`${prefix}${id}`) : Buffer.concat(await Promise.all(entry.parts.sort().map(get)));
+  const body = entry.final ? await get(`${prefix}${id}`) : await fromParts(entry.parts);
   pcm.push(pcmOf(body));
 }
 const data = Buffer.concat(pcm);

@@ -15,6 +15,7 @@ import { ConnectorMetrics } from './metrics.ts';
 import { registerOperatorMetrics } from './operatorMetrics.ts';
 import { objectStoreMetrics } from './objectStore/objectStoreMetrics.ts';
 import { ObjectStoreUploader } from './objectStore/objectStoreUploader.ts';
+import { fileSafeId } from './sinks/fileSafeId.ts';
 import { checkOutputDirectory, describeOutputDirProblem, type OutputDirCheck } from './sinks/outputDirectoryCheck.ts';
 import { OutputDirectoryMonitor } from './sinks/outputDirectoryMonitor.ts';
 import { RedisLifecycleLog } from './sinks/redisLifecycleLog.ts';
@@ -138,7 +139,13 @@ async function main(): Promise<void> {
   registerOperatorMetrics(metrics.registry, { capacity: config.capacity, outputDirUsable: () => outputDir.usable });
   // Object storage (docs/object-storage.md): reads OUTPUT_DIR in this thread, off the frame path.
   const uploadObserver = objectStoreMetrics(metrics.registry, () => uploader);
-  const uploader = config.objectStore && new ObjectStoreUploader({ config: config.objectStore, outputDir: config.outputDir, logger, observer: uploadObserver });
+  const uploader = config.objectStore && new ObjectStoreUploader({
+    config: config.objectStore,
+    outputDir: config.outputDir,
+    logger,
+    observer: uploadObserver,
+    ownedDirectories: () => new Set(supervisor.activeIds().map(fileSafeId)),
+  });
   supervisor.on('liveBatch', (batch) => live.deliver(batch));
   supervisor.on('streamFinished', (stats) => live.streamEnded(stats.rtmsStreamId));
 

@@ -44,13 +44,14 @@ export function attemptNumbers(folders: readonly string[]): number[] {
 }
 
 /**
- * How far parts cover a file from byte 0 without a hole: where the next part starts. A part
- * that starts past that point (left by an older run that saw other bytes) is ignored.
+ * How far parts cover a file from byte 0 without a hole: where the next part starts. Files are
+ * only appended to, so overlapping parts hold the same bytes where they overlap; a part past a
+ * hole is ignored.
  */
 export function coveredEnd(parts: readonly { start: number; end: number }[]): number {
   let end = 0;
   for (const part of [...parts].sort((a, b) => a.start - b.start)) {
-    if (part.start === end && part.end > end) end = part.end;
+    if (part.start <= end && part.end > end) end = part.end;
   }
   return end;
 }

@@ -23,6 +23,7 @@ interface Entry {
   failures: number;
   retryAt: number;
   queued: boolean;
+  owned: boolean;
 }
 
 /**
@@ -50,7 +51,11 @@ export class ObjectStoreUploader {
   #stopped = false;
   readonly #idleWaiters: (() => void)[] = [];
 
-  constructor(options: { config: ObjectStoreConfig; outputDir: string; logger: Logger; observer?: UploaderObserver; now?: () => number }) {
+  readonly #ownedDirectories: () => ReadonlySet<string>;
+
+  /** `ownedDirectories`: the directory names of the streams this process runs now. */
+  constructor(options: { config: ObjectStoreConfig; outputDir: string; logger: Logger; ownedDirectories: () => ReadonlySet<string>; observer?: UploaderObserver; now?: () => number }) {
+    this.#ownedDirectories = options.ownedDirectories;
     this.#config = options.config;
     this.#outputDir = options.outputDir;
     this.#logger = options.logger;
@@ -124,11 +129,12 @@ export class ObjectStoreUploader {
       return;
     }
     const now = this.#now();
+    const owned = this.#ownedDirectories();
     for (const name of names.sort()) {
       let entry = this.#streams.get(name);
       if (entry === undefined) {
         const upload = new StreamUpload({ name, directory: join(this.#outputDir, name), config: this.#config, client: this.client, observer: this.#observer, logger: this.#logger, now: this.#now });
-        this.#streams.set(name, (entry = { upload, failures: 0, retryAt: 0, queued: false }));
+        this.#streams.set(name, (entry = { upload, failures: 0, retryAt: 0, queued: false, owned: false }));
       }
       if (entry.queued || entry.retryAt > now) continue;
       if (entry.upload.settled) {
@@ -144,6 +150,7 @@ export class ObjectStoreUploader {
         continue;
       }
       entry.queued = true;
+      entry.owned = owned.has(name);
       this.#queue.push(entry);
     }
     this.#pump();
@@ -166,7 +173,7 @@ export class ObjectStoreUploader {
   async #sync(entry: Entry): Promise<void> {
     if (entry.failures > 0) this.#observer.retried();
     try {
-      await entry.upload.sync();
+      await entry.upload.sync(entry.owned);
       if (entry.failures > 0) this.#logger.info({ stream: entry.upload.name, failures: entry.failures }, 'object store: uploads caught up');
       entry.failures = 0;
       entry.retryAt = 0;

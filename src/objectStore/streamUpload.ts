@@ -11,6 +11,14 @@ import { OWNER_OBJECT, PARTS_SUFFIX, attemptNumbers, attemptPrefix, coveredEnd, 
 export const MARKER = '.object-store.json';
 const STREAM_JSON = 'stream.json';
 const FINISHED_STATES = new Set(['ended', 'failed', 'rejected']);
+/**
+ * A directory that no process of ours holds and whose `stream.json` was not refreshed for this
+ * long has no writer (the sink refreshes it every few seconds): its parts are stored too.
+ */
+export const ORPHAN_AFTER_MS = 60_000;
+
+/** `final`: ended, failed or rejected; `released`: let go to another owner, who may continue the directory. */
+type Finished = 'final' | 'released' | undefined;
 
 export type UploadKind = 'part' | 'final' | 'small';
 
@@ -99,8 +107,14 @@ export class StreamUpload {
     return (await signatureOf(join(this.directory, STREAM_JSON))) !== this.#settledSignature;
   }
 
-  async sync(): Promise<void> {
-    const finished = await this.#readFinished();
+  /**
+   * `owned`: a stream of this process writes the directory. Another process's live directory
+   * (a shared volume) is left to that process, so two uploaders never cut parts of one file.
+   */
+  async sync(owned: boolean): Promise<void> {
+    const finishedKind = await this.#readFinished();
+    const finished = finishedKind !== undefined;
+    if (!owned && !finished && !(await this.#orphaned())) return;
     if (finished && this.finishedAt === undefined) this.finishedAt = this.#now();
     if (!finished) this.finishedAt = undefined;
     const marker = await this.#claim();
@@ -108,7 +122,7 @@ export class StreamUpload {
     if (!this.#listed) await this.#readStore(base);
     const files = await listFiles(this.directory);
     for (const file of files) {
-      if (isStreamed(file.name)) await this.#syncStreamed(base, marker, file, finished);
+      if (isStreamed(file.name)) await this.#syncStreamed(base, marker, file, finishedKind);
       else await this.#syncSmall(base, marker, file, finished);
     }
     if (finished) await this.#settle(marker, []);
@@ -125,10 +139,19 @@ export class StreamUpload {
     return left;
   }
 
-  async #readFinished(): Promise<boolean> {
+  async #readFinished(): Promise<Finished> {
     try {
       const document = JSON.parse(await readFile(join(this.directory, STREAM_JSON), 'utf8')) as Record<string, unknown>;
-      return typeof document['released'] === 'string' || (typeof document['state'] === 'string' && FINISHED_STATES.has(document['state']));
+      if (typeof document['released'] === 'string') return 'released';
+      return typeof document['state'] === 'string' && FINISHED_STATES.has(document['state']) ? 'final' : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #orphaned(): Promise<boolean> {
+    try {
+      return this.#now() - (await stat(join(this.directory, STREAM_JSON))).mtimeMs >= ORPHAN_AFTER_MS;
     } catch {
       return false;
     }
@@ -173,20 +196,22 @@ export class StreamUpload {
     return state;
   }
 
-  async #syncStreamed(base: string, marker: Marker, file: LocalFile, finished: boolean): Promise<void> {
+  async #syncStreamed(base: string, marker: Marker, file: LocalFile, finished: Finished): Promise<void> {
     const state = this.#state(file.name);
     if (marker.uploaded[file.name] === file.signature) return;
     const now = this.#now();
     if (file.size > state.streamedTo) state.pendingSince ??= now;
     const path = join(this.directory, file.name);
-    if (finished) {
+    if (finished !== undefined) {
       const result = await this.#client.uploadFile(`${base}${file.name}`, path, file.size, this.#config.partBytes);
       this.#observer.uploaded('final', result.size);
       marker.uploaded[file.name] = file.signature;
       await this.#saveMarker();
       const { objects } = await this.#client.list(`${base}${file.name}${PARTS_SUFFIX}`);
       if (objects.length > 0) await this.#client.delete(objects.map((object) => object.key));
-      if (this.#config.localRetention === 'delete') await this.#deleteLocal(path, file);
+      // Not for a released stream: its next owner may continue the directory, and a missing
+      // file would be written again under the same name (docs/object-storage.md).
+      if (this.#config.localRetention === 'delete' && finished === 'final') await this.#deleteLocal(path, file);
       state.pendingSince = undefined;
       return;
     }

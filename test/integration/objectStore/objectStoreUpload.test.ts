@@ -84,13 +84,17 @@ describe('object storage upload against a real S3-compatible server (s3rver)', (
     const config = readObjectStoreConfig(read, env);
     expect(read.problems).toEqual([]);
     const logger = createLogger({ level: 'silent' });
-    const uploader = new ObjectStoreUploader({ config: config!, outputDir: output.path, logger, observer });
+    const uploader = new ObjectStoreUploader({ config: config!, outputDir: output.path, logger, observer, ownedDirectories: () => new Set(['stream-1']) });
     const stream = join(output.path, 'stream-1');
     await mkdir(stream);
     await writeFile(join(stream, 'stream.json'), JSON.stringify({ state: 'live' }));
     const audio = join(stream, 'audio.wav');
     let dataBytes = 0;
     await writeFile(audio, wavHeader(0));
+    // Another process's live stream on a shared volume (not ours, stream.json fresh): left to it.
+    await mkdir(join(output.path, 'other'));
+    await writeFile(join(output.path, 'other', 'stream.json'), JSON.stringify({ state: 'live' }));
+    await writeFile(join(output.path, 'other', 'audio.wav'), Buffer.concat([wavHeader(1000), chunk(9, 1000)]));
     const grow = async (bytes: number): Promise<void> => {
       await appendFile(audio, chunk(dataBytes, bytes));
       dataBytes += bytes;
@@ -143,6 +147,7 @@ describe('object storage upload against a real S3-compatible server (s3rver)', (
     const eventsOf = (name: string): string[] => server.events.filter((event) => event.key === `tenant-a/stream-1/attempts/1/${name}`).map((event) => event.eventName);
     expect(eventsOf('audio.wav')).toEqual(['ObjectCreated:Post']);
     expect(eventsOf('transcript.jsonl')).toEqual(['ObjectCreated:Put']);
+    expect(await listKeys('tenant-a/other/')).toEqual([]);
     const local = JSON.parse(await readFile(join(stream, 'stream.json'), 'utf8')) as { objectStore: unknown };
     expect(local.objectStore).toEqual({ url: `s3://${BUCKET}/tenant-a/stream-1/attempts/1/`, attempt: 1, complete: true, notUploaded: [] });
   }, 120_000);
@@ -158,7 +163,7 @@ describe('object storage upload against a real S3-compatible server (s3rver)', (
     await writeFile(join(stream, 'audio.wav'), Buffer.concat([wavHeader(64_000), chunk(1, 64_000)]));
     await writeFile(join(stream, 'stream.json'), JSON.stringify({ state: 'ended' }));
     await server.stop();
-    const uploader = new ObjectStoreUploader({ config, outputDir, logger: createLogger({ level: 'silent' }), observer });
+    const uploader = new ObjectStoreUploader({ config, outputDir, logger: createLogger({ level: 'silent' }), observer, ownedDirectories: () => new Set() });
     uploader.start();
     try {
       const record = await eventually(async () => (JSON.parse(await readFile(join(stream, 'stream.json'), 'utf8')) as { objectStore?: { complete: boolean; notUploaded: unknown[] } }).objectStore, {

@@ -50,6 +50,7 @@ describe('object layout', () => {
     expect(coveredEnd([])).toBe(0);
     expect(coveredEnd([{ start: 100, end: 250 }, { start: 0, end: 100 }])).toBe(250);
     expect(coveredEnd([{ start: 0, end: 100 }, { start: 150, end: 200 }])).toBe(100);
+    expect(coveredEnd([{ start: 0, end: 100 }, { start: 0, end: 150 }, { start: 100, end: 120 }])).toBe(150);
     expect(attemptNumbers(['p/s/attempts/1/', 'p/s/attempts/12/', 'p/s/attempts/x/'])).toEqual([1, 12]);
   });
 
