@@ -198,6 +198,7 @@ async function main(): Promise<void> {
     stopping = true;
     outputDir.stop();
     logger.info({ signal, activeStreams: supervisor.activeStreams, graceMs: config.shutdownGraceMs }, 'shutting down');
+    const stoppingAt = Date.now();
     const forceExit = setTimeout(() => {
       logger.error('shutdown grace exceeded; exiting');
       process.exit(1);
@@ -215,7 +216,8 @@ async function main(): Promise<void> {
     // Stop admitting first so /readyz turns 503 while streams close.
     handOff
       .then(() => supervisor.close())
-      .then(() => uploader?.finish())
+      // Whatever time is left before the forced exit, less a second to exit cleanly.
+      .then(() => uploader?.finish(stoppingAt + config.shutdownGraceMs + 1000 - Date.now()))
       .then(() => cluster?.stop())
       .then(() => {
         live.close();

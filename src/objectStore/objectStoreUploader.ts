@@ -102,16 +102,31 @@ export class ObjectStoreUploader {
   }
 
   /**
-   * At shutdown: two rounds of scanning and waiting (the second stores the `stream.json` that
-   * the first recorded the uploads in), then stop. The caller bounds it with its grace period.
+   * At shutdown: scan and sync again until every finished stream is settled (stored, and its
+   * `stream.json` record stored too), for at most `budgetMs`, pausing 500 ms after a round with
+   * failures; then stop, abandoning requests in flight. What is not stored stays on local disk
+   * and is continued at the next start.
    */
-  async finish(): Promise<void> {
-    for (let round = 0; round < 2 && !this.#stopped; round++) {
-      for (const entry of this.#streams.values()) entry.retryAt = 0;
-      await this.scan();
-      while (this.#running > 0 || this.#queue.length > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
-    }
-    await this.stop();
+  async finish(budgetMs: number): Promise<void> {
+    const deadline = Date.now() + Math.max(0, budgetMs);
+    let timer: NodeJS.Timeout | undefined;
+    const rounds = async (): Promise<void> => {
+      while (!this.#stopped && Date.now() < deadline) {
+        for (const entry of this.#streams.values()) entry.retryAt = 0;
+        // A scan already under way may have passed a stream that was syncing: a fresh one.
+        await this.#scanning;
+        await this.scan();
+        while (this.#running > 0 || this.#queue.length > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+        const entries = [...this.#streams.values()];
+        if (entries.every(({ upload }) => upload.settled || upload.finishedAt === undefined)) return;
+        if (entries.some((entry) => entry.failures > 0)) await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    };
+    await Promise.race([rounds(), new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, budgetMs))))]);
+    clearTimeout(timer);
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.client.close();
   }
 
   /** One look at the output directory; exposed for tests and the shutdown path. */

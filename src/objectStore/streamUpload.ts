@@ -29,8 +29,10 @@ export interface UploadObserver {
 
 interface Marker {
   attempt: number;
-  /** `<size>:<mtime>` of each file as last uploaded whole. */
+  /** `<size>:<mtime>` of each file as last uploaded whole (for growing files: and its parts deleted). */
   uploaded: Record<string, string>;
+  /** `<size>:<mtime>` of each growing file whose final object is stored. */
+  finals?: Record<string, string>;
   /** Files given up on at the end of the retry window, with the reason. */
   notUploaded?: { file: string; reason: UploadFailureReason }[];
 }
@@ -162,7 +164,7 @@ export class StreamUpload {
     if (this.#marker !== undefined) return this.#marker;
     try {
       const local = JSON.parse(await readFile(join(this.directory, MARKER), 'utf8')) as Marker;
-      if (Number.isSafeInteger(local.attempt) && local.attempt > 0) return (this.#marker = { attempt: local.attempt, uploaded: local.uploaded ?? {}, notUploaded: local.notUploaded });
+      if (Number.isSafeInteger(local.attempt) && local.attempt > 0) return (this.#marker = { attempt: local.attempt, uploaded: local.uploaded ?? {}, finals: local.finals ?? {}, notUploaded: local.notUploaded });
     } catch {
       // None yet: claim one.
     }
@@ -203,12 +205,16 @@ export class StreamUpload {
     if (file.size > state.streamedTo) state.pendingSince ??= now;
     const path = join(this.directory, file.name);
     if (finished !== undefined) {
-      const result = await this.#client.uploadFile(`${base}${file.name}`, path, file.size, this.#config.partBytes);
-      this.#observer.uploaded('final', result.size);
-      marker.uploaded[file.name] = file.signature;
-      await this.#saveMarker();
+      if (marker.finals?.[file.name] !== file.signature) {
+        const result = await this.#client.uploadFile(`${base}${file.name}`, path, file.size, this.#config.partBytes);
+        this.#observer.uploaded('final', result.size);
+        (marker.finals ??= {})[file.name] = file.signature;
+      }
+      // Done only once its parts are gone too: a failed delete is tried again, not the upload.
       const { objects } = await this.#client.list(`${base}${file.name}${PARTS_SUFFIX}`);
       if (objects.length > 0) await this.#client.delete(objects.map((object) => object.key));
+      marker.uploaded[file.name] = file.signature;
+      await this.#saveMarker();
       // Not for a released stream: its next owner may continue the directory, and a missing
       // file would be written again under the same name (docs/object-storage.md).
       if (this.#config.localRetention === 'delete' && finished === 'final') await this.#deleteLocal(path, file);
@@ -221,6 +227,7 @@ export class StreamUpload {
       // JSON lines are cut back after a restart (docs/output.md): only whole lines go to parts.
       if (file.name.endsWith('.jsonl')) body = body.subarray(0, body.lastIndexOf(0x0a) + 1);
       if (body.length === 0) break;
+      this.#logger.debug({ stream: this.name, file: file.name, start: state.streamedTo, end: state.streamedTo + body.length }, 'object store: part');
       await this.#client.put(partKey(base, file.name, state.streamedTo, state.streamedTo + body.length), body);
       this.#observer.uploaded('part', body.length);
       state.streamedTo += body.length;
@@ -258,6 +265,7 @@ export class StreamUpload {
         const temp = join(this.directory, '.stream.json.object-store.tmp');
         await writeFile(temp, `${JSON.stringify({ ...document, objectStore: record }, null, 2)}\n`);
         await rename(temp, path);
+        this.#logger.info({ stream: this.name, complete: record.complete }, 'object store: recorded in stream.json');
         // The record itself goes to the store with the next sync (stream.json changed).
         if (notUploaded.length === 0) return;
       }
@@ -270,6 +278,7 @@ export class StreamUpload {
     }
     this.#settledSignature = await signatureOf(path);
     this.settled = true;
+    if (notUploaded.length === 0) this.#logger.info({ stream: this.name, attempt: marker?.attempt }, 'object store: stream stored');
   }
 
   async #saveMarker(): Promise<void> {
