@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -174,6 +174,27 @@ describe('object storage upload against a real S3-compatible server (s3rver)', (
     } finally {
       await uploader.stop();
       await server.start();
+    }
+  }, 60_000);
+
+  it('OBJECT_STORE_LOCAL_RETENTION=delete removes a growing file once its object is confirmed, and keeps stream.json', async () => {
+    const env = { ...s3TestEnv(server, `s3://${BUCKET}/tenant-c`), OBJECT_STORE_SCAN_INTERVAL_MS: '100', OBJECT_STORE_LOCAL_RETENTION: 'delete' };
+    Object.assign(process.env, env);
+    const config = readObjectStoreConfig(new EnvReader(env), env)!;
+    const outputDir = join(output.path, 'third');
+    const stream = join(outputDir, 'stream-3');
+    await mkdir(stream, { recursive: true });
+    const audio = Buffer.concat([wavHeader(6 * MiB), chunk(3, 6 * MiB)]);
+    await writeFile(join(stream, 'audio.wav'), audio);
+    await writeFile(join(stream, 'stream.json'), JSON.stringify({ state: 'ended' }));
+    const uploader = new ObjectStoreUploader({ config, outputDir, logger: createLogger({ level: 'silent' }), observer, ownedDirectories: () => new Set() });
+    uploader.start();
+    try {
+      await eventually(async () => !(await readdir(stream)).includes('audio.wav'), { what: 'the local audio.wav to be deleted' });
+      expect(sha256(await getObject('tenant-c/stream-3/attempts/1/audio.wav'))).toBe(sha256(audio));
+      expect((await readdir(stream)).filter((name) => !name.startsWith('.'))).toEqual(['stream.json']);
+    } finally {
+      await uploader.stop();
     }
   }, 60_000);
 });
