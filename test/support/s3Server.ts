@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { freePort } from './freePort.ts';
+import { tempDir, type TempDir } from './tempDir.ts';
 
 /**
  * A real S3-compatible server for tests: s3rver (docs/object-storage.md#testing) in a child
@@ -18,6 +19,36 @@ export class S3TestServer {
 
   constructor(directory: string) {
     this.directory = directory;
+  }
+
+  /** A started server in a fresh temporary directory, with `bucket` created; `dispose()` removes both. */
+  static async create(bucket: string): Promise<S3TestServer & { dispose(): Promise<void> }> {
+    const directory: TempDir = await tempDir('rtms-s3-store-');
+    const server = new S3TestServer(directory.path);
+    await server.start();
+    await server.createBucket(bucket);
+    return Object.assign(server, {
+      async dispose() {
+        await server.stop();
+        await directory.remove();
+      },
+    });
+  }
+
+  /** Every object of `bucket` under `prefix` (at most 1000), by key relative to `prefix`, with its bytes. */
+  async objects(bucket: string, prefix: string): Promise<Map<string, Buffer>> {
+    const client = this.client();
+    try {
+      const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+      const result = new Map<string, Buffer>();
+      for (const item of page.Contents ?? []) {
+        const body = await client.send(new GetObjectCommand({ Bucket: bucket, Key: item.Key! }));
+        result.set(item.Key!.slice(prefix.length), Buffer.from(await body.Body!.transformToByteArray()));
+      }
+      return result;
+    } finally {
+      client.destroy();
+    }
   }
 
   get endpoint(): string {

@@ -51,3 +51,21 @@ export function parseWav(file: Buffer): WavData {
   }
   throw new Error('no data chunk');
 }
+
+/** A canonical 44-byte header of 16-bit PCM (16 kHz mono unless told), declaring `dataBytes`: test fixtures. */
+export function wavHeader(dataBytes: number, sampleRateHz = 16_000, channels = 1): Buffer {
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0, 'ascii');
+  header.writeUInt32LE(36 + dataBytes, 4);
+  header.write('WAVEfmt ', 8, 'ascii');
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(channels, 22);
+  header.writeUInt32LE(sampleRateHz, 24);
+  header.writeUInt32LE(sampleRateHz * channels * 2, 28);
+  header.writeUInt16LE(channels * 2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36, 'ascii');
+  header.writeUInt32LE(dataBytes, 40);
+  return header;
+}

@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRig } from '../connectorHarness.ts';
 import { eventually } from '../../support/eventually.ts';
 import { S3TestServer, s3TestEnv } from '../../support/s3Server.ts';
-import { tempDir, type TempDir } from '../../support/tempDir.ts';
 
 const BUCKET = 'connector-output';
 const BYTES_PER_MS = 32;
@@ -15,30 +13,14 @@ const sha256 = (data: Buffer): string => createHash('sha256').update(data).diges
 const OUTAGE_S = Number(process.env['OBJECT_STORE_IT_OUTAGE_S'] ?? 2);
 
 describe('object storage with the real connector', () => {
-  let store: TempDir;
-  let server: S3TestServer;
+  let server: Awaited<ReturnType<typeof S3TestServer.create>>;
   beforeAll(async () => {
-    store = await tempDir('rtms-s3-store-');
-    server = new S3TestServer(store.path);
-    await server.start();
-    await server.createBucket(BUCKET);
+    server = await S3TestServer.create(BUCKET);
   });
   afterAll(async () => {
-    await server.stop();
-    await store.remove();
+    await server.dispose();
   });
-
-  async function objects(prefix: string): Promise<Map<string, Buffer>> {
-    const client = server.client();
-    const page = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
-    const result = new Map<string, Buffer>();
-    for (const item of page.Contents ?? []) {
-      const body = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: item.Key! }));
-      result.set(item.Key!.slice(prefix.length), Buffer.from(await body.Body!.transformToByteArray()));
-    }
-    client.destroy();
-    return result;
-  }
+  const objects = (prefix: string): Promise<Map<string, Buffer>> => server.objects(BUCKET, prefix);
 
   it('ingest loses nothing while the store is down; the parts catch up; SIGTERM stores every file whole before the exit', async () => {
     const rig = await startRig({ ...s3TestEnv(server, `s3://${BUCKET}/c`), RTMS_MEDIA: 'audio,transcript', OBJECT_STORE_PART_INTERVAL_MS: '300', OBJECT_STORE_SCAN_INTERVAL_MS: '100' });

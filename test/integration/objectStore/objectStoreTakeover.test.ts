@@ -3,11 +3,9 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../support/eventually.ts';
 import { S3TestServer, s3TestEnv } from '../../support/s3Server.ts';
-import { tempDir, type TempDir } from '../../support/tempDir.ts';
 import { readWavData } from '../../support/wavReader.ts';
 import { ClusterRig, untilAudio } from '../cluster/clusterRig.ts';
 
@@ -17,30 +15,14 @@ const run = promisify(execFile);
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 describe('object storage: a replica killed mid-stream (SIGKILL), the stream taken over', () => {
-  let store: TempDir;
-  let server: S3TestServer;
+  let server: Awaited<ReturnType<typeof S3TestServer.create>>;
   beforeAll(async () => {
-    store = await tempDir('rtms-s3-store-');
-    server = new S3TestServer(store.path);
-    await server.start();
-    await server.createBucket(BUCKET);
+    server = await S3TestServer.create(BUCKET);
   });
   afterAll(async () => {
-    await server.stop();
-    await store.remove();
+    await server.dispose();
   });
-
-  async function objects(prefix: string): Promise<Map<string, Buffer>> {
-    const client = server.client();
-    const page = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
-    const result = new Map<string, Buffer>();
-    for (const item of page.Contents ?? []) {
-      const body = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: item.Key! }));
-      result.set(item.Key!.slice(prefix.length), Buffer.from(await body.Body!.transformToByteArray()));
-    }
-    client.destroy();
-    return result;
-  }
+  const objects = (prefix: string): Promise<Map<string, Buffer>> => server.objects(BUCKET, prefix);
 
   it('keeps every part the dead owner stored; the new owner stores beside it under the same stream prefix; the example reassembles the audio', async () => {
     const env = { ...s3TestEnv(server, `s3://${BUCKET}/cluster`), OBJECT_STORE_PART_INTERVAL_MS: '300', OBJECT_STORE_SCAN_INTERVAL_MS: '100', OBJECT_STORE_SMALL_FILE_INTERVAL_MS: '500' };
@@ -89,7 +71,7 @@ describe('object storage: a replica killed mid-stream (SIGKILL), the stream take
       expect([...settled.keys()].filter((key) => key.startsWith('2/') && key.includes('.parts/'))).toEqual([]);
 
       // The example consumer: the dead owner's stored parts, then the taker's audio, in order.
-      const out = join(store.path, 'reassembled.wav');
+      const out = join(server.directory, 'reassembled.wav');
       const { stdout } = await run(process.execPath, ['examples/objectStoreAudio.ts', '--url', `s3://${BUCKET}/cluster`, '--stream', name, '--out', out, '--endpoint', server.endpoint], {
         env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' },
       });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnvReader } from '../../../src/envReader.ts';
 import { createLogger } from '../../../src/logger.ts';
@@ -10,27 +10,11 @@ import { ObjectStoreUploader, type UploaderObserver } from '../../../src/objectS
 import { eventually } from '../../support/eventually.ts';
 import { S3TestServer, s3TestEnv } from '../../support/s3Server.ts';
 import { tempDir, type TempDir } from '../../support/tempDir.ts';
+import { wavHeader } from '../../support/wavReader.ts';
 
 const MiB = 1024 * 1024;
 const BUCKET = 'recordings';
 
-/** A WAV-shaped growing file: a 44-byte header rewritten as it grows, then PCM-like bytes. */
-function wavHeader(dataBytes: number): Buffer {
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0);
-  header.writeUInt32LE(36 + dataBytes, 4);
-  header.write('WAVEfmt ', 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(16000, 24);
-  header.writeUInt32LE(32000, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36);
-  header.writeUInt32LE(dataBytes, 40);
-  return header;
-}
 
 function chunk(index: number, bytes: number): Buffer {
   const buffer = Buffer.alloc(bytes);
@@ -41,24 +25,19 @@ function chunk(index: number, bytes: number): Buffer {
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 describe('object storage upload against a real S3-compatible server (s3rver)', () => {
-  let store: TempDir;
   let output: TempDir;
-  let server: S3TestServer;
+  let server: Awaited<ReturnType<typeof S3TestServer.create>>;
   const failures: string[] = [];
   const kinds: string[] = [];
   const notUploaded: { reason: string; files: number }[] = [];
   const observer: UploaderObserver = { uploaded: (kind) => kinds.push(kind), failed: (reason) => failures.push(reason), retried() {}, notUploaded: (reason, files) => notUploaded.push({ reason, files }), overflowed() {} };
 
   beforeAll(async () => {
-    store = await tempDir('rtms-s3-store-');
     output = await tempDir('rtms-s3-out-');
-    server = new S3TestServer(store.path);
-    await server.start();
-    await server.createBucket(BUCKET);
+    server = await S3TestServer.create(BUCKET);
   });
   afterAll(async () => {
-    await server.stop();
-    await store.remove();
+    await server.dispose();
     await output.remove();
   });
 
@@ -70,11 +49,9 @@ describe('object storage upload against a real S3-compatible server (s3rver)', (
   }
 
   async function getObject(key: string): Promise<Buffer> {
-    const client = server.client();
-    const result = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-    const body = Buffer.from(await result.Body!.transformToByteArray());
-    client.destroy();
-    return body;
+    const found = (await server.objects(BUCKET, key)).get('');
+    if (found === undefined) throw new Error(`no object ${key}`);
+    return found;
   }
 
   it('streams parts while the file grows, survives the store stopping, and ends with byte-identical objects', async () => {

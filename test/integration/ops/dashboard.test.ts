@@ -10,7 +10,6 @@ import { RedisServer } from '../redisServer.ts';
 import { dataPanels, exposedFamilies, familyOf, loadDashboard, sections, substituteVariables, variableQuery, vectorSelectors, type DashboardPanel } from '../../unit/ops/dashboardModel.ts';
 import { PrometheusServer, promtool } from './prometheusServer.ts';
 import { S3TestServer, s3TestEnv } from '../../support/s3Server.ts';
-import { tempDir, type TempDir } from '../../support/tempDir.ts';
 import { eventually } from '../../support/eventually.ts';
 
 /**
@@ -28,8 +27,7 @@ const dashboard = loadDashboard();
 
 let redis: RedisServer | undefined;
 /** The S3-compatible store the single-instance connector uploads its output to (object storage row). */
-let s3: S3TestServer | undefined;
-let s3Dir: TempDir | undefined;
+let s3: Awaited<ReturnType<typeof S3TestServer.create>> | undefined;
 /** The single-instance connector that runs the full scenario. */
 let rig: Rig | undefined;
 /** A connector with REDIS_URL: the Redis output row. */
@@ -184,10 +182,7 @@ async function checkPanels(instanceValue: string, needsData: (panel: DashboardPa
 
 beforeAll(async () => {
   redis = await RedisServer.start();
-  s3Dir = await tempDir('rtms-s3-');
-  s3 = new S3TestServer(s3Dir.path);
-  await s3.start();
-  await s3.createBucket('dashboard');
+  s3 = await S3TestServer.create('dashboard');
   const objectStore = { ...s3TestEnv(s3, 's3://dashboard/rtms'), OBJECT_STORE_PART_INTERVAL_MS: '500', OBJECT_STORE_SCAN_INTERVAL_MS: '200' };
   [rig, redisRig] = await Promise.all([
     startRig({ MAX_STREAMS: '5', STATS_INTERVAL_MS: '200', ...objectStore }),
@@ -223,8 +218,7 @@ afterAll(async () => {
   await Promise.allSettled([zoom?.close(), prometheus?.stop()]);
   await Promise.allSettled([rig?.close(), redisRig?.close()]);
   await redis?.stop();
-  await s3?.stop();
-  await s3Dir?.remove();
+  await s3?.dispose();
 }, 60_000);
 
 describe('Grafana dashboard against a real Prometheus', () => {
