@@ -122,21 +122,21 @@ export class StreamUpload {
     const marker = await this.#claim();
     const base = attemptPrefix(this.#config.prefix, this.name, marker.attempt);
     if (!this.#listed) await this.#readStore(base);
-    const files = await listFiles(this.directory);
+    const files = await listFiles(this.directory, marker);
     for (const file of files) {
       if (isStreamed(file.name)) await this.#syncStreamed(base, marker, file, finishedKind);
       else await this.#syncSmall(base, marker, file, finished);
     }
-    if (finished) await this.#settle(marker, []);
+    if (finished) await this.#settle(marker, [], finishedKind === 'final');
   }
 
   /** The retry window ended: what is still not stored is recorded as not uploaded. */
   async giveUp(): Promise<{ file: string; reason: UploadFailureReason }[]> {
     const marker = this.#marker;
-    const files = await listFiles(this.directory);
+    const files = await listFiles(this.directory, marker);
     const reason = this.lastFailure ?? 'unreachable';
     const left = files.filter((file) => marker?.uploaded[file.name] !== file.signature).map((file) => ({ file: file.name, reason }));
-    await this.#settle(marker, left);
+    await this.#settle(marker, left, (await this.#readFinished()) === 'final');
     for (const state of this.#files.values()) state.pendingSince = undefined;
     return left;
   }
@@ -253,19 +253,23 @@ export class StreamUpload {
     await unlink(path).catch((error: unknown) => this.#logger.warn({ stream: this.name, file: file.name, code: (error as NodeJS.ErrnoException).code }, 'object store: local copy not deleted'));
   }
 
-  /** All stored (or given up on): recorded once in `stream.json` → `objectStore`, then uploaded again. */
-  async #settle(marker: Marker | undefined, notUploaded: { file: string; reason: UploadFailureReason }[]): Promise<void> {
+  /**
+   * All stored (or given up on): recorded once in `stream.json` → `objectStore` (then uploaded
+   * again), when `record`: not for a released stream, whose next owner may be rewriting
+   * `stream.json` on a shared volume (the local `.object-store.json` keeps it then).
+   */
+  async #settle(marker: Marker | undefined, notUploaded: { file: string; reason: UploadFailureReason }[], record: boolean): Promise<void> {
     // No attempt when the store was never reached: the stream's prefix is all there is to say.
     const location = marker === undefined ? streamPrefix(this.#config.prefix, this.name) : attemptPrefix(this.#config.prefix, this.name, marker.attempt);
-    const record = { url: `s3://${this.#client.bucket}/${location}`, attempt: marker?.attempt ?? null, complete: notUploaded.length === 0, notUploaded };
+    const objectStore = { url: `s3://${this.#client.bucket}/${location}`, attempt: marker?.attempt ?? null, complete: notUploaded.length === 0, notUploaded };
     const path = join(this.directory, STREAM_JSON);
     try {
       const document = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
-      if (JSON.stringify(document['objectStore']) !== JSON.stringify(record)) {
+      if (record && JSON.stringify(document['objectStore']) !== JSON.stringify(objectStore)) {
         const temp = join(this.directory, '.stream.json.object-store.tmp');
-        await writeFile(temp, `${JSON.stringify({ ...document, objectStore: record }, null, 2)}\n`);
+        await writeFile(temp, `${JSON.stringify({ ...document, objectStore }, null, 2)}\n`);
         await rename(temp, path);
-        this.#logger.info({ stream: this.name, complete: record.complete }, 'object store: recorded in stream.json');
+        this.#logger.info({ stream: this.name, complete: objectStore.complete }, 'object store: recorded in stream.json');
         // The record itself goes to the store with the next sync (stream.json changed).
         if (notUploaded.length === 0) return;
       }
@@ -312,8 +316,12 @@ async function signatureOf(path: string): Promise<string> {
   }
 }
 
-/** Every file under the stream directory (recursively), except hidden and temporary ones. */
-async function listFiles(directory: string): Promise<LocalFile[]> {
+/**
+ * Every file under the stream directory (recursively), except hidden and temporary ones. An
+ * image already stored is not looked at again (they are written once, by rename): a video of
+ * one JPEG per frame makes thousands of them.
+ */
+async function listFiles(directory: string, marker?: Marker): Promise<LocalFile[]> {
   let entries: string[];
   try {
     entries = await readdir(directory, { recursive: true });
@@ -323,6 +331,7 @@ async function listFiles(directory: string): Promise<LocalFile[]> {
   const files: LocalFile[] = [];
   for (const name of entries.sort()) {
     if (name.split('/').some((segment) => segment.startsWith('.')) || name.endsWith('.tmp')) continue;
+    if (name.endsWith('.jpg') && marker?.uploaded[name] !== undefined) continue;
     try {
       const info = await stat(join(directory, name));
       if (info.isFile()) files.push({ name, size: info.size, signature: `${info.size}:${info.mtimeMs}` });

@@ -105,6 +105,8 @@ describe('object storage upload against a real S3-compatible server (s3rver)', (
     // Small files while live, then the stream ends: whole objects, parts removed.
     await writeFile(join(stream, 'events.jsonl'), '{"eventType":"stream.live"}\n');
     await writeFile(join(stream, 'transcript.jsonl'), '{"text":"hello"}\n{"text":"wor');
+    await mkdir(join(stream, 'video'));
+    await writeFile(join(stream, 'video', '1000.jpg'), chunk(5, 2048));
     await writeFile(join(stream, 'stream.json'), JSON.stringify({ state: 'ended' }));
     await eventually(async () => {
       const keys = await listKeys('tenant-a/stream-1/');
@@ -115,8 +117,8 @@ describe('object storage upload against a real S3-compatible server (s3rver)', (
     await uploader.stop();
 
     const keys = (await listKeys('tenant-a/stream-1/')).map((item) => item.key).sort();
-    expect(keys).toEqual(['.owner.json', 'audio.wav', 'events.jsonl', 'stream.json', 'transcript.jsonl'].map((name) => `tenant-a/stream-1/attempts/1/${name}`));
-    for (const name of ['audio.wav', 'events.jsonl', 'transcript.jsonl', 'stream.json']) {
+    expect(keys).toEqual(['.owner.json', 'audio.wav', 'events.jsonl', 'stream.json', 'transcript.jsonl', 'video/1000.jpg'].map((name) => `tenant-a/stream-1/attempts/1/${name}`));
+    for (const name of ['audio.wav', 'events.jsonl', 'transcript.jsonl', 'stream.json', 'video/1000.jpg']) {
       expect(sha256(await getObject(`tenant-a/stream-1/attempts/1/${name}`)), name).toBe(sha256(await readFile(join(stream, name))));
     }
     // Over 5 MiB: one multipart upload (s3rver names a completed multipart upload `ObjectCreated:Post`,
