@@ -119,10 +119,16 @@ export class StreamUpload {
     if (!owned && !finished && !(await this.#orphaned())) return;
     if (finished && this.finishedAt === undefined) this.finishedAt = this.#now();
     if (!finished) this.finishedAt = undefined;
+    // What waits is noted before the store is asked anything: the lag counts while it is away.
+    const files = await listFiles(this.directory, this.#marker);
+    const now = this.#now();
+    for (const file of files) {
+      const state = this.#state(file.name);
+      if (isStreamed(file.name) ? file.size > state.streamedTo : this.#marker?.uploaded[file.name] !== file.signature) state.pendingSince ??= now;
+    }
     const marker = await this.#claim();
     const base = attemptPrefix(this.#config.prefix, this.name, marker.attempt);
     if (!this.#listed) await this.#readStore(base);
-    const files = await listFiles(this.directory, marker);
     for (const file of files) {
       if (isStreamed(file.name)) await this.#syncStreamed(base, marker, file, finishedKind);
       else await this.#syncSmall(base, marker, file, finished);
