@@ -9,7 +9,8 @@
  *     --out audio.wav [--endpoint http://127.0.0.1:9000] [--sample-rate 16000] [--channels 1]
  *
  * Credentials come from the AWS SDK's usual chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a
- * profile, a role). Prints one line: `<bytes> audio bytes from <n> files in <m> attempts`.
+ * profile, a role). Prints one line: `<bytes> audio bytes from <n> files in <m> attempts`; with
+ * no audio objects for the stream, says so and exits with code 1.
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -99,6 +100,11 @@ for (const key of await listAll()) {
   files.set(id, entry);
 }
 const ordered = [...files.entries()].sort(([, a], [, b]) => a.attempt - b.attempt || a.part - b.part);
+if (ordered.length === 0) {
+  process.stderr.write(`objectStoreAudio: no mixed audio under s3://${bucket}/${prefix}\n`);
+  s3.destroy();
+  process.exit(1);
+}
 const pcm: Buffer[] = [];
 for (const [id, entry] of ordered) {
   // A final object replaces its parts; parts alone are what a dead owner had stored.

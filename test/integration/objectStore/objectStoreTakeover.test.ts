@@ -76,6 +76,10 @@ describe('object storage: a replica killed mid-stream (SIGKILL), the stream take
         env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' },
       });
       expect(stdout).toMatch(/ from 2 files in 2 attempts/);
+      const missing = await run(process.execPath, ['examples/objectStoreAudio.ts', '--url', `s3://${BUCKET}/cluster`, '--stream', 'no-such-stream', '--out', out, '--endpoint', server.endpoint], {
+        env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' },
+      }).then(() => undefined, (error: { code?: number; stderr?: string }) => error);
+      expect(missing).toMatchObject({ code: 1, stderr: expect.stringContaining('no mixed audio under s3://rtms-output/cluster/no-such-stream/attempts/') });
       const storedFirst = Buffer.concat(firstParts.map(([, body]) => body)).subarray(44);
       const taker = (await readWavData(join(takerDir, 'audio.wav'))).data;
       const reassembled = (await readWavData(out)).data;
