@@ -14,7 +14,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { ConnectorMetrics } from './metrics.ts';
 import { registerOperatorMetrics } from './operatorMetrics.ts';
 import { objectStoreMetrics } from './objectStore/objectStoreMetrics.ts';
-import { ObjectStoreUploader } from './objectStore/objectStoreUploader.ts';
+import type { ObjectStoreUploader } from './objectStore/objectStoreUploader.ts';
 import { fileSafeId } from './sinks/fileSafeId.ts';
 import { checkOutputDirectory, describeOutputDirProblem, type OutputDirCheck } from './sinks/outputDirectoryCheck.ts';
 import { OutputDirectoryMonitor } from './sinks/outputDirectoryMonitor.ts';
@@ -139,7 +139,8 @@ async function main(): Promise<void> {
   registerOperatorMetrics(metrics.registry, { capacity: config.capacity, outputDirUsable: () => outputDir.usable });
   // Object storage (docs/object-storage.md): reads OUTPUT_DIR in this thread, off the frame path.
   const uploadObserver = objectStoreMetrics(metrics.registry, () => uploader);
-  const uploader = config.objectStore && new ObjectStoreUploader({
+  // Loaded only when configured: the AWS SDK costs start-up time and memory.
+  const uploader: ObjectStoreUploader | undefined = config.objectStore && new (await import('./objectStore/objectStoreUploader.ts')).ObjectStoreUploader({
     config: config.objectStore,
     outputDir: config.outputDir,
     logger,
