@@ -145,6 +145,9 @@ export class ObjectStoreUploader {
     }
     const now = this.#now();
     const owned = this.#ownedDirectories();
+    // A directory removed from OUTPUT_DIR (by an operator, or retention elsewhere) is forgotten.
+    const present = new Set(names);
+    for (const [name, entry] of this.#streams) if (!present.has(name) && !entry.queued) this.#streams.delete(name);
     for (const name of names.sort()) {
       let entry = this.#streams.get(name);
       if (entry === undefined) {

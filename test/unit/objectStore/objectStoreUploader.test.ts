@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EnvReader } from '../../../src/envReader.ts';
@@ -44,5 +44,10 @@ describe('ObjectStoreUploader with an unreachable store (a port nothing listens 
     expect(new Set(counts.failed)).toEqual(new Set(['unreachable']));
     now += 30_000;
     expect(uploader.lagSeconds()).toBe(30);
+    // Stream directories removed from OUTPUT_DIR no longer count.
+    for (const name of ['a', 'b', 'c']) await rm(join(output.path, name), { recursive: true });
+    await uploader.scan();
+    expect(uploader.lagSeconds()).toBe(0);
+    await uploader.stop();
   });
 });
