@@ -19,13 +19,14 @@ import { mkdir, mkdtemp, readFile, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Credentials, MediaKind } from '../src/config.ts';
+import type { Credentials } from '../src/config.ts';
+import type { MediaKind } from '../src/vocabulary/mediaKind.ts';
 import { ConnectorProcess, connectorEnv as connectorEnvironment } from '../test/support/connectorProcess.ts';
 import { readWavData } from '../test/support/wavReader.ts';
 import { fileSafeId } from '../src/sinks/fileSafeId.ts';
 import { streamDirectory } from '../src/sinks/streamDirectory.ts';
 import { CHAOS_KINDS, type ChaosKind, type ChaosOptions, type SimulatedStream, startSimulator } from 'rtms-simulator';
-import type { MediaCounters } from '../src/worker/streamStats.ts';
+import type { MediaCounters } from '../src/vocabulary/streamStats.ts';
 import { RESULTS_DIR, writeBenchResult } from './benchResult.ts';
 import {
   DiskFullRunner,

@@ -4,6 +4,7 @@ import { ConfigError } from './errors.ts';
 import { openFilesLimit } from './openFilesLimit.ts';
 import { DEFAULT_ALLOWED_HOSTS, parseAllowedHosts, type HostAllowList } from './rtms/hostAllowList.ts';
 import { EnvReader, type Env } from './envReader.ts';
+import { MEDIA_KINDS, type MediaKind } from './vocabulary/mediaKind.ts';
 import { readObjectStoreConfig, type ObjectStoreConfig } from './objectStore/objectStoreConfig.ts';
 
 /**
@@ -12,8 +13,6 @@ import { readObjectStoreConfig, type ObjectStoreConfig } from './objectStore/obj
  * it expects. Secret values are never echoed.
  */
 
-export const MEDIA_KINDS = ['audio', 'video', 'deskshare', 'transcript', 'chat'] as const;
-export type MediaKind = (typeof MEDIA_KINDS)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 

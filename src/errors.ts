@@ -1,40 +1,44 @@
 /**
- * Error classes with stable codes. Callers branch on `code` and `retryable`, never on
- * `message`. Messages never contain secrets (client secret, webhook secret token,
- * signatures): they are logged and may be returned to HTTP clients.
+ * The connector's one error base, `ConnectorError`, with a stable `code` from `ERROR_CODES`.
+ * Callers branch on `code` and `retryable`, never on `message`. Messages never contain secrets
+ * (client secret, webhook secret token, signatures): they are logged and may be returned to
+ * HTTP clients. What each code means and what the operator does: docs/errors.md.
  */
 
-export type ErrorCode =
-  | 'CONFIG_INVALID'
-  | 'WEBHOOK_SIGNATURE_INVALID'
-  | 'WEBHOOK_TIMESTAMP_STALE'
-  | 'WEBHOOK_BODY_INVALID'
-  | 'WEBHOOK_BODY_TOO_LARGE'
-  | 'WEBHOOK_EVENT_UNKNOWN'
-  | 'WEBHOOK_NOT_ACCEPTING'
-  | 'ADMISSION_REJECTED'
-  | 'ILLEGAL_TRANSITION'
-  | 'RTMS_HANDSHAKE_REJECTED'
-  | 'RTMS_CONNECTION_FAILED'
-  | 'RTMS_CONNECTION_LOST'
-  | 'RTMS_PROTOCOL_VIOLATION'
-  | 'RTMS_HOST_NOT_ALLOWED'
-  | 'RTMS_MEDIA_MALFORMED'
-  | 'SINK_WRITE_FAILED'
-  | 'OBJECT_STORE_FAILED'
-  | 'WORKER_FAILED'
-  | 'IPC_UNKNOWN_MESSAGE';
+export const ERROR_CODES = [
+  'CONFIG_INVALID',
+  'WEBHOOK_SIGNATURE_INVALID',
+  'WEBHOOK_TIMESTAMP_STALE',
+  'WEBHOOK_BODY_INVALID',
+  'WEBHOOK_BODY_TOO_LARGE',
+  'WEBHOOK_EVENT_UNKNOWN',
+  'WEBHOOK_NOT_ACCEPTING',
+  'ILLEGAL_TRANSITION',
+  'RTMS_HANDSHAKE_REJECTED',
+  'RTMS_CONNECTION_FAILED',
+  'RTMS_CONNECTION_LOST',
+  'RTMS_PROTOCOL_VIOLATION',
+  'RTMS_HOST_NOT_ALLOWED',
+  'RTMS_CERTIFICATE_REJECTED',
+  'SINK_WRITE_FAILED',
+  'OBJECT_STORE_FAILED',
+  'WORKER_FAILED',
+  'IPC_UNKNOWN_MESSAGE',
+  'REDIS_UNAVAILABLE',
+  'CLUSTER_REPLY_INVALID',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export interface ConnectorErrorOptions {
   readonly retryable?: boolean;
   readonly cause?: unknown;
 }
 
-export class ConnectorError extends Error {
-  readonly code: ErrorCode;
+export class ConnectorError<Code extends ErrorCode = ErrorCode> extends Error {
+  readonly code: Code;
   readonly retryable: boolean;
 
-  constructor(code: ErrorCode, message: string, options: ConnectorErrorOptions = {}) {
+  constructor(code: Code, message: string, options: ConnectorErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;

@@ -1,4 +1,7 @@
+import { ERROR_CODES } from './errors.ts';
 import { STOP_REASON_NAMES } from './rtms/codes.ts';
+import { DROP_REASONS, STREAM_REFUSALS } from './vocabulary/reasons.ts';
+import { REJOIN_SCOPES, REJOIN_TRIGGERS } from './vocabulary/rejoin.ts';
 
 /**
  * Closed sets for metric label values that carry something Zoom, a client or the operating
@@ -14,12 +17,7 @@ export const STREAM_END_LABELS: readonly string[] = [...STOP_REASON_NAMES, 'fail
 
 /** `rtms_webhooks_rejected_total{reason}`: `WebhookOutcomeListener`'s reasons. */
 export const WEBHOOK_REJECTION_LABELS: readonly string[] = [
-  'WEBHOOK_SIGNATURE_INVALID',
-  'WEBHOOK_TIMESTAMP_STALE',
-  'WEBHOOK_BODY_INVALID',
-  'WEBHOOK_BODY_TOO_LARGE',
-  'WEBHOOK_EVENT_UNKNOWN',
-  'WEBHOOK_NOT_ACCEPTING',
+  ...ERROR_CODES.filter((code) => code.startsWith('WEBHOOK_')),
   'METHOD_NOT_ALLOWED',
   'REQUEST_ABORTED',
   'INTERNAL_ERROR',
@@ -27,7 +25,15 @@ export const WEBHOOK_REJECTION_LABELS: readonly string[] = [
 ];
 
 /** `rtms_streams_rejected_total{reason}`: the supervisor's admission refusals. */
-export const STREAM_REJECTION_LABELS: readonly string[] = ['max_streams', 'shutting_down', 'no_worker', 'already_active', OTHER_LABEL];
+export const STREAM_REJECTION_LABELS: readonly string[] = [...STREAM_REFUSALS, OTHER_LABEL];
+
+/**
+ * `rtms_frames_dropped_total{reason}`, `rtms_reconnects_total{scope,reason}`: the connector's own
+ * lists; `other` only for a figure a stored record of an older version carried over.
+ */
+export const DROP_REASON_LABELS: readonly string[] = [...DROP_REASONS, OTHER_LABEL];
+export const REJOIN_SCOPE_LABELS: readonly string[] = [...REJOIN_SCOPES, OTHER_LABEL];
+export const REJOIN_TRIGGER_LABELS: readonly string[] = [...REJOIN_TRIGGERS, OTHER_LABEL];
 
 /** `rtms_sink_write_errors_total{reason}`: the file-system errors a sink meets, and our own codes. */
 export const SINK_ERROR_LABELS: readonly string[] = [

@@ -1,17 +1,16 @@
 import { AggregatorRegistry, Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { MEDIA_KINDS } from './config.ts';
-import { boundedLabel, STREAM_END_LABELS, STREAM_REJECTION_LABELS, WEBHOOK_REJECTION_LABELS } from './metricLabels.ts';
+import { MEDIA_KINDS } from './vocabulary/mediaKind.ts';
+import { boundedLabel, DROP_REASON_LABELS, OTHER_LABEL, STREAM_END_LABELS, STREAM_REJECTION_LABELS, WEBHOOK_REJECTION_LABELS } from './metricLabels.ts';
+import { WORKER_RESTART_REASONS } from './vocabulary/reasons.ts';
+import { parseRejoinKey } from './vocabulary/rejoin.ts';
 import { PRODUCTS } from './rtms/products.ts';
 import type { LiveHub } from './http/liveHub.ts';
 import type { Supervisor } from './supervisor/supervisor.ts';
-import { STREAM_STATES } from './worker/streamStateMachine.ts';
-import type { StreamStats } from './worker/streamStats.ts';
+import { STREAM_STATES } from './vocabulary/streamState.ts';
+import type { StreamStats } from './vocabulary/streamStats.ts';
 
 /** Default Node metrics that break Prometheus naming rules (gauges ending in `_total`); not exposed. */
 const NON_COUNTER_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;
-
-/** `WorkerExit.reason` of an unexpected exit (see supervisor/workerHandle.ts). */
-const WORKER_RESTART_REASONS = ['crashed', 'unresponsive', 'exited'] as const;
 
 /**
  * Every supervisor-side metric, defined once. Workers never touch this registry: they send
@@ -265,8 +264,9 @@ export class ConnectorMetrics {
     const previous = this.#lastSeen.get(stats.rtmsStreamId);
     this.#lastSeen.set(stats.rtmsStreamId, stats);
     for (const [key, count] of Object.entries(stats.rejoins)) {
-      const [scope = 'unknown', reason = 'unknown'] = key.split('/');
-      incBy(this.#reconnects, { scope, reason }, count - (previous?.rejoins[key] ?? 0));
+      const rejoin = parseRejoinKey(key);
+      const labels = rejoin === undefined ? { scope: OTHER_LABEL, reason: OTHER_LABEL } : { scope: rejoin.scope, reason: rejoin.trigger };
+      incBy(this.#reconnects, labels, count - (previous?.rejoins[key] ?? 0));
     }
     for (const media_type of MEDIA_KINDS) {
       const now = stats.media[media_type];
@@ -277,7 +277,7 @@ export class ConnectorMetrics {
       incBy(this.#framesWritten, { media_type }, now.framesWritten - (before?.framesWritten ?? 0));
       incBy(this.#bytesWritten, { media_type }, now.bytesWritten - (before?.bytesWritten ?? 0));
       for (const [reason, count] of Object.entries(now.framesDropped)) {
-        incBy(this.#framesDropped, { media_type, reason }, count - (before?.framesDropped[reason] ?? 0));
+        incBy(this.#framesDropped, { media_type, reason: boundedLabel(DROP_REASON_LABELS, reason) }, count - (before?.framesDropped[reason] ?? 0));
       }
     }
   }

@@ -15,7 +15,8 @@
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket, { type RawData } from 'ws';
-import type { MediaConfig, MediaKind } from '../../src/config.ts';
+import type { MediaConfig } from '../../src/config.ts';
+import type { MediaKind } from '../../src/vocabulary/mediaKind.ts';
 import { MessageType, SUBSCRIBED_EVENTS } from '../../src/rtms/codes.ts';
 import { mediaTypeMask, requestedMediaParams } from '../../src/rtms/mediaParams.ts';
 import { handshakeSignature } from '../../src/rtms/signature.ts';

@@ -8,7 +8,7 @@ import type { WebhookDeduplicator } from '../http/webhookDeduplicator.ts';
 import type { WebhookEvent } from '../http/webhookEvent.ts';
 import type { Logger } from '../logger.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
-import type { StreamStats } from '../worker/streamStats.ts';
+import type { StreamStats } from '../vocabulary/streamStats.ts';
 import { type ClusterCommand, type ClusterCommandBody, type ClusterCommandType, commandStreamId } from './clusterCommand.ts';
 import { ClusterKeys } from './clusterKeys.ts';
 import { CommandBus } from './commandBus.ts';

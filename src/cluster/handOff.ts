@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
-import type { StreamStats } from '../worker/streamStats.ts';
+import type { StreamStats } from '../vocabulary/streamStats.ts';
 import type { ClusterCommandBody } from './clusterCommand.ts';
 import type { ClusterKeys } from './clusterKeys.ts';
 import type { KeyedQueue } from './keyedQueue.ts';

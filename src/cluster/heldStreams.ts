@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.ts';
 import type { StreamStart } from '../rtms/products.ts';
-import type { StreamStats } from '../worker/streamStats.ts';
+import type { StreamStats } from '../vocabulary/streamStats.ts';
 import { type ClusterCommandBody, commandStreamId } from './clusterCommand.ts';
 import type { KeyedQueue } from './keyedQueue.ts';
 import type { ClaimOutcome, HeldLease, StreamLeases } from './streamLeases.ts';

@@ -1,8 +1,8 @@
 import { describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
-import { TERMINAL_STATES } from '../worker/streamStateMachine.ts';
-import type { StreamStats } from '../worker/streamStats.ts';
+import { TERMINAL_STATES } from '../vocabulary/streamState.ts';
+import type { StreamStats } from '../vocabulary/streamStats.ts';
 import type { HeldStreams } from './heldStreams.ts';
 import type { KeyedQueue } from './keyedQueue.ts';
 import type { HeldLease, StreamLeases } from './streamLeases.ts';

@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.ts';
 import type { StreamStart } from '../rtms/products.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
-import type { StreamStats } from '../worker/streamStats.ts';
+import type { StreamStats } from '../vocabulary/streamStats.ts';
 import type { ClusterCommandBody } from './clusterCommand.ts';
 import { MAX_HOPS } from './commandRouting.ts';
 import type { ClaimedOutcome, HeldStreams } from './heldStreams.ts';

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { PRODUCTS, type StreamStart } from '../rtms/products.ts';
-import { STREAM_STATES, type StreamState } from '../worker/streamStateMachine.ts';
-import type { StreamStats } from '../worker/streamStats.ts';
+import { STREAM_STATES, type StreamState } from '../vocabulary/streamState.ts';
+import type { StreamStats } from '../vocabulary/streamStats.ts';
 import { type ClusterKeys, parseLeaseValue } from './clusterKeys.ts';
 import { ClusterError } from './clusterError.ts';
 import { LUA_NOW, LuaScript, luaArray } from './luaScript.ts';

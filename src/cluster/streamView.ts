@@ -1,5 +1,5 @@
 import type { Supervisor } from '../supervisor/supervisor.ts';
-import { initialStreamStats, type StreamStats } from '../worker/streamStats.ts';
+import { initialStreamStats, type StreamStats } from '../vocabulary/streamStats.ts';
 import type { StoredStream, StreamRegistry } from './streamRegistry.ts';
 
 /**

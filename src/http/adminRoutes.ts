@@ -1,7 +1,7 @@
 import type { AuthFailureLimiter } from './authFailureLimiter.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.ts';
-import type { StreamStats } from '../worker/streamStats.ts';
+import type { StreamStats } from '../vocabulary/streamStats.ts';
 import { sendError, sendJson } from './jsonResponse.ts';
 import { toStreamSnapshot, type StreamSnapshot } from './streamSnapshot.ts';
 import { TokenAccess } from './tokenAccess.ts';

@@ -2,25 +2,24 @@ import type { ServerResponse } from 'node:http';
 import type { ErrorCode } from '../errors.ts';
 
 /**
- * Codes in `{error, reason}` answers: the webhook `ErrorCode`s plus the HTTP-level ones
- * below. Stable; clients and dashboards may branch on them.
+ * Codes of the HTTP level in `{error, reason}` answers, beside the webhook `ErrorCode`s: a
+ * missing or wrong bearer token or a disabled admin API (`ADMIN_UNAUTHORIZED`), too many 401s
+ * from one address (`ADMIN_RATE_LIMITED`), a `CONSUMER_TOKEN` where `ADMIN_TOKEN` is needed
+ * (`ADMIN_FORBIDDEN`), an unknown stream, route or method, a request target that cannot be
+ * parsed (`PATH_INVALID`), and our own failure (`INTERNAL_ERROR`, details in the log only).
+ * Stable; clients and dashboards may branch on them (docs/errors.md).
  */
-export type HttpErrorCode =
-  | Extract<ErrorCode, `WEBHOOK_${string}`>
-  /** Missing, malformed or wrong bearer token, or the admin API is disabled (no `ADMIN_TOKEN`). */
-  | 'ADMIN_UNAUTHORIZED'
-  /** Too many 401s from this address lately (`AuthFailureLimiter`); see `retry-after`. */
-  | 'ADMIN_RATE_LIMITED'
-  /** A valid `CONSUMER_TOKEN` used where `ADMIN_TOKEN` is needed (closing, excluding). */
-  | 'ADMIN_FORBIDDEN'
-  /** No stream with that id is known to this instance. */
-  | 'STREAM_NOT_FOUND'
-  | 'ROUTE_NOT_FOUND'
-  | 'METHOD_NOT_ALLOWED'
-  /** Request target that cannot be parsed or percent-decoded. */
-  | 'PATH_INVALID'
-  /** Something failed on our side; details are in the log only. */
-  | 'INTERNAL_ERROR';
+export const HTTP_ANSWER_CODES = [
+  'ADMIN_UNAUTHORIZED',
+  'ADMIN_RATE_LIMITED',
+  'ADMIN_FORBIDDEN',
+  'STREAM_NOT_FOUND',
+  'ROUTE_NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'PATH_INVALID',
+  'INTERNAL_ERROR',
+] as const;
+export type HttpErrorCode = Extract<ErrorCode, `WEBHOOK_${string}`> | (typeof HTTP_ANSWER_CODES)[number];
 
 /** Every error answer: `{"error": code, "reason": "one line, no secrets"}`. */
 export interface ErrorBody {

@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { MEDIA_KINDS, type MediaKind } from '../config.ts';
+import { MEDIA_KINDS, type MediaKind } from '../vocabulary/mediaKind.ts';
 import type { Logger } from '../logger.ts';
-import type { LiveBatch, LiveItem } from '../worker/liveTap.ts';
+import type { LiveBatch, LiveItem } from '../vocabulary/liveBatch.ts';
 import type { AuthFailureLimiter } from './authFailureLimiter.ts';
 import { TokenAccess, type AccessRefusal } from './tokenAccess.ts';
 

@@ -1,7 +1,7 @@
-import type { MediaKind } from '../config.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import type { Product } from '../rtms/products.ts';
-import { TERMINAL_STATES, type StreamState } from '../worker/streamStateMachine.ts';
-import type { MediaCounters, ParticipantSnapshot, StreamStats } from '../worker/streamStats.ts';
+import { TERMINAL_STATES, type StreamState } from '../vocabulary/streamState.ts';
+import type { MediaCounters, ParticipantSnapshot, StreamStats } from '../vocabulary/streamStats.ts';
 
 /**
  * One participant as `GET /streams/{id}` shows it: identity, name, state, join time

@@ -1,9 +1,17 @@
+import type { Config } from '../config.ts';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
-import type { MediaKind } from '../config.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import type { StreamStart } from '../rtms/products.ts';
-import type { LiveBatch } from '../worker/liveTap.ts';
-import type { StreamState } from '../worker/streamStateMachine.ts';
-import type { StreamStats } from '../worker/streamStats.ts';
+import type { LiveBatch } from '../vocabulary/liveBatch.ts';
+import type { StreamState } from '../vocabulary/streamState.ts';
+import type { StreamStats } from '../vocabulary/streamStats.ts';
+import type { ResumeReason } from '../vocabulary/rejoin.ts';
+
+/** What a worker thread is started with (`workerData`). */
+export interface WorkerData {
+  readonly workerId: number;
+  readonly config: Config;
+}
 
 /**
  * The supervisor–worker protocol: one discriminated union per direction, shared by both
@@ -16,7 +24,7 @@ export type SupervisorToWorker =
    * Join a newly admitted stream, or (`resume`) one whose worker died: its output directory
    * is continued and its last known accounting carried over.
    */
-  | { readonly type: 'startStream'; readonly start: StreamStart; readonly resume?: { readonly previous: StreamStats; readonly reason: string } }
+  | { readonly type: 'startStream'; readonly start: StreamStart; readonly resume?: { readonly previous: StreamStats; readonly reason: ResumeReason } }
   /** Zoom sent `rtms_started` again with new `server_urls`: close old sockets, full rejoin. */
   | { readonly type: 'failoverStream'; readonly start: StreamStart }
   /** `*.rtms_interrupted`: rejoin signaling and media with the stored URL. */

@@ -44,6 +44,12 @@ export interface AppendOnlyFileOptions {
    * Must not throw.
    */
   readonly onRetry?: ((error: Error) => void) | undefined;
+  /**
+   * A file describing this one (a time index, frameIndex.ts): `commit(contentBytes)` runs after
+   * each batch reached the disk and before the header is rewritten; a throw fails the batch
+   * (cut back, retried); `rollback()` undoes the commit when the header write fails after it.
+   */
+  readonly companion?: { commit(contentBytes: number): void; rollback(): void } | undefined;
 }
 
 /** Appends below this size are copied into a staging buffer; larger ones are queued as they are. */
@@ -75,6 +81,7 @@ export class AppendOnlyFile {
   readonly #path: string;
   readonly #header: FileHeader | undefined;
   readonly #terminator: number | undefined;
+  readonly #companion: AppendOnlyFileOptions['companion'];
   readonly #queue: WriteQueue<Buffer>;
   #handle: FileHandle | undefined;
   /** File offset of the next content byte: where the next batch goes, and where a failed one is cut back to. */
@@ -99,6 +106,7 @@ export class AppendOnlyFile {
     this.#path = options.path;
     this.#header = options.header;
     this.#terminator = options.recordTerminator;
+    this.#companion = options.companion;
     this.#queue = new WriteQueue<Buffer>({
       write: (chunks) => this.#writeBatch(chunks),
       onError: options.onError,
@@ -260,10 +268,14 @@ export class AppendOnlyFile {
     const handle = await this.#open();
     const header = this.#header;
     const start = this.#position;
+    let committed = false;
     try {
       const total = await this.#writeAll(handle, chunks, start);
       if (fstatSync(handle.fd).nlink === 0) throw unlinkedError(this.#path);
       const contentBytes = this.#contentBytes + total;
+      // Between the data and the header: docs/reliability.md "Time index".
+      this.#companion?.commit(contentBytes);
+      committed = true;
       // The header follows the data, so at no moment does it claim bytes that are not on disk.
       if (header !== undefined && contentBytes !== this.#headerContentBytes) {
         this.#writeHeader(handle, header, contentBytes);
@@ -272,6 +284,7 @@ export class AppendOnlyFile {
       this.#position = start + total;
       this.#contentBytes = contentBytes;
     } catch (error) {
+      if (committed) this.#companion?.rollback();
       this.#tailIntact = this.#cutBack(handle, start);
       if (!this.#tailIntact) await this.#releaseHandle().catch(() => undefined);
       throw error;

@@ -1,5 +1,5 @@
-import type { MediaKind } from '../config.ts';
-import type { Frame } from './frame.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
+import type { Frame } from '../vocabulary/frame.ts';
 
 /**
  * The frames of one stream that its sink could not take yet, oldest first.

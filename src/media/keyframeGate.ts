@@ -1,6 +1,6 @@
-import type { MediaKind } from '../config.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import { widenDroppedRange, type DroppedRange } from './droppedRange.ts';
-import type { Frame } from './frame.ts';
+import type { Frame } from '../vocabulary/frame.ts';
 
 /**
  * H.264 pictures are coded against the pictures before them: once a frame of a kind is lost

@@ -1,4 +1,5 @@
 import { AppendOnlyFile } from './appendOnlyFile.ts';
+import { FrameIndex, type FrameStamp } from './frameIndex.ts';
 import type { MediaWriter } from './mediaWriter.ts';
 import type { WriteStats } from './writeQueue.ts';
 
@@ -28,6 +29,8 @@ export interface WavWriterOptions {
   readonly onError?: ((error: Error) => void) | undefined;
   /** Called with each error after which the file was cut back and the batch waits for a retry. */
   readonly onRetry?: ((error: Error) => void) | undefined;
+  /** Writes `<path>.index.jsonl`, the time index of the frames appended with a stamp (frameIndex.ts). */
+  readonly index?: boolean | undefined;
 }
 
 const ZEROS = Buffer.alloc(64 * 1024);
@@ -47,6 +50,7 @@ const PAD_BYTE = Buffer.alloc(1);
  */
 export class WavWriter implements MediaWriter {
   readonly #file: AppendOnlyFile;
+  readonly #index: FrameIndex | undefined;
   readonly #sampleRateHz: number;
   readonly #channels: number;
   readonly #maxDataBytes: number;
@@ -72,11 +76,18 @@ export class WavWriter implements MediaWriter {
     this.#sampleRateHz = sampleRateHz;
     this.#channels = channels;
     this.#maxDataBytes = maxDataBytes;
+    const index = options.index === true ? new FrameIndex({ path: `${options.path}.index.jsonl`, baseOffset: WAV_HEADER_BYTES, byteRate: this.byteRate }) : undefined;
+    this.#index = index;
     this.#file = new AppendOnlyFile({
       path: options.path,
       header: { bytes: WAV_HEADER_BYTES, render: (contentBytes) => this.#header(contentBytes) },
-      onError: options.onError,
+      onError: (error) => {
+        // Nothing more reaches the file, so nothing more is indexed.
+        index?.discard(0);
+        options.onError?.(error);
+      },
       onRetry: options.onRetry,
+      companion: index,
     });
   }
 
@@ -101,9 +112,13 @@ export class WavWriter implements MediaWriter {
   get remainingBytes(): number {
     return this.#maxDataBytes - this.#dataBytes;
   }
-  /** Accounted bytes not yet on disk. */
+  /** Accounted bytes not yet on disk, and the index records waiting with them. */
   get pendingBytes(): number {
-    return this.#file.pendingBytes;
+    return this.#file.pendingBytes + (this.#index?.pendingBytes ?? 0);
+  }
+  /** The time index beside the file, if any. */
+  get index(): FrameIndex | undefined {
+    return this.#index;
   }
 
   /** Counters; `bytesWritten` is data bytes on disk (silence included), records are frames. */
@@ -112,8 +127,10 @@ export class WavWriter implements MediaWriter {
   }
 
   /** Queues one frame of interleaved little-endian 16-bit PCM. Throws `RangeError` past `maxDataBytes`. */
-  append(pcm: Buffer): void {
+  append(pcm: Buffer, stamp?: FrameStamp): void {
     this.#reserve(pcm.length);
+    if (stamp !== undefined) this.#index?.note(pcm.length, stamp);
+    else this.#index?.skip(pcm.length);
     this.#file.append(pcm, 1);
   }
 
@@ -127,6 +144,7 @@ export class WavWriter implements MediaWriter {
     const blockAlign = this.#channels * 2;
     let bytes = Math.round((ms * this.#sampleRateHz) / 1000) * blockAlign;
     this.#reserve(bytes);
+    this.#index?.skip(bytes);
     // One shared zero buffer, referenced as often as needed: no allocation per gap.
     while (bytes > 0) {
       const chunk = bytes >= ZEROS.length ? ZEROS : ZEROS.subarray(0, bytes);
@@ -138,7 +156,9 @@ export class WavWriter implements MediaWriter {
   /** Writes pending data, then rewrites the header. Never rejects. */
   /** Counts what waits to be written as failed and forgets it; returns the number of records. */
   discard(): number {
-    return this.#file.discard();
+    const records = this.#file.discard();
+    this.#index?.discard(this.#file.contentBytes);
+    return records;
   }
 
   flush(): Promise<void> {
@@ -152,14 +172,14 @@ export class WavWriter implements MediaWriter {
         this.#padAt = this.#dataBytes;
         this.#file.appendPadding(PAD_BYTE);
       }
-      return this.#file.close();
+      return this.#file.close().then(() => this.#index?.discard(0));
     })();
     return this.#closing;
   }
 
   /** Abandons pending data and closes; the header already matches the data on disk. */
   destroy(): Promise<void> {
-    return this.#file.destroy();
+    return this.#file.destroy().then(() => this.#index?.discard(0));
   }
 
   #reserve(bytes: number): void {

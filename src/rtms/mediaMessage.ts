@@ -1,7 +1,7 @@
-import type { MediaKind } from '../config.ts';
-import type { Frame } from '../media/frame.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
+import type { Frame } from '../vocabulary/frame.ts';
 import { MessageType } from './codes.ts';
-import { isRecord } from './mediaParams.ts';
+import { idField, isRecord, numberField, stringField } from './messageFields.ts';
 import type { RtmsMessage } from './rtmsSocket.ts';
 
 /** msg_type → media kind for the data messages 14–18 (docs/protocol.md#media-messages). */
@@ -13,7 +13,10 @@ export const MEDIA_KIND_BY_MESSAGE_TYPE: ReadonlyMap<number, MediaKind> = new Ma
   [MessageType.MEDIA_DATA_CHAT, 'chat'],
 ]);
 
-export type DecodedMedia = { readonly ok: true; readonly frame: Frame } | { readonly ok: false; readonly kind: MediaKind; readonly reason: string };
+/** Why a media data message could not be read (the detail of a `malformed_media`). */
+export type MediaDecodeFailure = 'no_content' | 'no_data' | 'no_timestamp' | 'no_user' | 'invalid_base64' | 'length_mismatch' | 'empty';
+
+export type DecodedMedia = { readonly ok: true; readonly frame: Frame } | { readonly ok: false; readonly kind: MediaKind; readonly reason: MediaDecodeFailure };
 
 /**
  * Decodes one media data message into a `Frame`. A message that does not have the documented
@@ -22,21 +25,17 @@ export type DecodedMedia = { readonly ok: true; readonly frame: Frame } | { read
 export function decodeMediaMessage(message: RtmsMessage, kind: MediaKind, receivedAt: number): DecodedMedia {
   const content = message['content'];
   if (!isRecord(content)) return { ok: false, kind, reason: 'no_content' };
-  const rawData = content['data'];
-  if (typeof rawData !== 'string') return { ok: false, kind, reason: 'no_data' };
-  const timestamp = content['timestamp'];
-  if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) return { ok: false, kind, reason: 'no_timestamp' };
+  const rawData = stringField(content, 'data');
+  if (rawData === undefined) return { ok: false, kind, reason: 'no_data' };
+  const timestamp = numberField(content, 'timestamp');
+  if (timestamp === undefined) return { ok: false, kind, reason: 'no_timestamp' };
 
   // Contact Center identifies parties by channel_id; mixed audio carries user_id 0.
-  const channelId = content['channel_id'];
-  const userIdValue = content['user_id'];
-  let userId: string;
-  if (typeof channelId === 'string' && channelId !== '') userId = channelId;
-  else if (typeof userIdValue === 'number' || (typeof userIdValue === 'string' && userIdValue !== '')) userId = String(userIdValue);
-  else if (kind === 'chat') userId = '0';
-  else return { ok: false, kind, reason: 'no_user' };
+  const channelId = stringField(content, 'channel_id');
+  const userId = channelId !== undefined && channelId !== '' ? channelId : (idField(content, 'user_id') ?? (kind === 'chat' ? '0' : undefined));
+  if (userId === undefined) return { ok: false, kind, reason: 'no_user' };
 
-  const userName = typeof content['user_name'] === 'string' ? content['user_name'] : undefined;
+  const userName = stringField(content, 'user_name');
   const isText = kind === 'transcript' || kind === 'chat';
   let data: Buffer;
   if (isText) {
@@ -63,18 +62,14 @@ export function decodeMediaMessage(message: RtmsMessage, kind: MediaKind, receiv
       receivedAt,
       ...(kind === 'transcript'
         ? {
-            startTime: numberOrUndefined(content['start_time']),
-            endTime: numberOrUndefined(content['end_time']),
-            language: numberOrUndefined(content['language']),
-            attribute: numberOrUndefined(content['attribute']),
+            startTime: numberField(content, 'start_time'),
+            endTime: numberField(content, 'end_time'),
+            language: numberField(content, 'language'),
+            attribute: numberField(content, 'attribute'),
           }
         : {}),
     },
   };
-}
-
-function numberOrUndefined(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
 /**

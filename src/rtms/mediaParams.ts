@@ -1,6 +1,8 @@
-import type { MediaConfig, MediaKind } from '../config.ts';
-import type { MediaFormats } from '../media/frame.ts';
-import { Codec, ContentType, DataOption, MediaTypeBit, Resolution, SAMPLE_RATE_HZ } from './codes.ts';
+import type { MediaConfig } from '../config.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
+import type { MediaFormats } from '../vocabulary/frame.ts';
+import { isRecord } from './messageFields.ts';
+import { AudioChannel, Codec, ContentType, DataOption, MediaTypeBit, Resolution, SAMPLE_RATE_HZ } from './codes.ts';
 
 /**
  * Translates our configuration into the `media_params` of DATA_HAND_SHAKE_REQ
@@ -81,11 +83,11 @@ export function negotiatedFormats(config: MediaConfig, echoed: unknown, current?
     audio: audio
       ? {
           sampleRateHz: SAMPLE_RATE_HZ[intOr(audio['sample_rate'], -1)] ?? base.audio.sampleRateHz,
-          channels: intOr(audio['channel'], base.audio.channels) === 2 ? 2 : 1,
+          channels: intOr(audio['channel'], base.audio.channels) === AudioChannel.STEREO ? 2 : 1,
           mode:
             audio['data_opt'] === undefined
               ? base.audio.mode
-              : intOr(audio['data_opt'], 0) === DataOption.AUDIO_MULTI_STREAMS
+              : intOr(audio['data_opt'], DataOption.UNDEFINED) === DataOption.AUDIO_MULTI_STREAMS
                 ? 'multi'
                 : 'mixed',
         }
@@ -110,8 +112,4 @@ function imageCodec(value: unknown, fallback: 'h264' | 'jpg' | 'png'): 'h264' | 
 
 function intOr(value: unknown, fallback: number): number {
   return Number.isInteger(value) ? (value as number) : fallback;
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

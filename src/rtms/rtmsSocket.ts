@@ -2,8 +2,10 @@ import WebSocket, { type RawData } from 'ws';
 import { systemClock, type Clock } from '../clock.ts';
 import { ConnectorError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { certificateRefusal } from './certificateRefusal.ts';
 import { MessageType } from './codes.ts';
 import { assertRtmsUrlAllowed, type HostAllowList } from './hostAllowList.ts';
+import { numberField } from './messageFields.ts';
 
 /** A parsed RTMS message: a JSON object with an integer `msg_type`. */
 export interface RtmsMessage {
@@ -79,7 +81,8 @@ export class RtmsSocket {
 
   /**
    * Opens the socket; rejects with a retryable `RTMS_CONNECTION_FAILED` on failure or abort,
-   * or a final `RTMS_HOST_NOT_ALLOWED` (nothing opened) for a URL outside `allowedHosts`.
+   * a final `RTMS_HOST_NOT_ALLOWED` (nothing opened) for a URL outside `allowedHosts`, or a
+   * final `RTMS_CERTIFICATE_REJECTED` for a wss:// server whose certificate is not trusted.
    */
   static open(options: RtmsSocketOptions, signal?: AbortSignal): Promise<RtmsSocket> {
     try {
@@ -99,6 +102,12 @@ export class RtmsSocket {
         ws.removeAllListeners();
         ws.on('error', () => {});
         ws.terminate();
+        const refusal = certificateRefusal(cause);
+        if (refusal !== undefined) {
+          const message = `${options.channel} server certificate not trusted (${refusal}): ${describe(cause)}; a private CA must be given in NODE_EXTRA_CA_CERTS`;
+          reject(new ConnectorError('RTMS_CERTIFICATE_REJECTED', message, { retryable: false, cause }));
+          return;
+        }
         reject(new ConnectorError('RTMS_CONNECTION_FAILED', `${options.channel} connection failed: ${describe(cause)}`, { retryable: true, cause }));
       };
       const onAbort = (): void => fail(signal?.reason ?? new Error('aborted'));
@@ -236,8 +245,7 @@ export class RtmsSocket {
     const rtmsMessage = message as RtmsMessage;
     if (rtmsMessage.msg_type === MessageType.KEEP_ALIVE_REQ) {
       this.send({ msg_type: MessageType.KEEP_ALIVE_RESP, timestamp: rtmsMessage['timestamp'] });
-      const timestamp = rtmsMessage['timestamp'];
-      this.#options.onKeepAlive?.(typeof timestamp === 'number' ? timestamp : undefined);
+      this.#options.onKeepAlive?.(numberField(rtmsMessage, 'timestamp'));
     }
     const waiter = this.#waiters.get(rtmsMessage.msg_type);
     if (waiter !== undefined) {

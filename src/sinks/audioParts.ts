@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { AudioTimeline, MAX_SPEAKERS } from '../media/audioTimeline.ts';
-import type { Frame, MediaFormats } from '../media/frame.ts';
+import type { Frame, MediaFormats } from '../vocabulary/frame.ts';
 import { WAV_MAX_DATA_BYTES, WavWriter, type WavWriterOptions } from '../media/wavWriter.ts';
 import { fileSafeId } from './fileSafeId.ts';
 import { SpeakerFiles } from './speakerFiles.ts';
@@ -21,6 +21,8 @@ export interface AudioPartsOptions {
   readonly maxWavDataBytes: number;
   /** Pad gaps where Zoom sent nothing with silence. */
   readonly fillAudioGaps: boolean;
+  /** Writes each WAV's time index, `<name>.index.jsonl` (frameIndex.ts). */
+  readonly index?: boolean | undefined;
   /** Per-speaker WAVs open at once; undefined: unbounded. */
   readonly maxOpenSpeakerFiles?: number | undefined;
   /** A speaker's WAV was closed early to respect `maxOpenSpeakerFiles`. */
@@ -81,7 +83,7 @@ export class AudioParts {
     const before = writer.pendingBytes;
     const gapMs = this.#gapMs(frame, audio);
     if (gapMs > 0 && writer.remainingBytes >= frame.data.length + writer.byteRate * (gapMs / 1000)) writer.appendSilence(gapMs);
-    writer.append(frame.data);
+    writer.append(frame.data, frame);
     pendingGrew(writer, before);
     return true;
   }
@@ -126,6 +128,7 @@ export class AudioParts {
       channels: audio.channels,
       // A frame larger than a whole part is still written rather than lost.
       maxDataBytes: Math.min(WAV_MAX_DATA_BYTES, Math.max(this.#options.maxWavDataBytes, bytes)),
+      index: this.#options.index,
       ...this.#options.callbacks(name),
     });
     this.#current.set(key, { format, writer });

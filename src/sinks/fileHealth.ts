@@ -1,3 +1,5 @@
+import type { SinkHealth } from '../vocabulary/streamStats.ts';
+
 /**
  * How each file of a stream is doing, for the file sink's retries and for `stream.json` /
  * `GET /streams/{id}`. One file's trouble is its own: the others keep being written.
@@ -16,14 +18,6 @@ export interface FileStatus {
   readonly lastError: string | undefined;
   /** Failed attempts of the current incident. */
   readonly attempts: number;
-}
-
-/** A sink's health as `GET /streams/{id}` shows it. */
-export interface SinkHealth {
-  /** `failing` while any file is retrying. */
-  readonly state: 'ok' | 'failing';
-  /** The most recent failure, kept after a recovery, with its file and time (ms epoch). */
-  readonly lastError: { readonly file: string; readonly code: string; readonly at: number } | undefined;
 }
 
 /** First retry after this, doubling per failed attempt up to the cap. */

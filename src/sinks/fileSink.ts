@@ -1,16 +1,18 @@
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../clock.ts';
-import type { MediaKind } from '../config.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import { ConnectorError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { lifecycleEvent, type Frame, type LifecycleEvent, type MediaFormats } from '../media/frame.ts';
-import type { SinkHealth } from './fileHealth.ts';
-import { resolveFileSinkOptions, type FileSinkDropReason, type FileSinkOptions } from './fileSinkOptions.ts';
+import { lifecycleEvent, type Frame, type LifecycleEvent, type MediaFormats } from '../vocabulary/frame.ts';
+import type { SinkHealth } from '../vocabulary/streamStats.ts';
+import { resolveFileSinkOptions, type FileSinkOptions } from './fileSinkOptions.ts';
+import { type FileSinkDropReason } from '../vocabulary/reasons.ts';
 import { STREAM_JSON, StreamCheckpoint } from './streamCheckpoint.ts';
 import { StreamFiles, type FileFault } from './streamFiles.ts';
 import type { SinkCounters, StreamSink } from './streamSink.ts';
 
-export type { FileSinkDropReason, FileSinkOptions } from './fileSinkOptions.ts';
+export type { FileSinkDropReason } from '../vocabulary/reasons.ts';
+export type { FileSinkOptions } from './fileSinkOptions.ts';
 export type { FileFault } from './streamFiles.ts';
 
 type SinkState = 'open' | 'closing' | 'closed' | 'destroyed';
@@ -26,6 +28,8 @@ type SinkState = 'open' | 'closing' | 'closed' | 'destroyed';
  * | `video.h264`, `deskshare.h264` | Annex B (`.part2.h264`, … after a lost file, starting at an IDR) |
  * | `video/<timestamp>.jpg`, `deskshare/…` | one image per frame (listed in `files()` as `video/`) |
  * | `transcript.jsonl`, `chat.jsonl` | one message per line |
+ * | `<WAV or H.264 file>.index.jsonl` | with `frameIndex`: each frame's Zoom timestamp, user and bytes (frameIndex.ts) |
+ * | `transcript.vtt`, `transcript.srt` | with `captions`: a cue per transcript line (captionWriter.ts) |
  *
  * Files are created when their first frame is flushed. `write()` only queues (no syscall,
  * no await per frame); a timer writes every `flushIntervalMs`, and earlier when pending
@@ -90,6 +94,8 @@ export class FileSink extends EventEmitter implements StreamSink {
       maxWavDataBytes: this.#options.maxWavDataBytes,
       highWaterBytes: this.#options.highWaterBytes,
       fillAudioGaps: options.fillAudioGaps === true,
+      frameIndex: options.frameIndex === true,
+      captions: options.captions === true,
       maxOpenSpeakerFiles: options.maxOpenSpeakerFiles,
       onSpeakerFileClosedEarly: options.onSpeakerFileClosedEarly,
       previousFiles: options.previousFiles ?? [],

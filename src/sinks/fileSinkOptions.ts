@@ -46,23 +46,19 @@ export interface FileSinkOptions {
    * written longest ago, and that speaker continues in a new part. Default unbounded.
    */
   readonly maxOpenSpeakerFiles?: number | undefined;
+  /**
+   * Writes `<file>.index.jsonl` beside each WAV and H.264 file: every frame's Zoom timestamp,
+   * user and byte range (docs/output.md "Time index"). Default false; the connector turns it on.
+   */
+  readonly frameIndex?: boolean | undefined;
+  /** Writes `transcript.vtt` and `transcript.srt` (docs/output.md "Captions"). Default false; the connector turns it on. */
+  readonly captions?: boolean | undefined;
   /** Called each time a speaker's WAV is closed early to respect `maxOpenSpeakerFiles`. */
   readonly onSpeakerFileClosedEarly?: (() => void) | undefined;
   /** Default `systemClock`. */
   readonly clock?: Clock | undefined;
   readonly logger?: Logger | undefined;
 }
-
-/** Why the file sink counted a frame as dropped. */
-export type FileSinkDropReason =
-  /** No `setFormats()` before an audio, video or deskshare frame. */
-  | 'format_unknown'
-  /** Its file could not be written (see FileSink: lost parts, and what a failing file had to shed). */
-  | 'sink_error'
-  /** Written after `close()` began. */
-  | 'sink_closed'
-  /** Pending at, or written after, `destroy()`. */
-  | 'sink_destroyed';
 
 const DEFAULT_FLUSH_INTERVAL_MS = 1000;
 const DEFAULT_STREAM_JSON_INTERVAL_MS = 5000;

@@ -1,4 +1,4 @@
-import type { Frame, LifecycleEvent } from '../media/frame.ts';
+import type { Frame, LifecycleEvent } from '../vocabulary/frame.ts';
 
 /**
  * A best-effort secondary output beside the stream's accounted sink: live consumers, Redis

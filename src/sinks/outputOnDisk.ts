@@ -1,7 +1,7 @@
 import type { Dirent } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { MediaKind } from '../config.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
 
 /** Bytes of media a stream directory holds, per kind, as `bytesWritten` counts them. */
 export type MediaBytesOnDisk = Partial<Record<MediaKind, number>>;

@@ -1,13 +1,13 @@
 import { createClient, type RedisClientType } from 'redis';
-import type { MediaKind } from '../config.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import { describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import type { PublishDropReason } from '../vocabulary/reasons.ts';
 
 /** A Redis stream entry: field → value; binary media goes in as bytes. */
 export type StreamEntry = Record<string, string | Buffer>;
 
 /** Why an entry was not appended. */
-export type PublishDropReason = 'backlog' | 'redis_unavailable' | 'redis_error';
 
 export interface RedisStreamPublisherOptions {
   readonly url: string;

@@ -1,5 +1,5 @@
-import type { MediaKind } from '../config.ts';
-import type { Frame, LifecycleEvent } from '../media/frame.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
+import type { Frame, LifecycleEvent } from '../vocabulary/frame.ts';
 import type { FrameTap } from './frameTap.ts';
 import type { RedisStreamPublisher, StreamEntry } from './redisStreamPublisher.ts';
 

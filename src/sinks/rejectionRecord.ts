@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { makeDirectory } from '../media/makeDirectory.ts';
 import { join } from 'node:path';
-import { lifecycleEvent } from '../media/frame.ts';
+import { lifecycleEvent } from '../vocabulary/frame.ts';
 import type { StreamStart } from '../rtms/products.ts';
 import { readPreviousStream } from './streamCheckpoint.ts';
 import { lateAttemptDirectory } from './streamContinuation.ts';

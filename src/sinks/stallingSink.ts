@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../clock.ts';
-import type { MediaKind } from '../config.ts';
-import type { Frame, LifecycleEvent, MediaFormats } from '../media/frame.ts';
-import type { SinkHealth } from './fileHealth.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
+import type { Frame, LifecycleEvent, MediaFormats } from '../vocabulary/frame.ts';
+import type { SinkHealth } from '../vocabulary/streamStats.ts';
 import type { SinkCounters, StreamSink } from './streamSink.ts';
 
 /**

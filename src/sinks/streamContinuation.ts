@@ -1,6 +1,6 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { lifecycleEvent } from '../media/frame.ts';
+import { lifecycleEvent } from '../vocabulary/frame.ts';
 import { isFinished, readPreviousStream, type PreviousStream } from './streamCheckpoint.ts';
 
 /** Where a stream attempt writes, decided from what its directory already holds. */

@@ -1,64 +1,29 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../clock.ts';
-import type { MediaKind } from '../config.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import { ConnectorError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { AnnexBWriter } from '../media/annexBWriter.ts';
-import type { Frame, LifecycleEvent, MediaFormats } from '../media/frame.ts';
+import { CAPTION_FORMATS, transcriptCue } from '../media/captionCues.ts';
+import { CaptionWriter } from '../media/captionWriter.ts';
+import type { Frame, LifecycleEvent, MediaFormats } from '../vocabulary/frame.ts';
 import { isIdrAccessUnit } from '../media/h264.ts';
 import { ImageFrameWriter } from '../media/imageFrameWriter.ts';
 import { JsonLinesWriter } from '../media/jsonLinesWriter.ts';
 import type { MediaWriter } from '../media/mediaWriter.ts';
+import { WavWriter } from '../media/wavWriter.ts';
 import { AudioParts, RETIRING_PART_BYTES } from './audioParts.ts';
 import { FileHealth } from './fileHealth.ts';
 import { freePartName } from './streamDirectory.ts';
-import type { FileSinkDropReason } from './fileSinkOptions.ts';
+import type { FileSinkDropReason } from '../vocabulary/reasons.ts';
 import { errnoCode, STREAM_JSON } from './streamCheckpoint.ts';
 import type { SinkCounters } from './streamSink.ts';
+import type { FileFault, Output, StreamFilesOptions, WriterCallbacks } from './streamFileTypes.ts';
 import { chatLine, transcriptLine } from './textLines.ts';
 import { addWriterCounts, WriterTotals } from './writerTotals.ts';
 
-/** A file that could not be written: reported at the start of each incident. */
-export interface FileFault {
-  readonly file: string;
-  readonly code: string;
-  /** The file was given up (its stream goes on in a new part); otherwise its data waits for a retry. */
-  readonly lost: boolean;
-  readonly error: ConnectorError;
-}
-
-export interface StreamFilesOptions {
-  readonly directory: string;
-  readonly maxWavDataBytes: number;
-  /** A failing file holding more than half of this sheds what waits for it. */
-  readonly highWaterBytes: number;
-  readonly fillAudioGaps: boolean;
-  /** Per-speaker WAVs open at once (speakerFiles.ts); undefined: unbounded. */
-  readonly maxOpenSpeakerFiles: number | undefined;
-  readonly onSpeakerFileClosedEarly: (() => void) | undefined;
-  /** Names an earlier run listed; those still on disk stay listed and are never reused. */
-  readonly previousFiles: readonly string[];
-  readonly clock: Clock;
-  readonly logger: Logger | undefined;
-  readonly onFault: (fault: FileFault) => void;
-  /** An event of the files themselves (`sink.file_*`, `media.gap`). */
-  readonly onEvent: (eventType: string, data: Record<string, unknown>) => void;
-}
-
-interface WriterCallbacks {
-  readonly onError: (error: Error) => void;
-  readonly onRetry: (error: Error) => void;
-}
-
-interface Output {
-  /** undefined for `events.jsonl`, which is not media. */
-  readonly kind: MediaKind | undefined;
-  readonly name: string;
-  readonly writer: MediaWriter;
-  /** Forgets the writer where frames look for it, so the next frame opens a new part. */
-  readonly detach: () => void;
-}
+export type { FileFault, StreamFilesOptions } from './streamFileTypes.ts';
 
 /**
  * The files of one stream directory (see FileSink): which writer each frame goes to, under
@@ -94,8 +59,15 @@ export class StreamFiles {
   readonly #annexB = new Map<string, AnnexBWriter>();
   readonly #images = new Map<string, ImageFrameWriter>();
   readonly #lines = new Map<string, JsonLinesWriter>();
-  /** Writer keys that had a writer before: their next one is a new part. */
-  readonly #started = new Set<string>();
+  readonly #captions = new Map<string, CaptionWriter>();
+  /** Zoom time of the stream's first frame in this run: 00:00:00.000 of the captions. */
+  #originMs: number | undefined;
+  /**
+   * Writer keys that had a writer before: their next one is a new part. From the start for
+   * captions, and for H.264 with an index: a file of that name on disk (even one no
+   * `stream.json` listed) is never continued, so each index describes its file from byte 0.
+   */
+  readonly #started: Set<string>;
   /** H.264 kinds whose next part must start at an IDR, with the frames dropped meanwhile. */
   readonly #awaitingIdr = new Map<MediaKind, number>();
   /** Sum of the writers' pending bytes; raised by each append, recomputed after each flush. */
@@ -108,11 +80,13 @@ export class StreamFiles {
 
   constructor(options: StreamFilesOptions) {
     this.#options = options;
+    this.#started = new Set<string>([...CAPTION_FORMATS, ...(options.frameIndex === true ? ['video.h264', 'deskshare.h264'] : [])]);
     this.#directory = options.directory;
     this.#audio = new AudioParts({
       directory: this.#directory,
       maxWavDataBytes: options.maxWavDataBytes,
       fillAudioGaps: options.fillAudioGaps,
+      index: options.frameIndex,
       maxOpenSpeakerFiles: options.maxOpenSpeakerFiles,
       onSpeakerFileClosedEarly: options.onSpeakerFileClosedEarly,
       taken: this.#files,
@@ -178,7 +152,7 @@ export class StreamFiles {
 
   eventsWritten(): number {
     let written = this.#totals.eventsWritten();
-    for (const { kind, writer } of this.#outputs.values()) if (kind === undefined) written += writer.stats().recordsWritten;
+    for (const { kind, writer } of this.#outputs.values()) if (kind === undefined && writer instanceof JsonLinesWriter) written += writer.stats().recordsWritten;
     return written;
   }
 
@@ -191,6 +165,7 @@ export class StreamFiles {
   /** Queues the frame on its writer; otherwise says why it is dropped. */
   append(frame: Frame): FileSinkDropReason | undefined {
     const kind = frame.kind;
+    this.#originMs ??= frame.timestamp;
     if (kind === 'audio') {
       return this.#audio.append(frame, this.#formats?.audio, (writer, before) => this.#grew(writer, before)) ? undefined : 'format_unknown';
     }
@@ -199,6 +174,7 @@ export class StreamFiles {
       const before = writer.pendingBytes;
       writer.append(kind === 'transcript' ? transcriptLine(frame) : chatLine(frame));
       this.#grew(writer, before);
+      if (kind === 'transcript' && this.#options.captions === true) this.#appendCaption(frame, this.#originMs);
       return undefined;
     }
     const codec = this.#formats?.[kind].codec;
@@ -223,9 +199,9 @@ export class StreamFiles {
       if (waited > 0) this.#sinkEvent('media.gap', { kind, reason: 'sink_error', frames: waited, awaitingKeyframe: true });
     }
     const name = `${kind}.h264`;
-    const writer = this.#obtain(this.#annexB, name, kind, name, (path, callbacks) => new AnnexBWriter({ path, ...callbacks }));
+    const writer = this.#obtain(this.#annexB, name, kind, name, (path, callbacks) => new AnnexBWriter({ path, index: this.#options.frameIndex === true, ...callbacks }));
     const before = writer.pendingBytes;
-    writer.append(frame.data);
+    writer.append(frame.data, frame);
     this.#grew(writer, before);
     return undefined;
   }
@@ -233,6 +209,19 @@ export class StreamFiles {
   /** Keeps `pendingBytes` current without summing over every writer on each frame. */
   #grew(writer: MediaWriter, pendingBefore: number): void {
     this.#pendingBytes += writer.pendingBytes - pendingBefore;
+  }
+
+  /** The line as a cue in `transcript.vtt` and `transcript.srt` (captionCues.ts); not a frame of its own. */
+  #appendCaption(frame: Frame, originMs: number): void {
+    const cue = transcriptCue({ ...frame, text: frame.data.toString('utf8') }, originMs);
+    if (cue === undefined) return;
+    for (const format of CAPTION_FORMATS) {
+      const create = (path: string, callbacks: WriterCallbacks): CaptionWriter => new CaptionWriter({ path, format, originMs, ...callbacks });
+      const writer = this.#obtain(this.#captions, format, undefined, `transcript.${format}`, create);
+      const before = writer.pendingBytes;
+      writer.append(cue);
+      this.#grew(writer, before);
+    }
   }
 
   #lineWriter(name: string, kind: MediaKind | undefined): JsonLinesWriter {
@@ -273,6 +262,7 @@ export class StreamFiles {
     this.health.reopened(name);
     this.#outputs.set(writer, { kind, name, writer, detach });
     this.#files.add(name);
+    if ((writer instanceof WavWriter || writer instanceof AnnexBWriter) && writer.index !== undefined) this.#files.add(`${name}.index.jsonl`);
     this.#changes += 1;
   }
 
@@ -293,7 +283,7 @@ export class StreamFiles {
     output.detach();
     this.health.lost(name, code, this.#clock.now());
     // Deleted with its directory: no longer listed (its state stays in `sink.files`).
-    if (!existsSync(join(this.#directory, name))) this.#files.delete(name);
+    for (const file of [name, `${name}.index.jsonl`]) if (!existsSync(join(this.#directory, file))) this.#files.delete(file);
     this.#fault(name, code, cause, true);
     this.#logger?.warn({ file: name, code }, 'file lost; its stream continues in a new part');
     this.#lostRecords(output);

@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events';
-import type { MediaKind } from '../config.ts';
-import type { Frame, LifecycleEvent, MediaFormats } from '../media/frame.ts';
-import type { SinkHealth } from './fileHealth.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
+import type { Frame, LifecycleEvent, MediaFormats } from '../vocabulary/frame.ts';
+import type { SinkHealth } from '../vocabulary/streamStats.ts';
 
 /** What a sink did with the frames it was given, per media kind. */
 export interface SinkCounters {

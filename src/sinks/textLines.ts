@@ -1,4 +1,4 @@
-import type { Frame } from '../media/frame.ts';
+import type { Frame } from '../vocabulary/frame.ts';
 
 /** One `transcript.jsonl` line. */
 export function transcriptLine(frame: Frame): Record<string, unknown> {

@@ -1,4 +1,4 @@
-import type { MediaKind } from '../config.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import type { WriteStats } from '../media/writeQueue.ts';
 import type { SinkCounters } from './streamSink.ts';
 

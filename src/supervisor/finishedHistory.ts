@@ -1,4 +1,4 @@
-import type { StreamStats } from '../worker/streamStats.ts';
+import type { StreamStats } from '../vocabulary/streamStats.ts';
 
 /** Finished streams kept for `GET /streams/{id}` after they end. */
 const FINISHED_HISTORY = 1000;

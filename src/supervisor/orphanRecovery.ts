@@ -1,6 +1,6 @@
 import { describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { StreamStats } from '../worker/streamStats.ts';
+import type { StreamStats } from '../vocabulary/streamStats.ts';
 import type { Placement } from './placement.ts';
 import type { LeaseGuard, StreamRecord } from './streamRecord.ts';
 import type { WorkerExit } from './workerHandle.ts';

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { StreamStart } from '../rtms/products.ts';
-import type { StreamStats } from '../worker/streamStats.ts';
+import type { StreamStats } from '../vocabulary/streamStats.ts';
 import type { SupervisorEvents } from './supervisor.ts';
 
 /** What the lifecycle needs from the supervisor. */

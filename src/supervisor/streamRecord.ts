@@ -1,7 +1,8 @@
-import type { MediaKind } from '../config.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import type { SupervisorToWorker } from '../ipc/messages.ts';
 import type { StreamStart } from '../rtms/products.ts';
-import type { StreamStats } from '../worker/streamStats.ts';
+import type { StreamStats } from '../vocabulary/streamStats.ts';
+import type { ResumeReason } from '../vocabulary/rejoin.ts';
 
 /**
  * An active stream as the supervisor keeps it: enough to start its session again on another
@@ -24,13 +25,13 @@ export interface StreamRecord {
   /** Placements made for it; a lease check answered for an older one is ignored. */
   attempt: number;
   /** Why its current session is a resume (`worker_crashed`, `takeover`, …). */
-  resumeReason: string | undefined;
+  resumeReason: ResumeReason | undefined;
   /** Asked to close (admin) or stopped by Zoom: sent again if the stream moves to another worker. */
   closeRequested: boolean;
   stopRequested: number | undefined;
 }
 
-export function newStreamRecord(start: StreamStart, stats: StreamStats, excluded: Iterable<string>, resumeReason: string | undefined): StreamRecord {
+export function newStreamRecord(start: StreamStart, stats: StreamStats, excluded: Iterable<string>, resumeReason: ResumeReason | undefined): StreamRecord {
   return {
     start,
     stats,

@@ -1,13 +1,14 @@
 import { EventEmitter } from 'node:events';
-import type { Config, MediaKind } from '../config.ts';
+import type { Config } from '../config.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import { describeError } from '../errors.ts';
 import type { WebhookEvent } from '../http/webhookEvent.ts';
 import type { SupervisorToWorker, WorkerToSupervisor } from '../ipc/messages.ts';
 import type { Logger } from '../logger.ts';
 import type { StreamStart } from '../rtms/products.ts';
 import { recordRejection } from '../sinks/rejectionRecord.ts';
-import { TERMINAL_STATES } from '../worker/streamStateMachine.ts';
-import { initialStreamStats, type StreamStats } from '../worker/streamStats.ts';
+import { TERMINAL_STATES } from '../vocabulary/streamState.ts';
+import { initialStreamStats, type StreamStats } from '../vocabulary/streamStats.ts';
 import { OrphanRecovery } from './orphanRecovery.ts';
 import { FinishedHistory } from './finishedHistory.ts';
 import { Placement } from './placement.ts';
@@ -16,6 +17,7 @@ import type { StartStreamOptions, SupervisorEvents, SupervisorOptions } from './
 import { dispatchWebhook } from './webhookDispatch.ts';
 import type { WorkerMetricsSnapshot } from './workerHandle.ts';
 import { WorkerPool, type WorkerPoolPort } from './workerPool.ts';
+import type { StreamRefusal } from '../vocabulary/reasons.ts';
 
 export type { LeaseGuard } from './streamRecord.ts';
 export type { StartStreamOptions, SupervisorEvents, SupervisorOptions } from './supervisorTypes.ts';
@@ -129,7 +131,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * `no_worker`, `already_active`) without emitting `rejected`: the caller decides what a
    * refusal means, e.g. leaving the stream to another replica.
    */
-  startStream(start: StreamStart, options: StartStreamOptions = {}): string | undefined {
+  startStream(start: StreamStart, options: StartStreamOptions = {}): StreamRefusal | undefined {
     if (this.#streams.has(start.rtmsStreamId)) return 'already_active';
     const refusal = this.#admissionRefusal();
     if (refusal !== undefined) return refusal;
@@ -299,13 +301,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.#pool.post(workerId, message);
   }
 
-  #admissionRefusal(): string | undefined {
+  #admissionRefusal(): StreamRefusal | undefined {
     if (!this.#accepting) return 'shutting_down';
     if (this.#streams.size >= this.#config.maxStreams) return 'max_streams';
     return undefined;
   }
 
-  #reject(start: StreamStart, reason: string): void {
+  #reject(start: StreamStart, reason: StreamRefusal): void {
     this.#logger.warn({ rtmsStreamId: start.rtmsStreamId, product: start.product, reason, maxStreams: this.#config.maxStreams }, 'stream rejected');
     const stats = { ...initialStreamStats(start, 'rejected'), failure: reason, endedAt: Date.now() };
     this.#finished.remember(stats);

@@ -1,19 +1,20 @@
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { StreamStart } from '../rtms/products.ts';
-import type { LiveBatch } from '../worker/liveTap.ts';
-import type { StreamState } from '../worker/streamStateMachine.ts';
-import type { StreamStats } from '../worker/streamStats.ts';
+import type { LiveBatch } from '../vocabulary/liveBatch.ts';
+import type { StreamState } from '../vocabulary/streamState.ts';
+import type { StreamStats } from '../vocabulary/streamStats.ts';
 import type { LeaseGuard } from './streamRecord.ts';
 import type { WorkerExit } from './workerHandle.ts';
 import type { WorkerPoolPort } from './workerPool.ts';
+import type { ResumeReason } from '../vocabulary/rejoin.ts';
 
 /** The supervisor's options, events and `startStream()` options. */
 
 /** `Supervisor.startStream()` options. */
 export interface StartStreamOptions {
   /** The stream ran before (on another replica): its accounting carries over, the join counts as a rejoin. */
-  readonly resume?: { readonly previous: StreamStats; readonly reason: string };
+  readonly resume?: { readonly previous: StreamStats; readonly reason: ResumeReason };
   /** Participants to keep excluded from capture. */
   readonly excluded?: Iterable<string>;
 }

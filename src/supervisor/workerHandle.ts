@@ -3,9 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config.ts';
 import { ConnectorError } from '../errors.ts';
-import type { SupervisorToWorker, WorkerToSupervisor } from '../ipc/messages.ts';
+import type { SupervisorToWorker, WorkerData, WorkerToSupervisor } from '../ipc/messages.ts';
 import type { Logger } from '../logger.ts';
-import type { WorkerData } from '../worker/workerMain.ts';
+import type { WorkerExitReason } from '../vocabulary/reasons.ts';
 
 /** One worker's registry, as `Registry.getMetricsAsJSON()` returns it. */
 export type WorkerMetricsSnapshot = Extract<WorkerToSupervisor, { type: 'metricsResponse' }>['metrics'];
@@ -18,7 +18,7 @@ export interface WorkerExit {
   readonly exitCode: number;
   /** False when the worker died on its own (crash, unresponsive): its streams need a new home. */
   readonly expected: boolean;
-  readonly reason: string;
+  readonly reason: WorkerExitReason;
 }
 
 export interface WorkerHandleOptions {
@@ -42,7 +42,7 @@ export class WorkerHandle {
   readonly #worker: Worker;
   readonly #options: WorkerHandleOptions;
   #expectedExit = false;
-  #exitReason = 'exited';
+  #exitReason: WorkerExitReason = 'exited';
   #heartbeat: NodeJS.Timeout | undefined;
   #pingSequence = 0;
   #lastPong = 0;

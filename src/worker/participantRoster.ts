@@ -1,4 +1,4 @@
-import type { ParticipantCounts, ParticipantSnapshot } from './streamStats.ts';
+import type { ParticipantCounts, ParticipantSnapshot } from '../vocabulary/streamStats.ts';
 
 /** Participants sent to the supervisor with each stats report, and shown by `GET /streams/{id}`. */
 export const PARTICIPANT_PAGE = 100;

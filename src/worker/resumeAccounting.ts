@@ -1,6 +1,8 @@
-import type { MediaKind } from '../config.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import type { MediaBytesOnDisk } from '../sinks/outputOnDisk.ts';
-import { emptyCounters, type MediaCounters, type StreamStats } from './streamStats.ts';
+import { emptyCounters, type MediaCounters, type StreamStats } from '../vocabulary/streamStats.ts';
+import type { LostDropReason } from '../vocabulary/reasons.ts';
+import type { ResumeReason } from '../vocabulary/rejoin.ts';
 
 /**
  * Frames an earlier incarnation of a resumed stream had received by its last report and not
@@ -8,10 +10,9 @@ import { emptyCounters, type MediaCounters, type StreamStats } from './streamSta
  * replica did (`replica_lost`: a multi-replica takeover, or this connector's own earlier
  * process). What it received after that report is in no counter: a `media.gap` marks the time.
  */
-export type LostDropReason = 'worker_lost' | 'replica_lost';
 
 /** Resumes after a worker death are `worker_<exit reason>`; everything else came from another replica. */
-export function lostDropReason(resumeReason: string): LostDropReason {
+export function lostDropReason(resumeReason: ResumeReason): LostDropReason {
   return resumeReason.startsWith('worker_') ? 'worker_lost' : 'replica_lost';
 }
 
@@ -59,7 +60,7 @@ export class ResumedAccounting {
   readonly reason: LostDropReason;
   readonly #windows = new Map<MediaKind, { readonly frames: number; readonly since: number }>();
 
-  constructor(resume: { readonly previous: StreamStats; readonly reason: string; readonly onDisk?: MediaBytesOnDisk | undefined }, now: number) {
+  constructor(resume: { readonly previous: StreamStats; readonly reason: ResumeReason; readonly onDisk?: MediaBytesOnDisk | undefined }, now: number) {
     this.reason = lostDropReason(resume.reason);
     const carried = carryOver(resume.previous.media, resume.onDisk, this.reason);
     this.media = carried.media;

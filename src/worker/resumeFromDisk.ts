@@ -1,7 +1,7 @@
-import type { MediaKind } from '../config.ts';
+import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import type { StreamStart } from '../rtms/products.ts';
 import type { PreviousStream } from '../sinks/streamCheckpoint.ts';
-import { emptyCounters, initialStreamStats, type MediaCounters, type StreamStats } from './streamStats.ts';
+import { emptyCounters, initialStreamStats, type MediaCounters, type StreamStats } from '../vocabulary/streamStats.ts';
 
 /**
  * The statistics an earlier run of this stream left in its `stream.json`, for a session that

@@ -2,7 +2,7 @@ import { systemClock, type Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { lifecycleEvent, type MediaFormats } from '../media/frame.ts';
+import { lifecycleEvent, type MediaFormats } from '../vocabulary/frame.ts';
 import { STOP_REASON_NAMES, StopReason, nameOf } from '../rtms/codes.ts';
 import { negotiatedFormats } from '../rtms/mediaParams.ts';
 import type { StreamStart } from '../rtms/products.ts';
@@ -24,8 +24,10 @@ import { SessionAudio } from './session/sessionAudio.ts';
 import { applyRosterChanges, interpretSignaling } from './session/signalingEvents.ts';
 import { streamMetadata, streamStats, type StreamFacts } from './session/streamReport.ts';
 import { StreamStateMachine, type StateChange } from './streamStateMachine.ts';
-import type { StreamStats } from './streamStats.ts';
+import type { StreamStats } from '../vocabulary/streamStats.ts';
 import type { WorkerMetrics } from './workerMetrics.ts';
+import type { ResumeReason } from '../vocabulary/rejoin.ts';
+import { decodeRtmsMessage } from '../rtms/decodeRtmsMessage.ts';
 
 /**
  * One RTMS stream inside a worker: the lifecycle façade over its parts in session/: the join
@@ -55,7 +57,7 @@ export interface StreamSessionOptions {
    */
   readonly resumeFrom?: {
     readonly previous: StreamStats;
-    readonly reason: string;
+    readonly reason: ResumeReason;
     /** Media bytes already in the stream's directory, measured before this session writes. */
     readonly onDisk?: MediaBytesOnDisk | undefined;
   };
@@ -81,7 +83,7 @@ export class StreamSession {
   readonly #joinWaiters = new Set<() => void>();
   /** When the stream was admitted, went live and ended, and how it ended. */
   readonly #outcome: { createdAt: number; liveAt: number | undefined; endedAt?: number; stopReason?: number | undefined; failure?: string; released?: string };
-  readonly #resumeReason: string | undefined;
+  readonly #resumeReason: ResumeReason | undefined;
   #formats: MediaFormats | undefined;
   /** Signaling connections that ended, matched with Zoom's `rtms_interrupted` by arrival order. */
   readonly #interruptions = new InterruptionLedger();
@@ -317,8 +319,11 @@ export class StreamSession {
   // ── signaling ────────────────────────────────────────────────────────────────────────
 
   #onSignalingMessage(message: RtmsMessage): void {
-    const decision = interpretSignaling(message, { product: this.#start.product, now: this.#clock.now() });
+    const now = this.#clock.now();
+    const decoded = decodeRtmsMessage(message, now);
+    const decision = interpretSignaling(decoded.ok ? decoded.message : decoded.failure, { product: this.#start.product, now });
     applyRosterChanges(this.#roster, decision.roster);
+    if (decision.log !== undefined) this.#logger.info(decision.log.fields, decision.log.msg);
     for (const { eventType, data } of decision.events) this.#event(eventType, data);
     if (decision.ignored !== undefined) this.#ignored.record('signaling', decision.ignored.reason, { msgType: decision.ignored.msgType });
     if (decision.rejoin !== undefined) this.#rejoin.request(decision.rejoin.scope, decision.rejoin.trigger);

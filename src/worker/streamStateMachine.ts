@@ -1,4 +1,5 @@
 import { IllegalTransitionError } from '../errors.ts';
+import { TERMINAL_STATES, type StreamState } from '../vocabulary/streamState.ts';
 
 /**
  * Stream lifecycle, named after the room lifecycle in the seed `room.waitingReconnect`.
@@ -16,11 +17,6 @@ import { IllegalTransitionError } from '../errors.ts';
  *
  * `rejected`, `ended` and `failed` are terminal. Every other move is a bug and throws.
  */
-
-export const STREAM_STATES = ['idle', 'connecting', 'live', 'waitingReconnect', 'ended', 'failed', 'rejected'] as const;
-export type StreamState = (typeof STREAM_STATES)[number];
-
-export const TERMINAL_STATES: ReadonlySet<StreamState> = new Set(['ended', 'failed', 'rejected']);
 
 const TRANSITIONS: Readonly<Record<StreamState, readonly StreamState[]>> = {
   idle: ['connecting', 'ended', 'failed', 'rejected'],

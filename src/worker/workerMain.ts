@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../config.ts';
 import { ConnectorError, describeError } from '../errors.ts';
-import type { SupervisorToWorker, WorkerToSupervisor } from '../ipc/messages.ts';
+import type { SupervisorToWorker, WorkerData, WorkerToSupervisor } from '../ipc/messages.ts';
 import { createLogger } from '../logger.ts';
 import type { StreamStart } from '../rtms/products.ts';
 import { FileSink } from '../sinks/fileSink.ts';
@@ -13,7 +13,7 @@ import { planStreamOutput } from '../sinks/streamContinuation.ts';
 import { streamDirectory } from '../sinks/streamDirectory.ts';
 import { statsFromDisk } from './resumeFromDisk.ts';
 import { StreamSession } from './streamSession.ts';
-import { TERMINAL_STATES } from './streamStateMachine.ts';
+import { TERMINAL_STATES } from '../vocabulary/streamState.ts';
 import { LiveTap } from './liveTap.ts';
 import { WorkerMetrics } from './workerMetrics.ts';
 
@@ -21,11 +21,6 @@ import { WorkerMetrics } from './workerMetrics.ts';
  * Worker thread entry: hosts many stream sessions. Frames stay in this thread; only control
  * messages and one batched stats message per interval go to the supervisor.
  */
-
-export interface WorkerData {
-  readonly workerId: number;
-  readonly config: Config;
-}
 
 if (parentPort === null) throw new Error('workerMain must run in a worker thread');
 const port = parentPort;
@@ -115,6 +110,8 @@ function startStream(start: StreamStart, resume: (ResumeFrom & { readonly onDisk
     highWaterBytes: config.buffer.highWaterBytes,
     lowWaterBytes: config.buffer.lowWaterBytes,
     fillAudioGaps: config.media.audio.gapFill === 'silence',
+    frameIndex: true,
+    captions: true,
     maxOpenSpeakerFiles: config.output.maxOpenSpeakerFiles,
     onSpeakerFileClosedEarly: () => metrics.limitHit('open_files'),
     logger: streamLogger,

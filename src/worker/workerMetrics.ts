@@ -1,10 +1,11 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
-import { MEDIA_KINDS, type MediaKind } from '../config.ts';
+import { MEDIA_KINDS, type MediaKind } from '../vocabulary/mediaKind.ts';
 import { boundedLabel, SINK_ERROR_LABELS } from '../metricLabels.ts';
 import { LocalHistogram } from './localHistogram.ts';
 import { IGNORED_MESSAGE_REASONS, type IgnoredChannel, type IgnoredMessageReason } from './session/ignoredMessages.ts';
+import { PUBLISH_DROP_REASONS } from '../vocabulary/reasons.ts';
 
 /** Per-stream bounds a bad server can hit (README, "Bad RTMS server"). */
 export const STREAM_LIMITS = ['rejoin_budget', 'participants', 'open_files'] as const;
@@ -104,9 +105,9 @@ export class WorkerMetrics {
       labelNames: ['media_type', 'reason'],
       registers,
     });
-    // Zero for every output and drop reason (redisStreamPublisher's PublishDropReason), as above.
+    // Zero for every output and drop reason, as above.
     for (const media_type of [...MEDIA_KINDS, 'events']) {
-      for (const reason of ['backlog', 'redis_unavailable', 'redis_error']) this.#redisDropped.inc({ media_type, reason }, 0);
+      for (const reason of PUBLISH_DROP_REASONS) this.#redisDropped.inc({ media_type, reason }, 0);
     }
     this.#redisLag = new Gauge({
       name: 'rtms_redis_consumer_lag_entries',

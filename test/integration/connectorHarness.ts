@@ -8,7 +8,7 @@ import { readWavData } from '../support/wavReader.ts';
 import { fileSafeId } from '../../src/sinks/fileSafeId.ts';
 import { streamDirectory } from '../../src/sinks/streamDirectory.ts';
 import { startSimulator, type SimulatedStream, type Simulator, type SimulatorOptions } from 'rtms-simulator';
-import type { MediaCounters } from '../../src/worker/streamStats.ts';
+import type { MediaCounters } from '../../src/vocabulary/streamStats.ts';
 import { eventually } from '../support/eventually.ts';
 import { tempDir } from '../support/tempDir.ts';
 

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { Credentials } from '../../src/config.ts';
 import { ConnectorProcess, connectorEnv } from '../support/connectorProcess.ts';
-import { countVideoFrames, probeAudio } from '../support/ffprobe.ts';
+import { countVideoFrames, ffprobe, probeAudio } from '../support/ffprobe.ts';
 import { readWavData } from '../support/wavReader.ts';
 import { streamDirectory } from '../../src/sinks/streamDirectory.ts';
 import type { SimulatedStream } from 'rtms-simulator';
-import type { MediaCounters } from '../../src/worker/streamStats.ts';
+import type { MediaCounters } from '../../src/vocabulary/streamStats.ts';
 
 /** A connector on a given OUTPUT_DIR (a small tmpfs, a directory another connector used before). */
 export function startConnectorOn(outputDir: string, credentials: Credentials, env: Record<string, string> = {}, user?: { uid: number; gid: number }): Promise<ConnectorProcess> {
@@ -79,9 +79,15 @@ async function expectValidFile(path: string, name: string): Promise<void> {
   } else if (name.endsWith('.h264')) {
     if ((await stat(path)).size > 0) expect((await countVideoFrames(path)).codec).toBe('h264');
   } else if (name.endsWith('.jsonl')) {
+    // An index is read after its WAV's header: the header is written after the index.
+    const claimed = name.endsWith('.wav.index.jsonl') ? 44 + (await readWavData(path.slice(0, -'.index.jsonl'.length))).data.length : 0;
     const text = await readFile(path, 'utf8');
     expect(text === '' || text.endsWith('\n'), `${name} ends in a torn line`).toBe(true);
-    for (const line of text.split('\n').filter((l) => l !== '')) JSON.parse(line);
+    const lines = text.split('\n').filter((l) => l !== '').map((line) => JSON.parse(line) as unknown);
+    if (name.endsWith('.index.jsonl')) await expectIndexWithinData(path.slice(0, -'.index.jsonl'.length), name, lines as IndexRecord[], claimed);
+  } else if (name.endsWith('.vtt') || name.endsWith('.srt')) {
+    // ffprobe reads every cue without a complaint (it rejects on any stderr).
+    await ffprobe(path, ['-show_packets']);
   } else if (name.endsWith('stream.json')) {
     JSON.parse(await readFile(path, 'utf8'));
   }
@@ -160,4 +166,24 @@ export async function startWebhookForwarder(): Promise<{ url: string; target: st
         server.close(() => resolve());
       }),
   };
+}
+
+interface IndexRecord {
+  readonly offset: number;
+  readonly bytes: number;
+}
+
+/**
+ * docs/reliability.md "Time index": records in order, none reaching past the bytes on disk,
+ * and every data byte a WAV header claims described by one.
+ */
+async function expectIndexWithinData(mediaPath: string, name: string, records: readonly IndexRecord[], claimed: number): Promise<void> {
+  const size = (await stat(mediaPath)).size;
+  let end = mediaPath.endsWith('.wav') ? 44 : 0;
+  for (const record of records) {
+    expect(record.offset, `${name}: records in order`).toBeGreaterThanOrEqual(end);
+    end = record.offset + record.bytes;
+  }
+  expect(end, `${name} points past its file`).toBeLessThanOrEqual(size);
+  expect(end, `${name} leaves data the header claims undescribed`).toBeGreaterThanOrEqual(claimed);
 }

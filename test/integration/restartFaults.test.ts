@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { indexedFrames, readIndex } from '../support/timeIndex.ts';
 import { readWavData } from '../support/wavReader.ts';
 import { streamDirectory } from '../../src/sinks/streamDirectory.ts';
 import { startSimulator } from 'rtms-simulator';
@@ -74,6 +75,16 @@ describe('host faults: restart and late webhooks', () => {
       const sent = stream.sent.audio('0');
       expect(sent.subarray(sent.length - part2.length).equals(part2)).toBe(true);
       expect(sent.subarray(0, part1.length).equals(part1)).toBe(true);
+      // Each part's time index gives back the timestamps the stand-in sent those bytes with.
+      const sentTimes = stream.sent.audioTimes('0');
+      const wav2 = await readWavData(join(directory, 'audio.part2.wav'));
+      const byteRate = wav2.sampleRateHz * wav2.channels * 2;
+      const frames1 = indexedFrames(await readIndex(join(directory, 'audio.wav.index.jsonl')), byteRate);
+      const frames2 = indexedFrames(await readIndex(join(directory, 'audio.part2.wav.index.jsonl')), byteRate);
+      expect(frames1.reduce((sum, frame) => sum + frame.bytes, 0)).toBeGreaterThanOrEqual(part1.length);
+      expect(frames2.reduce((sum, frame) => sum + frame.bytes, 0)).toBe(part2.length);
+      expect(frames1).toEqual(sentTimes.slice(0, frames1.length));
+      expect(frames2).toEqual(sentTimes.slice(sentTimes.length - frames2.length));
       const events = await readJsonLines(join(directory, 'events.jsonl'));
       expect(events.filter((event) => event['eventType'] === 'stream.resumed').map((event) => event['data'])).toMatchObject([{ reason: 'restart' }]);
 

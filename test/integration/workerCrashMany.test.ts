@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { inspectStreamOutput } from '../support/streamOutputReport.ts';
 import { readWavData } from '../support/wavReader.ts';
 import type { SimulatedStream } from 'rtms-simulator';
-import type { MediaCounters } from '../../src/worker/streamStats.ts';
+import type { MediaCounters } from '../../src/vocabulary/streamStats.ts';
 import { expectEveryFrameAccounted, readJsonLines, startRig, untilAudioSent, waitUntilEnded, type Rig } from './connectorHarness.ts';
 import { eventually } from '../support/eventually.ts';
 

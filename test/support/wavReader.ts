@@ -52,11 +52,11 @@ export function parseWav(file: Buffer): WavData {
   throw new Error('no data chunk');
 }
 
-/** A canonical 44-byte header of 16-bit PCM (16 kHz mono unless told), declaring `dataBytes`: test fixtures. */
-export function wavHeader(dataBytes: number, sampleRateHz = 16_000, channels = 1): Buffer {
+/** A 16-bit PCM WAV file holding `pcm` (s16le, interleaved), for tests that hand audio to ffmpeg. */
+export function wavFile(pcm: Buffer, sampleRateHz: number, channels: number): Buffer {
   const header = Buffer.alloc(44);
   header.write('RIFF', 0, 'ascii');
-  header.writeUInt32LE(36 + dataBytes, 4);
+  header.writeUInt32LE(36 + pcm.length, 4);
   header.write('WAVEfmt ', 8, 'ascii');
   header.writeUInt32LE(16, 16);
   header.writeUInt16LE(1, 20);
@@ -66,6 +66,14 @@ export function wavHeader(dataBytes: number, sampleRateHz = 16_000, channels = 1
   header.writeUInt16LE(channels * 2, 32);
   header.writeUInt16LE(16, 34);
   header.write('data', 36, 'ascii');
+  header.writeUInt32LE(pcm.length, 40);
+  return Buffer.concat([header, pcm]);
+}
+
+/** A bare 44-byte header declaring `dataBytes` of data (16 kHz mono unless told): for files whose header and data disagree. */
+export function wavHeader(dataBytes: number, sampleRateHz = 16_000, channels = 1): Buffer {
+  const header = wavFile(Buffer.alloc(0), sampleRateHz, channels);
+  header.writeUInt32LE(36 + dataBytes, 4);
   header.writeUInt32LE(dataBytes, 40);
   return header;
 }

@@ -6,7 +6,8 @@
  */
 export type { Clock } from '../../../src/clock.ts';
 export { systemClock } from '../../../src/clock.ts';
-export type { Credentials, MediaKind } from '../../../src/config.ts';
+export type { Credentials } from '../../../src/config.ts';
+export type { MediaKind } from '../../../src/vocabulary/mediaKind.ts';
 export { readCredentials } from '../../../src/config.ts';
 export { ConfigError } from '../../../src/errors.ts';
 export { NAL_IDR, NAL_SLICE, isIdrAccessUnit } from '../../../src/media/h264.ts';

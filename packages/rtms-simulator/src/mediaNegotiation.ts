@@ -1,4 +1,4 @@
-import { Codec, ContentType, DataOption, type MediaKind, MediaTypeBit, Resolution } from './connectorShared.ts';
+import { Codec, ContentType, DataOption, type MediaKind, MediaTypeBit, Resolution, StatusCode } from './connectorShared.ts';
 
 /**
  * The media handshake decision: which media a DATA_HAND_SHAKE_REQ asks for, whether the app
@@ -124,14 +124,14 @@ function kindRecord(mediaParams: Record<string, unknown>, kind: MediaKind, statu
 }
 
 function audioParams(raw: Record<string, unknown>): AudioParams {
-  const contentType = intField(raw, 'content_type', 19, (v) => v === ContentType.RTP || v === ContentType.RAW_AUDIO) ?? DEFAULT_MEDIA_PARAMS.audio.content_type;
-  const codec = intField(raw, 'codec', 22, (v) => v >= Codec.L16 && v <= Codec.OPUS) ?? Codec.L16;
-  const sampleRate = intField(raw, 'sample_rate', 20, (v) => v >= 0 && v <= 3);
-  const channel = intField(raw, 'channel', 21, (v) => v === 1 || v === 2) ?? 1;
+  const contentType = intField(raw, 'content_type', StatusCode.INVALID_MEDIA_AUDIO_CONTENT_TYPE, (v) => v === ContentType.RTP || v === ContentType.RAW_AUDIO) ?? DEFAULT_MEDIA_PARAMS.audio.content_type;
+  const codec = intField(raw, 'codec', StatusCode.INVALID_MEDIA_AUDIO_CODEC, (v) => v >= Codec.L16 && v <= Codec.OPUS) ?? Codec.L16;
+  const sampleRate = intField(raw, 'sample_rate', StatusCode.INVALID_MEDIA_AUDIO_SAMPLE_RATE, (v) => v >= 0 && v <= 3);
+  const channel = intField(raw, 'channel', StatusCode.INVALID_MEDIA_AUDIO_CHANNEL, (v) => v === 1 || v === 2) ?? 1;
   const dataOpt =
-    intField(raw, 'data_opt', 23, (v) => v === DataOption.AUDIO_MIXED_STREAM || v === DataOption.AUDIO_MULTI_STREAMS) ??
+    intField(raw, 'data_opt', StatusCode.INVALID_MEDIA_AUDIO_DATA_OPT, (v) => v === DataOption.AUDIO_MIXED_STREAM || v === DataOption.AUDIO_MULTI_STREAMS) ??
     DataOption.AUDIO_MIXED_STREAM;
-  let sendRate = intField(raw, 'send_rate', 24, (v) => v >= 20 && v % 20 === 0) ?? 20;
+  let sendRate = intField(raw, 'send_rate', StatusCode.INVALID_MEDIA_AUDIO_SEND_RATE, (v) => v >= 20 && v % 20 === 0) ?? 20;
   // Values above 1000 ms are clamped rather than refused (docs/protocol.md#media-parameters).
   if (sendRate > 1000) sendRate = 1000;
 
@@ -141,17 +141,17 @@ function audioParams(raw: Record<string, unknown>): AudioParams {
   const pinnedRate = codecRate[codec];
   const effectiveRate = sampleRate ?? pinnedRate ?? DEFAULT_MEDIA_PARAMS.audio.sample_rate;
   if (pinnedRate !== undefined && effectiveRate !== pinnedRate) {
-    throw new Rejection(20, `sample_rate ${effectiveRate} is not valid with codec ${codec}`);
+    throw new Rejection(StatusCode.INVALID_MEDIA_AUDIO_SAMPLE_RATE, `sample_rate ${effectiveRate} is not valid with codec ${codec}`);
   }
   if ((codec === Codec.G711 || codec === Codec.G722) && channel !== 1) {
-    throw new Rejection(21, `codec ${codec} is mono only`);
+    throw new Rejection(StatusCode.INVALID_MEDIA_AUDIO_CHANNEL, `codec ${codec} is mono only`);
   }
   if (codec !== Codec.L16 && sendRate !== 20) {
-    throw new Rejection(24, `codec ${codec} needs send_rate 20`);
+    throw new Rejection(StatusCode.INVALID_MEDIA_AUDIO_SEND_RATE, `codec ${codec} needs send_rate 20`);
   }
   if (codec !== Codec.L16) {
     // Valid for Zoom, but the simulator only synthesises raw PCM.
-    throw new Rejection(22, `codec ${codec} is valid but not implemented by the simulator (L16 only)`);
+    throw new Rejection(StatusCode.INVALID_MEDIA_AUDIO_CODEC, `codec ${codec} is valid but not implemented by the simulator (L16 only)`);
   }
   return { content_type: contentType, sample_rate: effectiveRate, channel, codec, data_opt: dataOpt, send_rate: sendRate };
 }
@@ -183,29 +183,29 @@ function pictureParams(
 }
 
 function videoParams(raw: Record<string, unknown>): VideoParams {
-  const picture = pictureParams(raw, 'video', { contentType: 26, codec: 27, resolution: 28, fps: 30 });
+  const picture = pictureParams(raw, 'video', { contentType: StatusCode.INVALID_MEDIA_VIDEO_CONTENT_TYPE, codec: StatusCode.INVALID_MEDIA_VIDEO_CODEC, resolution: StatusCode.INVALID_MEDIA_VIDEO_RESOLUTION, fps: StatusCode.INVALID_MEDIA_VIDEO_FPS });
   const dataOpt =
-    intField(raw, 'data_opt', 29, (v) => v === DataOption.VIDEO_SINGLE_ACTIVE_STREAM || v === DataOption.VIDEO_SINGLE_INDIVIDUAL_STREAM) ??
+    intField(raw, 'data_opt', StatusCode.INVALID_MEDIA_VIDEO_DATA_OPT, (v) => v === DataOption.VIDEO_SINGLE_ACTIVE_STREAM || v === DataOption.VIDEO_SINGLE_INDIVIDUAL_STREAM) ??
     DEFAULT_MEDIA_PARAMS.video.data_opt;
   return { ...picture, data_opt: dataOpt };
 }
 
 function deskshareParams(raw: Record<string, unknown>): DeskshareParams {
-  return pictureParams(raw, 'deskshare', { contentType: 32, codec: 33, resolution: 34, fps: 35 });
+  return pictureParams(raw, 'deskshare', { contentType: StatusCode.INVALID_MEDIA_DESKSHARE_CONTENT_TYPE, codec: StatusCode.INVALID_MEDIA_DESKSHARE_CODEC, resolution: StatusCode.INVALID_MEDIA_DESKSHARE_RESOLUTION, fps: StatusCode.INVALID_MEDIA_DESKSHARE_FPS });
 }
 
 function transcriptParams(raw: Record<string, unknown>): TranscriptParams {
-  const contentType = intField(raw, 'content_type', 37, (v) => v === ContentType.TEXT) ?? ContentType.TEXT;
+  const contentType = intField(raw, 'content_type', StatusCode.INVALID_MEDIA_TRANSCRIPT_CONTENT_TYPE, (v) => v === ContentType.TEXT) ?? ContentType.TEXT;
   // Older samples send `language`; accept it as the source language.
   const sourceKey = raw['src_language'] === undefined && raw['language'] !== undefined ? 'language' : 'src_language';
   const srcLanguage = intField(raw, sourceKey, 43, (v) => v >= -1 && v <= 36) ?? DEFAULT_MEDIA_PARAMS.transcript.src_language;
   const lid = raw['enable_lid'];
-  if (lid !== undefined && lid !== null && typeof lid !== 'boolean') throw new Rejection(36, 'enable_lid must be a boolean');
+  if (lid !== undefined && lid !== null && typeof lid !== 'boolean') throw new Rejection(StatusCode.INVALID_MEDIA_TRANSCRIPT_PARAMS, 'enable_lid must be a boolean');
   return { content_type: contentType, src_language: srcLanguage, enable_lid: typeof lid === 'boolean' ? lid : true };
 }
 
 function chatParams(raw: Record<string, unknown>): ChatParams {
-  return { content_type: intField(raw, 'content_type', 39, (v) => v === ContentType.TEXT) ?? ContentType.TEXT };
+  return { content_type: intField(raw, 'content_type', StatusCode.INVALID_MEDIA_CHAT_CONTENT_TYPE, (v) => v === ContentType.TEXT) ?? ContentType.TEXT };
 }
 
 /** Kinds named by a `media_type` bitmask (without the ALL bit). */
@@ -218,7 +218,7 @@ export function negotiateMedia(request: MediaNegotiationRequest): MediaNegotiati
   try {
     const mask = request.mediaType;
     if (typeof mask !== 'number' || !Number.isInteger(mask) || mask <= 0 || mask > 63) {
-      throw new Rejection(14, `media_type must be a bitmask from 1 to 63, got ${JSON.stringify(mask)}`);
+      throw new Rejection(StatusCode.MEDIA_TYPE_INVALID_VALUE, `media_type must be a bitmask from 1 to 63, got ${JSON.stringify(mask)}`);
     }
     const all = (mask & MediaTypeBit.all) !== 0;
     const kinds = all ? KIND_ORDER.filter((kind) => request.scopes.includes(kind)) : kindsOfMask(mask);
@@ -226,14 +226,14 @@ export function negotiateMedia(request: MediaNegotiationRequest): MediaNegotiati
       if (!request.scopes.includes(kind)) throw new Rejection(NOT_SUPPORTED_STATUS[kind], `the app has no ${kind} scope`);
     }
     if (all ? request.connectedKinds.size > 0 && !request.hasAllSocket : request.hasAllSocket) {
-      throw new Rejection(15, 'an all-media connection cannot be mixed with per-media connections');
+      throw new Rejection(StatusCode.MEDIA_DATA_ALL_CONNECTION_EXIST, 'an all-media connection cannot be mixed with per-media connections');
     }
     if (all ? request.hasAllSocket : kinds.some((kind) => request.connectedKinds.has(kind))) {
-      throw new Rejection(16, 'duplicate media data connection');
+      throw new Rejection(StatusCode.DUPLICATE_MEDIA_DATA_CONNECTION, 'duplicate media data connection');
     }
 
     const rawParams = request.mediaParams ?? {};
-    if (!isRecord(rawParams)) throw new Rejection(17, 'media_params must be an object');
+    if (!isRecord(rawParams)) throw new Rejection(StatusCode.INVALID_MEDIA_PARAMS, 'media_params must be an object');
     const params: {
       audio?: AudioParams;
       video?: VideoParams;

@@ -49,6 +49,10 @@ export class PeerSocket {
   #awaitingKeepAlive = false;
   #lastKeepAliveTimestamp = 0;
   #misses = 0;
+  /** Something other than a keep-alive was written since the last `keepAlive()` call. */
+  #wroteData = false;
+  /** When data was last seen written by `keepAlive()` (ms epoch), for the `idle` mode. */
+  #lastDataAt: number | undefined;
   /** Chaos: until this instant (ms epoch) nothing is written; messages given to `send` are held. */
   #stalledUntil: number | undefined;
   readonly #held: Array<{ readonly text: string; readonly onWritten: (() => void) | undefined }> = [];
@@ -108,6 +112,7 @@ export class PeerSocket {
       this.#held.push({ text, onWritten });
       return;
     }
+    this.#wroteData = true;
     this.#ws.send(text, (error) => {
       if (error === undefined || error === null) onWritten?.();
     });
@@ -119,6 +124,7 @@ export class PeerSocket {
    */
   sendTextNow(text: string): Promise<boolean> {
     if (!this.isOpen || this.#doomed) return Promise.resolve(false);
+    this.#wroteData = true;
     return new Promise((resolve) => this.#ws.send(text, (error) => resolve(error === undefined || error === null)));
   }
 
@@ -195,6 +201,7 @@ export class PeerSocket {
     if (!this.isOpen || this.isStalled) return false;
     const entry: InflightEntry = { item, done: false };
     this.#inflight.push(entry);
+    this.#wroteData = true;
     this.#ws.send(JSON.stringify(message), (error) => {
       // After 'close' the undelivered items were already handed back for resending.
       if (this.#isClosed || (error !== undefined && error !== null)) return;
@@ -221,10 +228,21 @@ export class PeerSocket {
 
   /**
    * Sends KEEP_ALIVE_REQ when due. An earlier request still unanswered at that moment is a
-   * miss; `missLimit` consecutive misses give 'timeout' (nothing is sent then).
+   * miss; `missLimit` consecutive misses give 'timeout' (nothing is sent then). With `when`
+   * 'idle', a request is due only once nothing else was written for `intervalMs` (data seen
+   * by one call counts as written at that call's `now`: the scheduler's tick is the resolution).
    */
-  keepAlive(now: number, intervalMs: number, missLimit: number): KeepAliveOutcome {
+  keepAlive(now: number, intervalMs: number, missLimit: number, when: 'idle' | 'always' = 'always'): KeepAliveOutcome {
+    if (this.#wroteData) {
+      this.#wroteData = false;
+      this.#lastDataAt = now;
+    }
     if (this.#nextKeepAliveAt === undefined || !this.isOpen || this.isStalled) return 'idle';
+    if (when === 'idle' && this.#lastDataAt !== undefined && now - this.#lastDataAt < intervalMs) {
+      // Data flows: the next request, if the socket goes quiet, one interval after the last data.
+      this.#nextKeepAliveAt = Math.max(this.#nextKeepAliveAt, this.#lastDataAt + intervalMs);
+      return 'idle';
+    }
     if (this.#keepAlivesSuppressedUntil !== undefined) {
       if (now < this.#keepAlivesSuppressedUntil) return 'idle';
       // Suppression over: the schedule restarts one interval from now with a clean miss count,
@@ -245,6 +263,8 @@ export class PeerSocket {
     this.#lastKeepAliveTimestamp = Math.max(now, this.#lastKeepAliveTimestamp + 1);
     this.#awaitingKeepAlive = true;
     this.send({ msg_type: MessageType.KEEP_ALIVE_REQ, timestamp: this.#lastKeepAliveTimestamp });
+    // The request itself is not data: it must not hold back the next one.
+    this.#wroteData = false;
     return outcome;
   }
 

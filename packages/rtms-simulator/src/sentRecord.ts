@@ -21,12 +21,37 @@ export interface SentTranscript {
   readonly language: number;
 }
 
+/** When and for whom one audio packet or picture was sent: what a time index must reproduce. */
+export interface SentTime {
+  /** The message's `timestamp`, ms epoch. */
+  readonly timestamp: number;
+  /** Payload bytes. */
+  readonly bytes: number;
+  /** `user_id` as a string (`'0'` for mixed audio), or the Contact Center `channel_id`. */
+  readonly userId: string;
+  readonly userName: string | undefined;
+}
+
 export interface SentChat {
   readonly userId: string;
   readonly userName: string;
   readonly text: string;
   /** ms epoch */
   readonly timestamp: number;
+}
+
+/** A sync mark delivered (sync marks on; README.md, "Sync marks"). */
+export interface SentSyncMark {
+  readonly kind: 'audio' | 'video' | 'deskshare';
+  /** The Zoom timestamp of the mark: the tone's first sample, or the picture's `timestamp`, ms epoch. */
+  readonly timestamp: number;
+  /** Whose audio carried the tone (`'0'` for mixed) or whose picture it was. */
+  readonly userId: string;
+  /**
+   * audio: byte offset of the tone's first sample in `audio(userId)`; video and deskshare:
+   * index of the picture in `videoFrames()` / `deskshareFrames()`.
+   */
+  readonly offset: number;
 }
 
 /** Media kinds as the record counts them (same names as the connector's `MediaKind`). */
@@ -45,6 +70,10 @@ export interface SentMedia {
   audioBytes(userId?: string): number;
   /** Audio messages sent (all users). */
   audioPackets(): number;
+  /** The timestamp and size of each audio packet sent for a user id (`'0'` for mixed audio), in order. */
+  audioTimes(userId: string): SentTime[];
+  /** The timestamp, size and user of each video message, in order (as `videoFrames()`). */
+  videoTimes(): SentTime[];
   /** Video messages in order, one access unit or picture each. */
   videoFrames(): Buffer[];
   videoFrameCount(): number;
@@ -54,6 +83,8 @@ export interface SentMedia {
   transcriptCount(): number;
   chats(): SentChat[];
   chatCount(): number;
+  /** Sync marks delivered, in delivery order: of one kind, or all. */
+  syncMarks(kind?: SentSyncMark['kind']): SentSyncMark[];
   /** Valid media messages of a kind written (audio packets, video frames, ...). */
   validCount(kind: RecordKind): number;
   /**
@@ -91,6 +122,8 @@ export class SentRecord implements SentMedia {
   #contentBytes = 0;
   #complete: boolean;
   readonly #audio = new Map<string, Buffer[]>();
+  readonly #audioTimes = new Map<string, SentTime[]>();
+  readonly #videoTimes: SentTime[] = [];
   readonly #audioBytes = new Map<string, number>();
   #audioPackets = 0;
   readonly #video: Buffer[] = [];
@@ -106,6 +139,7 @@ export class SentRecord implements SentMedia {
   readonly #oversizedLost = new Map<RecordKind, number>();
   readonly #oversized = new Map<RecordKind, number>();
   readonly #raw = new Map<UnknownChannel, number>();
+  readonly #syncMarks: SentSyncMark[] = [];
 
   /**
    * @param options.recordContent keep payload bytes (default true); counters are always kept.
@@ -131,7 +165,8 @@ export class SentRecord implements SentMedia {
     return true;
   }
 
-  addAudio(userId: string, data: Buffer): void {
+  /** `sent` (timestamp and user name) is kept with the content, when given. */
+  addAudio(userId: string, data: Buffer, sent?: { timestamp: number; userName: string | undefined }): void {
     this.#audioPackets += 1;
     this.#audioBytes.set(userId, (this.#audioBytes.get(userId) ?? 0) + data.length);
     let chunks = this.#audio.get(userId);
@@ -139,12 +174,27 @@ export class SentRecord implements SentMedia {
       chunks = [];
       this.#audio.set(userId, chunks);
     }
-    if (this.#keep(data.length)) chunks.push(data);
+    if (!this.#keep(data.length)) return;
+    chunks.push(data);
+    if (sent === undefined) return;
+    let times = this.#audioTimes.get(userId);
+    if (times === undefined) this.#audioTimes.set(userId, (times = []));
+    times.push({ timestamp: sent.timestamp, bytes: data.length, userId, userName: sent.userName });
   }
 
-  addVideo(frame: Buffer): void {
+  addVideo(frame: Buffer, sent?: { timestamp: number; userId: string; userName: string | undefined }): void {
     this.#videoCount += 1;
-    if (this.#keep(frame.length)) this.#video.push(frame);
+    if (!this.#keep(frame.length)) return;
+    this.#video.push(frame);
+    if (sent !== undefined) this.#videoTimes.push({ ...sent, bytes: frame.length });
+  }
+
+  audioTimes(userId: string): SentTime[] {
+    return [...(this.#audioTimes.get(userId) ?? [])];
+  }
+
+  videoTimes(): SentTime[] {
+    return [...this.#videoTimes];
   }
 
   addDeskshare(frame: Buffer): void {
@@ -160,6 +210,15 @@ export class SentRecord implements SentMedia {
   addChat(chat: SentChat): void {
     this.#chatCount += 1;
     if (this.#keep(chat.text.length + 64)) this.#chats.push(chat);
+  }
+
+  /** Kept whatever the content cap: marks are few (one per kind per `everyMs`). */
+  addSyncMark(mark: SentSyncMark): void {
+    this.#syncMarks.push(mark);
+  }
+
+  syncMarks(kind?: SentSyncMark['kind']): SentSyncMark[] {
+    return this.#syncMarks.filter((mark) => kind === undefined || mark.kind === kind);
   }
 
   addMalformed(kind: RecordKind): void {

@@ -171,12 +171,12 @@ export class SimulatedStream {
 
   /** Ends the stream without telling anyone (webhook refused, simulator closing). */
   async abort(cause: 'webhookRejected' | 'simulatorClosed'): Promise<void> {
-    await finish(this.#core, { stopReason: 0, cause, notifyClient: false, webhook: false, graceful: false });
+    await finish(this.#core, { stopReason: StopReason.UNDEFINED, cause, notifyClient: false, webhook: false, graceful: false });
   }
 
   /** A bug in the simulator broke this stream: end it as Zoom would on a server error (reason 10). */
   async fail(): Promise<void> {
-    await finish(this.#core, { stopReason: 10, cause: 'internalError', notifyClient: true, webhook: true, graceful: true });
+    await finish(this.#core, { stopReason: StopReason.INTERNAL_EXCEPTION, cause: 'internalError', notifyClient: true, webhook: true, graceful: true });
   }
 
   /** Chaos log and counters of this stream. */

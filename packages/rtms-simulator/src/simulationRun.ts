@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { type Credentials, nameOf, type Product, STATUS_CODE_NAMES, STOP_REASON_NAMES } from './connectorShared.ts';
+import { type Credentials, nameOf, type Product, STATUS_CODE_NAMES, STOP_REASON_NAMES, StopReason } from './connectorShared.ts';
 import { type SimulationProgress, progressOf } from './simulationProgress.ts';
 import { startSimulator, type SimulatedStream, type Simulator } from './simulator.ts';
 import type { Scenario } from './simulatorArgs.ts';
@@ -18,12 +18,17 @@ export interface SimulationOptions {
   readonly durationMs: number;
   readonly scenario: Scenario;
   readonly keepAliveIntervalMs: number | undefined;
+  readonly keepAliveWhen?: 'idle' | 'always';
   readonly reconnectGraceMs: number | undefined;
   readonly seed: number | undefined;
   /** Chaos mode (seeded trouble in every stream); undefined or false: off. */
   readonly chaos?: { readonly seed: number | undefined; readonly ratePerMinute: number | undefined } | false;
+  /** Sync marks in every stream, every this many ms of media time (undefined: none). */
+  readonly syncMarksEveryMs?: number | undefined;
   readonly host: string;
   readonly port: number;
+  /** Serve wss:// (see SimulatorOptions.tls). */
+  readonly tls?: boolean | { readonly dir?: string };
   readonly logger: Logger;
   /** Called once the simulator listens (the CLI prints the URL). */
   readonly onListening?: (simulator: Simulator) => void;
@@ -80,13 +85,16 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     webhookUrl: options.webhookUrl,
     host: options.host,
     port: options.port,
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
     keepAliveIntervalMs: options.keepAliveIntervalMs,
+    ...(options.keepAliveWhen === undefined ? {} : { keepAliveWhen: options.keepAliveWhen }),
     reconnectGraceMs: options.reconnectGraceMs,
     joinTimeoutMs: JOIN_TIMEOUT_MS,
     seed: options.seed,
     logger: options.logger,
     // Only counters are needed for the summary; do not keep every byte of N streams.
     recordContent: false,
+    ...(options.syncMarksEveryMs === undefined ? {} : { syncMarks: { everyMs: options.syncMarksEveryMs } }),
     ...(options.chaos
       ? {
           chaos: {
@@ -252,7 +260,7 @@ function summarize(stream: SimulatedStream | undefined, product: Product, notes:
     videoFrames: stream.sent.videoFrameCount(),
     transcriptLines: stream.sent.transcriptCount(),
     chatMessages: stream.sent.chatCount(),
-    ended: end === undefined ? 'running' : end.stopReason === 0 ? end.cause : `${end.stopReason} ${nameOf(STOP_REASON_NAMES, end.stopReason)}`,
+    ended: end === undefined ? 'running' : end.stopReason === StopReason.UNDEFINED ? end.cause : `${end.stopReason} ${nameOf(STOP_REASON_NAMES, end.stopReason)}`,
     notes: allNotes.join('; '),
   };
 }

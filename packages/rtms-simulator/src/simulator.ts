@@ -1,5 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -21,7 +22,9 @@ import { type Channel, PeerSocket } from './peerSocket.ts';
 import { deriveSeed } from './prng.ts';
 import { SimulatedStream, type StartStreamOptions, type StreamHost, type StreamSettings, refuseHandshake } from './simulatedStream.ts';
 import { SimulatorError } from './simulatorErrors.ts';
-import { type SimulatorOptions, type UnattributedRejection, positive } from './simulatorOptions.ts';
+import { type SimulatorOptions, type UnattributedRejection, keepAliveWhen, positive } from './simulatorOptions.ts';
+import { resolveSyncMarks } from './syncMarks.ts';
+import { type TlsMaterial, loadTlsMaterial } from './tlsMaterial.ts';
 import { urlValidationBody } from './webhookBodies.ts';
 import { type WebhookPostOptions, type WebhookResponse, WebhookSender } from './webhookSender.ts';
 
@@ -40,7 +43,9 @@ export { CHAOS_KINDS, DEFAULT_CHAOS_WEIGHTS } from './chaos.ts';
 export type { MalformedVariant } from './chaosMessages.ts';
 export { MALFORMED_VARIANTS } from './chaosMessages.ts';
 export { SimulatedStream } from './simulatedStream.ts';
-export type { SentMedia, SentTranscript, SentChat, RecordKind, UnknownChannel } from './sentRecord.ts';
+export type { SentMedia, SentTranscript, SentChat, SentSyncMark, SentTime, RecordKind, UnknownChannel } from './sentRecord.ts';
+export type { SyncMarksOptions } from './syncMarks.ts';
+export { SYNC_TONE } from './syncMarks.ts';
 export type { SimParticipant } from './participants.ts';
 export type { WebhookResponse, WebhookPostOptions } from './webhookSender.ts';
 export { SimulatorError } from './simulatorErrors.ts';
@@ -85,12 +90,14 @@ export class Simulator {
   readonly #streams = new Map<string, SimulatedStream>();
   readonly #sockets = new Set<PeerSocket>();
   readonly #host: StreamHost;
+  readonly #tls: TlsMaterial | undefined;
   #listenHost = '127.0.0.1';
   #port = 0;
   #streamIndex = 0;
+  #tlsClientErrors = 0;
   #closing: Promise<void> | undefined;
 
-  private constructor(options: SimulatorOptions) {
+  private constructor(options: SimulatorOptions, tls: TlsMaterial | undefined) {
     const { credentials } = options;
     for (const key of ['clientId', 'clientSecret', 'webhookSecretToken'] as const) {
       if (typeof credentials?.[key] !== 'string' || credentials[key] === '') {
@@ -103,6 +110,7 @@ export class Simulator {
     const reconnectGraceMs = positive('reconnectGraceMs', options.reconnectGraceMs, 60_000);
     this.#settings = {
       keepAliveIntervalMs: positive('keepAliveIntervalMs', options.keepAliveIntervalMs, 10_000),
+      keepAliveWhen: keepAliveWhen(options.keepAliveWhen),
       keepAliveMissLimit: Math.max(1, Math.floor(positive('keepAliveMissLimit', options.keepAliveMissLimit, 3))),
       reconnectGraceMs,
       mediaReconnectGraceMs: positive('mediaReconnectGraceMs', options.mediaReconnectGraceMs, reconnectGraceMs),
@@ -115,6 +123,7 @@ export class Simulator {
       },
       recordContent: options.recordContent ?? true,
       recordMaxBytes: positive('recordMaxBytesPerStream', options.recordMaxBytesPerStream, 256 * 1024 * 1024),
+      syncMarks: resolveSyncMarks(options.syncMarks),
     };
     this.#handshakeTimeoutMs = positive('handshakeTimeoutMs', options.handshakeTimeoutMs, 10_000);
     this.#seed = options.seed ?? randomInt(0, 2 ** 32);
@@ -138,12 +147,16 @@ export class Simulator {
       },
     });
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024, perMessageDeflate: false });
-    this.#server = http.createServer((request, response) => {
+    this.#tls = tls;
+    const notFound = (request: http.IncomingMessage, response: http.ServerResponse): void => {
       request.resume();
       response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
-    });
+    };
+    this.#server = tls === undefined ? http.createServer(notFound) : https.createServer({ key: tls.key, cert: tls.cert }, notFound);
     this.#server.on('upgrade', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(request, socket, head));
     this.#server.on('clientError', (_error, socket) => socket.destroy());
+    // A client that refuses our certificate aborts the TLS handshake: counted, for tests.
+    this.#server.on('tlsClientError', () => (this.#tlsClientErrors += 1));
     this.#host = {
       credentials: this.#credentials,
       logger: this.#logger,
@@ -160,7 +173,8 @@ export class Simulator {
 
   /** Creates a simulator and starts listening. */
   static async start(options: SimulatorOptions): Promise<Simulator> {
-    const simulator = new Simulator(options);
+    const tls = options.tls === undefined || options.tls === false ? undefined : await loadTlsMaterial(options.tls === true ? undefined : options.tls.dir);
+    const simulator = new Simulator(options, tls);
     try {
       await simulator.#listen(options.host ?? '127.0.0.1', options.port ?? 0);
     } catch (error) {
@@ -179,7 +193,17 @@ export class Simulator {
     return this.#listenHost;
   }
 
-  /** The original signaling URL, e.g. `ws://127.0.0.1:PORT/signaling`. */
+  /** TLS handshakes that failed, e.g. a client that does not trust the CA (0 for ws://). */
+  get tlsClientErrors(): number {
+    return this.#tlsClientErrors;
+  }
+
+  /** The CA file clients must trust (NODE_EXTRA_CA_CERTS) when serving wss://; undefined for ws://. */
+  get caCertPath(): string | undefined {
+    return this.#tls?.caCertPath;
+  }
+
+  /** The original signaling URL, e.g. `ws://127.0.0.1:PORT/signaling` (`wss://` with `tls`). */
   get signalingUrl(): string {
     return this.#host.signalingUrl(1);
   }
@@ -314,7 +338,7 @@ export class Simulator {
 
   #wsBase(): string {
     const host = this.#listenHost.includes(':') ? `[${this.#listenHost}]` : this.#listenHost;
-    return `ws://${host}:${this.#port}`;
+    return `${this.#tls === undefined ? 'ws' : 'wss'}://${host}:${this.#port}`;
   }
 
   #onUpgrade(request: http.IncomingMessage, socket: Duplex, head: Buffer): void {

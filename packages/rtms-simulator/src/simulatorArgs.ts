@@ -1,24 +1,21 @@
 import { parseArgs } from 'node:util';
 import { PRODUCTS, type Product } from './connectorShared.ts';
+import type { SimulationOptions } from './simulationRun.ts';
+import { SimulatorError } from './simulatorErrors.ts';
 
 /** Scenarios of `npm run simulate`; see USAGE. */
 export const SCENARIOS = ['normal', 'stop', 'interrupt', 'media-drop', 'duplicate-start', 'failover', 'bad-signature', 'forged-webhook'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
-/** Parsed command line of the simulator CLI. Durations in ms. */
-export interface SimulatorArgs {
+/** Parsed command line of the simulator CLI, durations in ms: the run's options (simulationRun.ts) and the CLI's own. */
+export interface SimulatorArgs
+  extends Pick<SimulationOptions, 'webhookUrl' | 'streams' | 'product' | 'participants' | 'durationMs' | 'scenario' | 'keepAliveIntervalMs' | 'reconnectGraceMs' | 'seed' | 'port' | 'host'> {
   readonly help: boolean;
-  readonly webhookUrl: string;
-  readonly streams: number;
-  readonly product: Product;
-  readonly participants: number | undefined;
-  readonly durationMs: number;
-  readonly scenario: Scenario;
-  readonly keepAliveIntervalMs: number | undefined;
-  readonly reconnectGraceMs: number | undefined;
-  readonly seed: number | undefined;
-  readonly port: number;
-  readonly host: string;
+  /** `--keepalive-when`: idle (default) or always. */
+  readonly keepAliveWhen: 'idle' | 'always';
+  /** Serve wss:// (`--tls`); the CA lives in `tlsDir` (`--tls-dir`, implies `--tls`). */
+  readonly tls: boolean;
+  readonly tlsDir: string | undefined;
   readonly verbose: boolean;
   /** Progress line period (`--progress SECONDS`, default 5 s; 0: none). */
   readonly progressIntervalMs: number;
@@ -28,6 +25,8 @@ export interface SimulatorArgs {
   readonly chaosSeed: number | undefined;
   /** Chaos injections per stream per minute (default 6). */
   readonly chaosRate: number | undefined;
+  /** Sync-mark period (`--sync-marks MS`), or undefined for none. */
+  readonly syncMarksEveryMs: number | undefined;
   /** Credentials given as flags; missing ones come from the environment. */
   readonly clientId: string | undefined;
   readonly clientSecret: string | undefined;
@@ -50,6 +49,8 @@ Options:
   --scenario S             normal | stop | interrupt | media-drop | duplicate-start |
                            failover | bad-signature | forged-webhook (default normal)
   --keepalive-ms MS        keep-alive request period (default 10000)
+  --keepalive-when W       idle: ask only on a socket with nothing else to send for one
+                           period, as Zoom's samples describe (default); always: every period
   --grace-ms MS            how long an interrupted stream waits for a rejoin (default 60000)
   --seed N                 deterministic audio, transcripts and chat
   --chaos                  chaos mode: seeded socket kills, stalls, keep-alive suppression,
@@ -57,8 +58,15 @@ Options:
                            out-of-order webhooks in every stream (see packages/rtms-simulator/README.md)
   --chaos-seed N           seed of the chaos schedule (default: --seed); implies --chaos
   --chaos-rate N           chaos injections per stream per minute (default 6); implies --chaos
+  --sync-marks MS          every MS of media time (a multiple of 20, at least 500) a 1 kHz
+                           tone burst in the audio and a white picture in the video, same
+                           timestamp, to measure a recording's audio-video offset
   --host HOST              listen address (default 127.0.0.1)
   --port N                 listen port (default 0: any free port)
+  --tls                    serve wss:// like Zoom, with a certificate from the stand-in's own
+                           CA; start the client with NODE_EXTRA_CA_CERTS=<the printed ca.pem>
+  --tls-dir DIR            where that CA is kept (default: rtms-simulator-tls in the temp
+                           directory); implies --tls
   --client-id ID           default: ZM_RTMS_CLIENT
   --client-secret SECRET   default: ZM_RTMS_SECRET
   --webhook-secret TOKEN   default: ZM_WEBHOOK_SECRET_TOKEN
@@ -70,9 +78,9 @@ Exit status: 0 when every stream ended, 1 when the endpoint or a webhook was ref
 forged webhook accepted), 2 for bad arguments.`;
 
 /** A command-line problem; `message` is one line for stderr. */
-export class ArgsError extends Error {
+export class ArgsError extends SimulatorError {
   constructor(message: string) {
-    super(message);
+    super('INVALID_ARGUMENT', message);
     this.name = 'ArgsError';
   }
 }
@@ -83,6 +91,12 @@ function integer(name: string, value: string | undefined, min: number, max: numb
     throw new ArgsError(`--${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
   }
   return Number(value);
+}
+
+function syncMarks(name: string, value: string | undefined): number | undefined {
+  const everyMs = integer(name, value, 500, 86_400_000);
+  if (everyMs !== undefined && everyMs % 20 !== 0) throw new ArgsError(`--${name}: expected a multiple of 20 ms, got ${JSON.stringify(value)}`);
+  return everyMs;
 }
 
 function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
@@ -109,10 +123,13 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
         duration: { type: 'string' },
         scenario: { type: 'string' },
         'keepalive-ms': { type: 'string' },
+        'keepalive-when': { type: 'string' },
         'grace-ms': { type: 'string' },
         seed: { type: 'string' },
         host: { type: 'string' },
         port: { type: 'string' },
+        tls: { type: 'boolean' },
+        'tls-dir': { type: 'string' },
         'client-id': { type: 'string' },
         'client-secret': { type: 'string' },
         'webhook-secret': { type: 'string' },
@@ -121,6 +138,7 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
         chaos: { type: 'boolean' },
         'chaos-seed': { type: 'string' },
         'chaos-rate': { type: 'string' },
+        'sync-marks': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -187,15 +205,19 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
     durationMs,
     scenario: oneOf('scenario', text('scenario'), SCENARIOS, 'normal'),
     keepAliveIntervalMs: integer('keepalive-ms', text('keepalive-ms'), 10, 600_000),
+    keepAliveWhen: oneOf('keepalive-when', text('keepalive-when'), ['idle', 'always'] as const, 'idle'),
     reconnectGraceMs: integer('grace-ms', text('grace-ms'), 100, 3_600_000),
     seed: integer('seed', text('seed'), 0, 4_294_967_295),
     port: integer('port', text('port'), 0, 65_535) ?? 0,
     host: text('host') ?? '127.0.0.1',
+    tls: values['tls'] === true || text('tls-dir') !== undefined,
+    tlsDir: text('tls-dir'),
     verbose: values['verbose'] === true,
     progressIntervalMs,
     chaos: values['chaos'] === true || chaosSeed !== undefined || chaosRate !== undefined,
     chaosSeed,
     chaosRate,
+    syncMarksEveryMs: syncMarks('sync-marks', text('sync-marks')),
     clientId: text('client-id'),
     clientSecret: text('client-secret'),
     webhookSecret: text('webhook-secret'),

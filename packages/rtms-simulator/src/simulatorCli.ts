@@ -63,11 +63,14 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
       durationMs: args.durationMs,
       scenario: args.scenario,
       keepAliveIntervalMs: args.keepAliveIntervalMs,
+      keepAliveWhen: args.keepAliveWhen,
       reconnectGraceMs: args.reconnectGraceMs,
       seed: args.seed,
       chaos: args.chaos ? { seed: args.chaosSeed ?? args.seed, ratePerMinute: args.chaosRate } : false,
+      syncMarksEveryMs: args.syncMarksEveryMs,
       host: args.host,
       port: args.port,
+      tls: args.tls ? { ...(args.tlsDir === undefined ? {} : { dir: args.tlsDir }) } : false,
       logger,
       signal: abort.signal,
       progressIntervalMs: args.progressIntervalMs,
@@ -75,7 +78,8 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
       onListening: (simulator) =>
         process.stdout.write(
           `simulator: signaling ${simulator.signalingUrl}, webhooks to ${simulator.webhookUrl}, scenario ${args.scenario}` +
-            `${simulator.chaosSeed === undefined ? '' : `, chaos seed ${simulator.chaosSeed}`}\n`,
+            `${simulator.chaosSeed === undefined ? '' : `, chaos seed ${simulator.chaosSeed}`}\n` +
+            (simulator.caCertPath === undefined ? '' : `simulator: TLS CA ${simulator.caCertPath} (start the client with NODE_EXTRA_CA_CERTS=${simulator.caCertPath})\n`),
         ),
     });
     if (abort.signal.aborted) {

@@ -3,17 +3,23 @@
  * `message`. Kept apart from `src/errors.ts` because these describe the stand-in for Zoom,
  * not the connector.
  */
-export type SimulatorErrorCode =
+export const SIMULATOR_ERROR_CODES = [
   /** A webhook POST failed: connection error, timeout (Zoom's 3 s deadline) or non-2xx answer. */
-  | 'WEBHOOK_DELIVERY_FAILED'
+  'WEBHOOK_DELIVERY_FAILED',
   /** The `endpoint.url_validation` answer was missing, malformed or carried a wrong token. */
-  | 'URL_VALIDATION_FAILED'
+  'URL_VALIDATION_FAILED',
   /** The stream ended before the awaited condition was met. */
-  | 'STREAM_ENDED'
+  'STREAM_ENDED',
   /** The simulator was closed. */
-  | 'SIMULATOR_CLOSED'
+  'SIMULATOR_CLOSED',
   /** An option passed to the simulator is invalid. */
-  | 'INVALID_OPTION';
+  'INVALID_OPTION',
+  /** A command-line argument is invalid (`ArgsError`). */
+  'INVALID_ARGUMENT',
+  /** The TLS certificates (`tls` option) could not be read or made. */
+  'TLS_SETUP_FAILED',
+] as const;
+export type SimulatorErrorCode = (typeof SIMULATOR_ERROR_CODES)[number];
 
 export class SimulatorError extends Error {
   readonly code: SimulatorErrorCode;

@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import type { ChaosOptions } from './chaos.ts';
 import type { Clock, Credentials } from './connectorShared.ts';
 import type { Channel } from './peerSocket.ts';
+import type { KeepAliveWhen } from './streamTypes.ts';
 import { SimulatorError } from './simulatorErrors.ts';
+import type { SyncMarksOptions } from './syncMarks.ts';
 
 /** Options of `startSimulator()`. Durations in ms. */
 export interface SimulatorOptions {
@@ -14,8 +16,20 @@ export interface SimulatorOptions {
   readonly host?: string;
   /** Listen port (default 0: any free port). */
   readonly port?: number;
+  /**
+   * Serve wss:// (Zoom serves nothing else) with a certificate signed by the stand-in's own CA,
+   * kept in `dir` (default: `rtms-simulator-tls` in the temp directory); clients trust it with
+   * NODE_EXTRA_CA_CERTS=`simulator.caCertPath`. Default: plain ws://.
+   */
+  readonly tls?: boolean | { readonly dir?: string };
   /** KEEP_ALIVE_REQ period on every socket (default 10 000). */
   readonly keepAliveIntervalMs?: number;
+  /**
+   * `idle` (default): a socket is asked for a keep-alive only after one interval in which
+   * nothing else was written on it, as Zoom's reconnection sample describes its servers;
+   * `always`: every interval, as Zoom's event reference reads (README: Fidelity and evidence).
+   */
+  readonly keepAliveWhen?: KeepAliveWhen;
   /** Consecutive unanswered keep-alives that drop a socket (default 3). */
   readonly keepAliveMissLimit?: number;
   /** How long an interrupted or failed-over stream waits for its client before stopping with reason 19 (default 60 000). */
@@ -46,6 +60,12 @@ export interface SimulatorOptions {
    * `true` uses the defaults. Off by default; a stream can opt out with `startStream({ chaos: false })`.
    */
   readonly chaos?: boolean | ChaosOptions;
+  /**
+   * Sync marks in every stream (README.md, "Sync marks"): every `everyMs` of media time a
+   * 1 kHz tone burst in the audio and a white picture in video and deskshare, same timestamp.
+   * Off by default; a stream can override it with `startStream({ syncMarks })`.
+   */
+  readonly syncMarks?: SyncMarksOptions;
   /** Default: a silent logger. */
   readonly logger?: Logger;
   readonly clock?: Clock;
@@ -66,4 +86,10 @@ export function positive(name: string, value: number | undefined, fallback: numb
     throw new SimulatorError('INVALID_OPTION', `${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${String(value)}`);
   }
   return effective;
+}
+
+/** The `keepAliveWhen` option or its default, `idle`. */
+export function keepAliveWhen(value: string | undefined): KeepAliveWhen {
+  if (value === undefined || value === 'idle' || value === 'always') return value ?? 'idle';
+  throw new SimulatorError('INVALID_OPTION', `keepAliveWhen must be 'idle' or 'always', got ${JSON.stringify(value)}`);
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { type ChaosDraw, type ChaosKind, type ChaosLogEntry, ChaosPlan } from './chaos.ts';
-import type { EntityIdKey, MediaKind, Product } from './connectorShared.ts';
+import { type EntityIdKey, type MediaKind, type Product, StopReason } from './connectorShared.ts';
 import { MediaBacklog } from './mediaBacklog.ts';
 import type { MediaProducer, ProducerOutlet } from './mediaProducer.ts';
 import { createParticipants, type SimParticipant } from './participants.ts';
@@ -10,6 +10,7 @@ import { SentRecord } from './sentRecord.ts';
 import type { SimulatedStream } from './simulatedStream.ts';
 import { SimulatorError } from './simulatorErrors.ts';
 import { mediaOutlet } from './streamMedia.ts';
+import { resolveSyncMarks, type SyncMarksOptions } from './syncMarks.ts';
 import type {
   ConnectionStats,
   SimulatedStreamState,
@@ -100,6 +101,7 @@ export class StreamCore {
     mediaAccepted: 0,
     handshakeRejections: [],
     keepAliveMisses: 0,
+    keepAlivesSent: {},
     keepAliveTimeouts: [],
     readyAcks: 0,
     interruptions: 0,
@@ -117,6 +119,7 @@ export class StreamCore {
   readonly backlog: MediaBacklog;
   readonly seed: number;
   readonly durationMs: number | undefined;
+  readonly syncMarks: SyncMarksOptions | undefined;
   readonly offerSplitMediaUrls: boolean;
   readonly payloadNesting: 'flat' | 'object';
   readonly rtmsSessionId = randomBytes(16).toString('hex');
@@ -181,6 +184,7 @@ export class StreamCore {
     this.seed = options.seed;
     this.participants = createParticipants({ product: this.product, count: options.participants ?? 3, seed: options.seed });
     this.durationMs = options.durationMs;
+    this.syncMarks = options.syncMarks === undefined ? options.host.settings.syncMarks : resolveSyncMarks(options.syncMarks);
     this.offerSplitMediaUrls = options.offerSplitMediaUrls ?? true;
     this.payloadNesting = options.payloadNesting ?? 'flat';
     this.identity = {
@@ -198,7 +202,7 @@ export class StreamCore {
     this.backlog = new MediaBacklog(settings.backlog);
     this.logger = this.host.logger.child({ rtmsStreamId: this.rtmsStreamId, product: this.product });
     if (settings.joinTimeoutMs > 0) {
-      this.deadline = { at: this.host.now() + settings.joinTimeoutMs, stopReason: 11, cause: 'joinTimeout' };
+      this.deadline = { at: this.host.now() + settings.joinTimeoutMs, stopReason: StopReason.CONNECTION_TIMEOUT, cause: 'joinTimeout' };
     }
     const chaos = this.host.chaos;
     this.chaosPlan = chaos !== undefined && options.chaos !== false ? new ChaosPlan(chaos, options.chaosSeed ?? options.seed) : undefined;

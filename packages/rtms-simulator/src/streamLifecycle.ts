@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EventType, StopReason } from './connectorShared.ts';
+import { EventType, RtmsStreamState, StopReason } from './connectorShared.ts';
 import { SimulatorError } from './simulatorErrors.ts';
 import { dropAllSockets } from './streamConnectionLoss.ts';
 import {
@@ -16,7 +16,7 @@ import {
 import type { StreamEnd, StreamEndCause } from './streamTypes.ts';
 import { lifecycleWebhookBody } from './webhookBodies.ts';
 import type { WebhookResponse } from './webhookSender.ts';
-import { terminationMessages } from './wireMessages.ts';
+import { streamStateUpdate, terminationMessages } from './wireMessages.ts';
 
 /*
  * A simulated stream's lifecycle (the state diagram is in streamCore.ts): announcing it by
@@ -85,6 +85,9 @@ export function checkWhole(s: StreamCore): void {
   s.readyCount += 1;
   s.logger.info({ readyCount: s.readyCount }, 'stream ready');
   const now = s.host.now();
+  // Active: at the first complete join, and again once a lost connection is back (Zoom's
+  // samples handle ACTIVE; README: Fidelity and evidence).
+  sendSignaling(s, streamStateUpdate(RtmsStreamState.ACTIVE, StopReason.UNDEFINED, now));
   s.chaosPlan?.start(now);
   const late = s.lateInterrupted;
   if (late !== undefined && late.postAt === undefined && s.readyCount > late.afterReady) late.postAt = now + late.delayMs;

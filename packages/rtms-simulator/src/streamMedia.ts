@@ -38,10 +38,11 @@ export function tick(s: StreamCore, now: number): void {
 }
 
 export function keepAlive(s: StreamCore, now: number): void {
-  const { keepAliveIntervalMs, keepAliveMissLimit } = s.host.settings;
+  const { keepAliveIntervalMs, keepAliveMissLimit, keepAliveWhen } = s.host.settings;
   const signaling = s.signaling;
   if (signaling !== undefined) {
-    const outcome = signaling.keepAlive(now, keepAliveIntervalMs, keepAliveMissLimit);
+    const outcome = signaling.keepAlive(now, keepAliveIntervalMs, keepAliveMissLimit, keepAliveWhen);
+    if (outcome === 'sent' || outcome === 'missed') countKeepAlive(s, 'signaling');
     if (outcome === 'missed' || outcome === 'timeout') s.connections.keepAliveMisses += 1;
     if (outcome === 'timeout') {
       s.connections.keepAliveTimeouts.push({ channel: 'signaling', kinds: [] });
@@ -51,7 +52,8 @@ export function keepAlive(s: StreamCore, now: number): void {
     }
   }
   for (const socket of [...s.media]) {
-    const outcome = socket.keepAlive(now, keepAliveIntervalMs, keepAliveMissLimit);
+    const outcome = socket.keepAlive(now, keepAliveIntervalMs, keepAliveMissLimit, keepAliveWhen);
+    if (outcome === 'sent' || outcome === 'missed') countKeepAlive(s, socket.kinds.join('+'));
     if (outcome === 'missed' || outcome === 'timeout') s.connections.keepAliveMisses += 1;
     if (outcome === 'timeout') {
       s.connections.keepAliveTimeouts.push({ channel: 'media', kinds: socket.kinds });
@@ -59,6 +61,10 @@ export function keepAlive(s: StreamCore, now: number): void {
       loseMedia(s, [socket], 'keepAlive');
     }
   }
+}
+
+function countKeepAlive(s: StreamCore, socket: string): void {
+  s.connections.keepAlivesSent[socket] = (s.connections.keepAlivesSent[socket] ?? 0) + 1;
 }
 
 export function mediaOutlet(s: StreamCore): ProducerOutlet {
@@ -77,9 +83,7 @@ export function mediaOutlet(s: StreamCore): ProducerOutlet {
         sendOversizedPicture(s, socket, frame, oversized);
         return;
       }
-      socket.send(pictureMessage(frame), () =>
-        frame.kind === 'video' ? s.record.addVideo(frame.data) : s.record.addDeskshare(frame.data),
-      );
+      socket.send(pictureMessage(frame), () => recordPicture(s, frame, frame.data));
     },
     pictureDropped: (kind) => {
       if (kind === 'video') s.droppedPictures.videoFrames += 1;
@@ -118,9 +122,20 @@ export function flush(s: StreamCore): void {
 
 export function recordDelivered(s: StreamCore, item: BacklogItem): void {
   switch (item.kind) {
-    case 'audio':
-      s.record.addAudio(item.participant === undefined ? '0' : item.participant.key, item.data);
+    case 'audio': {
+      const userId = item.participant === undefined ? '0' : item.participant.key;
+      const before = s.record.audioBytes(userId);
+      s.record.addAudio(userId, item.data, {
+        timestamp: item.timestamp,
+        // What the message said: Contact Center audio carries a channel id, no name.
+        userName: item.participant === undefined || s.product === 'contact_center' ? undefined : item.participant.userName,
+      });
+      for (const mark of item.syncMarks ?? []) {
+        // The timestamp the packet states for its first sample, plus the onset's place in it.
+        s.record.addSyncMark({ kind: 'audio', timestamp: item.timestamp + mark.markMs - item.mediaMs, userId, offset: before + mark.byteOffset });
+      }
       break;
+    }
     case 'transcript':
       s.record.addTranscript({
         userId: item.participant.key,
@@ -138,6 +153,15 @@ export function recordDelivered(s: StreamCore, item: BacklogItem): void {
   }
 }
 
+/** A picture the socket accepted (`data`: as written, padded or not). */
+function recordPicture(s: StreamCore, frame: PictureFrame, data: Buffer): void {
+  if (frame.kind === 'video') s.record.addVideo(data, sentPicture(frame));
+  else s.record.addDeskshare(data);
+  if (frame.syncMark === true) {
+    s.record.addSyncMark({ kind: frame.kind, timestamp: frame.timestamp, userId: frame.participant.key, offset: s.record.validCount(frame.kind) - 1 });
+  }
+}
+
 export function sendOversizedPicture(s: StreamCore, socket: PeerSocket, frame: PictureFrame, size: number): void {
   const data = size > frame.data.length ? Buffer.concat([frame.data, Buffer.alloc(size - frame.data.length)]) : frame.data;
   const text = JSON.stringify(pictureMessage({ ...frame, data }));
@@ -150,7 +174,11 @@ export function sendOversizedPicture(s: StreamCore, socket: PeerSocket, frame: P
   }
   socket.sendText(text, () => {
     s.record.addOversized(frame.kind);
-    if (frame.kind === 'video') s.record.addVideo(data);
-    else s.record.addDeskshare(data);
+    recordPicture(s, frame, data);
   });
+}
+
+/** Who and when a picture message named (`pictureMessage`), for the sent record. */
+function sentPicture(frame: PictureFrame): { timestamp: number; userId: string; userName: string | undefined } {
+  return { timestamp: frame.timestamp, userId: String(frame.participant.userId), userName: frame.participant.userName };
 }

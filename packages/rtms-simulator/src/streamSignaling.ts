@@ -1,4 +1,4 @@
-import { EventType, MessageType, RtmsSessionState, RtmsStreamState, StatusCode, StopReason } from './connectorShared.ts';
+import { DataOption, EventType, MessageType, RtmsSessionState, RtmsStreamState, StatusCode, StopReason } from './connectorShared.ts';
 import type { Channel, InboundMessage, PeerSocket } from './peerSocket.ts';
 import { sendEvent, sendSignaling, sendZccEvent, type StreamCore, ZccEvent } from './streamCore.ts';
 import { recordRejection } from './streamHandshakes.ts';
@@ -29,7 +29,7 @@ export function onSignalingMessage(s: StreamCore, socket: PeerSocket, message: I
         msg_type: MessageType.SESSION_STATE_RESP,
         rtms_session_id: typeof sessionId === 'string' ? sessionId : s.rtmsSessionId,
         state: !known ? RtmsSessionState.INACTIVE : s.ready ? RtmsSessionState.STARTED : RtmsSessionState.INITIALIZE,
-        ...(known ? {} : { status_code: 40, reason: 'unknown rtms_session_id' }),
+        ...(known ? {} : { status_code: StatusCode.INVALID_RTMS_SESSION_ID, reason: 'unknown rtms_session_id' }),
         timestamp: s.host.now(),
       });
       return;
@@ -180,9 +180,9 @@ export function onVideoSubscription(s: StreamCore, socket: PeerSocket, message: 
   const answer = (statusCode: number, reason: string): void =>
     socket.send({ msg_type: MessageType.VIDEO_SUBSCRIPTION_RESP, user_id: userId, status_code: statusCode, reason, timestamp: s.host.now() });
   const participant = s.participants.find((p) => p.userId === Number(userId));
-  if (s.producer?.params.video?.data_opt !== 4) return answer(29, 'video data_opt must be 4 (individual stream)');
+  if (s.producer?.params.video?.data_opt !== DataOption.VIDEO_SINGLE_INDIVIDUAL_STREAM) return answer(StatusCode.INVALID_MEDIA_VIDEO_DATA_OPT, 'video data_opt must be 4 (individual stream)');
   if (participant === undefined) return answer(StatusCode.INVALID_PAYLOAD, 'unknown user_id');
-  if (subscribe && s.producer.videoSubscription === participant) return answer(44, 'duplicate video subscription');
+  if (subscribe && s.producer.videoSubscription === participant) return answer(StatusCode.DUPLICATE_VIDEO_SUBSCRIPTION, 'duplicate video subscription');
   s.producer.subscribeVideo(subscribe ? participant : undefined);
   answer(StatusCode.OK, '');
 }

@@ -4,6 +4,7 @@ import type { Credentials, MediaKind, Product } from './connectorShared.ts';
 import type { Channel } from './peerSocket.ts';
 import type { SimulatedStream } from './simulatedStream.ts';
 import { postWebhook } from './streamCore.ts';
+import type { SyncMarksOptions } from './syncMarks.ts';
 import type { WebhookResponse } from './webhookSender.ts';
 
 export type SimulatedStreamState = 'announced' | 'connected' | 'interrupted' | 'ended';
@@ -45,6 +46,8 @@ export interface ConnectionStats {
   readonly handshakeRejections: Array<{ readonly channel: Channel; readonly statusCode: number; readonly reason: string }>;
   /** Unanswered keep-alive requests noticed (each miss counts once). */
   keepAliveMisses: number;
+  /** KEEP_ALIVE_REQ sent, by socket: `signaling`, or the media kinds it carries joined by `+`. */
+  readonly keepAlivesSent: Record<string, number>;
   /** Sockets dropped after `keepAliveMissLimit` consecutive misses. */
   readonly keepAliveTimeouts: Array<{ readonly channel: Channel; readonly kinds: readonly MediaKind[] }>;
   /** CLIENT_READY_ACK messages accepted. */
@@ -99,8 +102,15 @@ export interface StreamHost {
   readonly chaos: ResolvedChaosOptions | undefined;
 }
 
+/**
+ * When KEEP_ALIVE_REQ goes out: `idle`, only on a socket on which nothing else was written for
+ * one interval (Zoom's reconnection sample); `always`, every interval whatever flows.
+ */
+export type KeepAliveWhen = 'idle' | 'always';
+
 export interface StreamSettings {
   readonly keepAliveIntervalMs: number;
+  readonly keepAliveWhen: KeepAliveWhen;
   readonly keepAliveMissLimit: number;
   readonly reconnectGraceMs: number;
   readonly mediaReconnectGraceMs: number;
@@ -109,6 +119,8 @@ export interface StreamSettings {
   readonly backlog: { readonly audioMaxMs: number; readonly audioMaxBytes: number; readonly textMaxItems: number };
   readonly recordContent: boolean;
   readonly recordMaxBytes: number;
+  /** Sync marks of streams that do not set their own (validated). */
+  readonly syncMarks: SyncMarksOptions | undefined;
 }
 
 /** Options of `Simulator.startStream()`. */
@@ -135,4 +147,6 @@ export interface StartStreamOptions {
   readonly sessionKey?: string;
   /** Inject scheduled chaos into this stream (default: whether the simulator runs in chaos mode). */
   readonly chaos?: boolean;
+  /** Sync marks for this stream (default: the simulator's `syncMarks`; false: none). */
+  readonly syncMarks?: SyncMarksOptions | false;
 }

@@ -1,8 +1,9 @@
 import type { Clock } from '../../clock.ts';
-import type { Config, MediaKind } from '../../config.ts';
+import type { Config } from '../../config.ts';
+import type { MediaKind } from '../../vocabulary/mediaKind.ts';
 import type { Logger } from '../../logger.ts';
 import { widenDroppedRange, type DroppedRange } from '../../media/droppedRange.ts';
-import type { Frame } from '../../media/frame.ts';
+import type { Frame } from '../../vocabulary/frame.ts';
 import { FrameBuffer } from '../../media/frameBuffer.ts';
 
 /**

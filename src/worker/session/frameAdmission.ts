@@ -1,9 +1,9 @@
-import type { MediaKind } from '../../config.ts';
+import type { MediaKind } from '../../vocabulary/mediaKind.ts';
 import type { DroppedRange } from '../../media/droppedRange.ts';
-import type { Frame, MediaFormats } from '../../media/frame.ts';
+import type { Frame, MediaFormats } from '../../vocabulary/frame.ts';
 import { isIdrAccessUnit } from '../../media/h264.ts';
 import { KeyframeGate } from '../../media/keyframeGate.ts';
-import type { SessionDropReason } from './sessionAccounting.ts';
+import type { FrameRefusal } from '../../vocabulary/reasons.ts';
 
 /**
  * Whether a decoded media frame goes on to the sink, or why not: a kind we did not ask for
@@ -12,15 +12,14 @@ import type { SessionDropReason } from './sessionAccounting.ts';
  * (`awaiting_keyframe`: after a drop, a kind waits for the next frame a decoder can start at).
  */
 
-export type AdmissionRefusal = Extract<SessionDropReason, 'not_requested' | 'duplicate' | 'excluded' | 'awaiting_keyframe'>;
 
 export type Admission =
   | { readonly admitted: true; /** The kind waited for a keyframe until this frame: what it dropped meanwhile. */ readonly keyframeGap?: DroppedRange }
-  | { readonly admitted: false; readonly reason: AdmissionRefusal };
+  | { readonly admitted: false; readonly reason: FrameRefusal };
 
 // Shared answers: admission runs for every frame and allocates nothing but a gap report.
 const ADMITTED: Admission = { admitted: true };
-const REFUSED: { readonly [reason in AdmissionRefusal]: Admission } = {
+const REFUSED: { readonly [reason in FrameRefusal]: Admission } = {
   not_requested: { admitted: false, reason: 'not_requested' },
   duplicate: { admitted: false, reason: 'duplicate' },
   excluded: { admitted: false, reason: 'excluded' },

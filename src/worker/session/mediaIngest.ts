@@ -1,7 +1,6 @@
 import type { Clock } from '../../clock.ts';
-import type { Frame, MediaFormats } from '../../media/frame.ts';
-import { MessageType } from '../../rtms/codes.ts';
-import { MEDIA_KIND_BY_MESSAGE_TYPE, decodeMediaMessage } from '../../rtms/mediaMessage.ts';
+import type { Frame, MediaFormats } from '../../vocabulary/frame.ts';
+import { decodeRtmsMessage } from '../../rtms/decodeRtmsMessage.ts';
 import type { MalformedFrameReason, RtmsMessage } from '../../rtms/rtmsSocket.ts';
 import type { FrameTap } from '../../sinks/frameTap.ts';
 import type { ParticipantRoster } from '../participantRoster.ts';
@@ -47,19 +46,20 @@ export class MediaIngest {
   /** A message on this media connection, `wireBytes` long. */
   message(connection: Pick<MediaConnection, 'key'>, message: RtmsMessage, wireBytes: number): void {
     const { accounting, admission, ignored, clock } = this.#options;
-    const kind = MEDIA_KIND_BY_MESSAGE_TYPE.get(message.msg_type);
-    if (kind === undefined) {
-      if (message.msg_type !== MessageType.KEEP_ALIVE_REQ) ignored.record(`media:${connection.key}`, 'unknown_msg_type', { msgType: message.msg_type });
-      return;
-    }
-    const decoded = decodeMediaMessage(message, kind, clock.now());
+    const decoded = decodeRtmsMessage(message, clock.now());
     if (!decoded.ok) {
+      const { kind, reason } = decoded.failure;
       accounting.malformed(kind, wireBytes);
-      ignored.record(`media:${connection.key}`, 'malformed_media', { kind, decodeReason: decoded.reason });
+      ignored.record(`media:${connection.key}`, 'malformed_media', { kind, decodeReason: reason });
       admission.cut(kind);
       return;
     }
-    const frame = decoded.frame;
+    if (decoded.message.type !== 'media') {
+      if (decoded.message.type !== 'keep_alive') ignored.record(`media:${connection.key}`, 'unknown_msg_type', { msgType: decoded.message.msg_type });
+      return;
+    }
+    const frame = decoded.message.frame;
+    const kind = frame.kind;
     const lostWindow = this.#options.resumed?.close(kind, clock.now());
     if (lostWindow !== undefined) this.#options.event('media.gap', lostWindow);
     accounting.received(kind, frame.data.length);

@@ -3,10 +3,11 @@ import type { Clock } from '../../clock.ts';
 import type { Config } from '../../config.ts';
 import { ConnectorError, describeError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
-import type { StreamStats } from '../streamStats.ts';
+import type { StreamStats } from '../../vocabulary/streamStats.ts';
 import type { StreamStateMachine } from '../streamStateMachine.ts';
 import type { WorkerMetrics } from '../workerMetrics.ts';
 import { RejoinBudget, waitBeforeRejoin } from './rejoinBudget.ts';
+import { rejoinKey, type LiveRejoinTrigger, type RejoinKey, type RejoinScope, type ResumeReason } from '../../vocabulary/rejoin.ts';
 
 /**
  * Joins and rejoins of one stream. A lost or interrupted signaling connection (or a
@@ -17,8 +18,6 @@ import { RejoinBudget, waitBeforeRejoin } from './rejoinBudget.ts';
  * RejoinBudget paces rejoins after joins that did not last. `reconnects` counts gaps and
  * `rejoins` files each gap under the rejoin that ran (`<scope>/<trigger>`).
  */
-
-export type RejoinScope = 'full' | 'media';
 
 export interface RejoinControllerOptions {
   readonly rtms: Pick<Config['rtms'], 'rejoinBudget' | 'rejoinBudgetWindowMs' | 'reconnectBaseMs' | 'reconnectMaxMs' | 'reconnectWindowMs'>;
@@ -51,7 +50,7 @@ export class RejoinController {
   #current: { scope: RejoinScope; controller: AbortController } | undefined;
   /** When the current gap began (left `live`), ms epoch, and the `rejoins` key it is counted under. */
   #gapStartedAt: number | undefined;
-  #gapKey: string | undefined;
+  #gapKey: RejoinKey | undefined;
 
   constructor(options: RejoinControllerOptions) {
     this.#options = options;
@@ -72,10 +71,11 @@ export class RejoinController {
   }
 
   /** The first join; for a resumed stream (`resumeReason`), counted as the rejoin after its worker died. */
-  begin(resumeReason: string | undefined): void {
+  begin(resumeReason: ResumeReason | undefined): void {
     if (resumeReason !== undefined) {
       this.#reconnects += 1;
-      this.#rejoins[`full/${resumeReason}`] = (this.#rejoins[`full/${resumeReason}`] ?? 0) + 1;
+      const key = rejoinKey({ scope: 'full', trigger: resumeReason });
+      this.#rejoins[key] = (this.#rejoins[key] ?? 0) + 1;
     }
     this.#start('full', resumeReason ?? 'start');
   }
@@ -85,7 +85,7 @@ export class RejoinController {
    * media-only one; `restart` (failover) replaces whatever runs. `reconnects` counts gaps,
    * so superseding or restarting a rejoin does not count again.
    */
-  request(scope: RejoinScope, trigger: string, options: { restart?: boolean } = {}): void {
+  request(scope: RejoinScope, trigger: LiveRejoinTrigger, options: { restart?: boolean } = {}): void {
     const { machine, clock } = this.#options;
     if (this.#options.ended()) return;
     const current = this.#current;
@@ -102,7 +102,7 @@ export class RejoinController {
     if (machine.state !== 'connecting') {
       // One gap, one count, filed under the rejoin that actually runs: a full rejoin that
       // supersedes a media-only one takes its count over.
-      const key = `${scope}/${trigger}`;
+      const key = rejoinKey({ scope, trigger });
       if (current === undefined) this.#reconnects += 1;
       else if (this.#gapKey !== undefined) {
         const left = (this.#rejoins[this.#gapKey] ?? 1) - 1;
@@ -128,7 +128,7 @@ export class RejoinController {
     this.#current = undefined;
   }
 
-  #start(scope: RejoinScope, trigger: string, delayMs = 0): void {
+  #start(scope: RejoinScope, trigger: LiveRejoinTrigger | ResumeReason | 'start', delayMs = 0): void {
     const { clock, logger, machine, metrics } = this.#options;
     const controller = new AbortController();
     const { reconnectBaseMs, reconnectMaxMs, reconnectWindowMs } = this.#options.rtms;

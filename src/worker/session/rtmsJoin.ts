@@ -1,9 +1,12 @@
 import type { Clock } from '../../clock.ts';
-import type { Config, MediaKind } from '../../config.ts';
+import type { Config } from '../../config.ts';
+import type { MediaKind } from '../../vocabulary/mediaKind.ts';
 import { ConnectorError, HandshakeRejectedError, describeError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
-import { MessageType, STATUS_CODE_NAMES, StatusCode, SUBSCRIBED_EVENTS, isRetryableStatus, nameOf } from '../../rtms/codes.ts';
-import { isRecord, mediaTypeMask, requestedMediaParams } from '../../rtms/mediaParams.ts';
+import { MediaTypeBit, MessageType, STATUS_CODE_NAMES, StatusCode, SUBSCRIBED_EVENTS, isRetryableStatus, nameOf } from '../../rtms/codes.ts';
+import { mediaTypeMask, requestedMediaParams } from '../../rtms/mediaParams.ts';
+import { decodeHandshakeResponse, decodeRtmsMessage } from '../../rtms/decodeRtmsMessage.ts';
+import type { HandshakeResponse } from '../../rtms/rtmsMessages.ts';
 import type { StreamStart } from '../../rtms/products.ts';
 import { RtmsSocket, type MalformedFrameReason, type RtmsMessage, type RtmsSocketOptions, type SocketClosed } from '../../rtms/rtmsSocket.ts';
 import { handshakeSignature } from '../../rtms/signature.ts';
@@ -97,12 +100,16 @@ export class RtmsJoin {
     const signaling = this.#signaling;
     if (!signaling?.isOpen) return;
     try {
-      const reply = await signaling.request(
-        { msg_type: MessageType.STREAM_CLOSE_REQ, rtms_stream_id: this.#options.start().rtmsStreamId },
-        MessageType.STREAM_CLOSE_RESP,
-        this.#options.config.rtms.handshakeTimeoutMs,
+      const reply = decodeRtmsMessage(
+        await signaling.request(
+          { msg_type: MessageType.STREAM_CLOSE_REQ, rtms_stream_id: this.#options.start().rtmsStreamId },
+          MessageType.STREAM_CLOSE_RESP,
+          this.#options.config.rtms.handshakeTimeoutMs,
+        ),
+        this.#options.clock.now(),
       );
-      this.#options.event('rtms.stream_close_resp', { statusCode: reply['status_code'], statusName: statusName(reply['status_code']) });
+      const statusCode = reply.ok && reply.message.type === 'response' ? reply.message.statusCode : undefined;
+      this.#options.event('rtms.stream_close_resp', { statusCode, statusName: statusName(statusCode) });
     } catch (error) {
       this.#options.logger.warn({ err: describeError(error) }, 'no STREAM_CLOSE_RESP; closing locally');
     }
@@ -148,11 +155,13 @@ export class RtmsJoin {
       throw superseded();
     }
     this.#signaling = signaling;
-    const reply = await signaling.request(
-      { ...handshakeFields(MessageType.SIGNALING_HAND_SHAKE_REQ, this.#options.start(), config.credentials), buffer_data: config.media.bufferStartupAudio },
-      MessageType.SIGNALING_HAND_SHAKE_RESP,
-      config.rtms.handshakeTimeoutMs,
-      signal,
+    const reply = decodeHandshakeResponse(
+      await signaling.request(
+        { ...handshakeFields(MessageType.SIGNALING_HAND_SHAKE_REQ, this.#options.start(), config.credentials), buffer_data: config.media.bufferStartupAudio },
+        MessageType.SIGNALING_HAND_SHAKE_RESP,
+        config.rtms.handshakeTimeoutMs,
+        signal,
+      ),
     );
     this.#checkStatus('signaling', reply);
     this.#joinedSignaling = signaling;
@@ -199,12 +208,12 @@ export class RtmsJoin {
         throw superseded();
       }
       current.socket = socket;
-      let reply: RtmsMessage;
+      let reply: HandshakeResponse;
       try {
-        reply = await socket.request(
+        const answer = await socket.request(
           {
             ...handshakeFields(MessageType.DATA_HAND_SHAKE_REQ, this.#options.start(), config.credentials),
-            media_type: current.key === 'all' ? 32 : mediaTypeMask(current.kinds),
+            media_type: current.key === 'all' ? MediaTypeBit.all : mediaTypeMask(current.kinds),
             media_params: requestedMediaParams(config.media, current.kinds),
             payload_encryption: false,
           },
@@ -212,6 +221,7 @@ export class RtmsJoin {
           config.rtms.handshakeTimeoutMs,
           signal,
         );
+        reply = decodeHandshakeResponse(answer);
         this.#checkStatus(`media:${current.key}`, reply);
       } catch (error) {
         // An open socket without an accepted handshake carries nothing: the next attempt must
@@ -221,7 +231,7 @@ export class RtmsJoin {
         throw error;
       }
       metrics.handshake('media', (clock.now() - startedAt) / 1000);
-      this.#options.onMediaJoined(reply['media_params']);
+      this.#options.onMediaJoined(reply.mediaParams);
       if (this.#options.paused()) socket.pause();
       // Zoom's library acknowledges each media handshake; media flows after the ack.
       signaling.send({ msg_type: MessageType.CLIENT_READY_ACK, rtms_stream_id: this.#options.start().rtmsStreamId });
@@ -261,7 +271,7 @@ export class RtmsJoin {
     if (serverTimestamp !== undefined) this.#options.metrics.keepAliveAge(scope, (this.#options.clock.now() - serverTimestamp) / 1000);
   }
 
-  #checkStatus(channel: string, reply: RtmsMessage): void {
+  #checkStatus(channel: string, reply: HandshakeResponse): void {
     const error = handshakeRejection(channel, reply, { signalingOpen: this.#signaling?.isOpen === true, wasLive: this.#options.wasLive() });
     if (error === undefined) return;
     this.#options.event('rtms.handshake_rejected', { channel, statusCode: error.statusCode, statusName: error.statusName });
@@ -288,27 +298,27 @@ export class RtmsJoin {
  * otherwise the unified `all` socket; the two cannot be mixed (status 15). `unavailable`:
  * kinds we wanted that split mode has no URL for.
  */
-export function planMedia(reply: RtmsMessage, wanted: readonly MediaKind[]): { connections: MediaConnection[]; unavailable: MediaKind[] } {
-  const mediaServer = reply['media_server'];
-  const urls = isRecord(mediaServer) && isRecord(mediaServer['server_urls']) ? mediaServer['server_urls'] : {};
-  const offered = wanted.filter((kind) => typeof urls[kind] === 'string');
-  if (offered.length === wanted.length || (offered.length > 0 && typeof urls['all'] !== 'string')) {
-    const unavailable = wanted.filter((kind) => !offered.includes(kind));
-    return { connections: offered.map((kind) => ({ key: kind, url: urls[kind] as string, kinds: [kind], socket: undefined })), unavailable };
+export function planMedia(reply: HandshakeResponse, wanted: readonly MediaKind[]): { connections: MediaConnection[]; unavailable: MediaKind[] } {
+  const urls = reply.mediaServerUrls;
+  const all = urls['all'];
+  const offered = wanted.flatMap((kind) => (urls[kind] === undefined ? [] : [{ kind, url: urls[kind] }]));
+  if (offered.length === wanted.length || (offered.length > 0 && all === undefined)) {
+    const unavailable = wanted.filter((kind) => urls[kind] === undefined);
+    return { connections: offered.map(({ kind, url }) => ({ key: kind, url, kinds: [kind], socket: undefined })), unavailable };
   }
-  if (typeof urls['all'] === 'string') return { connections: [{ key: 'all', url: urls['all'], kinds: wanted, socket: undefined }], unavailable: [] };
+  if (all !== undefined) return { connections: [{ key: 'all', url: all, kinds: wanted, socket: undefined }], unavailable: [] };
   throw new ConnectorError('RTMS_PROTOCOL_VIOLATION', 'signaling answer offered no media server URL', { retryable: false });
 }
 
 /** The error a handshake answer with a non-zero `status_code` stands for; undefined when accepted. */
-export function handshakeRejection(channel: string, reply: RtmsMessage, context: { signalingOpen: boolean; wasLive: boolean }): HandshakeRejectedError | undefined {
-  const statusCode = Number.isInteger(reply['status_code']) ? (reply['status_code'] as number) : 0;
-  if (statusCode === 0) return undefined;
+export function handshakeRejection(channel: string, reply: HandshakeResponse, context: { signalingOpen: boolean; wasLive: boolean }): HandshakeRejectedError | undefined {
+  const { statusCode } = reply;
+  if (statusCode === StatusCode.OK) return undefined;
   return new HandshakeRejectedError({
     channel,
     statusCode,
     statusName: statusName(statusCode),
-    reason: typeof reply['reason'] === 'string' ? reply['reason'] : '',
+    reason: reply.reason,
     // A media handshake refused after our signaling connection dropped (Zoom: "no signaling
     // connection for this stream") says nothing about the stream: rejoin everything.
     retryable:

@@ -1,6 +1,7 @@
-import type { MediaKind } from '../../config.ts';
+import type { MediaKind } from '../../vocabulary/mediaKind.ts';
 import type { SinkCounters } from '../../sinks/streamSink.ts';
-import { emptyCounters, type MediaCounters, type StreamStats } from '../streamStats.ts';
+import type { SessionDropReason } from '../../vocabulary/reasons.ts';
+import { emptyCounters, type MediaCounters, type StreamStats } from '../../vocabulary/streamStats.ts';
 
 /**
  * What the session itself received and dropped, per media kind, merged with what the sink
@@ -8,10 +9,6 @@ import { emptyCounters, type MediaCounters, type StreamStats } from '../streamSt
  * replica that died). Every frame received is written or counted here with a reason, so
  * `framesReceived = framesWritten + Σ framesDropped` holds for each kind.
  */
-
-/** Why the session counted a frame as dropped (the sink counts its own: FileSinkDropReason). */
-export const SESSION_DROP_REASONS = ['not_requested', 'duplicate', 'excluded', 'awaiting_keyframe', 'buffer_full', 'malformed'] as const;
-export type SessionDropReason = (typeof SESSION_DROP_REASONS)[number];
 
 export class SessionAccounting {
   readonly #received = new Map<MediaKind, MediaCounters>();

@@ -1,6 +1,6 @@
 import type { Logger } from '../../logger.ts';
 import { AudioTimeline } from '../../media/audioTimeline.ts';
-import type { Frame, MediaFormats } from '../../media/frame.ts';
+import type { Frame, MediaFormats } from '../../vocabulary/frame.ts';
 
 /**
  * The session's view of its audio timeline: decides whether an audio frame is a redelivered

@@ -1,24 +1,24 @@
 import {
   EVENT_TYPE_NAMES,
   EventType,
-  MessageType,
   RtmsStreamState,
   SESSION_STATE_NAMES,
   STOP_REASON_NAMES,
   STREAM_STATE_NAMES,
   StopReason,
   ZCC_EVENT_TYPE_NAMES,
+  ZccEventType,
   nameOf,
 } from '../../rtms/codes.ts';
-import { isRecord } from '../../rtms/mediaParams.ts';
 import type { Product } from '../../rtms/products.ts';
-import type { RtmsMessage } from '../../rtms/rtmsSocket.ts';
+import type { DecodedRtmsMessage, RtmsDecodeFailure, RtmsEvent } from '../../rtms/rtmsMessages.ts';
 import { PARTICIPANT_PAGE, type ParticipantRoster } from '../participantRoster.ts';
+import type { LiveRejoinTrigger } from '../../vocabulary/rejoin.ts';
 
 /**
  * What a message on the signaling socket means for the stream, as data: the events to
  * record, the roster changes, and whether the stream rejoins its media, ends, or ignores the
- * message. A pure function of the message; `StreamSession` carries the decision out, in the
+ * message. A pure function of the decoded message (rtms/decodeRtmsMessage.ts); `StreamSession` carries the decision out, in the
  * order roster, events, ignored, rejoin, terminate.
  */
 
@@ -27,7 +27,7 @@ export type RosterChange =
   | { readonly op: 'leave'; readonly userId: string; readonly at: number }
   | { readonly op: 'speaker'; readonly userId: string; readonly userName: string | undefined; readonly at: number };
 
-export type SignalingRejoinTrigger = 'stream_state_interrupted' | 'media_connection_interrupted';
+export type SignalingRejoinTrigger = Extract<LiveRejoinTrigger, 'stream_state_interrupted' | 'media_connection_interrupted'>;
 
 export interface SignalingDecision {
   readonly roster: readonly RosterChange[];
@@ -39,6 +39,8 @@ export interface SignalingDecision {
   readonly rejoin?: { readonly scope: 'media'; readonly trigger: SignalingRejoinTrigger };
   /** Zoom terminated the stream. */
   readonly terminate?: { readonly reason: string; readonly stopReason: number | undefined };
+  /** A line for the log (info): what Zoom said about the stream as a whole. */
+  readonly log?: { readonly msg: string; readonly fields: Record<string, unknown> };
 }
 
 export interface SignalingContext {
@@ -49,37 +51,35 @@ export interface SignalingContext {
 
 const NOTHING: SignalingDecision = { roster: [], events: [] };
 
-export function interpretSignaling(message: RtmsMessage, context: SignalingContext): SignalingDecision {
-  switch (message.msg_type) {
-    case MessageType.EVENT_UPDATE:
-      return interpretEvent(message, context);
-    case MessageType.STREAM_STATE_UPDATE: {
-      const state = intField(message, 'state');
-      const reason = intField(message, 'reason') ?? intField(message, 'stop_reason');
-      const events = [
-        {
-          eventType: 'rtms.stream_state',
-          data: {
-            state,
-            stateName: state === undefined ? undefined : nameOf(STREAM_STATE_NAMES, state),
-            reason,
-            reasonName: reason === undefined ? undefined : nameOf(STOP_REASON_NAMES, reason),
-          },
-        },
-      ];
+/** A media message that could not be read is, on the signaling socket, as unknown as any other media. */
+export function interpretSignaling(message: DecodedRtmsMessage | RtmsDecodeFailure, context: SignalingContext): SignalingDecision {
+  switch (message.type) {
+    case 'event_update':
+      return interpretEvent(message.event, context);
+    case 'stream_state_update': {
+      const { state, reason } = message;
+      const data = {
+        state,
+        stateName: state === undefined ? undefined : nameOf(STREAM_STATE_NAMES, state),
+        reason,
+        reasonName: reason === undefined ? undefined : nameOf(STOP_REASON_NAMES, reason),
+      };
+      const events = [{ eventType: 'rtms.stream_state', data }];
+      // ACTIVE comes once the stream flows and again when a lost connection is back: with the
+      // rest, it is logged, a rare message that says where the stream stands.
+      const log = { msg: 'rtms stream state', fields: data };
       if (state === RtmsStreamState.TERMINATED) {
-        return { roster: [], events, terminate: { reason: `terminated: ${nameOf(STOP_REASON_NAMES, reason ?? 0)}`, stopReason: reason } };
+        return { roster: [], events, log, terminate: { reason: `terminated: ${nameOf(STOP_REASON_NAMES, reason ?? StopReason.UNDEFINED)}`, stopReason: reason } };
       }
       if (state === RtmsStreamState.INTERRUPTED && reason === StopReason.DATA_CONNECTION_INTERRUPTED) {
-        return { roster: [], events, rejoin: { scope: 'media', trigger: 'stream_state_interrupted' } };
+        return { roster: [], events, log, rejoin: { scope: 'media', trigger: 'stream_state_interrupted' } };
       }
-      return { roster: [], events };
+      return { roster: [], events, log };
     }
-    case MessageType.SESSION_STATE_UPDATE: {
-      const state = intField(message, 'state');
-      const reason = intField(message, 'stop_reason') ?? intField(message, 'reason');
+    case 'session_state_update': {
+      const { state, reason } = message;
       const data = {
-        rtmsSessionId: message['rtms_session_id'],
+        rtmsSessionId: message.rtmsSessionId,
         state,
         stateName: state === undefined ? undefined : nameOf(SESSION_STATE_NAMES, state),
         reason,
@@ -87,56 +87,52 @@ export function interpretSignaling(message: RtmsMessage, context: SignalingConte
       };
       return { roster: [], events: [{ eventType: 'rtms.session_state', data }] };
     }
-    case MessageType.STREAM_STATE_RESP:
-    case MessageType.SESSION_STATE_RESP:
-    case MessageType.STREAM_CLOSE_RESP:
-    case MessageType.VIDEO_SUBSCRIPTION_RESP:
-      return { roster: [], events: [{ eventType: 'rtms.response', data: { msgType: message.msg_type, statusCode: message['status_code'] } }] };
-    case MessageType.KEEP_ALIVE_REQ:
+    case 'response':
+      return { roster: [], events: [{ eventType: 'rtms.response', data: { msgType: message.msg_type, statusCode: message.statusCode } }] };
+    case 'keep_alive':
       return NOTHING; // answered by RtmsSocket
     default:
       return { roster: [], events: [], ignored: { reason: 'unknown_msg_type', msgType: message.msg_type } };
   }
 }
 
-function interpretEvent(message: RtmsMessage, context: SignalingContext): SignalingDecision {
-  const event = isRecord(message['event']) ? message['event'] : {};
-  const eventType = intField(event, 'event_type') ?? 0;
-  const at = intField(event, 'timestamp') ?? intField(event, 'event_ts') ?? context.now;
+function interpretEvent(event: RtmsEvent, context: SignalingContext): SignalingDecision {
+  const { eventType, participants } = event;
+  const at = event.at ?? context.now;
   const isContactCenter = context.product === 'contact_center';
-  const name = isContactCenter && eventType >= 8 ? nameOf(ZCC_EVENT_TYPE_NAMES, eventType) : nameOf(EVENT_TYPE_NAMES, eventType);
-  const participants = Array.isArray(event['participants']) ? event['participants'].filter(isRecord) : [];
+  // Contact Center's own events start at 8, where the meeting ones (PARTICIPANT_VIDEO_ON …) overlap.
+  const isContactCenterEvent = isContactCenter && eventType >= ZccEventType.CONSUMER_ANSWERED;
+  const name = isContactCenterEvent ? nameOf(ZCC_EVENT_TYPE_NAMES, eventType) : nameOf(EVENT_TYPE_NAMES, eventType);
 
-  if (isContactCenter && eventType >= 8) {
-    const info = isRecord(event['participant_info']) ? event['participant_info'] : undefined;
-    const channelId = info && typeof info['channel_id'] === 'string' ? info['channel_id'] : undefined;
-    const roster: RosterChange[] = channelId ? [{ op: 'join', userId: channelId, userName: stringField(info, 'display_name'), at }] : [];
-    return { roster, events: [{ eventType: 'rtms.event', data: { eventType, eventName: name, channelId, participantMode: info?.['participant_mode'] } }] };
+  if (isContactCenterEvent) {
+    const info = event.participantInfo;
+    const channelId = info?.channelId;
+    const roster: RosterChange[] = channelId ? [{ op: 'join', userId: channelId, userName: info?.displayName, at }] : [];
+    return { roster, events: [{ eventType: 'rtms.event', data: { eventType, eventName: name, channelId, participantMode: info?.participantMode } }] };
   }
   switch (eventType) {
     case EventType.MEDIA_CONNECTION_INTERRUPTED:
       return { roster: [], events: [{ eventType: 'rtms.event', data: { eventType, eventName: name } }], rejoin: { scope: 'media', trigger: 'media_connection_interrupted' } };
     case EventType.ACTIVE_SPEAKER_CHANGE: {
-      const userId = idField(event, 'user_id');
-      const roster: RosterChange[] = userId === undefined ? [] : [{ op: 'speaker', userId, userName: stringField(event, 'user_name'), at }];
+      const userId = event.userId;
+      const roster: RosterChange[] = userId === undefined ? [] : [{ op: 'speaker', userId, userName: event.userName, at }];
       return { roster, events: [{ eventType: 'rtms.event', data: { eventType, eventName: name, userId } }] };
     }
     case EventType.PARTICIPANT_JOIN:
     case EventType.PARTICIPANT_LEAVE: {
       const userIds: string[] = [];
       const roster: RosterChange[] = [];
-      for (const participant of participants) {
-        const userId = idField(participant, 'user_id');
+      for (const { userId, userName } of participants) {
         if (userId === undefined) continue;
         userIds.push(userId);
-        roster.push(eventType === EventType.PARTICIPANT_JOIN ? { op: 'join', userId, userName: stringField(participant, 'user_name'), at } : { op: 'leave', userId, at });
+        roster.push(eventType === EventType.PARTICIPANT_JOIN ? { op: 'join', userId, userName, at } : { op: 'leave', userId, at });
       }
       // A join of 100,000 at once is one event line of a bounded size, not 100,000 ids.
       return { roster, events: [{ eventType: 'rtms.event', data: { eventType, eventName: name, ...boundedIds(userIds) } }] };
     }
     default: {
-      const userIds = participants.map((participant) => idField(participant, 'user_id')).filter((id) => id !== undefined);
-      return { roster: [], events: [{ eventType: 'rtms.event', data: { eventType, eventName: name, userId: idField(event, 'user_id'), ...boundedIds(userIds), timestamp: at } }] };
+      const userIds = participants.map((participant) => participant.userId).filter((id) => id !== undefined);
+      return { roster: [], events: [{ eventType: 'rtms.event', data: { eventType, eventName: name, userId: event.userId, ...boundedIds(userIds), timestamp: at } }] };
     }
   }
 }
@@ -153,20 +149,4 @@ export function applyRosterChanges(roster: Pick<ParticipantRoster, 'join' | 'lea
 /** At most `PARTICIPANT_PAGE` ids in an event; `userCount` says how many there were when cut. */
 function boundedIds(userIds: string[]): { userIds: string[]; userCount?: number } {
   return userIds.length <= PARTICIPANT_PAGE ? { userIds } : { userIds: userIds.slice(0, PARTICIPANT_PAGE), userCount: userIds.length };
-}
-
-function intField(record: Record<string, unknown> | undefined, key: string): number | undefined {
-  const value = record?.[key];
-  return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
-}
-
-function stringField(record: Record<string, unknown> | undefined, key: string): string | undefined {
-  const value = record?.[key];
-  return typeof value === 'string' ? value : undefined;
-}
-
-/** Zoom documents user_id as uint32 but its examples show strings; accept both. */
-function idField(record: Record<string, unknown>, key: string): string | undefined {
-  const value = record[key];
-  return typeof value === 'number' || (typeof value === 'string' && value !== '') ? String(value) : undefined;
 }

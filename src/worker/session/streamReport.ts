@@ -1,10 +1,9 @@
-import type { MediaKind } from '../../config.ts';
-import type { MediaFormats } from '../../media/frame.ts';
+import type { MediaKind } from '../../vocabulary/mediaKind.ts';
+import type { MediaFormats } from '../../vocabulary/frame.ts';
 import { STOP_REASON_NAMES, nameOf } from '../../rtms/codes.ts';
 import type { StreamStart } from '../../rtms/products.ts';
-import { FILES_LISTED, type MediaCounters, type ParticipantCounts, type ParticipantSnapshot, type StreamStats } from '../streamStats.ts';
-import type { SinkHealth } from '../../sinks/fileHealth.ts';
-import type { StreamState } from '../streamStateMachine.ts';
+import { FILES_LISTED, type MediaCounters, type ParticipantCounts, type ParticipantSnapshot, type SinkHealth, type StreamStats } from '../../vocabulary/streamStats.ts';
+import type { StreamState } from '../../vocabulary/streamState.ts';
 
 /**
  * What a session says about its stream: the statistics it reports to the supervisor, and

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { SimulatedStream, SimulatorOptions, StartStreamOptions } from 'rtms-simulator';
-import type { MediaCounters } from '../../../src/worker/streamStats.ts';
+import type { MediaCounters } from '../../../src/vocabulary/streamStats.ts';
 import { eventually } from '../../support/eventually.ts';
 import { expectAudioIdentical, expectEveryFrameAccounted, readJsonLines, startRig, untilAudioSent, waitUntilEnded, type Rig } from '../connectorHarness.ts';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimulatedStream } from 'rtms-simulator';
-import type { Rig } from '../connectorHarness.ts';
-import { KEEPALIVE_TIMEOUT_MS, rejoinsOf, runThroughDisruption, startChaosRig, streamEvents } from './chaosRig.ts';
+import { expectAudioIdentical, untilAudioSent, waitUntilEnded, type Rig } from '../connectorHarness.ts';
+import { KEEPALIVE_TIMEOUT_MS, ONE_SECOND_OF_AUDIO, rejoinsOf, runThroughDisruption, startChaosRig, streamEvents } from './chaosRig.ts';
 
 /** The connection losses the connector recorded, as channel and cause. */
 async function lossesOf(rig: Rig, stream: SimulatedStream): Promise<Array<{ channel: unknown; cause: unknown }>> {
@@ -11,7 +11,9 @@ async function lossesOf(rig: Rig, stream: SimulatedStream): Promise<Array<{ chan
 /**
  * Silence on a socket, against the real connector (RTMS_KEEPALIVE_TIMEOUT_MS=1500, keep-alive
  * requests every 300 ms): a socket that stays silent past the limit is given up and rejoined,
- * a shorter pause is ridden out, and either way every audio byte arrives exactly once.
+ * a shorter pause is ridden out, and either way every audio byte arrives exactly once. The
+ * stand-in asks for keep-alives only on idle sockets (its default, as Zoom's samples describe
+ * Zoom): a socket busy with media gets none, so only its data tells the connector it lives.
  */
 
 let rig: Rig;
@@ -23,6 +25,22 @@ afterAll(async () => {
 });
 
 describe('chaos: stalls and keep-alive suppression', () => {
+  it('idle-only keep-alives: a stream flowing for three silence limits keeps every socket, its busy audio socket asked for none', async () => {
+    const stream = await rig.simulator.startStream({ participants: 2 });
+    await stream.whenReady();
+    await untilAudioSent(stream, (ONE_SECOND_OF_AUDIO * 3 * KEEPALIVE_TIMEOUT_MS) / 1000);
+    await stream.stop(6);
+    const snapshot = await waitUntilEnded(rig, stream);
+    expect(snapshot).toMatchObject({ state: 'ended', reconnects: 0 });
+    // Data alone kept the audio socket alive; the quiet ones (signaling, chat) were asked.
+    expect(stream.connections.keepAlivesSent['audio'] ?? 0).toBe(0);
+    expect(stream.connections.keepAlivesSent['signaling']).toBeGreaterThan(0);
+    expect(stream.connections.keepAlivesSent['chat']).toBeGreaterThan(0);
+    expect(stream.connections.keepAliveMisses).toBe(0);
+    expect(await lossesOf(rig, stream)).toEqual([]);
+    await expectAudioIdentical(rig, stream);
+  });
+
   it('a signaling stall past the silence limit: the connector notices, rejoins fully (keep_alive_timeout), no audio lost', async () => {
     const { stream, snapshot } = await runThroughDisruption(rig, {
       disrupt: (stream) => expect(stream.stall(KEEPALIVE_TIMEOUT_MS * 3, 'signaling')).toBe(true),

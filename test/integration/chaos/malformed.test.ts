@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MediaKind } from '../../../src/config.ts';
+import type { MediaKind } from '../../../src/vocabulary/mediaKind.ts';
 import { inspectStreamOutput } from '../../support/streamOutputReport.ts';
 import { MALFORMED_VARIANTS, malformedVariantsFor } from 'rtms-simulator';
 import { untilAudioSent, type Rig } from '../connectorHarness.ts';

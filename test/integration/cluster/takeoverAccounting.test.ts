@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inspectStreamOutput } from '../../support/streamOutputReport.ts';
 import { readWavData } from '../../support/wavReader.ts';
-import type { MediaCounters } from '../../../src/worker/streamStats.ts';
+import type { MediaCounters } from '../../../src/vocabulary/streamStats.ts';
 import { readJsonLines } from '../connectorHarness.ts';
 import { ClusterRig, connectionsOf, untilAudio } from './clusterRig.ts';
 import { eventually } from '../../support/eventually.ts';

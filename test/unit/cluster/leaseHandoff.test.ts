@@ -6,7 +6,7 @@ import { StreamLeases } from '../../../src/cluster/streamLeases.ts';
 import { StreamRegistry } from '../../../src/cluster/streamRegistry.ts';
 import { createLogger } from '../../../src/logger.ts';
 import type { StreamStart } from '../../../src/rtms/products.ts';
-import { initialStreamStats } from '../../../src/worker/streamStats.ts';
+import { initialStreamStats } from '../../../src/vocabulary/streamStats.ts';
 import { RedisServer } from '../../integration/redisServer.ts';
 
 /**

@@ -5,7 +5,7 @@ import { OwnedStreams } from '../../../src/cluster/ownedStreams.ts';
 import type { HeldLease, StreamLeases } from '../../../src/cluster/streamLeases.ts';
 import { createLogger } from '../../../src/logger.ts';
 import type { Supervisor } from '../../../src/supervisor/supervisor.ts';
-import type { StreamStats } from '../../../src/worker/streamStats.ts';
+import type { StreamStats } from '../../../src/vocabulary/streamStats.ts';
 
 function rig(options: { draining?: boolean; finishFails?: boolean; stopReason?: number } = {}) {
   const log: string[] = [];

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { StoredStream } from '../../../src/cluster/streamRegistry.ts';
 import { getClusterStream, listClusterStreams, storedStats } from '../../../src/cluster/streamView.ts';
 import type { StreamStart } from '../../../src/rtms/products.ts';
-import { initialStreamStats, type StreamStats } from '../../../src/worker/streamStats.ts';
+import { initialStreamStats, type StreamStats } from '../../../src/vocabulary/streamStats.ts';
 
 const start = (id: string): StreamStart => ({ product: 'meeting', rtmsStreamId: id, entityIdKey: 'meeting_uuid', entityId: 'm', serverUrls: 'x', signalingUrl: 'x', eventTs: 1 }) as StreamStart;
 const stored = (id: string, fields: Partial<StoredStream> = {}): StoredStream => ({ rtmsStreamId: id, start: start(id), ...fields }) as StoredStream;

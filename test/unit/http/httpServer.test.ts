@@ -7,7 +7,7 @@ import type { StreamSnapshot } from '../../../src/http/streamSnapshot.ts';
 import { MAX_UNSIGNED_BODY_BYTES, type RtmsWebhookEvent } from '../../../src/http/webhookHandler.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { urlValidationToken } from '../../../src/rtms/signature.ts';
-import type { StreamStats } from '../../../src/worker/streamStats.ts';
+import type { StreamStats } from '../../../src/vocabulary/streamStats.ts';
 import { example, MEETING_UUID, signedHeaders, STREAM_ID } from './webhookFixtures.ts';
 
 const SECRET = 'wh-secret-token-5f1c9e';

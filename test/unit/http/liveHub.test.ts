@@ -2,11 +2,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { MediaKind } from '../../../src/config.ts';
+import type { MediaKind } from '../../../src/vocabulary/mediaKind.ts';
 import { LIVE_CLOSE_TOO_SLOW, LiveHub } from '../../../src/http/liveHub.ts';
 import { createLogger } from '../../../src/logger.ts';
-import { lifecycleEvent } from '../../../src/media/frame.ts';
-import type { LiveBatch, LiveItem } from '../../../src/worker/liveTap.ts';
+import { lifecycleEvent } from '../../../src/vocabulary/frame.ts';
+import type { LiveBatch, LiveItem } from '../../../src/vocabulary/liveBatch.ts';
 import { eventually } from '../../support/eventually.ts';
 
 const TOKEN = 'live-token';

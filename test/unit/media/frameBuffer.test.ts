@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { MediaKind } from '../../../src/config.ts';
+import type { MediaKind } from '../../../src/vocabulary/mediaKind.ts';
 import { AnnexBWriter } from '../../../src/media/annexBWriter.ts';
-import type { Frame } from '../../../src/media/frame.ts';
+import type { Frame } from '../../../src/vocabulary/frame.ts';
 import { FrameBuffer } from '../../../src/media/frameBuffer.ts';
 import { isIdrAccessUnit } from '../../../src/media/h264.ts';
 import { countVideoFrames, splitAccessUnits, tempDir } from './mediaTools.ts';

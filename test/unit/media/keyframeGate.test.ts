@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Frame } from '../../../src/media/frame.ts';
+import type { Frame } from '../../../src/vocabulary/frame.ts';
 import { KeyframeGate } from '../../../src/media/keyframeGate.ts';
 
 function videoFrame(timestamp: number): Frame {

@@ -1,13 +1,14 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { MediaKind } from '../../../src/config.ts';
-import { lifecycleEvent } from '../../../src/media/frame.ts';
+import type { MediaKind } from '../../../src/vocabulary/mediaKind.ts';
+import { lifecycleEvent } from '../../../src/vocabulary/frame.ts';
 import { readWavData } from '../../support/wavReader.ts';
 import { FileSink, type FileFault } from '../../../src/sinks/fileSink.ts';
 import { countVideoFrames, makeH264Clip, makeJpegs, pcmFrame, splitAccessUnits, tempDir } from '../media/mediaTools.ts';
 import { mountSmallTmpfs, type SmallTmpfs } from '../../support/smallTmpfs.ts';
 import { MIXED_16K, frame } from './sinkFrames.ts';
+import { indexedFrames, readIndex } from '../../support/timeIndex.ts';
 
 // Real faults against real files: a small tmpfs filled to ENOSPC, a stream directory deleted
 // or blocked while its sink writes.
@@ -121,6 +122,43 @@ describe('FileSink on a full disk (real tmpfs)', () => {
       { kind: 'video', reason: 'sink_error', file: 'video.h264', frames: 1 },
       { kind: 'video', reason: 'sink_error', frames: 1, awaitingKeyframe: true },
     ]);
+  });
+});
+
+describe('FileSink time index and captions on a full disk (real tmpfs)', () => {
+  it('index and captions wait with their data and go on after: every frame indexed once, no index ahead of its data', async () => {
+    const directory = join(disk.path, 'stream-1');
+    const sink = createSink(directory, { frameIndex: true, captions: true });
+    sink.setFormats(MIXED_16K);
+    const units = splitAccessUnits(clip);
+    const T0 = 1_765_000_000_000;
+    const write = (i: number): void => {
+      sink.write(frame('audio', pcmFrame(i, 640), { timestamp: T0 + 20 * i }));
+      if (i < units.length) sink.write(frame('video', units[i]!, { userId: '7', timestamp: T0 + 40 * i }));
+      sink.write(frame('transcript', `line ${i}`, { userName: 'Alice', timestamp: T0 + 20 * i, startTime: T0 + 20 * i, endTime: T0 + 20 * i + 15 }));
+    };
+    const audioIndex = async (): Promise<number[]> => indexedFrames(await readIndex(join(directory, 'audio.wav.index.jsonl')), 32000).map((entry) => entry.timestamp);
+    for (let i = 0; i < 10; i++) write(i);
+    await sink.flush();
+    await disk.fill();
+    for (let i = 10; i < 40; i++) write(i);
+    await sink.flush();
+    // Mid-fault: the index describes exactly the audio on disk; the captions hold whole cues.
+    expect(sink.health().state).toBe('failing');
+    const onDisk = (await readWavData(join(directory, 'audio.wav'))).data.length / 640;
+    expect(onDisk).toBeLessThan(40);
+    expect(await audioIndex()).toEqual(Array.from({ length: onDisk }, (_, i) => T0 + 20 * i));
+    const cues = (await readFile(join(directory, 'transcript.srt'), 'utf8')).split('\n\n').filter(Boolean);
+    expect(cues.every((cue, i) => cue.startsWith(`${i + 1}\n`) && cue.endsWith(`Alice: line ${i}`))).toBe(true);
+
+    await disk.free();
+    for (let i = 40; i < 60; i++) write(i);
+    await sink.flush();
+    await sink.close();
+    expect(await audioIndex()).toEqual(Array.from({ length: 60 }, (_, i) => T0 + 20 * i));
+    const video = await readIndex(join(directory, 'video.h264.index.jsonl'));
+    expect(video.map((record) => [record.ts, record.bytes])).toEqual(units.map((unit, i) => [T0 + 40 * i, unit.length]));
+    expect((await readFile(join(directory, 'transcript.vtt'), 'utf8')).match(/<v Alice>line \d+/g)).toEqual(Array.from({ length: 60 }, (_, i) => `<v Alice>line ${i}`));
   });
 });
 

@@ -1,5 +1,5 @@
-import type { MediaKind } from '../../../src/config.ts';
-import type { Frame, MediaFormats } from '../../../src/media/frame.ts';
+import type { MediaKind } from '../../../src/vocabulary/mediaKind.ts';
+import type { Frame, MediaFormats } from '../../../src/vocabulary/frame.ts';
 
 /** Frame and format builders shared by the file sink tests and their child-process fixture. */
 

@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../../src/clock.ts';
-import type { MediaKind } from '../../../src/config.ts';
+import type { MediaKind } from '../../../src/vocabulary/mediaKind.ts';
 import { readWavData } from '../../support/wavReader.ts';
 import type { SinkCounters } from '../../../src/sinks/streamSink.ts';
 import { RETIRING_PART_BYTES } from '../../../src/sinks/audioParts.ts';

@@ -4,7 +4,7 @@ import type { StreamStart } from '../../../src/rtms/products.ts';
 import { OrphanRecovery } from '../../../src/supervisor/orphanRecovery.ts';
 import { Placement } from '../../../src/supervisor/placement.ts';
 import { newStreamRecord, startMessages, type LeaseGuard, type StreamRecord } from '../../../src/supervisor/streamRecord.ts';
-import { initialStreamStats } from '../../../src/worker/streamStats.ts';
+import { initialStreamStats } from '../../../src/vocabulary/streamStats.ts';
 
 const logger = createLogger({ level: 'silent' });
 

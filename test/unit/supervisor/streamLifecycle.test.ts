@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { StreamLifecycle, type StreamLifecycleEntry } from '../../../src/supervisor/streamLifecycle.ts';
 import type { SupervisorEvents } from '../../../src/supervisor/supervisor.ts';
-import type { StreamStats } from '../../../src/worker/streamStats.ts';
+import type { StreamStats } from '../../../src/vocabulary/streamStats.ts';
 
 /** The supervisor's event surface, driven by hand. */
 class SupervisorEvents_ extends EventEmitter<SupervisorEvents> {

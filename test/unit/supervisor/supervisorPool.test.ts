@@ -7,7 +7,7 @@ import type { StreamStart } from '../../../src/rtms/products.ts';
 import { Supervisor } from '../../../src/supervisor/supervisor.ts';
 import type { WorkerPoolEvents, WorkerPoolPort } from '../../../src/supervisor/workerPool.ts';
 import type { WorkerMetricsSnapshot } from '../../../src/supervisor/workerHandle.ts';
-import { initialStreamStats } from '../../../src/worker/streamStats.ts';
+import { initialStreamStats } from '../../../src/vocabulary/streamStats.ts';
 import { tempDir, type TempDir } from '../../support/tempDir.ts';
 
 /**

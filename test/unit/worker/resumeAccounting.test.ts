@@ -6,7 +6,7 @@ import { WavWriter } from '../../../src/media/wavWriter.ts';
 import { measureMediaOnDisk } from '../../../src/sinks/outputOnDisk.ts';
 import type { StreamStart } from '../../../src/rtms/products.ts';
 import { ResumedAccounting, carryOver, lostDropReason } from '../../../src/worker/resumeAccounting.ts';
-import { initialStreamStats } from '../../../src/worker/streamStats.ts';
+import { initialStreamStats } from '../../../src/vocabulary/streamStats.ts';
 import { wavHeader } from '../../support/wavReader.ts';
 
 describe('carryOver', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IllegalTransitionError } from '../../../src/errors.ts';
-import { STREAM_STATES, StreamStateMachine, TERMINAL_STATES, canTransition, type StateChange } from '../../../src/worker/streamStateMachine.ts';
+import { STREAM_STATES, TERMINAL_STATES } from '../../../src/vocabulary/streamState.ts';
+import { StreamStateMachine, canTransition, type StateChange } from '../../../src/worker/streamStateMachine.ts';
 
 describe('StreamStateMachine', () => {
   it('walks the happy path and reports every change with its reason', () => {

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { MediaKind } from '../../../../src/config.ts';
+import type { MediaKind } from '../../../../src/vocabulary/mediaKind.ts';
 import { decodeMediaMessage } from '../../../../src/rtms/mediaMessage.ts';
 import type { RtmsMessage } from '../../../../src/rtms/rtmsSocket.ts';
 import { type ChaosKind, type SimulatedStream, type Simulator, UNKNOWN_MSG_TYPES, startSimulator } from '../../src/index.ts';

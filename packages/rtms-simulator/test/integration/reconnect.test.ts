@@ -41,8 +41,8 @@ describe('keep-alive', () => {
     expect(stopped.body.payload['stop_reason']).toBe(24);
   });
 
-  it('keeps a stream whose client answers every keep-alive', async () => {
-    h = await harness({ keepAliveIntervalMs: 50 });
+  it('keeps a stream whose client answers every keep-alive (keepAliveWhen always: media sockets are asked too while media flows)', async () => {
+    h = await harness({ keepAliveIntervalMs: 50, keepAliveWhen: 'always' });
     const stream = await h.sim.startStream({ durationMs: 600 });
     const session = await h.join(stream);
     await stream.whenEnded();
@@ -53,7 +53,7 @@ describe('keep-alive', () => {
   });
 
   it('drops only the media socket on media keep-alive misses and says so on signaling', async () => {
-    h = await harness({ keepAliveIntervalMs: 100, reconnectGraceMs: 30_000 });
+    h = await harness({ keepAliveIntervalMs: 100, reconnectGraceMs: 30_000, keepAliveWhen: 'always' });
     const stream = await h.sim.startStream();
     const session = await h.join(stream);
     const media = session.media[0];
@@ -62,10 +62,48 @@ describe('keep-alive', () => {
     await media.closed;
     // waitFor rejects when the message never comes: awaiting it is the assertion.
     await session.signaling.waitFor(mediaInterrupted);
-    expect(await session.signaling.waitFor((m) => m.msg_type === MessageType.STREAM_STATE_UPDATE)).toMatchObject({ state: 2, reason: 14 });
+    expect(await session.signaling.waitFor((m) => m.msg_type === MessageType.STREAM_STATE_UPDATE && m['state'] === 2)).toMatchObject({ state: 2, reason: 14 });
     expect(stream.connections.keepAliveTimeouts).toEqual([{ channel: 'media', kinds: ['audio', 'video', 'deskshare', 'transcript', 'chat'] }]);
     expect(stream.state).toBe('connected');
     expect(h.receiver.events('meeting.rtms_interrupted')).toHaveLength(0);
+  });
+});
+
+describe('keep-alive only when idle (the default)', () => {
+  it('asks a socket busy with media for nothing, and a quiet one every interval', async () => {
+    h = await harness({ keepAliveIntervalMs: 50 });
+    const stream = await h.sim.startStream({ durationMs: 800, scopes: ['audio', 'video'] });
+    // Audio flows every 20 ms; the video socket (data_opt 4, nobody subscribed) stays quiet.
+    const session = await h.join(stream, {
+      media: [
+        { url: 'audio', mediaType: 1 },
+        { url: 'video', mediaType: 2, mediaParams: { video: { data_opt: 4, codec: 5, fps: 5 } } },
+      ],
+    });
+    const [audio, video] = session.media;
+    // Not answering on the busy socket is harmless: nothing is asked of it.
+    if (audio !== undefined) audio.answerKeepAlive = false;
+    await stream.whenEnded();
+    expect(stream.end?.stopReason).toBe(6);
+    expect(audio?.messages.filter((m) => m.msg_type === 12)).toEqual([]);
+    expect(session.collector.audio.size).toBeGreaterThan(0);
+    expect(video?.messages.filter((m) => m.msg_type === 12).length).toBeGreaterThan(5);
+    expect(session.signaling.messages.filter((m) => m.msg_type === 12).length).toBeGreaterThan(5);
+    expect(stream.connections.keepAlivesSent['audio'] ?? 0).toBe(0);
+    expect(stream.connections.keepAlivesSent['video']).toBe(video?.messages.filter((m) => m.msg_type === 12).length);
+    expect(stream.connections.keepAliveMisses).toBe(0);
+  });
+
+  it('still drops a quiet media socket whose client stops answering', async () => {
+    h = await harness({ keepAliveIntervalMs: 50, reconnectGraceMs: 30_000 });
+    const stream = await h.sim.startStream({ scopes: ['video'] });
+    const session = await h.join(stream, { media: [{ url: 'video', mediaType: 2, mediaParams: { video: { data_opt: 4, codec: 5, fps: 5 } } }] });
+    const video = session.media[0];
+    if (video === undefined) throw new Error('no media socket');
+    video.answerKeepAlive = false;
+    await video.closed;
+    await session.signaling.waitFor(mediaInterrupted);
+    expect(stream.connections.keepAliveTimeouts).toEqual([{ channel: 'media', kinds: ['video'] }]);
   });
 });
 
@@ -113,7 +151,7 @@ describe('rejoin', () => {
     await stream.dropMedia();
     await session.media[0]?.closed;
     await session.signaling.waitFor(mediaInterrupted);
-    expect(await session.signaling.waitFor((m) => m.msg_type === MessageType.STREAM_STATE_UPDATE)).toMatchObject({ state: 2, reason: 14 });
+    expect(await session.signaling.waitFor((m) => m.msg_type === MessageType.STREAM_STATE_UPDATE && m['state'] === 2)).toMatchObject({ state: 2, reason: 14 });
     // Stay away until the simulator has had to buffer.
     await eventually(() => stream.backlogSize('audio') > 5, { what: 'audio frames buffered while the media socket is away', timeoutMs: 10_000 });
     const urls = (session.handshake['media_server'] as { server_urls: Record<string, string> }).server_urls;
@@ -127,6 +165,10 @@ describe('rejoin', () => {
     expect(timestampGaps(session.collector.audioTimestamps.get('0') ?? [], 20)).toEqual([]);
     expect(session.collector.audioOf('0').equals(stream.sent.audio('0'))).toBe(true);
     expect(stream.connections).toMatchObject({ signalingAccepted: 1, mediaAccepted: 2, mediaInterruptions: 1 });
+    // STREAM_STATE_UPDATE: active once joined, interrupted (14) on the loss, active again once
+    // the media connection is back, terminated (6) at the end.
+    const states = session.signaling.messages.filter((m) => m.msg_type === MessageType.STREAM_STATE_UPDATE).map((m) => [m['state'], m['reason']]);
+    expect(states).toEqual([[1, 0], [2, 14], [1, 0], [4, 6]]);
   });
 
   it('after failover(), announces the same stream at a new URL; the old URL refuses it; rejoin completes the audio', async () => {

@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CREDENTIALS } from './helpers/harness.ts';
 import { type Session, joinStream } from './helpers/rawRtmsClient.ts';
 import { WebhookReceiver } from './helpers/webhookReceiver.ts';
+import { type TempDir, tempDir } from '../../../../test/support/tempDir.ts';
 
 const CLI = fileURLToPath(new URL('../../src/simulatorCli.ts', import.meta.url));
 
@@ -28,13 +30,15 @@ function runCli(args: readonly string[], env: Record<string, string> = {}): Prom
 }
 
 /** A stand-in connector: joins every announced stream with the raw test client, rejoining on interruption or failover. */
-function autoJoin(receiver: WebhookReceiver): Session[] {
+function autoJoin(receiver: WebhookReceiver, caFile?: string): Session[] {
   const sessions: Session[] = [];
   const known = new Map<string, { entityId: string; serverUrls: string }>();
   const join = (rtmsStreamId: string): void => {
     const stream = known.get(rtmsStreamId);
     if (stream === undefined) return;
-    joinStream({ signalingUrl: stream.serverUrls, ...CREDENTIALS, rtmsStreamId, entityId: stream.entityId })
+    // The CA is read at join time: the CLI makes it when it starts, before the first webhook.
+    const ca = caFile === undefined ? {} : { ca: readFileSync(caFile, 'utf8') };
+    joinStream({ signalingUrl: stream.serverUrls, ...CREDENTIALS, rtmsStreamId, entityId: stream.entityId, ...ca })
       .then((session) => sessions.push(session))
       .catch(() => undefined); // bad-signature runs are refused on purpose
   };
@@ -103,6 +107,24 @@ describe('npm run simulate', () => {
     expect(result.stdout).toMatch(/^simulator: done after \d+ s: 2 streams \(2 ended\) · sent audio [1-9]\d* kB/m);
     expect(receiver.events('meeting.rtms_interrupted')).toHaveLength(2);
     expect(receiver.events('meeting.rtms_stopped')).toHaveLength(2);
+  });
+
+  it('--tls: serves wss:// and prints the CA file a client trusts', async () => {
+    let dir: TempDir | undefined;
+    try {
+      dir = await tempDir('rtms-sim-cli-tls-');
+      receiver = await WebhookReceiver.start(CREDENTIALS.webhookSecretToken);
+      sessions = autoJoin(receiver, `${dir.path}/ca.pem`);
+      const result = await runCli(['--webhook-url', receiver.url, '--tls-dir', dir.path, '--duration', '1', '--progress', '0', ...credentialFlags]);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/^simulator: signaling wss:\/\/127\.0\.0\.1:\d+\/signaling, /m);
+      expect(result.stdout).toContain(`simulator: TLS CA ${dir.path}/ca.pem (start the client with NODE_EXTRA_CA_CERTS=${dir.path}/ca.pem)`);
+      expect(result.stdout).toContain('6 MEETING_ENDED');
+      expect(sessions).toHaveLength(1);
+      expect(sessions[0]?.collector.audio.size).toBeGreaterThan(0);
+    } finally {
+      await dir?.remove();
+    }
   });
 
   it('bad-signature: the handshake is refused with 3 and the stream ends with 18', async () => {

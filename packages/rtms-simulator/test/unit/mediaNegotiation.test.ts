@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MediaKind } from '../../../../src/config.ts';
+import type { MediaKind } from '../../../../src/vocabulary/mediaKind.ts';
 import { DEFAULT_MEDIA_PARAMS, negotiateMedia } from '../../src/mediaNegotiation.ts';
 
 const ALL: readonly MediaKind[] = ['audio', 'video', 'deskshare', 'transcript', 'chat'];

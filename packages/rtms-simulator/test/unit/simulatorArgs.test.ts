@@ -89,3 +89,11 @@ describe('formatProgress', () => {
     );
   });
 });
+
+describe('parseSimulatorArgs: TLS', () => {
+  it('serves ws:// unless --tls or --tls-dir is given', () => {
+    expect(parseSimulatorArgs(['--webhook-url', 'http://h/w'])).toMatchObject({ tls: false, tlsDir: undefined });
+    expect(parseSimulatorArgs(['--webhook-url', 'http://h/w', '--tls'])).toMatchObject({ tls: true, tlsDir: undefined });
+    expect(parseSimulatorArgs(['--webhook-url', 'http://h/w', '--tls-dir', '/tmp/ca'])).toMatchObject({ tls: true, tlsDir: '/tmp/ca' });
+  });
+});

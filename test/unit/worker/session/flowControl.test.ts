@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../../../src/clock.ts';
-import type { MediaKind } from '../../../../src/config.ts';
+import type { MediaKind } from '../../../../src/vocabulary/mediaKind.ts';
 import { createLogger } from '../../../../src/logger.ts';
-import type { Frame } from '../../../../src/media/frame.ts';
+import type { Frame } from '../../../../src/vocabulary/frame.ts';
 import { FlowControl } from '../../../../src/worker/session/flowControl.ts';
 
 const HIGH = 1000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { MediaKind } from '../../../../src/config.ts';
-import type { Frame, MediaFormats } from '../../../../src/media/frame.ts';
+import type { MediaKind } from '../../../../src/vocabulary/mediaKind.ts';
+import type { Frame, MediaFormats } from '../../../../src/vocabulary/frame.ts';
 import { FrameAdmission, isDecodeStart } from '../../../../src/worker/session/frameAdmission.ts';
 
 const FORMATS: MediaFormats = { audio: { sampleRateHz: 16_000, channels: 1, mode: 'multi' }, video: { codec: 'h264' }, deskshare: { codec: 'jpg' } };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../../../src/clock.ts';
-import type { MediaKind } from '../../../../src/config.ts';
-import type { Frame, MediaFormats } from '../../../../src/media/frame.ts';
+import type { MediaKind } from '../../../../src/vocabulary/mediaKind.ts';
+import type { Frame, MediaFormats } from '../../../../src/vocabulary/frame.ts';
 import { MessageType } from '../../../../src/rtms/codes.ts';
 import { FrameAdmission } from '../../../../src/worker/session/frameAdmission.ts';
 import { MediaIngest } from '../../../../src/worker/session/mediaIngest.ts';

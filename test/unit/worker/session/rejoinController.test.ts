@@ -3,7 +3,8 @@ import { systemClock } from '../../../../src/clock.ts';
 import { ConnectorError } from '../../../../src/errors.ts';
 import { createLogger } from '../../../../src/logger.ts';
 import { STABLE_AFTER_MS } from '../../../../src/worker/session/rejoinBudget.ts';
-import { RejoinController, type RejoinScope } from '../../../../src/worker/session/rejoinController.ts';
+import { RejoinController } from '../../../../src/worker/session/rejoinController.ts';
+import { type RejoinScope } from '../../../../src/vocabulary/rejoin.ts';
 import { StreamStateMachine } from '../../../../src/worker/streamStateMachine.ts';
 
 const RTMS = { rejoinBudget: 5, rejoinBudgetWindowMs: 60_000, reconnectBaseMs: 100, reconnectMaxMs: 1000, reconnectWindowMs: 10_000 };
@@ -77,9 +78,9 @@ describe('RejoinController', () => {
   it('a resumed stream counts its first join as a reconnect under full/<reason>, added to the earlier counts', async () => {
     const r = rig({ previous: { reconnects: 2, rejoins: { 'media/media_closed': 2 } } });
     r.machine.transition('connecting');
-    r.rejoin.begin('worker_lost');
+    r.rejoin.begin('worker_crashed');
     expect(r.rejoin.reconnects).toBe(3);
-    expect(r.rejoin.rejoins()).toEqual({ 'media/media_closed': 2, 'full/worker_lost': 1 });
+    expect(r.rejoin.rejoins()).toEqual({ 'media/media_closed': 2, 'full/worker_crashed': 1 });
   });
 
   it('a media rejoin: one gap, waitingReconnect until it succeeds, and the gap measured', async () => {

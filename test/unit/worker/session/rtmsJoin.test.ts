@@ -9,13 +9,14 @@ import { MessageType, StatusCode } from '../../../../src/rtms/codes.ts';
 import type { StreamStart } from '../../../../src/rtms/products.ts';
 import { handshakeSignature } from '../../../../src/rtms/signature.ts';
 import { SUBSCRIBED_EVENTS } from '../../../../src/rtms/codes.ts';
+import { decodeHandshakeResponse } from '../../../../src/rtms/decodeRtmsMessage.ts';
 import { RtmsJoin, handshakeFields, handshakeRejection, planMedia, type MediaConnection } from '../../../../src/worker/session/rtmsJoin.ts';
 
 const ENV = { ZM_RTMS_CLIENT: 'client-id', ZM_RTMS_SECRET: 'client-secret', ZM_WEBHOOK_SECRET_TOKEN: 'token', RTMS_ALLOWED_HOSTS: '*', RTMS_MEDIA: 'audio,transcript' };
 
 describe('planMedia', () => {
   it('one socket per kind when every wanted kind has a URL', () => {
-    const plan = planMedia({ msg_type: 2, media_server: { server_urls: { audio: 'wss://a', transcript: 'wss://t', all: 'wss://all' } } }, ['audio', 'transcript']);
+    const plan = planMedia(decodeHandshakeResponse({ msg_type: 2, media_server: { server_urls: { audio: 'wss://a', transcript: 'wss://t', all: 'wss://all' } } }), ['audio', 'transcript']);
     expect(plan.connections.map(({ key, url, kinds }) => ({ key, url, kinds }))).toEqual([
       { key: 'audio', url: 'wss://a', kinds: ['audio'] },
       { key: 'transcript', url: 'wss://t', kinds: ['transcript'] },
@@ -24,38 +25,38 @@ describe('planMedia', () => {
   });
 
   it('the unified socket when a wanted kind has no URL of its own but `all` is offered (the two cannot be mixed)', () => {
-    const plan = planMedia({ msg_type: 2, media_server: { server_urls: { audio: 'wss://a', all: 'wss://all' } } }, ['audio', 'video']);
+    const plan = planMedia(decodeHandshakeResponse({ msg_type: 2, media_server: { server_urls: { audio: 'wss://a', all: 'wss://all' } } }), ['audio', 'video']);
     expect(plan.connections.map(({ key, kinds }) => ({ key, kinds }))).toEqual([{ key: 'all', kinds: ['audio', 'video'] }]);
   });
 
   it('split mode for what is offered when there is no `all`; the rest is reported unavailable', () => {
-    const plan = planMedia({ msg_type: 2, media_server: { server_urls: { audio: 'wss://a' } } }, ['audio', 'video']);
+    const plan = planMedia(decodeHandshakeResponse({ msg_type: 2, media_server: { server_urls: { audio: 'wss://a' } } }), ['audio', 'video']);
     expect(plan.connections.map(({ key }) => key)).toEqual(['audio']);
     expect(plan.unavailable).toEqual(['video']);
   });
 
   it('no URL at all: a protocol violation, not retried', () => {
-    expect(() => planMedia({ msg_type: 2, media_server: 'nothing' }, ['audio'])).toThrow(expect.objectContaining({ code: 'RTMS_PROTOCOL_VIOLATION', retryable: false }));
+    expect(() => planMedia(decodeHandshakeResponse({ msg_type: 2, media_server: 'nothing' }), ['audio'])).toThrow(expect.objectContaining({ code: 'RTMS_PROTOCOL_VIOLATION', retryable: false }));
   });
 });
 
 describe('handshakeRejection', () => {
   const open = { signalingOpen: true, wasLive: false };
   it('status 0 (or none) is accepted', () => {
-    expect(handshakeRejection('signaling', { msg_type: 2, status_code: 0 }, open)).toBeUndefined();
-    expect(handshakeRejection('signaling', { msg_type: 2 }, open)).toBeUndefined();
+    expect(handshakeRejection('signaling', decodeHandshakeResponse({ msg_type: 2, status_code: 0 }), open)).toBeUndefined();
+    expect(handshakeRejection('signaling', decodeHandshakeResponse({ msg_type: 2 }), open)).toBeUndefined();
   });
 
   it('a refusal names its status; whether to retry depends on the status and on what we know', () => {
-    const invalidSignature = handshakeRejection('signaling', { msg_type: 2, status_code: StatusCode.INVALID_SIGNATURE, reason: 'bad' }, open);
+    const invalidSignature = handshakeRejection('signaling', decodeHandshakeResponse({ msg_type: 2, status_code: StatusCode.INVALID_SIGNATURE, reason: 'bad' }), open);
     expect(invalidSignature).toBeInstanceOf(HandshakeRejectedError);
     expect(invalidSignature?.statusName).toBe('INVALID_SIGNATURE');
     expect(invalidSignature?.retryable).toBe(false);
     // A media handshake refused after signaling dropped says nothing about the stream.
-    expect(handshakeRejection('media:audio', { msg_type: 4, status_code: StatusCode.INVALID_SIGNATURE }, { signalingOpen: false, wasLive: false })?.retryable).toBe(true);
+    expect(handshakeRejection('media:audio', decodeHandshakeResponse({ msg_type: 4, status_code: StatusCode.INVALID_SIGNATURE }), { signalingOpen: false, wasLive: false })?.retryable).toBe(true);
     // An unknown stream id is final on a first join, a failover under way on the rejoin of a live stream.
-    expect(handshakeRejection('signaling', { msg_type: 2, status_code: StatusCode.INVALID_RTMS_STREAM_ID }, open)?.retryable).toBe(false);
-    expect(handshakeRejection('signaling', { msg_type: 2, status_code: StatusCode.INVALID_RTMS_STREAM_ID }, { signalingOpen: true, wasLive: true })?.retryable).toBe(true);
+    expect(handshakeRejection('signaling', decodeHandshakeResponse({ msg_type: 2, status_code: StatusCode.INVALID_RTMS_STREAM_ID }), open)?.retryable).toBe(false);
+    expect(handshakeRejection('signaling', decodeHandshakeResponse({ msg_type: 2, status_code: StatusCode.INVALID_RTMS_STREAM_ID }), { signalingOpen: true, wasLive: true })?.retryable).toBe(true);
   });
 });
 

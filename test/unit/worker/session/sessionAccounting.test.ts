@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SESSION_DROP_REASONS, SessionAccounting } from '../../../../src/worker/session/sessionAccounting.ts';
+import { SESSION_DROP_REASONS } from '../../../../src/vocabulary/reasons.ts';
+import { SessionAccounting } from '../../../../src/worker/session/sessionAccounting.ts';
 
 describe('SessionAccounting', () => {
   it('every frame received is written by the sink or dropped with a reason, per kind', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StreamStart } from '../../../../src/rtms/products.ts';
 import { streamMetadata, streamStats, type StreamFacts } from '../../../../src/worker/session/streamReport.ts';
-import { FILES_LISTED } from '../../../../src/worker/streamStats.ts';
+import { FILES_LISTED } from '../../../../src/vocabulary/streamStats.ts';
 
 const START = { product: 'meeting', rtmsStreamId: 's1', entityIdKey: 'meeting_uuid', entityId: 'm1', sessionKey: 'k', accountId: 'a', signalingUrl: 'wss://x' } as unknown as StreamStart;
 const FACTS: StreamFacts = {

@@ -37,9 +37,10 @@ export class TestSocket {
     });
   }
 
-  static open(url: string): Promise<TestSocket> {
+  /** `ca`: the PEM to trust for a wss:// URL (the simulator's `caCertPath` content). */
+  static open(url: string, ca?: string): Promise<TestSocket> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
+      const ws = new WebSocket(url, ca === undefined ? undefined : { ca });
       const socket = new TestSocket(ws);
       ws.once('open', () => resolve(socket));
       ws.once('error', reject);
@@ -95,6 +96,9 @@ export class MediaCollector {
   readonly audioTimestamps = new Map<string, number[]>();
   readonly video: Buffer[] = [];
   readonly deskshare: Buffer[] = [];
+  /** `timestamp` of each picture in `video` / `deskshare`, same order. */
+  readonly videoTimestamps: number[] = [];
+  readonly deskshareTimestamps: number[] = [];
   readonly transcripts: ReceivedTranscript[] = [];
   readonly chats: Array<{ userId: string; text: string; timestamp: number }> = [];
   /** Messages whose `length` did not match the decoded data. */
@@ -121,6 +125,7 @@ export class MediaCollector {
         const data = Buffer.from(String(content['data']), 'base64');
         if (content['length'] !== data.length) this.lengthMismatches += 1;
         (message.msg_type === 15 ? this.video : this.deskshare).push(data);
+        (message.msg_type === 15 ? this.videoTimestamps : this.deskshareTimestamps).push(Number(content['timestamp']));
         break;
       }
       case 17:
@@ -172,6 +177,8 @@ export interface JoinOptions {
   readonly collector?: MediaCollector;
   /** Override the signature (bad-signature tests). */
   readonly signature?: string;
+  /** CA to trust for wss:// (PEM). */
+  readonly ca?: string;
 }
 
 export interface Session {
@@ -183,7 +190,7 @@ export interface Session {
 
 /** Signaling handshake; resolves with the socket and the msg 2 answer (whatever its status). */
 export async function signalingHandshake(options: JoinOptions): Promise<{ socket: TestSocket; answer: Message }> {
-  const socket = await TestSocket.open(options.signalingUrl);
+  const socket = await TestSocket.open(options.signalingUrl, options.ca);
   socket.send({
     msg_type: 1,
     protocol_version: 1,
@@ -198,7 +205,7 @@ export async function signalingHandshake(options: JoinOptions): Promise<{ socket
 
 /** Media handshake on `url`; resolves with the socket and the msg 4 answer. */
 export async function mediaHandshake(url: string, options: JoinOptions, request: MediaRequest): Promise<{ socket: TestSocket; answer: Message }> {
-  const socket = await TestSocket.open(url);
+  const socket = await TestSocket.open(url, options.ca);
   socket.send({
     msg_type: 3,
     protocol_version: 1,

@@ -1,7 +1,6 @@
-import type { MediaKind } from '../config.ts';
 import type { Product, StreamStart } from '../rtms/products.ts';
-import type { SinkHealth } from '../sinks/fileHealth.ts';
-import type { StreamState } from './streamStateMachine.ts';
+import type { MediaKind } from './mediaKind.ts';
+import type { StreamState } from './streamState.ts';
 
 /** Per stream and media kind. Invariant: framesReceived = framesWritten + Σ framesDropped. */
 export interface MediaCounters {
@@ -9,7 +8,7 @@ export interface MediaCounters {
   bytesReceived: number;
   framesWritten: number;
   bytesWritten: number;
-  /** Frames not written, by reason (SessionDropReason in session/sessionAccounting.ts, FileSinkDropReason, LostDropReason). */
+  /** Frames not written, by reason (a `DropReason`, vocabulary/reasons.ts; a stored record may hold an older name). */
   framesDropped: Record<string, number>;
 }
 
@@ -30,6 +29,14 @@ export interface ParticipantCounts {
   readonly speaking: number;
   /** Newcomers not kept: the roster was full of present participants. */
   readonly notKept: number;
+}
+
+/** A sink's health as `GET /streams/{id}` shows it. */
+export interface SinkHealth {
+  /** `failing` while any file is retrying. */
+  readonly state: 'ok' | 'failing';
+  /** The most recent failure, kept after a recovery, with its file and time (ms epoch). */
+  readonly lastError: { readonly file: string; readonly code: string; readonly at: number } | undefined;
 }
 
 /** Snapshot of one stream, sent to the supervisor periodically and when it finishes. */

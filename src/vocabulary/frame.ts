@@ -1,4 +1,4 @@
-import type { MediaKind } from '../config.ts';
+import type { MediaKind } from './mediaKind.ts';
 
 /**
  * One decoded media message (RTMS msg_type 14–18). Binary media is already base64-decoded;
