@@ -200,6 +200,7 @@ async function main(): Promise<void> {
     outputDir.stop();
     logger.info({ signal, activeStreams: supervisor.activeStreams, graceMs: config.shutdownGraceMs }, 'shutting down');
     const stoppingAt = Date.now();
+    const runningAtSignal = new Set(supervisor.activeIds().map(fileSafeId));
     const forceExit = setTimeout(() => {
       logger.error('shutdown grace exceeded; exiting');
       process.exit(1);
@@ -218,7 +219,7 @@ async function main(): Promise<void> {
     handOff
       .then(() => supervisor.close())
       // Whatever time is left before the forced exit, less a second to exit cleanly.
-      .then(() => uploader?.finish(stoppingAt + config.shutdownGraceMs + 1000 - Date.now()))
+      .then(() => uploader?.finish(stoppingAt + config.shutdownGraceMs + 1000 - Date.now(), runningAtSignal))
       .then(() => cluster?.stop())
       .then(() => {
         live.close();

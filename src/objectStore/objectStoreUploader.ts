@@ -102,12 +102,13 @@ export class ObjectStoreUploader {
   }
 
   /**
-   * At shutdown: scan and sync again until every finished stream is settled (stored, and its
-   * `stream.json` record stored too), for at most `budgetMs`, pausing 500 ms after a round with
-   * failures; then stop, abandoning requests in flight. What is not stored stays on local disk
+   * At shutdown: scan and sync again until every finished stream, and every one of `streams`
+   * (the directories of the streams that ran at the signal), is settled (stored, its
+   * `stream.json` record too), for at most `budgetMs`, pausing between rounds (500 ms after
+   * failures); then stop, abandoning requests in flight. What is not stored stays on local disk
    * and is continued at the next start.
    */
-  async finish(budgetMs: number): Promise<void> {
+  async finish(budgetMs: number, streams: ReadonlySet<string> = new Set()): Promise<void> {
     const deadline = Date.now() + Math.max(0, budgetMs);
     let timer: NodeJS.Timeout | undefined;
     const rounds = async (): Promise<void> => {
@@ -118,8 +119,9 @@ export class ObjectStoreUploader {
         await this.scan();
         while (this.#running > 0 || this.#queue.length > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
         const entries = [...this.#streams.values()];
-        if (entries.every(({ upload }) => upload.settled || upload.finishedAt === undefined)) return;
-        if (entries.some((entry) => entry.failures > 0)) await new Promise((resolve) => setTimeout(resolve, 500));
+        // `streams` were running at the signal: their final stream.json may still be on its way.
+        if (entries.every(({ upload }) => upload.settled || (upload.finishedAt === undefined && !streams.has(upload.name)))) return;
+        await new Promise((resolve) => setTimeout(resolve, entries.some((entry) => entry.failures > 0) ? 500 : 100));
       }
     };
     await Promise.race([rounds(), new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, budgetMs))))]);

@@ -1,7 +1,9 @@
 import { open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../logger.ts';
+import { WAV_HEADER_BYTES } from '../media/wavWriter.ts';
 import { readRange, type ObjectStoreClient } from './objectStoreClient.ts';
 import type { ObjectStoreConfig } from './objectStoreConfig.ts';
 import { ObjectStoreError, type UploadFailureReason } from './objectStoreErrors.ts';
@@ -44,6 +46,8 @@ interface FileState {
   pendingSince: number | undefined;
   /** When this small file was last uploaded, ms. */
   uploadedAt: number;
+  /** The last part this process stored, and its bytes' MD5: checked again before the next one. */
+  lastPart?: { start: number; end: number; md5: string };
 }
 
 interface LocalFile {
@@ -227,7 +231,14 @@ export class StreamUpload {
       state.pendingSince = undefined;
       return;
     }
-    while (file.size - state.streamedTo >= this.#config.partBytes || (file.size > state.streamedTo && now - (state.pendingSince ?? now) >= this.#config.partIntervalMs)) {
+    // Cut back locally (a batch undone after a full disk, docs/reliability.md), perhaps written
+    // again since: the parts past the cut hold bytes the file no longer has; they go, and
+    // streaming resumes there.
+    const due = (): boolean => file.size - state.streamedTo >= this.#config.partBytes || (file.size > state.streamedTo && now - (state.pendingSince ?? now) >= this.#config.partIntervalMs);
+    // Checked only when a part is due, so a quiet file costs no reads.
+    const cut = file.size < state.streamedTo ? file.size : due() ? await this.#lastPartChanged(path, state) : undefined;
+    if (cut !== undefined) await this.#replaceFrom(base, file.name, state, cut);
+    while (due()) {
       const length = Math.min(this.#config.partBytes, file.size - state.streamedTo);
       let body = await readPart(path, state.streamedTo, length);
       // JSON lines are cut back after a restart (docs/output.md): only whole lines go to parts.
@@ -236,9 +247,35 @@ export class StreamUpload {
       this.#logger.debug({ stream: this.name, file: file.name, start: state.streamedTo, end: state.streamedTo + body.length }, 'object store: part');
       await this.#client.put(partKey(base, file.name, state.streamedTo, state.streamedTo + body.length), body);
       this.#observer.uploaded('part', body.length);
+      const skip = file.name.endsWith('.wav') ? Math.max(0, WAV_HEADER_BYTES - state.streamedTo) : 0;
+      state.lastPart = { start: state.streamedTo, end: state.streamedTo + body.length, md5: createHash('md5').update(body.subarray(skip)).digest('hex') };
       state.streamedTo += body.length;
       state.pendingSince = file.size > state.streamedTo ? this.#now() : undefined;
     }
+  }
+
+  /**
+   * Where the last stored part starts, if the file's bytes there are no longer the part's. A
+   * WAV's header is rewritten at every flush (docs/output.md), so its first 44 bytes are not compared.
+   */
+  async #lastPartChanged(path: string, state: FileState): Promise<number | undefined> {
+    const last = state.lastPart;
+    if (last === undefined || last.end !== state.streamedTo) return undefined;
+    const from = path.endsWith('.wav') ? Math.max(last.start, WAV_HEADER_BYTES) : last.start;
+    if (from >= last.end) return undefined;
+    const bytes = await readPart(path, from, last.end - from);
+    return createHash('md5').update(bytes).digest('hex') === last.md5 ? undefined : last.start;
+  }
+
+  /** Deletes the parts that reach past `cut` and continues streaming from what remains. */
+  async #replaceFrom(base: string, file: string, state: FileState, cut: number): Promise<void> {
+    const { objects } = await this.#client.list(`${base}${file}${PARTS_SUFFIX}`);
+    const parts = objects.map((object) => ({ key: object.key, ...parsePartKey(base, object.key)! }));
+    const stale = parts.filter((part) => part.end > cut);
+    if (stale.length > 0) await this.#client.delete(stale.map((part) => part.key));
+    state.streamedTo = coveredEnd(parts.filter((part) => part.end <= cut));
+    state.lastPart = undefined;
+    this.#logger.warn({ stream: this.name, file, cut, parts: stale.length }, 'object store: file cut back locally; its later parts replaced');
   }
 
   async #syncSmall(base: string, marker: Marker, file: LocalFile, finished: boolean): Promise<void> {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -172,6 +172,33 @@ describe('object storage upload against a real S3-compatible server (s3rver)', (
       await eventually(async () => !(await readdir(stream)).includes('audio.wav'), { what: 'the local audio.wav to be deleted' });
       expect(sha256(await getObject('tenant-c/stream-3/attempts/1/audio.wav'))).toBe(sha256(audio));
       expect((await readdir(stream)).filter((name) => !name.startsWith('.'))).toEqual(['stream.json']);
+    } finally {
+      await uploader.stop();
+    }
+  }, 60_000);
+
+  it('a file cut back locally (a batch undone after a full disk) has its later parts replaced: the parts stay equal to the file', async () => {
+    const env = { ...s3TestEnv(server, `s3://${BUCKET}/tenant-d`), OBJECT_STORE_SCAN_INTERVAL_MS: '100', OBJECT_STORE_PART_INTERVAL_MS: '200' };
+    Object.assign(process.env, env);
+    const config = readObjectStoreConfig(new EnvReader(env), env)!;
+    const outputDir = join(output.path, 'fourth');
+    const stream = join(outputDir, 'stream-4');
+    await mkdir(stream, { recursive: true });
+    await writeFile(join(stream, 'stream.json'), JSON.stringify({ state: 'live' }));
+    const index = join(stream, 'audio.wav.index.jsonl');
+    await writeFile(index, '{"offset":44}\n{"offset":364}\n');
+    const uploader = new ObjectStoreUploader({ config, outputDir, logger: createLogger({ level: 'silent' }), observer, ownedDirectories: () => new Set(['stream-4']) });
+    const partsOf = async (): Promise<Buffer> => {
+      const parts = await server.objects(BUCKET, 'tenant-d/stream-4/attempts/1/audio.wav.index.jsonl.parts/');
+      return Buffer.concat([...parts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, body]) => body));
+    };
+    uploader.start();
+    try {
+      await eventually(async () => (await partsOf()).equals(await readFile(index)), { what: 'the index in parts' });
+      // The last line is undone, and another written in its place.
+      await truncate(index, '{"offset":44}\n'.length);
+      await appendFile(index, '{"offset":999}\n{"offset":1319}\n');
+      await eventually(async () => (await partsOf()).equals(await readFile(index)), { what: 'the parts to follow the file that was cut back' });
     } finally {
       await uploader.stop();
     }
