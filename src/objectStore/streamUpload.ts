@@ -1,10 +1,11 @@
-import { open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../logger.ts';
 import { WAV_HEADER_BYTES } from '../media/wavWriter.ts';
-import { readRange, type ObjectStoreClient } from './objectStoreClient.ts';
+import type { ObjectStoreClient } from './objectStoreClient.ts';
+import { isStreamed, listFiles, readPart, signatureOf, type LocalFile } from './localFiles.ts';
 import type { ObjectStoreConfig } from './objectStoreConfig.ts';
 import { ObjectStoreError, type UploadFailureReason } from './objectStoreErrors.ts';
 import { OWNER_OBJECT, PARTS_SUFFIX, attemptNumbers, attemptPrefix, coveredEnd, parsePartKey, partKey, streamPrefix } from './objectLayout.ts';
@@ -50,16 +51,7 @@ interface FileState {
   lastPart?: { start: number; end: number; md5: string };
 }
 
-interface LocalFile {
-  readonly name: string;
-  readonly size: number;
-  readonly signature: string;
-}
 
-/** Growing files streamed as parts: WAV, H.264 and JSON-lines media (not `events.jsonl`). */
-export function isStreamed(file: string): boolean {
-  return /\.(wav|h264)$/.test(file) || (file.endsWith('.jsonl') && !/(^|\/)events\.jsonl$/.test(file));
-}
 
 /**
  * One stream directory's uploads (docs/object-storage.md): parts of growing files while the
@@ -124,7 +116,7 @@ export class StreamUpload {
     if (finished && this.finishedAt === undefined) this.finishedAt = this.#now();
     if (!finished) this.finishedAt = undefined;
     // What waits is noted before the store is asked anything: the lag counts while it is away.
-    const files = await listFiles(this.directory, this.#marker);
+    const files = await listFiles(this.directory, this.#marker?.uploaded);
     const now = this.#now();
     for (const file of files) {
       const state = this.#state(file.name);
@@ -143,7 +135,7 @@ export class StreamUpload {
   /** The retry window ended: what is still not stored is recorded as not uploaded. */
   async giveUp(): Promise<{ file: string; reason: UploadFailureReason }[]> {
     const marker = this.#marker;
-    const files = await listFiles(this.directory, marker);
+    const files = await listFiles(this.directory, marker?.uploaded);
     const reason = this.lastFailure ?? 'unreachable';
     const left = files.filter((file) => marker?.uploaded[file.name] !== file.signature).map((file) => ({ file: file.name, reason }));
     await this.#settle(marker, left, (await this.#readFinished()) === 'final');
@@ -337,50 +329,4 @@ export class StreamUpload {
       throw new ObjectStoreError('local_read', `cannot record uploads in ${this.name}`, error);
     }
   }
-}
-
-async function readPart(path: string, offset: number, length: number): Promise<Buffer> {
-  const file = await open(path, 'r').catch((error: unknown) => {
-    throw new ObjectStoreError('local_read', `cannot read ${path}`, error);
-  });
-  try {
-    return await readRange(file, offset, length, path);
-  } finally {
-    await file.close();
-  }
-}
-
-async function signatureOf(path: string): Promise<string> {
-  try {
-    const info = await stat(path);
-    return `${info.size}:${info.mtimeMs}`;
-  } catch {
-    return '';
-  }
-}
-
-/**
- * Every file under the stream directory (recursively), except hidden and temporary ones. An
- * image already stored is not looked at again (they are written once, by rename): a video of
- * one JPEG per frame makes thousands of them.
- */
-async function listFiles(directory: string, marker?: Marker): Promise<LocalFile[]> {
-  let entries: string[];
-  try {
-    entries = await readdir(directory, { recursive: true });
-  } catch (error) {
-    throw new ObjectStoreError('local_read', `cannot list ${directory}`, error);
-  }
-  const files: LocalFile[] = [];
-  for (const name of entries.sort()) {
-    if (name.split('/').some((segment) => segment.startsWith('.')) || name.endsWith('.tmp')) continue;
-    if (name.endsWith('.jpg') && marker?.uploaded[name] !== undefined) continue;
-    try {
-      const info = await stat(join(directory, name));
-      if (info.isFile()) files.push({ name, size: info.size, signature: `${info.size}:${info.mtimeMs}` });
-    } catch {
-      // Gone meanwhile (a temporary file renamed): seen at the next scan if it matters.
-    }
-  }
-  return files;
 }
