@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startRig } from '../connectorHarness.ts';
 import { eventually } from '../../support/eventually.ts';
-import { S3TestServer, s3TestEnv } from '../../support/s3Server.ts';
+import { s3TestEnv } from '../../support/s3Server.ts';
+import { s3ServerForFile } from './s3Fixture.ts';
 
 const BUCKET = 'connector-output';
 const BYTES_PER_MS = 32;
@@ -13,17 +14,11 @@ const sha256 = (data: Buffer): string => createHash('sha256').update(data).diges
 const OUTAGE_S = Number(process.env['OBJECT_STORE_IT_OUTAGE_S'] ?? 2);
 
 describe('object storage with the real connector', () => {
-  let server: Awaited<ReturnType<typeof S3TestServer.create>>;
-  beforeAll(async () => {
-    server = await S3TestServer.create(BUCKET);
-  });
-  afterAll(async () => {
-    await server.dispose();
-  });
-  const objects = (prefix: string): Promise<Map<string, Buffer>> => server.objects(BUCKET, prefix);
+  const s3 = s3ServerForFile(BUCKET);
+  const objects = (prefix: string): Promise<Map<string, Buffer>> => s3.objects(prefix);
 
   it('ingest loses nothing while the store is down; the parts catch up; SIGTERM stores every file whole before the exit', async () => {
-    const rig = await startRig({ ...s3TestEnv(server, `s3://${BUCKET}/c`), RTMS_MEDIA: 'audio,transcript', OBJECT_STORE_PART_INTERVAL_MS: '300', OBJECT_STORE_SCAN_INTERVAL_MS: '100' });
+    const rig = await startRig({ ...s3TestEnv(s3.server, `s3://${BUCKET}/c`), RTMS_MEDIA: 'audio,transcript', OBJECT_STORE_PART_INTERVAL_MS: '300', OBJECT_STORE_SCAN_INTERVAL_MS: '100' });
     try {
       const stream = await rig.simulator.startStream({ product: 'meeting' });
       await stream.whenReady();
@@ -32,12 +27,12 @@ describe('object storage with the real connector', () => {
         Math.max(0, ...[...(await objects(prefix)).keys()].filter((key) => key.startsWith('audio.wav.parts/')).map((key) => Number(/-(\d{15})$/.exec(key)![1])));
       await eventually(async () => (await partsEnd()) > 0, { what: 'the first audio part in the store' });
 
-      await server.stop();
+      await s3.server.stop();
       const sentAtStop = stream.sent.audioBytes();
       const metrics = async (): Promise<string> => (await fetch(`${rig.connector.baseUrl}/metrics`)).text();
       await eventually(async () => /^rtms_object_store_failures_total\{reason="unreachable"\} [1-9]/m.test(await metrics()), { what: 'an unreachable store counted' });
       await eventually(() => stream.sent.audioBytes() >= sentAtStop + OUTAGE_S * 1000 * BYTES_PER_MS, { what: `${OUTAGE_S} s of audio sent while the store is down`, timeoutMs: OUTAGE_S * 1000 + 20_000 });
-      await server.start();
+      await s3.server.start();
       // Caught up: the parts reach what the WAV held when the store came back.
       const heldThen = (await readFile(join(rig.streamDir(stream), 'audio.wav'))).length;
       await eventually(async () => (await partsEnd()) >= heldThen, { what: 'the parts to catch up', timeoutMs: 45_000 });

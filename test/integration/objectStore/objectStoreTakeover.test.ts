@@ -3,9 +3,10 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventually } from '../../support/eventually.ts';
-import { S3TestServer, s3TestEnv } from '../../support/s3Server.ts';
+import { s3TestEnv } from '../../support/s3Server.ts';
+import { s3ServerForFile } from './s3Fixture.ts';
 import { readWavData } from '../../support/wavReader.ts';
 import { ClusterRig, untilAudio } from '../cluster/clusterRig.ts';
 
@@ -15,17 +16,11 @@ const run = promisify(execFile);
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 describe('object storage: a replica killed mid-stream (SIGKILL), the stream taken over', () => {
-  let server: Awaited<ReturnType<typeof S3TestServer.create>>;
-  beforeAll(async () => {
-    server = await S3TestServer.create(BUCKET);
-  });
-  afterAll(async () => {
-    await server.dispose();
-  });
-  const objects = (prefix: string): Promise<Map<string, Buffer>> => server.objects(BUCKET, prefix);
+  const s3 = s3ServerForFile(BUCKET);
+  const objects = (prefix: string): Promise<Map<string, Buffer>> => s3.objects(prefix);
 
   it('keeps every part the dead owner stored; the new owner stores beside it under the same stream prefix; the example reassembles the audio', async () => {
-    const env = { ...s3TestEnv(server, `s3://${BUCKET}/cluster`), OBJECT_STORE_PART_INTERVAL_MS: '300', OBJECT_STORE_SCAN_INTERVAL_MS: '100', OBJECT_STORE_SMALL_FILE_INTERVAL_MS: '500' };
+    const env = { ...s3TestEnv(s3.server, `s3://${BUCKET}/cluster`), OBJECT_STORE_PART_INTERVAL_MS: '300', OBJECT_STORE_SCAN_INTERVAL_MS: '100', OBJECT_STORE_SMALL_FILE_INTERVAL_MS: '500' };
     const rig = await ClusterRig.start({ replicas: 2, env });
     try {
       rig.route = ({ event }) => (event.endsWith('rtms_started') ? 0 : undefined);
@@ -74,12 +69,12 @@ describe('object storage: a replica killed mid-stream (SIGKILL), the stream take
       expect([...settled.keys()].filter((key) => key.startsWith('2/') && key.includes('.parts/'))).toEqual([]);
 
       // The example consumer: the dead owner's stored parts, then the taker's audio, in order.
-      const out = join(server.directory, 'reassembled.wav');
-      const { stdout } = await run(process.execPath, ['examples/objectStoreAudio.ts', '--url', `s3://${BUCKET}/cluster`, '--stream', name, '--out', out, '--endpoint', server.endpoint], {
+      const out = join(s3.server.directory, 'reassembled.wav');
+      const { stdout } = await run(process.execPath, ['examples/objectStoreAudio.ts', '--url', `s3://${BUCKET}/cluster`, '--stream', name, '--out', out, '--endpoint', s3.server.endpoint], {
         env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' },
       });
       expect(stdout).toMatch(/ from 2 files in 2 attempts/);
-      const missing = await run(process.execPath, ['examples/objectStoreAudio.ts', '--url', `s3://${BUCKET}/cluster`, '--stream', 'no-such-stream', '--out', out, '--endpoint', server.endpoint], {
+      const missing = await run(process.execPath, ['examples/objectStoreAudio.ts', '--url', `s3://${BUCKET}/cluster`, '--stream', 'no-such-stream', '--out', out, '--endpoint', s3.server.endpoint], {
         env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' },
       }).then(() => undefined, (error: { code?: number; stderr?: string }) => error);
       expect(missing).toMatchObject({ code: 1, stderr: expect.stringContaining('no mixed audio under s3://rtms-output/cluster/no-such-stream/attempts/') });
