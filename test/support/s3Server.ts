@@ -1,9 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { freePort } from './freePort.ts';
 import { tempDir, type TempDir } from './tempDir.ts';
+
+/** s3rver's entry point, resolved from here (the child runs `node -e` in any working directory). */
+const S3RVER = createRequire(import.meta.url).resolve('s3rver');
 
 /**
  * A real S3-compatible server for tests: s3rver (docs/object-storage.md#testing) in a child
@@ -58,7 +62,7 @@ export class S3TestServer {
   async start(): Promise<void> {
     if (this.port === 0) this.port = await freePort();
     const script = `
-      const S3rver = require('s3rver');
+      const S3rver = require(${JSON.stringify(S3RVER)});
       const server = new S3rver({ port: ${this.port}, address: '127.0.0.1', directory: ${JSON.stringify(this.directory)}, silent: true });
       server.on('event', (e) => { const r = e.Records[0]; console.log(JSON.stringify({ eventName: r.eventName, key: r.s3.object.key, size: r.s3.object.size })); });
       server.run().then(() => console.log('ready'));`;
