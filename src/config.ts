@@ -5,6 +5,7 @@ import { openFilesLimit } from './openFilesLimit.ts';
 import { DEFAULT_ALLOWED_HOSTS, parseAllowedHosts, type HostAllowList } from './rtms/hostAllowList.ts';
 import { EnvReader, type Env } from './envReader.ts';
 import { MEDIA_KINDS, type MediaKind } from './vocabulary/mediaKind.ts';
+import { readObjectStoreConfig, type ObjectStoreConfig } from './objectStore/objectStoreConfig.ts';
 
 /**
  * The only reader of `process.env`. `loadConfig()` validates every variable once at
@@ -156,6 +157,7 @@ export interface Config {
   readonly debugWorkerCrash: readonly { readonly workerId: number; readonly afterMs: number }[];
   /** Testing only: every stream's sink stalls `forMs`, `afterMs` after the stream starts. */
   readonly debugSinkStall: { readonly afterMs: number; readonly forMs: number } | undefined;
+  readonly objectStore: ObjectStoreConfig | undefined; // docs/object-storage.md; undefined without OBJECT_STORE_URL
 }
 
 /** Multi-replica settings (`CLUSTER_…`); they take effect only with `REDIS_URL`. */
@@ -381,6 +383,7 @@ export function loadConfig(env: Env = process.env, limits: HostLimits = {}): Con
     workerSemiSpaceMb: read.int('WORKER_SEMI_SPACE_MB', 16, 0, 256),
     debugWorkerCrash: debugWorkerCrash.map(([workerId, afterMs]) => ({ workerId, afterMs })),
     debugSinkStall: debugSinkStall && { afterMs: debugSinkStall[0], forMs: debugSinkStall[1] },
+    objectStore: readObjectStoreConfig(read, env),
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return deepFreeze(config);

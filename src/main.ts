@@ -13,6 +13,9 @@ import { LiveHub } from './http/liveHub.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { ConnectorMetrics } from './metrics.ts';
 import { registerOperatorMetrics } from './operatorMetrics.ts';
+import { objectStoreMetrics } from './objectStore/objectStoreMetrics.ts';
+import type { ObjectStoreUploader } from './objectStore/objectStoreUploader.ts';
+import { fileSafeId } from './sinks/fileSafeId.ts';
 import { checkOutputDirectory, describeOutputDirProblem, type OutputDirCheck } from './sinks/outputDirectoryCheck.ts';
 import { OutputDirectoryMonitor } from './sinks/outputDirectoryMonitor.ts';
 import { RedisLifecycleLog } from './sinks/redisLifecycleLog.ts';
@@ -134,6 +137,16 @@ async function main(): Promise<void> {
   });
   const metrics = new ConnectorMetrics({ supervisor, live, version: VERSION });
   registerOperatorMetrics(metrics.registry, { capacity: config.capacity, outputDirUsable: () => outputDir.usable });
+  // Object storage (docs/object-storage.md): reads OUTPUT_DIR in this thread, off the frame path.
+  const uploadObserver = objectStoreMetrics(metrics.registry, () => uploader);
+  // Loaded only when configured: the AWS SDK costs start-up time and memory.
+  const uploader: ObjectStoreUploader | undefined = config.objectStore && new (await import('./objectStore/objectStoreUploader.ts')).ObjectStoreUploader({
+    config: config.objectStore,
+    outputDir: config.outputDir,
+    logger,
+    observer: uploadObserver,
+    ownedDirectories: () => new Set(supervisor.activeIds().map(fileSafeId)),
+  });
   supervisor.on('liveBatch', (batch) => live.deliver(batch));
   supervisor.on('streamFinished', (stats) => live.streamEnded(stats.rtmsStreamId));
 
@@ -175,6 +188,7 @@ async function main(): Promise<void> {
   const { port } = await server.listen();
   const internalPort = internalServer && (await internalServer.listen()).port;
   outputDir.start();
+  uploader?.start();
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -185,6 +199,8 @@ async function main(): Promise<void> {
     stopping = true;
     outputDir.stop();
     logger.info({ signal, activeStreams: supervisor.activeStreams, graceMs: config.shutdownGraceMs }, 'shutting down');
+    const stoppingAt = Date.now();
+    const runningAtSignal = new Set(supervisor.activeIds().map(fileSafeId));
     const forceExit = setTimeout(() => {
       logger.error('shutdown grace exceeded; exiting');
       process.exit(1);
@@ -202,6 +218,8 @@ async function main(): Promise<void> {
     // Stop admitting first so /readyz turns 503 while streams close.
     handOff
       .then(() => supervisor.close())
+      // Whatever time is left before the forced exit, less a second to exit cleanly.
+      .then(() => uploader?.finish(stoppingAt + config.shutdownGraceMs + 1000 - Date.now(), runningAtSignal))
       .then(() => cluster?.stop())
       .then(() => {
         live.close();

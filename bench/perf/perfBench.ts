@@ -24,6 +24,7 @@ import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startBenchObjectStore } from './objectStoreSwitch.ts';
 import type { Credentials } from '../../src/config.ts';
 import { writeBenchResult } from '../benchResult.ts';
 import { envPairs } from '../envPairs.ts';
@@ -1020,6 +1021,8 @@ const USAGE = `Usage: node bench/perf/perfBench.ts [flags]   (or: npm run bench 
   --env KEY=VALUE      extra connector environment (repeatable), e.g. --env STATS_INTERVAL_MS=5000
   --node-arg=FLAG      extra node flag for the connector (repeatable), e.g. --node-arg=--trace-gc
   --baseline-node-arg=FLAG  likewise for the baseline client
+  --object-store       the connector uploads its output to a local s3rver meanwhile
+                       (OBJECT_STORE_URL; docs/object-storage.md)
 `;
 
 export function parsePerfArgs(argv: readonly string[]): PerfOptions | 'help' {
@@ -1096,7 +1099,9 @@ export function parsePerfArgs(argv: readonly string[]): PerfOptions | 'help' {
 }
 
 /** `npm run bench -- perf [flags]`: runs, prints the table, writes the JSON; 0 when every goal measured is met. */
-export async function perfMain(argv: readonly string[]): Promise<number> {
+export async function perfMain(allArgs: readonly string[]): Promise<number> {
+  const objectStore = allArgs.includes('--object-store');
+  const argv = allArgs.filter((arg) => arg !== '--object-store');
   let options: PerfOptions | 'help';
   try {
     options = parsePerfArgs(argv);
@@ -1114,9 +1119,15 @@ export async function perfMain(argv: readonly string[]): Promise<number> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const store = objectStore ? await startBenchObjectStore() : undefined;
+  if (store !== undefined) options = { ...options, connectorEnv: { ...store.env, ...options.connectorEnv } };
   try {
     const report = await runPerfBench(options);
     process.stdout.write(`${formatReport(report)}\n`);
+    if (store !== undefined) {
+      const stored = await store.stop();
+      process.stdout.write(`\nobject store: ${stored.objects} objects, ${(stored.bytes / 1024 / 1024).toFixed(1)} MiB stored\n`);
+    }
     const file = await writeBenchResult('perf', report.startedAt, report);
     process.stdout.write(`\nJSON: ${file}\n`);
     return report.ok ? 0 : 1;

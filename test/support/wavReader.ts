@@ -69,3 +69,11 @@ export function wavFile(pcm: Buffer, sampleRateHz: number, channels: number): Bu
   header.writeUInt32LE(pcm.length, 40);
   return Buffer.concat([header, pcm]);
 }
+
+/** A bare 44-byte header declaring `dataBytes` of data (16 kHz mono unless told): for files whose header and data disagree. */
+export function wavHeader(dataBytes: number, sampleRateHz = 16_000, channels = 1): Buffer {
+  const header = wavFile(Buffer.alloc(0), sampleRateHz, channels);
+  header.writeUInt32LE(36 + dataBytes, 4);
+  header.writeUInt32LE(dataBytes, 40);
+  return header;
+}

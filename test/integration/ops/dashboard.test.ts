@@ -9,6 +9,7 @@ import { startRig, untilAudioSent, waitUntilEnded, type Rig } from '../connector
 import { RedisServer } from '../redisServer.ts';
 import { dataPanels, exposedFamilies, familyOf, loadDashboard, sections, substituteVariables, variableQuery, vectorSelectors, type DashboardPanel } from '../../unit/ops/dashboardModel.ts';
 import { PrometheusServer, promtool } from './prometheusServer.ts';
+import { S3TestServer, s3TestEnv } from '../../support/s3Server.ts';
 import { eventually } from '../../support/eventually.ts';
 
 /**
@@ -25,6 +26,8 @@ const JOB = 'rtms-connector';
 const dashboard = loadDashboard();
 
 let redis: RedisServer | undefined;
+/** The S3-compatible store the single-instance connector uploads its output to (object storage row). */
+let s3: Awaited<ReturnType<typeof S3TestServer.create>> | undefined;
 /** The single-instance connector that runs the full scenario. */
 let rig: Rig | undefined;
 /** A connector with REDIS_URL: the Redis output row. */
@@ -117,6 +120,8 @@ async function startTraffic(rig: Rig, zoom: Simulator): Promise<void> {
   await waitUntilEnded(rig, session);
   await untilCounted('rtms_sink_write_errors_total{');
   await untilCounted('rtms_frames_dropped_total{');
+  // The object storage row: the streams' files stored as parts while they run.
+  await untilCounted('rtms_object_store_uploaded_bytes_total{kind="part"}');
   await untilCounted('rtms_keepalive_age_seconds_count{');
 }
 
@@ -177,8 +182,10 @@ async function checkPanels(instanceValue: string, needsData: (panel: DashboardPa
 
 beforeAll(async () => {
   redis = await RedisServer.start();
+  s3 = await S3TestServer.create('dashboard');
+  const objectStore = { ...s3TestEnv(s3, 's3://dashboard/rtms'), OBJECT_STORE_PART_INTERVAL_MS: '500', OBJECT_STORE_SCAN_INTERVAL_MS: '200' };
   [rig, redisRig] = await Promise.all([
-    startRig({ MAX_STREAMS: '5', STATS_INTERVAL_MS: '200' }),
+    startRig({ MAX_STREAMS: '5', STATS_INTERVAL_MS: '200', ...objectStore }),
     startRig({ STATS_INTERVAL_MS: '200', REDIS_URL: redis.url }),
   ]);
   instance = `127.0.0.1:${rig.connector.port}`;
@@ -211,6 +218,7 @@ afterAll(async () => {
   await Promise.allSettled([zoom?.close(), prometheus?.stop()]);
   await Promise.allSettled([rig?.close(), redisRig?.close()]);
   await redis?.stop();
+  await s3?.dispose();
 }, 60_000);
 
 describe('Grafana dashboard against a real Prometheus', () => {

@@ -7,6 +7,7 @@ import { measureMediaOnDisk } from '../../../src/sinks/outputOnDisk.ts';
 import type { StreamStart } from '../../../src/rtms/products.ts';
 import { ResumedAccounting, carryOver, lostDropReason } from '../../../src/worker/resumeAccounting.ts';
 import { initialStreamStats } from '../../../src/vocabulary/streamStats.ts';
+import { wavHeader } from '../../support/wavReader.ts';
 
 describe('carryOver', () => {
   it('counts the unreported remainder under the lost reason and takes bytesWritten from the disk', () => {
@@ -67,22 +68,6 @@ describe('measureMediaOnDisk', () => {
   });
 });
 
-function wavHeader(dataBytes: number): Buffer {
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0, 'ascii');
-  header.writeUInt32LE(36 + dataBytes, 4);
-  header.write('WAVEfmt ', 8, 'ascii');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(16_000, 24);
-  header.writeUInt32LE(32_000, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36, 'ascii');
-  header.writeUInt32LE(dataBytes, 40);
-  return header;
-}
 
 describe('ResumedAccounting', () => {
   const previous = {

@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectsCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+  type CompletedPart,
+} from '@aws-sdk/client-s3';
+import { MIN_PART_BYTES, type ObjectStoreConfig } from './objectStoreConfig.ts';
+import { ObjectStoreError, failureOf } from './objectStoreErrors.ts';
+
+export interface StoredObject {
+  readonly key: string;
+  readonly size: number;
+}
+
+/** What a whole-file upload stored, and the checksums it was confirmed by. */
+export interface UploadedFile {
+  readonly size: number;
+  /** MD5 of the whole content, hex. */
+  readonly md5: string;
+  readonly multipart: boolean;
+}
+
+/**
+ * The few S3 operations the uploader uses, on `@aws-sdk/client-s3` (docs/object-storage.md).
+ * The SDK does no retries of its own (`maxAttempts: 1`): the uploader retries, so every retry
+ * is counted. Request checksums are the classic Content-MD5, which every S3-compatible store
+ * checks; the SDK's newer trailing checksums are sent only where an operation requires them.
+ * Every stored object is confirmed by its ETag against checksums computed here.
+ */
+export class ObjectStoreClient {
+  readonly bucket: string;
+  readonly #s3: S3Client;
+
+  constructor(config: ObjectStoreConfig) {
+    this.bucket = config.bucket;
+    this.#s3 = new S3Client({
+      region: config.region,
+      ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
+      forcePathStyle: config.forcePathStyle,
+      maxAttempts: 1,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      requestHandler: { connectionTimeout: 5000, requestTimeout: 60_000 },
+    });
+  }
+
+  close(): void {
+    this.#s3.destroy();
+  }
+
+  /** One PUT; the store checks Content-MD5, and its ETag is compared with the MD5 here. */
+  async put(key: string, body: Buffer, ifAbsent = false): Promise<'stored' | 'exists'> {
+    const md5 = createHash('md5').update(body).digest();
+    try {
+      const result = await this.#s3.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentMD5: md5.toString('base64'), ...(ifAbsent ? { IfNoneMatch: '*' } : {}) }),
+      );
+      confirmEtag(result.ETag, [md5.toString('hex')], key);
+      return 'stored';
+    } catch (error) {
+      if (ifAbsent && (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) return 'exists';
+      throw wrap(error, key);
+    }
+  }
+
+  /**
+   * Uploads `size` bytes of the file at `path` to `key`: one PUT up to 5 MiB, a multipart
+   * upload of `partBytes` parts above (read one part at a time). Confirmed by the ETag: the
+   * whole content's MD5, or S3's MD5 of the parts' MD5s with `-<parts>`.
+   */
+  async uploadFile(key: string, path: string, size: number, partBytes: number): Promise<UploadedFile> {
+    const file = await open(path, 'r').catch((error: unknown) => {
+      throw new ObjectStoreError('local_read', `cannot read ${path}`, error);
+    });
+    try {
+      if (size <= MIN_PART_BYTES) {
+        const body = await readRange(file, 0, size, path);
+        await this.put(key, body);
+        return { size, md5: createHash('md5').update(body).digest('hex'), multipart: false };
+      }
+      return await this.#multipart(key, file, path, size, partBytes);
+    } finally {
+      await file.close();
+    }
+  }
+
+  async #multipart(key: string, file: Awaited<ReturnType<typeof open>>, path: string, size: number, partBytes: number): Promise<UploadedFile> {
+    const whole = createHash('md5');
+    const partDigests: Buffer[] = [];
+    const parts: CompletedPart[] = [];
+    try {
+      const created = await this.#s3.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key }));
+      const uploadId = created.UploadId;
+      for (let offset = 0, number = 1; offset < size; offset += partBytes, number++) {
+        const body = await readRange(file, offset, Math.min(partBytes, size - offset), path);
+        const digest = createHash('md5').update(body).digest();
+        whole.update(body);
+        partDigests.push(digest);
+        const part = await this.#s3.send(
+          new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: number, Body: body, ContentMD5: digest.toString('base64') }),
+        );
+        confirmEtag(part.ETag, [digest.toString('hex')], key);
+        parts.push({ PartNumber: number, ETag: part.ETag });
+      }
+      const done = await this.#s3.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
+      const md5 = whole.digest('hex');
+      const ofParts = `${createHash('md5').update(Buffer.concat(partDigests)).digest('hex')}-${partDigests.length}`;
+      // S3 answers MD5-of-part-MD5s; some compatible stores the whole content's MD5.
+      confirmEtag(done.ETag, [ofParts, md5], key);
+      return { size, md5, multipart: true };
+    } catch (error) {
+      throw wrap(error, key);
+    }
+  }
+
+  async head(key: string): Promise<StoredObject | undefined> {
+    try {
+      const result = await this.#s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { key, size: result.ContentLength ?? 0 };
+    } catch (error) {
+      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+      throw wrap(error, key);
+    }
+  }
+
+  /** Every object under `prefix`, and with `delimiter` the "folders" one level down. */
+  async list(prefix: string, delimiter?: string): Promise<{ objects: StoredObject[]; folders: string[] }> {
+    const objects: StoredObject[] = [];
+    const folders: string[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const page = await this.#s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, Delimiter: delimiter, ContinuationToken: token }));
+        for (const item of page.Contents ?? []) if (item.Key !== undefined) objects.push({ key: item.Key, size: item.Size ?? 0 });
+        for (const folder of page.CommonPrefixes ?? []) if (folder.Prefix !== undefined) folders.push(folder.Prefix);
+        token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+      } while (token !== undefined);
+    } catch (error) {
+      throw wrap(error, prefix);
+    }
+    return { objects, folders };
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000).map((Key) => ({ Key }));
+      try {
+        await this.#s3.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch, Quiet: true } }));
+      } catch (error) {
+        throw wrap(error, keys[i] ?? '');
+      }
+    }
+  }
+}
+
+async function readRange(file: Awaited<ReturnType<typeof open>>, offset: number, length: number, path: string): Promise<Buffer> {
+  const buffer = Buffer.alloc(length);
+  let read = 0;
+  try {
+    while (read < length) {
+      const { bytesRead } = await file.read(buffer, read, length - read, offset + read);
+      if (bytesRead === 0) break;
+      read += bytesRead;
+    }
+  } catch (error) {
+    throw new ObjectStoreError('local_read', `cannot read ${path}`, error);
+  }
+  if (read < length) throw new ObjectStoreError('local_read', `${path} is shorter than expected`);
+  return buffer;
+}
+
+function confirmEtag(etag: string | undefined, expected: readonly string[], key: string): void {
+  const value = etag?.replace(/"/g, '').toLowerCase();
+  // A store that answers no ETag (or an encrypted one) cannot confirm; Content-MD5 was still checked.
+  if (value === undefined || value === '' || expected.includes(value) || !/^[0-9a-f]{32}(-\d+)?$/.test(value)) return;
+  throw new ObjectStoreError('checksum_mismatch', `object ${key} has ETag ${value}, expected ${expected.join(' or ')}`);
+}
+
+function wrap(error: unknown, key: string): ObjectStoreError {
+  if (error instanceof ObjectStoreError) return error;
+  return new ObjectStoreError(failureOf(error), `object store request for ${key} failed`, error);
+}
+
+export { readRange };
