@@ -15,6 +15,8 @@ export interface RecordingTrack {
   readonly codec: string;
   readonly type: 'audio' | 'video';
   readonly title: string | undefined;
+  /** `16000 Hz` or `160x90`. */
+  readonly detail: string;
   /** Packet start times and durations, seconds, in file order. */
   readonly packets: ReadonlyArray<{ readonly pts: number; readonly duration: number }>;
 }
@@ -28,7 +30,7 @@ export interface RecordingProbe {
 }
 
 export async function probeRecording(path: string): Promise<RecordingProbe> {
-  const info = await ffprobe(path, ['-show_entries', 'stream=index,codec_name,codec_type:stream_tags=title:format_tags']);
+  const info = await ffprobe(path, ['-show_entries', 'stream=index,codec_name,codec_type,sample_rate,width,height:stream_tags=title:format_tags']);
   const packets = await ffprobe(path, ['-show_entries', 'packet=stream_index,pts_time,duration_time']);
   const tracks = info.streams.map((stream) => {
     const index = Number(stream['index']);
@@ -38,6 +40,7 @@ export async function probeRecording(path: string): Promise<RecordingProbe> {
       codec: String(stream['codec_name']),
       type: stream['codec_type'] as 'audio' | 'video',
       title: tags?.['title'],
+      detail: stream['codec_type'] === 'audio' ? `${String(stream['sample_rate'])} Hz` : `${String(stream['width'])}x${String(stream['height'])}`,
       packets: (packets as unknown as { packets: Array<Record<string, string>> }).packets
         .filter((packet) => Number(packet['stream_index']) === index)
         .map((packet) => ({ pts: Number(packet['pts_time']), duration: Number(packet['duration_time'] ?? 0) || 0 })),
@@ -54,4 +57,10 @@ export async function probeRecording(path: string): Promise<RecordingProbe> {
 export async function recordingAudioBytes(path: string): Promise<Buffer> {
   const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', path, '-map', '0:a:0', '-c', 'copy', '-f', 's16le', '-'], { encoding: 'buffer', maxBuffer: 512 * 1024 * 1024 });
   return stdout;
+}
+
+/** One line for people: `audio pcm_s16le 16000 Hz (500 packets) + video h264 160x90 (250 packets), 10.00 s`. */
+export function describeRecording(probe: RecordingProbe): string {
+  const tracks = probe.tracks.map((track) => `${track.title ?? track.type} ${track.codec} ${track.detail} (${track.packets.length} packets)`);
+  return `${tracks.join(' + ')}, ${probe.spanS.toFixed(2)} s`;
 }
