@@ -51,3 +51,21 @@ export function parseWav(file: Buffer): WavData {
   }
   throw new Error('no data chunk');
 }
+
+/** A 16-bit PCM WAV file holding `pcm` (s16le, interleaved), for tests that hand audio to ffmpeg. */
+export function wavFile(pcm: Buffer, sampleRateHz: number, channels: number): Buffer {
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0, 'ascii');
+  header.writeUInt32LE(36 + pcm.length, 4);
+  header.write('WAVEfmt ', 8, 'ascii');
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(channels, 22);
+  header.writeUInt32LE(sampleRateHz, 24);
+  header.writeUInt32LE(sampleRateHz * channels * 2, 28);
+  header.writeUInt16LE(channels * 2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36, 'ascii');
+  header.writeUInt32LE(pcm.length, 40);
+  return Buffer.concat([header, pcm]);
+}

@@ -16,11 +16,10 @@ set -euo pipefail
 out="$(cd "$(dirname "$0")/.." && pwd)/fixtures"
 mkdir -p "$out"
 ff=(ffmpeg -hide_banner -loglevel error -y)
+# shellcheck source=x264-settings.sh
+source "$(dirname "$0")/x264-settings.sh"
 
-"${ff[@]}" -f lavfi -i "testsrc=size=160x90:rate=25:duration=2" \
-  -c:v libx264 -profile:v baseline -pix_fmt yuv420p -preset veryslow -crf 34 -threads 1 \
-  -g 10 -keyint_min 10 -sc_threshold 0 -bf 0 -x264-params "aud=1:repeat-headers=1" \
-  -f h264 "$out/camera.h264"
+"${ff[@]}" -f lavfi -i "testsrc=size=160x90:rate=25:duration=2" "${x264[@]}" "$out/camera.h264"
 
 "${ff[@]}" -f lavfi -i "testsrc=size=160x90:rate=2:duration=2" -q:v 10 -f image2 "$out/camera-%d.jpg"
 "${ff[@]}" -f lavfi -i "testsrc=size=160x90:rate=2:duration=1" -f image2 "$out/camera-%d.png"

@@ -68,5 +68,15 @@ export function nalUnitTypes(accessUnit: Buffer): number[] {
   return findNals(accessUnit).map((nal) => nal.type);
 }
 
+/** The SPS and PPS NAL units of an access unit (start codes included), concatenated in order. */
+export function parameterSets(accessUnit: Buffer): Buffer {
+  const nals = findNals(accessUnit);
+  const parts: Buffer[] = [];
+  nals.forEach((nal, i) => {
+    if (nal.type === 7 || nal.type === 8) parts.push(accessUnit.subarray(nal.begin, nals[i + 1]?.begin ?? accessUnit.length));
+  });
+  return Buffer.concat(parts);
+}
+
 /** The connector's own test of where a decoder can start, so both sides agree. */
 export { isIdrAccessUnit } from './connectorShared.ts';

@@ -1,5 +1,6 @@
 import { Deque } from './deque.ts';
 import type { SimParticipant } from './participants.ts';
+import type { PacketMark } from './syncMarks.ts';
 
 /**
  * Server-side buffer of media that must not be lost: audio (Zoom buffers audio during
@@ -18,6 +19,8 @@ export interface AudioItem {
   readonly timestamp: number;
   /** Media time of the packet start, ms. */
   readonly mediaMs: number;
+  /** Sync-mark tone onsets in this packet (sync marks on, carrier only). */
+  readonly syncMarks?: readonly PacketMark[];
 }
 
 export interface TranscriptItem {

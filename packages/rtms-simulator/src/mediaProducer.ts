@@ -1,10 +1,11 @@
 import { Codec, DataOption, type Product, SAMPLE_RATE_HZ } from './connectorShared.ts';
-import { AudioRenderer } from './audioRenderer.ts';
+import { type AudioFormat, AudioRenderer, MAX_SPEAKERS_PER_PACKET, type SpeakerPacket, sampleCount } from './audioRenderer.ts';
 import { Conversation, type ConversationEvent } from './conversation.ts';
 import type { MediaBacklog } from './mediaBacklog.ts';
 import { mediaFixtures } from './mediaFixtures.ts';
 import type { AudioParams, ChatParams, DeskshareParams, MediaParams, TranscriptParams, VideoParams } from './mediaNegotiation.ts';
 import type { SimParticipant } from './participants.ts';
+import { isMarkSlot, markPacket, marksOverlapping, type SyncMarksOptions } from './syncMarks.ts';
 
 /** A picture offered to the stream for sending (not buffered: video is never replayed). */
 export interface PictureFrame {
@@ -13,6 +14,8 @@ export interface PictureFrame {
   readonly data: Buffer;
   /** ms epoch */
   readonly timestamp: number;
+  /** This is a sync-mark picture (sync marks on). */
+  readonly syncMark?: boolean;
 }
 
 /** How the producer reaches the stream's sockets and signaling. */
@@ -72,10 +75,12 @@ export class MediaProducer {
   #clockStepMs = 0;
   /** Added to the next audio packet's timestamp only: one misdated packet, ms. */
   #misdateNextAudioMs: number | undefined;
+  readonly #syncMarks: SyncMarksOptions | undefined;
 
   /**
    * @param options.mediaStartAt wall time of media time 0 (FIRST_PACKET_TIMESTAMP), ms epoch
    * @param options.seed seeds the conversation script
+   * @param options.syncMarks tone bursts and white pictures at fixed media times (syncMarks.ts)
    */
   constructor(options: {
     product: Product;
@@ -83,7 +88,9 @@ export class MediaProducer {
     seed: number;
     mediaStartAt: number;
     backlog: MediaBacklog;
+    syncMarks?: SyncMarksOptions | undefined;
   }) {
+    this.#syncMarks = options.syncMarks;
     this.#product = options.product;
     this.#participants = options.participants;
     this.#conversation = new Conversation({ product: options.product, participants: options.participants.length, seed: options.seed });
@@ -215,15 +222,34 @@ export class MediaProducer {
     for (let from = this.#audioCursorMs; from + interval <= elapsedMs; from += interval) {
       const timestamp = this.wallTime(from) + (this.#misdateNextAudioMs ?? 0);
       this.#misdateNextAudioMs = undefined;
+      const marks = this.#syncMarks;
       if (params.data_opt === DataOption.AUDIO_MULTI_STREAMS) {
-        for (const packet of this.#renderer.perSpeaker(from, interval, format)) {
-          this.#backlog.push({ kind: 'audio', participant: packet.participant, data: packet.data, timestamp, mediaMs: from });
+        let packets = this.#renderer.perSpeaker(from, interval, format);
+        if (marks !== undefined && marksOverlapping(marks, from, interval).length > 0) packets = this.#withCarrier(packets, interval, format);
+        for (const packet of packets) {
+          const role = packet.participant === this.#participants[0] ? 'carrier' : 'muted';
+          const syncMarks = marks === undefined ? [] : markPacket(marks, packet.data, from, interval, format, role);
+          this.#backlog.push({ kind: 'audio', participant: packet.participant, data: packet.data, timestamp, mediaMs: from, ...(syncMarks.length > 0 ? { syncMarks } : {}) });
         }
       } else {
-        this.#backlog.push({ kind: 'audio', participant: undefined, data: this.#renderer.mixed(from, interval, format), timestamp, mediaMs: from });
+        const data = this.#renderer.mixed(from, interval, format);
+        const syncMarks = marks === undefined ? [] : markPacket(marks, data, from, interval, format, 'carrier');
+        this.#backlog.push({ kind: 'audio', participant: undefined, data, timestamp, mediaMs: from, ...(syncMarks.length > 0 ? { syncMarks } : {}) });
       }
       this.#audioCursorMs = from + interval;
     }
+  }
+
+  /**
+   * Multi-stream audio during a sync mark: the first participant carries the tone, so it gets
+   * a packet (silent outside the mark window) even when not talking, first in the interval.
+   */
+  #withCarrier(packets: SpeakerPacket[], interval: number, format: AudioFormat): SpeakerPacket[] {
+    const carrier = this.#participants[0];
+    if (carrier === undefined) return packets;
+    const own = packets.find((packet) => packet.participant === carrier);
+    const silent = { participant: carrier, data: Buffer.alloc(sampleCount(interval, format.sampleRateHz) * format.channels * 2) };
+    return [own ?? silent, ...packets.filter((packet) => packet.participant !== carrier)].slice(0, MAX_SPEAKERS_PER_PACKET);
   }
 
   #restartTrack(track: PictureTrack, fps: number, elapsedMs: number): void {
@@ -247,9 +273,10 @@ export class MediaProducer {
         if (state === 'congested') outlet.pictureDropped(kind);
         continue;
       }
-      const picture = this.#picture(kind, params.codec, index, track);
+      const syncMark = this.#syncMarks !== undefined && isMarkSlot(this.#syncMarks, track.nextSlot, track.fps);
+      const picture = syncMark ? this.#syncPicture(kind, params.codec, track) : this.#picture(kind, params.codec, index, track);
       if (picture === undefined) continue;
-      outlet.sendPicture({ kind, participant, data: picture, timestamp: this.wallTime(slotMs) });
+      outlet.sendPicture({ kind, participant, data: picture, timestamp: this.wallTime(slotMs), ...(syncMark ? { syncMark } : {}) });
     }
   }
 
@@ -272,6 +299,21 @@ export class MediaProducer {
           : fixtures.shareJpeg;
     track.needsKeyframe = false;
     return pictures[index % pictures.length];
+  }
+
+  /**
+   * The white sync picture. For H.264 it is an IDR; the clip resumes at its next IDR, since
+   * the clip's P frames cannot be predicted from the white picture.
+   */
+  #syncPicture(kind: 'video' | 'deskshare', codec: number, track: PictureTrack): Buffer {
+    const { h264, sync } = mediaFixtures();
+    track.needsKeyframe = false;
+    if (codec === Codec.H264) {
+      while (h264.idr[track.counter % h264.units.length] !== true) track.counter += 1;
+      return sync.h264;
+    }
+    if (codec === Codec.PNG) return kind === 'video' ? sync.cameraPng : sync.sharePng;
+    return kind === 'video' ? sync.cameraJpeg : sync.shareJpeg;
   }
 
   /** Who the video shows: the subscribed participant (data_opt 4) or the active speaker, cameras permitting. */

@@ -29,6 +29,20 @@ export interface SentChat {
   readonly timestamp: number;
 }
 
+/** A sync mark delivered (sync marks on; README.md, "Sync marks"). */
+export interface SentSyncMark {
+  readonly kind: 'audio' | 'video' | 'deskshare';
+  /** The Zoom timestamp of the mark: the tone's first sample, or the picture's `timestamp`, ms epoch. */
+  readonly timestamp: number;
+  /** Whose audio carried the tone (`'0'` for mixed) or whose picture it was. */
+  readonly userId: string;
+  /**
+   * audio: byte offset of the tone's first sample in `audio(userId)`; video and deskshare:
+   * index of the picture in `videoFrames()` / `deskshareFrames()`.
+   */
+  readonly offset: number;
+}
+
 /** Media kinds as the record counts them (same names as the connector's `MediaKind`). */
 export type RecordKind = 'audio' | 'video' | 'deskshare' | 'transcript' | 'chat';
 
@@ -54,6 +68,8 @@ export interface SentMedia {
   transcriptCount(): number;
   chats(): SentChat[];
   chatCount(): number;
+  /** Sync marks delivered, in delivery order: of one kind, or all. */
+  syncMarks(kind?: SentSyncMark['kind']): SentSyncMark[];
   /** Valid media messages of a kind written (audio packets, video frames, ...). */
   validCount(kind: RecordKind): number;
   /**
@@ -106,6 +122,7 @@ export class SentRecord implements SentMedia {
   readonly #oversizedLost = new Map<RecordKind, number>();
   readonly #oversized = new Map<RecordKind, number>();
   readonly #raw = new Map<UnknownChannel, number>();
+  readonly #syncMarks: SentSyncMark[] = [];
 
   /**
    * @param options.recordContent keep payload bytes (default true); counters are always kept.
@@ -160,6 +177,15 @@ export class SentRecord implements SentMedia {
   addChat(chat: SentChat): void {
     this.#chatCount += 1;
     if (this.#keep(chat.text.length + 64)) this.#chats.push(chat);
+  }
+
+  /** Kept whatever the content cap: marks are few (one per kind per `everyMs`). */
+  addSyncMark(mark: SentSyncMark): void {
+    this.#syncMarks.push(mark);
+  }
+
+  syncMarks(kind?: SentSyncMark['kind']): SentSyncMark[] {
+    return this.#syncMarks.filter((mark) => kind === undefined || mark.kind === kind);
   }
 
   addMalformed(kind: RecordKind): void {

@@ -22,6 +22,8 @@ export interface SimulationOptions {
   readonly seed: number | undefined;
   /** Chaos mode (seeded trouble in every stream); undefined or false: off. */
   readonly chaos?: { readonly seed: number | undefined; readonly ratePerMinute: number | undefined } | false;
+  /** Sync marks in every stream, every this many ms of media time (undefined: none). */
+  readonly syncMarksEveryMs?: number | undefined;
   readonly host: string;
   readonly port: number;
   readonly logger: Logger;
@@ -87,6 +89,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     logger: options.logger,
     // Only counters are needed for the summary; do not keep every byte of N streams.
     recordContent: false,
+    ...(options.syncMarksEveryMs === undefined ? {} : { syncMarks: { everyMs: options.syncMarksEveryMs } }),
     ...(options.chaos
       ? {
           chaos: {

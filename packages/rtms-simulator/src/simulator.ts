@@ -22,6 +22,7 @@ import { deriveSeed } from './prng.ts';
 import { SimulatedStream, type StartStreamOptions, type StreamHost, type StreamSettings, refuseHandshake } from './simulatedStream.ts';
 import { SimulatorError } from './simulatorErrors.ts';
 import { type SimulatorOptions, type UnattributedRejection, positive } from './simulatorOptions.ts';
+import { resolveSyncMarks } from './syncMarks.ts';
 import { urlValidationBody } from './webhookBodies.ts';
 import { type WebhookPostOptions, type WebhookResponse, WebhookSender } from './webhookSender.ts';
 
@@ -40,7 +41,9 @@ export { CHAOS_KINDS, DEFAULT_CHAOS_WEIGHTS } from './chaos.ts';
 export type { MalformedVariant } from './chaosMessages.ts';
 export { MALFORMED_VARIANTS } from './chaosMessages.ts';
 export { SimulatedStream } from './simulatedStream.ts';
-export type { SentMedia, SentTranscript, SentChat, RecordKind, UnknownChannel } from './sentRecord.ts';
+export type { SentMedia, SentTranscript, SentChat, SentSyncMark, RecordKind, UnknownChannel } from './sentRecord.ts';
+export type { SyncMarksOptions } from './syncMarks.ts';
+export { SYNC_TONE } from './syncMarks.ts';
 export type { SimParticipant } from './participants.ts';
 export type { WebhookResponse, WebhookPostOptions } from './webhookSender.ts';
 export { SimulatorError } from './simulatorErrors.ts';
@@ -115,6 +118,7 @@ export class Simulator {
       },
       recordContent: options.recordContent ?? true,
       recordMaxBytes: positive('recordMaxBytesPerStream', options.recordMaxBytesPerStream, 256 * 1024 * 1024),
+      syncMarks: resolveSyncMarks(options.syncMarks),
     };
     this.#handshakeTimeoutMs = positive('handshakeTimeoutMs', options.handshakeTimeoutMs, 10_000);
     this.#seed = options.seed ?? randomInt(0, 2 ** 32);

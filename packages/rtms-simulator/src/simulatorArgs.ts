@@ -28,6 +28,8 @@ export interface SimulatorArgs {
   readonly chaosSeed: number | undefined;
   /** Chaos injections per stream per minute (default 6). */
   readonly chaosRate: number | undefined;
+  /** Sync-mark period (`--sync-marks MS`), or undefined for none. */
+  readonly syncMarksEveryMs: number | undefined;
   /** Credentials given as flags; missing ones come from the environment. */
   readonly clientId: string | undefined;
   readonly clientSecret: string | undefined;
@@ -57,6 +59,9 @@ Options:
                            out-of-order webhooks in every stream (see packages/rtms-simulator/README.md)
   --chaos-seed N           seed of the chaos schedule (default: --seed); implies --chaos
   --chaos-rate N           chaos injections per stream per minute (default 6); implies --chaos
+  --sync-marks MS          every MS of media time (a multiple of 20, at least 500) a 1 kHz
+                           tone burst in the audio and a white picture in the video, same
+                           timestamp, to measure a recording's audio-video offset
   --host HOST              listen address (default 127.0.0.1)
   --port N                 listen port (default 0: any free port)
   --client-id ID           default: ZM_RTMS_CLIENT
@@ -83,6 +88,12 @@ function integer(name: string, value: string | undefined, min: number, max: numb
     throw new ArgsError(`--${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
   }
   return Number(value);
+}
+
+function syncMarks(name: string, value: string | undefined): number | undefined {
+  const everyMs = integer(name, value, 500, 86_400_000);
+  if (everyMs !== undefined && everyMs % 20 !== 0) throw new ArgsError(`--${name}: expected a multiple of 20 ms, got ${JSON.stringify(value)}`);
+  return everyMs;
 }
 
 function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
@@ -121,6 +132,7 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
         chaos: { type: 'boolean' },
         'chaos-seed': { type: 'string' },
         'chaos-rate': { type: 'string' },
+        'sync-marks': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -196,6 +208,7 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
     chaos: values['chaos'] === true || chaosSeed !== undefined || chaosRate !== undefined,
     chaosSeed,
     chaosRate,
+    syncMarksEveryMs: syncMarks('sync-marks', text('sync-marks')),
     clientId: text('client-id'),
     clientSecret: text('client-secret'),
     webhookSecret: text('webhook-secret'),

@@ -66,6 +66,7 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
       reconnectGraceMs: args.reconnectGraceMs,
       seed: args.seed,
       chaos: args.chaos ? { seed: args.chaosSeed ?? args.seed, ratePerMinute: args.chaosRate } : false,
+      syncMarksEveryMs: args.syncMarksEveryMs,
       host: args.host,
       port: args.port,
       logger,

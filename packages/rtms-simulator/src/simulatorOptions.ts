@@ -3,6 +3,7 @@ import type { ChaosOptions } from './chaos.ts';
 import type { Clock, Credentials } from './connectorShared.ts';
 import type { Channel } from './peerSocket.ts';
 import { SimulatorError } from './simulatorErrors.ts';
+import type { SyncMarksOptions } from './syncMarks.ts';
 
 /** Options of `startSimulator()`. Durations in ms. */
 export interface SimulatorOptions {
@@ -46,6 +47,12 @@ export interface SimulatorOptions {
    * `true` uses the defaults. Off by default; a stream can opt out with `startStream({ chaos: false })`.
    */
   readonly chaos?: boolean | ChaosOptions;
+  /**
+   * Sync marks in every stream (README.md, "Sync marks"): every `everyMs` of media time a
+   * 1 kHz tone burst in the audio and a white picture in video and deskshare, same timestamp.
+   * Off by default; a stream can override it with `startStream({ syncMarks })`.
+   */
+  readonly syncMarks?: SyncMarksOptions;
   /** Default: a silent logger. */
   readonly logger?: Logger;
   readonly clock?: Clock;

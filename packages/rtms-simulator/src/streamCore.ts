@@ -10,6 +10,7 @@ import { SentRecord } from './sentRecord.ts';
 import type { SimulatedStream } from './simulatedStream.ts';
 import { SimulatorError } from './simulatorErrors.ts';
 import { mediaOutlet } from './streamMedia.ts';
+import { resolveSyncMarks, type SyncMarksOptions } from './syncMarks.ts';
 import type {
   ConnectionStats,
   SimulatedStreamState,
@@ -117,6 +118,7 @@ export class StreamCore {
   readonly backlog: MediaBacklog;
   readonly seed: number;
   readonly durationMs: number | undefined;
+  readonly syncMarks: SyncMarksOptions | undefined;
   readonly offerSplitMediaUrls: boolean;
   readonly payloadNesting: 'flat' | 'object';
   readonly rtmsSessionId = randomBytes(16).toString('hex');
@@ -181,6 +183,7 @@ export class StreamCore {
     this.seed = options.seed;
     this.participants = createParticipants({ product: this.product, count: options.participants ?? 3, seed: options.seed });
     this.durationMs = options.durationMs;
+    this.syncMarks = options.syncMarks === undefined ? options.host.settings.syncMarks : resolveSyncMarks(options.syncMarks);
     this.offerSplitMediaUrls = options.offerSplitMediaUrls ?? true;
     this.payloadNesting = options.payloadNesting ?? 'flat';
     this.identity = {

@@ -61,6 +61,7 @@ export function acceptSignaling(s: StreamCore, socket: PeerSocket, message: Reco
     seed: s.seed,
     mediaStartAt: now,
     backlog: s.backlog,
+    syncMarks: s.syncMarks,
   });
   sendEvent(s, { event_type: EventType.FIRST_PACKET_TIMESTAMP, timestamp: s.producer.mediaStartAt });
   s.logger.info({ joins: s.connections.signalingAccepted }, 'signaling connected');

@@ -77,9 +77,7 @@ export function mediaOutlet(s: StreamCore): ProducerOutlet {
         sendOversizedPicture(s, socket, frame, oversized);
         return;
       }
-      socket.send(pictureMessage(frame), () =>
-        frame.kind === 'video' ? s.record.addVideo(frame.data) : s.record.addDeskshare(frame.data),
-      );
+      socket.send(pictureMessage(frame), () => recordPicture(s, frame, frame.data));
     },
     pictureDropped: (kind) => {
       if (kind === 'video') s.droppedPictures.videoFrames += 1;
@@ -118,9 +116,16 @@ export function flush(s: StreamCore): void {
 
 export function recordDelivered(s: StreamCore, item: BacklogItem): void {
   switch (item.kind) {
-    case 'audio':
-      s.record.addAudio(item.participant === undefined ? '0' : item.participant.key, item.data);
+    case 'audio': {
+      const userId = item.participant === undefined ? '0' : item.participant.key;
+      const before = s.record.audioBytes(userId);
+      s.record.addAudio(userId, item.data);
+      for (const mark of item.syncMarks ?? []) {
+        // The timestamp the packet states for its first sample, plus the onset's place in it.
+        s.record.addSyncMark({ kind: 'audio', timestamp: item.timestamp + mark.markMs - item.mediaMs, userId, offset: before + mark.byteOffset });
+      }
       break;
+    }
     case 'transcript':
       s.record.addTranscript({
         userId: item.participant.key,
@@ -138,6 +143,15 @@ export function recordDelivered(s: StreamCore, item: BacklogItem): void {
   }
 }
 
+/** A picture the socket accepted (`data`: as written, padded or not). */
+function recordPicture(s: StreamCore, frame: PictureFrame, data: Buffer): void {
+  if (frame.kind === 'video') s.record.addVideo(data);
+  else s.record.addDeskshare(data);
+  if (frame.syncMark === true) {
+    s.record.addSyncMark({ kind: frame.kind, timestamp: frame.timestamp, userId: frame.participant.key, offset: s.record.validCount(frame.kind) - 1 });
+  }
+}
+
 export function sendOversizedPicture(s: StreamCore, socket: PeerSocket, frame: PictureFrame, size: number): void {
   const data = size > frame.data.length ? Buffer.concat([frame.data, Buffer.alloc(size - frame.data.length)]) : frame.data;
   const text = JSON.stringify(pictureMessage({ ...frame, data }));
@@ -150,7 +164,6 @@ export function sendOversizedPicture(s: StreamCore, socket: PeerSocket, frame: P
   }
   socket.sendText(text, () => {
     s.record.addOversized(frame.kind);
-    if (frame.kind === 'video') s.record.addVideo(data);
-    else s.record.addDeskshare(data);
+    recordPicture(s, frame, data);
   });
 }

@@ -4,6 +4,7 @@ import type { Credentials, MediaKind, Product } from './connectorShared.ts';
 import type { Channel } from './peerSocket.ts';
 import type { SimulatedStream } from './simulatedStream.ts';
 import { postWebhook } from './streamCore.ts';
+import type { SyncMarksOptions } from './syncMarks.ts';
 import type { WebhookResponse } from './webhookSender.ts';
 
 export type SimulatedStreamState = 'announced' | 'connected' | 'interrupted' | 'ended';
@@ -109,6 +110,8 @@ export interface StreamSettings {
   readonly backlog: { readonly audioMaxMs: number; readonly audioMaxBytes: number; readonly textMaxItems: number };
   readonly recordContent: boolean;
   readonly recordMaxBytes: number;
+  /** Sync marks of streams that do not set their own (validated). */
+  readonly syncMarks: SyncMarksOptions | undefined;
 }
 
 /** Options of `Simulator.startStream()`. */
@@ -135,4 +138,6 @@ export interface StartStreamOptions {
   readonly sessionKey?: string;
   /** Inject scheduled chaos into this stream (default: whether the simulator runs in chaos mode). */
   readonly chaos?: boolean;
+  /** Sync marks for this stream (default: the simulator's `syncMarks`; false: none). */
+  readonly syncMarks?: SyncMarksOptions | false;
 }

@@ -95,6 +95,9 @@ export class MediaCollector {
   readonly audioTimestamps = new Map<string, number[]>();
   readonly video: Buffer[] = [];
   readonly deskshare: Buffer[] = [];
+  /** `timestamp` of each picture in `video` / `deskshare`, same order. */
+  readonly videoTimestamps: number[] = [];
+  readonly deskshareTimestamps: number[] = [];
   readonly transcripts: ReceivedTranscript[] = [];
   readonly chats: Array<{ userId: string; text: string; timestamp: number }> = [];
   /** Messages whose `length` did not match the decoded data. */
@@ -121,6 +124,7 @@ export class MediaCollector {
         const data = Buffer.from(String(content['data']), 'base64');
         if (content['length'] !== data.length) this.lengthMismatches += 1;
         (message.msg_type === 15 ? this.video : this.deskshare).push(data);
+        (message.msg_type === 15 ? this.videoTimestamps : this.deskshareTimestamps).push(Number(content['timestamp']));
         break;
       }
       case 17:
