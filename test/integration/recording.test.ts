@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { measureAvOffset } from '../support/avOffset.ts';
 import { eventually } from '../support/eventually.ts';
 import { probeRecording, recordingAudioBytes } from '../support/recordingProbe.ts';
 import { startRig, untilAudioSent, waitUntilEnded, type Rig } from './connectorHarness.ts';
@@ -95,6 +96,56 @@ describe('recording', () => {
     const sent = stream.sent.audio('0');
     expect((await recordingAudioBytes(path)).equals(sent)).toBe(true);
     expect(Math.abs(probe.spanS - (sent.length / BYTES_PER_SECOND + 2))).toBeLessThan(0.1);
+  }, 60_000);
+});
+
+/**
+ * Every sync mark of the file seen in both media, at most 40 ms apart. A mark may have one
+ * half only at an edge: of the part (after a reconnect the stand-in delivers the audio it held
+ * back on the new connection, so a tone can be in the next part and its picture in this one),
+ * or of a gap (the stand-in's clock step applies to the next packet of each kind, so a mark
+ * can straddle it). Returns the pairs' times, ms on the file's timeline, and the gaps.
+ */
+async function expectInSync(path: string): Promise<{ marks: number[]; gaps: Array<[number, number]> }> {
+  const result = await measureAvOffset(path);
+  const probe = await probeRecording(path);
+  const audio = probe.tracks.find((track) => track.type === 'audio')!.packets;
+  const gaps: Array<[number, number]> = [];
+  for (let i = 1; i < audio.length; i++) {
+    const end = (audio[i - 1]!.pts + audio[i - 1]!.duration) * 1000;
+    if (audio[i]!.pts * 1000 - end > 100) gaps.push([end, audio[i]!.pts * 1000]);
+  }
+  const edges = [0, probe.spanS * 1000, ...gaps.flat()];
+  const inside = (ms: number): boolean => edges.every((edge) => Math.abs(ms - edge) > 600);
+  expect({ unpairedAudio: result.unpairedAudioMs.filter(inside), unpairedVideo: result.unpairedVideoMs.filter(inside) }).toEqual({ unpairedAudio: [], unpairedVideo: [] });
+  for (const pair of result.pairs) expect(Math.abs(pair.offsetMs)).toBeLessThan(40);
+  return { marks: result.pairs.map((pair) => pair.audioMs), gaps };
+}
+
+describe('recording in sync (the stand-in\'s sync marks)', () => {
+  it('audio and video within 40 ms at every mark, across a gap and in each part after a reconnect', async () => {
+    const stream = await rig.simulator.startStream({ product: 'meeting', participants: 2, syncMarks: { everyMs: 1000 } });
+    await stream.whenReady();
+    await untilAudioSent(stream, 3 * BYTES_PER_SECOND);
+    let before = stream.sent.audioBytes();
+    expect(stream.jumpTimestamps(1500)).toBe(true);
+    await untilAudioSent(stream, before + 3 * BYTES_PER_SECOND);
+    await stream.dropMedia();
+    await stream.whenReady(2);
+    before = stream.sent.audioBytes();
+    await untilAudioSent(stream, before + 3 * BYTES_PER_SECOND);
+    await stream.stop();
+    await waitUntilEnded(rig, stream);
+
+    const directory = rig.streamDir(stream);
+    // Part 1 holds the gap, with marks in sync on both sides of it; part 2 follows the reconnect.
+    const first = await expectInSync(join(directory, 'recording.mkv'));
+    expect(first.gaps).toHaveLength(1);
+    const [gapStart, gapEnd] = first.gaps[0]!;
+    expect(gapEnd - gapStart).toBeGreaterThan(1400);
+    expect(first.marks.filter((ms) => ms < gapStart).length).toBeGreaterThanOrEqual(1);
+    expect(first.marks.filter((ms) => ms > gapEnd).length).toBeGreaterThanOrEqual(1);
+    expect((await expectInSync(join(directory, 'recording.part2.mkv'))).marks.length).toBeGreaterThanOrEqual(2);
   }, 60_000);
 });
 
