@@ -149,6 +149,28 @@ describe('recording in sync (the stand-in\'s sync marks)', () => {
   }, 60_000);
 });
 
+describe('recording with screen share', () => {
+  it('has a third track for the H.264 screen share, in sync with the audio at every mark', async () => {
+    const shared = await startRig({ RTMS_MEDIA: 'audio,video,deskshare', RTMS_DESKSHARE_CODEC: 'h264' });
+    try {
+      const stream = await shared.simulator.startStream({ product: 'meeting', participants: 2, syncMarks: { everyMs: 1000 } });
+      await stream.whenReady();
+      await untilAudioSent(stream, 4 * BYTES_PER_SECOND);
+      await stream.stop();
+      await waitUntilEnded(shared, stream);
+      const path = join(shared.streamDir(stream), 'recording.mkv');
+      const probe = await probeRecording(path);
+      expect(probe.tracks.map((track) => [track.title, track.codec])).toEqual([['audio', 'pcm_s16le'], ['video', 'h264'], ['deskshare', 'h264']]);
+      expect(probe.tracks[2]!.packets.length).toBe(stream.sent.deskshareFrameCount());
+      const result = await measureAvOffset(path, { videoStream: 1 });
+      expect(result.pairs.length).toBeGreaterThanOrEqual(2);
+      for (const pair of result.pairs) expect(Math.abs(pair.offsetMs)).toBeLessThan(40);
+    } finally {
+      await shared.close();
+    }
+  }, 60_000);
+});
+
 describe('recording after kill -9', () => {
   it('plays up to its last flush: readable, and its audio a prefix of the PCM sent', async () => {
     const killed = await startRig({ RTMS_MEDIA: 'audio,video' });

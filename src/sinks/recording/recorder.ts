@@ -27,7 +27,7 @@ export interface RecorderOptions {
   readonly taken: ReadonlySet<string>;
   /** Pad audio gaps with silence (`RTMS_AUDIO_GAP_FILL=silence`); otherwise a gap stays a gap in time. */
   readonly fillAudioGaps: boolean;
-  /** How long (Zoom time) a new part waits to learn which tracks it has, ms. Default 1000. */
+  /** How long (local time) a new part waits to learn which tracks it has, ms (longer while H.264 waits for an IDR, up to `stallMs`). Default 1000. */
   readonly discoveryMs?: number | undefined;
   /** A track silent this long (Zoom time) while another goes on is closed in its part, ms. Default 5000. */
   readonly stallMs?: number | undefined;
@@ -77,6 +77,8 @@ export class Recorder {
   #formats: MediaFormats | undefined;
   /** Frames waiting while a new part learns its tracks. */
   #discovery: Frame[] = [];
+  /** H.264 kinds seen during discovery without an IDR yet: discovery waits for them (up to `stallMs`). */
+  readonly #awaitingIdr = new Set<RecordedKind>();
   #open: OpenPart | undefined;
   /** Parts being finalized. */
   #closing: Promise<void> = Promise.resolve();
@@ -107,7 +109,16 @@ export class Recorder {
     return { parts: this.#parts.map((part) => ({ ...part, tracks: [...part.tracks] })), frames: structuredClone(this.#frames), failures: { ...this.#failures } };
   }
 
+  /** Takes a frame the file sink took. Never throws: an unexpected error stops the recording (`mux_error`). */
   add(frame: Frame): void {
+    try {
+      this.#add(frame);
+    } catch (error) {
+      this.#failed(this.#open?.file ?? RECORDING_FILE, 'mux_error', error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  #add(frame: Frame): void {
     const kind = this.#recordable(frame);
     if (kind === undefined) return;
     if (this.#stopped) return this.#drop(kind, 'recording_failed');
@@ -160,15 +171,25 @@ export class Recorder {
   }
 
   #discover(kind: RecordedKind, frame: Frame): void {
-    if (kind !== 'audio' && !this.#discovery.some((held) => held.kind === kind) && !isIdrAccessUnit(frame.data)) return this.#drop(kind, 'awaiting_keyframe');
-    this.#discovery.push(frame);
-    const first = this.#discovery[0]!.timestamp;
-    if (frame.timestamp - first >= this.#discoveryMs || Math.abs(frame.timestamp - first) > 60_000) this.#startPart();
+    if (kind !== 'audio' && !this.#discovery.some((held) => held.kind === kind) && !isIdrAccessUnit(frame.data)) {
+      this.#drop(kind, 'awaiting_keyframe');
+      this.#awaitingIdr.add(kind);
+    } else {
+      this.#awaitingIdr.delete(kind);
+      this.#discovery.push(frame);
+    }
+    // Local time: after a rejoin Zoom delivers the audio it held back in a burst, seconds of
+    // Zoom time before the first picture can arrive.
+    const first = this.#discovery[0]?.receivedAt;
+    if (first === undefined) return;
+    const elapsed = frame.receivedAt - first;
+    if ((elapsed >= this.#discoveryMs && this.#awaitingIdr.size === 0) || elapsed >= this.#stallMs) this.#startPart();
   }
 
   #startPart(): void {
     const frames = this.#discovery;
     this.#discovery = [];
+    this.#awaitingIdr.clear();
     const formats = this.#formats!;
     const kinds = new Set(frames.map((frame) => frame.kind as RecordedKind));
     const base = Math.min(...frames.map((frame) => frame.timestamp));
@@ -187,7 +208,7 @@ export class Recorder {
     this.#open = open;
     this.#parts.push({ file, zoomStartMs: base, tracks });
     this.#options.onEvent('recording.part_started', { file, zoomStartMs: base, tracks });
-    for (const frame of frames) this.add(frame);
+    for (const frame of frames) this.#add(frame);
   }
 
   /** Closes the tracks of `open` that have been silent for `stallMs` while `kind` goes on. */
@@ -252,12 +273,16 @@ export class Recorder {
   }
 
   #failed(file: string, reason: RecordingFailureReason, error: Error): void {
+    if (this.#stopped) return;
     this.#failures[reason] = (this.#failures[reason] ?? 0) + 1;
-    this.#stopped = true;
-    this.#discovery = [];
-    this.#options.logger?.warn({ file, reason, err: error.message }, 'recording stopped; the other files go on');
     this.#options.onEvent('recording.failed', { file, reason });
-    this.cut('failure');
+    // A deleted file is not a fault of the recording: the next frame begins a new part.
+    if (reason !== 'file_lost') {
+      this.#stopped = true;
+      this.#discovery = [];
+      this.#options.logger?.warn({ file, reason, err: error.message }, 'recording stopped; the other files go on');
+    }
+    if (this.#open?.file === file) this.cut('failure');
   }
 }
 

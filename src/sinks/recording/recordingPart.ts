@@ -1,11 +1,17 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { EncodedAudioPacketSource, EncodedPacket, EncodedVideoPacketSource, MkvOutputFormat, Output, StreamTarget, type StreamTargetChunk } from 'mediabunny';
 import type { MediaKind } from '../../config.ts';
 import { makeDirectory } from '../../media/makeDirectory.ts';
 import { dirname } from 'node:path';
 
 /** Why a recording part stopped early; its file stays valid up to its last whole write. */
-export type RecordingFailureReason = 'mux_error' | 'write_error';
+export type RecordingFailureReason =
+  /** mediabunny refused a packet or failed. */
+  | 'mux_error'
+  /** The file could not be written; it is cut back to its last whole write. */
+  | 'write_error'
+  /** The file was deleted (or its directory) while being written: the recording goes on in a new part. */
+  | 'file_lost';
 
 export type RecordedKind = Extract<MediaKind, 'audio' | 'video' | 'deskshare'>;
 
@@ -148,10 +154,14 @@ export class RecordingPart {
   }
 
   async #writeOut(): Promise<void> {
-    if (this.#pendingBytes === 0 || this.#failed === 'write_error') return;
+    if (this.#pendingBytes === 0 || this.#failed === 'write_error' || this.#failed === 'file_lost') return;
     const data = Buffer.concat(this.#pending);
     this.#pending = [];
     this.#pendingBytes = 0;
+    if (this.#handle !== undefined && !(await exists(this.#options.path))) {
+      this.#fail('file_lost', new Error(`${this.#options.path} is gone`));
+      return;
+    }
     try {
       if (this.#handle === undefined) {
         await makeDirectory(dirname(this.#options.path));
@@ -161,8 +171,10 @@ export class RecordingPart {
       while (offset < data.length) offset += (await this.#handle.write(data, offset, data.length - offset, this.#written + offset)).bytesWritten;
       this.#written += data.length;
     } catch (error) {
-      // Cut back to the last whole write, so the file ends at an element boundary.
+      // Cut back to the last whole write, so the file ends at an element boundary; a file
+      // that never got its header is removed.
       await this.#handle?.truncate(this.#written).catch(noop);
+      if (this.#written === 0 && this.#handle !== undefined) await unlink(this.#options.path).catch(noop);
       this.#fail('write_error', error);
     }
   }
@@ -181,3 +193,10 @@ export class RecordingPart {
 }
 
 function noop(): void {}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Recorder } from '../../../../src/sinks/recording/recorder.ts';
@@ -29,8 +29,8 @@ async function recorder(directory?: string): Promise<{ recorder: Recorder; event
 /** Audio every 20 ms and video every 40 ms over [fromMs, toMs), the video restarting at the fixture's IDR. */
 function feed(target: Recorder, fromMs: number, toMs: number, options: { video?: boolean; audio?: boolean } = {}): void {
   for (let ms = fromMs, v = 0; ms < toMs; ms += 20) {
-    if (options.audio !== false) target.add(frame('audio', pcm(ms), { timestamp: T0 + ms }));
-    if (options.video !== false && ms % 40 === 0) target.add(frame('video', units[v++ % units.length]!, { timestamp: T0 + ms }));
+    if (options.audio !== false) target.add(frame('audio', pcm(ms), { timestamp: T0 + ms, receivedAt: T0 + ms }));
+    if (options.video !== false && ms % 40 === 0) target.add(frame('video', units[v++ % units.length]!, { timestamp: T0 + ms, receivedAt: T0 + ms }));
   }
 }
 
@@ -60,7 +60,7 @@ describe('Recorder', () => {
   it('counts a redelivered packet instead of muxing it twice', async () => {
     const { recorder: target } = await recorder();
     feed(target, 0, 1200, { video: false });
-    target.add(frame('audio', pcm(1000), { timestamp: T0 + 1000 }));
+    target.add(frame('audio', pcm(1000), { timestamp: T0 + 1000, receivedAt: T0 + 1200 }));
     await target.close();
     expect(target.stats().frames.audio).toEqual({ written: 60, dropped: { out_of_order: 1 } });
   });
@@ -78,5 +78,21 @@ describe('Recorder', () => {
     expect(stats.failures).toEqual({ write_error: 1 });
     expect(stats.frames.audio?.dropped).toEqual({ recording_failed: 5 });
     expect(events.find(([type]) => type === 'recording.failed')?.[1]).toEqual({ file: 'recording.mkv', reason: 'write_error' });
+  });
+
+  it('goes on in a new part when its file is deleted under it', async () => {
+    const { recorder: target, events, directory } = await recorder();
+    feed(target, 0, 1500);
+    await target.flush();
+    rmSync(join(directory, 'recording.mkv'));
+    feed(target, 1500, 1600);
+    await target.flush();
+    feed(target, 1600, 3000);
+    await target.close();
+    const stats = target.stats();
+    expect(stats.failures).toEqual({ file_lost: 1 });
+    expect(stats.parts.map((part) => part.file)).toEqual(['recording.mkv', 'recording.part2.mkv']);
+    expect(events.filter(([type]) => type === 'recording.part_ended').map(([, data]) => data['reason'])).toEqual(['failure', 'closed']);
+    expect(codecs(join(directory, 'recording.part2.mkv'))).toBe('pcm_s16le,h264');
   });
 });
