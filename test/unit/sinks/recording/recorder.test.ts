@@ -17,11 +17,11 @@ afterEach(async () => {
   dir = undefined;
 });
 
-async function recorder(directory?: string): Promise<{ recorder: Recorder; events: Array<[string, Record<string, unknown>]>; directory: string }> {
+async function recorder(directory?: string, fillAudioGaps = false): Promise<{ recorder: Recorder; events: Array<[string, Record<string, unknown>]>; directory: string }> {
   dir ??= await tempDir('rtms-recorder-');
   const events: Array<[string, Record<string, unknown>]> = [];
   const target = directory ?? dir.path;
-  const made = new Recorder({ directory: target, taken: new Set(), fillAudioGaps: false, onEvent: (type, data) => events.push([type, data]) });
+  const made = new Recorder({ directory: target, taken: new Set(), fillAudioGaps, onEvent: (type, data) => events.push([type, data]) });
   made.setFormats(MIXED_16K);
   return { recorder: made, events, directory: target };
 }
@@ -94,5 +94,18 @@ describe('Recorder', () => {
     expect(stats.parts.map((part) => part.file)).toEqual(['recording.mkv', 'recording.part2.mkv']);
     expect(events.filter(([type]) => type === 'recording.part_ended').map(([, data]) => data['reason'])).toEqual(['failure', 'closed']);
     expect(codecs(join(directory, 'recording.part2.mkv'))).toBe('pcm_s16le,h264');
+  });
+
+  it('with RTMS_AUDIO_GAP_FILL=silence, pads an audio gap with silence so the track has no hole', async () => {
+    const { recorder: target, directory } = await recorder(undefined, true);
+    feed(target, 0, 1000, { video: false });
+    feed(target, 1500, 2500, { video: false });
+    await target.close();
+    const path = join(directory, 'recording.mkv');
+    const pcmOut = execFileSync('ffmpeg', ['-v', 'error', '-i', path, '-c', 'copy', '-f', 's16le', '-'], { maxBuffer: 1 << 24 });
+    const silence = Buffer.alloc(500 * 32);
+    const expected = Buffer.concat([...Array.from({ length: 50 }, (_, i) => pcm(i * 20)), silence, ...Array.from({ length: 50 }, (_, i) => pcm(1500 + i * 20))]);
+    expect(pcmOut.length).toBe(expected.length);
+    expect(pcmOut.equals(expected)).toBe(true);
   });
 });
