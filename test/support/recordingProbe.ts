@@ -64,3 +64,14 @@ export function describeRecording(probe: RecordingProbe): string {
   const tracks = probe.tracks.map((track) => `${track.title ?? track.type} ${track.codec} ${track.detail} (${track.packets.length} packets)`);
   return `${tracks.join(' + ')}, ${probe.spanS.toFixed(2)} s`;
 }
+
+/** Where the audio track has no samples: `[end of one packet, start of the next]`, ms, for holes longer than `minMs`. */
+export function audioGaps(probe: RecordingProbe, minMs = 10): Array<[number, number]> {
+  const audio = probe.tracks.find((track) => track.type === 'audio')?.packets ?? [];
+  const gaps: Array<[number, number]> = [];
+  for (let i = 1; i < audio.length; i++) {
+    const end = (audio[i - 1]!.pts + audio[i - 1]!.duration) * 1000;
+    if (audio[i]!.pts * 1000 - end > minMs) gaps.push([end, audio[i]!.pts * 1000]);
+  }
+  return gaps;
+}
