@@ -47,9 +47,15 @@ class BitReader {
 /** The NAL payload without its header byte and without emulation prevention bytes (00 00 03). */
 function rbsp(nal: Uint8Array): Uint8Array {
   const out: number[] = [];
+  let zeros = 0;
   for (let i = 1; i < nal.length; i++) {
-    if (i >= 3 && nal[i] === 3 && nal[i - 1] === 0 && nal[i - 2] === 0 && out.length >= 2 && out[out.length - 1] === 0 && out[out.length - 2] === 0) continue;
-    out.push(nal[i] ?? 0);
+    const byte = nal[i] ?? 0;
+    if (byte === 3 && zeros >= 2) {
+      zeros = 0;
+      continue;
+    }
+    out.push(byte);
+    zeros = byte === 0 ? zeros + 1 : 0;
   }
   return Uint8Array.from(out);
 }

@@ -105,6 +105,11 @@ export class Recorder {
     return (this.#open?.part.pendingBytes ?? 0) + this.#discovery.reduce((sum, frame) => sum + frame.data.length, 0);
   }
 
+  /** The parts' file names, in order (cheaper than `stats()`). */
+  files(): string[] {
+    return this.#parts.map((part) => part.file);
+  }
+
   stats(): RecordingStats {
     return { parts: this.#parts.map((part) => ({ ...part, tracks: [...part.tracks] })), frames: structuredClone(this.#frames), failures: { ...this.#failures } };
   }

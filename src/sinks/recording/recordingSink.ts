@@ -90,7 +90,7 @@ export class RecordingSink extends EventEmitter implements StreamSink {
   }
 
   files(): readonly string[] {
-    return [...this.#inner.files(), ...this.#recorder.stats().parts.map((part) => part.file)];
+    return [...this.#inner.files(), ...this.#recorder.files()];
   }
 
   async flush(): Promise<void> {
