@@ -167,6 +167,16 @@ export class Recorder {
     await this.#closing;
   }
 
+  /** Stops at once: what was muxed is written, the files stay valid, nothing more is taken. Never rejects. */
+  async destroy(): Promise<void> {
+    this.#stopped = true;
+    this.#discovery = [];
+    const open = this.#open;
+    this.#open = undefined;
+    await this.#closing;
+    await open?.part.abandon();
+  }
+
   #recordable(frame: Frame): RecordedKind | undefined {
     const formats = this.#formats;
     if (formats === undefined) return undefined;

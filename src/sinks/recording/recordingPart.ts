@@ -141,12 +141,9 @@ export class RecordingPart {
     await this.#closeFile();
   }
 
-  /** Stops without finishing: what is on disk stays (valid up to its last whole write). */
+  /** Stops without finishing (no cues): what was muxed goes to disk, and the file stays valid. Never rejects. */
   async abandon(): Promise<void> {
-    this.#failed ??= 'mux_error';
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    await this.#tail;
+    await this.flush();
     await this.#closeFile();
   }
 

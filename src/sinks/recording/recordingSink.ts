@@ -109,7 +109,7 @@ export class RecordingSink extends EventEmitter implements StreamSink {
     this.#stop();
     // What was muxed goes to disk (the file stays valid); what waits for discovery is left.
     await this.#flushing;
-    await this.#recorder.flush();
+    await this.#recorder.destroy();
     await this.#inner.destroy();
   }
 

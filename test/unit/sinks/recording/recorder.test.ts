@@ -108,4 +108,14 @@ describe('Recorder', () => {
     expect(pcmOut.length).toBe(expected.length);
     expect(pcmOut.equals(expected)).toBe(true);
   });
+
+  it('destroy() leaves a valid file holding what was muxed', async () => {
+    const { recorder: target, directory } = await recorder();
+    feed(target, 0, 3000);
+    await target.destroy();
+    expect(codecs(join(directory, 'recording.mkv'))).toBe('pcm_s16le,h264');
+    const pcmOut = execFileSync('ffmpeg', ['-v', 'error', '-i', join(directory, 'recording.mkv'), '-map', '0:a', '-c', 'copy', '-f', 's16le', '-'], { maxBuffer: 1 << 24 });
+    expect(pcmOut.length).toBeGreaterThan(0);
+    expect(pcmOut.length % 640).toBe(0);
+  });
 });
