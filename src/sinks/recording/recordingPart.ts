@@ -36,6 +36,9 @@ export interface RecordingPartOptions {
  */
 const CLUSTER_SECONDS = 10;
 
+/** Muxed bytes a part keeps while its file cannot be written (full disk, no descriptor) before it gives up. */
+const MAX_WAITING_BYTES = 4 * 1024 * 1024;
+
 /** One packet for the muxer: times in seconds from the part's time 0. */
 export interface RecordingPacket {
   readonly data: Uint8Array;
@@ -66,7 +69,10 @@ export class RecordingPart {
   #handle: FileHandle | undefined;
   /** The muxer's calls, one at a time in order. */
   #tail: Promise<void> = Promise.resolve();
+  #writing: Promise<void> = Promise.resolve();
   #failed: RecordingFailureReason | undefined;
+  /** The last write error while data waits for the file. */
+  #writeError: unknown;
 
   constructor(options: RecordingPartOptions) {
     this.#options = options;
@@ -131,19 +137,27 @@ export class RecordingPart {
   /** Appends what the muxer produced since the last flush. Never rejects. */
   async flush(): Promise<void> {
     await this.#tail;
-    await this.#writeOut();
+    // One write at a time: a periodic flush and the final one may overlap.
+    this.#writing = this.#writing.then(() => this.#writeOut());
+    await this.#writing;
   }
 
   /** Writes the rest (cues included) and closes the file. Never rejects. */
   async finalize(): Promise<void> {
     this.#tail = this.#run(() => this.#output.finalize());
     await this.flush();
-    await this.#closeFile();
+    await this.#giveUpWaiting();
   }
 
   /** Stops without finishing (no cues): what was muxed goes to disk, and the file stays valid. Never rejects. */
   async abandon(): Promise<void> {
     await this.flush();
+    await this.#giveUpWaiting();
+  }
+
+  /** At the end, data that still could not be written is lost: counted as a failure. */
+  async #giveUpWaiting(): Promise<void> {
+    if (this.#pendingBytes > 0 && this.#failed === undefined) this.#fail('write_error', this.#writeError);
     await this.#closeFile();
   }
 
@@ -162,14 +176,14 @@ export class RecordingPart {
 
   async #writeOut(): Promise<void> {
     if (this.#pendingBytes === 0 || this.#failed === 'write_error' || this.#failed === 'file_lost') return;
-    const data = Buffer.concat(this.#pending);
-    this.#pending = [];
-    this.#pendingBytes = 0;
     // Synchronous: one stat a flush, far cheaper than a promise round trip through the pool.
     if (this.#handle !== undefined && !existsSync(this.#options.path)) {
       this.#fail('file_lost', new Error(`${this.#options.path} is gone`));
       return;
     }
+    // Chunks the muxer hands over while this write waits stay for the next one.
+    const taken = this.#pending.length;
+    const data = taken === 1 ? this.#pending[0]! : Buffer.concat(this.#pending.slice(0, taken));
     try {
       if (this.#handle === undefined) {
         await makeDirectory(dirname(this.#options.path));
@@ -178,12 +192,21 @@ export class RecordingPart {
       let offset = 0;
       while (offset < data.length) offset += (await this.#handle.write(data, offset, data.length - offset, this.#written + offset)).bytesWritten;
       this.#written += data.length;
+      this.#pending.splice(0, taken);
+      this.#pendingBytes -= data.length;
+      this.#writeError = undefined;
     } catch (error) {
       // Cut back to the last whole write, so the file ends at an element boundary; a file
-      // that never got its header is removed.
+      // that never got its header is removed, and made again at the next try.
       await this.#handle?.truncate(this.#written).catch(noop);
-      if (this.#written === 0 && this.#handle !== undefined) await unlink(this.#options.path).catch(noop);
-      this.#fail('write_error', error);
+      if (this.#written === 0 && this.#handle !== undefined) {
+        await unlink(this.#options.path).catch(noop);
+        await this.#closeFile();
+      }
+      // A full disk or no free descriptor may pass: the data waits for the next flush, up to a bound.
+      this.#pending.splice(0, taken, data);
+      this.#writeError = error;
+      if (this.#pendingBytes > MAX_WAITING_BYTES) this.#fail('write_error', error);
     }
   }
 
