@@ -59,9 +59,13 @@ interface OpenPart {
   readonly tracks: Map<RecordedKind, TrackState>;
   /** Tracks closed for silence: their next frame begins a new part. */
   readonly closed: Set<RecordedKind>;
+  /** Contiguous audio packets gathered into one block (fewer, larger blocks: the muxer's cost is per block). */
+  audioBlock: { readonly start: number; end: number; readonly chunks: Buffer[] } | undefined;
 }
 
 const MAX_SILENCE_PACKET_MS = 1000;
+/** Longest audio block, ms: contiguous packets (each starting where the last ended) are joined up to this. */
+const AUDIO_BLOCK_MS = 100;
 
 /**
  * The synced recording of one stream (docs/output.md "Recording"): mixed audio and H.264
@@ -149,6 +153,7 @@ export class Recorder {
     const open = this.#open;
     this.#open = undefined;
     if (open !== undefined) {
+      this.#flushAudioBlock(open);
       this.#options.onEvent('recording.part_ended', { file: open.file, reason });
       this.#closing = this.#closing.then(() => open.part.finalize());
     }
@@ -156,6 +161,7 @@ export class Recorder {
 
   /** Writes what the muxer produced so far. Never rejects. */
   async flush(): Promise<void> {
+    if (this.#open !== undefined) this.#flushAudioBlock(this.#open);
     await this.#closing;
     await this.#open?.part.flush();
   }
@@ -173,6 +179,7 @@ export class Recorder {
     this.#discovery = [];
     const open = this.#open;
     this.#open = undefined;
+    if (open !== undefined) this.#flushAudioBlock(open);
     await this.#closing;
     await open?.part.abandon();
   }
@@ -218,7 +225,7 @@ export class Recorder {
       video: tracks.filter((kind) => kind !== 'audio'),
       onFailure: (reason, error) => this.#failed(file, reason, error),
     });
-    const open: OpenPart = { part, file, base, tracks: new Map(), closed: new Set() };
+    const open: OpenPart = { part, file, base, tracks: new Map(), closed: new Set(), audioBlock: undefined };
     for (const kind of tracks) open.tracks.set(kind, { lastTs: -Infinity, endTs: base, interval: 0 });
     this.#open = open;
     this.#parts.push({ file, zoomStartMs: base, tracks });
@@ -230,6 +237,7 @@ export class Recorder {
   #closeStalled(open: OpenPart, kind: RecordedKind, timestamp: number): void {
     for (const [other, track] of open.tracks) {
       if (other === kind || open.closed.has(other) || timestamp - Math.max(track.lastTs, open.base) < this.#stallMs) continue;
+      if (other === 'audio') this.#flushAudioBlock(open);
       open.closed.add(other);
       open.part.closeTrack(other);
     }
@@ -241,6 +249,14 @@ export class Recorder {
       const audio = this.#formats!.audio;
       const bytesPerMs = (audio.sampleRateHz * audio.channels * 2) / 1000;
       const durationMs = frame.data.length / bytesPerMs;
+      const block = open.audioBlock;
+      if (block !== undefined && Math.abs(frame.timestamp - block.end) < 0.5 && block.end - block.start < AUDIO_BLOCK_MS) {
+        block.chunks.push(frame.data);
+        block.end += durationMs;
+      } else {
+        this.#flushAudioBlock(open);
+        open.audioBlock = { start: frame.timestamp, end: frame.timestamp + durationMs, chunks: [frame.data] };
+      }
       if (this.#options.fillAudioGaps && track.lastTs !== -Infinity && frame.timestamp - track.endTs >= durationMs) {
         for (let at = track.endTs; at < frame.timestamp; at += MAX_SILENCE_PACKET_MS) {
           const ms = Math.min(MAX_SILENCE_PACKET_MS, frame.timestamp - at);
@@ -248,7 +264,6 @@ export class Recorder {
           open.part.add('audio', { data: new Uint8Array(bytes), timestampS: seconds(at), durationS: ms / 1000, key: true });
         }
       }
-      open.part.add('audio', { data: frame.data, timestampS: seconds(frame.timestamp), durationS: durationMs / 1000, key: true });
       track.lastTs = frame.timestamp;
       track.endTs = frame.timestamp + durationMs;
       return this.#written(kind);
@@ -272,6 +287,15 @@ export class Recorder {
     open.part.add(kind, { data: sample.data, timestampS: seconds(frame.timestamp), durationS: track.interval / 1000, key, config });
     track.lastTs = frame.timestamp;
     this.#written(kind);
+  }
+
+  /** Hands the gathered audio packets to the muxer as one block, at the first one's timestamp. */
+  #flushAudioBlock(open: OpenPart): void {
+    const block = open.audioBlock;
+    if (block === undefined) return;
+    open.audioBlock = undefined;
+    const data = block.chunks.length === 1 ? block.chunks[0]! : Buffer.concat(block.chunks);
+    open.part.add('audio', { data, timestampS: (block.start - open.base) / 1000, durationS: (block.end - block.start) / 1000, key: true });
   }
 
   #counts(kind: RecordedKind): { written: number; dropped: Partial<Record<RecordingDropReason, number>> } {
