@@ -166,10 +166,15 @@ export class Recorder {
     await this.#open?.part.flush();
   }
 
-  /** Writes any frames still in discovery and finalizes the last part. Never rejects. */
-  async close(): Promise<void> {
+  /** The stream ended: frames still in discovery make a last part, and the last part ends (its file is finalized by `close()`). */
+  end(): void {
     if (this.#discovery.length > 0 && !this.#stopped) this.#startPart();
     this.cut('closed');
+  }
+
+  /** Ends the last part, if `end()` did not, and finalizes every file. Never rejects. */
+  async close(): Promise<void> {
+    this.end();
     await this.#closing;
   }
 

@@ -75,6 +75,8 @@ export class RecordingSink extends EventEmitter implements StreamSink {
   }
 
   writeEvent(event: LifecycleEvent): void {
+    // The recording's last events come before the stream's terminal one, which stays last.
+    if (event.eventType === 'stream.ended' || event.eventType === 'stream.failed') this.#recorder.end();
     this.#inner.writeEvent(event);
     // Media after a rejoin may restart anywhere in time: each connection gets its own part.
     if (event.eventType === 'stream.rejoin' || event.eventType === 'stream.resumed') this.#recorder.cut('rejoin');
