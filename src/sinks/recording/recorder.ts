@@ -72,7 +72,8 @@ const AUDIO_BLOCK_MS = 100;
  * video and screen share in Matroska files, each frame at its Zoom timestamp. A new part
  * (`recording.part2.mkv`, …) begins after a rejoin, when a kind starts that the part has no
  * track for, on a step back of Zoom's clock, or a new H.264 parameter set; every part is a
- * valid file on its own. Never throws: a failure stops the recording, never the files.
+ * valid file on its own. Never throws: a write or mux failure stops the recording (a deleted
+ * file only ends its part), never the other files.
  */
 export class Recorder {
   readonly #options: RecorderOptions;
