@@ -13,7 +13,11 @@ import { type ToneOnsetOptions, toneOnsets } from './toneOnsets.ts';
 export interface AvOffsetOptions extends ToneOnsetOptions {
   /** Mean luma (0-255) at or above which a picture is a mark (default 200; fixture pictures are about 125, marks 235-255). */
   readonly lumaThreshold?: number;
-  /** A tone and a picture further apart than this are not the same mark, ms (default 400). */
+  /**
+   * A tone and a picture further apart than this are not the same mark, ms (default 400). Keep
+   * it under half the mark period: an offset beyond it is reported unpaired, or (beyond half
+   * the period) paired with the neighbouring mark.
+   */
   readonly maxPairDistanceMs?: number;
   /** Which audio / video stream of the file (ffmpeg's `a:N` / `v:N`, default 0). */
   readonly audioStream?: number;

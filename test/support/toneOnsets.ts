@@ -30,6 +30,8 @@ export function toneOnsets(samples: Int16Array, sampleRateHz: number, options: T
   const block = Math.max(8, Math.round((sampleRateHz * BLOCK_MS) / 1000));
   const minBlocks = Math.ceil((options.minBurstMs ?? 50) / BLOCK_MS);
   const omega = (2 * Math.PI * toneHz) / sampleRateHz;
+  const cos = Float64Array.from({ length: block }, (_, i) => Math.cos(omega * i));
+  const sin = Float64Array.from({ length: block }, (_, i) => Math.sin(omega * i));
   const blocks = Math.floor(samples.length / block);
   // Amplitude of the tone component per block, or 0 when the block is not tone.
   const amplitude = new Float64Array(blocks);
@@ -40,8 +42,8 @@ export function toneOnsets(samples: Int16Array, sampleRateHz: number, options: T
     for (let i = 0; i < block; i += 1) {
       const x = samples[b * block + i] ?? 0;
       energy += x * x;
-      re += x * Math.cos(omega * i);
-      im += x * Math.sin(omega * i);
+      re += x * (cos[i] ?? 0);
+      im += x * (sin[i] ?? 0);
     }
     const toneEnergy = (2 * (re * re + im * im)) / block;
     const toneAmplitude = (2 * Math.sqrt(re * re + im * im)) / block;
