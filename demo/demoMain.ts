@@ -53,6 +53,7 @@ async function main(): Promise<number> {
     await Promise.all(streams.map((stream) => stream.whenEnded()));
 
     const rows: string[][] = [];
+    const recordings: string[] = [];
     let healthy = true;
     for (const stream of streams) {
       const snapshot = await connector.waitForStream(stream.rtmsStreamId, (s) => s['active'] === false);
@@ -61,6 +62,7 @@ async function main(): Promise<number> {
       const ok = snapshot['state'] === 'ended' && report.state === 'ended' && report.problems.length === 0 && audioMatches;
       healthy &&= ok;
       for (const problem of report.problems) console.error(`  ${stream.rtmsStreamId}: ${problem}`);
+      for (const recording of report.recordings) recordings.push(`recording: ${join(report.directory, recording.file)}\n  ffprobe: ${recording.summary}`);
       rows.push([
         stream.product,
         stream.rtmsStreamId.slice(0, 12),
@@ -78,6 +80,7 @@ async function main(): Promise<number> {
       ['product', 'stream', 'state', 'files', 'audio s', 'audio = sent', 'video frames', 'transcript', 'chat', 'ffprobe'],
       rows,
     );
+    for (const line of recordings) console.log(line);
     if (!probe) console.log('ffprobe is not installed: decoder checks skipped (apt-get install ffmpeg)');
     console.log(healthy ? 'demo passed: every stream ended with complete, valid files' : 'demo FAILED: see above');
     return healthy ? 0 : 1;

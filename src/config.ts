@@ -130,6 +130,7 @@ export interface Config {
     readonly streamJsonIntervalMs: number;
     /** Per-speaker WAVs a stream keeps open; the one written longest ago closes (speaker continues in a new part). */
     readonly maxOpenSpeakerFiles: number;
+    readonly recording: 'auto' | 'on' | 'off'; // `RECORDING`, docs/output.md "Recording"
   };
   readonly live: {
     /** Unsent bytes a live consumer may hold before its frames are skipped. */
@@ -371,6 +372,7 @@ export function loadConfig(env: Env = process.env, limits: HostLimits = {}): Con
       flushIntervalMs: read.int('OUTPUT_FLUSH_INTERVAL_MS', 1000, 50, 2000),
       streamJsonIntervalMs: read.int('OUTPUT_STREAM_JSON_INTERVAL_MS', 5000, 1000, 60_000),
       maxOpenSpeakerFiles: read.int('OUTPUT_MAX_OPEN_SPEAKER_FILES', 64, 1, 100_000),
+      recording: read.oneOf('RECORDING', ['auto', 'on', 'off'] as const, 'auto'),
     },
     live: {
       subscriberBufferBytes: read.int('LIVE_SUBSCRIBER_BUFFER_BYTES', 1024 * 1024, 1024, 256 * 1024 * 1024),

@@ -91,6 +91,8 @@ export interface PerfOptions {
   readonly baselineNodeArgs: readonly string[];
   /** Extra connector environment (`--env KEY=VALUE`, repeatable), e.g. STATS_INTERVAL_MS. */
   readonly connectorEnv: Readonly<Record<string, string>>;
+  /** The connector's `RECORDING` (`--recording`): pair runs with `on` and `off` to price the synced recording. */
+  readonly recording: 'auto' | 'on' | 'off';
   /** RSS sampling period during the window, ms (default 2000). */
   readonly rssIntervalMs: number;
   readonly keepOutput: boolean;
@@ -924,7 +926,7 @@ function goals(report: Omit<PerfReport, 'goals' | 'ok'>): Goal[] {
 export function formatReport(report: PerfReport): string {
   const parts: string[] = [];
   const m = report.machine;
-  parts.push(`perf: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, Linux ${m.kernel}; variant ${report.options.variant}`);
+  parts.push(`perf: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, Linux ${m.kernel}; variant ${report.options.variant}, recording ${report.options.recording ?? 'auto'}`);
   if (report.runs.length > 0) parts.push('', formatRuns(report.runs));
   if (report.cpuRatio !== undefined) parts.push('', `CPU per frame, connector ÷ baseline: ${report.cpuRatio.toFixed(2)}×`);
   for (const ramp of report.ramp ?? []) {
@@ -1018,6 +1020,8 @@ const USAGE = `Usage: node bench/perf/perfBench.ts [flags]   (or: npm run bench 
   --spread S           spread stream starts over S seconds (default min(10, K/100))
   --seed N             simulator seed (default 1)
   --keep-output        keep the connector's output directory
+  --recording R        the connector's RECORDING: auto (default: streams with video), on
+                       (audio-only streams too) or off; pair on/off runs to price it
   --env KEY=VALUE      extra connector environment (repeatable), e.g. --env STATS_INTERVAL_MS=5000
   --node-arg=FLAG      extra node flag for the connector (repeatable), e.g. --node-arg=--trace-gc
   --baseline-node-arg=FLAG  likewise for the baseline client
@@ -1049,6 +1053,7 @@ export function parsePerfArgs(argv: readonly string[]): PerfOptions | 'help' {
       seed: { type: 'string' },
       'keep-output': { type: 'boolean' },
       env: { type: 'string', multiple: true },
+      recording: { type: 'string' },
       'node-arg': { type: 'string', multiple: true },
       'baseline-node-arg': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
@@ -1062,6 +1067,8 @@ export function parsePerfArgs(argv: readonly string[]): PerfOptions | 'help' {
     if (!Number.isInteger(parsed) || parsed < min) throw new Error(`--${name}: expected an integer ≥ ${min}, got ${JSON.stringify(value)}`);
     return parsed;
   };
+  const recording = (values.recording ?? 'auto') as PerfOptions['recording'];
+  if (!['auto', 'on', 'off'].includes(recording)) throw new Error(`--recording: expected auto, on or off, got ${JSON.stringify(values.recording)}`);
   const variant = (values.variant ?? 'audio20') as Variant;
   if (!VARIANTS.includes(variant)) throw new Error(`--variant: expected one of ${VARIANTS.join(', ')}, got ${JSON.stringify(values.variant)}`);
   const only = values.only;
@@ -1089,7 +1096,8 @@ export function parsePerfArgs(argv: readonly string[]): PerfOptions | 'help' {
     baselineCpuProfDir: values['baseline-cpu-prof'] === undefined ? undefined : resolve(values['baseline-cpu-prof']),
     seed: int('seed', values.seed, 1, 0),
     spreadSeconds: values.spread === undefined ? undefined : int('spread', values.spread, 0, 0),
-    connectorEnv: envPairs(values.env),
+    recording,
+    connectorEnv: { RECORDING: recording, ...envPairs(values.env) },
     connectorNodeArgs: values['node-arg'] ?? [],
     baselineNodeArgs: values['baseline-node-arg'] ?? [],
     rssIntervalMs: 2000,

@@ -7,6 +7,8 @@ import { FileSink } from '../sinks/fileSink.ts';
 import { measureMediaOnDisk, type MediaBytesOnDisk } from '../sinks/outputOnDisk.ts';
 import { RedisStreamPublisher } from '../sinks/redisStreamPublisher.ts';
 import { RedisStreamSink } from '../sinks/redisStreamSink.ts';
+import { recordingWanted } from '../sinks/recording/recordingPolicy.ts';
+import { RecordingSink } from '../sinks/recording/recordingSink.ts';
 import { StallingSink } from '../sinks/stallingSink.ts';
 import { planStreamOutput } from '../sinks/streamContinuation.ts';
 import { streamDirectory } from '../sinks/streamDirectory.ts';
@@ -134,7 +136,17 @@ function startStream(start: StreamStart, resume: (ResumeFrom & { readonly onDisk
     });
   if (redisSink !== undefined) redisSinks.set(start.rtmsStreamId, redisSink);
   const stall = config.debugSinkStall;
-  const sink = stall === undefined ? fileSink : new StallingSink({ inner: fileSink, ...stall });
+  const recorded = recordingWanted(config.output.recording, config.media)
+    ? new RecordingSink({
+        inner: fileSink,
+        directory: plan.directory,
+        previousFiles: continued?.files ?? [],
+        fillAudioGaps: config.media.audio.gapFill === 'silence',
+        flushIntervalMs: config.output.flushIntervalMs,
+        logger: streamLogger,
+      })
+    : fileSink;
+  const sink = stall === undefined ? recorded : new StallingSink({ inner: recorded, ...stall });
   const session = new StreamSession({
     start,
     config,

@@ -6,6 +6,7 @@ import { expect } from 'vitest';
 import type { Credentials } from '../../src/config.ts';
 import { ConnectorProcess, connectorEnv } from '../support/connectorProcess.ts';
 import { countVideoFrames, ffprobe, probeAudio } from '../support/ffprobe.ts';
+import { probeRecording } from '../support/recordingProbe.ts';
 import { readWavData } from '../support/wavReader.ts';
 import { streamDirectory } from '../../src/sinks/streamDirectory.ts';
 import type { SimulatedStream } from 'rtms-simulator';
@@ -78,6 +79,9 @@ async function expectValidFile(path: string, name: string): Promise<void> {
     expect((await probeAudio(path)).codec).toBe('pcm_s16le');
   } else if (name.endsWith('.h264')) {
     if ((await stat(path)).size > 0) expect((await countVideoFrames(path)).codec).toBe('h264');
+  } else if (name.endsWith('.mkv')) {
+    // The synced recording: ffprobe reads every track without a complaint.
+    expect((await probeRecording(path)).tracks.length, `${name} has no track`).toBeGreaterThan(0);
   } else if (name.endsWith('.jsonl')) {
     // An index is read after its WAV's header: the header is written after the index.
     const claimed = name.endsWith('.wav.index.jsonl') ? 44 + (await readWavData(path.slice(0, -'.index.jsonl'.length))).data.length : 0;

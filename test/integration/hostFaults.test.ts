@@ -5,6 +5,7 @@ import { streamDirectory } from '../../src/sinks/streamDirectory.ts';
 import { startSimulator } from 'rtms-simulator';
 import { mountSmallTmpfs } from '../support/smallTmpfs.ts';
 import { randomCredentials } from './connectorHarness.ts';
+import { recordingAudioBytes } from '../support/recordingProbe.ts';
 import { expectAccounted, expectValidFiles, mixedAudio, readStreamJson, startConnectorOn, untilAudioBytes } from './hostFaultTools.ts';
 
 /**
@@ -87,6 +88,14 @@ describe('host faults: full disk', () => {
       process.stdout.write(`dropped per kind: ${JSON.stringify(Object.fromEntries(Object.entries(media).map(([kind, c]) => [kind, { received: c.framesReceived, dropped: c.framesDropped }])))}\n`);
       expect(streamJson).toMatchObject({ state: 'ended', sink: { state: 'closed', health: 'ok', error: { code: 'ENOSPC' } } });
       expect(ended['sink']).toMatchObject({ state: 'ok', lastError: { code: 'ENOSPC' } });
+      // The recording rode the fault out in memory (its bound is 4 MiB): one part, no failure,
+      // and every audio frame the sink was given, byte for byte (the WAV lost the fault window).
+      expect(streamJson['recording']).toMatchObject({ parts: [{ file: 'recording.mkv' }], failures: {} });
+      const recorded = await recordingAudioBytes(join(directory, 'recording.mkv'));
+      expect(recorded.length).toBeGreaterThanOrEqual(written.length);
+      const recording = streamJson['recording'] as { frames: { audio: { written: number } } };
+      // Unless the stream's own buffer evicted frames before the sink, that is all the audio sent.
+      if (recording.frames.audio.written === media['audio']!.framesReceived) expect(recorded.equals(sent)).toBe(true);
     } finally {
       await simulator.close();
       await connector.stop('SIGTERM');

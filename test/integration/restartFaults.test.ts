@@ -60,6 +60,8 @@ describe('host faults: restart and late webhooks', () => {
       const files = after['files'] as string[];
       // Earlier parts stay listed; the second run writes the next part beside them.
       expect(files).toEqual(expect.arrayContaining(['stream.json', 'events.jsonl', 'audio.wav', 'audio.part2.wav', 'video.h264', 'transcript.jsonl']));
+      // The killed run's recording stays as it was left (checked by expectValidFiles); the second run's is the next part.
+      expect(after['recording']).toMatchObject({ parts: [{ file: 'recording.part2.mkv', tracks: ['audio', 'video'] }] });
       expect(after).toMatchObject({ state: 'ended', createdAt: before['createdAt'], liveAt: before['liveAt'] });
       expect(after['reconnects']).toBeGreaterThanOrEqual(1);
       const audioBefore = (before['media'] as Record<string, { framesReceived: number; framesWritten: number }>)['audio']!;

@@ -1,6 +1,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { countVideoFrames, probeAudio } from './ffprobe.ts';
+import { describeRecording, probeRecording } from './recordingProbe.ts';
 import { readWavData } from './wavReader.ts';
 
 /**
@@ -19,6 +20,8 @@ export interface StreamOutputReport {
   readonly eventLines: number;
   /** Files ffprobe decoded without complaint. */
   readonly probedFiles: readonly string[];
+  /** Each synced recording part (`recording*.mkv`) with ffprobe's summary, when `probe` is set. */
+  readonly recordings: ReadonlyArray<{ readonly file: string; readonly summary: string }>;
   /** Everything that is wrong: unreadable files, ffprobe complaints. Empty when all is well. */
   readonly problems: readonly string[];
 }
@@ -62,9 +65,20 @@ export async function inspectStreamOutput(directory: string, options: { probe: b
     }
   }
 
+  const recordings: Array<{ file: string; summary: string }> = [];
+  for (const file of options.probe ? files.filter((name) => /(^|\/)recording(\.part\d+)?\.mkv$/.test(name)) : []) {
+    try {
+      recordings.push({ file, summary: describeRecording(await probeRecording(join(directory, file))) });
+      probedFiles.push(file);
+    } catch (error) {
+      problems.push(`${file}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
   return {
     directory,
     state,
+    recordings,
     files,
     audioSeconds,
     videoFrames,

@@ -25,7 +25,7 @@ describe('loadConfig', () => {
     expect(config.workerThreads).toBeGreaterThan(0);
     expect(config.maxStreams).toBeGreaterThan(0);
     expect(Object.isFrozen(config.media.audio)).toBe(true);
-    expect(config.output).toEqual({ flushIntervalMs: 1000, streamJsonIntervalMs: 5000, maxOpenSpeakerFiles: 64 });
+    expect(config.output).toEqual({ flushIntervalMs: 1000, streamJsonIntervalMs: 5000, maxOpenSpeakerFiles: 64, recording: 'auto' });
     // Bounds on what a bad RTMS server can make a stream hold (docs/security.md#bad-rtms-server).
     expect(config.rtms).toMatchObject({ maxMessageBytes: 32 * 1024 * 1024, rejoinBudget: 20, rejoinBudgetWindowMs: 600_000, maxParticipants: 10_000 });
     expect(config.heapGrowingPercent).toBe(100);
@@ -39,6 +39,11 @@ describe('loadConfig', () => {
     ]);
     expect(loadConfig({ ...required, V8_HEAP_GROWING_PERCENT: '0' }).heapGrowingPercent).toBe(0);
     expect(loadConfig({ ...required, WORKER_SEMI_SPACE_MB: '0' }).workerSemiSpaceMb).toBe(0);
+  });
+
+  it('reads RECORDING as auto, on or off, naming the choices otherwise', () => {
+    expect(loadConfig({ ...required, RECORDING: 'off' }).output.recording).toBe('off');
+    expect(problemsOf({ ...required, RECORDING: 'yes' })).toEqual([expect.stringMatching(/^RECORDING: expected one of auto, on, off/)]);
   });
 
   it('reads DEBUG_WORKER_CRASH as a list of <workerId>:<afterMs>', () => {
