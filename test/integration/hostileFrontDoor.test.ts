@@ -11,6 +11,7 @@ import { fileSafeId } from '../../src/sinks/fileSafeId.ts';
 import { oldHashCollision, oldName } from '../unit/sinks/oldFileSafeId.ts';
 import { expectAudioIdentical, expectEveryFrameAccounted, randomCredentials, startRig, waitUntilEnded, type Rig } from './connectorHarness.ts';
 import { eventually } from '../support/eventually.ts';
+import { retryingFetch } from '../support/retryingFetch.ts';
 
 /**
  * The HTTP side of hostile input, against a real connector process: crafted requests over
@@ -35,7 +36,7 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
 
 /** Sample lines of /metrics whose name is `name` exactly, as `{labels: value}`. */
 async function samples(rig: Rig, name: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${rig.connector.baseUrl}/metrics`)).text();
+  const text = await (await retryingFetch(`${rig.connector.baseUrl}/metrics`)).text();
   const found = new Map<string, number>();
   for (const line of text.split('\n')) {
     const match = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);

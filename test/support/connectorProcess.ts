@@ -3,6 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Credentials } from '../../src/config.ts';
+import { retryingFetch } from './retryingFetch.ts';
 
 /**
  * Runs the real connector (`src/main.ts`) as a child process, for the demo and the
@@ -128,7 +129,7 @@ export class ConnectorProcess {
 
   /** GET an admin route with the configured bearer token; returns status and parsed JSON. */
   async admin(path: string, method: 'GET' | 'DELETE' = 'GET'): Promise<{ status: number; body: Record<string, unknown> }> {
-    const response = await fetch(`${this.internalBaseUrl ?? this.baseUrl}${path}`, {
+    const response = await retryingFetch(`${this.internalBaseUrl ?? this.baseUrl}${path}`, {
       method,
       headers: this.#adminToken ? { authorization: `Bearer ${this.#adminToken}` } : {},
     });
