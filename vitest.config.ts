@@ -14,9 +14,23 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'packages/*/test/unit/**/*.test.ts'], testTimeout: 5_000, hookTimeout: 5_000, isolate: false },
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts', 'packages/*/test/unit/**/*.test.ts'],
+          testTimeout: 5_000,
+          hookTimeout: 5_000,
+          isolate: false,
+        },
       },
-      { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts', 'packages/*/test/integration/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 30_000 } },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts', 'packages/*/test/integration/**/*.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
     ],
   },
 });

@@ -296,7 +296,13 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
       // Runs of 4 minutes or more keep the windows out of the RSS verdict's minutes (minute 2
       // and the last one): a full disk makes every stream buffer up to BUFFER_HIGH_WATER_BYTES.
       const rssMinutes = durationMs >= 240_000;
-      const plan = planDiskFullWindows(seed, rssMinutes ? 125_000 : startSpreadMs + 5000, rssMinutes ? durationMs - 75_000 : durationMs - 10_000, diskFull, durationMs);
+      const plan = planDiskFullWindows(
+        seed,
+        rssMinutes ? 125_000 : startSpreadMs + 5000,
+        rssMinutes ? durationMs - 75_000 : durationMs - 10_000,
+        diskFull,
+        durationMs,
+      );
       diskFullRunner = new DiskFullRunner(disk, plan, runStartedAt, progress);
       progress(`  disk-full windows planned at t=${plan.map((w) => `${(w.atMs / 1000).toFixed(0)} s (${(w.lengthMs / 1000).toFixed(1)} s)`).join(', ')}`);
     }
@@ -309,7 +315,9 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
       const ended = streams.filter((stream) => stream.state === 'ended').length;
       const applied = streams.reduce((sum, stream) => sum + stream.chaos.applied(), 0);
       const rss = sampler?.samples.at(-1)?.rssBytes;
-      progress(`  t=${Math.round((Date.now() - runStartedAt) / 1000)} s: ${ended}/${streamCount} ended, ${applied} chaos injections, connector RSS ${rss === undefined ? '?' : `${(rss / 2 ** 20).toFixed(0)} MiB`}`);
+      progress(
+        `  t=${Math.round((Date.now() - runStartedAt) / 1000)} s: ${ended}/${streamCount} ended, ${applied} chaos injections, connector RSS ${rss === undefined ? '?' : `${(rss / 2 ** 20).toFixed(0)} MiB`}`,
+      );
     }, 30_000);
     try {
       await Promise.all(streams.map((stream) => stream.whenEnded()));
@@ -325,7 +333,18 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
     const perStream: StreamReport[] = [];
     const streamStates: Record<string, number> = {};
     const byRejoin: Record<string, number> = {};
-    const frames: Record<string, { received: number; written: number; dropped: Record<string, number>; unaccounted: number; sentValid: number; sentMalformed: number; oversizedLost: number }> = {};
+    const frames: Record<
+      string,
+      {
+        received: number;
+        written: number;
+        dropped: Record<string, number>;
+        unaccounted: number;
+        sentValid: number;
+        sentMalformed: number;
+        oversizedLost: number;
+      }
+    > = {};
     for (const kind of MEDIA_KINDS) frames[kind] = { received: 0, written: 0, dropped: {}, unaccounted: 0, sentValid: 0, sentMalformed: 0, oversizedLost: 0 };
     const problems: string[] = [];
     let reconnects = 0;
@@ -343,7 +362,9 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
       try {
         snapshot = await connector.waitForStream(id, (s) => s['active'] === false, 60_000);
       } catch (error) {
-        problems.push(`stream ${id}: still active at the connector 60 s after the stand-in ended it (${error instanceof Error ? error.message.slice(0, 300) : String(error)})`);
+        problems.push(
+          `stream ${id}: still active at the connector 60 s after the stand-in ended it (${error instanceof Error ? error.message.slice(0, 300) : String(error)})`,
+        );
       }
       let streamJson: StreamJson = {};
       try {
@@ -380,7 +401,9 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
         if (kind === 'audio') audioBytesWritten += counters?.bytesWritten ?? 0;
         if (received !== written + droppedTotal) streamProblems.push(`${kind}: received ${received} != written ${written} + dropped ${droppedTotal}`);
         if (sentValid + sentMalformed !== received) {
-          streamProblems.push(`${kind}: stand-in sent ${sentValid} valid + ${sentMalformed} malformed = ${sentValid + sentMalformed}, connector received ${received}`);
+          streamProblems.push(
+            `${kind}: stand-in sent ${sentValid} valid + ${sentMalformed} malformed = ${sentValid + sentMalformed}, connector received ${received}`,
+          );
         }
       }
       if (state !== 'ended') streamProblems.push(`ended in state ${state}${snapshot?.['failure'] ? ` (${JSON.stringify(snapshot['failure'])})` : ''}`);
@@ -439,7 +462,8 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
     const unaccounted = Object.values(kindReports).reduce((sum, kind) => sum + Math.abs(kind.unaccounted), 0);
     const unexplained = Object.values(kindReports).reduce((sum, kind) => sum + Math.abs(kind.unexplained), 0);
     if (unaccounted !== 0) problems.unshift(`${unaccounted} frame(s) unaccounted for (received - written - dropped != 0)`);
-    if (unexplained !== 0) problems.unshift(`${unexplained} frame(s) sent by the stand-in and not received by the connector (or the reverse) without a counted cause`);
+    if (unexplained !== 0)
+      problems.unshift(`${unexplained} frame(s) sent by the stand-in and not received by the connector (or the reverse) without a counted cause`);
 
     const applied: Record<string, number> = {};
     const skipped: Record<string, number> = {};
@@ -633,7 +657,11 @@ export function formatChaosSoakReport(report: ChaosSoakReport): string {
     `chaos soak: ${config.streams} streams x ${(config.durationMs / 60_000).toFixed(1)} min, seed ${config.seed}, ` +
       `${config.chaos.ratePerMinute} injections/stream/min; wall ${report.wallSeconds} s`,
   );
-  lines.push(`streams: ${Object.entries(report.streamStates).map(([state, count]) => `${count} ${state}`).join(', ')}`);
+  lines.push(
+    `streams: ${Object.entries(report.streamStates)
+      .map(([state, count]) => `${count} ${state}`)
+      .join(', ')}`,
+  );
   lines.push('');
   lines.push(
     table(
@@ -644,7 +672,13 @@ export function formatChaosSoakReport(report: ChaosSoakReport): string {
   lines.push('');
   lines.push(`reconnects: ${report.reconnects.total}`);
   const rejoins = Object.entries(report.reconnects.byRejoin).sort(([a], [b]) => a.localeCompare(b));
-  if (rejoins.length > 0) lines.push(table(['rejoin (scope/trigger)', 'count'], rejoins.map(([key, count]) => [key, String(count)])));
+  if (rejoins.length > 0)
+    lines.push(
+      table(
+        ['rejoin (scope/trigger)', 'count'],
+        rejoins.map(([key, count]) => [key, String(count)]),
+      ),
+    );
   lines.push('');
   lines.push(
     table(
@@ -653,7 +687,9 @@ export function formatChaosSoakReport(report: ChaosSoakReport): string {
         kind,
         String(k.received),
         String(k.written),
-        Object.entries(k.dropped).map(([reason, count]) => `${reason} ${count}`).join(', ') || '0',
+        Object.entries(k.dropped)
+          .map(([reason, count]) => `${reason} ${count}`)
+          .join(', ') || '0',
         String(k.unaccounted),
         String(k.sentValid),
         String(k.sentMalformed),
@@ -674,7 +710,9 @@ export function formatChaosSoakReport(report: ChaosSoakReport): string {
         `; tmpfs ${mib(d.tmpfsBytes)}, output ${mib(d.outputBytes)} at the end`,
     );
     lines.push(
-      `  sink_error drops: ${Object.entries(d.sinkErrorDrops).map(([kind, count]) => `${kind} ${count}`).join(', ')}; ` +
+      `  sink_error drops: ${Object.entries(d.sinkErrorDrops)
+        .map(([kind, count]) => `${kind} ${count}`)
+        .join(', ')}; ` +
         `${d.streamsThatHitEnospc} stream(s) saw ENOSPC; files failing ${d.fileFailures}, recovered ${d.fileRecoveries}, lost ${d.filesLost} (continued in a new part); ` +
         `${report.filesChecked} files checked`,
     );
@@ -688,7 +726,9 @@ export function formatChaosSoakReport(report: ChaosSoakReport): string {
   const rejections = Object.entries(s.handshakeRejections);
   if (rejections.length > 0) lines.push(`handshakes refused: ${rejections.map(([key, count]) => `${key} x${count}`).join(', ')}`);
   lines.push('');
-  lines.push(`connector RSS every ${report.rss.intervalMs / 1000} s: ${report.rss.samples.map((sample) => `${sample.atS.toFixed(0)}s ${mib(sample.rssBytes)}`).join(' | ')}`);
+  lines.push(
+    `connector RSS every ${report.rss.intervalMs / 1000} s: ${report.rss.samples.map((sample) => `${sample.atS.toFixed(0)}s ${mib(sample.rssBytes)}`).join(' | ')}`,
+  );
   lines.push(
     `RSS minute 2 ${mib(report.rss.minute2MeanBytes)}, last minute ${mib(report.rss.lastMinuteMeanBytes)}, change ${
       report.rss.changePercent === undefined ? '-' : `${report.rss.changePercent.toFixed(1)} %`
@@ -723,7 +763,10 @@ export function formatChaosSoakReport(report: ChaosSoakReport): string {
     for (const problem of report.problems.slice(0, 50)) lines.push(`  - ${problem}`);
     if (report.problems.length > 50) lines.push(`  … ${report.problems.length - 50} more in the JSON`);
   }
-  if (report.outputDir !== undefined) lines.push(`output kept in ${report.outputDir}${report.diskFull.tmpfsBytes === undefined ? '' : ' (a tmpfs: umount it when done)'}, connector log ${report.connectorLog}`);
+  if (report.outputDir !== undefined)
+    lines.push(
+      `output kept in ${report.outputDir}${report.diskFull.tmpfsBytes === undefined ? '' : ' (a tmpfs: umount it when done)'}, connector log ${report.connectorLog}`,
+    );
   return lines.join('\n');
 }
 
@@ -791,7 +834,8 @@ export async function chaosSoakMain(argv: readonly string[]): Promise<number> {
     const text = values[name];
     if (typeof text !== 'string') return fallback;
     const value = Number(text);
-    if (!Number.isFinite(value) || value < min || value > max) throw new RangeError(`--${name}: expected a number from ${min} to ${max}, got ${JSON.stringify(text)}`);
+    if (!Number.isFinite(value) || value < min || value > max)
+      throw new RangeError(`--${name}: expected a number from ${min} to ${max}, got ${JSON.stringify(text)}`);
     return value;
   };
   let options: ChaosSoakOptions;

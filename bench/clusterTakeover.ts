@@ -36,7 +36,12 @@ interface RunResult {
   readonly killed: { readonly streams: number; readonly figures: readonly StreamFigure[] };
   readonly handOff: { readonly streams: number; readonly figures: readonly StreamFigure[]; readonly exitMs: number };
   readonly redisRestart: { readonly leasesReacquiredMs: number; readonly streamsKept: boolean };
-  readonly steady: { readonly requestsPerSecond: number; readonly executedPerSecond: number; readonly scriptUsecPerCall: number; readonly bytesPerStream: number };
+  readonly steady: {
+    readonly requestsPerSecond: number;
+    readonly executedPerSecond: number;
+    readonly scriptUsecPerCall: number;
+    readonly bytesPerStream: number;
+  };
   readonly duplicates: number;
 }
 
@@ -92,7 +97,12 @@ async function memoryPerStream(rig: ClusterRig, streams: readonly SimulatedStrea
 }
 
 /** Moves streams off `index` (kill or SIGTERM) and measures each one. */
-async function moveOff(rig: ClusterRig, index: number, signal: NodeJS.Signals, streams: readonly SimulatedStream[]): Promise<{ figures: StreamFigure[]; exitMs: number }> {
+async function moveOff(
+  rig: ClusterRig,
+  index: number,
+  signal: NodeJS.Signals,
+  streams: readonly SimulatedStream[],
+): Promise<{ figures: StreamFigure[]; exitMs: number }> {
   const owned: SimulatedStream[] = [];
   for (const stream of streams) if ((await rig.ownerOf(stream.rtmsStreamId)) === index) owned.push(stream);
   const readyBefore = new Map(owned.map((stream) => [stream, stream.readyCount]));
@@ -209,8 +219,14 @@ export async function clusterTakeoverMain(argv: readonly string[]): Promise<numb
     ['SIGKILL: media flowing again', `${killMedia.min} / ${killMedia.median} / ${killMedia.max} ms`],
     ['SIGTERM hand-off: media flowing on the peer', `${termMedia.min} / ${termMedia.median} / ${termMedia.max} ms`],
     ['SIGTERM: replica exit after signal', `${stats(runs.map((run) => run.handOff.exitMs)).median} ms (median)`],
-    ['Redis restart (empty): leases re-acquired', `${restart.min} / ${restart.median} / ${restart.max} ms; streams kept: ${runs.every((run) => run.redisRestart.streamsKept)}`],
-    ['steady Redis load', `${steady?.requestsPerSecond ?? 0} requests/s (${steady?.executedPerSecond ?? 0} commands/s incl. inside scripts), ${steady?.scriptUsecPerCall ?? 0} µs per script`],
+    [
+      'Redis restart (empty): leases re-acquired',
+      `${restart.min} / ${restart.median} / ${restart.max} ms; streams kept: ${runs.every((run) => run.redisRestart.streamsKept)}`,
+    ],
+    [
+      'steady Redis load',
+      `${steady?.requestsPerSecond ?? 0} requests/s (${steady?.executedPerSecond ?? 0} commands/s incl. inside scripts), ${steady?.scriptUsecPerCall ?? 0} µs per script`,
+    ],
     ['Redis memory per stream', `${steady?.bytesPerStream ?? 0} bytes (lease, record, fence)`],
     ['duplicate signaling connections', String(runs.reduce((sum, run) => sum + run.duplicates, 0))],
   ];

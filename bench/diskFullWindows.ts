@@ -144,7 +144,9 @@ export class DiskFullRunner {
         freedAt: new Date(freedAt).toISOString(),
       };
       this.windows.push(entry);
-      progress(`  disk full at t=${entry.fullAtS} s for ${entry.fullSeconds} s (ballast ${(ballastBytes / 2 ** 20).toFixed(0)} MiB, written in ${entry.fillMs} ms)`);
+      progress(
+        `  disk full at t=${entry.fullAtS} s for ${entry.fullSeconds} s (ballast ${(ballastBytes / 2 ** 20).toFixed(0)} MiB, written in ${entry.fillMs} ms)`,
+      );
     }
   }
 

@@ -36,7 +36,11 @@ export async function readConnectorMemory(metricsUrl: string): Promise<{ heapUse
     const samples = parsePrometheusText(await (await fetch(metricsUrl)).text());
     const totals = { heapUsedBytes: 0, heapTotalBytes: 0, externalBytes: 0 };
     const field = { heap_used: 'heapUsedBytes', heap_total: 'heapTotalBytes', external: 'externalBytes' } as const;
-    const mainThread = { nodejs_heap_size_used_bytes: 'heap_used', nodejs_heap_size_total_bytes: 'heap_total', nodejs_external_memory_bytes: 'external' } as const;
+    const mainThread = {
+      nodejs_heap_size_used_bytes: 'heap_used',
+      nodejs_heap_size_total_bytes: 'heap_total',
+      nodejs_external_memory_bytes: 'external',
+    } as const;
     for (const sample of samples) {
       const type = sample.name === 'rtms_worker_memory_bytes' ? sample.labels['type'] : mainThread[sample.name as keyof typeof mainThread];
       if (type !== undefined && type in field) totals[field[type as keyof typeof field]] += sample.value;
@@ -87,7 +91,9 @@ export class RssSampler {
 
 /** Mean RSS of the samples taken in [fromS, toS), bytes; undefined when there are none. */
 export function meanRss(samples: readonly RssSample[], fromS: number, toS: number): number | undefined {
-  const values = samples.filter((sample) => sample.atS >= fromS && sample.atS < toS && sample.rssBytes !== undefined).map((sample) => sample.rssBytes as number);
+  const values = samples
+    .filter((sample) => sample.atS >= fromS && sample.atS < toS && sample.rssBytes !== undefined)
+    .map((sample) => sample.rssBytes as number);
   return values.length === 0 ? undefined : values.reduce((sum, value) => sum + value, 0) / values.length;
 }
 

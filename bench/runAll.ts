@@ -11,7 +11,10 @@ import { perfMain } from './perf/perfBench.ts';
 
 const BENCHMARKS: Readonly<Record<string, { readonly description: string; readonly run: (argv: readonly string[]) => Promise<number> }>> = {
   chaos: { description: 'chaos soak: the connector against the Zoom stand-in in chaos mode (default 50 streams x 10 min)', run: chaosSoakMain },
-  fscost: { description: 'CPU per file call of the file sink, in place and through the thread pool (header rewrite, audio flush, stream.json)', run: fsCallCostMain },
+  fscost: {
+    description: 'CPU per file call of the file sink, in place and through the thread pool (header rewrite, audio flush, stream.json)',
+    run: fsCallCostMain,
+  },
   perf: { description: 'cost floor: the connector against a bare RTMS client under the same load (CPU per frame, latency, RSS, ramp)', run: perfMain },
   takeover: { description: 'multi-replica takeover: SIGKILL and SIGTERM of replicas sharing a Redis, time to media flowing again', run: clusterTakeoverMain },
 };
@@ -21,7 +24,11 @@ export async function runAll(argv: readonly string[]): Promise<number> {
   const names = firstFlag < 0 ? [...argv] : argv.slice(0, firstFlag);
   const flags = firstFlag < 0 ? [] : argv.slice(firstFlag);
   if (names.includes('help') || (names.length === 0 && (flags.includes('--help') || flags.includes('-h')))) {
-    process.stdout.write(`Usage: npm run bench [-- NAME... [flags]]\n\nBenchmarks:\n${Object.entries(BENCHMARKS).map(([name, b]) => `  ${name.padEnd(8)} ${b.description}`).join('\n')}\n\n'npm run bench -- NAME --help' lists a benchmark's flags.\n`);
+    process.stdout.write(
+      `Usage: npm run bench [-- NAME... [flags]]\n\nBenchmarks:\n${Object.entries(BENCHMARKS)
+        .map(([name, b]) => `  ${name.padEnd(8)} ${b.description}`)
+        .join('\n')}\n\n'npm run bench -- NAME --help' lists a benchmark's flags.\n`,
+    );
     return 0;
   }
   const unknown = names.filter((name) => !(name in BENCHMARKS));

@@ -76,10 +76,7 @@ async function main(): Promise<number> {
         probe ? (report.problems.length === 0 ? `ok (${report.probedFiles.length})` : 'FAILED') : 'skipped',
       ]);
     }
-    printTable(
-      ['product', 'stream', 'state', 'files', 'audio s', 'audio = sent', 'video frames', 'transcript', 'chat', 'ffprobe'],
-      rows,
-    );
+    printTable(['product', 'stream', 'state', 'files', 'audio s', 'audio = sent', 'video frames', 'transcript', 'chat', 'ffprobe'], rows);
     for (const line of recordings) console.log(line);
     if (!probe) console.log('ffprobe is not installed: decoder checks skipped (apt-get install ffmpeg)');
     console.log(healthy ? 'demo passed: every stream ended with complete, valid files' : 'demo FAILED: see above');

@@ -21,9 +21,7 @@ export async function prepareDemoOutputDirectory(cwd: string = process.cwd()): P
   });
   if (entries.length > 0) {
     if (!entries.includes(MARKER)) {
-      throw new DemoDirectoryNotOwnedError(
-        `${directory} exists and was not made by the demo; move it away to run the demo (nothing was deleted)`,
-      );
+      throw new DemoDirectoryNotOwnedError(`${directory} exists and was not made by the demo; move it away to run the demo (nothing was deleted)`);
     }
     await rm(directory, { recursive: true, force: true });
   }

@@ -26,7 +26,9 @@ const { values } = parseArgs({
 const token = values.token ?? process.env['RTMS_TOKEN'];
 const waitMs = Number(values['wait-ms']);
 if (token === undefined || !Number.isFinite(waitMs) || waitMs < 0) {
-  process.stderr.write('usage: liveConsumer --token <CONSUMER_TOKEN or ADMIN_TOKEN> [--url http://127.0.0.1:8080] [--stream <id>] [--media audio,transcript] [--wait-ms 30000]\n');
+  process.stderr.write(
+    'usage: liveConsumer --token <CONSUMER_TOKEN or ADMIN_TOKEN> [--url http://127.0.0.1:8080] [--stream <id>] [--media audio,transcript] [--wait-ms 30000]\n',
+  );
   process.exit(2);
 }
 const wsBase = values.url.replace(/^http/, 'ws').replace(/\/+$/, '');
@@ -69,7 +71,9 @@ function waitForStream(wanted: string | undefined): Promise<string | undefined> 
         if (wanted === undefined || entry.rtmsStreamId === wanted) return done(entry.rtmsStreamId);
       }
     });
-    process.stderr.write(wanted === undefined ? `waiting up to ${waitMs} ms for a stream to start...\n` : `waiting up to ${waitMs} ms for stream ${wanted}...\n`);
+    process.stderr.write(
+      wanted === undefined ? `waiting up to ${waitMs} ms for a stream to start...\n` : `waiting up to ${waitMs} ms for stream ${wanted}...\n`,
+    );
   });
 }
 
@@ -111,7 +115,8 @@ if (streamId === undefined) {
 let code = await follow(streamId);
 if (code === 404) {
   // Not active (yet): it may be about to start.
-  if ((await waitForStream(streamId)) === undefined) fail(`stream ${streamId} does not exist on ${values.url}: not active, and it did not start within ${waitMs} ms`);
+  if ((await waitForStream(streamId)) === undefined)
+    fail(`stream ${streamId} does not exist on ${values.url}: not active, and it did not start within ${waitMs} ms`);
   code = await follow(streamId);
   if (code === 404) fail(`stream ${streamId} ended before it could be followed`);
 }

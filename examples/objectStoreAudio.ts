@@ -28,7 +28,9 @@ const { values } = parseArgs({
 });
 const location = /^s3:\/\/([^/]+)\/?(.*)$/.exec(values.url ?? '');
 if (location === null || values.stream === undefined || values.out === undefined) {
-  process.stderr.write('usage: objectStoreAudio --url s3://bucket/prefix --stream <name> --out <file.wav> [--endpoint URL] [--sample-rate 16000] [--channels 1]\n');
+  process.stderr.write(
+    'usage: objectStoreAudio --url s3://bucket/prefix --stream <name> --out <file.wav> [--endpoint URL] [--sample-rate 16000] [--channels 1]\n',
+  );
   process.exit(2);
 }
 const bucket = location[1] ?? '';
@@ -58,7 +60,7 @@ async function get(key: string): Promise<Buffer> {
 
 /** The PCM after a WAV's `data` chunk header (the header may be stale in a file that was cut short). */
 function pcmOf(wav: Buffer): Buffer {
-  for (let offset = 12; offset + 8 <= wav.length; ) {
+  for (let offset = 12; offset + 8 <= wav.length;) {
     const id = wav.toString('latin1', offset, offset + 4);
     const size = wav.readUInt32LE(offset + 4);
     if (id === 'data') return wav.subarray(offset + 8);
@@ -73,7 +75,9 @@ function pcmOf(wav: Buffer): Buffer {
  * A hole ends the file there.
  */
 async function fromParts(keys: string[]): Promise<Buffer> {
-  const ranges = keys.map((key) => ({ key, start: Number(/(\d{15})-\d{15}$/.exec(key)?.[1]), end: Number(/-(\d{15})$/.exec(key)?.[1]) })).sort((a, b) => a.start - b.start || b.end - a.end);
+  const ranges = keys
+    .map((key) => ({ key, start: Number(/(\d{15})-\d{15}$/.exec(key)?.[1]), end: Number(/-(\d{15})$/.exec(key)?.[1]) }))
+    .sort((a, b) => a.start - b.start || b.end - a.end);
   const chunks: Buffer[] = [];
   let covered = 0;
   for (const range of ranges) {
@@ -86,7 +90,8 @@ async function fromParts(keys: string[]): Promise<Buffer> {
 }
 
 /** `audio.wav` → 1, `audio.part2.wav` → 2 (mixed audio only). */
-const partNumber = (file: string): number | undefined => (file === 'audio.wav' ? 1 : Number(/^audio\.part(\d+)\.wav$/.exec(file)?.[1] ?? Number.NaN) || undefined);
+const partNumber = (file: string): number | undefined =>
+  file === 'audio.wav' ? 1 : Number(/^audio\.part(\d+)\.wav$/.exec(file)?.[1] ?? Number.NaN) || undefined;
 
 const files = new Map<string, { attempt: number; part: number; final: boolean; parts: string[] }>();
 for (const key of await listAll()) {

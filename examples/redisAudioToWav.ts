@@ -28,7 +28,9 @@ const { values } = parseArgs({
 });
 const waitMs = Number(values['wait-ms']);
 if (values.stream === undefined || values.out === undefined || !Number.isFinite(waitMs) || waitMs < 0) {
-  process.stderr.write('usage: redisAudioToWav --stream <rtms_stream_id> --out <file.wav> [--redis-url URL] [--sample-rate 16000] [--channels 1] [--user 0] [--wait-ms 30000]\n');
+  process.stderr.write(
+    'usage: redisAudioToWav --stream <rtms_stream_id> --out <file.wav> [--redis-url URL] [--sample-rate 16000] [--channels 1] [--user 0] [--wait-ms 30000]\n',
+  );
   process.exit(2);
 }
 const streamId = values.stream;

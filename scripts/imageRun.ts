@@ -125,7 +125,9 @@ async function checkContents(image: string): Promise<void> {
   );
   const missing = production.map(([path]) => path).filter((path) => !installed.has(path));
   check(missing.length === 0, `production dependencies missing from the image: ${missing.join(', ')}`);
-  report(`contents: USER node (uid 1000), ${APP} = dist, node_modules, package.json; ${installed.size} production packages, none of ${dev.length} dev packages; no stand-in or demo code (${workspaces.join(', ')} left out)`);
+  report(
+    `contents: USER node (uid 1000), ${APP} = dist, node_modules, package.json; ${installed.size} production packages, none of ${dev.length} dev packages; no stand-in or demo code (${workspaces.join(', ')} left out)`,
+  );
 }
 
 async function main(image: string): Promise<void> {
@@ -148,14 +150,28 @@ async function main(image: string): Promise<void> {
     // reached, and the simulator its webhook. The stand-in's signaling host is 127.0.0.1, hence
     // RTMS_ALLOWED_HOSTS=* (a setting that, where it does not exist, is ignored).
     await docker(
-      'run', '--detach', '--name', name, '--network', 'host', '--stop-timeout', String(STOP_TIMEOUT_S),
-      '--volume', `${volume}:/data`,
-      '--env', `PORT=${port}`,
-      '--env', `ZM_RTMS_CLIENT=${credentials.clientId}`,
-      '--env', `ZM_RTMS_SECRET=${credentials.clientSecret}`,
-      '--env', `ZM_WEBHOOK_SECRET_TOKEN=${credentials.webhookSecretToken}`,
-      '--env', 'RTMS_ALLOWED_HOSTS=*',
-      '--env', 'WORKER_THREADS=2',
+      'run',
+      '--detach',
+      '--name',
+      name,
+      '--network',
+      'host',
+      '--stop-timeout',
+      String(STOP_TIMEOUT_S),
+      '--volume',
+      `${volume}:/data`,
+      '--env',
+      `PORT=${port}`,
+      '--env',
+      `ZM_RTMS_CLIENT=${credentials.clientId}`,
+      '--env',
+      `ZM_RTMS_SECRET=${credentials.clientSecret}`,
+      '--env',
+      `ZM_WEBHOOK_SECRET_TOKEN=${credentials.webhookSecretToken}`,
+      '--env',
+      'RTMS_ALLOWED_HOSTS=*',
+      '--env',
+      'WORKER_THREADS=2',
       image,
     );
     await until('GET /readyz answers 200', 30_000, async () => {
@@ -192,7 +208,9 @@ async function main(image: string): Promise<void> {
     report('main process: uid 1000, PID 1 is `node dist/main.js`');
 
     await Promise.all(
-      streams.map((stream) => until(`${AUDIO_BYTES_BEFORE_STOP} audio bytes sent`, 30_000, async () => (stream.sent.audioBytes() >= AUDIO_BYTES_BEFORE_STOP ? true : undefined))),
+      streams.map((stream) =>
+        until(`${AUDIO_BYTES_BEFORE_STOP} audio bytes sent`, 30_000, async () => (stream.sent.audioBytes() >= AUDIO_BYTES_BEFORE_STOP ? true : undefined)),
+      ),
     );
     const mountpoint = await docker('volume', 'inspect', '--format', '{{.Mountpoint}}', volume);
     for (const stream of streams) {
@@ -215,7 +233,10 @@ async function main(image: string): Promise<void> {
     check(stopSeconds < STOP_TIMEOUT_S, `docker stop took ${stopSeconds} s`);
     const ends = await Promise.all(streams.map((stream) => Promise.race([stream.whenEnded(), sleep(10_000, undefined, { ref: false })])));
     for (const [index, end] of ends.entries()) {
-      check(end?.cause === 'closeRequest', `stream ${streams[index]!.rtmsStreamId} ended by ${end?.cause ?? 'nothing within 10 s'}, expected the connector's close request`);
+      check(
+        end?.cause === 'closeRequest',
+        `stream ${streams[index]!.rtmsStreamId} ended by ${end?.cause ?? 'nothing within 10 s'}, expected the connector's close request`,
+      );
     }
     for (const stream of streams) {
       const dir = streamDirectory(mountpoint, stream.rtmsStreamId);
@@ -228,7 +249,9 @@ async function main(image: string): Promise<void> {
         check(wav.data.equals(sent), `${file}: ${wav.data.length} bytes written, ${sent.length} sent, or different bytes`);
       }
     }
-    report(`docker stop with ${STREAMS} live streams: exit 0 in ${stopSeconds.toFixed(2)} s (timeout ${STOP_TIMEOUT_S} s); streams closed through Zoom, stream.json ended, WAVs byte-identical to the audio sent`);
+    report(
+      `docker stop with ${STREAMS} live streams: exit 0 in ${stopSeconds.toFixed(2)} s (timeout ${STOP_TIMEOUT_S} s); streams closed through Zoom, stream.json ended, WAVs byte-identical to the audio sent`,
+    );
   } catch (error) {
     // The connector's own account of what went wrong, before the container goes.
     const logs = await docker('logs', '--tail', '60', name).catch(() => '(no container logs)');

@@ -258,35 +258,23 @@ export function loadConfig(env: Env = process.env, limits: HostLimits = {}): Con
   read.check(videoCodec === 'h264' || videoFps <= 5, `RTMS_VIDEO_FPS: expected at most 5 with RTMS_VIDEO_CODEC=jpg, got ${videoFps}`);
   const deskshareCodec = read.oneOf('RTMS_DESKSHARE_CODEC', ['h264', 'jpg'] as const, 'jpg');
   const deskshareFps = read.int('RTMS_DESKSHARE_FPS', deskshareCodec === 'h264' ? 15 : 1, 1, 30);
-  read.check(
-    deskshareCodec === 'h264' || deskshareFps <= 1,
-    `RTMS_DESKSHARE_FPS: expected 1 with RTMS_DESKSHARE_CODEC=jpg, got ${deskshareFps}`,
-  );
+  read.check(deskshareCodec === 'h264' || deskshareFps <= 1, `RTMS_DESKSHARE_FPS: expected 1 with RTMS_DESKSHARE_CODEC=jpg, got ${deskshareFps}`);
   const sendRateMs = read.int('RTMS_AUDIO_SEND_RATE_MS', 20, 20, 1000);
   read.check(sendRateMs % 20 === 0, `RTMS_AUDIO_SEND_RATE_MS: expected a multiple of 20 from 20 to 1000, got ${sendRateMs}`);
 
   const highWaterBytes = read.int('BUFFER_HIGH_WATER_BYTES', 4 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024);
   const lowWaterBytes = read.int('BUFFER_LOW_WATER_BYTES', 1024 * 1024, 0, 1024 * 1024 * 1024);
-  read.check(
-    lowWaterBytes < highWaterBytes,
-    `BUFFER_LOW_WATER_BYTES: expected less than BUFFER_HIGH_WATER_BYTES (${highWaterBytes}), got ${lowWaterBytes}`,
-  );
+  read.check(lowWaterBytes < highWaterBytes, `BUFFER_LOW_WATER_BYTES: expected less than BUFFER_HIGH_WATER_BYTES (${highWaterBytes}), got ${lowWaterBytes}`);
   const reconnectBaseMs = read.int('RTMS_RECONNECT_BASE_MS', 3000, 10, 60_000);
   const reconnectMaxMs = read.int('RTMS_RECONNECT_MAX_MS', 30_000, 10, 600_000);
-  read.check(
-    reconnectBaseMs <= reconnectMaxMs,
-    `RTMS_RECONNECT_MAX_MS: expected at least RTMS_RECONNECT_BASE_MS (${reconnectBaseMs}), got ${reconnectMaxMs}`,
-  );
+  read.check(reconnectBaseMs <= reconnectMaxMs, `RTMS_RECONNECT_MAX_MS: expected at least RTMS_RECONNECT_BASE_MS (${reconnectBaseMs}), got ${reconnectMaxMs}`);
 
   const allowedHosts = parseAllowedHosts(read.string('RTMS_ALLOWED_HOSTS', DEFAULT_ALLOWED_HOSTS));
   if (allowedHosts.problem !== undefined) read.check(false, `RTMS_ALLOWED_HOSTS: ${allowedHosts.problem}`);
 
   const leaseTtlMs = read.int('CLUSTER_LEASE_TTL_MS', 10_000, 1000, 300_000);
   const leaseRenewMs = read.int('CLUSTER_LEASE_RENEW_MS', Math.floor(leaseTtlMs / 3), 100, 100_000);
-  read.check(
-    leaseRenewMs * 2 <= leaseTtlMs,
-    `CLUSTER_LEASE_RENEW_MS: expected at most half of CLUSTER_LEASE_TTL_MS (${leaseTtlMs}), got ${leaseRenewMs}`,
-  );
+  read.check(leaseRenewMs * 2 <= leaseTtlMs, `CLUSTER_LEASE_RENEW_MS: expected at most half of CLUSTER_LEASE_TTL_MS (${leaseTtlMs}), got ${leaseRenewMs}`);
   const clusterKeyPrefix = read.string('CLUSTER_KEY_PREFIX', 'rtms:cluster:');
   read.check(!/\s/.test(clusterKeyPrefix), `CLUSTER_KEY_PREFIX: expected no whitespace, got ${JSON.stringify(clusterKeyPrefix)}`);
   const replicaId = read.string('CLUSTER_REPLICA_ID', '');
@@ -319,11 +307,7 @@ export function loadConfig(env: Env = process.env, limits: HostLimits = {}): Con
       kinds: read.list('RTMS_MEDIA', MEDIA_KINDS, ['audio', 'video', 'transcript']),
       audio: {
         mode: read.oneOf('RTMS_AUDIO_MODE', ['mixed', 'multi'] as const, 'mixed'),
-        sampleRateHz: Number(read.oneOf('RTMS_AUDIO_SAMPLE_RATE', ['8000', '16000', '32000', '48000'] as const, '16000')) as
-          | 8000
-          | 16000
-          | 32000
-          | 48000,
+        sampleRateHz: Number(read.oneOf('RTMS_AUDIO_SAMPLE_RATE', ['8000', '16000', '32000', '48000'] as const, '16000')) as 8000 | 16000 | 32000 | 48000,
         channels: Number(read.oneOf('RTMS_AUDIO_CHANNELS', ['1', '2'] as const, '1')) as 1 | 2,
         sendRateMs,
         gapFill: read.oneOf('RTMS_AUDIO_GAP_FILL', ['none', 'silence'] as const, 'none'),
@@ -340,7 +324,8 @@ export function loadConfig(env: Env = process.env, limits: HostLimits = {}): Con
     consumerToken,
     redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
     redisStream: {
-      kinds: read.string('REDIS_STREAM_MEDIA', '').toLowerCase() === 'none' ? [] : read.list('REDIS_STREAM_MEDIA', MEDIA_KINDS, ['audio', 'transcript', 'chat']),
+      kinds:
+        read.string('REDIS_STREAM_MEDIA', '').toLowerCase() === 'none' ? [] : read.list('REDIS_STREAM_MEDIA', MEDIA_KINDS, ['audio', 'transcript', 'chat']),
       maxLen: read.int('REDIS_STREAM_MAXLEN', 10_000, 100, 100_000_000),
       retentionSeconds: read.int('REDIS_OUTPUT_RETENTION_SECONDS', 86_400, 0, 365 * 86_400),
     },

@@ -66,7 +66,10 @@ export class EnvReader {
   list<T extends string>(name: string, allowed: readonly T[], fallback: readonly T[]): readonly T[] {
     const value = this.#raw(name);
     if (value === undefined) return fallback;
-    const items = value.split(',').map((item) => item.trim().toLowerCase()).filter((item) => item !== '');
+    const items = value
+      .split(',')
+      .map((item) => item.trim().toLowerCase())
+      .filter((item) => item !== '');
     const unknown = items.filter((item) => !(allowed as readonly string[]).includes(item));
     if (items.length === 0 || unknown.length > 0) {
       this.problems.push(`${name}: expected a comma-separated list of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);

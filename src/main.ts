@@ -140,13 +140,15 @@ async function main(): Promise<void> {
   // Object storage (docs/object-storage.md): reads OUTPUT_DIR in this thread, off the frame path.
   const uploadObserver = objectStoreMetrics(metrics.registry, () => uploader);
   // Loaded only when configured: the AWS SDK costs start-up time and memory.
-  const uploader: ObjectStoreUploader | undefined = config.objectStore && new (await import('./objectStore/objectStoreUploader.ts')).ObjectStoreUploader({
-    config: config.objectStore,
-    outputDir: config.outputDir,
-    logger,
-    observer: uploadObserver,
-    ownedDirectories: () => new Set(supervisor.activeIds().map(fileSafeId)),
-  });
+  const uploader: ObjectStoreUploader | undefined =
+    config.objectStore &&
+    new (await import('./objectStore/objectStoreUploader.ts')).ObjectStoreUploader({
+      config: config.objectStore,
+      outputDir: config.outputDir,
+      logger,
+      observer: uploadObserver,
+      ownedDirectories: () => new Set(supervisor.activeIds().map(fileSafeId)),
+    });
   supervisor.on('liveBatch', (batch) => live.deliver(batch));
   supervisor.on('streamFinished', (stats) => live.streamEnded(stats.rtmsStreamId));
 

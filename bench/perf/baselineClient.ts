@@ -170,10 +170,19 @@ interface StartPayload {
 }
 
 async function join(start: StartPayload): Promise<void> {
-  const signature = handshakeSignature({ clientId: config.clientId, clientSecret: config.clientSecret, entityId: start.entityId, rtmsStreamId: start.rtmsStreamId });
+  const signature = handshakeSignature({
+    clientId: config.clientId,
+    clientSecret: config.clientSecret,
+    entityId: start.entityId,
+    rtmsStreamId: start.rtmsStreamId,
+  });
   const handshake = waitFor(MessageType.SIGNALING_HAND_SHAKE_RESP, 60_000);
   let signalingHandler: Handler = handshake.handler;
-  const signaling = await openSocket(start.signalingUrl, (message, ws) => signalingHandler(message, ws), () => (socketsLost += 1));
+  const signaling = await openSocket(
+    start.signalingUrl,
+    (message, ws) => signalingHandler(message, ws),
+    () => (socketsLost += 1),
+  );
   signaling.send(
     JSON.stringify({
       msg_type: MessageType.SIGNALING_HAND_SHAKE_REQ,
@@ -189,13 +198,19 @@ async function join(start: StartPayload): Promise<void> {
   // Events and state updates are parsed (above) and dropped.
   signalingHandler = () => {};
   if (reply['status_code'] !== 0) throw new Error(`signaling handshake refused: ${String(reply['status_code'])}`);
-  signaling.send(JSON.stringify({ msg_type: MessageType.EVENT_SUBSCRIPTION, events: SUBSCRIBED_EVENTS.map((event_type) => ({ event_type, subscribe: true })) }));
+  signaling.send(
+    JSON.stringify({ msg_type: MessageType.EVENT_SUBSCRIPTION, events: SUBSCRIBED_EVENTS.map((event_type) => ({ event_type, subscribe: true })) }),
+  );
 
   // The connector's own plan: one socket per kind when every wanted kind is offered, else `all`.
   for (const connection of planMedia(decodeHandshakeResponse({ msg_type: MessageType.SIGNALING_HAND_SHAKE_RESP, ...reply }), wanted).connections) {
     const dataHandshake = waitFor(MessageType.DATA_HAND_SHAKE_RESP, 60_000);
     let handler: Handler = dataHandshake.handler;
-    const socket = await openSocket(connection.url, (message, ws) => handler(message, ws), () => (socketsLost += 1));
+    const socket = await openSocket(
+      connection.url,
+      (message, ws) => handler(message, ws),
+      () => (socketsLost += 1),
+    );
     socket.send(
       JSON.stringify({
         msg_type: MessageType.DATA_HAND_SHAKE_REQ,
@@ -224,7 +239,11 @@ function parseStart(body: Record<string, unknown>): StartPayload | undefined {
   const rtmsStreamId = payload['rtms_stream_id'];
   const serverUrls = payload['server_urls'];
   if (entityKey === undefined || typeof rtmsStreamId !== 'string' || typeof serverUrls !== 'string') return undefined;
-  const signalingUrl = serverUrls.split(',').map((url) => url.trim()).find((url) => url.startsWith('ws')) ?? serverUrls;
+  const signalingUrl =
+    serverUrls
+      .split(',')
+      .map((url) => url.trim())
+      .find((url) => url.startsWith('ws')) ?? serverUrls;
   return { rtmsStreamId, entityKey, entityId: payload[entityKey] as string, signalingUrl };
 }
 

@@ -72,9 +72,15 @@ export async function fsCallCostMain(argv: readonly string[]): Promise<number> {
   process.stdout.write(`fs call cost: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${calls} calls each\n\n`);
   process.stdout.write(`${'call'.padEnd(width)}  CPU µs/call  wall µs/call\n`);
   for (const result of results) {
-    process.stdout.write(`${result.call.padEnd(width)}  ${result.cpuMicrosPerCall.toFixed(1).padStart(11)}  ${result.wallMicrosPerCall.toFixed(1).padStart(12)}\n`);
+    process.stdout.write(
+      `${result.call.padEnd(width)}  ${result.cpuMicrosPerCall.toFixed(1).padStart(11)}  ${result.wallMicrosPerCall.toFixed(1).padStart(12)}\n`,
+    );
   }
-  const file = await writeBenchResult('fscost', new Date(), { machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, calls, results });
+  const file = await writeBenchResult('fscost', new Date(), {
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+    calls,
+    results,
+  });
   process.stdout.write(`\nJSON: ${file}\n`);
   return 0;
 }

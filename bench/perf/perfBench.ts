@@ -215,7 +215,13 @@ export interface WindowReport {
     /** Whole machine busy over the window, percent of all cores. */
     readonly busyPercent: number;
   };
-  readonly verdict: { readonly realTime: boolean; readonly zeroDrops: boolean; readonly latencyOk: boolean; readonly pass: boolean; readonly why: readonly string[] };
+  readonly verdict: {
+    readonly realTime: boolean;
+    readonly zeroDrops: boolean;
+    readonly latencyOk: boolean;
+    readonly pass: boolean;
+    readonly why: readonly string[];
+  };
 }
 
 export interface PerfReport {
@@ -356,7 +362,11 @@ interface ClientUnderTest {
 }
 
 function credentials(): Credentials {
-  return { clientId: `perf-${randomBytes(4).toString('hex')}`, clientSecret: randomBytes(16).toString('hex'), webhookSecretToken: randomBytes(16).toString('hex') };
+  return {
+    clientId: `perf-${randomBytes(4).toString('hex')}`,
+    clientSecret: randomBytes(16).toString('hex'),
+    webhookSecretToken: randomBytes(16).toString('hex'),
+  };
 }
 
 interface StreamsAnswer {
@@ -387,7 +397,10 @@ async function startConnector(options: PerfOptions, settings: VariantSettings, c
   if (options.workerThreads !== undefined) env['WORKER_THREADS'] = String(options.workerThreads);
   Object.assign(env, options.connectorEnv);
   if (options.cpuProfDir !== undefined) env['NODE_OPTIONS'] = `--cpu-prof --cpu-prof-dir=${options.cpuProfDir}`;
-  const child = spawn(process.execPath, [...options.connectorNodeArgs, MAIN], { env: { ...env, PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...options.connectorNodeArgs, MAIN], {
+    env: { ...env, PORT: '0', HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   const log = createWriteStream(join(outputDir, 'connector.log'));
   child.stderr?.pipe(log, { end: false });
@@ -465,10 +478,24 @@ async function startConnector(options: PerfOptions, settings: VariantSettings, c
   };
 }
 
-async function startBaseline(settings: VariantSettings, creds: Credentials, cpuProfDir: string | undefined, nodeArgs: readonly string[]): Promise<ClientUnderTest> {
-  const config: BaselineClientConfig = { clientId: creds.clientId, clientSecret: creds.clientSecret, media: settings.media, audioSendRateMs: settings.sendRateMs };
+async function startBaseline(
+  settings: VariantSettings,
+  creds: Credentials,
+  cpuProfDir: string | undefined,
+  nodeArgs: readonly string[],
+): Promise<ClientUnderTest> {
+  const config: BaselineClientConfig = {
+    clientId: creds.clientId,
+    clientSecret: creds.clientSecret,
+    media: settings.media,
+    audioSendRateMs: settings.sendRateMs,
+  };
   const child = fork(join(HERE, 'baselineClient.ts'), [], {
-    env: { ...process.env, PERF_BASELINE_CONFIG: JSON.stringify(config), NODE_OPTIONS: cpuProfDir === undefined ? '' : `--cpu-prof --cpu-prof-dir=${cpuProfDir}` },
+    env: {
+      ...process.env,
+      PERF_BASELINE_CONFIG: JSON.stringify(config),
+      NODE_OPTIONS: cpuProfDir === undefined ? '' : `--cpu-prof --cpu-prof-dir=${cpuProfDir}`,
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     execArgv: [...process.execArgv, ...nodeArgs],
   });
@@ -536,7 +563,8 @@ function toConnectorBuckets(pairs: ReadonlyArray<readonly [number, number]>): Bu
   return CONNECTOR_BUCKETS_S.map((bound) => [bound, pairs.reduce((count, [ms, n]) => (ms / 1000 <= bound ? count + n : count), 0)] as const);
 }
 
-const roundMs = (seconds: number | undefined): number | undefined => (seconds === undefined ? undefined : seconds === Number.POSITIVE_INFINITY ? seconds : Math.round(seconds * 10_000) / 10);
+const roundMs = (seconds: number | undefined): number | undefined =>
+  seconds === undefined ? undefined : seconds === Number.POSITIVE_INFINITY ? seconds : Math.round(seconds * 10_000) / 10;
 
 function above50(buckets: Buckets): number | undefined {
   const total = buckets.at(-1)?.[1] ?? 0;
@@ -608,7 +636,9 @@ async function measureWindow(context: WindowContext): Promise<{ report: WindowRe
     await sleep(Math.min(progressEvery, windowMs - elapsed));
     if (elapsed + progressEvery < windowMs) {
       const now = processRssBytes(client.pid);
-      options.progress(`  ${client.kind} K=${streams}: ${Math.round((elapsed + progressEvery) / 1000)} s of ${options.seconds} s, RSS ${now === undefined ? '?' : Math.round(now / 1048576)} MiB`);
+      options.progress(
+        `  ${client.kind} K=${streams}: ${Math.round((elapsed + progressEvery) / 1000)} s of ${options.seconds} s, RSS ${now === undefined ? '?' : Math.round(now / 1048576)} MiB`,
+      );
     }
   }
 
@@ -660,14 +690,16 @@ async function measureWindow(context: WindowContext): Promise<{ report: WindowRe
   const goalMs = latencyGoalMs(settings.sendRateMs);
   const keptRealTime = audioSentVsExpected >= 0.99 && simEnd.backlog.audio <= streams * 2;
   const why: string[] = [];
-  if (!keptRealTime) why.push(`simulator behind real time: audio sent ${(audioSentVsExpected * 100).toFixed(1)}% of expected, backlog ${simEnd.backlog.audio} packets`);
+  if (!keptRealTime)
+    why.push(`simulator behind real time: audio sent ${(audioSentVsExpected * 100).toFixed(1)}% of expected, backlog ${simEnd.backlog.audio} packets`);
   if (droppedTotal > 0) why.push(`${droppedTotal} frames dropped`);
   // With the connector's buckets, "p99 < goal" is decidable only at a bucket bound: the bucket
   // holding p99 must end at or below the goal (at least 99 % of frames were at most that late).
   const within = (summary: LatencySummary | undefined): boolean =>
     goalMs === undefined || summary === undefined || summary.frames === 0 || (summary.p99BucketMs ?? Number.POSITIVE_INFINITY) <= goalMs;
   const latencyOk = audio.frames > 0 && within(audio) && within(video);
-  if (!latencyOk) why.push(`latency p99 audio ${audio.p99Ms ?? '?'} ms${video ? `, video ${video.p99Ms ?? '?'} ms` : ''} (goal: p99 in a bucket ≤ ${goalMs} ms)`);
+  if (!latencyOk)
+    why.push(`latency p99 audio ${audio.p99Ms ?? '?'} ms${video ? `, video ${video.p99Ms ?? '?'} ms` : ''} (goal: p99 in a bucket ≤ ${goalMs} ms)`);
   if (clientEnd.streamsLive < streams) why.push(`${clientEnd.streamsLive} of ${streams} streams live`);
 
   const report: WindowReport = {
@@ -750,7 +782,9 @@ function spreadMs(options: PerfOptions, count: number): number {
 }
 
 async function startClient(kind: ClientKind, options: PerfOptions, settings: VariantSettings, creds: Credentials, outputDir: string): Promise<ClientUnderTest> {
-  return kind === 'connector' ? startConnector(options, settings, creds, outputDir) : startBaseline(settings, creds, options.baselineCpuProfDir, options.baselineNodeArgs);
+  return kind === 'connector'
+    ? startConnector(options, settings, creds, outputDir)
+    : startBaseline(settings, creds, options.baselineCpuProfDir, options.baselineNodeArgs);
 }
 
 /** Starts `count` streams and waits for the clients to be live; throws when the simulator could not start them. */
@@ -769,7 +803,15 @@ async function runOne(kind: ClientKind, options: PerfOptions, settings: VariantS
   try {
     client = await startClient(kind, options, settings, creds, outputDir);
     const idle = await idleRss(client.pid);
-    sim = await LoadSimulatorProcess.start({ credentials: creds, webhookUrl: client.webhookUrl, seed: options.seed, ...(options.videoFrameBytes === undefined ? {} : { videoFrameBytes: options.videoFrameBytes }) }, options.simCpuProfDir);
+    sim = await LoadSimulatorProcess.start(
+      {
+        credentials: creds,
+        webhookUrl: client.webhookUrl,
+        seed: options.seed,
+        ...(options.videoFrameBytes === undefined ? {} : { videoFrameBytes: options.videoFrameBytes }),
+      },
+      options.simCpuProfDir,
+    );
     const withVideo = settings.withVideo(options.streams);
     options.progress(`${kind}: starting ${options.streams} streams (${withVideo} with video, ${settings.sendRateMs} ms audio) ...`);
     await addStreams(options, sim, options.streams, withVideo);
@@ -800,7 +842,15 @@ async function runRamp(
   try {
     client = await startClient(kind, options, settings, creds, outputDir);
     const idle = await idleRss(client.pid);
-    sim = await LoadSimulatorProcess.start({ credentials: creds, webhookUrl: client.webhookUrl, seed: options.seed, ...(options.videoFrameBytes === undefined ? {} : { videoFrameBytes: options.videoFrameBytes }) }, options.simCpuProfDir);
+    sim = await LoadSimulatorProcess.start(
+      {
+        credentials: creds,
+        webhookUrl: client.webhookUrl,
+        seed: options.seed,
+        ...(options.videoFrameBytes === undefined ? {} : { videoFrameBytes: options.videoFrameBytes }),
+      },
+      options.simCpuProfDir,
+    );
     let current = 0;
     let videoSoFar = 0;
     for (let target = options.rampStart; target <= options.rampMax; target += options.rampStep) {
@@ -823,7 +873,8 @@ async function runRamp(
       options.progress(
         `ramp ${kind} K=${target}: ${report.verdict.pass ? 'PASS' : 'FAIL'}; CPU ${report.cpu.cores} cores, ${report.cpu.perThousandFramesMs} ms/1k frames; audio p99 ${report.latency.audio.p99Ms} ms; drops ${report.frames.droppedTotal}; simulator ${(report.simulator.audioSentVsExpected * 100).toFixed(1)}% of real time, ${report.simulator.cores} cores${report.verdict.why.length > 0 ? `; ${report.verdict.why.join('; ')}` : ''}`,
       );
-      const passed = options.rampCriteria === 'latency' ? report.verdict.pass : report.verdict.realTime && report.verdict.zeroDrops && report.streamsLive >= target;
+      const passed =
+        options.rampCriteria === 'latency' ? report.verdict.pass : report.verdict.realTime && report.verdict.zeroDrops && report.streamsLive >= target;
       if (!passed) break;
       largest = target;
     }
@@ -838,7 +889,8 @@ async function runRamp(
 // ── output ──────────────────────────────────────────────────────────────────────────────
 
 const mb = (bytes: number | undefined): string => (bytes === undefined ? '-' : (bytes / 1048576).toFixed(bytes < 10 * 1048576 ? 2 : 0));
-const fmt = (value: number | undefined, digits = 1): string => (value === undefined ? '-' : value === Number.POSITIVE_INFINITY ? '+Inf' : value.toFixed(digits));
+const fmt = (value: number | undefined, digits = 1): string =>
+  value === undefined ? '-' : value === Number.POSITIVE_INFINITY ? '+Inf' : value.toFixed(digits);
 
 function formatCounts(counts: Readonly<Record<string, number>> | undefined): string {
   if (counts === undefined) return '-';
@@ -860,14 +912,43 @@ export function formatRuns(runs: readonly WindowReport[]): string {
     ['frames dropped', ...runs.map((run) => formatCounts(run.frames.dropped))],
     ['transcripts/stream/s', ...runs.map((run) => fmt(run.frames.transcriptsPerStreamPerSecond, 3))],
     ['audio p50 / p99 ms', ...runs.map((run) => `${fmt(run.latency.audio.p50Ms)} / ${fmt(run.latency.audio.p99Ms)}`)],
-    ['audio p99 bucket, >50ms', ...runs.map((run) => `≤${fmt(run.latency.audio.p99BucketMs, 0)} ms (interp. ${fmt(run.latency.audio.p99InConnectorBucketsMs)}), ${fmt(run.latency.audio.above50MsPercent, 3)}%`)],
-    ['video p50 / p99 ms', ...runs.map((run) => (run.latency.video === undefined ? '-' : `${fmt(run.latency.video.p50Ms)} / ${fmt(run.latency.video.p99Ms)} (≤${fmt(run.latency.video.p99BucketMs, 0)})`))],
+    [
+      'audio p99 bucket, >50ms',
+      ...runs.map(
+        (run) =>
+          `≤${fmt(run.latency.audio.p99BucketMs, 0)} ms (interp. ${fmt(run.latency.audio.p99InConnectorBucketsMs)}), ${fmt(run.latency.audio.above50MsPercent, 3)}%`,
+      ),
+    ],
+    [
+      'video p50 / p99 ms',
+      ...runs.map((run) =>
+        run.latency.video === undefined ? '-' : `${fmt(run.latency.video.p50Ms)} / ${fmt(run.latency.video.p99Ms)} (≤${fmt(run.latency.video.p99BucketMs, 0)})`,
+      ),
+    ],
     ['RSS idle / window MiB', ...runs.map((run) => `${mb(run.rss.idleBytes)} / ${mb(run.rss.windowMeanBytes)} (max ${mb(run.rss.windowMaxBytes)})`)],
     ['RSS per stream MiB', ...runs.map((run) => mb(run.rss.perStreamBytes))],
-    ['RSS flat (min 2 → last)', ...runs.map((run) => (run.rss.flatness.verdict === 'n/a' ? 'n/a (<3 min)' : `${run.rss.flatness.verdict} ${fmt(run.rss.flatness.changePercent)}%`))],
-    ['RSS 2nd half (start → end)', ...runs.map((run) => (run.rss.secondHalf === undefined ? 'n/a (<4 min)' : `${mb(run.rss.secondHalf.fromBytes)} → ${mb(run.rss.secondHalf.toBytes)} MiB (${fmt(run.rss.secondHalf.changePercent)}%)`))],
+    [
+      'RSS flat (min 2 → last)',
+      ...runs.map((run) => (run.rss.flatness.verdict === 'n/a' ? 'n/a (<3 min)' : `${run.rss.flatness.verdict} ${fmt(run.rss.flatness.changePercent)}%`)),
+    ],
+    [
+      'RSS 2nd half (start → end)',
+      ...runs.map((run) =>
+        run.rss.secondHalf === undefined
+          ? 'n/a (<4 min)'
+          : `${mb(run.rss.secondHalf.fromBytes)} → ${mb(run.rss.secondHalf.toBytes)} MiB (${fmt(run.rss.secondHalf.changePercent)}%)`,
+      ),
+    ],
     ['loop lag p99 ms', ...runs.map((run) => formatCounts(run.eventLoopLagP99Ms))],
-    ['CPU by thread s (sys)', ...runs.map((run) => Object.entries(run.cpu.threads).slice(0, 5).map(([name, t]) => `${name} ${t.total} (${t.system})`).join(', '))],
+    [
+      'CPU by thread s (sys)',
+      ...runs.map((run) =>
+        Object.entries(run.cpu.threads)
+          .slice(0, 5)
+          .map(([name, t]) => `${name} ${t.total} (${t.system})`)
+          .join(', '),
+      ),
+    ],
     ['sim real time', ...runs.map((run) => `${(run.simulator.audioSentVsExpected * 100).toFixed(1)}% ${run.simulator.keptRealTime ? 'yes' : 'NO'}`)],
     ['sim CPU cores', ...runs.map((run) => fmt(run.simulator.cores, 3))],
     ['sim loop lag p99 ms', ...runs.map((run) => fmt(run.simulator.eventLoopLagP99Ms))],
@@ -876,7 +957,14 @@ export function formatRuns(runs: readonly WindowReport[]): string {
     ['verdict', ...runs.map((run) => (run.verdict.pass ? 'pass' : `FAIL: ${run.verdict.why.join('; ')}`))],
   ];
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function goals(report: Omit<PerfReport, 'goals' | 'ok'>): Goal[] {
@@ -897,7 +985,11 @@ function goals(report: Omit<PerfReport, 'goals' | 'ok'>): Goal[] {
     });
   }
   if (connector?.rss.perStreamBytes !== undefined) {
-    result.push({ goal: 'connector RSS ≤ 1 MB per stream', measured: `${(connector.rss.perStreamBytes / 1e6).toFixed(3)} MB`, verdict: connector.rss.perStreamBytes <= 1e6 ? 'met' : 'not met' });
+    result.push({
+      goal: 'connector RSS ≤ 1 MB per stream',
+      measured: `${(connector.rss.perStreamBytes / 1e6).toFixed(3)} MB`,
+      verdict: connector.rss.perStreamBytes <= 1e6 ? 'met' : 'not met',
+    });
     const flat = connector.rss.flatness;
     result.push({
       goal: 'connector RSS flat (minute 2 vs last minute within 10%)',
@@ -926,16 +1018,20 @@ function goals(report: Omit<PerfReport, 'goals' | 'ok'>): Goal[] {
 export function formatReport(report: PerfReport): string {
   const parts: string[] = [];
   const m = report.machine;
-  parts.push(`perf: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, Linux ${m.kernel}; variant ${report.options.variant}, recording ${report.options.recording ?? 'auto'}`);
+  parts.push(
+    `perf: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, Linux ${m.kernel}; variant ${report.options.variant}, recording ${report.options.recording ?? 'auto'}`,
+  );
   if (report.runs.length > 0) parts.push('', formatRuns(report.runs));
   if (report.cpuRatio !== undefined) parts.push('', `CPU per frame, connector ÷ baseline: ${report.cpuRatio.toFixed(2)}×`);
   for (const ramp of report.ramp ?? []) {
-    const criteria = report.options.rampCriteria === 'latency' ? 'in real time with zero drops and p99 ≤ 50 ms' : 'in real time with zero drops (latency not a criterion)';
+    const criteria =
+      report.options.rampCriteria === 'latency' ? 'in real time with zero drops and p99 ≤ 50 ms' : 'in real time with zero drops (latency not a criterion)';
     parts.push('', `ramp (${ramp.client}): largest K held ${criteria}: ${ramp.largestPassingStreams ?? 'none'}`);
     if (ramp.stoppedBecause !== undefined) parts.push(`ramp (${ramp.client}) stopped: ${ramp.stoppedBecause}`);
     parts.push(formatRuns(ramp.steps));
   }
-  if (report.profile !== undefined) parts.push('', 'CPU profile of the connector over the measured window (self time):', formatProfileSummaries(report.profile));
+  if (report.profile !== undefined)
+    parts.push('', 'CPU profile of the connector over the measured window (self time):', formatProfileSummaries(report.profile));
   parts.push('', 'goals:');
   for (const goal of report.goals) parts.push(`  [${goal.verdict}] ${goal.goal}: ${goal.measured}`);
   return parts.join('\n');
@@ -963,7 +1059,9 @@ export async function runPerfBench(options: PerfOptions): Promise<PerfReport> {
       const { report, windowUs } = await runOne(kind, options, settings);
       runs.push(report);
       if (kind === 'connector') connectorWindow = windowUs;
-      options.progress(`${kind}: ${report.cpu.perThousandFramesMs} ms CPU per 1k frames, ${report.verdict.pass ? 'pass' : `FAIL (${report.verdict.why.join('; ')})`}`);
+      options.progress(
+        `${kind}: ${report.cpu.perThousandFramesMs} ms CPU per 1k frames, ${report.verdict.pass ? 'pass' : `FAIL (${report.verdict.why.join('; ')})`}`,
+      );
     }
   }
   const connector = runs.find((run) => run.client === 'connector');
@@ -972,8 +1070,7 @@ export async function runPerfBench(options: PerfOptions): Promise<PerfReport> {
     connector !== undefined && baseline !== undefined && baseline.cpu.perThousandFramesMs > 0
       ? Math.round((connector.cpu.perThousandFramesMs / baseline.cpu.perThousandFramesMs) * 1000) / 1000
       : undefined;
-  const profile =
-    options.cpuProfDir === undefined ? undefined : await summarizeProfileDir(options.cpuProfDir, 25, connectorWindow).catch(() => undefined);
+  const profile = options.cpuProfDir === undefined ? undefined : await summarizeProfileDir(options.cpuProfDir, 25, connectorWindow).catch(() => undefined);
   const { progress: _progress, ...recordedOptions } = options;
   const partial = {
     benchmark: 'perf' as const,

@@ -25,7 +25,14 @@ export interface LoadSimulatorConfig {
 
 export type LoadSimulatorRequest =
   /** Starts `count` more streams (of which `withVideo` also carry video), spread over `spreadMs`; replies once every one is ready or failed. */
-  | { readonly type: 'start'; readonly id: number; readonly count: number; readonly withVideo: number; readonly spreadMs: number; readonly readyTimeoutMs: number }
+  | {
+      readonly type: 'start';
+      readonly id: number;
+      readonly count: number;
+      readonly withVideo: number;
+      readonly spreadMs: number;
+      readonly readyTimeoutMs: number;
+    }
   | { readonly type: 'stats'; readonly id: number }
   | { readonly type: 'close'; readonly id: number };
 
@@ -52,7 +59,15 @@ export interface LoadSimulatorStats {
 
 export type LoadSimulatorMessage =
   | { readonly type: 'listening'; readonly port: number; readonly signalingUrl: string }
-  | { readonly type: 'reply'; readonly id: number; readonly ok: true; readonly stats?: LoadSimulatorStats; readonly ready?: number; readonly failed?: number; readonly errors?: readonly string[] }
+  | {
+      readonly type: 'reply';
+      readonly id: number;
+      readonly ok: true;
+      readonly stats?: LoadSimulatorStats;
+      readonly ready?: number;
+      readonly failed?: number;
+      readonly errors?: readonly string[];
+    }
   | { readonly type: 'reply'; readonly id: number; readonly ok: false; readonly error: string };
 
 /** Configuration of the baseline client, passed as JSON in `PERF_BASELINE_CONFIG`. */
@@ -67,8 +82,7 @@ export interface BaselineClientConfig {
 
 export type BaselineRequest =
   /** Starts a new measurement window: latency histogram and event-loop delay are reset. */
-  | { readonly type: 'resetWindow'; readonly id: number }
-  | { readonly type: 'stats'; readonly id: number };
+  { readonly type: 'resetWindow'; readonly id: number } | { readonly type: 'stats'; readonly id: number };
 
 export interface BaselineStats {
   readonly at: number;
@@ -93,8 +107,7 @@ export interface BaselineStats {
 }
 
 export type BaselineMessage =
-  | { readonly type: 'listening'; readonly port: number }
-  | { readonly type: 'reply'; readonly id: number; readonly stats?: BaselineStats };
+  { readonly type: 'listening'; readonly port: number } | { readonly type: 'reply'; readonly id: number; readonly stats?: BaselineStats };
 
 /** Largest latency the baseline's 1 ms histogram resolves, ms. */
 export const LATENCY_MAX_MS = 60_000;

@@ -64,7 +64,9 @@ export function decodeCommand(json: string): ClusterCommand | undefined {
     case 'close':
       return typeof id === 'string' ? { type: 'close', rtmsStreamId: id, ...envelope } : undefined;
     case 'exclude':
-      return typeof id === 'string' && typeof value['userId'] === 'string' ? { type: 'exclude', rtmsStreamId: id, userId: value['userId'], ...envelope } : undefined;
+      return typeof id === 'string' && typeof value['userId'] === 'string'
+        ? { type: 'exclude', rtmsStreamId: id, userId: value['userId'], ...envelope }
+        : undefined;
     case 'adopt':
       return typeof id === 'string' ? { type: 'adopt', rtmsStreamId: id, reason: text(value['reason'], 'adopt'), ...envelope } : undefined;
     default:

@@ -104,7 +104,14 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     this.#reader = options.reader;
     const cluster = options.config.cluster;
     this.#keys = new ClusterKeys(cluster.keyPrefix);
-    this.#leases = new StreamLeases({ redis: this.#redis, keys: this.#keys, replicaId: this.replicaId, ttlMs: cluster.leaseTtlMs, renewMs: cluster.leaseRenewMs, logger: this.#logger });
+    this.#leases = new StreamLeases({
+      redis: this.#redis,
+      keys: this.#keys,
+      replicaId: this.replicaId,
+      ttlMs: cluster.leaseTtlMs,
+      renewMs: cluster.leaseRenewMs,
+      logger: this.#logger,
+    });
     this.#registry = new StreamRegistry({ redis: this.#redis, keys: this.#keys, leases: this.#leases });
     this.#replicas = new ReplicaRegistry({ redis: this.#redis, keys: this.#keys, liveWindowMs: 3 * cluster.leaseRenewMs });
     this.deduplicator = new RedisWebhookDeduplicator({ redis: this.#redis, keys: this.#keys, ttlMs: cluster.dedupTtlMs });
@@ -116,27 +123,59 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     const send = (to: string, body: ClusterCommandBody, hops: number): Promise<void> => this.#send(to, body, hops);
     const warn = (message: string, rtmsStreamId: string | undefined, error: unknown): void => this.#warn(message, rtmsStreamId, error);
     this.#orphans = new OrphanScan({
-      replicaId, cluster, registry, replicas: this.#replicas, lanes, logger, free, warn,
+      replicaId,
+      cluster,
+      registry,
+      replicas: this.#replicas,
+      lanes,
+      logger,
+      free,
+      warn,
       isLocal: (id) => supervisor().has(id) || leases.holds(id) || this.#held.isSuspended(id),
       takeOver: (id, hint) => this.#claims.takeOver(id, hint),
       abandoned: (rtmsStreamId, reason) => this.emit('abandoned', { rtmsStreamId, reason }),
     });
     this.#held = new HeldStreams({
-      reconnectWindowMs: options.config.rtms.reconnectWindowMs, registry, leases, lanes, logger, free, reserve, warn,
+      reconnectWindowMs: options.config.rtms.reconnectWindowMs,
+      registry,
+      leases,
+      lanes,
+      logger,
+      free,
+      reserve,
+      warn,
       announce: (start) => this.#claims.started(start, 0),
       recovered: (claim, start, stats) => this.#claims.startClaimed(claim, 'recovered', start, stats),
       exclude: (rtmsStreamId, userId) => this.#supervisor?.excludeParticipant(rtmsStreamId, userId),
     });
     this.#commands = new CommandRouter({ replicaId, supervisor, registry, leases, held: this.#held, send, logger, warn });
     this.#owned = new OwnedStreams({
-      supervisor, leases, registry, held: this.#held, lanes, leaseRenewMs: cluster.leaseRenewMs, logger, warn,
+      supervisor,
+      leases,
+      registry,
+      held: this.#held,
+      lanes,
+      leaseRenewMs: cluster.leaseRenewMs,
+      logger,
+      warn,
       redisUp: () => this.#redis.isUp,
       draining: () => this.#draining,
       leaseLost: (rtmsStreamId, reason) => this.emit('leaseLost', { rtmsStreamId, reason }),
       reacquired: (rtmsStreamId) => this.emit('leaseAcquired', { rtmsStreamId, reason: 'reacquired' }),
     });
     this.#claims = new StreamClaims({
-      replicaId, maxStreams: options.config.maxStreams, supervisor, leases, registry, held: this.#held, orphans: this.#orphans, free, reserve, send, logger, warn,
+      replicaId,
+      maxStreams: options.config.maxStreams,
+      supervisor,
+      leases,
+      registry,
+      held: this.#held,
+      orphans: this.#orphans,
+      free,
+      reserve,
+      send,
+      logger,
+      warn,
       hintAdopt: (rtmsStreamId, reason) => this.#hintAdopt(rtmsStreamId, reason),
       acquired: (rtmsStreamId, reason, orphanedMs) => {
         this.emit('leaseAcquired', { rtmsStreamId, reason });
@@ -151,10 +190,20 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     const { config, logger } = options;
     const url = config.redisUrl;
     if (url === undefined) throw new Error('ClusterNode.connect: REDIS_URL is not set');
-    const replicaId = config.cluster.replicaId ?? `${hostname().replace(/[^A-Za-z0-9._:-]/g, '_').slice(0, 80)}-${randomBytes(3).toString('hex')}`;
+    const replicaId =
+      config.cluster.replicaId ??
+      `${hostname()
+        .replace(/[^A-Za-z0-9._:-]/g, '_')
+        .slice(0, 80)}-${randomBytes(3).toString('hex')}`;
     const commandTimeoutMs = Math.max(200, Math.min(2000, Math.floor(config.cluster.leaseTtlMs / 5)));
     const clusterLogger = logger.child({ component: 'redis', replica: replicaId });
-    const redis = await RedisConnection.connect({ url, name: `rtms-connector:${replicaId}`, logger: clusterLogger, commandTimeoutMs, startupTimeoutMs: 15_000 });
+    const redis = await RedisConnection.connect({
+      url,
+      name: `rtms-connector:${replicaId}`,
+      logger: clusterLogger,
+      commandTimeoutMs,
+      startupTimeoutMs: 15_000,
+    });
     try {
       const reader = await RedisConnection.connect({
         url,
@@ -215,7 +264,13 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     const scan = setInterval(() => void this.#tick(), cluster.scanIntervalMs);
     this.#timers.push(heartbeat, scan);
     this.#logger.info(
-      { leaseTtlMs: cluster.leaseTtlMs, leaseRenewMs: cluster.leaseRenewMs, scanIntervalMs: cluster.scanIntervalMs, keyPrefix: cluster.keyPrefix, maxStreams: this.#config.maxStreams },
+      {
+        leaseTtlMs: cluster.leaseTtlMs,
+        leaseRenewMs: cluster.leaseRenewMs,
+        scanIntervalMs: cluster.scanIntervalMs,
+        keyPrefix: cluster.keyPrefix,
+        maxStreams: this.#config.maxStreams,
+      },
       'cluster mode: replica joined',
     );
   }
@@ -229,10 +284,14 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
       case 'started':
         return this.#lanes.run(event.start.rtmsStreamId, () => this.#claims.started(event.start, 0));
       case 'interrupted':
-        await this.#lanes.run(event.rtmsStreamId, () => this.#commands.route({ type: 'interrupt', rtmsStreamId: event.rtmsStreamId, eventTs: event.eventTs }, 0));
+        await this.#lanes.run(event.rtmsStreamId, () =>
+          this.#commands.route({ type: 'interrupt', rtmsStreamId: event.rtmsStreamId, eventTs: event.eventTs }, 0),
+        );
         return;
       case 'stopped':
-        await this.#lanes.run(event.rtmsStreamId, () => this.#commands.route({ type: 'stop', rtmsStreamId: event.rtmsStreamId, stopReason: event.stopReason }, 0));
+        await this.#lanes.run(event.rtmsStreamId, () =>
+          this.#commands.route({ type: 'stop', rtmsStreamId: event.rtmsStreamId, stopReason: event.stopReason }, 0),
+        );
         return;
       default:
         supervisor.handleWebhook(event);

@@ -87,7 +87,9 @@ export class OrphanScan {
       fallbackAfterMs: 2 * cluster.scanIntervalMs,
     });
     for (const id of plan) {
-      void lanes.run(id, () => this.#options.takeOver(id, hints.get(id) ?? 'takeover')).catch((error: unknown) => this.#options.warn('takeover failed', id, error));
+      void lanes
+        .run(id, () => this.#options.takeOver(id, hints.get(id) ?? 'takeover'))
+        .catch((error: unknown) => this.#options.warn('takeover failed', id, error));
     }
   }
 }

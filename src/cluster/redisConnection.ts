@@ -76,7 +76,10 @@ export class RedisConnection extends EventEmitter<RedisConnectionEvents> {
     const connection = new RedisConnection(options);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ClusterError('REDIS_UNAVAILABLE', `Redis not reachable within ${options.startupTimeoutMs} ms (REDIS_URL)`)), options.startupTimeoutMs);
+      timer = setTimeout(
+        () => reject(new ClusterError('REDIS_UNAVAILABLE', `Redis not reachable within ${options.startupTimeoutMs} ms (REDIS_URL)`)),
+        options.startupTimeoutMs,
+      );
     });
     try {
       await Promise.race([connection.client.connect(), timedOut]);

@@ -318,7 +318,8 @@ export class StreamLeases extends EventEmitter<StreamLeasesEvents> implements Le
       if (this.#renewFailing) this.#logger.info({ leases: this.#held.size }, 'lease renewal works again');
       this.#renewFailing = false;
     } catch (error) {
-      if (!this.#renewFailing) this.#logger.warn({ leases: this.#held.size, err: describeError(error) }, 'lease renewal failed; streams keep running until their lease deadline');
+      if (!this.#renewFailing)
+        this.#logger.warn({ leases: this.#held.size, err: describeError(error) }, 'lease renewal failed; streams keep running until their lease deadline');
       this.#renewFailing = true;
     } finally {
       this.#renewing = false;
@@ -371,4 +372,3 @@ export class StreamLeases extends EventEmitter<StreamLeasesEvents> implements Le
     }
   }
 }
-

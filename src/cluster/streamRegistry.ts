@@ -222,7 +222,10 @@ export class StreamRegistry {
    * Fenced re-creation of a record the owner knows and Redis lost (restart without
    * persistence): payload, statistics, exclusions, index entry. Keeps a newer stored payload.
    */
-  async restore(lease: HeldLease, stream: { readonly start: StreamStart; readonly stats: StreamStats; readonly excluded: readonly string[] }): Promise<boolean> {
+  async restore(
+    lease: HeldLease,
+    stream: { readonly start: StreamStart; readonly stats: StreamStats; readonly excluded: readonly string[] },
+  ): Promise<boolean> {
     const id = lease.rtmsStreamId;
     const keys = this.#keys;
     const reply = await RESTORE.run(

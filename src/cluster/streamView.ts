@@ -23,7 +23,10 @@ export async function listClusterStreams({ supervisor, registry, warn }: StreamV
     warn('cluster stream list unavailable; listing this replica only', undefined, error);
     return local;
   }
-  const remote = stored.filter((stream) => !localIds.has(stream.rtmsStreamId)).map(storedStats).filter((stats) => stats !== undefined);
+  const remote = stored
+    .filter((stream) => !localIds.has(stream.rtmsStreamId))
+    .map(storedStats)
+    .filter((stats) => stats !== undefined);
   return [...local, ...remote];
 }
 

@@ -67,8 +67,8 @@ export interface ParticipantExclusionAnswer {
 
 const EXCLUSION_EXCLUDED: ParticipantExclusionAnswer['excluded'] = {
   audio: "per-speaker audio (RTMS_AUDIO_MODE=multi): the participant's audio frames are dropped, nothing more is written to audio-<userId>.wav",
-  video: "video frames attributed to the participant are dropped",
-  transcript: "transcript lines spoken by the participant are dropped",
+  video: 'video frames attributed to the participant are dropped',
+  transcript: 'transcript lines spoken by the participant are dropped',
 };
 
 const EXCLUSION_NOT_EXCLUDED: ParticipantExclusionAnswer['notExcluded'] = {
@@ -78,7 +78,6 @@ const EXCLUSION_NOT_EXCLUDED: ParticipantExclusionAnswer['notExcluded'] = {
 };
 
 const EXCLUSION_COUNTERS = 'dropped frames are counted in media.<kind>.framesDropped.excluded of GET /streams/{id}';
-
 
 export interface AdminRoutesOptions {
   /**

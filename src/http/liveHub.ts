@@ -96,7 +96,10 @@ export class LiveHub {
     } catch {
       return refuse(socket, 400, 'path: invalid percent-encoding');
     }
-    const requested = (url.searchParams.get('media') ?? 'audio,video,deskshare,transcript,chat').split(',').map((kind) => kind.trim()).filter(Boolean);
+    const requested = (url.searchParams.get('media') ?? 'audio,video,deskshare,transcript,chat')
+      .split(',')
+      .map((kind) => kind.trim())
+      .filter(Boolean);
     const unknown = requested.filter((kind) => !(MEDIA_KINDS as readonly string[]).includes(kind));
     if (unknown.length > 0) return refuse(socket, 400, `media: unknown kinds ${unknown.join(', ')}; expected any of ${MEDIA_KINDS.join(', ')}`);
     const kinds = requested as MediaKind[];

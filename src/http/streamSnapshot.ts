@@ -147,8 +147,7 @@ export function toStreamSnapshot(stats: StreamStats, now: number): StreamSnapsho
 }
 
 function toParticipantView(participant: ParticipantSnapshot): ParticipantView {
-  const left =
-    participant.leftAt !== undefined && (participant.joinedAt === undefined || participant.leftAt >= participant.joinedAt);
+  const left = participant.leftAt !== undefined && (participant.joinedAt === undefined || participant.leftAt >= participant.joinedAt);
   return {
     userId: participant.userId,
     userName: participant.userName ?? null,

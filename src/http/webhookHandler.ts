@@ -144,11 +144,18 @@ export class WebhookHandler {
       }
       const { event, clampedFrom } = boundEventTs(parsed, Number(request.headers['x-zm-request-timestamp']));
       if (clampedFrom !== undefined && event.kind === 'started') {
-        this.#logger.warn({ event: event.event, rtmsStreamId: event.start.rtmsStreamId, eventTs: clampedFrom, orderedAt: event.start.eventTs }, 'event_ts far ahead of the request timestamp; ordered by the request timestamp');
+        this.#logger.warn(
+          { event: event.event, rtmsStreamId: event.start.rtmsStreamId, eventTs: clampedFrom, orderedAt: event.start.eventTs },
+          'event_ts far ahead of the request timestamp; ordered by the request timestamp',
+        );
       }
 
       if (event.kind === 'started' && !this.#acceptsStreams(event.start.rtmsStreamId)) {
-        throw new WebhookError('WEBHOOK_NOT_ACCEPTING', 503, 'not accepting new streams (shutting down, or OUTPUT_DIR unusable); retry later or on another instance');
+        throw new WebhookError(
+          'WEBHOOK_NOT_ACCEPTING',
+          503,
+          'not accepting new streams (shutting down, or OUTPUT_DIR unusable); retry later or on another instance',
+        );
       }
       const fresh = await this.#claim(event);
       const streamId = rtmsStreamIdOf(event);
@@ -203,10 +210,7 @@ export class WebhookHandler {
   }
 
   #dispatchFailed(event: RtmsWebhookEvent, error: unknown): void {
-    this.#logger.error(
-      { event: event.event, rtmsStreamId: rtmsStreamIdOf(event), err: describeError(error) },
-      'webhook handler failed',
-    );
+    this.#logger.error({ event: event.event, rtmsStreamId: rtmsStreamIdOf(event), err: describeError(error) }, 'webhook handler failed');
   }
 
   #reject(response: ServerResponse, error: unknown, eventName: string | undefined): void {

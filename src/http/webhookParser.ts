@@ -48,14 +48,11 @@ export const MAX_SERVER_URLS_LENGTH = 2048;
 type LifecycleKind = 'started' | 'interrupted' | 'stopped';
 
 type EventSpec =
-  | { readonly kind: LifecycleKind; readonly product: Product }
-  | { readonly kind: 'concurrencyLimited' | 'concurrencyNearLimit' | 'urlValidation' };
+  { readonly kind: LifecycleKind; readonly product: Product } | { readonly kind: 'concurrencyLimited' | 'concurrencyNearLimit' | 'urlValidation' };
 
 const EVENT_SPECS: ReadonlyMap<string, EventSpec> = new Map<string, EventSpec>([
   ...PRODUCTS.flatMap((product) =>
-    (['started', 'interrupted', 'stopped'] as const).map(
-      (kind): [string, EventSpec] => [`${EVENT_PREFIX[product]}rtms_${kind}`, { kind, product }],
-    ),
+    (['started', 'interrupted', 'stopped'] as const).map((kind): [string, EventSpec] => [`${EVENT_PREFIX[product]}rtms_${kind}`, { kind, product }]),
   ),
   ['rtms.concurrency_limited', { kind: 'concurrencyLimited' }],
   ['rtms.concurrency_near_limit', { kind: 'concurrencyNearLimit' }],
@@ -165,10 +162,7 @@ export function pickSignalingUrl(serverUrls: string): string | undefined {
     .split(',')
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '' && isUrl(entry));
-  return (
-    entries.find((entry) => entry.toLowerCase().startsWith('wss://')) ??
-    entries.find((entry) => entry.toLowerCase().startsWith('ws://'))
-  );
+  return entries.find((entry) => entry.toLowerCase().startsWith('wss://')) ?? entries.find((entry) => entry.toLowerCase().startsWith('ws://'));
 }
 
 function readStart(payload: PayloadReader, product: Product, eventTs: number): StreamStart {
@@ -203,8 +197,7 @@ function readEntity(payload: PayloadReader, product: Product): { key: EntityIdKe
     if (!payload.has(key)) throw bodyInvalid('payload.webinar_uuid: expected a non-empty string (or payload.meeting_uuid), missing');
     return { key, id: payload.string(key) };
   }
-  const key: EntityIdKey =
-    product === 'meeting' ? 'meeting_uuid' : product === 'session' ? 'session_id' : 'engagement_id';
+  const key: EntityIdKey = product === 'meeting' ? 'meeting_uuid' : product === 'session' ? 'session_id' : 'engagement_id';
   return { key, id: payload.string(key) };
 }
 

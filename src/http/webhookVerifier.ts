@@ -66,8 +66,7 @@ export class WebhookVerifier {
       throw new WebhookError(
         'WEBHOOK_TIMESTAMP_STALE',
         401,
-        `${TIMESTAMP_HEADER}: ${Math.abs(skewSeconds)} s ${skewSeconds > 0 ? 'in the past' : 'in the future'}, ` +
-          `allowed ±${this.#toleranceSeconds} s`,
+        `${TIMESTAMP_HEADER}: ${Math.abs(skewSeconds)} s ${skewSeconds > 0 ? 'in the past' : 'in the future'}, ` + `allowed ±${this.#toleranceSeconds} s`,
       );
     }
   }

@@ -297,7 +297,7 @@ export class AppendOnlyFile {
     if (terminator === undefined || size === 0) return size;
     // Backwards, a chunk at a time, to the last terminator (usually in the last few bytes).
     const chunk = Buffer.alloc(Math.min(size, 64 * 1024));
-    for (let end = size; end > 0; ) {
+    for (let end = size; end > 0;) {
       const start = Math.max(0, end - chunk.length);
       const read = readSync(handle.fd, chunk, 0, end - start, start);
       const last = chunk.subarray(0, read).lastIndexOf(terminator);
@@ -338,7 +338,7 @@ export class AppendOnlyFile {
   #writeHeader(handle: FileHandle, header: FileHeader, contentBytes: number): void {
     const bytes = header.render(contentBytes);
     if (bytes.length !== header.bytes) throw new RangeError(`header renders ${bytes.length} bytes, declared ${header.bytes}`);
-    for (let offset = 0; offset < bytes.length; ) {
+    for (let offset = 0; offset < bytes.length;) {
       const written = writeSync(handle.fd, bytes, offset, bytes.length - offset, offset);
       if (written <= 0) throw Object.assign(new Error(`short write to ${this.#path}`), { code: 'EIO' });
       offset += written;

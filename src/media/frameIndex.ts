@@ -190,7 +190,7 @@ export class FrameIndex {
   #write(bytes: Buffer): void {
     const fd = this.#openFile();
     try {
-      for (let done = 0; done < bytes.length; ) {
+      for (let done = 0; done < bytes.length;) {
         const written = writeSync(fd, bytes, done, bytes.length - done, this.#fileBytes + done);
         if (written <= 0) throw Object.assign(new Error(`short write to ${this.#path}`), { code: 'EIO' });
         done += written;

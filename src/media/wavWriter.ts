@@ -76,7 +76,8 @@ export class WavWriter implements MediaWriter {
     this.#sampleRateHz = sampleRateHz;
     this.#channels = channels;
     this.#maxDataBytes = maxDataBytes;
-    const index = options.index === true ? new FrameIndex({ path: `${options.path}.index.jsonl`, baseOffset: WAV_HEADER_BYTES, byteRate: this.byteRate }) : undefined;
+    const index =
+      options.index === true ? new FrameIndex({ path: `${options.path}.index.jsonl`, baseOffset: WAV_HEADER_BYTES, byteRate: this.byteRate }) : undefined;
     this.#index = index;
     this.#file = new AppendOnlyFile({
       path: options.path,

@@ -40,7 +40,10 @@ export function parsePartKey(base: string, key: string): { file: string; start: 
 
 /** The attempt numbers present under a stream's `attempts/` folder listing. */
 export function attemptNumbers(folders: readonly string[]): number[] {
-  return folders.map((folder) => /\/attempts\/(\d+)\/$/.exec(folder)?.[1]).filter((n) => n !== undefined).map(Number);
+  return folders
+    .map((folder) => /\/attempts\/(\d+)\/$/.exec(folder)?.[1])
+    .filter((n) => n !== undefined)
+    .map(Number);
 }
 
 /**

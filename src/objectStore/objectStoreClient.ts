@@ -109,7 +109,9 @@ export class ObjectStoreClient {
         confirmEtag(part.ETag, [digest.toString('hex')], key);
         parts.push({ PartNumber: number, ETag: part.ETag });
       }
-      const done = await this.#s3.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
+      const done = await this.#s3.send(
+        new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+      );
       const md5 = whole.digest('hex');
       const ofParts = `${createHash('md5').update(Buffer.concat(partDigests)).digest('hex')}-${partDigests.length}`;
       // S3 answers MD5-of-part-MD5s; some compatible stores the whole content's MD5.

@@ -4,7 +4,16 @@ import { ConnectorError } from '../errors.ts';
  * Why an object-store operation failed; a closed list, used as the `reason` label of
  * `rtms_object_store_failures_total` and in `stream.json` → `objectStore.notUploaded`.
  */
-export const UPLOAD_FAILURE_REASONS = ['unreachable', 'denied', 'no_bucket', 'throttled', 'server_error', 'checksum_mismatch', 'local_read', 'rejected'] as const;
+export const UPLOAD_FAILURE_REASONS = [
+  'unreachable',
+  'denied',
+  'no_bucket',
+  'throttled',
+  'server_error',
+  'checksum_mismatch',
+  'local_read',
+  'rejected',
+] as const;
 export type UploadFailureReason = (typeof UPLOAD_FAILURE_REASONS)[number];
 
 /** A failed object-store operation; its message names the key, never a credential. */
@@ -32,7 +41,8 @@ export function failureOf(error: unknown): UploadFailureReason {
   const name = value.name ?? '';
   if (name === 'NoSuchBucket') return 'no_bucket';
   if (name === 'BadDigest' || name === 'InvalidDigest') return 'checksum_mismatch';
-  if (status === 401 || status === 403 || /AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|ExpiredToken|CredentialsProviderError/.test(name)) return 'denied';
+  if (status === 401 || status === 403 || /AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|ExpiredToken|CredentialsProviderError/.test(name))
+    return 'denied';
   if (status === 429 || status === 503 || /SlowDown|Throttl/.test(name)) return 'throttled';
   if (status !== undefined && status >= 500) return 'server_error';
   if (status !== undefined && status >= 400) return 'rejected';

@@ -8,12 +8,36 @@ const UPLOAD_KINDS: readonly UploadKind[] = ['part', 'final', 'small'];
 /** `rtms_object_store_*` (docs/metrics.md); every label value from a closed list. */
 export function objectStoreMetrics(registry: Registry, uploader: () => ObjectStoreUploader | undefined): UploaderObserver {
   const registers = [registry];
-  const bytes = new Counter({ name: 'rtms_object_store_uploaded_bytes_total', help: 'Bytes stored in object storage, by kind (part of a growing file, final whole file, small file).', labelNames: ['kind'] as const, registers });
-  const objects = new Counter({ name: 'rtms_object_store_uploads_total', help: 'Objects stored in object storage, by kind.', labelNames: ['kind'] as const, registers });
-  const failures = new Counter({ name: 'rtms_object_store_failures_total', help: 'Failed object-store syncs of a stream, by reason; each is retried with backoff.', labelNames: ['reason'] as const, registers });
+  const bytes = new Counter({
+    name: 'rtms_object_store_uploaded_bytes_total',
+    help: 'Bytes stored in object storage, by kind (part of a growing file, final whole file, small file).',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const objects = new Counter({
+    name: 'rtms_object_store_uploads_total',
+    help: 'Objects stored in object storage, by kind.',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const failures = new Counter({
+    name: 'rtms_object_store_failures_total',
+    help: 'Failed object-store syncs of a stream, by reason; each is retried with backoff.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
   const retries = new Counter({ name: 'rtms_object_store_retries_total', help: 'Syncs of a stream tried again after a failure.', registers });
-  const notUploaded = new Counter({ name: 'rtms_object_store_not_uploaded_files_total', help: 'Files still not stored when OBJECT_STORE_RETRY_WINDOW_MS ended (recorded in stream.json), by the last failure reason.', labelNames: ['reason'] as const, registers });
-  const overflow = new Counter({ name: 'rtms_object_store_queue_overflow_total', help: 'Streams not queued because the upload queue was full (OBJECT_STORE_QUEUE_MAX); found again at the next scan.', registers });
+  const notUploaded = new Counter({
+    name: 'rtms_object_store_not_uploaded_files_total',
+    help: 'Files still not stored when OBJECT_STORE_RETRY_WINDOW_MS ended (recorded in stream.json), by the last failure reason.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  const overflow = new Counter({
+    name: 'rtms_object_store_queue_overflow_total',
+    help: 'Streams not queued because the upload queue was full (OBJECT_STORE_QUEUE_MAX); found again at the next scan.',
+    registers,
+  });
   for (const kind of UPLOAD_KINDS) {
     bytes.inc({ kind }, 0);
     objects.inc({ kind }, 0);

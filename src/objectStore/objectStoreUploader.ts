@@ -54,7 +54,14 @@ export class ObjectStoreUploader {
   readonly #ownedDirectories: () => ReadonlySet<string>;
 
   /** `ownedDirectories`: the directory names of the streams this process runs now. */
-  constructor(options: { config: ObjectStoreConfig; outputDir: string; logger: Logger; ownedDirectories: () => ReadonlySet<string>; observer?: UploaderObserver; now?: () => number }) {
+  constructor(options: {
+    config: ObjectStoreConfig;
+    outputDir: string;
+    logger: Logger;
+    ownedDirectories: () => ReadonlySet<string>;
+    observer?: UploaderObserver;
+    now?: () => number;
+  }) {
     this.#ownedDirectories = options.ownedDirectories;
     this.#config = options.config;
     this.#outputDir = options.outputDir;
@@ -140,7 +147,9 @@ export class ObjectStoreUploader {
   async #scanOnce(): Promise<void> {
     let names: string[];
     try {
-      names = (await readdir(this.#outputDir, { withFileTypes: true })).filter((entry) => entry.isDirectory() && !entry.name.startsWith('.')).map((entry) => entry.name);
+      names = (await readdir(this.#outputDir, { withFileTypes: true }))
+        .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
+        .map((entry) => entry.name);
     } catch (error) {
       this.#logger.warn({ code: (error as NodeJS.ErrnoException).code }, 'object store: output directory not readable');
       return;
@@ -153,7 +162,15 @@ export class ObjectStoreUploader {
     for (const name of names.sort()) {
       let entry = this.#streams.get(name);
       if (entry === undefined) {
-        const upload = new StreamUpload({ name, directory: join(this.#outputDir, name), config: this.#config, client: this.client, observer: this.#observer, logger: this.#logger, now: this.#now });
+        const upload = new StreamUpload({
+          name,
+          directory: join(this.#outputDir, name),
+          config: this.#config,
+          client: this.client,
+          observer: this.#observer,
+          logger: this.#logger,
+          now: this.#now,
+        });
         this.#streams.set(name, (entry = { upload, failures: 0, retryAt: 0, queued: false, owned: false }));
       }
       if (entry.queued || entry.retryAt > now) continue;
@@ -204,7 +221,11 @@ export class ObjectStoreUploader {
       entry.retryAt = this.#now() + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(entry.failures - 1, 5));
       this.#observer.failed(reason);
       // Once per incident in the log; every failure in the metrics.
-      if (entry.failures === 1) this.#logger.warn({ stream: entry.upload.name, reason, err: error instanceof Error ? error.message : String(error) }, 'object store: upload failed; retrying');
+      if (entry.failures === 1)
+        this.#logger.warn(
+          { stream: entry.upload.name, reason, err: error instanceof Error ? error.message : String(error) },
+          'object store: upload failed; retrying',
+        );
     }
   }
 
@@ -213,6 +234,9 @@ export class ObjectStoreUploader {
     const left = await entry.upload.giveUp().catch(() => []);
     if (left.length === 0) return;
     this.#observer.notUploaded(reason, left.length);
-    this.#logger.error({ stream: entry.upload.name, reason, files: left.map((item) => item.file) }, 'object store: files not uploaded within OBJECT_STORE_RETRY_WINDOW_MS');
+    this.#logger.error(
+      { stream: entry.upload.name, reason, files: left.map((item) => item.file) },
+      'object store: files not uploaded within OBJECT_STORE_RETRY_WINDOW_MS',
+    );
   }
 }

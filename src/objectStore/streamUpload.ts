@@ -51,8 +51,6 @@ interface FileState {
   lastPart?: { start: number; end: number; md5: string } | undefined;
 }
 
-
-
 /**
  * One stream directory's uploads (docs/object-storage.md): parts of growing files while the
  * stream runs, every file whole once the stream is finished (then its parts are deleted), small
@@ -79,7 +77,15 @@ export class StreamUpload {
   readonly #files = new Map<string, FileState>();
   #settledSignature = '';
 
-  constructor(options: { name: string; directory: string; config: ObjectStoreConfig; client: ObjectStoreClient; observer: UploadObserver; logger: Logger; now: () => number }) {
+  constructor(options: {
+    name: string;
+    directory: string;
+    config: ObjectStoreConfig;
+    client: ObjectStoreClient;
+    observer: UploadObserver;
+    logger: Logger;
+    now: () => number;
+  }) {
     this.name = options.name;
     this.directory = options.directory;
     this.#config = options.config;
@@ -96,7 +102,8 @@ export class StreamUpload {
   /** The oldest not-yet-uploaded bytes' first sighting, ms (undefined: nothing waits). */
   oldestPending(): number | undefined {
     let oldest: number | undefined;
-    for (const file of this.#files.values()) if (file.pendingSince !== undefined && (oldest === undefined || file.pendingSince < oldest)) oldest = file.pendingSince;
+    for (const file of this.#files.values())
+      if (file.pendingSince !== undefined && (oldest === undefined || file.pendingSince < oldest)) oldest = file.pendingSince;
     return oldest;
   }
 
@@ -166,7 +173,8 @@ export class StreamUpload {
     if (this.#marker !== undefined) return this.#marker;
     try {
       const local = JSON.parse(await readFile(join(this.directory, MARKER), 'utf8')) as Marker;
-      if (Number.isSafeInteger(local.attempt) && local.attempt > 0) return (this.#marker = { attempt: local.attempt, uploaded: local.uploaded ?? {}, finals: local.finals ?? {}, notUploaded: local.notUploaded });
+      if (Number.isSafeInteger(local.attempt) && local.attempt > 0)
+        return (this.#marker = { attempt: local.attempt, uploaded: local.uploaded ?? {}, finals: local.finals ?? {}, notUploaded: local.notUploaded });
     } catch {
       // None yet: claim one.
     }
@@ -226,7 +234,9 @@ export class StreamUpload {
     // Cut back locally (a batch undone after a full disk, docs/reliability.md), perhaps written
     // again since: the parts past the cut hold bytes the file no longer has; they go, and
     // streaming resumes there.
-    const due = (): boolean => file.size - state.streamedTo >= this.#config.partBytes || (file.size > state.streamedTo && now - (state.pendingSince ?? now) >= this.#config.partIntervalMs);
+    const due = (): boolean =>
+      file.size - state.streamedTo >= this.#config.partBytes ||
+      (file.size > state.streamedTo && now - (state.pendingSince ?? now) >= this.#config.partIntervalMs);
     // Checked only when a part is due, so a quiet file costs no reads.
     const cut = file.size < state.streamedTo ? file.size : due() ? await this.#lastPartChanged(path, state) : undefined;
     if (cut !== undefined) await this.#replaceFrom(base, file.name, state, cut);
@@ -285,7 +295,9 @@ export class StreamUpload {
 
   async #deleteLocal(path: string, file: LocalFile): Promise<void> {
     // Confirmed by checksum (uploadFile compared the ETag); only then is the local copy let go.
-    await unlink(path).catch((error: unknown) => this.#logger.warn({ stream: this.name, file: file.name, code: (error as NodeJS.ErrnoException).code }, 'object store: local copy not deleted'));
+    await unlink(path).catch((error: unknown) =>
+      this.#logger.warn({ stream: this.name, file: file.name, code: (error as NodeJS.ErrnoException).code }, 'object store: local copy not deleted'),
+    );
   }
 
   /**

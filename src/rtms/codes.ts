@@ -132,7 +132,6 @@ export const StopReason = {
 } as const;
 export const STOP_REASON_NAMES: readonly string[] = namesOf(StopReason);
 
-
 export const RtmsStreamState = { INACTIVE: 0, ACTIVE: 1, INTERRUPTED: 2, TERMINATING: 3, TERMINATED: 4, PAUSED: 5, RESUMED: 6 } as const;
 export const STREAM_STATE_NAMES: readonly string[] = namesOf(RtmsStreamState);
 

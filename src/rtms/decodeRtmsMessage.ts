@@ -22,7 +22,12 @@ export function decodeRtmsMessage(message: RtmsMessage, receivedAt: number): Rtm
     case MessageType.STREAM_STATE_UPDATE:
       return {
         ok: true,
-        message: { type: 'stream_state_update', msg_type: message.msg_type, state: intField(message, 'state'), reason: intField(message, 'reason') ?? intField(message, 'stop_reason') },
+        message: {
+          type: 'stream_state_update',
+          msg_type: message.msg_type,
+          state: intField(message, 'state'),
+          reason: intField(message, 'reason') ?? intField(message, 'stop_reason'),
+        },
       };
     case MessageType.SESSION_STATE_UPDATE:
       return {
@@ -78,7 +83,9 @@ function decodeEvent(value: unknown): RtmsEvent {
   const event = isRecord(value) ? value : {};
   const info = isRecord(event['participant_info']) ? event['participant_info'] : undefined;
   const participants: EventParticipant[] = Array.isArray(event['participants'])
-    ? event['participants'].filter(isRecord).map((participant) => ({ userId: idField(participant, 'user_id'), userName: stringField(participant, 'user_name') }))
+    ? event['participants']
+        .filter(isRecord)
+        .map((participant) => ({ userId: idField(participant, 'user_id'), userName: stringField(participant, 'user_name') }))
     : [];
   return {
     eventType: intField(event, 'event_type') ?? 0,
@@ -87,6 +94,8 @@ function decodeEvent(value: unknown): RtmsEvent {
     userName: stringField(event, 'user_name'),
     participants,
     participantInfo:
-      info === undefined ? undefined : { channelId: stringField(info, 'channel_id'), displayName: stringField(info, 'display_name'), participantMode: info['participant_mode'] },
+      info === undefined
+        ? undefined
+        : { channelId: stringField(info, 'channel_id'), displayName: stringField(info, 'display_name'), participantMode: info['participant_mode'] },
   };
 }

@@ -96,7 +96,8 @@ export interface UnknownMessage {
   readonly msg_type: number;
 }
 
-export type DecodedRtmsMessage = HandshakeResponse | KeepAliveRequest | EventUpdate | StreamStateUpdate | SessionStateUpdate | RequestResponse | MediaData | UnknownMessage;
+export type DecodedRtmsMessage =
+  HandshakeResponse | KeepAliveRequest | EventUpdate | StreamStateUpdate | SessionStateUpdate | RequestResponse | MediaData | UnknownMessage;
 
 /** A message of a known `msg_type` without the shape it must have: counted and skipped. */
 export interface RtmsDecodeFailure {

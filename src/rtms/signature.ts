@@ -8,9 +8,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** Handshake signature: HMAC(client secret, "client_id,entity_id,rtms_stream_id"). */
 export function handshakeSignature(options: { clientId: string; clientSecret: string; entityId: string; rtmsStreamId: string }): string {
-  return createHmac('sha256', options.clientSecret)
-    .update(`${options.clientId},${options.entityId},${options.rtmsStreamId}`)
-    .digest('hex');
+  return createHmac('sha256', options.clientSecret).update(`${options.clientId},${options.entityId},${options.rtmsStreamId}`).digest('hex');
 }
 
 /** `x-zm-signature` header value: "v0=" + HMAC(secret token, "v0:" + timestamp + ":" + raw body). */

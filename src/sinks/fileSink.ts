@@ -243,10 +243,13 @@ export class FileSink extends EventEmitter implements StreamSink {
   #scheduleRetry(): void {
     const at = this.#files.nextRetryAt();
     if (at === undefined || this.#retryTimer !== undefined || this.#state !== 'open') return;
-    this.#retryTimer = this.#clock.setTimeout(() => {
-      this.#retryTimer = undefined;
-      void this.#requestFlush();
-    }, Math.max(0, at - this.#clock.now()));
+    this.#retryTimer = this.#clock.setTimeout(
+      () => {
+        this.#retryTimer = undefined;
+        void this.#requestFlush();
+      },
+      Math.max(0, at - this.#clock.now()),
+    );
     this.#retryTimer.unref?.();
   }
 
@@ -316,7 +319,10 @@ export class FileSink extends EventEmitter implements StreamSink {
       sink: {
         state: this.#state,
         health: health.state,
-        error: health.lastError === undefined ? undefined : { file: health.lastError.file, code: health.lastError.code, at: new Date(health.lastError.at).toISOString() },
+        error:
+          health.lastError === undefined
+            ? undefined
+            : { file: health.lastError.file, code: health.lastError.code, at: new Date(health.lastError.at).toISOString() },
         // Every file that ever failed: `ok` (recovered), `retrying` or `lost`, with its last error.
         files,
         updatedAt: new Date(this.#clock.now()).toISOString(),

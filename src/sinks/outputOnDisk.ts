@@ -41,8 +41,7 @@ export async function measureMediaOnDisk(directory: string): Promise<MediaBytesO
     else if (entry.isFile() && APPENDED_FILE.test(entry.name)) {
       const match = APPENDED_FILE.exec(entry.name);
       add((match?.[1] ?? match?.[2]) as MediaKind, (await stat(path)).size);
-    }
-    else if (entry.isDirectory() && IMAGE_DIRECTORIES[entry.name] !== undefined) add(IMAGE_DIRECTORIES[entry.name]!, await imageBytes(path));
+    } else if (entry.isDirectory() && IMAGE_DIRECTORIES[entry.name] !== undefined) add(IMAGE_DIRECTORIES[entry.name]!, await imageBytes(path));
   }
   return bytes;
 }
@@ -55,7 +54,7 @@ async function wavDataBytes(path: string): Promise<number> {
     const head = Buffer.alloc(Math.min(size, WAV_HEADER_PROBE_BYTES));
     await handle.read(head, 0, head.length, 0);
     if (head.length < 12 || head.toString('ascii', 0, 4) !== 'RIFF' || head.toString('ascii', 8, 12) !== 'WAVE') return 0;
-    for (let offset = 12; offset + 8 <= head.length; ) {
+    for (let offset = 12; offset + 8 <= head.length;) {
       const chunkSize = head.readUInt32LE(offset + 4);
       const body = offset + 8;
       if (head.toString('ascii', offset, offset + 4) === 'data') return Math.max(0, Math.min(chunkSize, size - body));

@@ -152,7 +152,8 @@ export class StreamFiles {
 
   eventsWritten(): number {
     let written = this.#totals.eventsWritten();
-    for (const { kind, writer } of this.#outputs.values()) if (kind === undefined && writer instanceof JsonLinesWriter) written += writer.stats().recordsWritten;
+    for (const { kind, writer } of this.#outputs.values())
+      if (kind === undefined && writer instanceof JsonLinesWriter) written += writer.stats().recordsWritten;
     return written;
   }
 
@@ -199,7 +200,13 @@ export class StreamFiles {
       if (waited > 0) this.#sinkEvent('media.gap', { kind, reason: 'sink_error', frames: waited, awaitingKeyframe: true });
     }
     const name = `${kind}.h264`;
-    const writer = this.#obtain(this.#annexB, name, kind, name, (path, callbacks) => new AnnexBWriter({ path, index: this.#options.frameIndex === true, ...callbacks }));
+    const writer = this.#obtain(
+      this.#annexB,
+      name,
+      kind,
+      name,
+      (path, callbacks) => new AnnexBWriter({ path, index: this.#options.frameIndex === true, ...callbacks }),
+    );
     const before = writer.pendingBytes;
     writer.append(frame.data, frame);
     this.#grew(writer, before);

@@ -85,7 +85,8 @@ export class OrphanRecovery {
     const rtmsStreamId = record.start.rtmsStreamId;
     const workerId = placement.place(rtmsStreamId);
     if (workerId === undefined) {
-      if (placement.isWaiting(rtmsStreamId)) logger.warn({ rtmsStreamId, reason: record.resumeReason }, 'no live worker for the stream now; it resumes when a worker is ready');
+      if (placement.isWaiting(rtmsStreamId))
+        logger.warn({ rtmsStreamId, reason: record.resumeReason }, 'no live worker for the stream now; it resumes when a worker is ready');
       return;
     }
     const attempt = ++record.attempt;

@@ -64,7 +64,16 @@ export class StreamLifecycle extends EventEmitter<{ entry: [StreamLifecycleEntry
     return this.#supervisor.list().flatMap((stats) =>
       stats.endedAt !== undefined || ['ended', 'failed', 'rejected'].includes(stats.state)
         ? []
-        : [{ event: 'started' as const, rtmsStreamId: stats.rtmsStreamId, product: stats.product, entityId: stats.entityId, reason: undefined, at: stats.createdAt }],
+        : [
+            {
+              event: 'started' as const,
+              rtmsStreamId: stats.rtmsStreamId,
+              product: stats.product,
+              entityId: stats.entityId,
+              reason: undefined,
+              at: stats.createdAt,
+            },
+          ],
     );
   }
 }

@@ -60,7 +60,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       waiting: (record) => {
         const from = record.stats.state;
         record.stats = { ...record.stats, state: 'waitingReconnect' };
-        this.emit('streamState', { rtmsStreamId: record.start.rtmsStreamId, product: record.start.product, from, to: 'waitingReconnect', reason: record.resumeReason });
+        this.emit('streamState', {
+          rtmsStreamId: record.start.rtmsStreamId,
+          product: record.start.product,
+          from,
+          to: 'waitingReconnect',
+          reason: record.resumeReason,
+        });
       },
     });
     this.#pool.on('exit', (exit) => {
@@ -151,13 +157,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     // Webhooks can arrive out of order (Zoom retries 5 to 60 min later): an announcement
     // older than the one we act on must not move the stream back to a previous server.
     if (start.eventTs < existing.start.eventTs) {
-      this.#logger.info({ rtmsStreamId: start.rtmsStreamId, eventTs: start.eventTs, currentEventTs: existing.start.eventTs }, 'stale rtms_started (older event_ts); ignored');
+      this.#logger.info(
+        { rtmsStreamId: start.rtmsStreamId, eventTs: start.eventTs, currentEventTs: existing.start.eventTs },
+        'stale rtms_started (older event_ts); ignored',
+      );
       return true;
     }
     // Zoom's "server failure" scenario: the same stream announced again, usually with new URLs.
     const urlsChanged = existing.start.serverUrls !== start.serverUrls;
     if (!urlsChanged && existing.stats.state !== 'waitingReconnect') {
-      this.#logger.info({ rtmsStreamId: start.rtmsStreamId, state: existing.stats.state }, 'rtms_started for a healthy stream with the same server_urls; ignored');
+      this.#logger.info(
+        { rtmsStreamId: start.rtmsStreamId, state: existing.stats.state },
+        'rtms_started for a healthy stream with the same server_urls; ignored',
+      );
       return true;
     }
     existing.start = start;
@@ -324,7 +336,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.#logger.info({ rtmsStreamId, event: eventName }, 'webhook for a stream not active here; ignored');
       return false;
     }
-    if (!this.#send(record, message(record))) this.#logger.info({ rtmsStreamId, event: eventName }, 'stream is between workers; its resume applies the webhook');
+    if (!this.#send(record, message(record)))
+      this.#logger.info({ rtmsStreamId, event: eventName }, 'stream is between workers; its resume applies the webhook');
     return true;
   }
 
@@ -339,7 +352,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         const record = this.#streams.get(message.rtmsStreamId);
         if (record === undefined || !this.#owns(workerId, message.rtmsStreamId)) return;
         record.stats = { ...record.stats, state: message.to };
-        this.emit('streamState', { rtmsStreamId: message.rtmsStreamId, product: record.start.product, from: message.from, to: message.to, reason: message.reason });
+        this.emit('streamState', {
+          rtmsStreamId: message.rtmsStreamId,
+          product: record.start.product,
+          from: message.from,
+          to: message.to,
+          reason: message.reason,
+        });
         return;
       }
       case 'stats': {

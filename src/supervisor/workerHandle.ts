@@ -80,7 +80,9 @@ export class WorkerHandle {
         reject(new ConnectorError('WORKER_FAILED', `worker ${options.workerId} exited during start-up (code ${code})`));
       };
       worker.once('exit', onEarlyExit);
-      worker.once('error', (error: unknown) => options.logger.error({ workerId: options.workerId, err: describeError(error).message }, 'worker failed during start-up'));
+      worker.once('error', (error: unknown) =>
+        options.logger.error({ workerId: options.workerId, err: describeError(error).message }, 'worker failed during start-up'),
+      );
       worker.on('message', function onFirst(message: WorkerToSupervisor) {
         if (message.type !== 'ready') return;
         worker.off('message', onFirst);

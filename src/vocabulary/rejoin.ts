@@ -14,7 +14,14 @@ export type RejoinScope = (typeof REJOIN_SCOPES)[number];
  * its worker ended (`worker_<exit reason>`), another replica handed it over or lost it, or this
  * process restarted and found its directory; `resumed` when the record kept no reason.
  */
-export const RESUME_REASONS = [...WORKER_EXIT_REASONS.map((reason) => `worker_${reason}` as const), 'handoff', 'takeover', 'lease_recovered', 'restart', 'resumed'] as const;
+export const RESUME_REASONS = [
+  ...WORKER_EXIT_REASONS.map((reason) => `worker_${reason}` as const),
+  'handoff',
+  'takeover',
+  'lease_recovered',
+  'restart',
+  'resumed',
+] as const;
 export type ResumeReason = (typeof RESUME_REASONS)[number];
 
 /** What lost the connection while the stream ran: a webhook, a failover, a socket, Zoom's own signal. */

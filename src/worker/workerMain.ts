@@ -99,9 +99,11 @@ function startStream(start: StreamStart, resume: (ResumeFrom & { readonly onDisk
   // What the directory already holds decides: continue an unfinished run, or write a late
   // attempt beside a finished one (README "Reliability").
   const plan = planStreamOutput(streamDirectory(config.outputDir, start.rtmsStreamId), { rtmsStreamId: start.rtmsStreamId, at: Date.now() });
-  if (plan.lateAttempt !== undefined) streamLogger.warn({ attempt: plan.lateAttempt }, 'rtms_started for a stream that already ended; recording this attempt beside it');
+  if (plan.lateAttempt !== undefined)
+    streamLogger.warn({ attempt: plan.lateAttempt }, 'rtms_started for a stream that already ended; recording this attempt beside it');
   const continued = plan.continues;
-  if (continued !== undefined) streamLogger.info({ previousState: continued.state, files: continued.files.length }, 'continuing the stream directory an earlier run left');
+  if (continued !== undefined)
+    streamLogger.info({ previousState: continued.state, files: continued.files.length }, 'continuing the stream directory an earlier run left');
   // A resume the supervisor knows of (worker crash, takeover) carries its own counters; a
   // restarted connector finds them on disk.
   const resumeFrom = resume ?? (continued === undefined ? undefined : { previous: statsFromDisk(continued, start), reason: 'restart' });

@@ -55,26 +55,35 @@ describe('non-retryable failures', () => {
   it.each([
     { refusal: 'statusMessage', failure: 'INVALID_SIGNATURE (3)', event: { statusCode: 3, statusName: 'INVALID_SIGNATURE' } },
     { refusal: 'bareClose', failure: 'signaling handshake rejected: CLOSED_WITHOUT_STATUS', event: { statusName: 'CLOSED_WITHOUT_STATUS' } },
-  ] as const)('a bad handshake signature refused by $refusal fails the stream at once with a clear reason, without retries', async ({ refusal, failure, event }) => {
-    const credentials = { ...randomCredentials(), webhookSecretToken: rig.credentials.webhookSecretToken, clientId: rig.credentials.clientId };
-    const zoom = await startSimulator({ credentials, webhookUrl: rig.connector.webhookUrl, seed: 3, joinTimeoutMs: 0, handshakeRefusal: refusal });
-    try {
-      const stream = await zoom.startStream({ product: 'meeting' });
-      const snapshot = await waitUntilEnded(rig, stream);
-      expect(snapshot['state']).toBe('failed');
-      expect(String(snapshot['failure'])).toContain(failure);
-      // Count attempts once the session is torn down (its sink closed): a retry after that would be a zombie.
-      await eventually(async () => ((JSON.parse(await readFile(join(rig.streamDir(stream), 'stream.json'), 'utf8')) as { sink?: { state?: string } }).sink?.state === 'closed' ? true : undefined), {
-        what: 'the failed stream\'s sink closed',
-      });
-      expect(stream.connections.handshakeRejections).toEqual([{ channel: 'signaling', statusCode: 3, reason: expect.any(String) }]);
-      expect(stream.connections.signalingAccepted).toBe(0);
-      const events = await readJsonLines(join(rig.streamDir(stream), 'events.jsonl'));
-      expect(events.filter((line) => line['eventType'] === 'rtms.handshake_rejected').map((line) => line['data'])).toEqual([
-        { channel: 'signaling', ...event, rtmsStreamId: stream.rtmsStreamId },
-      ]);
-    } finally {
-      await zoom.close();
-    }
-  });
+  ] as const)(
+    'a bad handshake signature refused by $refusal fails the stream at once with a clear reason, without retries',
+    async ({ refusal, failure, event }) => {
+      const credentials = { ...randomCredentials(), webhookSecretToken: rig.credentials.webhookSecretToken, clientId: rig.credentials.clientId };
+      const zoom = await startSimulator({ credentials, webhookUrl: rig.connector.webhookUrl, seed: 3, joinTimeoutMs: 0, handshakeRefusal: refusal });
+      try {
+        const stream = await zoom.startStream({ product: 'meeting' });
+        const snapshot = await waitUntilEnded(rig, stream);
+        expect(snapshot['state']).toBe('failed');
+        expect(String(snapshot['failure'])).toContain(failure);
+        // Count attempts once the session is torn down (its sink closed): a retry after that would be a zombie.
+        await eventually(
+          async () =>
+            (JSON.parse(await readFile(join(rig.streamDir(stream), 'stream.json'), 'utf8')) as { sink?: { state?: string } }).sink?.state === 'closed'
+              ? true
+              : undefined,
+          {
+            what: "the failed stream's sink closed",
+          },
+        );
+        expect(stream.connections.handshakeRejections).toEqual([{ channel: 'signaling', statusCode: 3, reason: expect.any(String) }]);
+        expect(stream.connections.signalingAccepted).toBe(0);
+        const events = await readJsonLines(join(rig.streamDir(stream), 'events.jsonl'));
+        expect(events.filter((line) => line['eventType'] === 'rtms.handshake_rejected').map((line) => line['data'])).toEqual([
+          { channel: 'signaling', ...event, rtmsStreamId: stream.rtmsStreamId },
+        ]);
+      } finally {
+        await zoom.close();
+      }
+    },
+  );
 });

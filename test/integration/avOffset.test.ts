@@ -80,10 +80,23 @@ afterAll(async () => {
 async function mux(name: string, videoDelayMs: number, audioCodec: string[]): Promise<string> {
   const out = join(dir.path, name);
   await run('ffmpeg', [
-    '-v', 'error', '-y',
-    '-itsoffset', String(videoDelayMs / 1000), '-i', timedVideo,
-    '-i', audio,
-    '-map', '0:v', '-map', '1:a', '-c:v', 'copy', ...audioCodec, out,
+    '-v',
+    'error',
+    '-y',
+    '-itsoffset',
+    String(videoDelayMs / 1000),
+    '-i',
+    timedVideo,
+    '-i',
+    audio,
+    '-map',
+    '0:v',
+    '-map',
+    '1:a',
+    '-c:v',
+    'copy',
+    ...audioCodec,
+    out,
   ]);
   return out;
 }

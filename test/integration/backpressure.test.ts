@@ -29,7 +29,12 @@ describe('backpressure with a stalled sink', () => {
           states.add(String(snapshot['state']));
           return Math.max(...buffered) > HIGH_WATER && buffered.at(-1)! < HIGH_WATER;
         },
-        { what: 'the backlog to grow past high water during the stall and drain after it', timeoutMs: 25_000, intervalMs: 100, state: () => buffered.slice(-10) },
+        {
+          what: 'the backlog to grow past high water during the stall and drain after it',
+          timeoutMs: 25_000,
+          intervalMs: 100,
+          state: () => buffered.slice(-10),
+        },
       );
       // The backlog grew while the sink stalled, never past its bound (2 x high water for
       // the backlog, one high water plus a frame in the sink), and emptied afterwards.

@@ -60,9 +60,7 @@ describe('connector core', () => {
       if (product !== 'contact_center') expect(report.probedFiles).toContain('video.h264');
 
       const transcripts = await readJsonLines(join(rig.streamDir(stream), 'transcript.jsonl'));
-      expect(transcripts.map((line) => [line['userId'], line['text']])).toEqual(
-        stream.sent.transcripts().map((line) => [String(line.userId), line.text]),
-      );
+      expect(transcripts.map((line) => [line['userId'], line['text']])).toEqual(stream.sent.transcripts().map((line) => [String(line.userId), line.text]));
       const events = (await readJsonLines(join(rig.streamDir(stream), 'events.jsonl'))).map((event) => event['eventType']);
       expect(events).toEqual(expect.arrayContaining(['stream.connecting', 'stream.live', 'rtms.stream_state', 'stream.ended']));
       expect(stream.connections.signalingAccepted).toBe(1);

@@ -28,7 +28,14 @@ afterAll(async () => {
 });
 
 /** A WebSocket on the lifecycle feed that collects its messages. */
-async function lifecycleFeed(baseUrl: string, token: string): Promise<{ messages: Array<Record<string, unknown>>; until(predicate: (message: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>; close(): void }> {
+async function lifecycleFeed(
+  baseUrl: string,
+  token: string,
+): Promise<{
+  messages: Array<Record<string, unknown>>;
+  until(predicate: (message: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
+  close(): void;
+}> {
   const socket = new WebSocket(`${baseUrl.replace('http', 'ws')}/streams/live`, { headers: { authorization: `Bearer ${token}` } });
   const messages: Array<Record<string, unknown>> = [];
   const waiters: Array<() => void> = [];
@@ -54,7 +61,10 @@ async function lifecycleFeed(baseUrl: string, token: string): Promise<{ messages
 }
 
 /** Runs an example to completion; resolves with its exit code and output. */
-function runExample(args: readonly string[]): { exited: Promise<{ code: number | null; stdout: string; stderr: string }>; stderrLine(pattern: RegExp): Promise<void> } {
+function runExample(args: readonly string[]): {
+  exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
+  stderrLine(pattern: RegExp): Promise<void>;
+} {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -146,11 +156,33 @@ describe('stream discovery and consumers', () => {
     const rig = await startRig({ REDIS_URL: redis.url, RTMS_MEDIA: 'audio', CONSUMER_TOKEN });
     const scratch = await mkdtemp(join(tmpdir(), 'rtms-consumers-'));
     try {
-      const live = await runExample(['examples/liveConsumer.ts', '--url', rig.connector.baseUrl, '--token', CONSUMER_TOKEN, '--stream', 'no-such-stream', '--wait-ms', '500']).exited;
+      const live = await runExample([
+        'examples/liveConsumer.ts',
+        '--url',
+        rig.connector.baseUrl,
+        '--token',
+        CONSUMER_TOKEN,
+        '--stream',
+        'no-such-stream',
+        '--wait-ms',
+        '500',
+      ]).exited;
       expect(live.code).toBe(1);
-      expect(live.stderr).toContain(`liveConsumer: stream no-such-stream does not exist on ${rig.connector.baseUrl}: not active, and it did not start within 500 ms`);
+      expect(live.stderr).toContain(
+        `liveConsumer: stream no-such-stream does not exist on ${rig.connector.baseUrl}: not active, and it did not start within 500 ms`,
+      );
 
-      const fromRedis = await runExample(['examples/redisAudioToWav.ts', '--redis-url', redis.url, '--stream', 'no-such-stream', '--out', join(scratch, 'x.wav'), '--wait-ms', '500']).exited;
+      const fromRedis = await runExample([
+        'examples/redisAudioToWav.ts',
+        '--redis-url',
+        redis.url,
+        '--stream',
+        'no-such-stream',
+        '--out',
+        join(scratch, 'x.wav'),
+        '--wait-ms',
+        '500',
+      ]).exited;
       expect(fromRedis.code).toBe(1);
       expect(fromRedis.stderr).toContain('redisAudioToWav: stream no-such-stream does not exist');
 
@@ -175,7 +207,7 @@ describe('stream discovery and consumers', () => {
   });
 
   it('examples/ import nothing from src/', async () => {
-    const { stdout } = await run('grep', ['-rlE', "from '\\.\\./src/|from \"\\.\\./src/", 'examples']).catch((error: Error & { code?: unknown }) =>
+    const { stdout } = await run('grep', ['-rlE', 'from \'\\.\\./src/|from "\\.\\./src/', 'examples']).catch((error: Error & { code?: unknown }) =>
       error.code === 1 ? { stdout: '' } : Promise.reject(error),
     );
     expect(stdout).toBe('');

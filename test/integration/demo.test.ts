@@ -24,7 +24,9 @@ describe('npm run demo', () => {
         expect(Number(audioSeconds)).toBeGreaterThanOrEqual(9);
       }
       // The meeting's synced recording: where it is and what ffprobe reads in it.
-      expect(stdout).toMatch(/^recording: .*recording\.mkv\n {2}ffprobe: audio pcm_s16le 16000 Hz \(\d+ packets\) \+ video h264 \d+x\d+ \(\d+ packets\), \d+\.\d+ s$/m);
+      expect(stdout).toMatch(
+        /^recording: .*recording\.mkv\n {2}ffprobe: audio pcm_s16le 16000 Hz \(\d+ packets\) \+ video h264 \d+x\d+ \(\d+ packets\), \d+\.\d+ s$/m,
+      );
       expect(stdout).toContain('demo passed');
     } finally {
       await rm(outputDir, { recursive: true, force: true });

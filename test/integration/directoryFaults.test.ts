@@ -41,7 +41,10 @@ describe('host faults: stream directories changed under a live stream', () => {
       expect(failing['sink']).toMatchObject({ lastError: { file: 'stream.json', code: 'EACCES' } });
       await untilAudioBytes(readOnly, 10 * SECOND);
       await expectValidFiles(readOnlyDir, { final: false });
-      const lost = await connector.waitForStream(deleted.rtmsStreamId, (s) => (s['sink'] as { lastError?: { code?: string } } | null)?.lastError?.code === 'ENOENT');
+      const lost = await connector.waitForStream(
+        deleted.rtmsStreamId,
+        (s) => (s['sink'] as { lastError?: { code?: string } } | null)?.lastError?.code === 'ENOENT',
+      );
       expect(lost['sink']).toMatchObject({ lastError: { code: 'ENOENT' } });
       expect((await stat(deletedDir)).isDirectory()).toBe(true);
       await expectValidFiles(deletedDir, { final: false });

@@ -13,7 +13,12 @@ import type { SimulatedStream } from 'rtms-simulator';
 import type { MediaCounters } from '../../src/vocabulary/streamStats.ts';
 
 /** A connector on a given OUTPUT_DIR (a small tmpfs, a directory another connector used before). */
-export function startConnectorOn(outputDir: string, credentials: Credentials, env: Record<string, string> = {}, user?: { uid: number; gid: number }): Promise<ConnectorProcess> {
+export function startConnectorOn(
+  outputDir: string,
+  credentials: Credentials,
+  env: Record<string, string> = {},
+  user?: { uid: number; gid: number },
+): Promise<ConnectorProcess> {
   return ConnectorProcess.start({
     ...user,
     env: connectorEnv({
@@ -87,7 +92,10 @@ async function expectValidFile(path: string, name: string): Promise<void> {
     const claimed = name.endsWith('.wav.index.jsonl') ? 44 + (await readWavData(path.slice(0, -'.index.jsonl'.length))).data.length : 0;
     const text = await readFile(path, 'utf8');
     expect(text === '' || text.endsWith('\n'), `${name} ends in a torn line`).toBe(true);
-    const lines = text.split('\n').filter((l) => l !== '').map((line) => JSON.parse(line) as unknown);
+    const lines = text
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((line) => JSON.parse(line) as unknown);
     if (name.endsWith('.index.jsonl')) await expectIndexWithinData(path.slice(0, -'.index.jsonl'.length), name, lines as IndexRecord[], claimed);
   } else if (name.endsWith('.vtt') || name.endsWith('.srt')) {
     // ffprobe reads every cue without a complaint (it rejects on any stderr).
@@ -144,13 +152,16 @@ export async function startWebhookForwarder(): Promise<{ url: string; target: st
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const headers: Record<string, string> = {};
-      for (const [key, value] of Object.entries(request.headers)) if (typeof value === 'string' && key !== 'host' && key !== 'content-length') headers[key] = value;
+      for (const [key, value] of Object.entries(request.headers))
+        if (typeof value === 'string' && key !== 'host' && key !== 'content-length') headers[key] = value;
       if (state.target === undefined) {
         response.writeHead(503).end();
         return;
       }
       fetch(state.target, { method: request.method ?? 'POST', headers, body: Buffer.concat(chunks) })
-        .then(async (answer) => response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' }).end(await answer.text()))
+        .then(async (answer) =>
+          response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' }).end(await answer.text()),
+        )
         .catch(() => response.writeHead(502).end());
     });
   });

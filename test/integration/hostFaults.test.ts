@@ -20,86 +20,99 @@ describe('host faults: full disk', () => {
   it.each([
     { buffer: 'default', env: {} },
     { buffer: '256 KiB', env: { BUFFER_HIGH_WATER_BYTES: String(256 * 1024), BUFFER_LOW_WATER_BYTES: String(64 * 1024) } },
-  ])('disk full for 8 s of a 30 s stream ($buffer buffer): only the fault window can be lost, the stream goes on in the same files', async ({ buffer, env }) => {
-    const disk = await mountSmallTmpfs(64 * 1024 * 1024);
-    const credentials = randomCredentials();
-    // The tmpfs is unmounted even when the connector or the stand-in cannot start.
-    const connector = await startConnectorOn(disk.path, credentials, env).catch(async (error: unknown) => {
-      await disk.unmount();
-      throw error;
-    });
-    const simulator = await startSimulator({ credentials, webhookUrl: connector.webhookUrl, seed: 18, reconnectGraceMs: 20_000 }).catch(async (error: unknown) => {
-      await connector.stop('SIGTERM');
-      await disk.unmount();
-      throw error;
-    });
-    try {
-      const stream = await simulator.startStream({ durationMs: 30_000, participants: 2 });
-      await stream.whenReady();
-      const directory = streamDirectory(disk.path, stream.rtmsStreamId);
-      // The stand-in's mixed audio is 16 kHz mono: 32 000 bytes a second.
-      const second = 32_000;
-      await untilAudioBytes(stream, 8 * second);
-      await disk.fill();
-      const fullAt = stream.sent.audioBytes();
+  ])(
+    'disk full for 8 s of a 30 s stream ($buffer buffer): only the fault window can be lost, the stream goes on in the same files',
+    async ({ buffer, env }) => {
+      const disk = await mountSmallTmpfs(64 * 1024 * 1024);
+      const credentials = randomCredentials();
+      // The tmpfs is unmounted even when the connector or the stand-in cannot start.
+      const connector = await startConnectorOn(disk.path, credentials, env).catch(async (error: unknown) => {
+        await disk.unmount();
+        throw error;
+      });
+      const simulator = await startSimulator({ credentials, webhookUrl: connector.webhookUrl, seed: 18, reconnectGraceMs: 20_000 }).catch(
+        async (error: unknown) => {
+          await connector.stop('SIGTERM');
+          await disk.unmount();
+          throw error;
+        },
+      );
+      try {
+        const stream = await simulator.startStream({ durationMs: 30_000, participants: 2 });
+        await stream.whenReady();
+        const directory = streamDirectory(disk.path, stream.rtmsStreamId);
+        // The stand-in's mixed audio is 16 kHz mono: 32 000 bytes a second.
+        const second = 32_000;
+        await untilAudioBytes(stream, 8 * second);
+        await disk.fill();
+        const fullAt = stream.sent.audioBytes();
 
-      // Mid-fault: up, the sink says what is wrong, and every file on disk is valid.
-      await untilAudioBytes(stream, fullAt + 4 * second);
-      const failing = await connector.waitForStream(stream.rtmsStreamId, (s) => (s['sink'] as { state?: string } | null)?.state === 'failing');
-      expect(failing['sink']).toMatchObject({ state: 'failing', lastError: { code: 'ENOSPC' } });
-      expect((await fetch(`${connector.baseUrl}/healthz`)).status).toBe(200);
-      await expectValidFiles(directory, { final: false });
+        // Mid-fault: up, the sink says what is wrong, and every file on disk is valid.
+        await untilAudioBytes(stream, fullAt + 4 * second);
+        const failing = await connector.waitForStream(stream.rtmsStreamId, (s) => (s['sink'] as { state?: string } | null)?.state === 'failing');
+        expect(failing['sink']).toMatchObject({ state: 'failing', lastError: { code: 'ENOSPC' } });
+        expect((await fetch(`${connector.baseUrl}/healthz`)).status).toBe(200);
+        await expectValidFiles(directory, { final: false });
 
-      await untilAudioBytes(stream, fullAt + 8 * second);
-      await disk.free();
-      const freedAt = stream.sent.audioBytes();
-      // Recovered: the sink writes again (its next retry, at most 2 s later) and the buffer
-      // in front of it has drained. Everything the stand-in sends from now on must be on disk.
-      await connector.waitForStream(stream.rtmsStreamId, (s) => (s['sink'] as { state?: string } | null)?.state === 'ok' && Number(s['bufferedBytes']) < 64 * 1024);
-      const recoveredAt = stream.sent.audioBytes();
+        await untilAudioBytes(stream, fullAt + 8 * second);
+        await disk.free();
+        const freedAt = stream.sent.audioBytes();
+        // Recovered: the sink writes again (its next retry, at most 2 s later) and the buffer
+        // in front of it has drained. Everything the stand-in sends from now on must be on disk.
+        await connector.waitForStream(
+          stream.rtmsStreamId,
+          (s) => (s['sink'] as { state?: string } | null)?.state === 'ok' && Number(s['bufferedBytes']) < 64 * 1024,
+        );
+        const recoveredAt = stream.sent.audioBytes();
 
-      await stream.whenEnded();
-      const ended = await connector.waitForStream(stream.rtmsStreamId, (s) => s['active'] === false, 30_000);
-      expect(connector.pid).toBeDefined();
-      await expectValidFiles(directory);
+        await stream.whenEnded();
+        const ended = await connector.waitForStream(stream.rtmsStreamId, (s) => s['active'] === false, 30_000);
+        expect(connector.pid).toBeDefined();
+        await expectValidFiles(directory);
 
-      const sent = stream.sent.audio('0');
-      const written = await mixedAudio(directory);
-      expect((await readWavData(join(directory, 'audio.wav'))).sampleRateHz * 2).toBe(second);
-      // Audio sent after the recovery is on disk, byte for byte, at the end of the stream.
-      const afterRecovery = sent.subarray(recoveredAt);
-      expect(afterRecovery.length).toBeGreaterThan(5 * second);
-      expect(written.subarray(written.length - afterRecovery.length).equals(afterRecovery)).toBe(true);
-      // And what was sent before the disk filled at its start, but for what was still in memory
-      // then (one flush interval, 200 ms here), which belongs to the fault window.
-      const before = fullAt - second / 2;
-      expect(written.subarray(0, before).equals(sent.subarray(0, before))).toBe(true);
-      const lostSeconds = (sent.length - written.length) / second;
-      process.stdout.write(`${buffer} buffer: disk full for ${((freedAt - fullAt) / second).toFixed(1)} s of a ${(sent.length / second).toFixed(1)} s stream (recovered ${((recoveredAt - freedAt) / second).toFixed(1)} s after space came back): ${lostSeconds.toFixed(2)} s of audio lost\n`);
-      expect(lostSeconds).toBeGreaterThanOrEqual(0);
-      expect(lostSeconds).toBeLessThanOrEqual((recoveredAt - fullAt) / second);
+        const sent = stream.sent.audio('0');
+        const written = await mixedAudio(directory);
+        expect((await readWavData(join(directory, 'audio.wav'))).sampleRateHz * 2).toBe(second);
+        // Audio sent after the recovery is on disk, byte for byte, at the end of the stream.
+        const afterRecovery = sent.subarray(recoveredAt);
+        expect(afterRecovery.length).toBeGreaterThan(5 * second);
+        expect(written.subarray(written.length - afterRecovery.length).equals(afterRecovery)).toBe(true);
+        // And what was sent before the disk filled at its start, but for what was still in memory
+        // then (one flush interval, 200 ms here), which belongs to the fault window.
+        const before = fullAt - second / 2;
+        expect(written.subarray(0, before).equals(sent.subarray(0, before))).toBe(true);
+        const lostSeconds = (sent.length - written.length) / second;
+        process.stdout.write(
+          `${buffer} buffer: disk full for ${((freedAt - fullAt) / second).toFixed(1)} s of a ${(sent.length / second).toFixed(1)} s stream (recovered ${((recoveredAt - freedAt) / second).toFixed(1)} s after space came back): ${lostSeconds.toFixed(2)} s of audio lost\n`,
+        );
+        expect(lostSeconds).toBeGreaterThanOrEqual(0);
+        expect(lostSeconds).toBeLessThanOrEqual((recoveredAt - fullAt) / second);
 
-      const streamJson = await readStreamJson(disk.path, stream);
-      const media = expectAccounted(streamJson);
-      expect(media['audio']!.bytesWritten).toBe(written.length);
-      // Every audio frame not on disk is counted, with its reason.
-      const audioDropped = Object.values(media['audio']!.framesDropped).reduce((sum, count) => sum + count, 0);
-      expect(audioDropped > 0).toBe(lostSeconds > 0);
-      process.stdout.write(`dropped per kind: ${JSON.stringify(Object.fromEntries(Object.entries(media).map(([kind, c]) => [kind, { received: c.framesReceived, dropped: c.framesDropped }])))}\n`);
-      expect(streamJson).toMatchObject({ state: 'ended', sink: { state: 'closed', health: 'ok', error: { code: 'ENOSPC' } } });
-      expect(ended['sink']).toMatchObject({ state: 'ok', lastError: { code: 'ENOSPC' } });
-      // The recording rode the fault out in memory (its bound is 4 MiB): one part, no failure,
-      // and every audio frame the sink was given, byte for byte (the WAV lost the fault window).
-      expect(streamJson['recording']).toMatchObject({ parts: [{ file: 'recording.mkv' }], failures: {} });
-      const recorded = await recordingAudioBytes(join(directory, 'recording.mkv'));
-      expect(recorded.length).toBeGreaterThanOrEqual(written.length);
-      const recording = streamJson['recording'] as { frames: { audio: { written: number } } };
-      // Unless the stream's own buffer evicted frames before the sink, that is all the audio sent.
-      if (recording.frames.audio.written === media['audio']!.framesReceived) expect(recorded.equals(sent)).toBe(true);
-    } finally {
-      await simulator.close();
-      await connector.stop('SIGTERM');
-      await disk.unmount();
-    }
-  }, 120_000);
+        const streamJson = await readStreamJson(disk.path, stream);
+        const media = expectAccounted(streamJson);
+        expect(media['audio']!.bytesWritten).toBe(written.length);
+        // Every audio frame not on disk is counted, with its reason.
+        const audioDropped = Object.values(media['audio']!.framesDropped).reduce((sum, count) => sum + count, 0);
+        expect(audioDropped > 0).toBe(lostSeconds > 0);
+        process.stdout.write(
+          `dropped per kind: ${JSON.stringify(Object.fromEntries(Object.entries(media).map(([kind, c]) => [kind, { received: c.framesReceived, dropped: c.framesDropped }])))}\n`,
+        );
+        expect(streamJson).toMatchObject({ state: 'ended', sink: { state: 'closed', health: 'ok', error: { code: 'ENOSPC' } } });
+        expect(ended['sink']).toMatchObject({ state: 'ok', lastError: { code: 'ENOSPC' } });
+        // The recording rode the fault out in memory (its bound is 4 MiB): one part, no failure,
+        // and every audio frame the sink was given, byte for byte (the WAV lost the fault window).
+        expect(streamJson['recording']).toMatchObject({ parts: [{ file: 'recording.mkv' }], failures: {} });
+        const recorded = await recordingAudioBytes(join(directory, 'recording.mkv'));
+        expect(recorded.length).toBeGreaterThanOrEqual(written.length);
+        const recording = streamJson['recording'] as { frames: { audio: { written: number } } };
+        // Unless the stream's own buffer evicted frames before the sink, that is all the audio sent.
+        if (recording.frames.audio.written === media['audio']!.framesReceived) expect(recorded.equals(sent)).toBe(true);
+      } finally {
+        await simulator.close();
+        await connector.stop('SIGTERM');
+        await disk.unmount();
+      }
+    },
+    120_000,
+  );
 });

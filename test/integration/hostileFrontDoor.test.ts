@@ -54,7 +54,7 @@ function startedBody(rtmsStreamId: string, overrides: Record<string, unknown> = 
   };
 }
 
-describe('HTTP_MAX_CONNECTIONS: idle connections cannot take the sinks\' descriptors', () => {
+describe("HTTP_MAX_CONNECTIONS: idle connections cannot take the sinks' descriptors", () => {
   const sockets: Socket[] = [];
   afterEach(() => {
     for (const socket of sockets.splice(0)) socket.destroy();
@@ -76,13 +76,15 @@ describe('HTTP_MAX_CONNECTIONS: idle connections cannot take the sinks\' descrip
     let closedByServer = 0;
     const flood = 1000;
     await Promise.all(
-      Array.from({ length: flood }, () =>
-        new Promise<void>((resolve) => {
-          const socket = connect({ host: '127.0.0.1', port: rig.connector.port }, resolve);
-          socket.on('error', resolve);
-          socket.on('close', () => (closedByServer += 1));
-          sockets.push(socket);
-        }),
+      Array.from(
+        { length: flood },
+        () =>
+          new Promise<void>((resolve) => {
+            const socket = connect({ host: '127.0.0.1', port: rig.connector.port }, resolve);
+            socket.on('error', resolve);
+            socket.on('close', () => (closedByServer += 1));
+            sockets.push(socket);
+          }),
       ),
     );
     // Every connection past the cap closed an idle one; `cap` of ours may still be open.
@@ -104,7 +106,9 @@ describe('HTTP_MAX_CONNECTIONS: idle connections cannot take the sinks\' descrip
     const dropped = await samples(rig, 'rtms_http_connections_dropped_total');
     expect(dropped.get('{reason="idle_evicted"}')).toBeGreaterThanOrEqual(flood - cap);
     expect((await samples(rig, 'rtms_http_connections')).get('')).toBeLessThanOrEqual(cap);
-    process.stdout.write(`connection cap ${cap}: fds before ${fdsBefore}, during the flood ${fdsDuring}, limit ${limit}; idle_evicted ${dropped.get('{reason="idle_evicted"}')}\n`);
+    process.stdout.write(
+      `connection cap ${cap}: fds before ${fdsBefore}, during the flood ${fdsDuring}, limit ${limit}; idle_evicted ${dropped.get('{reason="idle_evicted"}')}\n`,
+    );
   }, 60_000);
 
   it('connections dribbling a webhook body fill the cap: the oldest gives way and a genuine webhook is answered', async () => {
@@ -114,19 +118,21 @@ describe('HTTP_MAX_CONNECTIONS: idle connections cannot take the sinks\' descrip
     // Headers for a 60 KB body, then 10 bytes: each one is a request in flight for up to 30 s.
     // `expect: 100-continue` makes the connector say when it has taken the request in.
     await Promise.all(
-      Array.from({ length: cap }, () =>
-        new Promise<void>((resolve, reject) => {
-          const socket = connect({ host: '127.0.0.1', port: rig.connector.port }, () => {
-            socket.write('POST /webhook HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 60000\r\nexpect: 100-continue\r\n\r\n');
-          });
-          socket.once('data', (chunk: Buffer) => {
-            if (!chunk.toString().startsWith('HTTP/1.1 100 Continue')) reject(new Error(`unexpected answer ${chunk.toString()}`));
-            else socket.write('{"event":', () => resolve());
-          });
-          socket.on('error', reject);
-          socket.on('close', () => (closedByServer += 1));
-          sockets.push(socket);
-        }),
+      Array.from(
+        { length: cap },
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const socket = connect({ host: '127.0.0.1', port: rig.connector.port }, () => {
+              socket.write('POST /webhook HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 60000\r\nexpect: 100-continue\r\n\r\n');
+            });
+            socket.once('data', (chunk: Buffer) => {
+              if (!chunk.toString().startsWith('HTTP/1.1 100 Continue')) reject(new Error(`unexpected answer ${chunk.toString()}`));
+              else socket.write('{"event":', () => resolve());
+            });
+            socket.on('error', reject);
+            socket.on('close', () => (closedByServer += 1));
+            sockets.push(socket);
+          }),
       ),
     );
     expect(closedByServer).toBe(0);
@@ -174,7 +180,10 @@ describe('webhooks: signature first, bounded ids, bounded dedup store, distinct 
       [startedBody(long), 'payload.rtms_stream_id'],
       [startedBody('ok-stream-id', { meeting_uuid: long }), 'payload.meeting_uuid'],
       [startedBody('ok-stream-id', { operator_id: long }), 'payload.operator_id'],
-      [{ event: 'meeting.rtms_stopped', event_ts: Date.now(), payload: { meeting_uuid: 'm==', rtms_stream_id: long, stop_reason: 1 } }, 'payload.rtms_stream_id'],
+      [
+        { event: 'meeting.rtms_stopped', event_ts: Date.now(), payload: { meeting_uuid: 'm==', rtms_stream_id: long, stop_reason: 1 } },
+        'payload.rtms_stream_id',
+      ],
     ];
     for (const [body, field] of cases) {
       const answer = await rig.simulator.sendWebhook(body);
@@ -189,7 +198,11 @@ describe('webhooks: signature first, bounded ids, bounded dedup store, distinct 
     const sent = capacity + 100;
     // rtms_stopped for unknown streams: answered 200 and remembered, with ids at the cap.
     for (let i = 0; i < sent; i++) {
-      const body = { event: 'meeting.rtms_stopped', event_ts: Date.now(), payload: { meeting_uuid: 'm==', rtms_stream_id: `${i}-${'s'.repeat(250)}`, stop_reason: 1 } };
+      const body = {
+        event: 'meeting.rtms_stopped',
+        event_ts: Date.now(),
+        payload: { meeting_uuid: 'm==', rtms_stream_id: `${i}-${'s'.repeat(250)}`, stop_reason: 1 },
+      };
       const answer = await rig.simulator.sendWebhook(body);
       expect(answer.status).toBe(200);
     }
@@ -217,7 +230,11 @@ describe('webhooks: signature first, bounded ids, bounded dedup store, distinct 
     for (const id of ids) expect((await rig.simulator.sendWebhook(startedBody(id))).status).toBe(200);
     for (const id of ids) await rig.connector.waitForStream(id, () => true);
     for (const [i, id] of ids.entries()) {
-      const body = { event: 'meeting.rtms_stopped', event_ts: Date.now(), payload: { meeting_uuid: 'hostile-meeting==', rtms_stream_id: id, stop_reason: 1_000_000 + i } };
+      const body = {
+        event: 'meeting.rtms_stopped',
+        event_ts: Date.now(),
+        payload: { meeting_uuid: 'hostile-meeting==', rtms_stream_id: id, stop_reason: 1_000_000 + i },
+      };
       expect((await rig.simulator.sendWebhook(body)).status).toBe(200);
     }
     const other = '{product="meeting",state="ended",reason="other"}';

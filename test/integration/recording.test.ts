@@ -20,18 +20,24 @@ afterAll(async () => {
 const BYTES_PER_SECOND = 16_000 * 2;
 
 describe('recording', () => {
-  it('is readable while the meeting runs and at its end; its audio is the PCM sent, byte for byte, and its span the stream\'s', async () => {
+  it("is readable while the meeting runs and at its end; its audio is the PCM sent, byte for byte, and its span the stream's", async () => {
     const stream = await rig.simulator.startStream({ product: 'meeting', participants: 3 });
     await stream.whenReady();
     const path = join(rig.streamDir(stream), 'recording.mkv');
     await untilAudioSent(stream, 3 * BYTES_PER_SECOND);
     // Mid-stream: a player can open what is on disk now.
-    const live = await eventually(async () => {
-      if (!existsSync(path)) return undefined;
-      const probe = await probeRecording(path);
-      return probe.tracks.length === 2 && probe.tracks.every((track) => track.packets.length > 0) ? probe : undefined;
-    }, { what: 'a readable recording.mkv with audio and video packets', timeoutMs: 15_000 });
-    expect(live.tracks.map((track) => [track.type, track.codec])).toEqual([['audio', 'pcm_s16le'], ['video', 'h264']]);
+    const live = await eventually(
+      async () => {
+        if (!existsSync(path)) return undefined;
+        const probe = await probeRecording(path);
+        return probe.tracks.length === 2 && probe.tracks.every((track) => track.packets.length > 0) ? probe : undefined;
+      },
+      { what: 'a readable recording.mkv with audio and video packets', timeoutMs: 15_000 },
+    );
+    expect(live.tracks.map((track) => [track.type, track.codec])).toEqual([
+      ['audio', 'pcm_s16le'],
+      ['video', 'h264'],
+    ]);
     await untilAudioSent(stream, 6 * BYTES_PER_SECOND);
     await stream.stop();
     await waitUntilEnded(rig, stream);
@@ -50,7 +56,7 @@ describe('recording', () => {
     expect(streamJson.recording).toMatchObject({ parts: [{ file: 'recording.mkv', tracks: ['audio', 'video'] }], failures: {} });
   }, 60_000);
 
-  it('a reconnect ends a part: each part is a valid file, and the parts\' audio together is the PCM sent', async () => {
+  it("a reconnect ends a part: each part is a valid file, and the parts' audio together is the PCM sent", async () => {
     const stream = await rig.simulator.startStream({ product: 'meeting', participants: 2 });
     await stream.whenReady();
     await untilAudioSent(stream, 3 * BYTES_PER_SECOND);
@@ -75,7 +81,7 @@ describe('recording', () => {
     expect(events.map((line) => (JSON.parse(line) as { data: { reason: string } }).data.reason)).toEqual(['rejoin', 'closed']);
   }, 60_000);
 
-  it('a gap in Zoom\'s timestamps stays a gap in time in the file', async () => {
+  it("a gap in Zoom's timestamps stays a gap in time in the file", async () => {
     const stream = await rig.simulator.startStream({ product: 'meeting', participants: 2 });
     await stream.whenReady();
     await untilAudioSent(stream, 2 * BYTES_PER_SECOND);
@@ -110,12 +116,15 @@ async function expectInSync(path: string): Promise<{ marks: number[]; gaps: Arra
   const gaps = audioGaps(probe, 100);
   const edges = [0, probe.spanS * 1000, ...gaps.flat()];
   const inside = (ms: number): boolean => edges.every((edge) => Math.abs(ms - edge) > 600);
-  expect({ unpairedAudio: result.unpairedAudioMs.filter(inside), unpairedVideo: result.unpairedVideoMs.filter(inside) }).toEqual({ unpairedAudio: [], unpairedVideo: [] });
+  expect({ unpairedAudio: result.unpairedAudioMs.filter(inside), unpairedVideo: result.unpairedVideoMs.filter(inside) }).toEqual({
+    unpairedAudio: [],
+    unpairedVideo: [],
+  });
   for (const pair of result.pairs) expect(Math.abs(pair.offsetMs)).toBeLessThan(40);
   return { marks: result.pairs.map((pair) => pair.audioMs), gaps };
 }
 
-describe('recording in sync (the stand-in\'s sync marks)', () => {
+describe("recording in sync (the stand-in's sync marks)", () => {
   it('audio and video within 40 ms at every mark, across a gap and in each part after a reconnect', async () => {
     const stream = await rig.simulator.startStream({ product: 'meeting', participants: 2, syncMarks: { everyMs: 1000 } });
     await stream.whenReady();
@@ -153,7 +162,11 @@ describe('recording with screen share', () => {
       await waitUntilEnded(shared, stream);
       const path = join(shared.streamDir(stream), 'recording.mkv');
       const probe = await probeRecording(path);
-      expect(probe.tracks.map((track) => [track.title, track.codec])).toEqual([['audio', 'pcm_s16le'], ['video', 'h264'], ['deskshare', 'h264']]);
+      expect(probe.tracks.map((track) => [track.title, track.codec])).toEqual([
+        ['audio', 'pcm_s16le'],
+        ['video', 'h264'],
+        ['deskshare', 'h264'],
+      ]);
       expect(probe.tracks[2]!.packets.length).toBe(stream.sent.deskshareFrameCount());
       const result = await measureAvOffset(path, { videoStream: 1 });
       expect(result.pairs.length).toBeGreaterThanOrEqual(2);
@@ -172,7 +185,10 @@ describe('recording after kill -9', () => {
       await stream.whenReady();
       const path = join(killed.streamDir(stream), 'recording.mkv');
       await untilAudioSent(stream, 4 * BYTES_PER_SECOND);
-      await eventually(async () => existsSync(path) && (await recordingAudioBytes(path)).length >= 2 * BYTES_PER_SECOND, { what: '2 s of audio in recording.mkv', timeoutMs: 15_000 });
+      await eventually(async () => existsSync(path) && (await recordingAudioBytes(path)).length >= 2 * BYTES_PER_SECOND, {
+        what: '2 s of audio in recording.mkv',
+        timeoutMs: 15_000,
+      });
       expect(await killed.connector.stop('SIGKILL')).toBe(null);
       const probe = await probeRecording(path);
       expect(probe.tracks.map((track) => track.codec)).toEqual(['pcm_s16le', 'h264']);

@@ -61,8 +61,7 @@ describe('Redis stream output (rtms:<id>:<media>)', () => {
     const rig = await startRig({ REDIS_URL: redis.url, RTMS_MEDIA: 'audio,transcript', REDIS_OUTPUT_RETENTION_SECONDS: '3600' });
     const client = createClient({ url: redis.url });
     await client.connect();
-    const ttls = async (id: string): Promise<number[]> =>
-      Promise.all(['audio', 'transcript', 'events'].map((media) => client.ttl(`rtms:${id}:${media}`)));
+    const ttls = async (id: string): Promise<number[]> => Promise.all(['audio', 'transcript', 'events'].map((media) => client.ttl(`rtms:${id}:${media}`)));
     const until = async (what: string, condition: () => Promise<boolean>): Promise<void> => {
       await eventually(condition, { what, timeoutMs: 15_000, intervalMs: 50 });
     };

@@ -97,10 +97,14 @@ describe('host faults: restart and late webhooks', () => {
       connector = await startConnectorOn(outputDir, credentials);
       forwarder.target = connector.webhookUrl;
       expect((await stream.resendStart()).status).toBe(200);
-      const attempt = await until(async () => {
-        const json = await readJson(join(directory, 'attempts', '2', 'stream.json'));
-        return json['state'] === 'failed' || json['state'] === 'ended' ? json : undefined;
-      }, 'the late attempt to finish', 60_000);
+      const attempt = await until(
+        async () => {
+          const json = await readJson(join(directory, 'attempts', '2', 'stream.json'));
+          return json['state'] === 'failed' || json['state'] === 'ended' ? json : undefined;
+        },
+        'the late attempt to finish',
+        60_000,
+      );
       expect(attempt).toMatchObject({ rtmsStreamId: stream.rtmsStreamId });
       expect(await readFile(join(directory, 'stream.json'), 'utf8')).toBe(finalStreamJson);
       expect((await readFile(join(directory, 'audio.part2.wav'))).equals(finalAudio)).toBe(true);

@@ -40,7 +40,12 @@ async function ffmpegCues(path: string, format: 'webvtt' | 'srt'): Promise<Array
     .replace(/^WEBVTT\n\n/, '')
     .split('\n\n')
     .filter((block) => block.trim() !== '')
-    .map((block) => block.split('\n').slice(format === 'srt' ? 2 : 1).join('\n'));
+    .map((block) =>
+      block
+        .split('\n')
+        .slice(format === 'srt' ? 2 : 1)
+        .join('\n'),
+    );
   expect(bodies).toHaveLength(packets.length);
   return packets.map((packet, i) => [packet.pts, packet.pts + packet.duration, bodies[i]!]);
 }
@@ -105,10 +110,13 @@ describe('time index and captions', () => {
     await untilAudioSent(stream, 192_000, { transcripts: 4 });
 
     // Mid-stream: every file valid, captions already saying what transcript.jsonl says.
-    await eventually(async () => (await readJsonLines(join(directory, 'transcript.jsonl'))).length >= 2 && (await stat(join(directory, 'transcript.srt'))).size > 0, {
-      what: 'captions on disk',
-      timeoutMs: 15_000,
-    });
+    await eventually(
+      async () => (await readJsonLines(join(directory, 'transcript.jsonl'))).length >= 2 && (await stat(join(directory, 'transcript.srt'))).size > 0,
+      {
+        what: 'captions on disk',
+        timeoutMs: 15_000,
+      },
+    );
     await expectValidFiles(directory, { final: false });
     // transcript.jsonl and the captions are written by one flush, not at one instant: read until they agree.
     await eventually(async () => (await expectCaptionsMatch(directory)) >= 2, { what: 'captions match transcript.jsonl mid-stream', timeoutMs: 15_000 });
@@ -164,7 +172,9 @@ describe('time index and captions', () => {
     const spoken = transcripts.find((line) => stream.sent.audioUserIds().includes(String(line['userId'])))!;
     expect(spoken).toBeDefined();
     const speakerRecords = await readIndex(join(directory, `${speakerFile(String(spoken['userId']))}.index.jsonl`));
-    const inside = speakerRecords.find((record) => record.ts <= Number(spoken['startTime']) + 200 && Number(spoken['startTime']) + 200 < record.ts + record.bytes / 32);
+    const inside = speakerRecords.find(
+      (record) => record.ts <= Number(spoken['startTime']) + 200 && Number(spoken['startTime']) + 200 < record.ts + record.bytes / 32,
+    );
     if (inside !== undefined) {
       const byte = inside.offset + Math.round((Number(spoken['startTime']) + 200 - inside.ts) * 32);
       const [answer] = await alignExample(['--dir', directory, '--file', speakerFile(String(spoken['userId'])), '--byte', String(byte)]);

@@ -70,15 +70,27 @@ describe('connector over wss://', () => {
   });
 
   it('refuses a server whose certificate comes from a CA it does not trust: failed at once, the reason named, no retry', async () => {
-    const untrusted = await startSimulator({ credentials: rig.credentials, webhookUrl: rig.connector.webhookUrl, seed: 5, joinTimeoutMs: 0, tls: { dir: otherCaDir.path } });
+    const untrusted = await startSimulator({
+      credentials: rig.credentials,
+      webhookUrl: rig.connector.webhookUrl,
+      seed: 5,
+      joinTimeoutMs: 0,
+      tls: { dir: otherCaDir.path },
+    });
     try {
       const stream = await untrusted.startStream({ product: 'meeting' });
       const snapshot = await waitUntilEnded(rig, stream);
       expect(snapshot['state']).toBe('failed');
       expect(String(snapshot['failure'])).toContain('signaling server certificate not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE)');
-      await eventually(async () => ((JSON.parse(await readFile(join(rig.streamDir(stream), 'stream.json'), 'utf8')) as { sink?: { state?: string } }).sink?.state === 'closed' ? true : undefined), {
-        what: "the failed stream's sink closed",
-      });
+      await eventually(
+        async () =>
+          (JSON.parse(await readFile(join(rig.streamDir(stream), 'stream.json'), 'utf8')) as { sink?: { state?: string } }).sink?.state === 'closed'
+            ? true
+            : undefined,
+        {
+          what: "the failed stream's sink closed",
+        },
+      );
       // One TLS handshake, refused by the connector; no WebSocket, so no join signature sent.
       expect(untrusted.tlsClientErrors).toBe(1);
       expect(stream.connections.signalingAccepted).toBe(0);

@@ -115,7 +115,9 @@ describe('worker crash with many streams', () => {
           .map((event) => event['data'] as { kind: string; reason: string; frames: number; fromTimestamp: number; toTimestamp: number })
           .filter((gap) => gap.reason === 'worker_lost');
         expect(gaps.map((gap) => gap.kind)).toContain('audio');
-        process.stdout.write(`[worker crash] worker_lost ${JSON.stringify(Object.fromEntries(gaps.map((gap) => [gap.kind, gap.frames])))}, gap ${gaps[0]!.toTimestamp - gaps[0]!.fromTimestamp} ms\n`);
+        process.stdout.write(
+          `[worker crash] worker_lost ${JSON.stringify(Object.fromEntries(gaps.map((gap) => [gap.kind, gap.frames])))}, gap ${gaps[0]!.toTimestamp - gaps[0]!.fromTimestamp} ms\n`,
+        );
         for (const gap of gaps) {
           expect(gap.toTimestamp).toBeGreaterThanOrEqual(gap.fromTimestamp);
           expect({ kind: gap.kind, frames: gap.frames }).toEqual({ kind: gap.kind, frames: media[gap.kind]?.framesDropped['worker_lost'] ?? 0 });

@@ -79,7 +79,9 @@ export async function measureAvOffsetFromParts(
     throw new Error(`decoded ${pictures.length} pictures from ${parts.video} but ${parts.frameTimestampsMs.length} timestamps were given`);
   }
   const startUs = audio.frames[0]?.ptsUs ?? 0;
-  const audioMarksMs = toneOnsets(audio.samples, audio.sampleRateHz, options).map((sample) => parts.audioStartMs + (sampleTimeUs(audio, sample) - startUs) / 1000);
+  const audioMarksMs = toneOnsets(audio.samples, audio.sampleRateHz, options).map(
+    (sample) => parts.audioStartMs + (sampleTimeUs(audio, sample) - startUs) / 1000,
+  );
   const videoMarksMs = markPictures(pictures, options.lumaThreshold ?? 200).map((picture) => parts.frameTimestampsMs[picture.index] ?? Number.NaN);
   return pairMarks(audioMarksMs, videoMarksMs, options.maxPairDistanceMs ?? 400);
 }
@@ -128,7 +130,18 @@ function markPictures(pictures: readonly Picture[], threshold: number): Picture[
 
 async function decodeAudio(file: string, stream: number): Promise<TimedAudio> {
   // asettb=AVTB: ashowinfo's pts in µs, exact, whatever the container's time base.
-  const { stdout, stderr } = await ffmpeg(['-copyts', '-i', file, '-map', `0:a:${stream}`, '-af', 'aformat=sample_fmts=s16:channel_layouts=mono,asettb=AVTB,ashowinfo', '-f', 's16le', 'pipe:1']);
+  const { stdout, stderr } = await ffmpeg([
+    '-copyts',
+    '-i',
+    file,
+    '-map',
+    `0:a:${stream}`,
+    '-af',
+    'aformat=sample_fmts=s16:channel_layouts=mono,asettb=AVTB,ashowinfo',
+    '-f',
+    's16le',
+    'pipe:1',
+  ]);
   const frames: Array<{ first: number; ptsUs: number; count: number }> = [];
   let sampleRateHz = 0;
   let first = 0;

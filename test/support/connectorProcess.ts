@@ -59,7 +59,15 @@ export class ConnectorProcess {
   readonly #exited: Promise<number | null>;
   readonly #adminToken: string | undefined;
 
-  private constructor(options: { port: number; internalPort: number | undefined; child: ChildProcess; log: string[]; logStream: WriteStream | undefined; exited: Promise<number | null>; adminToken: string | undefined }) {
+  private constructor(options: {
+    port: number;
+    internalPort: number | undefined;
+    child: ChildProcess;
+    log: string[];
+    logStream: WriteStream | undefined;
+    exited: Promise<number | null>;
+    adminToken: string | undefined;
+  }) {
     this.port = options.port;
     this.baseUrl = `http://127.0.0.1:${options.port}`;
     this.internalBaseUrl = options.internalPort === undefined ? undefined : `http://127.0.0.1:${options.internalPort}`;
@@ -96,7 +104,10 @@ export class ConnectorProcess {
     createInterface({ input: child.stderr }).on('line', record);
     const lines = createInterface({ input: child.stdout });
     const { port, internalPort } = await new Promise<{ port: number; internalPort: number | undefined }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`connector did not start within ${options.startTimeoutMs ?? 20_000} ms`)), options.startTimeoutMs ?? 20_000);
+      const timer = setTimeout(
+        () => reject(new Error(`connector did not start within ${options.startTimeoutMs ?? 20_000} ms`)),
+        options.startTimeoutMs ?? 20_000,
+      );
       void exited.then((code) => {
         clearTimeout(timer);
         reject(new Error(`connector exited during start-up with code ${code}:\n${log.join('\n')}`));

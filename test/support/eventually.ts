@@ -35,7 +35,8 @@ export async function eventually<T>(probe: () => T | Promise<T>, options: Eventu
     if (Date.now() >= deadline) break;
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
-  const seen = lastError !== undefined ? `last error: ${lastError instanceof Error ? lastError.message : describe(lastError)}` : `last probe: ${describe(last)}`;
+  const seen =
+    lastError !== undefined ? `last error: ${lastError instanceof Error ? lastError.message : describe(lastError)}` : `last probe: ${describe(last)}`;
   const state = options.state === undefined ? '' : `; state: ${describe(options.state())}`;
   throw new Error(`${options.what}: not observed within ${timeoutMs} ms (${seen}${state})`);
 }

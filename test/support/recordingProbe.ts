@@ -55,7 +55,10 @@ export async function probeRecording(path: string): Promise<RecordingProbe> {
 
 /** The audio track's samples as stored (`-c copy` to raw s16le): byte for byte what was muxed. */
 export async function recordingAudioBytes(path: string): Promise<Buffer> {
-  const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', path, '-map', '0:a:0', '-c', 'copy', '-f', 's16le', '-'], { encoding: 'buffer', maxBuffer: 512 * 1024 * 1024 });
+  const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', path, '-map', '0:a:0', '-c', 'copy', '-f', 's16le', '-'], {
+    encoding: 'buffer',
+    maxBuffer: 512 * 1024 * 1024,
+  });
   return stdout;
 }
 

@@ -88,7 +88,14 @@ export class S3TestServer {
   }
 
   client(): S3Client {
-    return new S3Client({ endpoint: this.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+    return new S3Client({
+      endpoint: this.endpoint,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
   }
 
   async createBucket(bucket: string): Promise<void> {
@@ -100,5 +107,11 @@ export class S3TestServer {
 
 /** The environment an uploader needs to reach the test server (s3rver's fixed test credentials). */
 export function s3TestEnv(server: S3TestServer, url: string): Record<string, string> {
-  return { OBJECT_STORE_URL: url, OBJECT_STORE_ENDPOINT: server.endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
+  return {
+    OBJECT_STORE_URL: url,
+    OBJECT_STORE_ENDPOINT: server.endpoint,
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_REGION: 'us-east-1',
+  };
 }

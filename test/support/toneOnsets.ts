@@ -51,7 +51,7 @@ export function toneOnsets(samples: Int16Array, sampleRateHz: number, options: T
   }
   const onsets: number[] = [];
   let searchFrom = 0;
-  for (let b = 0; b < blocks; ) {
+  for (let b = 0; b < blocks;) {
     if ((amplitude[b] ?? 0) === 0) {
       b += 1;
       continue;

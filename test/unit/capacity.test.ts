@@ -39,7 +39,10 @@ describe('deriveCapacity', () => {
       defaultMaxStreams: 375,
       defaultWorkerThreads: 2,
     });
-    expect(deriveCapacity({ hostCpus: 2, hostMemoryBytes: 64 * GiB, constrainedMemoryBytes: NO_LIMIT, cpuQuota: 4 })).toMatchObject({ cpus: 2, cpuSource: 'host' });
+    expect(deriveCapacity({ hostCpus: 2, hostMemoryBytes: 64 * GiB, constrainedMemoryBytes: NO_LIMIT, cpuQuota: 4 })).toMatchObject({
+      cpus: 2,
+      cpuSource: 'host',
+    });
   });
 
   it('never goes below one stream and one worker', () => {

@@ -4,7 +4,17 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SCANNED = ['src', 'test', 'bench', 'demo', 'examples', 'scripts', 'packages/rtms-simulator/src', 'packages/rtms-simulator/test', 'packages/rtms-simulator/scripts'];
+const SCANNED = [
+  'src',
+  'test',
+  'bench',
+  'demo',
+  'examples',
+  'scripts',
+  'packages/rtms-simulator/src',
+  'packages/rtms-simulator/test',
+  'packages/rtms-simulator/scripts',
+];
 const CODE = /\.(ts|js|sh)$/;
 /** `docs/output.md`, `../../docs/metrics.md`, `README.md#anchor`: any Markdown file a comment names. */
 const MARKDOWN = /(?:\.\.\/|[\w-]+\/)*[\w.-]+\.md\b/g;

@@ -33,8 +33,16 @@ describe('error codes', () => {
   it('every code is raised somewhere', () => {
     const connector = withoutLists(sources('src'));
     const simulator = withoutLists(sources('packages/rtms-simulator/src'));
-    for (const code of [...ERROR_CODES, ...HTTP_ANSWER_CODES]) expect(connector.some((text) => text.includes(`'${code}'`)), code).toBe(true);
-    for (const code of SIMULATOR_ERROR_CODES) expect(simulator.some((text) => text.includes(`'${code}'`)), code).toBe(true);
+    for (const code of [...ERROR_CODES, ...HTTP_ANSWER_CODES])
+      expect(
+        connector.some((text) => text.includes(`'${code}'`)),
+        code,
+      ).toBe(true);
+    for (const code of SIMULATOR_ERROR_CODES)
+      expect(
+        simulator.some((text) => text.includes(`'${code}'`)),
+        code,
+      ).toBe(true);
   });
 
   it('the connector has one error base: nothing but ConnectorError extends Error directly', () => {

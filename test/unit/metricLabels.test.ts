@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { nameOf, STOP_REASON_NAMES } from '../../src/rtms/codes.ts';
 import { EventEmitter } from 'node:events';
 import type { LiveHub } from '../../src/http/liveHub.ts';
-import { boundedLabel, DROP_REASON_LABELS, OTHER_LABEL, REJOIN_SCOPE_LABELS, REJOIN_TRIGGER_LABELS, STREAM_END_LABELS, WEBHOOK_REJECTION_LABELS } from '../../src/metricLabels.ts';
+import {
+  boundedLabel,
+  DROP_REASON_LABELS,
+  OTHER_LABEL,
+  REJOIN_SCOPE_LABELS,
+  REJOIN_TRIGGER_LABELS,
+  STREAM_END_LABELS,
+  WEBHOOK_REJECTION_LABELS,
+} from '../../src/metricLabels.ts';
 import { ConnectorMetrics } from '../../src/metrics.ts';
 import type { Supervisor } from '../../src/supervisor/supervisor.ts';
 import { MEDIA_KINDS } from '../../src/vocabulary/mediaKind.ts';
@@ -28,7 +36,13 @@ describe('boundedLabel', () => {
 describe('ConnectorMetrics label values', () => {
   /** The supervisor's events, as a plain emitter; the metrics read nothing else from it here. */
   function rig(): { supervisor: EventEmitter; metrics: ConnectorMetrics } {
-    const supervisor = Object.assign(new EventEmitter(), { capacity: 1, activeStreams: 0, workerCount: 1, list: () => [], collectWorkerMetrics: async () => [] });
+    const supervisor = Object.assign(new EventEmitter(), {
+      capacity: 1,
+      activeStreams: 0,
+      workerCount: 1,
+      list: () => [],
+      collectWorkerMetrics: async () => [],
+    });
     const live = { subscriberCount: 0, slowDisconnects: 0, skippedTotal: Object.fromEntries(MEDIA_KINDS.map((kind) => [kind, 0])) };
     const metrics = new ConnectorMetrics({ supervisor: supervisor as unknown as Supervisor, live: live as unknown as LiveHub, version: 'test' });
     return { supervisor, metrics };
@@ -45,7 +59,15 @@ describe('ConnectorMetrics label values', () => {
     const stats = {
       ...initialStreamStats({ rtmsStreamId: 's1', product: 'meeting', entityId: 'm1', serverUrls: ['wss://x'] } as never, 'live'),
       rejoins: { 'full/interrupted_webhook': 1, 'media/media_closed': 2, 'full/worker_crashed': 1, 'sideways/moon_phase': 1, 'no-slash': 1 },
-      media: { audio: { framesReceived: 10, bytesReceived: 10, framesWritten: 4, bytesWritten: 4, framesDropped: { duplicate: 1, sink_error: 1, worker_lost: 1, a_reason_from_an_older_version: 3 } } },
+      media: {
+        audio: {
+          framesReceived: 10,
+          bytesReceived: 10,
+          framesWritten: 4,
+          bytesWritten: 4,
+          framesDropped: { duplicate: 1, sink_error: 1, worker_lost: 1, a_reason_from_an_older_version: 3 },
+        },
+      },
     };
     supervisor.emit('stats', [stats]);
     supervisor.emit('streamState', { rtmsStreamId: 's2', product: 'meeting', from: undefined, to: 'rejected', reason: 'max_streams' });
@@ -64,7 +86,10 @@ describe('ConnectorMetrics label values', () => {
   });
 
   it('the scope and trigger of a rejoin key are read as a typed pair, and a foreign key is not', () => {
-    expect(parseRejoinKey(rejoinKey({ scope: 'media', trigger: 'media_connection_interrupted' }))).toEqual({ scope: 'media', trigger: 'media_connection_interrupted' });
+    expect(parseRejoinKey(rejoinKey({ scope: 'media', trigger: 'media_connection_interrupted' }))).toEqual({
+      scope: 'media',
+      trigger: 'media_connection_interrupted',
+    });
     expect(parseRejoinKey('full/worker_crashed')).toEqual({ scope: 'full', trigger: 'worker_crashed' });
     expect(parseRejoinKey('full/unknown')).toBeUndefined();
     expect(parseRejoinKey('full')).toBeUndefined();

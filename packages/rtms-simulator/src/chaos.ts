@@ -138,7 +138,8 @@ function range(name: string, value: readonly [number, number] | undefined, fallb
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
   const effective = value ?? fallback;
-  if (!Number.isFinite(effective) || effective < 0) throw new SimulatorError('INVALID_OPTION', `chaos.${name} must be a non-negative number, got ${String(value)}`);
+  if (!Number.isFinite(effective) || effective < 0)
+    throw new SimulatorError('INVALID_OPTION', `chaos.${name} must be a non-negative number, got ${String(value)}`);
   return effective;
 }
 

@@ -110,7 +110,10 @@ export class Conversation {
     if (camera >= 0) {
       const firstCycle = Math.floor(Math.max(0, fromMs) / CAMERA_CYCLE_MS);
       for (let cycle = firstCycle; cycle * CAMERA_CYCLE_MS <= untilMs; cycle += 1) {
-        for (const [offset, on] of [[CAMERA_OFF_AT_MS, false], [CAMERA_ON_AT_MS, true]] as const) {
+        for (const [offset, on] of [
+          [CAMERA_OFF_AT_MS, false],
+          [CAMERA_ON_AT_MS, true],
+        ] as const) {
           const atMs = cycle * CAMERA_CYCLE_MS + offset;
           if (atMs > fromMs && atMs <= untilMs) events.push({ type: 'camera', atMs, participant: camera, on });
         }
@@ -144,8 +147,7 @@ export class Conversation {
         if (speaker >= this.#lastSpeaker && this.#lastSpeaker >= 0) speaker += 1;
       }
     }
-    const phrases =
-      this.#options.product === 'contact_center' ? (speaker === 0 ? AGENT_PHRASES : CUSTOMER_PHRASES) : MEETING_PHRASES;
+    const phrases = this.#options.product === 'contact_center' ? (speaker === 0 ? AGENT_PHRASES : CUSTOMER_PHRASES) : MEETING_PHRASES;
     const utterance = this.#utterance(speaker, this.#nextTurnAtMs, prng.pick(phrases), false);
     this.#insert(utterance);
     this.#lastSpeaker = speaker;
@@ -219,6 +221,10 @@ function rank(event: ConversationEvent): number {
 
 /** Rough English syllable count: vowel groups, at least one, at most four. */
 function syllablesIn(word: string): number {
-  const groups = word.toLowerCase().replace(/[^a-z]/g, '').replace(/e$/, '').match(/[aeiouy]+/g);
+  const groups = word
+    .toLowerCase()
+    .replace(/[^a-z]/g, '')
+    .replace(/e$/, '')
+    .match(/[aeiouy]+/g);
   return Math.max(1, Math.min(4, groups?.length ?? 1));
 }

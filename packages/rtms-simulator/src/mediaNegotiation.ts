@@ -127,7 +127,9 @@ function kindRecord(mediaParams: Record<string, unknown>, kind: MediaKind, statu
 }
 
 function audioParams(raw: Record<string, unknown>): AudioParams {
-  const contentType = intField(raw, 'content_type', StatusCode.INVALID_MEDIA_AUDIO_CONTENT_TYPE, (v) => v === ContentType.RTP || v === ContentType.RAW_AUDIO) ?? DEFAULT_MEDIA_PARAMS.audio.content_type;
+  const contentType =
+    intField(raw, 'content_type', StatusCode.INVALID_MEDIA_AUDIO_CONTENT_TYPE, (v) => v === ContentType.RTP || v === ContentType.RAW_AUDIO) ??
+    DEFAULT_MEDIA_PARAMS.audio.content_type;
   const codec = intField(raw, 'codec', StatusCode.INVALID_MEDIA_AUDIO_CODEC, (v) => v >= Codec.L16 && v <= Codec.OPUS) ?? Codec.L16;
   const sampleRate = intField(raw, 'sample_rate', StatusCode.INVALID_MEDIA_AUDIO_SAMPLE_RATE, (v) => v >= 0 && v <= 3);
   const channel = intField(raw, 'channel', StatusCode.INVALID_MEDIA_AUDIO_CHANNEL, (v) => v === 1 || v === 2) ?? 1;
@@ -186,15 +188,29 @@ function pictureParams(
 }
 
 function videoParams(raw: Record<string, unknown>): VideoParams {
-  const picture = pictureParams(raw, 'video', { contentType: StatusCode.INVALID_MEDIA_VIDEO_CONTENT_TYPE, codec: StatusCode.INVALID_MEDIA_VIDEO_CODEC, resolution: StatusCode.INVALID_MEDIA_VIDEO_RESOLUTION, fps: StatusCode.INVALID_MEDIA_VIDEO_FPS });
+  const picture = pictureParams(raw, 'video', {
+    contentType: StatusCode.INVALID_MEDIA_VIDEO_CONTENT_TYPE,
+    codec: StatusCode.INVALID_MEDIA_VIDEO_CODEC,
+    resolution: StatusCode.INVALID_MEDIA_VIDEO_RESOLUTION,
+    fps: StatusCode.INVALID_MEDIA_VIDEO_FPS,
+  });
   const dataOpt =
-    intField(raw, 'data_opt', StatusCode.INVALID_MEDIA_VIDEO_DATA_OPT, (v) => v === DataOption.VIDEO_SINGLE_ACTIVE_STREAM || v === DataOption.VIDEO_SINGLE_INDIVIDUAL_STREAM) ??
-    DEFAULT_MEDIA_PARAMS.video.data_opt;
+    intField(
+      raw,
+      'data_opt',
+      StatusCode.INVALID_MEDIA_VIDEO_DATA_OPT,
+      (v) => v === DataOption.VIDEO_SINGLE_ACTIVE_STREAM || v === DataOption.VIDEO_SINGLE_INDIVIDUAL_STREAM,
+    ) ?? DEFAULT_MEDIA_PARAMS.video.data_opt;
   return { ...picture, data_opt: dataOpt };
 }
 
 function deskshareParams(raw: Record<string, unknown>): DeskshareParams {
-  return pictureParams(raw, 'deskshare', { contentType: StatusCode.INVALID_MEDIA_DESKSHARE_CONTENT_TYPE, codec: StatusCode.INVALID_MEDIA_DESKSHARE_CODEC, resolution: StatusCode.INVALID_MEDIA_DESKSHARE_RESOLUTION, fps: StatusCode.INVALID_MEDIA_DESKSHARE_FPS });
+  return pictureParams(raw, 'deskshare', {
+    contentType: StatusCode.INVALID_MEDIA_DESKSHARE_CONTENT_TYPE,
+    codec: StatusCode.INVALID_MEDIA_DESKSHARE_CODEC,
+    resolution: StatusCode.INVALID_MEDIA_DESKSHARE_RESOLUTION,
+    fps: StatusCode.INVALID_MEDIA_DESKSHARE_FPS,
+  });
 }
 
 function transcriptParams(raw: Record<string, unknown>): TranscriptParams {
@@ -203,7 +219,8 @@ function transcriptParams(raw: Record<string, unknown>): TranscriptParams {
   const sourceKey = raw['src_language'] === undefined && raw['language'] !== undefined ? 'language' : 'src_language';
   const srcLanguage = intField(raw, sourceKey, 43, (v) => v >= -1 && v <= 36) ?? DEFAULT_MEDIA_PARAMS.transcript.src_language;
   const lid = raw['enable_lid'];
-  if (lid !== undefined && lid !== null && typeof lid !== 'boolean') throw new Rejection(StatusCode.INVALID_MEDIA_TRANSCRIPT_PARAMS, 'enable_lid must be a boolean');
+  if (lid !== undefined && lid !== null && typeof lid !== 'boolean')
+    throw new Rejection(StatusCode.INVALID_MEDIA_TRANSCRIPT_PARAMS, 'enable_lid must be a boolean');
   return { content_type: contentType, src_language: srcLanguage, enable_lid: typeof lid === 'boolean' ? lid : true };
 }
 

@@ -231,7 +231,14 @@ export class MediaProducer {
         for (const packet of packets) {
           const role = packet.participant === this.#participants[0] ? 'carrier' : 'muted';
           const syncMarks = marks === undefined ? [] : markPacket(marks, packet.data, from, interval, format, role);
-          this.#backlog.push({ kind: 'audio', participant: packet.participant, data: packet.data, timestamp, mediaMs: from, ...(syncMarks.length > 0 ? { syncMarks } : {}) });
+          this.#backlog.push({
+            kind: 'audio',
+            participant: packet.participant,
+            data: packet.data,
+            timestamp,
+            mediaMs: from,
+            ...(syncMarks.length > 0 ? { syncMarks } : {}),
+          });
         }
       } else {
         const data = this.#renderer.mixed(from, interval, format);
@@ -292,13 +299,7 @@ export class MediaProducer {
       return fixtures.h264.units[unit];
     }
     const pictures =
-      codec === Codec.PNG
-        ? kind === 'video'
-          ? fixtures.cameraPng
-          : fixtures.sharePng
-        : kind === 'video'
-          ? fixtures.cameraJpeg
-          : fixtures.shareJpeg;
+      codec === Codec.PNG ? (kind === 'video' ? fixtures.cameraPng : fixtures.sharePng) : kind === 'video' ? fixtures.cameraJpeg : fixtures.shareJpeg;
     track.needsKeyframe = false;
     return pictures[index % pictures.length];
   }

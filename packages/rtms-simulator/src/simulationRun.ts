@@ -162,8 +162,7 @@ async function runStream(simulator: Simulator, options: SimulationOptions, runni
 async function playScenario(stream: SimulatedStream, options: SimulationOptions): Promise<void> {
   const ended = new AbortController();
   void stream.whenEnded().then(() => ended.abort());
-  const wait = (ms: number): Promise<boolean> =>
-    sleep(ms, true, { signal: ended.signal }).catch(() => false);
+  const wait = (ms: number): Promise<boolean> => sleep(ms, true, { signal: ended.signal }).catch(() => false);
 
   if (options.scenario === 'bad-signature') {
     // The connector signs with the real secret, the simulator expects another: every
@@ -265,7 +264,8 @@ function summarize(stream: SimulatedStream | undefined, product: Product, notes:
     videoFrames: stream.sent.videoFrameCount(),
     transcriptLines: stream.sent.transcriptCount(),
     chatMessages: stream.sent.chatCount(),
-    ended: end === undefined ? 'running' : end.stopReason === StopReason.UNDEFINED ? end.cause : `${end.stopReason} ${nameOf(STOP_REASON_NAMES, end.stopReason)}`,
+    ended:
+      end === undefined ? 'running' : end.stopReason === StopReason.UNDEFINED ? end.cause : `${end.stopReason} ${nameOf(STOP_REASON_NAMES, end.stopReason)}`,
     notes: allNotes.join('; '),
   };
 }

@@ -115,7 +115,8 @@ export class Simulator {
     };
     this.#handshakeTimeoutMs = positive('handshakeTimeoutMs', options.handshakeTimeoutMs, 10_000);
     this.#seed = options.seed ?? randomInt(0, 2 ** 32);
-    const chaos = options.chaos === undefined || options.chaos === false ? undefined : resolveChaosOptions(options.chaos === true ? {} : options.chaos, this.#seed);
+    const chaos =
+      options.chaos === undefined || options.chaos === false ? undefined : resolveChaosOptions(options.chaos === true ? {} : options.chaos, this.#seed);
     this.#sender = new WebhookSender({
       url: options.webhookUrl,
       secretToken: credentials.webhookSecretToken,

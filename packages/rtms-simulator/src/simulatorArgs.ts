@@ -8,8 +8,10 @@ export const SCENARIOS = ['normal', 'stop', 'interrupt', 'media-drop', 'duplicat
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** Parsed command line of the simulator CLI, durations in ms: the run's options (simulationRun.ts) and the CLI's own. */
-export interface SimulatorArgs
-  extends Pick<SimulationOptions, 'webhookUrl' | 'streams' | 'product' | 'participants' | 'durationMs' | 'scenario' | 'keepAliveIntervalMs' | 'reconnectGraceMs' | 'seed' | 'port' | 'host'> {
+export interface SimulatorArgs extends Pick<
+  SimulationOptions,
+  'webhookUrl' | 'streams' | 'product' | 'participants' | 'durationMs' | 'scenario' | 'keepAliveIntervalMs' | 'reconnectGraceMs' | 'seed' | 'port' | 'host'
+> {
   readonly help: boolean;
   /** `--keepalive-when`: idle (default) or always. */
   readonly keepAliveWhen: 'idle' | 'always';

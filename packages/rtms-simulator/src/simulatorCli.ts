@@ -80,7 +80,9 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
         process.stdout.write(
           `simulator: signaling ${simulator.signalingUrl}, webhooks to ${simulator.webhookUrl}, scenario ${args.scenario}` +
             `${simulator.chaosSeed === undefined ? '' : `, chaos seed ${simulator.chaosSeed}`}\n` +
-            (simulator.caCertPath === undefined ? '' : `simulator: TLS CA ${simulator.caCertPath} (start the client with NODE_EXTRA_CA_CERTS=${simulator.caCertPath})\n`),
+            (simulator.caCertPath === undefined
+              ? ''
+              : `simulator: TLS CA ${simulator.caCertPath} (start the client with NODE_EXTRA_CA_CERTS=${simulator.caCertPath})\n`),
         ),
     });
     if (abort.signal.aborted) {

@@ -144,13 +144,7 @@ function renderSyllable(options: { profile: VoiceProfile; shape: SyllableShape; 
   const voiceStart = Math.round((onsetMs * rate) / 1000);
   const target = VOWELS[shape.vowel].map((f) => f * profile.formantScale);
   const locus =
-    shape.onset === 'nasal'
-      ? [250, 1100, 2300]
-      : shape.onset === 'plosive'
-        ? [300, 1800, 2600]
-        : shape.onset === 'fricative'
-          ? [400, 1600, 2600]
-          : target;
+    shape.onset === 'nasal' ? [250, 1100, 2300] : shape.onset === 'plosive' ? [300, 1800, 2600] : shape.onset === 'fricative' ? [400, 1600, 2600] : target;
   const bandwidths = [80, 110, 160];
   const resonators = [new Resonator(), new Resonator(), new Resonator()];
   const glideSamples = Math.max(1, Math.round((50 * rate) / 1000));

@@ -1,16 +1,7 @@
 import { type ChaosDraw, choose } from './chaos.ts';
 import { type MalformedVariant, malformedVariantsFor } from './chaosMessages.ts';
 import type { MediaKind } from './connectorShared.ts';
-import {
-  jumpTimestamps,
-  resendLastWebhook,
-  sendMalformed,
-  sendOversized,
-  sendStaleStart,
-  sendUnknown,
-  stall,
-  suppressKeepAlives,
-} from './streamChaos.ts';
+import { jumpTimestamps, resendLastWebhook, sendMalformed, sendOversized, sendStaleStart, sendUnknown, stall, suppressKeepAlives } from './streamChaos.ts';
 import { dropMedia, interrupt } from './streamConnectionLoss.ts';
 import { logChaos, openSockets, postWebhook, socketFor, type StreamCore } from './streamCore.ts';
 import { failover } from './streamLifecycle.ts';
@@ -128,7 +119,15 @@ export function injectDraw(s: StreamCore, draw: ChaosDraw, mediaKinds: readonly 
       void failover(s).catch(() => undefined);
       break;
     case 'timestampJump': {
-      const [deltaMs, once] = choose<[number, boolean]>([[-3000, false], [-30_000, false], [30_000, false], [10 * 3600_000, true]], draw.pick) ?? [-3000, false];
+      const [deltaMs, once] = choose<[number, boolean]>(
+        [
+          [-3000, false],
+          [-30_000, false],
+          [30_000, false],
+          [10 * 3600_000, true],
+        ],
+        draw.pick,
+      ) ?? [-3000, false];
       jumpTimestamps(s, deltaMs, { once });
       break;
     }

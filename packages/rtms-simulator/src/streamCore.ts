@@ -11,14 +11,7 @@ import type { SimulatedStream } from './simulatedStream.ts';
 import { SimulatorError } from './simulatorErrors.ts';
 import { mediaOutlet } from './streamMedia.ts';
 import { resolveSyncMarks, type SyncMarksOptions } from './syncMarks.ts';
-import type {
-  ConnectionStats,
-  SimulatedStreamState,
-  StartStreamOptions,
-  StreamEnd,
-  StreamEndCause,
-  StreamHost,
-} from './streamTypes.ts';
+import type { ConnectionStats, SimulatedStreamState, StartStreamOptions, StreamEnd, StreamEndCause, StreamHost } from './streamTypes.ts';
 import { entityIdFor, type StreamIdentity } from './webhookBodies.ts';
 import type { WebhookResponse } from './webhookSender.ts';
 import { eventUpdate, zccEvent } from './wireMessages.ts';
@@ -181,9 +174,7 @@ export class StreamCore {
     this.rtmsStreamId = options.rtmsStreamId ?? randomBytes(16).toString('hex');
     this.entityId = options.entityId ?? entityIdFor(this.product, randomBytes(16));
     const webinarIdKey = options.webinarIdKey ?? 'webinar_uuid';
-    this.entityIdKey = (
-      { meeting: 'meeting_uuid', webinar: webinarIdKey, session: 'session_id', contact_center: 'engagement_id' } as const
-    )[this.product];
+    this.entityIdKey = ({ meeting: 'meeting_uuid', webinar: webinarIdKey, session: 'session_id', contact_center: 'engagement_id' } as const)[this.product];
     this.sessionKey = options.sessionKey ?? `sim-session-${streamCounter}`;
     this.scopes = [...new Set(options.scopes ?? DEFAULT_SCOPES[this.product])];
     if (this.scopes.length === 0) throw new SimulatorError('INVALID_OPTION', 'scopes must name at least one media kind');

@@ -1,12 +1,4 @@
-import {
-  EventType,
-  handshakeSignature,
-  type MediaKind,
-  nameOf,
-  safeEqual,
-  STATUS_CODE_NAMES,
-  StatusCode,
-} from './connectorShared.ts';
+import { EventType, handshakeSignature, type MediaKind, nameOf, safeEqual, STATUS_CODE_NAMES, StatusCode } from './connectorShared.ts';
 import { negotiateMedia } from './mediaNegotiation.ts';
 import { MediaProducer } from './mediaProducer.ts';
 import type { Channel, PeerSocket } from './peerSocket.ts';

@@ -2,17 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { EventType, RtmsStreamState, StopReason } from './connectorShared.ts';
 import { SimulatorError } from './simulatorErrors.ts';
 import { dropAllSockets } from './streamConnectionLoss.ts';
-import {
-  endedError,
-  openSockets,
-  postWebhook,
-  sendEvent,
-  sendSignaling,
-  sendZccEvent,
-  type StreamCore,
-  transition,
-  ZccEvent,
-} from './streamCore.ts';
+import { endedError, openSockets, postWebhook, sendEvent, sendSignaling, sendZccEvent, type StreamCore, transition, ZccEvent } from './streamCore.ts';
 import type { StreamEnd, StreamEndCause } from './streamTypes.ts';
 import { lifecycleWebhookBody } from './webhookBodies.ts';
 import type { WebhookResponse } from './webhookSender.ts';
@@ -100,7 +90,10 @@ export function checkWhole(s: StreamCore): void {
   }
 }
 
-export async function finish(s: StreamCore, options: { stopReason: number; cause: StreamEndCause; notifyClient: boolean; webhook: boolean; graceful: boolean }): Promise<StreamEnd> {
+export async function finish(
+  s: StreamCore,
+  options: { stopReason: number; cause: StreamEndCause; notifyClient: boolean; webhook: boolean; graceful: boolean },
+): Promise<StreamEnd> {
   if (s.state === 'ended') return s.ended.promise;
   const now = s.host.now();
   const end: StreamEnd = { stopReason: options.stopReason, cause: options.cause, at: now };
@@ -129,7 +122,8 @@ export async function finish(s: StreamCore, options: { stopReason: number; cause
     }
     s.logger.info({ cause: options.cause, stopReason: options.stopReason }, 'stream ended');
     const webhook = options.webhook
-      ? postWebhook(s, 
+      ? postWebhook(
+          s,
           JSON.stringify(
             lifecycleWebhookBody({
               kind: 'rtms_stopped',

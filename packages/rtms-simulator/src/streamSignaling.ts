@@ -183,7 +183,8 @@ export function onVideoSubscription(s: StreamCore, socket: PeerSocket, message: 
   const answer = (statusCode: number, reason: string): void =>
     socket.send({ msg_type: MessageType.VIDEO_SUBSCRIPTION_RESP, user_id: userId, status_code: statusCode, reason, timestamp: s.host.now() });
   const participant = s.participants.find((p) => p.userId === Number(userId));
-  if (s.producer?.params.video?.data_opt !== DataOption.VIDEO_SINGLE_INDIVIDUAL_STREAM) return answer(StatusCode.INVALID_MEDIA_VIDEO_DATA_OPT, 'video data_opt must be 4 (individual stream)');
+  if (s.producer?.params.video?.data_opt !== DataOption.VIDEO_SINGLE_INDIVIDUAL_STREAM)
+    return answer(StatusCode.INVALID_MEDIA_VIDEO_DATA_OPT, 'video data_opt must be 4 (individual stream)');
   if (participant === undefined) return answer(StatusCode.INVALID_PAYLOAD, 'unknown user_id');
   if (subscribe && s.producer.videoSubscription === participant) return answer(StatusCode.DUPLICATE_VIDEO_SUBSCRIPTION, 'duplicate video subscription');
   s.producer.subscribeVideo(subscribe ? participant : undefined);

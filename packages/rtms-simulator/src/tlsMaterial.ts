@@ -57,7 +57,14 @@ export async function loadTlsMaterial(dir: string = DEFAULT_TLS_DIR): Promise<Tl
         { name: 'basicConstraints', cA: false, critical: true },
         { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
         { name: 'extKeyUsage', serverAuth: true },
-        { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }, { type: 2, value: 'localhost' }] },
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 7, ip: '127.0.0.1' },
+            { type: 7, ip: '::1' },
+            { type: 2, value: 'localhost' },
+          ],
+        },
       ],
     });
     return { key: server.private, cert: server.cert, caCertPath };

@@ -50,7 +50,8 @@ export class WebhookRetrier {
 
   constructor(options: WebhookRetryOptions & { clock: Clock; post: (rawBody: string) => Promise<WebhookResponse>; logger: Logger }) {
     const scale = options.timeScale ?? 1;
-    if (!(Number.isFinite(scale) && scale > 0)) throw new SimulatorError('INVALID_OPTION', `webhookRetries.timeScale must be a positive number, got ${String(scale)}`);
+    if (!(Number.isFinite(scale) && scale > 0))
+      throw new SimulatorError('INVALID_OPTION', `webhookRetries.timeScale must be a positive number, got ${String(scale)}`);
     const delays = options.delaysMs ?? ZOOM_WEBHOOK_RETRY_DELAYS_MS;
     if (!delays.every((delay) => Number.isFinite(delay) && delay >= 0)) {
       throw new SimulatorError('INVALID_OPTION', 'webhookRetries.delaysMs must be non-negative numbers');

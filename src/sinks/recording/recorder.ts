@@ -116,7 +116,11 @@ export class Recorder {
   }
 
   stats(): RecordingStats {
-    return { parts: this.#parts.map((part) => ({ ...part, tracks: [...part.tracks] })), frames: structuredClone(this.#frames), failures: { ...this.#failures } };
+    return {
+      parts: this.#parts.map((part) => ({ ...part, tracks: [...part.tracks] })),
+      frames: structuredClone(this.#frames),
+      failures: { ...this.#failures },
+    };
   }
 
   /** Takes a frame the file sink took. Never throws: an unexpected error stops the recording (`mux_error`). */
@@ -283,7 +287,12 @@ export class Recorder {
       if (sample.sps === undefined || sample.pps === undefined || size === undefined || !key) return this.#drop(kind, 'awaiting_keyframe');
       track.sps = sample.sps;
       track.pps = sample.pps;
-      config = { codec: avcCodecString(sample.sps), codedWidth: size.width, codedHeight: size.height, description: avcDecoderConfigurationRecord(sample.sps, sample.pps) };
+      config = {
+        codec: avcCodecString(sample.sps),
+        codedWidth: size.width,
+        codedHeight: size.height,
+        description: avcDecoderConfigurationRecord(sample.sps, sample.pps),
+      };
     } else if ((sample.sps !== undefined && !sameBytes(sample.sps, track.sps)) || (sample.pps !== undefined && !sameBytes(sample.pps, track.pps))) {
       // New parameter sets need a new track header: a new part, from this IDR.
       this.cut('format_change');

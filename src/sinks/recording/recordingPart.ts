@@ -77,7 +77,10 @@ export class RecordingPart {
   constructor(options: RecordingPartOptions) {
     this.#options = options;
     const writable = new WritableStream<StreamTargetChunk>({ write: (chunk) => this.#take(chunk) });
-    this.#output = new Output({ format: new MkvOutputFormat({ appendOnly: true, minimumClusterDuration: CLUSTER_SECONDS }), target: new StreamTarget(writable) });
+    this.#output = new Output({
+      format: new MkvOutputFormat({ appendOnly: true, minimumClusterDuration: CLUSTER_SECONDS }),
+      target: new StreamTarget(writable),
+    });
     if (options.audio !== undefined) {
       const source = new EncodedAudioPacketSource('pcm-s16');
       this.#output.addAudioTrack(source, { name: 'audio' });

@@ -113,7 +113,10 @@ export class FlowControl {
       this.#stallTimer = undefined;
       if (!this.#paused) return;
       // Reading must go on or Zoom drops us for unanswered keep-alives: apply the drop policy.
-      logger.warn({ backlogBytes: this.#backlog.bytes, deadlineMs: buffer.stallDeadlineMs }, 'sink stalled past the deadline; evicting buffered media by policy');
+      logger.warn(
+        { backlogBytes: this.#backlog.bytes, deadlineMs: buffer.stallDeadlineMs },
+        'sink stalled past the deadline; evicting buffered media by policy',
+      );
       this.#overflowing = true;
       this.#paused = false;
       media.resume();

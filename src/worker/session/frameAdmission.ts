@@ -12,7 +12,6 @@ import type { FrameRefusal } from '../../vocabulary/reasons.ts';
  * (`awaiting_keyframe`: after a drop, a kind waits for the next frame a decoder can start at).
  */
 
-
 export type Admission =
   | { readonly admitted: true; /** The kind waited for a keyframe until this frame: what it dropped meanwhile. */ readonly keyframeGap?: DroppedRange }
   | { readonly admitted: false; readonly reason: FrameRefusal };

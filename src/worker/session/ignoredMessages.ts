@@ -11,7 +11,15 @@ import type { Logger } from '../../logger.ts';
  * lines, not one line each (README, "Bad RTMS server").
  */
 
-export const IGNORED_MESSAGE_REASONS = ['unknown_msg_type', 'binary_frame', 'invalid_json', 'no_msg_type', 'malformed_media', 'too_big', 'protocol_error'] as const;
+export const IGNORED_MESSAGE_REASONS = [
+  'unknown_msg_type',
+  'binary_frame',
+  'invalid_json',
+  'no_msg_type',
+  'malformed_media',
+  'too_big',
+  'protocol_error',
+] as const;
 export type IgnoredMessageReason = (typeof IGNORED_MESSAGE_REASONS)[number];
 
 /** Channel label: the socket's role; the media key (`audio`, `all`, …) only goes to events. */

@@ -68,7 +68,11 @@ export class RejoinBudget {
 }
 
 /** Resolves after `ms`, or rejects at once when `signal` aborts (the rejoin was superseded). */
-export function waitBeforeRejoin(ms: number, signal: AbortSignal, clock: { setTimeout(callback: () => void, ms: number): NodeJS.Timeout; clearTimeout(handle: NodeJS.Timeout): void }): Promise<void> {
+export function waitBeforeRejoin(
+  ms: number,
+  signal: AbortSignal,
+  clock: { setTimeout(callback: () => void, ms: number): NodeJS.Timeout; clearTimeout(handle: NodeJS.Timeout): void },
+): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
     const onAbort = (): void => {

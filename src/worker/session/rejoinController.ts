@@ -55,7 +55,13 @@ export class RejoinController {
   constructor(options: RejoinControllerOptions) {
     this.#options = options;
     const { rejoinBudget, rejoinBudgetWindowMs, reconnectBaseMs, reconnectMaxMs } = options.rtms;
-    this.#budget = new RejoinBudget({ budget: rejoinBudget, windowMs: rejoinBudgetWindowMs, baseMs: reconnectBaseMs, maxMs: reconnectMaxMs, ...(options.random ? { random: options.random } : {}) });
+    this.#budget = new RejoinBudget({
+      budget: rejoinBudget,
+      windowMs: rejoinBudgetWindowMs,
+      baseMs: reconnectBaseMs,
+      maxMs: reconnectMaxMs,
+      ...(options.random ? { random: options.random } : {}),
+    });
     this.#reconnects = options.previous?.reconnects ?? 0;
     Object.assign(this.#rejoins, options.previous?.rejoins);
   }
@@ -118,7 +124,11 @@ export class RejoinController {
       this.#options.fail(decision.reason);
       return;
     }
-    this.#options.event('stream.rejoin', { scope, trigger, ...(decision.delayMs > 0 ? { delayMs: decision.delayMs, note: 'the previous connection was lost right after its join' } : {}) });
+    this.#options.event('stream.rejoin', {
+      scope,
+      trigger,
+      ...(decision.delayMs > 0 ? { delayMs: decision.delayMs, note: 'the previous connection was lost right after its join' } : {}),
+    });
     this.#start(scope, trigger, decision.delayMs);
   }
 

@@ -185,7 +185,8 @@ export class RtmsJoin {
     const reopened = new Set<MediaConnection>();
     for (let connection = this.#closedMedia(); connection !== undefined; connection = this.#closedMedia()) {
       // Lost again within this attempt: back off (p-retry) rather than loop on a failing server.
-      if (reopened.has(connection)) throw new ConnectorError('RTMS_CONNECTION_LOST', `media socket ${connection.key} closed again during the rejoin`, { retryable: true });
+      if (reopened.has(connection))
+        throw new ConnectorError('RTMS_CONNECTION_LOST', `media socket ${connection.key} closed again during the rejoin`, { retryable: true });
       reopened.add(connection);
       connection.socket?.terminate();
       connection.socket = undefined;
@@ -288,7 +289,10 @@ export class RtmsJoin {
     throw error;
   }
 
-  #socketSettings(url: string, channel: string): Pick<RtmsSocketOptions, 'url' | 'allowedHosts' | 'maxPayloadBytes' | 'channel' | 'connectTimeoutMs' | 'silenceTimeoutMs' | 'logger' | 'clock'> {
+  #socketSettings(
+    url: string,
+    channel: string,
+  ): Pick<RtmsSocketOptions, 'url' | 'allowedHosts' | 'maxPayloadBytes' | 'channel' | 'connectTimeoutMs' | 'silenceTimeoutMs' | 'logger' | 'clock'> {
     const { rtms } = this.#options.config;
     return {
       url,
@@ -336,7 +340,11 @@ export function planMedia(reply: HandshakeResponse, wanted: readonly MediaKind[]
 }
 
 /** The error a handshake answer with a non-zero `status_code` stands for; undefined when accepted. */
-export function handshakeRejection(channel: string, reply: HandshakeResponse, context: { signalingOpen: boolean; wasLive: boolean }): HandshakeRejectedError | undefined {
+export function handshakeRejection(
+  channel: string,
+  reply: HandshakeResponse,
+  context: { signalingOpen: boolean; wasLive: boolean },
+): HandshakeRejectedError | undefined {
   const { statusCode } = reply;
   if (statusCode === StatusCode.OK) return undefined;
   return new HandshakeRejectedError({
@@ -380,7 +388,12 @@ export function handshakeFields(msgType: number, start: StreamStart, credentials
     sequence: 1,
     [start.entityIdKey]: start.entityId,
     rtms_stream_id: start.rtmsStreamId,
-    signature: handshakeSignature({ clientId: credentials.clientId, clientSecret: credentials.clientSecret, entityId: start.entityId, rtmsStreamId: start.rtmsStreamId }),
+    signature: handshakeSignature({
+      clientId: credentials.clientId,
+      clientSecret: credentials.clientSecret,
+      entityId: start.entityId,
+      rtmsStreamId: start.rtmsStreamId,
+    }),
   };
 }
 

@@ -34,7 +34,14 @@ export class SessionAudio {
     if (placement.jump !== undefined) {
       const { expectedTimestamp, timestamp, jumpMs } = placement.jump;
       this.#logger.warn({ userId: frame.userId, expectedTimestamp, timestamp, jumpMs }, 'audio timestamps jumped; timeline re-based, nothing dropped');
-      this.#event('media.timestamp_jump', { kind: 'audio', userId: frame.userId, expectedTimestamp, timestamp, jumpMs, direction: jumpMs > 0 ? 'forward' : 'backward' });
+      this.#event('media.timestamp_jump', {
+        kind: 'audio',
+        userId: frame.userId,
+        expectedTimestamp,
+        timestamp,
+        jumpMs,
+        direction: jumpMs > 0 ? 'forward' : 'backward',
+      });
     }
     if (placement.gapMs > 0) {
       this.#event('media.gap', {

@@ -69,7 +69,12 @@ export function interpretSignaling(message: DecodedRtmsMessage | RtmsDecodeFailu
       // rest, it is logged, a rare message that says where the stream stands.
       const log = { msg: 'rtms stream state', fields: data };
       if (state === RtmsStreamState.TERMINATED) {
-        return { roster: [], events, log, terminate: { reason: `terminated: ${nameOf(STOP_REASON_NAMES, reason ?? StopReason.UNDEFINED)}`, stopReason: reason } };
+        return {
+          roster: [],
+          events,
+          log,
+          terminate: { reason: `terminated: ${nameOf(STOP_REASON_NAMES, reason ?? StopReason.UNDEFINED)}`, stopReason: reason },
+        };
       }
       if (state === RtmsStreamState.INTERRUPTED && reason === StopReason.DATA_CONNECTION_INTERRUPTED) {
         return { roster: [], events, log, rejoin: { scope: 'media', trigger: 'stream_state_interrupted' } };
@@ -112,7 +117,11 @@ function interpretEvent(event: RtmsEvent, context: SignalingContext): SignalingD
   }
   switch (eventType) {
     case EventType.MEDIA_CONNECTION_INTERRUPTED:
-      return { roster: [], events: [{ eventType: 'rtms.event', data: { eventType, eventName: name } }], rejoin: { scope: 'media', trigger: 'media_connection_interrupted' } };
+      return {
+        roster: [],
+        events: [{ eventType: 'rtms.event', data: { eventType, eventName: name } }],
+        rejoin: { scope: 'media', trigger: 'media_connection_interrupted' },
+      };
     case EventType.ACTIVE_SPEAKER_CHANGE: {
       const userId = event.userId;
       const roster: RosterChange[] = userId === undefined ? [] : [{ op: 'speaker', userId, userName: event.userName, at }];
@@ -132,7 +141,10 @@ function interpretEvent(event: RtmsEvent, context: SignalingContext): SignalingD
     }
     default: {
       const userIds = participants.map((participant) => participant.userId).filter((id) => id !== undefined);
-      return { roster: [], events: [{ eventType: 'rtms.event', data: { eventType, eventName: name, userId: event.userId, ...boundedIds(userIds), timestamp: at } }] };
+      return {
+        roster: [],
+        events: [{ eventType: 'rtms.event', data: { eventType, eventName: name, userId: event.userId, ...boundedIds(userIds), timestamp: at } }],
+      };
     }
   }
 }

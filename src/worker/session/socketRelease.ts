@@ -39,7 +39,10 @@ export class SocketRelease {
     if (pending.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
     const all = Promise.all(pending.map((socket) => socket.closed));
-    const late = await Promise.race([all.then(() => false), new Promise<boolean>((resolve) => (timer = this.#clock.setTimeout(() => resolve(true), deadlineMs)))]);
+    const late = await Promise.race([
+      all.then(() => false),
+      new Promise<boolean>((resolve) => (timer = this.#clock.setTimeout(() => resolve(true), deadlineMs))),
+    ]);
     if (timer !== undefined) this.#clock.clearTimeout(timer);
     if (!late) return;
     for (const socket of pending) socket.terminate();

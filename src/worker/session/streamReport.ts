@@ -2,7 +2,14 @@ import type { MediaKind } from '../../vocabulary/mediaKind.ts';
 import type { MediaFormats } from '../../vocabulary/frame.ts';
 import { STOP_REASON_NAMES, nameOf } from '../../rtms/codes.ts';
 import type { StreamStart } from '../../rtms/products.ts';
-import { FILES_LISTED, type MediaCounters, type ParticipantCounts, type ParticipantSnapshot, type SinkHealth, type StreamStats } from '../../vocabulary/streamStats.ts';
+import {
+  FILES_LISTED,
+  type MediaCounters,
+  type ParticipantCounts,
+  type ParticipantSnapshot,
+  type SinkHealth,
+  type StreamStats,
+} from '../../vocabulary/streamStats.ts';
 import type { StreamState } from '../../vocabulary/streamState.ts';
 
 /**

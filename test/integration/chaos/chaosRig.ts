@@ -35,7 +35,12 @@ export async function streamEvents(rig: Rig, stream: SimulatedStream): Promise<A
 }
 
 /** Polls `GET /streams/{id}` until `predicate` holds. */
-export function untilSnapshot(rig: Rig, stream: SimulatedStream, predicate: (snapshot: Record<string, unknown>) => boolean, timeoutMs = 20_000): Promise<Record<string, unknown>> {
+export function untilSnapshot(
+  rig: Rig,
+  stream: SimulatedStream,
+  predicate: (snapshot: Record<string, unknown>) => boolean,
+  timeoutMs = 20_000,
+): Promise<Record<string, unknown>> {
   return rig.connector.waitForStream(stream.rtmsStreamId, predicate, timeoutMs);
 }
 
@@ -47,7 +52,12 @@ export function rejoinsOf(snapshot: Record<string, unknown>): Array<[string, num
 }
 
 /** The stream's events of this type, once the connector has written at least `count` of them. */
-export async function untilEvents(rig: Rig, stream: SimulatedStream, eventType: string, count = 1): Promise<Array<{ eventType: string; data: Record<string, unknown> }>> {
+export async function untilEvents(
+  rig: Rig,
+  stream: SimulatedStream,
+  eventType: string,
+  count = 1,
+): Promise<Array<{ eventType: string; data: Record<string, unknown> }>> {
   return eventually(
     async () => {
       const events = (await streamEvents(rig, stream)).filter((event) => event.eventType === eventType);

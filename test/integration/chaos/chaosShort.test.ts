@@ -36,13 +36,18 @@ describe('chaos soak, short', () => {
       expect(kind.unexplained).toBe(0);
     }
     // Chaos did happen, of many kinds, and the connector had to work for it.
-    const appliedKinds = Object.entries(report.chaos.applied).filter(([, count]) => count > 0).map(([kind]) => kind);
+    const appliedKinds = Object.entries(report.chaos.applied)
+      .filter(([, count]) => count > 0)
+      .map(([kind]) => kind);
     expect(appliedKinds.length, summary).toBeGreaterThanOrEqual(8);
     expect(report.reconnects.total, summary).toBeGreaterThan(0);
     // The disk did get full, and the connector's writes did fail on it.
     expect(report.diskFull.count, summary).toBe(1);
     expect(report.diskFull.streamsThatHitEnospc, summary).toBeGreaterThan(0);
     expect(report.diskFull.fileFailures, summary).toBeGreaterThan(0);
-    expect(Object.values(report.frames).reduce((sum, kind) => sum + (kind.dropped['malformed'] ?? 0), 0), summary).toBeGreaterThan(0);
+    expect(
+      Object.values(report.frames).reduce((sum, kind) => sum + (kind.dropped['malformed'] ?? 0), 0),
+      summary,
+    ).toBeGreaterThan(0);
   });
 });

@@ -5,7 +5,9 @@ import { KEEPALIVE_TIMEOUT_MS, ONE_SECOND_OF_AUDIO, rejoinsOf, runThroughDisrupt
 
 /** The connection losses the connector recorded, as channel and cause. */
 async function lossesOf(rig: Rig, stream: SimulatedStream): Promise<Array<{ channel: unknown; cause: unknown }>> {
-  return (await streamEvents(rig, stream)).filter((event) => event.eventType === 'rtms.connection_lost').map((event) => ({ channel: event.data['channel'], cause: event.data['cause'] }));
+  return (await streamEvents(rig, stream))
+    .filter((event) => event.eventType === 'rtms.connection_lost')
+    .map((event) => ({ channel: event.data['channel'], cause: event.data['cause'] }));
 }
 
 /**

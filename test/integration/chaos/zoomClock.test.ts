@@ -158,7 +158,10 @@ describe('Zoom clock: webhook event_ts', () => {
 describe('a rejoin never races its own sockets', () => {
   let rig: Rig;
   beforeAll(async () => {
-    rig = await startRig({ RTMS_KEEPALIVE_TIMEOUT_MS: '1500', RTMS_HANDSHAKE_TIMEOUT_MS: '5000', RTMS_MEDIA: 'audio,transcript', WORKER_THREADS: '2' }, { seed: 29, keepAliveIntervalMs: 300 });
+    rig = await startRig(
+      { RTMS_KEEPALIVE_TIMEOUT_MS: '1500', RTMS_HANDSHAKE_TIMEOUT_MS: '5000', RTMS_MEDIA: 'audio,transcript', WORKER_THREADS: '2' },
+      { seed: 29, keepAliveIntervalMs: 300 },
+    );
   });
   afterAll(async () => {
     await rig?.close();

@@ -29,7 +29,12 @@ describe('multi-replica: admission', () => {
       expect(d.webhooks[0]).toMatchObject({ status: 200 });
       // The replica that got the webhook has decided: no room here, left for a replica with room.
       await eventually(
-        () => [0, 1].some((index) => rig.replica(index).logLines.some((line) => line.includes('"msg":"no room here; stream left for a replica with room"') && line.includes(d.rtmsStreamId))),
+        () =>
+          [0, 1].some((index) =>
+            rig
+              .replica(index)
+              .logLines.some((line) => line.includes('"msg":"no room here; stream left for a replica with room"') && line.includes(d.rtmsStreamId)),
+          ),
         { what: `a replica to leave ${d.rtmsStreamId} for lack of room` },
       );
       expect(d.readyCount).toBe(0);

@@ -28,7 +28,11 @@ export interface Delivery {
 }
 
 /** Picks the replica for a webhook: an index, or undefined for round-robin over live replicas. */
-export type RoutePolicy = (webhook: { readonly event: string; readonly rtmsStreamId: string | undefined; readonly count: number }) => number | 'all' | undefined;
+export type RoutePolicy = (webhook: {
+  readonly event: string;
+  readonly rtmsStreamId: string | undefined;
+  readonly count: number;
+}) => number | 'all' | undefined;
 
 export interface ReplicaSlot {
   readonly index: number;
@@ -86,7 +90,13 @@ export class ClusterRig {
     try {
       await rig.#startForwarder();
       await Promise.all(rig.slots.map((slot) => rig.startReplica(slot.index)));
-      rig.simulator = await startSimulator({ credentials: rig.credentials, webhookUrl: rig.#forwarderUrl, seed: 23, reconnectGraceMs: 60_000, ...options.simulator });
+      rig.simulator = await startSimulator({
+        credentials: rig.credentials,
+        webhookUrl: rig.#forwarderUrl,
+        seed: 23,
+        reconnectGraceMs: 60_000,
+        ...options.simulator,
+      });
       return rig;
     } catch (error) {
       await rig.close();
@@ -242,7 +252,14 @@ export class ClusterRig {
     }
     if (choice === 'all') {
       // Two deliveries at once (a retrying load balancer): the replicas' shared dedup decides.
-      const answers = await Promise.all(order.map((index) => send(index).then((answer) => ({ index, ...answer }), () => undefined)));
+      const answers = await Promise.all(
+        order.map((index) =>
+          send(index).then(
+            (answer) => ({ index, ...answer }),
+            () => undefined,
+          ),
+        ),
+      );
       for (const answer of answers) if (answer !== undefined) this.deliveries.push({ event, rtmsStreamId, replica: answer.index, status: answer.status });
       const first = answers.find((answer) => answer !== undefined);
       response.writeHead(first?.status ?? 502, { 'content-type': 'application/json' }).end(first?.text ?? '{}');
@@ -265,7 +282,11 @@ export class ClusterRig {
 
 /** Resolves once the simulator has delivered `bytes` of audio for the stream. */
 export async function untilAudio(stream: SimulatedStream, bytes: number, timeoutMs = 20_000): Promise<void> {
-  await eventually(() => stream.sent.audioBytes() >= bytes, { what: `${bytes} audio bytes sent`, timeoutMs, state: () => `${stream.sent.audioBytes()} bytes sent` });
+  await eventually(() => stream.sent.audioBytes() >= bytes, {
+    what: `${bytes} audio bytes sent`,
+    timeoutMs,
+    state: () => `${stream.sent.audioBytes()} bytes sent`,
+  });
 }
 
 /** Signaling connections of a stream as the simulator counted them. */

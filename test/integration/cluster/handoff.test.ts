@@ -47,9 +47,17 @@ describe('multi-replica: SIGTERM hand-off', () => {
       const lifecycle = ((await redis.xRange('rtms:streams', '-', '+')) ?? []).map((entry) => entry?.message ?? {});
       for (const stream of streams) {
         // For consumers the stream moved, it did not end and start again.
-        expect(lifecycle.filter((entry) => entry['rtmsStreamId'] === stream.rtmsStreamId).map((entry) => entry['event'])).toEqual(['started', 'moved', 'resumed', 'ended']);
+        expect(lifecycle.filter((entry) => entry['rtmsStreamId'] === stream.rtmsStreamId).map((entry) => entry['event'])).toEqual([
+          'started',
+          'moved',
+          'resumed',
+          'ended',
+        ]);
         // Ended for good now: the keys get their TTL (issued just before the stream is reported finished).
-        await eventually(async () => (await redis.ttl(`rtms:${stream.rtmsStreamId}:events`)) > 0, { what: `a TTL on rtms:${stream.rtmsStreamId}:events`, timeoutMs: 10_000 });
+        await eventually(async () => (await redis.ttl(`rtms:${stream.rtmsStreamId}:events`)) > 0, {
+          what: `a TTL on rtms:${stream.rtmsStreamId}:events`,
+          timeoutMs: 10_000,
+        });
       }
       await redis.close();
       expect(streams.map(connectionsOf)).toEqual([
@@ -73,7 +81,10 @@ describe('multi-replica: SIGTERM hand-off', () => {
         process.stdout.write(`[cluster] SIGTERM hand-off: ${Math.round(missing / BYTES_PER_MS)} ms of audio missing for ${stream.product}\n`);
         // What was in the released sockets' buffers when they closed; Zoom redelivers the rest.
         expect(missing / BYTES_PER_MS).toBeLessThan(500);
-        const events = (await readJsonLines(join(dir, 'events.jsonl'))).map((event) => ({ type: event['eventType'], data: event['data'] as Record<string, unknown> }));
+        const events = (await readJsonLines(join(dir, 'events.jsonl'))).map((event) => ({
+          type: event['eventType'],
+          data: event['data'] as Record<string, unknown>,
+        }));
         expect(events.find((event) => event.type === 'stream.ended')?.data).toMatchObject({ reason: 'handed_off' });
         expect(events.find((event) => event.type === 'stream.resumed')?.data).toMatchObject({ reason: 'handoff' });
         expect(events.at(-1)?.type).toBe('stream.ended');

@@ -19,7 +19,11 @@ describe('multi-replica: lease lost to another owner', () => {
       await client.set(`${rig.keyPrefix}lease:${stream.rtmsStreamId}`, 'ghost-replica|999', { expiration: { type: 'PX', value: 3000 } });
       await client.close();
       // Within the foreign lease's 3 s, or the check below says how late it was.
-      await eventually(() => stream.connections.interruptions > 0, { what: 'the stream stopped after its lease was taken', timeoutMs: 3000, intervalMs: 20 }).catch(() => undefined);
+      await eventually(() => stream.connections.interruptions > 0, {
+        what: 'the stream stopped after its lease was taken',
+        timeoutMs: 3000,
+        intervalMs: 20,
+      }).catch(() => undefined);
       const stoppedMs = Date.now() - takenAt;
       process.stdout.write(`[cluster] lease taken: stream stopped ${stoppedMs} ms later (renewal every 1000 ms)\n`);
       expect(stream.connections.interruptions).toBe(1);

@@ -268,13 +268,24 @@ describe('command stream', () => {
       { replicaId: 'c', free: 0 },
     ];
     const orphans = ['s1', 's2', 's3', 's4', 's5'];
-    const plan = (self: string, selfFree: number): string[] =>
-      planTakeovers({ orphans, replicas, self, selfFree, seenForMs: () => 0, fallbackAfterMs: 1000 });
+    const plan = (self: string, selfFree: number): string[] => planTakeovers({ orphans, replicas, self, selfFree, seenForMs: () => 0, fallbackAfterMs: 1000 });
     expect(plan('b', 3)).toEqual(['s1', 's2', 's4']);
     expect(plan('a', 1)).toEqual(['s3']);
     expect(plan('c', 0)).toEqual([]);
     // An orphan nobody claimed for a while goes to anyone with room.
-    expect(planTakeovers({ orphans: ['s5'], replicas: [{ replicaId: 'a', free: 0 }, { replicaId: 'b', free: 2 }], self: 'a', selfFree: 1, seenForMs: () => 5000, fallbackAfterMs: 1000 })).toEqual(['s5']);
+    expect(
+      planTakeovers({
+        orphans: ['s5'],
+        replicas: [
+          { replicaId: 'a', free: 0 },
+          { replicaId: 'b', free: 2 },
+        ],
+        self: 'a',
+        selfFree: 1,
+        seenForMs: () => 5000,
+        fallbackAfterMs: 1000,
+      }),
+    ).toEqual(['s5']);
   });
 });
 

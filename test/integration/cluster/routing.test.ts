@@ -75,7 +75,9 @@ describe('multi-replica: webhooks and admin calls on any replica', () => {
       // Files are final once the owner reports the stream ended.
       await rig.replica(owner).waitForStream(first.rtmsStreamId, (snapshot) => snapshot['active'] === false);
       const events = await readJsonLines(join(rig.streamDir(owner, first), 'events.jsonl'));
-      expect(events.filter((event) => event['eventType'] === 'stream.participant_excluded').map((event) => (event['data'] as { userId: string }).userId)).toEqual([userId]);
+      expect(
+        events.filter((event) => event['eventType'] === 'stream.participant_excluded').map((event) => (event['data'] as { userId: string }).userId),
+      ).toEqual([userId]);
 
       // rtms_stopped on the non-owner ends the second stream on its owner.
       rig.route = () => owner;

@@ -28,7 +28,7 @@ async function expectAccountingWhole(dir: string): Promise<Record<string, MediaC
 }
 
 describe('multi-replica: accounting across a takeover', () => {
-  it("what the killed replica received after its last report is counted as replica_lost; bytesWritten is what the shared volume holds", async () => {
+  it('what the killed replica received after its last report is counted as replica_lost; bytesWritten is what the shared volume holds', async () => {
     const rig = await ClusterRig.start({ replicas: 2, sharedOutputDir: true, env: { CLUSTER_LEASE_TTL_MS: '3000' } });
     try {
       rig.route = ({ event }) => (event.endsWith('rtms_started') ? 0 : undefined);

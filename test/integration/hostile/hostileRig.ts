@@ -45,14 +45,18 @@ export async function startBystander(rig: Rig): Promise<{ stream: SimulatedStrea
   const stream = await rig.simulator.startStream({ product: 'meeting', durationMs: 10 * 60_000 });
   await stream.whenReady();
   let last = 0;
-  await rig.connector.waitForStream(stream.rtmsStreamId, (snapshot) => ((snapshot['media'] as Record<string, { framesWritten: number }> | undefined)?.['audio']?.framesWritten ?? 0) > 0);
+  await rig.connector.waitForStream(
+    stream.rtmsStreamId,
+    (snapshot) => ((snapshot['media'] as Record<string, { framesWritten: number }> | undefined)?.['audio']?.framesWritten ?? 0) > 0,
+  );
   last = await audioFramesWritten(rig, stream.rtmsStreamId);
   return {
     stream,
     async check() {
       await rig.connector.waitForStream(
         stream.rtmsStreamId,
-        (snapshot) => snapshot['state'] === 'live' && ((snapshot['media'] as Record<string, { framesWritten: number }> | undefined)?.['audio']?.framesWritten ?? 0) > last,
+        (snapshot) =>
+          snapshot['state'] === 'live' && ((snapshot['media'] as Record<string, { framesWritten: number }> | undefined)?.['audio']?.framesWritten ?? 0) > last,
         10_000,
       );
       last = await audioFramesWritten(rig, stream.rtmsStreamId);

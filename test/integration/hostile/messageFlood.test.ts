@@ -52,7 +52,11 @@ describe('unknown-message flood', () => {
       await flooding;
       expect(sent.media).toBeGreaterThan(10_000);
       // Everything sent is counted once the connector has read it.
-      await eventually(async () => (await ignoredCount('media', 'unknown_msg_type')) >= sent.media, { what: `${sent.media} unknown media messages counted`, timeoutMs: 30_000, intervalMs: 200 }).catch(() => undefined);
+      await eventually(async () => (await ignoredCount('media', 'unknown_msg_type')) >= sent.media, {
+        what: `${sent.media} unknown media messages counted`,
+        timeoutMs: 30_000,
+        intervalMs: 200,
+      }).catch(() => undefined);
       expect(await ignoredCount('media', 'unknown_msg_type')).toBe(sent.media);
       expect(await ignoredCount('signaling', 'unknown_msg_type')).toBe(sent.signaling);
       expect(await ignoredCount('media', 'invalid_json')).toBe(sent.invalid);
@@ -69,14 +73,17 @@ describe('unknown-message flood', () => {
       // The summaries account for every message the first few did not.
       const summarised: Record<string, number> = {};
       for (const event of events.filter((entry) => entry['eventType'] === 'rtms.ignored_messages')) {
-        for (const [key, count] of Object.entries((event['data'] as { counts: Record<string, number> }).counts)) summarised[key] = (summarised[key] ?? 0) + count;
+        for (const [key, count] of Object.entries((event['data'] as { counts: Record<string, number> }).counts))
+          summarised[key] = (summarised[key] ?? 0) + count;
       }
       expect(summarised).toEqual({
         'media:all/unknown_msg_type': sent.media - 5,
         'signaling/unknown_msg_type': sent.signaling - 5,
         'media:all/invalid_json': sent.invalid - 5,
       });
-      process.stdout.write(`flood: ${sent.media + sent.signaling + sent.invalid} messages in ${FLOOD_MS} ms; events.jsonl ${size} bytes, ${events.length} lines\n`);
+      process.stdout.write(
+        `flood: ${sent.media + sent.signaling + sent.invalid} messages in ${FLOOD_MS} ms; events.jsonl ${size} bytes, ${events.length} lines\n`,
+      );
     } finally {
       await server.close();
     }

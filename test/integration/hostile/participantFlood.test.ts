@@ -61,9 +61,17 @@ describe('participant flood', () => {
       }
       await (await second).whenReady();
 
-      const snapshot = await rig.connector.waitForStream(id, (stream) => (stream['participants'] as { notKept: number }).notKept === PARTICIPANTS - 10_000, 60_000);
+      const snapshot = await rig.connector.waitForStream(
+        id,
+        (stream) => (stream['participants'] as { notKept: number }).notKept === PARTICIPANTS - 10_000,
+        60_000,
+      );
       const participants = snapshot['participants'] as { joined: number; present: number; notKept: number; list: unknown[] };
-      expect({ joined: participants.joined, present: participants.present, listed: participants.list.length }).toEqual({ joined: 10_000, present: 10_000, listed: 100 });
+      expect({ joined: participants.joined, present: participants.present, listed: participants.list.length }).toEqual({
+        joined: 10_000,
+        present: 10_000,
+        listed: 100,
+      });
       const one = await fetch(`${rig.connector.baseUrl}/streams/${id}`, { headers: { authorization: 'Bearer admin-token-for-tests' } });
       const oneBytes = (await one.arrayBuffer()).byteLength;
       const all = await fetch(`${rig.connector.baseUrl}/streams`, { headers: { authorization: 'Bearer admin-token-for-tests' } });

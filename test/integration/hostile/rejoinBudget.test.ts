@@ -30,7 +30,13 @@ afterAll(async () => {
 
 async function metric(series: string): Promise<number> {
   const text = await (await fetch(`${rig.connector.baseUrl}/metrics`)).text();
-  return Number(text.split('\n').find((line) => line.startsWith(series))?.split(' ').at(-1) ?? Number.NaN);
+  return Number(
+    text
+      .split('\n')
+      .find((line) => line.startsWith(series))
+      ?.split(' ')
+      .at(-1) ?? Number.NaN,
+  );
 }
 
 async function eventsOf(id: string): Promise<Array<{ eventType: string; data: Record<string, unknown> }>> {
@@ -78,9 +84,9 @@ describe('rejoin budget', () => {
       expect(String(snapshot['failure'])).toMatch(/^rejoin budget exhausted/);
       expect(server.signalingJoins).toBe(BUDGET + 1);
       const events = await eventsOf(id);
-      expect(events.filter((event) => event.eventType === 'rtms.connection_lost' && event.data['channel'] === 'signaling').map((event) => event.data['code'])).toEqual(
-        Array(BUDGET + 1).fill(4000),
-      );
+      expect(
+        events.filter((event) => event.eventType === 'rtms.connection_lost' && event.data['channel'] === 'signaling').map((event) => event.data['code']),
+      ).toEqual(Array(BUDGET + 1).fill(4000));
       const rejoinDelays = events.filter((event) => event.eventType === 'stream.rejoin').map((event) => Number(event.data['delayMs']));
       expect(rejoinDelays).not.toHaveLength(0);
       expect(rejoinDelays.filter((delayMs) => !(delayMs >= 200))).toEqual([]);

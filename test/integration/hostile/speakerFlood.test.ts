@@ -48,7 +48,9 @@ async function describeFds(pid: number): Promise<string> {
   const names = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
   const kinds = new Map<string, number>();
   for (const name of names) {
-    const target = (await readlink(`/proc/${pid}/fd/${name}`).catch(() => '?')).replace(/audio-\d+(\.part\d+)?\.wav$/, 'audio-<id>.wav').replace(/\[\d+\]$/, '');
+    const target = (await readlink(`/proc/${pid}/fd/${name}`).catch(() => '?'))
+      .replace(/audio-\d+(\.part\d+)?\.wav$/, 'audio-<id>.wav')
+      .replace(/\[\d+\]$/, '');
     kinds.set(target, (kinds.get(target) ?? 0) + 1);
   }
   return JSON.stringify([...kinds].sort((a, b) => b[1] - a[1]).slice(0, 6));
@@ -125,7 +127,9 @@ describe('distinct speaker flood', () => {
       expect(closedEarly).toBeGreaterThanOrEqual(SPEAKERS - 64);
       await bystander.finish();
       const rss = Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
-      process.stdout.write(`speakers: descriptors ${baseline} baseline, ${maxFds} max (+${maxFds - baseline}); ${closedEarly} WAVs closed early; RSS ${rssBefore.toFixed(0)} -> ${rss.toFixed(0)} MB\n`);
+      process.stdout.write(
+        `speakers: descriptors ${baseline} baseline, ${maxFds} max (+${maxFds - baseline}); ${closedEarly} WAVs closed early; RSS ${rssBefore.toFixed(0)} -> ${rss.toFixed(0)} MB\n`,
+      );
       expect(rss - rssBefore).toBeLessThan(RSS_GROWTH_LIMIT_MB);
     } finally {
       sampling = false;

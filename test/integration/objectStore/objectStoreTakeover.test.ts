@@ -20,7 +20,12 @@ describe('object storage: a replica killed mid-stream (SIGKILL), the stream take
   const objects = (prefix: string): Promise<Map<string, Buffer>> => s3.objects(prefix);
 
   it('keeps every part the dead owner stored; the new owner stores beside it under the same stream prefix; the example reassembles the audio', async () => {
-    const env = { ...s3TestEnv(s3.server, `s3://${BUCKET}/cluster`), OBJECT_STORE_PART_INTERVAL_MS: '300', OBJECT_STORE_SCAN_INTERVAL_MS: '100', OBJECT_STORE_SMALL_FILE_INTERVAL_MS: '500' };
+    const env = {
+      ...s3TestEnv(s3.server, `s3://${BUCKET}/cluster`),
+      OBJECT_STORE_PART_INTERVAL_MS: '300',
+      OBJECT_STORE_SCAN_INTERVAL_MS: '100',
+      OBJECT_STORE_SMALL_FILE_INTERVAL_MS: '500',
+    };
     const rig = await ClusterRig.start({ replicas: 2, env });
     try {
       rig.route = ({ event }) => (event.endsWith('rtms_started') ? 0 : undefined);
@@ -31,7 +36,9 @@ describe('object storage: a replica killed mid-stream (SIGKILL), the stream take
       const name = basename(rig.streamDir(0, stream));
       const prefix = `cluster/${name}/attempts/`;
       await untilAudio(stream, 2 * 1000 * BYTES_PER_MS);
-      await eventually(async () => [...(await objects(prefix)).keys()].filter((key) => key.startsWith('1/audio.wav.parts/')).length >= 2, { what: 'two parts of the first owner' });
+      await eventually(async () => [...(await objects(prefix)).keys()].filter((key) => key.startsWith('1/audio.wav.parts/')).length >= 2, {
+        what: 'two parts of the first owner',
+      });
 
       await rig.stopReplica(0, 'SIGKILL');
       const stored = await objects(prefix);
@@ -41,11 +48,14 @@ describe('object storage: a replica killed mid-stream (SIGKILL), the stream take
       await untilAudio(stream, stream.sent.audioBytes() + 2 * 1000 * BYTES_PER_MS);
       await stream.stop();
       await rig.replica(1).waitForStream(stream.rtmsStreamId, (snapshot) => snapshot['active'] === false);
-      const settled = await eventually(async () => {
-        const now = await objects(prefix);
-        const json = now.get('2/stream.json');
-        return json !== undefined && (JSON.parse(json.toString()) as { objectStore?: { complete?: boolean } }).objectStore?.complete === true && now;
-      }, { what: 'the new owner to store its final files', timeoutMs: 30_000 });
+      const settled = await eventually(
+        async () => {
+          const now = await objects(prefix);
+          const json = now.get('2/stream.json');
+          return json !== undefined && (JSON.parse(json.toString()) as { objectStore?: { complete?: boolean } }).objectStore?.complete === true && now;
+        },
+        { what: 'the new owner to store its final files', timeoutMs: 30_000 },
+      );
 
       // Every part the killed owner stored is still there, unchanged, and equals its local file's bytes.
       const deadLocal = await readFile(join(rig.streamDir(0, stream), 'audio.wav'));
@@ -70,13 +80,24 @@ describe('object storage: a replica killed mid-stream (SIGKILL), the stream take
 
       // The example consumer: the dead owner's stored parts, then the taker's audio, in order.
       const out = join(s3.server.directory, 'reassembled.wav');
-      const { stdout } = await run(process.execPath, ['examples/objectStoreAudio.ts', '--url', `s3://${BUCKET}/cluster`, '--stream', name, '--out', out, '--endpoint', s3.server.endpoint], {
-        env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' },
-      });
+      const { stdout } = await run(
+        process.execPath,
+        ['examples/objectStoreAudio.ts', '--url', `s3://${BUCKET}/cluster`, '--stream', name, '--out', out, '--endpoint', s3.server.endpoint],
+        {
+          env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' },
+        },
+      );
       expect(stdout).toMatch(/ from 2 files in 2 attempts/);
-      const missing = await run(process.execPath, ['examples/objectStoreAudio.ts', '--url', `s3://${BUCKET}/cluster`, '--stream', 'no-such-stream', '--out', out, '--endpoint', s3.server.endpoint], {
-        env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' },
-      }).then(() => undefined, (error: { code?: number; stderr?: string }) => error);
+      const missing = await run(
+        process.execPath,
+        ['examples/objectStoreAudio.ts', '--url', `s3://${BUCKET}/cluster`, '--stream', 'no-such-stream', '--out', out, '--endpoint', s3.server.endpoint],
+        {
+          env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' },
+        },
+      ).then(
+        () => undefined,
+        (error: { code?: number; stderr?: string }) => error,
+      );
       expect(missing).toMatchObject({ code: 1, stderr: expect.stringContaining('no mixed audio under s3://rtms-output/cluster/no-such-stream/attempts/') });
       const storedFirst = Buffer.concat(firstParts.map(([, body]) => body)).subarray(44);
       const taker = (await readWavData(join(takerDir, 'audio.wav'))).data;

@@ -15,7 +15,6 @@ import { wavHeader } from '../../support/wavReader.ts';
 const MiB = 1024 * 1024;
 const BUCKET = 'recordings';
 
-
 function chunk(index: number, bytes: number): Buffer {
   const buffer = Buffer.alloc(bytes);
   for (let i = 0; i < bytes; i += 4) buffer.writeUInt32LE((index * 7919 + i) >>> 0, i);
@@ -30,7 +29,13 @@ describe('object storage upload against a real S3-compatible server (s3rver)', (
   const failures: string[] = [];
   const kinds: string[] = [];
   const notUploaded: { reason: string; files: number }[] = [];
-  const observer: UploaderObserver = { uploaded: (kind) => kinds.push(kind), failed: (reason) => failures.push(reason), retried() {}, notUploaded: (reason, files) => notUploaded.push({ reason, files }), overflowed() {} };
+  const observer: UploaderObserver = {
+    uploaded: (kind) => kinds.push(kind),
+    failed: (reason) => failures.push(reason),
+    retried() {},
+    notUploaded: (reason, files) => notUploaded.push({ reason, files }),
+    overflowed() {},
+  };
 
   beforeAll(async () => {
     output = await tempDir('rtms-s3-out-');
@@ -55,7 +60,13 @@ describe('object storage upload against a real S3-compatible server (s3rver)', (
   }
 
   it('streams parts while the file grows, survives the store stopping, and ends with byte-identical objects', async () => {
-    const env = { ...s3TestEnv(server, `s3://${BUCKET}/tenant-a`), OBJECT_STORE_PART_BYTES: String(5 * MiB), OBJECT_STORE_PART_INTERVAL_MS: '300', OBJECT_STORE_SCAN_INTERVAL_MS: '100', OBJECT_STORE_SMALL_FILE_INTERVAL_MS: '200' };
+    const env = {
+      ...s3TestEnv(server, `s3://${BUCKET}/tenant-a`),
+      OBJECT_STORE_PART_BYTES: String(5 * MiB),
+      OBJECT_STORE_PART_INTERVAL_MS: '300',
+      OBJECT_STORE_SCAN_INTERVAL_MS: '100',
+      OBJECT_STORE_SMALL_FILE_INTERVAL_MS: '200',
+    };
     Object.assign(process.env, env);
     const read = new EnvReader(env);
     const config = readObjectStoreConfig(read, env);
@@ -80,7 +91,9 @@ describe('object storage upload against a real S3-compatible server (s3rver)', (
       await handle.close();
     };
     const partsEnd = async (): Promise<number> => {
-      const parts = (await listKeys('tenant-a/stream-1/attempts/1/audio.wav.parts/')).map((item) => /(\d{15})-(\d{15})$/.exec(item.key)!).map((m) => [Number(m[1]), Number(m[2])] as const);
+      const parts = (await listKeys('tenant-a/stream-1/attempts/1/audio.wav.parts/'))
+        .map((item) => /(\d{15})-(\d{15})$/.exec(item.key)!)
+        .map((m) => [Number(m[1]), Number(m[2])] as const);
       parts.sort((a, b) => a[0] - b[0]);
       // Contiguous, no overlap, no duplicate range: retries rewrote the same keys.
       parts.forEach(([start], i) => expect(start).toBe(i === 0 ? 0 : parts[i - 1]![1]));
@@ -108,22 +121,28 @@ describe('object storage upload against a real S3-compatible server (s3rver)', (
     await mkdir(join(stream, 'video'));
     await writeFile(join(stream, 'video', '1000.jpg'), chunk(5, 2048));
     await writeFile(join(stream, 'stream.json'), JSON.stringify({ state: 'ended' }));
-    await eventually(async () => {
-      const keys = await listKeys('tenant-a/stream-1/');
-      if (!keys.some((item) => item.key.endsWith('/stream.json'))) return false;
-      const document = JSON.parse((await getObject('tenant-a/stream-1/attempts/1/stream.json')).toString()) as { objectStore?: { complete: boolean } };
-      return document.objectStore?.complete === true;
-    }, { what: 'the final stream.json with its objectStore record', timeoutMs: 30_000 });
+    await eventually(
+      async () => {
+        const keys = await listKeys('tenant-a/stream-1/');
+        if (!keys.some((item) => item.key.endsWith('/stream.json'))) return false;
+        const document = JSON.parse((await getObject('tenant-a/stream-1/attempts/1/stream.json')).toString()) as { objectStore?: { complete: boolean } };
+        return document.objectStore?.complete === true;
+      },
+      { what: 'the final stream.json with its objectStore record', timeoutMs: 30_000 },
+    );
     await uploader.stop();
 
     const keys = (await listKeys('tenant-a/stream-1/')).map((item) => item.key).sort();
-    expect(keys).toEqual(['.owner.json', 'audio.wav', 'events.jsonl', 'stream.json', 'transcript.jsonl', 'video/1000.jpg'].map((name) => `tenant-a/stream-1/attempts/1/${name}`));
+    expect(keys).toEqual(
+      ['.owner.json', 'audio.wav', 'events.jsonl', 'stream.json', 'transcript.jsonl', 'video/1000.jpg'].map((name) => `tenant-a/stream-1/attempts/1/${name}`),
+    );
     for (const name of ['audio.wav', 'events.jsonl', 'transcript.jsonl', 'stream.json', 'video/1000.jpg']) {
       expect(sha256(await getObject(`tenant-a/stream-1/attempts/1/${name}`)), name).toBe(sha256(await readFile(join(stream, name))));
     }
     // Over 5 MiB: one multipart upload (s3rver names a completed multipart upload `ObjectCreated:Post`,
     // a PutObject `ObjectCreated:Put`; this uploader never uses browser POST uploads).
-    const eventsOf = (name: string): string[] => server.events.filter((event) => event.key === `tenant-a/stream-1/attempts/1/${name}`).map((event) => event.eventName);
+    const eventsOf = (name: string): string[] =>
+      server.events.filter((event) => event.key === `tenant-a/stream-1/attempts/1/${name}`).map((event) => event.eventName);
     expect(eventsOf('audio.wav')).toEqual(['ObjectCreated:Post']);
     expect(eventsOf('transcript.jsonl')).toEqual(['ObjectCreated:Put']);
     expect(await listKeys('tenant-a/other/')).toEqual([]);
@@ -145,10 +164,22 @@ describe('object storage upload against a real S3-compatible server (s3rver)', (
     const uploader = new ObjectStoreUploader({ config, outputDir, logger: createLogger({ level: 'silent' }), observer, ownedDirectories: () => new Set() });
     uploader.start();
     try {
-      const record = await eventually(async () => (JSON.parse(await readFile(join(stream, 'stream.json'), 'utf8')) as { objectStore?: { complete: boolean; notUploaded: unknown[] } }).objectStore, {
-        what: 'the objectStore record of a stream the store never took',
+      const record = await eventually(
+        async () =>
+          (JSON.parse(await readFile(join(stream, 'stream.json'), 'utf8')) as { objectStore?: { complete: boolean; notUploaded: unknown[] } }).objectStore,
+        {
+          what: 'the objectStore record of a stream the store never took',
+        },
+      );
+      expect(record).toEqual({
+        url: `s3://${BUCKET}/tenant-b/stream-2/`,
+        attempt: null,
+        complete: false,
+        notUploaded: [
+          { file: 'audio.wav', reason: 'unreachable' },
+          { file: 'stream.json', reason: 'unreachable' },
+        ],
       });
-      expect(record).toEqual({ url: `s3://${BUCKET}/tenant-b/stream-2/`, attempt: null, complete: false, notUploaded: [{ file: 'audio.wav', reason: 'unreachable' }, { file: 'stream.json', reason: 'unreachable' }] });
       expect(notUploaded).toEqual([{ reason: 'unreachable', files: 2 }]);
     } finally {
       await uploader.stop();
@@ -187,7 +218,13 @@ describe('object storage upload against a real S3-compatible server (s3rver)', (
     await writeFile(join(stream, 'stream.json'), JSON.stringify({ state: 'live' }));
     const index = join(stream, 'audio.wav.index.jsonl');
     await writeFile(index, '{"offset":44}\n{"offset":364}\n');
-    const uploader = new ObjectStoreUploader({ config, outputDir, logger: createLogger({ level: 'silent' }), observer, ownedDirectories: () => new Set(['stream-4']) });
+    const uploader = new ObjectStoreUploader({
+      config,
+      outputDir,
+      logger: createLogger({ level: 'silent' }),
+      observer,
+      ownedDirectories: () => new Set(['stream-4']),
+    });
     const partsOf = async (): Promise<Buffer> => {
       const parts = await server.objects(BUCKET, 'tenant-d/stream-4/attempts/1/audio.wav.index.jsonl.parts/');
       return Buffer.concat([...parts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, body]) => body));

@@ -42,7 +42,11 @@ describe('container-aware defaults', () => {
     const outputDir = await mkdtemp(join(tmpdir(), 'rtms-capacity-'));
     // The shell joins the cgroup, then becomes the connector (same pid).
     const child = spawn('sh', ['-c', `echo $$ > ${join(cgroup, 'cgroup.procs')} && exec "$0" "$1"`, process.execPath, MAIN], {
-      env: { ...connectorEnv({ credentials: randomCredentials(), outputDir, adminToken: 'admin-token-for-tests-0123456789abcdef' }), PORT: '0', HOST: '127.0.0.1' },
+      env: {
+        ...connectorEnv({ credentials: randomCredentials(), outputDir, adminToken: 'admin-token-for-tests-0123456789abcdef' }),
+        PORT: '0',
+        HOST: '127.0.0.1',
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));

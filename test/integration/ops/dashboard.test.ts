@@ -7,7 +7,17 @@ import { streamDirectory } from '../../../src/sinks/streamDirectory.ts';
 import { startSimulator, type SimulatedStream, type Simulator } from 'rtms-simulator';
 import { startRig, untilAudioSent, waitUntilEnded, type Rig } from '../connectorHarness.ts';
 import { RedisServer } from '../redisServer.ts';
-import { dataPanels, exposedFamilies, familyOf, loadDashboard, sections, substituteVariables, variableQuery, vectorSelectors, type DashboardPanel } from '../../unit/ops/dashboardModel.ts';
+import {
+  dataPanels,
+  exposedFamilies,
+  familyOf,
+  loadDashboard,
+  sections,
+  substituteVariables,
+  variableQuery,
+  vectorSelectors,
+  type DashboardPanel,
+} from '../../unit/ops/dashboardModel.ts';
 import { PrometheusServer, promtool } from './prometheusServer.ts';
 import { S3TestServer, s3TestEnv } from '../../support/s3Server.ts';
 import { eventually } from '../../support/eventually.ts';

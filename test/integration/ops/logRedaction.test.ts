@@ -67,8 +67,17 @@ beforeAll(async () => {
     const refused = await otherZoom.startStream({ product: 'webinar' });
     const snapshot = await waitUntilEnded(rig, refused);
     expect(snapshot['state']).toBe('failed');
-    signatures.push(handshakeSignature({ clientId: foreign.clientId, clientSecret: foreign.clientSecret, entityId: refused.entityId, rtmsStreamId: refused.rtmsStreamId }));
-    signatures.push(handshakeSignature({ clientId: foreign.clientId, clientSecret: rig.credentials.clientSecret, entityId: refused.entityId, rtmsStreamId: refused.rtmsStreamId }));
+    signatures.push(
+      handshakeSignature({ clientId: foreign.clientId, clientSecret: foreign.clientSecret, entityId: refused.entityId, rtmsStreamId: refused.rtmsStreamId }),
+    );
+    signatures.push(
+      handshakeSignature({
+        clientId: foreign.clientId,
+        clientSecret: rig.credentials.clientSecret,
+        entityId: refused.entityId,
+        rtmsStreamId: refused.rtmsStreamId,
+      }),
+    );
   } finally {
     await otherZoom.close();
   }
@@ -82,7 +91,12 @@ beforeAll(async () => {
   // `session` is still live: SIGTERM closes it, so shutdown logging is covered too.
   for (const stream of streams) {
     signatures.push(
-      handshakeSignature({ clientId: rig.credentials.clientId, clientSecret: rig.credentials.clientSecret, entityId: stream.entityId, rtmsStreamId: stream.rtmsStreamId }),
+      handshakeSignature({
+        clientId: rig.credentials.clientId,
+        clientSecret: rig.credentials.clientSecret,
+        entityId: stream.entityId,
+        rtmsStreamId: stream.rtmsStreamId,
+      }),
     );
   }
   await rig.simulator.close();

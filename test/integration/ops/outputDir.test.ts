@@ -21,7 +21,11 @@ const MAIN = fileURLToPath(new URL('../../../src/main.ts', import.meta.url));
 /** Runs the connector until it exits; resolves with its exit code and stderr lines. */
 function startUp(outputDir: string, options: { uid?: number } = {}): Promise<{ code: number | null; stderr: string[] }> {
   const child = spawn(process.execPath, [MAIN], {
-    env: { ...connectorEnv({ credentials: randomCredentials(), outputDir, adminToken: 'admin-token-for-tests-0123456789abcdef' }), PORT: '0', HOST: '127.0.0.1' },
+    env: {
+      ...connectorEnv({ credentials: randomCredentials(), outputDir, adminToken: 'admin-token-for-tests-0123456789abcdef' }),
+      PORT: '0',
+      HOST: '127.0.0.1',
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
     ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
   });

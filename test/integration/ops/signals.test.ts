@@ -62,7 +62,11 @@ describe('signals', () => {
   it('SIGTERM stops a connector whose stdout reader has gone (EPIPE), exit 0', async () => {
     const outputDir = await mkdtemp(join(tmpdir(), 'rtms-epipe-'));
     const child = spawn(process.execPath, [MAIN], {
-      env: { ...connectorEnv({ credentials: randomCredentials(), outputDir, adminToken: 'admin-token-for-tests-0123456789abcdef' }), PORT: '0', HOST: '127.0.0.1' },
+      env: {
+        ...connectorEnv({ credentials: randomCredentials(), outputDir, adminToken: 'admin-token-for-tests-0123456789abcdef' }),
+        PORT: '0',
+        HOST: '127.0.0.1',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -94,19 +98,26 @@ describe('signals', () => {
     }
   });
 
-  it.each([['SIGTERM', 143], ['SIGINT', 130]] as const)('%s to the demo stops its connector too', async (signal, exitCode) => {
-    const cwd = await mkdtemp(join(tmpdir(), 'rtms-demo-signal-'));
-    const demo = spawn(process.execPath, [DEMO], { cwd, env: { PATH: process.env['PATH'] ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    try {
-      await lineMatching(demo, /^streaming \d+ streams/);
-      const connectors = await childrenOf(demo.pid!);
-      expect(connectors).toHaveLength(1);
-      demo.kill(signal);
-      expect(await exitOf(demo)).toEqual({ code: exitCode, signal: null });
-      expect(await untilGone(connectors[0]!, 20_000)).toBe(true);
-    } finally {
-      if (demo.exitCode === null && demo.signalCode === null) demo.kill('SIGKILL');
-      await rm(cwd, { recursive: true, force: true });
-    }
-  }, 60_000);
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const)(
+    '%s to the demo stops its connector too',
+    async (signal, exitCode) => {
+      const cwd = await mkdtemp(join(tmpdir(), 'rtms-demo-signal-'));
+      const demo = spawn(process.execPath, [DEMO], { cwd, env: { PATH: process.env['PATH'] ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      try {
+        await lineMatching(demo, /^streaming \d+ streams/);
+        const connectors = await childrenOf(demo.pid!);
+        expect(connectors).toHaveLength(1);
+        demo.kill(signal);
+        expect(await exitOf(demo)).toEqual({ code: exitCode, signal: null });
+        expect(await untilGone(connectors[0]!, 20_000)).toBe(true);
+      } finally {
+        if (demo.exitCode === null && demo.signalCode === null) demo.kill('SIGKILL');
+        await rm(cwd, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
 });

@@ -67,7 +67,7 @@ describe('cluster wire formats', () => {
 });
 
 describe('takeover planner', () => {
-  it('spreads a dead replica\'s streams over the survivors by free capacity, identically on each', () => {
+  it("spreads a dead replica's streams over the survivors by free capacity, identically on each", () => {
     const replicas = [
       { replicaId: 'a', free: 2 },
       { replicaId: 'b', free: 2 },

@@ -3,7 +3,13 @@ import { peerPicker } from '../../../src/cluster/handOff.ts';
 
 describe('peerPicker', () => {
   it('spreads streams over peers, the one with the most room first (ties: the first listed), a slot taken each time', () => {
-    const pick = peerPicker(new Map([['a', 1], ['b', 3], ['c', 2]]));
+    const pick = peerPicker(
+      new Map([
+        ['a', 1],
+        ['b', 3],
+        ['c', 2],
+      ]),
+    );
     expect(Array.from({ length: 7 }, () => pick())).toEqual(['b', 'b', 'c', 'a', 'b', 'c', undefined]);
   });
 

@@ -36,7 +36,8 @@ function rig(claim: (id: string) => ClaimOutcome | undefined = () => undefined) 
       return () => void (reserved -= 1);
     },
     announce: async (payload) => void announced.push(payload.rtmsStreamId),
-    recovered: async (outcome, payload) => void recovered.push({ id: outcome.status === 'claimed' ? outcome.lease.rtmsStreamId : '', eventTs: payload.eventTs }),
+    recovered: async (outcome, payload) =>
+      void recovered.push({ id: outcome.status === 'claimed' ? outcome.lease.rtmsStreamId : '', eventTs: payload.eventTs }),
     exclude: (id, userId) => excluded.push(`${id}/${userId}`),
     warn: (message) => {
       throw new Error(message);
@@ -64,7 +65,13 @@ describe('HeldStreams', () => {
 
   it('a suspended stream is claimed back with the newest rtms_started, and exclusions made meanwhile are applied', async () => {
     const claimed = (id: string): ClaimOutcome =>
-      ({ status: 'claimed', lease: { rtmsStreamId: id } as HeldLease, record: { start: JSON.stringify(start(id, 5)) }, excluded: ['u1'], orphanedMs: 0 }) as unknown as ClaimOutcome;
+      ({
+        status: 'claimed',
+        lease: { rtmsStreamId: id } as HeldLease,
+        record: { start: JSON.stringify(start(id, 5)) },
+        excluded: ['u1'],
+        orphanedMs: 0,
+      }) as unknown as ClaimOutcome;
     const r = rig(claimed);
     r.held.suspend('s', { start: start('s', 10), stats: undefined, excluded: [] });
     expect(r.held.isSuspended('s')).toBe(true);

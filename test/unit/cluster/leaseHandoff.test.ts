@@ -37,7 +37,15 @@ function replica(keys: ClusterKeys, replicaId: string): { leases: StreamLeases; 
 
 function start(): StreamStart {
   const rtmsStreamId = randomBytes(16).toString('hex');
-  return { product: 'meeting', rtmsStreamId, entityIdKey: 'meeting_uuid', entityId: 'entity==', serverUrls: 'ws://127.0.0.1:1/s', signalingUrl: 'ws://127.0.0.1:1/s', eventTs: Date.now() };
+  return {
+    product: 'meeting',
+    rtmsStreamId,
+    entityIdKey: 'meeting_uuid',
+    entityId: 'entity==',
+    serverUrls: 'ws://127.0.0.1:1/s',
+    signalingUrl: 'ws://127.0.0.1:1/s',
+    eventTs: Date.now(),
+  };
 }
 
 describe('lease hand-off', () => {

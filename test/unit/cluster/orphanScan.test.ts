@@ -63,7 +63,11 @@ describe('OrphanScan', () => {
   });
 
   it('an orphan Zoom stopped, or one nobody took for too long, is removed instead', async () => {
-    const r = rig({ orphans: [orphan('stopped', { over: true }), orphan('old', { orphanedMs: CLUSTER.orphanMaxAgeMs + 1 })], replicas: [replica('self', 5)], free: 5 });
+    const r = rig({
+      orphans: [orphan('stopped', { over: true }), orphan('old', { orphanedMs: CLUSTER.orphanMaxAgeMs + 1 })],
+      replicas: [replica('self', 5)],
+      free: 5,
+    });
     await r.scan.scan();
     await r.lanes.idle();
     expect(r.removed.sort()).toEqual(['old', 'stopped']);

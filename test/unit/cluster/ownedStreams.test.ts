@@ -54,7 +54,11 @@ describe('OwnedStreams', () => {
   });
 
   it('taken by another replica, ended by Zoom, or while draining: let go, not kept', async () => {
-    for (const [options, reason] of [[{}, 'taken'], [{ stopReason: 6 }, 'expired'], [{ draining: true }, 'expired']] as const) {
+    for (const [options, reason] of [
+      [{}, 'taken'],
+      [{ stopReason: 6 }, 'expired'],
+      [{ draining: true }, 'expired'],
+    ] as const) {
       const r = rig(options);
       r.leases.emit('lost', { rtmsStreamId: 's', reason, lease: r.leases.get('s') as HeldLease });
       await r.lanes.idle();

@@ -5,7 +5,15 @@ import { createLogger } from '../../../src/logger.ts';
 import type { StreamStart } from '../../../src/rtms/products.ts';
 import type { Supervisor } from '../../../src/supervisor/supervisor.ts';
 
-const START = { product: 'meeting', rtmsStreamId: 's', eventTs: 1, entityIdKey: 'meeting_uuid', entityId: 'm', serverUrls: 'wss://x', signalingUrl: 'wss://x' } as unknown as StreamStart;
+const START = {
+  product: 'meeting',
+  rtmsStreamId: 's',
+  eventTs: 1,
+  entityIdKey: 'meeting_uuid',
+  entityId: 'm',
+  serverUrls: 'wss://x',
+  signalingUrl: 'wss://x',
+} as unknown as StreamStart;
 
 function claimed(record: Record<string, string> = {}): ClaimOutcome {
   return { status: 'claimed', lease: { rtmsStreamId: 's', token: 1 } as unknown as HeldLease, record, excluded: [], orphanedMs: 5 } as unknown as ClaimOutcome;
@@ -17,7 +25,10 @@ function rig(options: { local?: boolean; free?: number; announce?: unknown; clai
   const supervisor = {
     has: () => options.local === true,
     failover: () => log.push('failover'),
-    startStream: (payload: StreamStart, extra: { resume?: { reason: string } }) => (log.push(`start ${payload.rtmsStreamId} ${extra.resume?.reason ?? 'new'}`), options.refusal),
+    startStream: (payload: StreamStart, extra: { resume?: { reason: string } }) => (
+      log.push(`start ${payload.rtmsStreamId} ${extra.resume?.reason ?? 'new'}`),
+      options.refusal
+    ),
   } as unknown as Supervisor;
   const claims = new StreamClaims({
     replicaId: 'self',

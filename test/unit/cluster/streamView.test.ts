@@ -4,7 +4,15 @@ import { getClusterStream, listClusterStreams, storedStats } from '../../../src/
 import type { StreamStart } from '../../../src/rtms/products.ts';
 import { initialStreamStats, type StreamStats } from '../../../src/vocabulary/streamStats.ts';
 
-const start = (id: string): StreamStart => ({ product: 'meeting', rtmsStreamId: id, entityIdKey: 'meeting_uuid', entityId: 'm', serverUrls: 'x', signalingUrl: 'x', eventTs: 1 });
+const start = (id: string): StreamStart => ({
+  product: 'meeting',
+  rtmsStreamId: id,
+  entityIdKey: 'meeting_uuid',
+  entityId: 'm',
+  serverUrls: 'x',
+  signalingUrl: 'x',
+  eventTs: 1,
+});
 const stored = (id: string, fields: Partial<StoredStream> = {}): StoredStream => ({ rtmsStreamId: id, start: start(id), ...fields }) as StoredStream;
 
 function sources(local: StreamStats[], remote: StoredStream[] | 'down') {
@@ -12,7 +20,11 @@ function sources(local: StreamStats[], remote: StoredStream[] | 'down') {
   return {
     warnings,
     sources: {
-      supervisor: { list: () => local, has: (id: string) => local.some((stats) => stats.rtmsStreamId === id), get: (id: string) => local.find((stats) => stats.rtmsStreamId === id) },
+      supervisor: {
+        list: () => local,
+        has: (id: string) => local.some((stats) => stats.rtmsStreamId === id),
+        get: (id: string) => local.find((stats) => stats.rtmsStreamId === id),
+      },
       registry: {
         list: async () => {
           if (remote === 'down') throw new Error('down');
@@ -30,7 +42,10 @@ describe('streamView', () => {
     const here = initialStreamStats(start('a'), 'live', 1);
     const { sources: view } = sources([here], [stored('a'), stored('b', { owner: 'peer', state: 'live' })]);
     const list = await listClusterStreams(view);
-    expect(list.map((stats) => [stats.rtmsStreamId, stats.state])).toEqual([['a', 'live'], ['b', 'live']]);
+    expect(list.map((stats) => [stats.rtmsStreamId, stats.state])).toEqual([
+      ['a', 'live'],
+      ['b', 'live'],
+    ]);
     expect(await getClusterStream(view, 'b')).toMatchObject({ rtmsStreamId: 'b', state: 'live' });
   });
 

@@ -29,7 +29,7 @@ describe('prepareDemoOutputDirectory', () => {
     expect(await readFile(join(recordings, 'audio.wav'), 'utf8')).toBe('precious');
   });
 
-  it("empties a directory an earlier demo made", async () => {
+  it('empties a directory an earlier demo made', async () => {
     const first = await prepareDemoOutputDirectory(dir.path);
     await writeFile(join(first, 'old.wav'), 'x');
     await prepareDemoOutputDirectory(dir.path);

@@ -105,11 +105,18 @@ async function start(overrides: Partial<HttpServerOptions> = {}): Promise<Harnes
       }
     }
   };
-  const waitUntil = (check: () => boolean): Promise<void> =>
-    check() ? Promise.resolve() : new Promise((resolve) => waiters.push({ check, resolve }));
+  const waitUntil = (check: () => boolean): Promise<void> => (check() ? Promise.resolve() : new Promise((resolve) => waiters.push({ check, resolve })));
 
   const server = createHttpServer({
-    http: { host: '127.0.0.1', port: 0, webhookPath: '/webhook', webhookMaxBodyBytes: MAX_BODY, webhookToleranceSeconds: 300, maxConnections: 64, webhookDedupMaxBytes: 1024 * 1024 },
+    http: {
+      host: '127.0.0.1',
+      port: 0,
+      webhookPath: '/webhook',
+      webhookMaxBodyBytes: MAX_BODY,
+      webhookToleranceSeconds: 300,
+      maxConnections: 64,
+      webhookDedupMaxBytes: 1024 * 1024,
+    },
     webhookSecretToken: SECRET,
     adminToken: ADMIN_TOKEN,
     clock: { now: () => NOW_MS },
@@ -644,7 +651,15 @@ describe('lifecycle', () => {
   it('listen() rejects when the port is taken', async () => {
     const h = await start();
     const other = createHttpServer({
-      http: { host: '127.0.0.1', port: h.server.address!.port, webhookPath: '/webhook', webhookMaxBodyBytes: 1024, webhookToleranceSeconds: 300, maxConnections: 64, webhookDedupMaxBytes: 1024 * 1024 },
+      http: {
+        host: '127.0.0.1',
+        port: h.server.address!.port,
+        webhookPath: '/webhook',
+        webhookMaxBodyBytes: 1024,
+        webhookToleranceSeconds: 300,
+        maxConnections: 64,
+        webhookDedupMaxBytes: 1024 * 1024,
+      },
       webhookSecretToken: SECRET,
       adminToken: undefined,
       logger: createLogger({ level: 'silent' }),

@@ -31,7 +31,10 @@ async function startHub(options: { maxBufferedBytes?: number; slowTimeoutMs?: nu
     if (!hub.handleUpgrade(request, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())), () => hub.close());
+  cleanups.push(
+    () => new Promise<void>((resolve) => server.close(() => resolve())),
+    () => hub.close(),
+  );
   const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/streams/stream-1/live`;
   return { hub, url, subscriptions };
 }
@@ -69,7 +72,11 @@ describe('LiveHub', () => {
     hub.deliver(batch('video', [Buffer.from([9, 9])]));
     // One socket keeps order: once this last event is in, a video frame sent by mistake would be too.
     hub.deliver(batch('audio', [], [{ type: 'event', event: lifecycleEvent('stream.ended', { rtmsStreamId: 'stream-1' }, 0) }]));
-    await eventually(() => messages.some((message) => !message.binary && message.data.includes('stream.ended')), { what: 'the last event at the consumer', timeoutMs: 3000, state: () => messages.length });
+    await eventually(() => messages.some((message) => !message.binary && message.data.includes('stream.ended')), {
+      what: 'the last event at the consumer',
+      timeoutMs: 3000,
+      state: () => messages.length,
+    });
     expect(messages).toHaveLength(4);
     expect(JSON.parse(messages[0]!.data.toString())).toEqual({ type: 'hello', rtmsStreamId: 'stream-1', media: ['audio'] });
     const frame = messages[1]!;

@@ -186,7 +186,11 @@ describe('parseWebhook: documented variants', () => {
   });
 
   it('stopped and interrupted from payload.object', () => {
-    const body = { event: 'webinar.rtms_stopped', event_ts: EVENT_TS, payload: { object: { webinar_uuid: WEBINAR_UUID, rtms_stream_id: STREAM_ID, stop_reason: 18 } } };
+    const body = {
+      event: 'webinar.rtms_stopped',
+      event_ts: EVENT_TS,
+      payload: { object: { webinar_uuid: WEBINAR_UUID, rtms_stream_id: STREAM_ID, stop_reason: 18 } },
+    };
     expect(parse(body)).toMatchObject({ kind: 'stopped', entityId: WEBINAR_UUID, stopReason: 18 });
   });
 
@@ -241,33 +245,168 @@ describe('parseWebhook: malformed bodies', () => {
     ['event not a string', { event: 7, event_ts: EVENT_TS, payload: {} }, 'WEBHOOK_BODY_INVALID', 'event: expected a non-empty string, got number'],
     ['unknown event', { event: 'meeting.started', event_ts: EVENT_TS, payload: {} }, 'WEBHOOK_EVENT_UNKNOWN', 'event: unknown event "meeting.started"'],
     ['no payload', { event: 'meeting.rtms_stopped', event_ts: EVENT_TS }, 'WEBHOOK_BODY_INVALID', 'payload: expected an object, missing'],
-    ['payload is a string', { event: 'meeting.rtms_stopped', event_ts: EVENT_TS, payload: 'x' }, 'WEBHOOK_BODY_INVALID', 'payload: expected an object, got string'],
-    ['event_ts missing', example('meeting.rtms_stopped', {}, { event_ts: undefined }), 'WEBHOOK_BODY_INVALID', 'event_ts: expected an integer (ms since the epoch), missing'],
-    ['event_ts as string', example('meeting.rtms_stopped', {}, { event_ts: '1730000000000' }), 'WEBHOOK_BODY_INVALID', 'event_ts: expected an integer (ms since the epoch), got string'],
-    ['event_ts fractional', example('meeting.rtms_stopped', {}, { event_ts: 1.5 }), 'WEBHOOK_BODY_INVALID', 'event_ts: expected an integer (ms since the epoch), got non-integer number'],
-    ['missing rtms_stream_id', example('meeting.rtms_started', { rtms_stream_id: undefined }), 'WEBHOOK_BODY_INVALID', 'payload.rtms_stream_id: expected a non-empty string, missing'],
-    ['empty rtms_stream_id', example('meeting.rtms_started', { rtms_stream_id: '' }), 'WEBHOOK_BODY_INVALID', 'payload.rtms_stream_id: expected a non-empty string, got empty string'],
-    ['numeric rtms_stream_id', example('meeting.rtms_interrupted', { rtms_stream_id: 12 }), 'WEBHOOK_BODY_INVALID', 'payload.rtms_stream_id: expected a non-empty string, got number'],
-    ['missing meeting_uuid', example('meeting.rtms_started', { meeting_uuid: undefined }), 'WEBHOOK_BODY_INVALID', 'payload.meeting_uuid: expected a non-empty string, missing'],
-    ['webinar without any id', example('webinar.rtms_started', { webinar_uuid: undefined }), 'WEBHOOK_BODY_INVALID', 'payload.webinar_uuid: expected a non-empty string (or payload.meeting_uuid), missing'],
-    ['session without session_id', example('session.rtms_stopped', { session_id: undefined }), 'WEBHOOK_BODY_INVALID', 'payload.session_id: expected a non-empty string, missing'],
-    ['missing server_urls', example('meeting.rtms_started', { server_urls: undefined }), 'WEBHOOK_BODY_INVALID', 'payload.server_urls: expected a non-empty string, missing'],
-    ['server_urls as array', example('meeting.rtms_started', { server_urls: ['wss://a'] }), 'WEBHOOK_BODY_INVALID', 'payload.server_urls: expected a non-empty string, got array'],
-    ['no ws url', example('contact_center.voice_rtms_started', { server_urls: 'https://a.example,http://b.example' }), 'WEBHOOK_BODY_INVALID', 'payload.server_urls: expected a ws:// or wss:// URL (comma-separated list allowed)'],
-    ['nested field wrong type', { event: 'meeting.rtms_interrupted', event_ts: EVENT_TS, payload: { object: { meeting_uuid: MEETING_UUID, rtms_stream_id: false } } }, 'WEBHOOK_BODY_INVALID', 'payload.object.rtms_stream_id: expected a non-empty string, got boolean'],
-    ['stop_reason missing', example('meeting.rtms_stopped', { stop_reason: undefined }), 'WEBHOOK_BODY_INVALID', 'payload.stop_reason: expected a non-negative integer, missing'],
-    ['stop_reason as string', example('meeting.rtms_stopped', { stop_reason: '1' }), 'WEBHOOK_BODY_INVALID', 'payload.stop_reason: expected a non-negative integer, got string'],
-    ['stop_reason fractional', example('meeting.rtms_stopped', { stop_reason: 1.5 }), 'WEBHOOK_BODY_INVALID', 'payload.stop_reason: expected a non-negative integer, got non-integer number'],
-    ['percentage missing', example('rtms.concurrency_near_limit', { percentage: undefined }), 'WEBHOOK_BODY_INVALID', 'payload.percentage: expected a non-negative integer, missing'],
-    ['concurrency_number null', example('rtms.concurrency_limited', { concurrency_number: null }), 'WEBHOOK_BODY_INVALID', 'payload.concurrency_number: expected a non-negative integer, got null'],
-    ['url_validation without token', { event: 'endpoint.url_validation', event_ts: EVENT_TS, payload: {} }, 'WEBHOOK_BODY_INVALID', 'payload.plainToken: expected a non-empty string, missing'],
-    ['rtms_stream_id too long', example('meeting.rtms_stopped', { rtms_stream_id: 's'.repeat(257) }), 'WEBHOOK_BODY_INVALID', 'payload.rtms_stream_id: expected at most 256 characters, got 257'],
-    ['meeting_uuid too long', example('meeting.rtms_started', { meeting_uuid: 'm'.repeat(5000) }), 'WEBHOOK_BODY_INVALID', 'payload.meeting_uuid: expected at most 256 characters, got 5000'],
-    ['operator_id too long', example('meeting.rtms_started', { operator_id: 'o'.repeat(300) }), 'WEBHOOK_BODY_INVALID', 'payload.operator_id: expected at most 256 characters, got 300'],
-    ['nested id too long', { event: 'meeting.rtms_interrupted', event_ts: EVENT_TS, payload: { object: { meeting_uuid: MEETING_UUID, rtms_stream_id: 'x'.repeat(999) } } }, 'WEBHOOK_BODY_INVALID', 'payload.object.rtms_stream_id: expected at most 256 characters, got 999'],
-    ['id_field id too long', example('rtms.concurrency_limited', { id_field: { meeting_uuid: 'u'.repeat(257) } }), 'WEBHOOK_BODY_INVALID', 'payload.id_field.meeting_uuid: expected at most 256 characters, got 257'],
-    ['server_urls too long', example('meeting.rtms_started', { server_urls: `wss://a.example/${'p'.repeat(2048)}` }), 'WEBHOOK_BODY_INVALID', 'payload.server_urls: expected at most 2048 characters, got 2064'],
-    ['url_validation with huge token', { event: 'endpoint.url_validation', payload: { plainToken: 'a'.repeat(257) } }, 'WEBHOOK_BODY_INVALID', 'payload.plainToken: expected at most 256 characters, got 257'],
+    [
+      'payload is a string',
+      { event: 'meeting.rtms_stopped', event_ts: EVENT_TS, payload: 'x' },
+      'WEBHOOK_BODY_INVALID',
+      'payload: expected an object, got string',
+    ],
+    [
+      'event_ts missing',
+      example('meeting.rtms_stopped', {}, { event_ts: undefined }),
+      'WEBHOOK_BODY_INVALID',
+      'event_ts: expected an integer (ms since the epoch), missing',
+    ],
+    [
+      'event_ts as string',
+      example('meeting.rtms_stopped', {}, { event_ts: '1730000000000' }),
+      'WEBHOOK_BODY_INVALID',
+      'event_ts: expected an integer (ms since the epoch), got string',
+    ],
+    [
+      'event_ts fractional',
+      example('meeting.rtms_stopped', {}, { event_ts: 1.5 }),
+      'WEBHOOK_BODY_INVALID',
+      'event_ts: expected an integer (ms since the epoch), got non-integer number',
+    ],
+    [
+      'missing rtms_stream_id',
+      example('meeting.rtms_started', { rtms_stream_id: undefined }),
+      'WEBHOOK_BODY_INVALID',
+      'payload.rtms_stream_id: expected a non-empty string, missing',
+    ],
+    [
+      'empty rtms_stream_id',
+      example('meeting.rtms_started', { rtms_stream_id: '' }),
+      'WEBHOOK_BODY_INVALID',
+      'payload.rtms_stream_id: expected a non-empty string, got empty string',
+    ],
+    [
+      'numeric rtms_stream_id',
+      example('meeting.rtms_interrupted', { rtms_stream_id: 12 }),
+      'WEBHOOK_BODY_INVALID',
+      'payload.rtms_stream_id: expected a non-empty string, got number',
+    ],
+    [
+      'missing meeting_uuid',
+      example('meeting.rtms_started', { meeting_uuid: undefined }),
+      'WEBHOOK_BODY_INVALID',
+      'payload.meeting_uuid: expected a non-empty string, missing',
+    ],
+    [
+      'webinar without any id',
+      example('webinar.rtms_started', { webinar_uuid: undefined }),
+      'WEBHOOK_BODY_INVALID',
+      'payload.webinar_uuid: expected a non-empty string (or payload.meeting_uuid), missing',
+    ],
+    [
+      'session without session_id',
+      example('session.rtms_stopped', { session_id: undefined }),
+      'WEBHOOK_BODY_INVALID',
+      'payload.session_id: expected a non-empty string, missing',
+    ],
+    [
+      'missing server_urls',
+      example('meeting.rtms_started', { server_urls: undefined }),
+      'WEBHOOK_BODY_INVALID',
+      'payload.server_urls: expected a non-empty string, missing',
+    ],
+    [
+      'server_urls as array',
+      example('meeting.rtms_started', { server_urls: ['wss://a'] }),
+      'WEBHOOK_BODY_INVALID',
+      'payload.server_urls: expected a non-empty string, got array',
+    ],
+    [
+      'no ws url',
+      example('contact_center.voice_rtms_started', { server_urls: 'https://a.example,http://b.example' }),
+      'WEBHOOK_BODY_INVALID',
+      'payload.server_urls: expected a ws:// or wss:// URL (comma-separated list allowed)',
+    ],
+    [
+      'nested field wrong type',
+      { event: 'meeting.rtms_interrupted', event_ts: EVENT_TS, payload: { object: { meeting_uuid: MEETING_UUID, rtms_stream_id: false } } },
+      'WEBHOOK_BODY_INVALID',
+      'payload.object.rtms_stream_id: expected a non-empty string, got boolean',
+    ],
+    [
+      'stop_reason missing',
+      example('meeting.rtms_stopped', { stop_reason: undefined }),
+      'WEBHOOK_BODY_INVALID',
+      'payload.stop_reason: expected a non-negative integer, missing',
+    ],
+    [
+      'stop_reason as string',
+      example('meeting.rtms_stopped', { stop_reason: '1' }),
+      'WEBHOOK_BODY_INVALID',
+      'payload.stop_reason: expected a non-negative integer, got string',
+    ],
+    [
+      'stop_reason fractional',
+      example('meeting.rtms_stopped', { stop_reason: 1.5 }),
+      'WEBHOOK_BODY_INVALID',
+      'payload.stop_reason: expected a non-negative integer, got non-integer number',
+    ],
+    [
+      'percentage missing',
+      example('rtms.concurrency_near_limit', { percentage: undefined }),
+      'WEBHOOK_BODY_INVALID',
+      'payload.percentage: expected a non-negative integer, missing',
+    ],
+    [
+      'concurrency_number null',
+      example('rtms.concurrency_limited', { concurrency_number: null }),
+      'WEBHOOK_BODY_INVALID',
+      'payload.concurrency_number: expected a non-negative integer, got null',
+    ],
+    [
+      'url_validation without token',
+      { event: 'endpoint.url_validation', event_ts: EVENT_TS, payload: {} },
+      'WEBHOOK_BODY_INVALID',
+      'payload.plainToken: expected a non-empty string, missing',
+    ],
+    [
+      'rtms_stream_id too long',
+      example('meeting.rtms_stopped', { rtms_stream_id: 's'.repeat(257) }),
+      'WEBHOOK_BODY_INVALID',
+      'payload.rtms_stream_id: expected at most 256 characters, got 257',
+    ],
+    [
+      'meeting_uuid too long',
+      example('meeting.rtms_started', { meeting_uuid: 'm'.repeat(5000) }),
+      'WEBHOOK_BODY_INVALID',
+      'payload.meeting_uuid: expected at most 256 characters, got 5000',
+    ],
+    [
+      'operator_id too long',
+      example('meeting.rtms_started', { operator_id: 'o'.repeat(300) }),
+      'WEBHOOK_BODY_INVALID',
+      'payload.operator_id: expected at most 256 characters, got 300',
+    ],
+    [
+      'nested id too long',
+      { event: 'meeting.rtms_interrupted', event_ts: EVENT_TS, payload: { object: { meeting_uuid: MEETING_UUID, rtms_stream_id: 'x'.repeat(999) } } },
+      'WEBHOOK_BODY_INVALID',
+      'payload.object.rtms_stream_id: expected at most 256 characters, got 999',
+    ],
+    [
+      'id_field id too long',
+      example('rtms.concurrency_limited', { id_field: { meeting_uuid: 'u'.repeat(257) } }),
+      'WEBHOOK_BODY_INVALID',
+      'payload.id_field.meeting_uuid: expected at most 256 characters, got 257',
+    ],
+    [
+      'server_urls too long',
+      example('meeting.rtms_started', { server_urls: `wss://a.example/${'p'.repeat(2048)}` }),
+      'WEBHOOK_BODY_INVALID',
+      'payload.server_urls: expected at most 2048 characters, got 2064',
+    ],
+    [
+      'url_validation with huge token',
+      { event: 'endpoint.url_validation', payload: { plainToken: 'a'.repeat(257) } },
+      'WEBHOOK_BODY_INVALID',
+      'payload.plainToken: expected at most 256 characters, got 257',
+    ],
   ])('%s', (_name, body, code, message) => {
     const error = rejection(body);
     expect(error.code).toBe(code);

@@ -83,7 +83,7 @@ describe('WebhookVerifier', () => {
   });
 
   it('reports a forged signature as invalid even when the timestamp is also stale', () => {
-    const h = { ...headers({ secret: 'other' , timestamp: String(NOW_S - 10_000) }) };
+    const h = { ...headers({ secret: 'other', timestamp: String(NOW_S - 10_000) }) };
     expect(failure(() => verifier().verify(h, BODY)).code).toBe('WEBHOOK_SIGNATURE_INVALID');
   });
 
@@ -92,9 +92,17 @@ describe('WebhookVerifier', () => {
     ['missing timestamp', { 'x-zm-signature': `v0=${'a'.repeat(64)}` }, 'x-zm-request-timestamp: missing'],
     ['no headers', {}, 'x-zm-signature: missing'],
     ['empty signature', { 'x-zm-signature': '', 'x-zm-request-timestamp': String(NOW_S) }, 'x-zm-signature: missing'],
-    ['wrong scheme', { 'x-zm-signature': `v1=${'a'.repeat(64)}`, 'x-zm-request-timestamp': String(NOW_S) }, 'x-zm-signature: expected "v0=" followed by 64 hex digits'],
+    [
+      'wrong scheme',
+      { 'x-zm-signature': `v1=${'a'.repeat(64)}`, 'x-zm-request-timestamp': String(NOW_S) },
+      'x-zm-signature: expected "v0=" followed by 64 hex digits',
+    ],
     ['short digest', { 'x-zm-signature': 'v0=abc', 'x-zm-request-timestamp': String(NOW_S) }, 'x-zm-signature: expected "v0=" followed by 64 hex digits'],
-    ['non-numeric timestamp', { 'x-zm-signature': `v0=${'a'.repeat(64)}`, 'x-zm-request-timestamp': 'yesterday' }, 'x-zm-request-timestamp: expected integer seconds since the epoch'],
+    [
+      'non-numeric timestamp',
+      { 'x-zm-signature': `v0=${'a'.repeat(64)}`, 'x-zm-request-timestamp': 'yesterday' },
+      'x-zm-request-timestamp: expected integer seconds since the epoch',
+    ],
   ])('rejects %s', (_name, h, message) => {
     const error = failure(() => verifier().verify(h, BODY));
     expect(error.code).toBe('WEBHOOK_SIGNATURE_INVALID');

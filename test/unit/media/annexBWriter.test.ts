@@ -65,7 +65,8 @@ describe('AnnexBWriter', () => {
     const writer = new AnnexBWriter({ path });
     for (const [index, unit] of accessUnits.entries()) {
       if (index % 3 === 1) writer.append(toLengthPrefixed(unit));
-      else if (index % 3 === 2 && unit.length < 400) writer.append(stripStartCode(unit)); // single-NAL units only
+      else if (index % 3 === 2 && unit.length < 400)
+        writer.append(stripStartCode(unit)); // single-NAL units only
       else writer.append(unit);
     }
     await writer.close();

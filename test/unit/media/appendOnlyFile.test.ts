@@ -104,7 +104,11 @@ describe('AppendOnlyFile', () => {
     await writeFile(blocker, 'x');
     const errors: Error[] = [];
     const retries: Error[] = [];
-    const file = new AppendOnlyFile({ path: join(blocker, 'sub', 'file.bin'), onError: (error) => errors.push(error), onRetry: (error) => retries.push(error) });
+    const file = new AppendOnlyFile({
+      path: join(blocker, 'sub', 'file.bin'),
+      onError: (error) => errors.push(error),
+      onRetry: (error) => retries.push(error),
+    });
     file.append(Buffer.from('one'));
     file.append(Buffer.from('two'));
     await file.flush();

@@ -23,12 +23,7 @@ describe('ImageFrameWriter', () => {
     writer.append(1_700_000_000_200, jpegs[3]!);
     expect(writer.stats().pendingRecords).toBe(4);
     await writer.close();
-    expect((await readdir(directory)).sort()).toEqual([
-      '1700000000000.jpg',
-      '1700000000200-1.jpg',
-      '1700000000200-2.jpg',
-      '1700000000200.jpg',
-    ]);
+    expect((await readdir(directory)).sort()).toEqual(['1700000000000.jpg', '1700000000200-1.jpg', '1700000000200-2.jpg', '1700000000200.jpg']);
     expect((await readFile(join(directory, '1700000000200.jpg'))).equals(jpegs[1]!)).toBe(true);
     expect((await readFile(join(directory, '1700000000200-2.jpg'))).equals(jpegs[3]!)).toBe(true);
     const total = jpegs.reduce((sum, jpeg) => sum + jpeg.length, 0);

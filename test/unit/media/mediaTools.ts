@@ -15,8 +15,22 @@ export { countVideoFrames, ffprobe, probeAudio, type ProbeResult } from '../../s
 export async function makeH264Clip(dir: string): Promise<Buffer> {
   const path = join(dir, 'clip-source.h264');
   await run('ffmpeg', [
-    '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=160x90:rate=25', '-t', '1',
-    '-c:v', 'libx264', '-bsf:v', 'h264_mp4toannexb', '-f', 'h264', path,
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=160x90:rate=25',
+    '-t',
+    '1',
+    '-c:v',
+    'libx264',
+    '-bsf:v',
+    'h264_mp4toannexb',
+    '-f',
+    'h264',
+    path,
   ]);
   return readFile(path);
 }

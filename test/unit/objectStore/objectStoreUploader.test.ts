@@ -33,8 +33,21 @@ describe('ObjectStoreUploader with an unreachable store (a port nothing listens 
     const config = readObjectStoreConfig(new EnvReader(env), env)!;
     let now = 1_000_000;
     const counts = { overflowed: 0, failed: [] as string[], retried: 0 };
-    const observer: UploaderObserver = { uploaded() {}, failed: (reason) => counts.failed.push(reason), retried: () => (counts.retried += 1), notUploaded() {}, overflowed: () => (counts.overflowed += 1) };
-    const uploader = new ObjectStoreUploader({ config, outputDir: output.path, logger: createLogger({ level: 'silent' }), observer, ownedDirectories: () => new Set(['a', 'b', 'c']), now: () => now });
+    const observer: UploaderObserver = {
+      uploaded() {},
+      failed: (reason) => counts.failed.push(reason),
+      retried: () => (counts.retried += 1),
+      notUploaded() {},
+      overflowed: () => (counts.overflowed += 1),
+    };
+    const uploader = new ObjectStoreUploader({
+      config,
+      outputDir: output.path,
+      logger: createLogger({ level: 'silent' }),
+      observer,
+      ownedDirectories: () => new Set(['a', 'b', 'c']),
+      now: () => now,
+    });
     await uploader.scan();
     // One fits in the queue (and is then started); the two others are counted and left to the next scan.
     expect(counts.overflowed).toBe(2);

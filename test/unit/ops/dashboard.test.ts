@@ -37,7 +37,17 @@ describe('grafana/rtms-connector.json', () => {
 
   it('has the sections overview, ingest, reliability, webhooks, Redis output, live consumers, object storage, runtime and front door, none empty', () => {
     const found = sections(dashboard);
-    expect(found.map((section) => section.title)).toEqual(['Overview', 'Ingest', 'Reliability', 'Webhooks', 'Redis output', 'Live consumers', 'Object storage', 'Runtime', 'Front door']);
+    expect(found.map((section) => section.title)).toEqual([
+      'Overview',
+      'Ingest',
+      'Reliability',
+      'Webhooks',
+      'Redis output',
+      'Live consumers',
+      'Object storage',
+      'Runtime',
+      'Front door',
+    ]);
     for (const section of found) expect({ section: section.title, panels: section.panels.length }).not.toEqual({ section: section.title, panels: 0 });
   });
 

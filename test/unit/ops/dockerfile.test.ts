@@ -98,7 +98,12 @@ function resolveIn(stage: Stage, instruction: Instruction, path: string): string
 function ignoredBy(patterns: readonly string[], path: string): string | undefined {
   const parts = posix.normalize(path).replace(/^\.\//, '').split('/');
   for (const pattern of patterns) {
-    const regex = new RegExp(`^${pattern.replace(/\/$/, '').replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`);
+    const regex = new RegExp(
+      `^${pattern
+        .replace(/\/$/, '')
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '[^/]*')}$`,
+    );
     for (let length = 1; length <= parts.length; length += 1) {
       if (regex.test(parts.slice(0, length).join('/'))) return pattern;
     }
@@ -200,7 +205,7 @@ describe('Dockerfile', () => {
     }
   });
 
-  it("runs `node <entry>` in exec form, where the entry is src/main.ts compiled into the copied outDir", () => {
+  it('runs `node <entry>` in exec form, where the entry is src/main.ts compiled into the copied outDir', () => {
     const cmd = instructions(runtime, 'CMD').at(-1);
     expect(cmd).toBeDefined();
     const argv = execForm(cmd!.args);

@@ -39,7 +39,12 @@ const SHAPES: Record<string, Record<string, unknown>> = {
   'transcript record': { line: { userId: '1', userName: SECRET, text: SECRET } },
   'raw transcript message': { msg_type: 17, content: { user_id: 1, user_name: SECRET, data: SECRET } },
   'nested raw message': { message: { msg_type: 17, content: { user_id: 1, user_name: SECRET, data: SECRET } } },
-  'participant list': { participants: [{ userId: 1, userName: SECRET }, { user_id: 2, user_name: SECRET }] },
+  'participant list': {
+    participants: [
+      { userId: 1, userName: SECRET },
+      { user_id: 2, user_name: SECRET },
+    ],
+  },
 };
 
 describe('logger redaction', () => {

@@ -17,11 +17,28 @@ const AUDIO = Buffer.from([1, 2, 3, 4]).toString('base64');
 describe('decodeRtmsMessage', () => {
   it('handshake answers: status, reason, media URLs (strings only) and echoed media_params', () => {
     for (const msgType of [MessageType.SIGNALING_HAND_SHAKE_RESP, MessageType.DATA_HAND_SHAKE_RESP]) {
-      const message = { msg_type: msgType, status_code: StatusCode.INVALID_SIGNATURE, reason: 'bad', media_server: { server_urls: { audio: 'wss://a', video: 7 } }, media_params: { audio: {} } };
-      expect(decoded(message)).toEqual({ type: 'handshake_response', msg_type: msgType, statusCode: 3, reason: 'bad', mediaServerUrls: { audio: 'wss://a' }, mediaParams: { audio: {} } });
+      const message = {
+        msg_type: msgType,
+        status_code: StatusCode.INVALID_SIGNATURE,
+        reason: 'bad',
+        media_server: { server_urls: { audio: 'wss://a', video: 7 } },
+        media_params: { audio: {} },
+      };
+      expect(decoded(message)).toEqual({
+        type: 'handshake_response',
+        msg_type: msgType,
+        statusCode: 3,
+        reason: 'bad',
+        mediaServerUrls: { audio: 'wss://a' },
+        mediaParams: { audio: {} },
+      });
     }
     // Zoom's library reads a missing or mistyped status as OK.
-    expect(decodeHandshakeResponse({ msg_type: MessageType.SIGNALING_HAND_SHAKE_RESP, status_code: '3', media_server: 'x' })).toMatchObject({ statusCode: 0, reason: '', mediaServerUrls: {} });
+    expect(decodeHandshakeResponse({ msg_type: MessageType.SIGNALING_HAND_SHAKE_RESP, status_code: '3', media_server: 'x' })).toMatchObject({
+      statusCode: 0,
+      reason: '',
+      mediaServerUrls: {},
+    });
   });
 
   it('keep-alive requests with and without a timestamp', () => {
@@ -37,9 +54,22 @@ describe('decodeRtmsMessage', () => {
     expect(decoded(message)).toEqual({
       type: 'event_update',
       msg_type: 6,
-      event: { eventType: EventType.PARTICIPANT_JOIN, at: 42, userId: 'u1', userName: undefined, participants: [{ userId: '7', userName: 'Ann' }, { userId: undefined, userName: undefined }], participantInfo: undefined },
+      event: {
+        eventType: EventType.PARTICIPANT_JOIN,
+        at: 42,
+        userId: 'u1',
+        userName: undefined,
+        participants: [
+          { userId: '7', userName: 'Ann' },
+          { userId: undefined, userName: undefined },
+        ],
+        participantInfo: undefined,
+      },
     });
-    const contactCenter = decoded({ msg_type: MessageType.EVENT_UPDATE, event: { event_type: 8, timestamp: 1, participant_info: { channel_id: 'c1', display_name: 'Bo', participant_mode: 2 } } });
+    const contactCenter = decoded({
+      msg_type: MessageType.EVENT_UPDATE,
+      event: { event_type: 8, timestamp: 1, participant_info: { channel_id: 'c1', display_name: 'Bo', participant_mode: 2 } },
+    });
     expect(contactCenter).toMatchObject({ event: { eventType: 8, at: 1, participantInfo: { channelId: 'c1', displayName: 'Bo', participantMode: 2 } } });
     expect(decoded({ msg_type: MessageType.EVENT_UPDATE, event: 'nonsense' })).toMatchObject({ event: { eventType: 0, at: undefined, participants: [] } });
   });

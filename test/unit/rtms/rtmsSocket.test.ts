@@ -3,7 +3,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createLogger } from '../../../src/logger.ts';
 import { MessageType } from '../../../src/rtms/codes.ts';
-import { RtmsSocket, SILENT_CLOSE_CODE, SILENT_CLOSE_DEADLINE_MS, type MalformedFrameReason, type RtmsMessage, type SocketClosed } from '../../../src/rtms/rtmsSocket.ts';
+import {
+  RtmsSocket,
+  SILENT_CLOSE_CODE,
+  SILENT_CLOSE_DEADLINE_MS,
+  type MalformedFrameReason,
+  type RtmsMessage,
+  type SocketClosed,
+} from '../../../src/rtms/rtmsSocket.ts';
 import { ManualClock } from '../../support/clock.ts';
 import { eventually } from '../../support/eventually.ts';
 

@@ -401,7 +401,12 @@ describe('FileSink failures', () => {
     const streamJson = await readJson(join(directory, 'stream.json'));
     expect(streamJson).toMatchObject({
       files: ['stream.json', 'audio.wav', 'transcript.jsonl', 'events.jsonl', 'transcript.part2.jsonl'],
-      sink: { state: 'closed', health: 'ok', error: { file: 'transcript.jsonl', code: 'ENOSPC' }, files: { 'transcript.jsonl': { state: 'lost', lastError: 'ENOSPC' } } },
+      sink: {
+        state: 'closed',
+        health: 'ok',
+        error: { file: 'transcript.jsonl', code: 'ENOSPC' },
+        files: { 'transcript.jsonl': { state: 'lost', lastError: 'ENOSPC' } },
+      },
     });
     const events = (await readJsonLines(join(directory, 'events.jsonl'))) as Array<{ eventType: string; data: Record<string, unknown> }>;
     expect(events.map((event) => event.eventType)).toEqual(['sink.file_lost', 'media.gap']);
@@ -517,11 +522,22 @@ describe('FileSink time index and captions', () => {
     sink.write(line('Second', 1000, 1500, { userName: undefined }));
     await sink.close();
 
-    expect(sink.files()).toEqual(['stream.json', 'audio.wav', 'audio.wav.index.jsonl', 'transcript.jsonl', 'transcript.vtt', 'transcript.srt', 'video.h264', 'video.h264.index.jsonl']);
+    expect(sink.files()).toEqual([
+      'stream.json',
+      'audio.wav',
+      'audio.wav.index.jsonl',
+      'transcript.jsonl',
+      'transcript.vtt',
+      'transcript.srt',
+      'video.h264',
+      'video.h264.index.jsonl',
+    ]);
     const audio = indexedFrames(await readIndex(join(sink.directory, 'audio.wav.index.jsonl')), 32000);
     expect(audio.map((entry) => entry.timestamp)).toEqual(Array.from({ length: 10 }, (_, i) => T0 + 20 * i));
     const video = await readIndex(join(sink.directory, 'video.h264.index.jsonl'));
-    expect(video.map((record) => [record.ts, record.bytes, record.userName])).toEqual(clip.slice(0, 5).map((unit, i) => [T0 + 200 + 40 * i, unit.length, 'Bob']));
+    expect(video.map((record) => [record.ts, record.bytes, record.userName])).toEqual(
+      clip.slice(0, 5).map((unit, i) => [T0 + 200 + 40 * i, unit.length, 'Bob']),
+    );
     // Time zero is the first frame the sink wrote (the first audio packet); the DELETE made no cue.
     expect(await readFile(join(sink.directory, 'transcript.vtt'), 'utf8')).toBe(
       `WEBVTT - 00:00:00.000 is Zoom time ${new Date(T0).toISOString()} (${T0})\n\n` +

@@ -93,7 +93,10 @@ describe('FileSink on a full disk (real tmpfs)', () => {
       files: ['stream.json', 'audio.wav', 'video.h264', 'transcript.jsonl', 'events.jsonl'],
       sink: { state: 'closed', health: 'ok', error: { code: 'ENOSPC' }, files: { 'audio.wav': { state: 'ok', lastError: 'ENOSPC' } } },
     });
-    const events = (await readFile(join(directory, 'events.jsonl'), 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line) as { eventType: string });
+    const events = (await readFile(join(directory, 'events.jsonl'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { eventType: string });
     expect(events.filter((event) => event.eventType === 'sink.file_failing').length).toBeGreaterThan(0);
     expect(events.filter((event) => event.eventType === 'sink.file_recovered').length).toBeGreaterThan(0);
   });
@@ -117,7 +120,10 @@ describe('FileSink on a full disk (real tmpfs)', () => {
     await sink.close();
     expect(accounted(sink, 'video')).toEqual({ written: 5 + units.length, dropped: { sink_error: 2 } });
     expect((await countVideoFrames(join(directory, 'video.h264'))).frames).toBe(5 + units.length);
-    const events = (await readFile(join(directory, 'events.jsonl'), 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line) as { eventType: string; data: Record<string, unknown> });
+    const events = (await readFile(join(directory, 'events.jsonl'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { eventType: string; data: Record<string, unknown> });
     expect(events.filter((event) => event.eventType === 'media.gap').map((event) => event.data)).toMatchObject([
       { kind: 'video', reason: 'sink_error', file: 'video.h264', frames: 1 },
       { kind: 'video', reason: 'sink_error', frames: 1, awaitingKeyframe: true },
@@ -137,7 +143,8 @@ describe('FileSink time index and captions on a full disk (real tmpfs)', () => {
       if (i < units.length) sink.write(frame('video', units[i]!, { userId: '7', timestamp: T0 + 40 * i }));
       sink.write(frame('transcript', `line ${i}`, { userName: 'Alice', timestamp: T0 + 20 * i, startTime: T0 + 20 * i, endTime: T0 + 20 * i + 15 }));
     };
-    const audioIndex = async (): Promise<number[]> => indexedFrames(await readIndex(join(directory, 'audio.wav.index.jsonl')), 32000).map((entry) => entry.timestamp);
+    const audioIndex = async (): Promise<number[]> =>
+      indexedFrames(await readIndex(join(directory, 'audio.wav.index.jsonl')), 32000).map((entry) => entry.timestamp);
     for (let i = 0; i < 10; i++) write(i);
     await sink.flush();
     await disk.fill();
@@ -158,7 +165,9 @@ describe('FileSink time index and captions on a full disk (real tmpfs)', () => {
     expect(await audioIndex()).toEqual(Array.from({ length: 60 }, (_, i) => T0 + 20 * i));
     const video = await readIndex(join(directory, 'video.h264.index.jsonl'));
     expect(video.map((record) => [record.ts, record.bytes])).toEqual(units.map((unit, i) => [T0 + 40 * i, unit.length]));
-    expect((await readFile(join(directory, 'transcript.vtt'), 'utf8')).match(/<v Alice>line \d+/g)).toEqual(Array.from({ length: 60 }, (_, i) => `<v Alice>line ${i}`));
+    expect((await readFile(join(directory, 'transcript.vtt'), 'utf8')).match(/<v Alice>line \d+/g)).toEqual(
+      Array.from({ length: 60 }, (_, i) => `<v Alice>line ${i}`),
+    );
   });
 });
 
@@ -197,8 +206,14 @@ describe('FileSink when its directory is deleted or blocked', () => {
     expect((await readWavData(join(directory, 'audio.wav'))).data.equals(Buffer.concat(pcm.slice(20)))).toBe(true);
     expect(accounted(sink, 'audio')).toEqual({ written: 20, dropped: { sink_error: 10 } });
     const streamJson = await readJson(join(directory, 'stream.json'));
-    expect(streamJson).toMatchObject({ files: ['stream.json', 'events.jsonl', 'audio.wav'], sink: { files: { 'audio.wav': { state: 'ok', lastError: 'ENOENT' } } } });
-    const events = (await readFile(join(directory, 'events.jsonl'), 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line) as { eventType: string; data: Record<string, unknown> });
+    expect(streamJson).toMatchObject({
+      files: ['stream.json', 'events.jsonl', 'audio.wav'],
+      sink: { files: { 'audio.wav': { state: 'ok', lastError: 'ENOENT' } } },
+    });
+    const events = (await readFile(join(directory, 'events.jsonl'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { eventType: string; data: Record<string, unknown> });
     expect(events.find((event) => event.eventType === 'media.gap')?.data).toMatchObject({ kind: 'audio', reason: 'sink_error', file: 'audio.wav', frames: 10 });
   });
 
@@ -221,7 +236,9 @@ describe('FileSink when its directory is deleted or blocked', () => {
     sink.write(frame('deskshare', jpegs[1]!, { timestamp: 2000 }));
     await sink.close();
     expect((await readdir(join(directory, 'deskshare'))).sort()).toEqual(['1000.jpg', '2000.jpg']);
-    expect(await readJson(join(directory, 'stream.json'))).toMatchObject({ sink: { health: 'ok', files: { 'deskshare/': { state: 'ok', lastError: 'EEXIST' } } } });
+    expect(await readJson(join(directory, 'stream.json'))).toMatchObject({
+      sink: { health: 'ok', files: { 'deskshare/': { state: 'ok', lastError: 'EEXIST' } } },
+    });
     expect(accounted(sink, 'deskshare')).toEqual({ written: 2, dropped: {} });
   });
 
@@ -239,7 +256,9 @@ describe('FileSink when its directory is deleted or blocked', () => {
     sink.write(frame('video', units[3]!));
     for (const unit of units) sink.write(frame('video', unit));
     await sink.close();
-    expect(await readJson(join(directory, 'stream.json'))).toMatchObject({ files: ['stream.json', 'audio.wav', 'video.h264', 'audio.part2.wav', 'events.jsonl', 'video.part2.h264'] });
+    expect(await readJson(join(directory, 'stream.json'))).toMatchObject({
+      files: ['stream.json', 'audio.wav', 'video.h264', 'audio.part2.wav', 'events.jsonl', 'video.part2.h264'],
+    });
     expect((await readFile(join(directory, 'video.part2.h264'))).equals(clip)).toBe(true);
     expect(accounted(sink, 'video')).toEqual({ written: units.length, dropped: { sink_error: 1 } });
   });

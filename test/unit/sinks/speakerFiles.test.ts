@@ -50,7 +50,11 @@ describe('FileSink with maxOpenSpeakerFiles', () => {
     for (const userId of ['1', '2', '3']) {
       const parts = names.filter((name) => name.startsWith(`audio-${userId}.`)).sort((a, b) => a.length - b.length);
       const written = Buffer.concat(await Promise.all(parts.map(async (name) => (await readWavData(join(dir.path, 's', name))).data)));
-      expect({ userId, bytes: written.length, same: written.equals(Buffer.concat(sent.get(userId) ?? [])) }).toEqual({ userId, bytes: 640 * (sent.get(userId)?.length ?? 0), same: true });
+      expect({ userId, bytes: written.length, same: written.equals(Buffer.concat(sent.get(userId) ?? [])) }).toEqual({
+        userId,
+        bytes: 640 * (sent.get(userId)?.length ?? 0),
+        same: true,
+      });
     }
     expect(sink.counters().audio?.framesWritten).toBe(order.length);
   });

@@ -28,7 +28,11 @@ async function seed(document: Record<string, unknown>): Promise<string> {
 describe('planStreamOutput', () => {
   it('a file where the stream directory goes holds no earlier stream: the attempt writes there (and its files fail visibly)', async () => {
     await writeFile(join(dir.path, 'abc'), 'not a directory');
-    expect(planStreamOutput(join(dir.path, 'abc'), { rtmsStreamId: 'abc', at: 0 })).toEqual({ directory: join(dir.path, 'abc'), continues: undefined, lateAttempt: undefined });
+    expect(planStreamOutput(join(dir.path, 'abc'), { rtmsStreamId: 'abc', at: 0 })).toEqual({
+      directory: join(dir.path, 'abc'),
+      continues: undefined,
+      lateAttempt: undefined,
+    });
   });
 
   it('a stream released to another owner (hand-off, lost lease) is continued, not treated as finished', async () => {
@@ -37,7 +41,11 @@ describe('planStreamOutput', () => {
   });
 
   it('a fresh directory: a fresh stream', () => {
-    expect(planStreamOutput(join(dir.path, 'abc'), { rtmsStreamId: 'abc', at: 0 })).toEqual({ directory: join(dir.path, 'abc'), continues: undefined, lateAttempt: undefined });
+    expect(planStreamOutput(join(dir.path, 'abc'), { rtmsStreamId: 'abc', at: 0 })).toEqual({
+      directory: join(dir.path, 'abc'),
+      continues: undefined,
+      lateAttempt: undefined,
+    });
   });
 
   it('an unfinished run (killed connector) is continued in place, with its files and counters', async () => {
@@ -69,7 +77,10 @@ describe('planStreamOutput', () => {
     expect(first).toEqual({ directory: join(directory, 'attempts', '2'), continues: undefined, lateAttempt: 'attempts/2' });
     expect(second.lateAttempt).toBe('attempts/3');
     expect(await readFile(join(directory, 'stream.json'), 'utf8')).toBe(before);
-    const events = (await readFile(join(directory, 'events.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { eventType: string; data: unknown });
+    const events = (await readFile(join(directory, 'events.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { eventType: string; data: unknown });
     expect(events.slice(1)).toMatchObject([
       { eventType: 'stream.late_start', data: { attempt: 'attempts/2', previousState: 'ended' } },
       { eventType: 'stream.late_start', data: { attempt: 'attempts/3', previousState: 'ended' } },
@@ -80,7 +91,10 @@ describe('planStreamOutput', () => {
     const directory = join(dir.path, 'abc');
     await mkdir(directory, { recursive: true });
     await writeFile(join(directory, 'stream.json'), 'not json {');
-    expect(planStreamOutput(directory, { rtmsStreamId: 'abc', at: 0 })).toMatchObject({ directory: join(directory, 'attempts', '2'), lateAttempt: 'attempts/2' });
+    expect(planStreamOutput(directory, { rtmsStreamId: 'abc', at: 0 })).toMatchObject({
+      directory: join(directory, 'attempts', '2'),
+      lateAttempt: 'attempts/2',
+    });
     expect(await readFile(join(directory, 'stream.json'), 'utf8')).toBe('not json {');
   });
 

@@ -75,7 +75,9 @@ describe('StreamFiles totals of finalized parts', () => {
     const speakers = [...Array.from({ length: 300 }, (_, i) => String(1000 + i)), ...['1000', '1001', '1299'], '0', '0', '0', '0', '0'];
     for (const [index, userId] of speakers.entries()) {
       const data = pcmFrame(index, 640);
-      expect(files.append(frame('audio', data, { userId, timestamp: 1_700_000_000_000 + index * 20, receivedAt: 1_700_000_000_005 + index * 20 }))).toBeUndefined();
+      expect(
+        files.append(frame('audio', data, { userId, timestamp: 1_700_000_000_000 + index * 20, receivedAt: 1_700_000_000_005 + index * 20 })),
+      ).toBeUndefined();
       sent.push([userId, data]);
       if (index % 25 === 24) await files.flush();
     }
@@ -114,7 +116,8 @@ describe('StreamFiles totals of finalized parts', () => {
   it('a part waiting to be finalized counts its memory in the buffer, not only its data', async () => {
     const faults: FileFault[] = [];
     const files = streamFiles(join(dir.path, 's'), faults);
-    for (let i = 0; i < 10; i++) files.append(frame('audio', pcmFrame(i, 640), { userId: String(2000 + i), timestamp: 1_700_000_000_000, receivedAt: 1_700_000_000_005 }));
+    for (let i = 0; i < 10; i++)
+      files.append(frame('audio', pcmFrame(i, 640), { userId: String(2000 + i), timestamp: 1_700_000_000_000, receivedAt: 1_700_000_000_005 }));
     // Six speaker files were closed early to keep four open; none was written yet.
     expect(files.pendingBytes).toBe(10 * 640 + 6 * RETIRING_PART_BYTES);
     await files.close();

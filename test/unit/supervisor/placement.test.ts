@@ -94,11 +94,21 @@ describe('OrphanRecovery', () => {
     h.crash(2);
     expect(h.placement.waiting().sort()).toEqual(['a', 'b', 'c', 'd']);
     h.ready(3);
-    expect(h.starts.filter((s) => s.workerId === 3).map((s) => s.id).sort()).toEqual(['a', 'b', 'c', 'd']);
+    expect(
+      h.starts
+        .filter((s) => s.workerId === 3)
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual(['a', 'b', 'c', 'd']);
     h.crash(3);
     h.ready(4);
     h.ready(5);
-    expect(h.starts.filter((s) => s.workerId === 4).map((s) => s.id).sort()).toEqual(['a', 'b', 'c', 'd']);
+    expect(
+      h.starts
+        .filter((s) => s.workerId === 4)
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual(['a', 'b', 'c', 'd']);
     expect(h.starts.filter((s) => s.workerId === 5)).toEqual([]);
     expect(h.failed).toEqual([]);
   });

@@ -53,7 +53,13 @@ class FakePool extends EventEmitter<WorkerPoolEvents> implements WorkerPoolPort 
   }
   /** `[workerId, type, rtmsStreamId]` of everything posted, then forgotten. */
   take(): Array<[number, string, string]> {
-    return this.posted.splice(0).map(({ workerId, message }) => [workerId, message.type, 'start' in message ? message.start.rtmsStreamId : 'rtmsStreamId' in message ? message.rtmsStreamId : '']);
+    return this.posted
+      .splice(0)
+      .map(({ workerId, message }) => [
+        workerId,
+        message.type,
+        'start' in message ? message.start.rtmsStreamId : 'rtmsStreamId' in message ? message.rtmsStreamId : '',
+      ]);
   }
 }
 
@@ -69,7 +75,13 @@ afterEach(async () => {
 
 async function supervisor(maxStreams: number): Promise<{ supervisor: Supervisor; pool: FakePool }> {
   output = await tempDir('rtms-supervisor-');
-  const config = loadConfig({ ZM_RTMS_CLIENT: 'client-id', ZM_RTMS_SECRET: 'very-secret-value', ZM_WEBHOOK_SECRET_TOKEN: 'token-value', MAX_STREAMS: String(maxStreams), OUTPUT_DIR: output.path });
+  const config = loadConfig({
+    ZM_RTMS_CLIENT: 'client-id',
+    ZM_RTMS_SECRET: 'very-secret-value',
+    ZM_WEBHOOK_SECRET_TOKEN: 'token-value',
+    MAX_STREAMS: String(maxStreams),
+    OUTPUT_DIR: output.path,
+  });
   const pool = new FakePool();
   const made = new Supervisor({ config, logger: createLogger({ level: 'silent' }), pool });
   pool.ready(1);

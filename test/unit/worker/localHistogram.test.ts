@@ -6,12 +6,23 @@ const BUCKETS = [0.005, 0.01, 0.05, 0.1, 1];
 const KINDS = ['audio', 'video'] as const;
 
 /** The same observations through prom-client's Histogram and through LocalHistogram. */
-function both(observations: readonly [(typeof KINDS)[number], number][]): { reference: Registry; local: Registry; histogram: LocalHistogram<(typeof KINDS)[number]> } {
+function both(observations: readonly [(typeof KINDS)[number], number][]): {
+  reference: Registry;
+  local: Registry;
+  histogram: LocalHistogram<(typeof KINDS)[number]>;
+} {
   const reference = new Registry();
   const local = new Registry();
   const promHistogram = new Histogram({ name: 'latency_seconds', help: 'help text', labelNames: ['media_type'], buckets: BUCKETS, registers: [reference] });
   for (const media_type of KINDS) promHistogram.zero({ media_type });
-  const histogram = new LocalHistogram({ name: 'latency_seconds', help: 'help text', labelName: 'media_type', labelValues: KINDS, buckets: BUCKETS, registers: [local] });
+  const histogram = new LocalHistogram({
+    name: 'latency_seconds',
+    help: 'help text',
+    labelName: 'media_type',
+    labelValues: KINDS,
+    buckets: BUCKETS,
+    registers: [local],
+  });
   for (const [kind, value] of observations) {
     promHistogram.observe({ media_type: kind }, value);
     histogram.observe(kind, value);
@@ -37,7 +48,10 @@ describe('LocalHistogram', () => {
     expect(await local.metrics()).toBe(await reference.metrics());
     // The JSON the supervisor merges: same series and values (prom-client adds `exemplar: null`).
     const series = async (registry: Registry): Promise<unknown> =>
-      (await registry.getMetricsAsJSON()).map(({ values, ...metric }) => ({ ...metric, values: values.map((entry) => ({ labels: entry.labels, value: entry.value, metricName: (entry as { metricName?: string }).metricName })) }));
+      (await registry.getMetricsAsJSON()).map(({ values, ...metric }) => ({
+        ...metric,
+        values: values.map((entry) => ({ labels: entry.labels, value: entry.value, metricName: (entry as { metricName?: string }).metricName })),
+      }));
     expect(await series(local)).toEqual(await series(reference));
   });
 

@@ -17,7 +17,13 @@ describe('carryOver', () => {
     };
     const { media, lost } = carryOver(previous, { audio: 60_160, transcript: 300, chat: 120 }, 'worker_lost');
     expect(lost).toEqual({ audio: 10 });
-    expect(media.audio).toEqual({ framesReceived: 100, bytesReceived: 64_000, framesWritten: 88, bytesWritten: 60_160, framesDropped: { duplicate: 2, worker_lost: 10 } });
+    expect(media.audio).toEqual({
+      framesReceived: 100,
+      bytesReceived: 64_000,
+      framesWritten: 88,
+      bytesWritten: 60_160,
+      framesDropped: { duplicate: 2, worker_lost: 10 },
+    });
     expect(media.transcript?.framesDropped).toEqual({});
     // A file the report did not know yet (written after it) still counts as bytes on disk.
     expect(media.chat).toMatchObject({ framesReceived: 0, bytesWritten: 120 });
@@ -68,7 +74,6 @@ describe('measureMediaOnDisk', () => {
   });
 });
 
-
 describe('ResumedAccounting', () => {
   const previous = {
     ...initialStreamStats({ rtmsStreamId: 's', product: 'meeting', entityId: 'e' } as StreamStart, 'live', 0),
@@ -83,9 +88,18 @@ describe('ResumedAccounting', () => {
     const resumed = new ResumedAccounting({ previous, reason: 'worker_crashed', onDisk: { audio: 29_440, transcript: 200 } }, 1500);
     expect(resumed.summary()).toEqual({ lostReason: 'worker_lost', lostFrames: { audio: 5, transcript: 0 } });
     expect(resumed.media.audio).toMatchObject({ bytesWritten: 29_440, framesDropped: { worker_lost: 5 } });
-    expect(resumed.close('audio', 1700)).toEqual({ kind: 'audio', reason: 'worker_lost', frames: 5, fromTimestamp: 1000, toTimestamp: 1700, clock: 'connector' });
+    expect(resumed.close('audio', 1700)).toEqual({
+      kind: 'audio',
+      reason: 'worker_lost',
+      frames: 5,
+      fromTimestamp: 1000,
+      toTimestamp: 1700,
+      clock: 'connector',
+    });
     expect(resumed.close('audio', 1800)).toBeUndefined();
-    expect(resumed.closeAll(2000)).toEqual([{ kind: 'transcript', reason: 'worker_lost', frames: 0, fromTimestamp: 1000, toTimestamp: 2000, clock: 'connector' }]);
+    expect(resumed.closeAll(2000)).toEqual([
+      { kind: 'transcript', reason: 'worker_lost', frames: 0, fromTimestamp: 1000, toTimestamp: 2000, clock: 'connector' },
+    ]);
     expect(resumed.closeAll(2100)).toEqual([]);
   });
 

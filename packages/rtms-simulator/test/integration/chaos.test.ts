@@ -75,7 +75,10 @@ class TolerantSocket {
   }
 
   next(msgType: number): Promise<Record<string, unknown>> {
-    return eventually(() => this.texts.map(parse).find((message) => message?.['msg_type'] === msgType), { what: `a message of type ${msgType}`, intervalMs: 5 });
+    return eventually(() => this.texts.map(parse).find((message) => message?.['msg_type'] === msgType), {
+      what: `a message of type ${msgType}`,
+      intervalMs: 5,
+    });
   }
 
   terminate(): void {
@@ -94,7 +97,11 @@ function parse(text: string): Record<string, unknown> | undefined {
 
 /** Signaling, then one media socket per kind (split mode), then CLIENT_READY_ACK. */
 async function join(stream: SimulatedStream): Promise<{ signaling: TolerantSocket; media: Map<MediaKind, TolerantSocket> }> {
-  const identity = { [stream.entityIdKey]: stream.entityId, rtms_stream_id: stream.rtmsStreamId, signature: signatureOf({ ...CREDENTIALS, entityId: stream.entityId, rtmsStreamId: stream.rtmsStreamId }) };
+  const identity = {
+    [stream.entityIdKey]: stream.entityId,
+    rtms_stream_id: stream.rtmsStreamId,
+    signature: signatureOf({ ...CREDENTIALS, entityId: stream.entityId, rtmsStreamId: stream.rtmsStreamId }),
+  };
   const signaling = await TolerantSocket.open(stream.signalingUrl);
   signaling.send({ msg_type: 1, protocol_version: 1, sequence: 0, ...identity });
   const answer = await signaling.next(2);
@@ -132,7 +139,15 @@ async function runOnce(chaosSeed: number): Promise<{ stream: SimulatedStream; si
     seed: 1234,
     keepAliveIntervalMs: 100,
     logger: pino({ level: 'silent' }),
-    chaos: { seed: chaosSeed, ratePerMinute: 240, quietStartMs: 200, weights: WEIGHTS, shortStallMs: [50, 150], longStallMs: [300, 500], keepAliveSuppressionMs: [200, 400] },
+    chaos: {
+      seed: chaosSeed,
+      ratePerMinute: 240,
+      quietStartMs: 200,
+      weights: WEIGHTS,
+      shortStallMs: [50, 150],
+      longStallMs: [300, 500],
+      keepAliveSuppressionMs: [200, 400],
+    },
   });
   const stream = await sim.startStream({ participants: 3, durationMs: 4000 });
   const session = await join(stream);

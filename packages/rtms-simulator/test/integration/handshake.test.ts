@@ -135,7 +135,10 @@ describe('signaling handshake', () => {
 
   it("offers the screen-share URL as `sharescreen` (Zoom's RTMSManager), or as `deskshare` on request", async () => {
     h = await harness();
-    for (const [shareUrlKey, expected] of [[undefined, 'sharescreen'], ['deskshare', 'deskshare']] as const) {
+    for (const [shareUrlKey, expected] of [
+      [undefined, 'sharescreen'],
+      ['deskshare', 'deskshare'],
+    ] as const) {
       const stream = await h.sim.startStream({ scopes: ['audio', 'deskshare'], ...(shareUrlKey === undefined ? {} : { shareUrlKey }) });
       const { socket, answer } = await signalingHandshake(joinOptions(stream));
       const urls = (answer['media_server'] as { server_urls: Record<string, string> }).server_urls;
@@ -269,7 +272,12 @@ describe('media handshake', () => {
 
   it('refuses media outside the scopes with 9..13', async () => {
     const { urls, options } = await connectedStream({ scopes: ['audio'] });
-    for (const [bit, code] of [[2, 10], [4, 11], [8, 12], [16, 13]] as const) {
+    for (const [bit, code] of [
+      [2, 10],
+      [4, 11],
+      [8, 12],
+      [16, 13],
+    ] as const) {
       const { socket, answer } = await mediaHandshake(urls['all'] ?? '', options, { url: 'all', mediaType: bit });
       expect(answer['status_code']).toBe(code);
       await socket.closed;
@@ -296,7 +304,11 @@ describe('media handshake', () => {
     const { urls, options } = await connectedStream();
     const invalid = await mediaHandshake(urls['all'] ?? '', options, { url: 'all', mediaType: 64 });
     expect(invalid.answer['status_code']).toBe(14);
-    const forged = await mediaHandshake(urls['all'] ?? '', { ...options, signature: signatureOf({ ...options, clientSecret: 'x' }) }, { url: 'all', mediaType: 32 });
+    const forged = await mediaHandshake(
+      urls['all'] ?? '',
+      { ...options, signature: signatureOf({ ...options, clientSecret: 'x' }) },
+      { url: 'all', mediaType: 32 },
+    );
     expect(forged.answer['status_code']).toBe(3);
   });
 });

@@ -87,7 +87,16 @@ describe('media delivery', () => {
     try {
       const file = join(dir, 'received.h264');
       await writeFile(file, Buffer.concat(session.collector.video));
-      const { stdout, stderr } = await run('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,nb_read_frames', '-of', 'json', file]);
+      const { stdout, stderr } = await run('ffprobe', [
+        '-v',
+        'error',
+        '-count_frames',
+        '-show_entries',
+        'stream=codec_name,nb_read_frames',
+        '-of',
+        'json',
+        file,
+      ]);
       expect(stderr).toBe('');
       const probed = (JSON.parse(stdout) as { streams: Array<{ codec_name: string; nb_read_frames: string }> }).streams[0];
       expect(probed?.codec_name).toBe('h264');

@@ -16,7 +16,11 @@ const AUDIO_BYTES_PER_MS = 32;
 
 /** Until the simulator has delivered `ms` of audio: the stream has run that long. */
 function untilAudioMs(stream: { sent: { audioBytes(): number } }, ms: number): Promise<true> {
-  return eventually(() => stream.sent.audioBytes() >= ms * AUDIO_BYTES_PER_MS, { what: `${ms} ms of audio sent`, timeoutMs: 10_000, state: () => stream.sent.audioBytes() });
+  return eventually(() => stream.sent.audioBytes() >= ms * AUDIO_BYTES_PER_MS, {
+    what: `${ms} ms of audio sent`,
+    timeoutMs: 10_000,
+    state: () => stream.sent.audioBytes(),
+  });
 }
 
 /** An EVENT_UPDATE saying the media connection was interrupted. */
@@ -218,7 +222,12 @@ describe('rejoin', () => {
     // STREAM_STATE_UPDATE: active once joined, interrupted (14) on the loss, active again once
     // the media connection is back, terminated (6) at the end.
     const states = session.signaling.messages.filter((m) => m.msg_type === MessageType.STREAM_STATE_UPDATE).map((m) => [m['state'], m['reason']]);
-    expect(states).toEqual([[1, 0], [2, 14], [1, 0], [4, 6]]);
+    expect(states).toEqual([
+      [1, 0],
+      [2, 14],
+      [1, 0],
+      [4, 6],
+    ]);
   });
 
   it('after failover(), announces the same stream at a new URL; the old server no longer answers; rejoin completes the audio', async () => {

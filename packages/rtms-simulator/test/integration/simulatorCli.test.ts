@@ -17,15 +17,10 @@ interface CliResult {
 
 function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { env: { PATH: process.env['PATH'] ?? '', ...env }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-        resolve({ code, stdout, stderr });
-      },
-    );
+    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -88,14 +83,20 @@ describe('npm run simulate', () => {
     receiver = await WebhookReceiver.start(CREDENTIALS.webhookSecretToken);
     sessions = autoJoin(receiver);
     // Credentials from the environment this time.
-    const result = await runCli(['--webhook-url', receiver.url, '--streams', '2', '--duration', '1.5', '--seed', '3', '--scenario', 'interrupt', '--progress', '0.5'], {
-      ZM_RTMS_CLIENT: CREDENTIALS.clientId,
-      ZM_RTMS_SECRET: CREDENTIALS.clientSecret,
-      ZM_WEBHOOK_SECRET_TOKEN: CREDENTIALS.webhookSecretToken,
-    });
+    const result = await runCli(
+      ['--webhook-url', receiver.url, '--streams', '2', '--duration', '1.5', '--seed', '3', '--scenario', 'interrupt', '--progress', '0.5'],
+      {
+        ZM_RTMS_CLIENT: CREDENTIALS.clientId,
+        ZM_RTMS_SECRET: CREDENTIALS.clientSecret,
+        ZM_WEBHOOK_SECRET_TOKEN: CREDENTIALS.webhookSecretToken,
+      },
+    );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    const rows = result.stdout.trim().split('\n').filter((line) => /^[0-9a-f]{32}\s/.test(line));
+    const rows = result.stdout
+      .trim()
+      .split('\n')
+      .filter((line) => /^[0-9a-f]{32}\s/.test(line));
     expect(rows).toHaveLength(2);
     for (const row of rows) {
       expect(row).toContain('6 MEETING_ENDED');

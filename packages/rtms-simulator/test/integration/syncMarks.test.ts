@@ -140,7 +140,25 @@ describe('sync marks', () => {
       const muxed = join(dir.path, 'muxed.mkv');
       await run('ffmpeg', ['-v', 'error', '-r', '25', '-i', video, '-c', 'copy', timed]);
       const lead = ((videoTimes[0] ?? 0) - (audioTimes[0] ?? 0)) / 1000;
-      await run('ffmpeg', ['-v', 'error', '-itsoffset', String(lead), '-i', timed, '-i', audio, '-map', '0:v', '-map', '1:a', '-c:v', 'copy', '-c:a', 'pcm_s16le', muxed]);
+      await run('ffmpeg', [
+        '-v',
+        'error',
+        '-itsoffset',
+        String(lead),
+        '-i',
+        timed,
+        '-i',
+        audio,
+        '-map',
+        '0:v',
+        '-map',
+        '1:a',
+        '-c:v',
+        'copy',
+        '-c:a',
+        'pcm_s16le',
+        muxed,
+      ]);
       const file = await measureAvOffset(muxed);
       expect(file.pairs).toHaveLength(3);
       for (const pair of file.pairs) expect(Math.abs(pair.offsetMs)).toBeLessThanOrEqual(1);

@@ -101,7 +101,12 @@ describe('conversation and audio', () => {
   it('renders any negotiated rate and channel count with exact packet sizes', () => {
     const { conversation, renderer } = script(3);
     conversation.advance(2000);
-    for (const [rate, channels, ms] of [[8000, 1, 20], [16_000, 2, 40], [32_000, 1, 1000], [48_000, 2, 20]] as const) {
+    for (const [rate, channels, ms] of [
+      [8000, 1, 20],
+      [16_000, 2, 40],
+      [32_000, 1, 1000],
+      [48_000, 2, 20],
+    ] as const) {
       expect(renderer.mixed(1000, ms, { sampleRateHz: rate, channels }).length).toBe((rate * ms * channels * 2) / 1000);
     }
   });

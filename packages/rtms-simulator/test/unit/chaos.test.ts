@@ -20,7 +20,13 @@ function schedule(plan: ChaosPlan, count: number, start = 1_000_000): Array<{ at
 describe('chaos options', () => {
   it('fills in defaults and takes the simulator seed when none is given', () => {
     const options = resolveChaosOptions({}, 42);
-    expect(options).toMatchObject({ seed: 42, ratePerMinute: 6, quietStartMs: 1000, oversizedBytes: 1.5 * 1024 * 1024, clientMaxPayloadBytes: 32 * 1024 * 1024 });
+    expect(options).toMatchObject({
+      seed: 42,
+      ratePerMinute: 6,
+      quietStartMs: 1000,
+      oversizedBytes: 1.5 * 1024 * 1024,
+      clientMaxPayloadBytes: 32 * 1024 * 1024,
+    });
     expect(options.weights).toEqual(DEFAULT_CHAOS_WEIGHTS);
     expect(resolveChaosOptions({ seed: 7, weights: { failover: 0 } }, 42)).toMatchObject({ seed: 7, weights: { ...DEFAULT_CHAOS_WEIGHTS, failover: 0 } });
   });

@@ -56,8 +56,16 @@ describe('splitAccessUnits', () => {
     const file = join(dir, 'looped.h264');
     await writeFile(file, Buffer.concat([...units, ...units]));
     const { stdout, stderr } = await run('ffprobe', [
-      '-v', 'error', '-count_frames', '-select_streams', 'v:0',
-      '-show_entries', 'stream=codec_name,width,height,nb_read_frames', '-of', 'json', file,
+      '-v',
+      'error',
+      '-count_frames',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'stream=codec_name,width,height,nb_read_frames',
+      '-of',
+      'json',
+      file,
     ]);
     expect(stderr).toBe('');
     const stream = (JSON.parse(stdout) as { streams: Array<Record<string, unknown>> }).streams[0];

@@ -22,7 +22,8 @@ describe('rtms-simulator package', () => {
     expect(outside.length).toBeGreaterThan(0);
     expect(outside.filter((entry) => !entry.startsWith('connectorShared.ts: '))).toEqual([]);
     // …and there only the protocol-level modules, never the connector's runtime.
-    for (const entry of outside) expect(entry).toMatch(/: \.\.\/\.\.\/\.\.\/src\/(rtms\/(codes|products|signature)|media\/h264|vocabulary\/mediaKind|clock|config|errors)\.ts$/);
+    for (const entry of outside)
+      expect(entry).toMatch(/: \.\.\/\.\.\/\.\.\/src\/(rtms\/(codes|products|signature)|media\/h264|vocabulary\/mediaKind|clock|config|errors)\.ts$/);
   });
 
   it('keeps every source file under 400 lines', () => {

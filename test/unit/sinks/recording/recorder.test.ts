@@ -17,7 +17,10 @@ afterEach(async () => {
   dir = undefined;
 });
 
-async function recorder(directory?: string, fillAudioGaps = false): Promise<{ recorder: Recorder; events: Array<[string, Record<string, unknown>]>; directory: string }> {
+async function recorder(
+  directory?: string,
+  fillAudioGaps = false,
+): Promise<{ recorder: Recorder; events: Array<[string, Record<string, unknown>]>; directory: string }> {
   dir ??= await tempDir('rtms-recorder-');
   const events: Array<[string, Record<string, unknown>]> = [];
   const target = directory ?? dir.path;
@@ -35,7 +38,10 @@ function feed(target: Recorder, fromMs: number, toMs: number, options: { video?:
 }
 
 function codecs(path: string): string {
-  return execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', path], { encoding: 'utf8' }).trim().split('\n').join(',');
+  return execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', path], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .join(',');
 }
 
 describe('Recorder', () => {
@@ -77,7 +83,9 @@ describe('Recorder', () => {
     feed(target, 1500, 2000);
     await target.close();
     expect(target.stats().failures).toEqual({});
-    const pcmOut = execFileSync('ffmpeg', ['-v', 'error', '-i', join(blocked, 'recording.mkv'), '-map', '0:a', '-c', 'copy', '-f', 's16le', '-'], { maxBuffer: 1 << 24 });
+    const pcmOut = execFileSync('ffmpeg', ['-v', 'error', '-i', join(blocked, 'recording.mkv'), '-map', '0:a', '-c', 'copy', '-f', 's16le', '-'], {
+      maxBuffer: 1 << 24,
+    });
     expect(pcmOut.length).toBe(100 * 640);
   });
 
@@ -118,7 +126,11 @@ describe('Recorder', () => {
     const path = join(directory, 'recording.mkv');
     const pcmOut = execFileSync('ffmpeg', ['-v', 'error', '-i', path, '-c', 'copy', '-f', 's16le', '-'], { maxBuffer: 1 << 24 });
     const silence = Buffer.alloc(500 * 32);
-    const expected = Buffer.concat([...Array.from({ length: 50 }, (_, i) => pcm(i * 20)), silence, ...Array.from({ length: 50 }, (_, i) => pcm(1500 + i * 20))]);
+    const expected = Buffer.concat([
+      ...Array.from({ length: 50 }, (_, i) => pcm(i * 20)),
+      silence,
+      ...Array.from({ length: 50 }, (_, i) => pcm(1500 + i * 20)),
+    ]);
     expect(pcmOut.length).toBe(expected.length);
     expect(pcmOut.equals(expected)).toBe(true);
   });
@@ -128,7 +140,9 @@ describe('Recorder', () => {
     feed(target, 0, 3000);
     await target.destroy();
     expect(codecs(join(directory, 'recording.mkv'))).toBe('pcm_s16le,h264');
-    const pcmOut = execFileSync('ffmpeg', ['-v', 'error', '-i', join(directory, 'recording.mkv'), '-map', '0:a', '-c', 'copy', '-f', 's16le', '-'], { maxBuffer: 1 << 24 });
+    const pcmOut = execFileSync('ffmpeg', ['-v', 'error', '-i', join(directory, 'recording.mkv'), '-map', '0:a', '-c', 'copy', '-f', 's16le', '-'], {
+      maxBuffer: 1 << 24,
+    });
     expect(pcmOut.length).toBeGreaterThan(0);
     expect(pcmOut.length % 640).toBe(0);
   });

@@ -50,8 +50,13 @@ describe('RecordingSink', () => {
       frames: { audio: { written: 200, dropped: {} }, video: { written: 100, dropped: {} } },
       failures: {},
     });
-    const events = (await readFile(join(directory, 'events.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { eventType: string; data: Record<string, unknown> });
-    expect(events.filter((event) => event.eventType.startsWith('recording.')).map((event) => [event.eventType, event.data['file'], event.data['rtmsStreamId']])).toEqual([
+    const events = (await readFile(join(directory, 'events.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { eventType: string; data: Record<string, unknown> });
+    expect(
+      events.filter((event) => event.eventType.startsWith('recording.')).map((event) => [event.eventType, event.data['file'], event.data['rtmsStreamId']]),
+    ).toEqual([
       ['recording.part_started', 'recording.mkv', 'stream-1'],
       ['recording.part_ended', 'recording.mkv', 'stream-1'],
       ['recording.part_started', 'recording.part2.mkv', 'stream-1'],

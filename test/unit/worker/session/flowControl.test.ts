@@ -106,7 +106,18 @@ describe('FlowControl', () => {
     expect(events).toHaveLength(0);
     sink.open = true;
     flow.drained();
-    expect(events).toEqual([{ eventType: 'media.gap', data: { kind: 'video', reason: 'buffer_full', frames: evicted.length, fromTimestamp: 1000, toTimestamp: Math.max(...evicted.map((dropped) => dropped.timestamp)) } }]);
+    expect(events).toEqual([
+      {
+        eventType: 'media.gap',
+        data: {
+          kind: 'video',
+          reason: 'buffer_full',
+          frames: evicted.length,
+          fromTimestamp: 1000,
+          toTimestamp: Math.max(...evicted.map((dropped) => dropped.timestamp)),
+        },
+      },
+    ]);
     expect(sink.written.filter((written) => written.kind === 'audio').map((written) => written.timestamp)).toEqual([0, 2000]);
   });
 

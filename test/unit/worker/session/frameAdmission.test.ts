@@ -15,7 +15,10 @@ function frame(kind: MediaKind, timestamp: number, options: { userId?: string; d
 /** Audio that takes everything but the timestamps listed as redelivered. */
 function admission(options: { requested?: MediaKind[]; redelivered?: number[] } = {}): FrameAdmission {
   const redelivered = new Set(options.redelivered ?? []);
-  return new FrameAdmission({ requested: options.requested ?? ['audio', 'video', 'deskshare'], audio: { admit: (candidate) => !redelivered.has(candidate.timestamp) } });
+  return new FrameAdmission({
+    requested: options.requested ?? ['audio', 'video', 'deskshare'],
+    audio: { admit: (candidate) => !redelivered.has(candidate.timestamp) },
+  });
 }
 
 describe('FrameAdmission', () => {
@@ -41,7 +44,10 @@ describe('FrameAdmission', () => {
     expect(gate.admit(frame('video', 2, { data: P_SLICE }), FORMATS)).toEqual({ admitted: false, reason: 'excluded' });
     // Another participant's video on the same kind: the chain was cut, so it waits too.
     expect(gate.admit(frame('video', 3, { userId: '8', data: P_SLICE }), FORMATS)).toEqual({ admitted: false, reason: 'awaiting_keyframe' });
-    expect(gate.admit(frame('video', 4, { userId: '8', data: IDR }), FORMATS)).toEqual({ admitted: true, keyframeGap: { frames: 1, fromTimestamp: 3, toTimestamp: 3 } });
+    expect(gate.admit(frame('video', 4, { userId: '8', data: IDR }), FORMATS)).toEqual({
+      admitted: true,
+      keyframeGap: { frames: 1, fromTimestamp: 3, toTimestamp: 3 },
+    });
   });
 
   it('after a cut, H.264 pictures wait for a keyframe; the keyframe reports what waited', () => {

@@ -35,7 +35,11 @@ describe('IgnoredMessages', () => {
     expect(events).toHaveLength(FIRST_PER_REASON + 4);
     expect(events.at(-1)).toEqual({
       eventType: 'rtms.ignored_messages',
-      data: { sinceMs: SUMMARY_INTERVAL_MS, counts: { 'media:all/unknown_msg_type': 100_000 - FIRST_PER_REASON }, totals: { 'media:all/unknown_msg_type': 100_000 } },
+      data: {
+        sinceMs: SUMMARY_INTERVAL_MS,
+        counts: { 'media:all/unknown_msg_type': 100_000 - FIRST_PER_REASON },
+        totals: { 'media:all/unknown_msg_type': 100_000 },
+      },
     });
     // Quiet: no more summaries.
     vi.advanceTimersByTime(5 * SUMMARY_INTERVAL_MS);

@@ -10,13 +10,29 @@ import type { StreamStart } from '../../../../src/rtms/products.ts';
 import { handshakeSignature } from '../../../../src/rtms/signature.ts';
 import { SUBSCRIBED_EVENTS } from '../../../../src/rtms/codes.ts';
 import { decodeHandshakeResponse } from '../../../../src/rtms/decodeRtmsMessage.ts';
-import { RtmsJoin, closedWithoutStatus, handshakeFields, handshakeRejection, planMedia, type MediaConnection } from '../../../../src/worker/session/rtmsJoin.ts';
+import {
+  RtmsJoin,
+  closedWithoutStatus,
+  handshakeFields,
+  handshakeRejection,
+  planMedia,
+  type MediaConnection,
+} from '../../../../src/worker/session/rtmsJoin.ts';
 
-const ENV = { ZM_RTMS_CLIENT: 'client-id', ZM_RTMS_SECRET: 'client-secret', ZM_WEBHOOK_SECRET_TOKEN: 'token', RTMS_ALLOWED_HOSTS: '*', RTMS_MEDIA: 'audio,transcript' };
+const ENV = {
+  ZM_RTMS_CLIENT: 'client-id',
+  ZM_RTMS_SECRET: 'client-secret',
+  ZM_WEBHOOK_SECRET_TOKEN: 'token',
+  RTMS_ALLOWED_HOSTS: '*',
+  RTMS_MEDIA: 'audio,transcript',
+};
 
 describe('planMedia', () => {
   it('one socket per kind when every wanted kind has a URL', () => {
-    const plan = planMedia(decodeHandshakeResponse({ msg_type: 2, media_server: { server_urls: { audio: 'wss://a', transcript: 'wss://t', all: 'wss://all' } } }), ['audio', 'transcript']);
+    const plan = planMedia(
+      decodeHandshakeResponse({ msg_type: 2, media_server: { server_urls: { audio: 'wss://a', transcript: 'wss://t', all: 'wss://all' } } }),
+      ['audio', 'transcript'],
+    );
     expect(plan.connections.map(({ key, url, kinds }) => ({ key, url, kinds }))).toEqual([
       { key: 'audio', url: 'wss://a', kinds: ['audio'] },
       { key: 'transcript', url: 'wss://t', kinds: ['transcript'] },
@@ -35,9 +51,12 @@ describe('planMedia', () => {
     expect(plan.unavailable).toEqual(['video']);
   });
 
-  it('the screen-share URL under either key Zoom may use: `deskshare` or `sharescreen` (Zoom\'s RTMSManager)', () => {
+  it("the screen-share URL under either key Zoom may use: `deskshare` or `sharescreen` (Zoom's RTMSManager)", () => {
     for (const key of ['deskshare', 'sharescreen']) {
-      const plan = planMedia(decodeHandshakeResponse({ msg_type: 2, media_server: { server_urls: { audio: 'wss://a', [key]: 'wss://s', all: 'wss://all' } } }), ['audio', 'deskshare']);
+      const plan = planMedia(
+        decodeHandshakeResponse({ msg_type: 2, media_server: { server_urls: { audio: 'wss://a', [key]: 'wss://s', all: 'wss://all' } } }),
+        ['audio', 'deskshare'],
+      );
       expect(plan.connections.map(({ key: label, url, kinds }) => ({ label, url, kinds }))).toEqual([
         { label: 'audio', url: 'wss://a', kinds: ['audio'] },
         { label: 'deskshare', url: 'wss://s', kinds: ['deskshare'] },
@@ -46,7 +65,9 @@ describe('planMedia', () => {
   });
 
   it('no URL at all: a protocol violation, not retried', () => {
-    expect(() => planMedia(decodeHandshakeResponse({ msg_type: 2, media_server: 'nothing' }), ['audio'])).toThrow(expect.objectContaining({ code: 'RTMS_PROTOCOL_VIOLATION', retryable: false }));
+    expect(() => planMedia(decodeHandshakeResponse({ msg_type: 2, media_server: 'nothing' }), ['audio'])).toThrow(
+      expect.objectContaining({ code: 'RTMS_PROTOCOL_VIOLATION', retryable: false }),
+    );
   });
 });
 
@@ -72,15 +93,31 @@ describe('handshakeRejection', () => {
   });
 
   it('a refusal names its status; whether to retry depends on the status and on what we know', () => {
-    const invalidSignature = handshakeRejection('signaling', decodeHandshakeResponse({ msg_type: 2, status_code: StatusCode.INVALID_SIGNATURE, reason: 'bad' }), open);
+    const invalidSignature = handshakeRejection(
+      'signaling',
+      decodeHandshakeResponse({ msg_type: 2, status_code: StatusCode.INVALID_SIGNATURE, reason: 'bad' }),
+      open,
+    );
     expect(invalidSignature).toBeInstanceOf(HandshakeRejectedError);
     expect(invalidSignature?.statusName).toBe('INVALID_SIGNATURE');
     expect(invalidSignature?.retryable).toBe(false);
     // A media handshake refused after signaling dropped says nothing about the stream.
-    expect(handshakeRejection('media:audio', decodeHandshakeResponse({ msg_type: 4, status_code: StatusCode.INVALID_SIGNATURE }), { signalingOpen: false, wasLive: false })?.retryable).toBe(true);
+    expect(
+      handshakeRejection('media:audio', decodeHandshakeResponse({ msg_type: 4, status_code: StatusCode.INVALID_SIGNATURE }), {
+        signalingOpen: false,
+        wasLive: false,
+      })?.retryable,
+    ).toBe(true);
     // An unknown stream id is final on a first join, a failover under way on the rejoin of a live stream.
-    expect(handshakeRejection('signaling', decodeHandshakeResponse({ msg_type: 2, status_code: StatusCode.INVALID_RTMS_STREAM_ID }), open)?.retryable).toBe(false);
-    expect(handshakeRejection('signaling', decodeHandshakeResponse({ msg_type: 2, status_code: StatusCode.INVALID_RTMS_STREAM_ID }), { signalingOpen: true, wasLive: true })?.retryable).toBe(true);
+    expect(handshakeRejection('signaling', decodeHandshakeResponse({ msg_type: 2, status_code: StatusCode.INVALID_RTMS_STREAM_ID }), open)?.retryable).toBe(
+      false,
+    );
+    expect(
+      handshakeRejection('signaling', decodeHandshakeResponse({ msg_type: 2, status_code: StatusCode.INVALID_RTMS_STREAM_ID }), {
+        signalingOpen: true,
+        wasLive: true,
+      })?.retryable,
+    ).toBe(true);
   });
 });
 
@@ -126,7 +163,13 @@ async function rtmsServer(options: { signalingStatus?: number } = {}) {
       received.push({ path, msgType: message['msg_type'] as number });
       for (const waiter of waiters.filter(({ count }) => received.length >= count)) waiter.resolve();
       if (message['msg_type'] === MessageType.SIGNALING_HAND_SHAKE_REQ) {
-        peer.send(JSON.stringify({ msg_type: MessageType.SIGNALING_HAND_SHAKE_RESP, status_code: options.signalingStatus ?? 0, media_server: { server_urls: { audio: `${base}/audio`, transcript: `${base}/transcript` } } }));
+        peer.send(
+          JSON.stringify({
+            msg_type: MessageType.SIGNALING_HAND_SHAKE_RESP,
+            status_code: options.signalingStatus ?? 0,
+            media_server: { server_urls: { audio: `${base}/audio`, transcript: `${base}/transcript` } },
+          }),
+        );
       } else if (message['msg_type'] === MessageType.DATA_HAND_SHAKE_REQ) {
         peer.send(JSON.stringify({ msg_type: MessageType.DATA_HAND_SHAKE_RESP, status_code: 0, media_params: message['media_params'] }));
       }
@@ -139,7 +182,15 @@ function join(base: string) {
   const config = loadConfig(ENV);
   const start = { product: 'meeting', rtmsStreamId: 'stream-1', entityIdKey: 'meeting_uuid', entityId: 'm1', signalingUrl: base } as unknown as StreamStart;
   let mediaClosed: (key: string) => void = () => undefined;
-  const seen = { mediaJoined: 0, mediaClosed: [] as string[], events: [] as string[], signalingEnded: 0, signalingLost: [] as string[], ignored: [] as string[], nextMediaClosed: new Promise<string>((resolve) => (mediaClosed = resolve)) };
+  const seen = {
+    mediaJoined: 0,
+    mediaClosed: [] as string[],
+    events: [] as string[],
+    signalingEnded: 0,
+    signalingLost: [] as string[],
+    ignored: [] as string[],
+    nextMediaClosed: new Promise<string>((resolve) => (mediaClosed = resolve)),
+  };
   const rtms = new RtmsJoin({
     config,
     start: () => start,
@@ -226,7 +277,11 @@ describe('RtmsJoin against a stand-in server on 127.0.0.1', () => {
   it('a refused signaling handshake: a typed error, an event, and no media socket opened', async () => {
     const { base, received } = await rtmsServer({ signalingStatus: StatusCode.INVALID_SIGNATURE });
     const { rtms, seen } = join(base);
-    await expect(rtms.attempt('full', new AbortController().signal)).rejects.toMatchObject({ code: 'RTMS_HANDSHAKE_REJECTED', statusCode: StatusCode.INVALID_SIGNATURE, retryable: false });
+    await expect(rtms.attempt('full', new AbortController().signal)).rejects.toMatchObject({
+      code: 'RTMS_HANDSHAKE_REJECTED',
+      statusCode: StatusCode.INVALID_SIGNATURE,
+      retryable: false,
+    });
     expect(seen.events).toEqual(['rtms.handshake_rejected']);
     expect(received.map(({ path }) => path)).toEqual(['/']);
     rtms.closeSockets();

@@ -10,7 +10,13 @@ describe('SessionAccounting', () => {
     accounting.dropped('audio', 'buffer_full');
     accounting.malformed('video', 99);
     const media = accounting.media({ audio: { framesWritten: 7, bytesWritten: 4480, framesDropped: { sink_error: 1 } } });
-    expect(media.audio).toEqual({ framesReceived: 10, bytesReceived: 6400, framesWritten: 7, bytesWritten: 4480, framesDropped: { duplicate: 1, buffer_full: 1, sink_error: 1 } });
+    expect(media.audio).toEqual({
+      framesReceived: 10,
+      bytesReceived: 6400,
+      framesWritten: 7,
+      bytesWritten: 4480,
+      framesDropped: { duplicate: 1, buffer_full: 1, sink_error: 1 },
+    });
     expect(media.video).toEqual({ framesReceived: 1, bytesReceived: 99, framesWritten: 0, bytesWritten: 0, framesDropped: { malformed: 1 } });
     for (const counters of Object.values(media)) {
       const dropped = Object.values(counters.framesDropped).reduce((sum, count) => sum + count, 0);

@@ -37,7 +37,10 @@ describe('interpretSignaling', () => {
   });
 
   it('STREAM_STATE INTERRUPTED asks for a media rejoin only when the data connection was interrupted', () => {
-    const data = interpret({ msg_type: MessageType.STREAM_STATE_UPDATE, state: RtmsStreamState.INTERRUPTED, stop_reason: StopReason.DATA_CONNECTION_INTERRUPTED }, MEETING);
+    const data = interpret(
+      { msg_type: MessageType.STREAM_STATE_UPDATE, state: RtmsStreamState.INTERRUPTED, stop_reason: StopReason.DATA_CONNECTION_INTERRUPTED },
+      MEETING,
+    );
     expect(data.rejoin).toEqual({ scope: 'media', trigger: 'stream_state_interrupted' });
     const other = interpret({ msg_type: MessageType.STREAM_STATE_UPDATE, state: RtmsStreamState.INTERRUPTED, reason: StopReason.MEETING_ENDED }, MEETING);
     expect(other.rejoin).toBeUndefined();
@@ -46,7 +49,13 @@ describe('interpretSignaling', () => {
 
   it('participants joining: one roster change each, one bounded event line for them all', () => {
     const participants = Array.from({ length: PARTICIPANT_PAGE + 5 }, (_, i) => ({ user_id: 1000 + i, user_name: `p${i}` }));
-    const decision = interpret({ msg_type: MessageType.EVENT_UPDATE, event: { event_type: EventType.PARTICIPANT_JOIN, timestamp: 42, participants: [...participants, { user_name: 'no id' }, 'junk'] } }, MEETING);
+    const decision = interpret(
+      {
+        msg_type: MessageType.EVENT_UPDATE,
+        event: { event_type: EventType.PARTICIPANT_JOIN, timestamp: 42, participants: [...participants, { user_name: 'no id' }, 'junk'] },
+      },
+      MEETING,
+    );
     expect(decision.roster).toHaveLength(PARTICIPANT_PAGE + 5);
     expect(decision.roster[0]).toEqual({ op: 'join', userId: '1000', userName: 'p0', at: 42 });
     const data = decision.events[0]?.data;
@@ -55,16 +64,25 @@ describe('interpretSignaling', () => {
   });
 
   it('a participant leaving, and the active speaker (string ids accepted); no timestamp means local time', () => {
-    const leave = interpret({ msg_type: MessageType.EVENT_UPDATE, event: { event_type: EventType.PARTICIPANT_LEAVE, event_ts: 77, participants: [{ user_id: '9' }] } }, MEETING);
+    const leave = interpret(
+      { msg_type: MessageType.EVENT_UPDATE, event: { event_type: EventType.PARTICIPANT_LEAVE, event_ts: 77, participants: [{ user_id: '9' }] } },
+      MEETING,
+    );
     expect(leave.roster).toEqual([{ op: 'leave', userId: '9', at: 77 }]);
     expect(leave.events[0]?.data).toEqual({ eventType: 4, eventName: 'PARTICIPANT_LEAVE', userIds: ['9'] });
-    const speaker = interpret({ msg_type: MessageType.EVENT_UPDATE, event: { event_type: EventType.ACTIVE_SPEAKER_CHANGE, user_id: 12, user_name: 'Ann' } }, MEETING);
+    const speaker = interpret(
+      { msg_type: MessageType.EVENT_UPDATE, event: { event_type: EventType.ACTIVE_SPEAKER_CHANGE, user_id: 12, user_name: 'Ann' } },
+      MEETING,
+    );
     expect(speaker.roster).toEqual([{ op: 'speaker', userId: '12', userName: 'Ann', at: 5000 }]);
   });
 
   it('Contact Center events from 8 on carry a channel, named from their own table', () => {
     const decision = interpret(
-      { msg_type: MessageType.EVENT_UPDATE, event: { event_type: 8, timestamp: 10, participant_info: { channel_id: 'ch-1', display_name: 'Agent', participant_mode: 2 } } },
+      {
+        msg_type: MessageType.EVENT_UPDATE,
+        event: { event_type: 8, timestamp: 10, participant_info: { channel_id: 'ch-1', display_name: 'Agent', participant_mode: 2 } },
+      },
       { product: 'contact_center', now: 0 },
     );
     expect(decision.roster).toEqual([{ op: 'join', userId: 'ch-1', userName: 'Agent', at: 10 }]);
@@ -74,7 +92,9 @@ describe('interpretSignaling', () => {
   it('an unknown message type is ignored (counted), a keep-alive is nothing, a response is recorded', () => {
     expect(interpret({ msg_type: 999 }, MEETING)).toEqual({ roster: [], events: [], ignored: { reason: 'unknown_msg_type', msgType: 999 } });
     expect(interpret({ msg_type: MessageType.KEEP_ALIVE_REQ, timestamp: 1 }, MEETING)).toEqual({ roster: [], events: [] });
-    expect(interpret({ msg_type: MessageType.STREAM_CLOSE_RESP, status_code: 0 }, MEETING).events).toEqual([{ eventType: 'rtms.response', data: { msgType: 22, statusCode: 0 } }]);
+    expect(interpret({ msg_type: MessageType.STREAM_CLOSE_RESP, status_code: 0 }, MEETING).events).toEqual([
+      { eventType: 'rtms.response', data: { msgType: 22, statusCode: 0 } },
+    ]);
   });
 
   it('a malformed EVENT_UPDATE (no event object) is an event of type 0, not a crash', () => {

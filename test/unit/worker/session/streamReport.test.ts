@@ -3,7 +3,15 @@ import type { StreamStart } from '../../../../src/rtms/products.ts';
 import { streamMetadata, streamStats, type StreamFacts } from '../../../../src/worker/session/streamReport.ts';
 import { FILES_LISTED } from '../../../../src/vocabulary/streamStats.ts';
 
-const START = { product: 'meeting', rtmsStreamId: 's1', entityIdKey: 'meeting_uuid', entityId: 'm1', sessionKey: 'k', accountId: 'a', signalingUrl: 'wss://x' } as unknown as StreamStart;
+const START = {
+  product: 'meeting',
+  rtmsStreamId: 's1',
+  entityIdKey: 'meeting_uuid',
+  entityId: 'm1',
+  sessionKey: 'k',
+  accountId: 'a',
+  signalingUrl: 'wss://x',
+} as unknown as StreamStart;
 const FACTS: StreamFacts = {
   start: START,
   state: 'ended',
@@ -30,7 +38,16 @@ const FIGURES = {
 describe('streamStats / streamMetadata', () => {
   it('stats name the stop reason and turn audio bytes into seconds at the negotiated format', () => {
     const stats = streamStats(FACTS, FIGURES);
-    expect(stats).toMatchObject({ rtmsStreamId: 's1', state: 'ended', stopReason: 6, stopReasonName: 'MEETING_ENDED', reconnects: 2, rejoins: { 'full/signaling_closed': 2 }, reportedAt: 123, fileCount: 2 });
+    expect(stats).toMatchObject({
+      rtmsStreamId: 's1',
+      state: 'ended',
+      stopReason: 6,
+      stopReasonName: 'MEETING_ENDED',
+      reconnects: 2,
+      rejoins: { 'full/signaling_closed': 2 },
+      reportedAt: 123,
+      fileCount: 2,
+    });
     expect(stats.sink).toEqual({ state: 'ok', lastError: { file: 'audio.wav', code: 'ENOSPC', at: 100 } });
     expect(stats.audioSeconds).toBe(2); // 64,000 bytes at 16 kHz mono 16-bit
     expect(streamStats({ ...FACTS, formats: undefined }, FIGURES).audioSeconds).toBe(0);

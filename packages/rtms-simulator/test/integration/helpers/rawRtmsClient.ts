@@ -56,7 +56,10 @@ export class TestSocket {
     const existing = this.messages.find(predicate);
     if (existing !== undefined) return Promise.resolve(existing);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for a message; got types ${this.messages.map((m) => m.msg_type).join(',')}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting for a message; got types ${this.messages.map((m) => m.msg_type).join(',')}`)),
+        timeoutMs,
+      );
       this.#waiters.push({
         predicate,
         resolve: (message) => {
