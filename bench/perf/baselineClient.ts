@@ -20,7 +20,7 @@ import { MessageType, SUBSCRIBED_EVENTS } from '../../src/rtms/codes.ts';
 import { mediaTypeMask, requestedMediaParams } from '../../src/rtms/mediaParams.ts';
 import { handshakeSignature } from '../../src/rtms/signature.ts';
 import { decodeHandshakeResponse } from '../../src/rtms/decodeRtmsMessage.ts';
-import { planMedia } from '../../src/worker/session/rtmsJoin.ts';
+import { planMedia } from '../../src/worker/session/mediaPlan.ts';
 import { type BaselineClientConfig, type BaselineMessage, type BaselineRequest, type BaselineStats, LATENCY_MAX_MS } from './perfIpc.ts';
 
 const config = JSON.parse(process.env['PERF_BASELINE_CONFIG'] ?? '{}') as BaselineClientConfig;

@@ -9,7 +9,7 @@ import type { WorkerMetrics } from '../workerMetrics.ts';
 import type { FlowControl } from './flowControl.ts';
 import type { FrameAdmission } from './frameAdmission.ts';
 import type { IgnoredMessages } from './ignoredMessages.ts';
-import type { MediaConnection } from './rtmsJoin.ts';
+import type { MediaConnection } from './mediaPlan.ts';
 import type { SessionAccounting } from './sessionAccounting.ts';
 
 /**

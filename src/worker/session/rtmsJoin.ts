@@ -1,6 +1,5 @@
 import type { Clock } from '../../clock.ts';
 import type { Config } from '../../config.ts';
-import type { MediaKind } from '../../vocabulary/mediaKind.ts';
 import { ConnectorError, HandshakeRejectedError, describeError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { MediaTypeBit, MessageType, STATUS_CODE_NAMES, StatusCode, SUBSCRIBED_EVENTS, isRetryableStatus, nameOf } from '../../rtms/codes.ts';
@@ -12,6 +11,7 @@ import { RtmsSocket, type MalformedFrameReason, type RtmsMessage, type RtmsSocke
 import { handshakeSignature } from '../../rtms/signature.ts';
 import type { WorkerMetrics } from '../workerMetrics.ts';
 import type { IgnoredMessages } from './ignoredMessages.ts';
+import { planMedia, type MediaConnection } from './mediaPlan.ts';
 import { SocketRelease } from './socketRelease.ts';
 
 /**
@@ -21,14 +21,6 @@ import { SocketRelease } from './socketRelease.ts';
  * down. A socket lost (not closed by us) is reported and handed to the rejoin policy. Each failure is a typed error whose `retryable` tells the rejoin whether to try again;
  * an attempt that was superseded (aborted) closes what it opened and hands nothing over.
  */
-
-/** A media socket and the kinds it carries; keyed by its kind (`audio`, ..., `deskshare`) or `all`. */
-export interface MediaConnection {
-  readonly key: string;
-  readonly url: string;
-  readonly kinds: readonly MediaKind[];
-  socket: RtmsSocket | undefined;
-}
 
 export interface RtmsJoinOptions {
   readonly config: Pick<Config, 'credentials' | 'media' | 'rtms'>;
@@ -305,38 +297,6 @@ export class RtmsJoin {
       clock: this.#options.clock,
     };
   }
-}
-
-/**
- * The `server_urls` keys that may carry a kind's media URL, preferred first. Screen share:
- * the media parameters call it `deskshare`, Zoom's RTMSManager library looks for
- * `sharescreen`, and Zoom's documents show neither (docs/protocol.md#handshake-messages), so
- * both are accepted.
- */
-const URL_KEYS: Readonly<Record<MediaKind, readonly string[]>> = {
-  audio: ['audio'],
-  video: ['video'],
-  deskshare: ['deskshare', 'sharescreen'],
-  transcript: ['transcript'],
-  chat: ['chat'],
-};
-
-/**
- * Split mode (one socket per kind) when the server offers a URL for every kind we want,
- * otherwise the unified `all` socket; the two cannot be mixed (status 15). `unavailable`:
- * kinds we wanted that split mode has no URL for.
- */
-export function planMedia(reply: HandshakeResponse, wanted: readonly MediaKind[]): { connections: MediaConnection[]; unavailable: MediaKind[] } {
-  const urls = reply.mediaServerUrls;
-  const all = urls['all'];
-  // Labelled by kind whichever key carried the URL, so channel names stay one vocabulary.
-  const offered = wanted.flatMap((kind) => URL_KEYS[kind].flatMap((key) => (urls[key] === undefined ? [] : [{ kind, url: urls[key] }])).slice(0, 1));
-  if (offered.length === wanted.length || (offered.length > 0 && all === undefined)) {
-    const unavailable = wanted.filter((kind) => !offered.some((entry) => entry.kind === kind));
-    return { connections: offered.map(({ kind, url }) => ({ key: kind, url, kinds: [kind], socket: undefined })), unavailable };
-  }
-  if (all !== undefined) return { connections: [{ key: 'all', url: all, kinds: wanted, socket: undefined }], unavailable: [] };
-  throw new ConnectorError('RTMS_PROTOCOL_VIOLATION', 'signaling answer offered no media server URL', { retryable: false });
 }
 
 /** The error a handshake answer with a non-zero `status_code` stands for; undefined when accepted. */

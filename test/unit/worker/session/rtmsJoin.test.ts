@@ -10,14 +10,8 @@ import type { StreamStart } from '../../../../src/rtms/products.ts';
 import { handshakeSignature } from '../../../../src/rtms/signature.ts';
 import { SUBSCRIBED_EVENTS } from '../../../../src/rtms/codes.ts';
 import { decodeHandshakeResponse } from '../../../../src/rtms/decodeRtmsMessage.ts';
-import {
-  RtmsJoin,
-  closedWithoutStatus,
-  handshakeFields,
-  handshakeRejection,
-  planMedia,
-  type MediaConnection,
-} from '../../../../src/worker/session/rtmsJoin.ts';
+import { planMedia, type MediaConnection } from '../../../../src/worker/session/mediaPlan.ts';
+import { RtmsJoin, closedWithoutStatus, handshakeFields, handshakeRejection } from '../../../../src/worker/session/rtmsJoin.ts';
 
 const ENV = {
   ZM_RTMS_CLIENT: 'client-id',
