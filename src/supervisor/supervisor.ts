@@ -7,15 +7,16 @@ import type { SupervisorToWorker, WorkerToSupervisor } from '../ipc/messages.ts'
 import type { Logger } from '../logger.ts';
 import type { StreamStart } from '../rtms/products.ts';
 import { recordRejection } from '../sinks/rejectionRecord.ts';
-import { TERMINAL_STATES } from '../vocabulary/streamState.ts';
 import { initialStreamStats, type StreamStats } from '../vocabulary/streamStats.ts';
 import { OrphanRecovery } from './orphanRecovery.ts';
 import { FinishedHistory } from './finishedHistory.ts';
 import { Placement } from './placement.ts';
+import { isServerFailover } from './serverFailover.ts';
 import { newStreamRecord, startMessages, type StreamRecord } from './streamRecord.ts';
 import type { StartStreamOptions, SupervisorEvents, SupervisorOptions } from './supervisorTypes.ts';
 import { dispatchWebhook } from './webhookDispatch.ts';
 import type { WorkerMetricsSnapshot } from './workerHandle.ts';
+import { applyWorkerReport } from './workerReports.ts';
 import { WorkerPool, type WorkerPoolPort } from './workerPool.ts';
 import type { StreamRefusal } from '../vocabulary/reasons.ts';
 
@@ -154,24 +155,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   failover(start: StreamStart): boolean {
     const existing = this.#streams.get(start.rtmsStreamId);
     if (existing === undefined) return false;
-    // Webhooks can arrive out of order (Zoom retries 5 to 60 min later): an announcement
-    // older than the one we act on must not move the stream back to a previous server.
-    if (start.eventTs < existing.start.eventTs) {
-      this.#logger.info(
-        { rtmsStreamId: start.rtmsStreamId, eventTs: start.eventTs, currentEventTs: existing.start.eventTs },
-        'stale rtms_started (older event_ts); ignored',
-      );
-      return true;
-    }
-    // Zoom's "server failure" scenario: the same stream announced again, usually with new URLs.
+    if (!isServerFailover(existing, start, this.#logger)) return true;
     const urlsChanged = existing.start.serverUrls !== start.serverUrls;
-    if (!urlsChanged && existing.stats.state !== 'waitingReconnect') {
-      this.#logger.info(
-        { rtmsStreamId: start.rtmsStreamId, state: existing.stats.state },
-        'rtms_started for a healthy stream with the same server_urls; ignored',
-      );
-      return true;
-    }
     existing.start = start;
     this.#logger.info({ rtmsStreamId: start.rtmsStreamId, urlsChanged }, 'rtms_started for an active stream: failover');
     // A stream between workers resumes with the new start.
@@ -347,52 +332,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   #onWorkerMessage(workerId: number, message: WorkerToSupervisor): void {
-    switch (message.type) {
-      case 'streamState': {
-        const record = this.#streams.get(message.rtmsStreamId);
-        if (record === undefined || !this.#owns(workerId, message.rtmsStreamId)) return;
-        record.stats = { ...record.stats, state: message.to };
-        this.emit('streamState', {
-          rtmsStreamId: message.rtmsStreamId,
-          product: record.start.product,
-          from: message.from,
-          to: message.to,
-          reason: message.reason,
-        });
-        return;
-      }
-      case 'stats': {
-        const owned = message.streams.filter((stats) => this.#owns(workerId, stats.rtmsStreamId));
-        for (const stats of owned) {
-          const record = this.#streams.get(stats.rtmsStreamId);
-          // Terminal states arrive only with streamFinished, after the files are final.
-          if (record !== undefined && !TERMINAL_STATES.has(stats.state)) record.stats = stats;
-        }
-        if (owned.length > 0) this.emit('stats', owned);
-        return;
-      }
-      case 'streamFinished': {
-        if (!this.#owns(workerId, message.rtmsStreamId)) {
-          this.#logger.warn({ rtmsStreamId: message.rtmsStreamId, workerId }, 'stream finished on a worker that no longer holds it; ignored');
-          return;
-        }
-        const record = this.#streams.get(message.rtmsStreamId);
-        this.#end(message.rtmsStreamId, record, message.stats, message.stats.failure ?? message.stats.stopReasonName ?? record?.releasing, true);
-        return;
-      }
-      case 'liveBatch':
-        this.emit('liveBatch', message);
-        return;
-      case 'ready':
-      case 'pong':
-      case 'metricsResponse':
-      case 'shutdownComplete':
-        return;
-      default: {
-        const unknown: never = message;
-        this.#logger.error({ workerId, message: unknown }, 'unknown worker message');
-      }
-    }
+    applyWorkerReport(workerId, message, {
+      record: (id) => this.#streams.get(id),
+      owns: (worker, id) => this.#owns(worker, id),
+      stateChanged: (change) => this.emit('streamState', change),
+      stats: (streams) => this.emit('stats', streams),
+      finished: (id, record, stats, reason) => this.#end(id, record, stats, reason, true),
+      liveBatch: (batch) => this.emit('liveBatch', batch),
+      logger: this.#logger,
+    });
   }
 
   #onWorkerReady(workerId: number): void {
