@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { hostname } from 'node:os';
 import type { Config } from '../config.ts';
 import { describeError } from '../errors.ts';
 import type { StreamControl } from '../http/adminRoutes.ts';
@@ -12,16 +10,14 @@ import type { StreamStats } from '../vocabulary/streamStats.ts';
 import { type ClusterCommand, type ClusterCommandBody, type ClusterCommandType, commandStreamId } from './clusterCommand.ts';
 import { ClusterKeys } from './clusterKeys.ts';
 import { CommandBus } from './commandBus.ts';
-import { CommandRouter } from './commandRouting.ts';
+import { type ClusterParts, wireClusterParts } from './clusterParts.ts';
 import { handOffStreams } from './handOff.ts';
-import { HeldStreams } from './heldStreams.ts';
 import { KeyedQueue } from './keyedQueue.ts';
-import { OrphanScan } from './orphanScan.ts';
-import { OwnedStreams } from './ownedStreams.ts';
-import { RedisConnection } from './redisConnection.ts';
+import type { RedisConnection } from './redisConnection.ts';
 import { RedisWebhookDeduplicator } from './redisWebhookDeduplicator.ts';
+import { COMMAND_BLOCK_MS, connectReplica } from './replicaConnections.ts';
 import { ReplicaRegistry } from './replicaRegistry.ts';
-import { StreamClaims, type AcquireReason } from './streamClaims.ts';
+import type { AcquireReason } from './streamClaims.ts';
 import { type StreamViewSources, getClusterStream, listClusterStreams } from './streamView.ts';
 import { StreamLeases } from './streamLeases.ts';
 import { StreamRegistry } from './streamRegistry.ts';
@@ -38,7 +34,8 @@ import { StreamRegistry } from './streamRegistry.ts';
  *            tell a peer with room to adopt it, wait until peers hold the leases
  *
  * Everything done for one stream runs in that stream's lane (KeyedQueue), one step at a time.
- * The steps live in streamClaims, ownedStreams, heldStreams, commandRouting, orphanScan, handOff.
+ * The steps live in streamClaims, ownedStreams, heldStreams, commandRouting, orphanScan, handOff;
+ * clusterParts wires them together, replicaConnections names the replica and opens its connections.
  */
 
 export type { AcquireReason } from './streamClaims.ts';
@@ -61,9 +58,6 @@ export interface ClusterNodeOptions {
   readonly logger: Logger;
 }
 
-/** XREADGROUP BLOCK of the command stream, ms. */
-const COMMAND_BLOCK_MS = 1000;
-
 export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements StreamControl {
   readonly replicaId: string;
   readonly deduplicator: WebhookDeduplicator;
@@ -78,16 +72,8 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
   readonly #lanes = new KeyedQueue();
   #bus: CommandBus | undefined;
   #supervisor: Supervisor | undefined;
-  /** Streams running here, as Redis sees them: record writes, lease loss, finish. */
-  readonly #owned: OwnedStreams;
-  /** Streams kept while Redis was unreachable (pending, suspended, unfinished), retried on each scan. */
-  readonly #held: HeldStreams;
-  /** Commands for a stream: executed here, or forwarded to its owner. */
-  readonly #commands: CommandRouter;
-  /** How streams come to run here: announced and claimed, taken over, adopted. */
-  readonly #claims: StreamClaims;
-  /** The takeover scan: orphans claimed by free capacity, or removed. */
-  readonly #orphans: OrphanScan;
+  /** Streams owned, held, claimed and taken over here, and commands for them (clusterParts.ts). */
+  readonly #parts: ClusterParts;
   /** Claims in flight: they count against free capacity. */
   #reserved = 0;
   #draining = false;
@@ -115,108 +101,31 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     this.#registry = new StreamRegistry({ redis: this.#redis, keys: this.#keys, leases: this.#leases });
     this.#replicas = new ReplicaRegistry({ redis: this.#redis, keys: this.#keys, liveWindowMs: 3 * cluster.leaseRenewMs });
     this.deduplicator = new RedisWebhookDeduplicator({ redis: this.#redis, keys: this.#keys, ttlMs: cluster.dedupTtlMs });
-    const { replicaId } = this;
-    const [logger, lanes, leases, registry] = [this.#logger, this.#lanes, this.#leases, this.#registry];
-    const supervisor = (): Supervisor => this.#requireSupervisor();
-    const free = (): number => this.#free();
-    const reserve = (): (() => void) => this.#reserve();
-    const send = (to: string, body: ClusterCommandBody, hops: number): Promise<void> => this.#send(to, body, hops);
-    const warn = (message: string, rtmsStreamId: string | undefined, error: unknown): void => this.#warn(message, rtmsStreamId, error);
-    this.#orphans = new OrphanScan({
-      replicaId,
-      cluster,
-      registry,
+    this.#parts = wireClusterParts({
+      config: options.config,
+      replicaId: this.replicaId,
+      leases: this.#leases,
+      registry: this.#registry,
       replicas: this.#replicas,
-      lanes,
-      logger,
-      free,
-      warn,
-      isLocal: (id) => supervisor().has(id) || leases.holds(id) || this.#held.isSuspended(id),
-      takeOver: (id, hint) => this.#claims.takeOver(id, hint),
-      abandoned: (rtmsStreamId, reason) => this.emit('abandoned', { rtmsStreamId, reason }),
-    });
-    this.#held = new HeldStreams({
-      reconnectWindowMs: options.config.rtms.reconnectWindowMs,
-      registry,
-      leases,
-      lanes,
-      logger,
-      free,
-      reserve,
-      warn,
-      announce: (start) => this.#claims.started(start, 0),
-      recovered: (claim, start, stats) => this.#claims.startClaimed(claim, 'recovered', start, stats),
-      exclude: (rtmsStreamId, userId) => this.#supervisor?.excludeParticipant(rtmsStreamId, userId),
-    });
-    this.#commands = new CommandRouter({ replicaId, supervisor, registry, leases, held: this.#held, send, logger, warn });
-    this.#owned = new OwnedStreams({
-      supervisor,
-      leases,
-      registry,
-      held: this.#held,
-      lanes,
-      leaseRenewMs: cluster.leaseRenewMs,
-      logger,
-      warn,
+      lanes: this.#lanes,
+      logger: this.#logger,
+      supervisor: () => this.#requireSupervisor(),
+      attached: () => this.#supervisor,
+      free: () => this.#free(),
+      reserve: () => this.#reserve(),
+      send: (to, body, hops) => this.#send(to, body, hops),
+      hintAdopt: (rtmsStreamId, reason) => this.#hintAdopt(rtmsStreamId, reason),
       redisUp: () => this.#redis.isUp,
       draining: () => this.#draining,
-      leaseLost: (rtmsStreamId, reason) => this.emit('leaseLost', { rtmsStreamId, reason }),
-      reacquired: (rtmsStreamId) => this.emit('leaseAcquired', { rtmsStreamId, reason: 'reacquired' }),
-    });
-    this.#claims = new StreamClaims({
-      replicaId,
-      maxStreams: options.config.maxStreams,
-      supervisor,
-      leases,
-      registry,
-      held: this.#held,
-      orphans: this.#orphans,
-      free,
-      reserve,
-      send,
-      logger,
-      warn,
-      hintAdopt: (rtmsStreamId, reason) => this.#hintAdopt(rtmsStreamId, reason),
-      acquired: (rtmsStreamId, reason, orphanedMs) => {
-        this.emit('leaseAcquired', { rtmsStreamId, reason });
-        if (reason !== 'admitted') this.emit('takeover', { rtmsStreamId, reason, orphanedMs });
-      },
-      abandoned: (rtmsStreamId) => this.emit('abandoned', { rtmsStreamId, reason: 'stopped' }),
+      warn: (message, rtmsStreamId, error) => this.#warn(message, rtmsStreamId, error),
+      events: this,
     });
   }
 
   /** Connects to Redis (up to 15 s); call `attach()` once the supervisor runs. */
   static async connect(options: ClusterNodeOptions): Promise<ClusterNode> {
-    const { config, logger } = options;
-    const url = config.redisUrl;
-    if (url === undefined) throw new Error('ClusterNode.connect: REDIS_URL is not set');
-    const replicaId =
-      config.cluster.replicaId ??
-      `${hostname()
-        .replace(/[^A-Za-z0-9._:-]/g, '_')
-        .slice(0, 80)}-${randomBytes(3).toString('hex')}`;
-    const commandTimeoutMs = Math.max(200, Math.min(2000, Math.floor(config.cluster.leaseTtlMs / 5)));
-    const clusterLogger = logger.child({ component: 'redis', replica: replicaId });
-    const redis = await RedisConnection.connect({
-      url,
-      name: `rtms-connector:${replicaId}`,
-      logger: clusterLogger,
-      commandTimeoutMs,
-      startupTimeoutMs: 15_000,
-    });
-    try {
-      const reader = await RedisConnection.connect({
-        url,
-        name: `rtms-connector:${replicaId}:commands`,
-        logger: clusterLogger,
-        commandTimeoutMs: COMMAND_BLOCK_MS + commandTimeoutMs + 1000,
-        startupTimeoutMs: 15_000,
-      });
-      return new ClusterNode({ ...options, replicaId, redis, reader });
-    } catch (error) {
-      redis.destroy();
-      throw error;
-    }
+    const connections = await connectReplica(options.config, options.logger);
+    return new ClusterNode({ ...options, ...connections });
   }
 
   /** The supervisor's fencing check. */
@@ -237,7 +146,7 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
   async attach(supervisor: Supervisor): Promise<void> {
     this.#supervisor = supervisor;
     const cluster = this.#config.cluster;
-    this.#owned.attach(supervisor);
+    this.#parts.owned.attach(supervisor);
     this.#redis.on('up', () => {
       this.emit('redis', { up: true });
       // Renew at once: a Redis that restarted empty gets the owners' leases back before any
@@ -282,15 +191,15 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     const supervisor = this.#requireSupervisor();
     switch (event.kind) {
       case 'started':
-        return this.#lanes.run(event.start.rtmsStreamId, () => this.#claims.started(event.start, 0));
+        return this.#lanes.run(event.start.rtmsStreamId, () => this.#parts.claims.started(event.start, 0));
       case 'interrupted':
         await this.#lanes.run(event.rtmsStreamId, () =>
-          this.#commands.route({ type: 'interrupt', rtmsStreamId: event.rtmsStreamId, eventTs: event.eventTs }, 0),
+          this.#parts.commands.route({ type: 'interrupt', rtmsStreamId: event.rtmsStreamId, eventTs: event.eventTs }, 0),
         );
         return;
       case 'stopped':
         await this.#lanes.run(event.rtmsStreamId, () =>
-          this.#commands.route({ type: 'stop', rtmsStreamId: event.rtmsStreamId, stopReason: event.stopReason }, 0),
+          this.#parts.commands.route({ type: 'stop', rtmsStreamId: event.rtmsStreamId, stopReason: event.stopReason }, 0),
         );
         return;
       default:
@@ -308,11 +217,11 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
   }
 
   close(rtmsStreamId: string): Promise<boolean> {
-    return this.#lanes.run(rtmsStreamId, () => this.#commands.route({ type: 'close', rtmsStreamId }, 0));
+    return this.#lanes.run(rtmsStreamId, () => this.#parts.commands.route({ type: 'close', rtmsStreamId }, 0));
   }
 
   excludeParticipant(rtmsStreamId: string, userId: string): Promise<boolean> {
-    return this.#lanes.run(rtmsStreamId, () => this.#commands.route({ type: 'exclude', rtmsStreamId, userId }, 0));
+    return this.#lanes.run(rtmsStreamId, () => this.#parts.commands.route({ type: 'exclude', rtmsStreamId, userId }, 0));
   }
 
   // ── shutdown ─────────────────────────────────────────────────────────────────────────
@@ -338,7 +247,7 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
         lanes: this.#lanes,
         redis: this.#redis,
         keys: this.#keys,
-        releasing: this.#owned.releasing,
+        releasing: this.#parts.owned.releasing,
         logger: this.#logger,
         send: (to, body) => this.#send(to, body),
         handedOff: (rtmsStreamId, to) => this.emit('handedOff', { rtmsStreamId, to }),
@@ -369,11 +278,11 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     await this.#lanes.run(id, async () => {
       switch (command.type) {
         case 'started':
-          return this.#claims.started(command.start, command.hops);
+          return this.#parts.claims.started(command.start, command.hops);
         case 'adopt':
-          return this.#claims.takeOver(id, command.reason === 'handoff' ? 'handoff' : 'adopt');
+          return this.#parts.claims.takeOver(id, command.reason === 'handoff' ? 'handoff' : 'adopt');
         default:
-          await this.#commands.route(command, command.hops);
+          await this.#parts.commands.route(command, command.hops);
       }
     });
   }
@@ -418,9 +327,9 @@ export class ClusterNode extends EventEmitter<ClusterNodeEvents> implements Stre
     if (this.#ticking || this.#closed || !this.#redis.isUp) return;
     this.#ticking = true;
     try {
-      await this.#held.retryUnfinished();
-      this.#held.retryHeld();
-      if (!this.#draining) await this.#orphans.scan();
+      await this.#parts.held.retryUnfinished();
+      this.#parts.held.retryHeld();
+      if (!this.#draining) await this.#parts.orphans.scan();
     } catch (error) {
       this.#logger.debug({ err: describeError(error) }, 'takeover scan failed');
     } finally {
