@@ -1,5 +1,4 @@
 import { systemClock, type Clock } from '../clock.ts';
-import type { Config } from '../config.ts';
 import { describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { lifecycleEvent, type MediaFormats } from '../vocabulary/frame.ts';
@@ -8,7 +7,6 @@ import { negotiatedFormats } from '../rtms/mediaParams.ts';
 import type { StreamStart } from '../rtms/products.ts';
 import type { RtmsMessage } from '../rtms/rtmsSocket.ts';
 import type { FrameTap } from '../sinks/frameTap.ts';
-import type { MediaBytesOnDisk } from '../sinks/outputOnDisk.ts';
 import type { StreamSink } from '../sinks/streamSink.ts';
 import { ParticipantRoster } from './participantRoster.ts';
 import { ResumedAccounting } from './resumeAccounting.ts';
@@ -16,16 +14,18 @@ import { FlowControl } from './session/flowControl.ts';
 import { FrameAdmission, isDecodeStart } from './session/frameAdmission.ts';
 import { IgnoredMessages } from './session/ignoredMessages.ts';
 import { InterruptionLedger } from './session/interruptionLedger.ts';
+import { JoinSettlement } from './session/joinSettlement.ts';
 import { MediaIngest } from './session/mediaIngest.ts';
 import { RejoinController } from './session/rejoinController.ts';
 import { SessionAccounting } from './session/sessionAccounting.ts';
 import { RtmsJoin } from './session/rtmsJoin.ts';
 import { SessionAudio } from './session/sessionAudio.ts';
+import { reportSinkFaults } from './session/sinkFaults.ts';
 import { applyRosterChanges, interpretSignaling } from './session/signalingEvents.ts';
 import { streamMetadata, streamStats, type StreamFacts } from './session/streamReport.ts';
-import { StreamStateMachine, type StateChange } from './streamStateMachine.ts';
+import { StreamStateMachine } from './streamStateMachine.ts';
+import type { StreamSessionOptions } from './streamSessionOptions.ts';
 import type { StreamStats } from '../vocabulary/streamStats.ts';
-import type { WorkerMetrics } from './workerMetrics.ts';
 import type { ResumeReason } from '../vocabulary/rejoin.ts';
 import { decodeRtmsMessage } from '../rtms/decodeRtmsMessage.ts';
 
@@ -40,30 +40,6 @@ import { decodeRtmsMessage } from '../rtms/decodeRtmsMessage.ts';
 
 /** How long a stream Zoom terminated keeps listening for Zoom's last messages, ms. */
 const LINGER_MS = 1000;
-
-export interface StreamSessionOptions {
-  readonly start: StreamStart;
-  readonly config: Pick<Config, 'credentials' | 'media' | 'rtms' | 'buffer'>;
-  readonly sink: StreamSink;
-  readonly metrics: WorkerMetrics;
-  /** Secondary outputs (live consumers, Redis streams): every frame written and every event. */
-  readonly taps: readonly FrameTap[];
-  readonly logger: Logger;
-  readonly clock?: Clock;
-  readonly onStateChange: (change: StateChange) => void;
-  /**
-   * The stream's last known statistics when its previous worker died: counts carry over,
-   * the rejoin counts as a reconnect, and its output directory is continued.
-   */
-  readonly resumeFrom?: {
-    readonly previous: StreamStats;
-    readonly reason: ResumeReason;
-    /** Media bytes already in the stream's directory, measured before this session writes. */
-    readonly onDisk?: MediaBytesOnDisk | undefined;
-  };
-  /** Called once, after the stream reached a terminal state and the sink is closed. */
-  readonly onFinished: (stats: StreamStats) => void;
-}
 
 export class StreamSession {
   #start: StreamStart;
@@ -80,7 +56,7 @@ export class StreamSession {
   /** A resumed stream's carried counts and the windows its lost incarnation's output lacks. */
   readonly #resumed: ResumedAccounting | undefined;
   /** `close()` calls waiting for the first join (or a resume's) to settle. */
-  readonly #joinWaiters = new Set<() => void>();
+  readonly #joinSettled: JoinSettlement;
   /** When the stream was admitted, went live and ended, and how it ended. */
   readonly #outcome: { createdAt: number; liveAt: number | undefined; endedAt?: number; stopReason?: number | undefined; failure?: string; released?: string };
   readonly #resumeReason: ResumeReason | undefined;
@@ -113,6 +89,7 @@ export class StreamSession {
     this.#logger = logger;
     this.#clock = clock;
     this.#onFinished = options.onFinished;
+    this.#joinSettled = new JoinSettlement(clock);
     const event = (eventType: string, data: Record<string, unknown>): void => this.#event(eventType, data);
     // Per-speaker audio positions: redelivery after a rejoin is dropped, gaps and clock steps are marked.
     const audio = new SessionAudio({ event, logger, gapFill: config.media.audio.gapFill === 'silence' });
@@ -130,7 +107,7 @@ export class StreamSession {
         logger.info({ from: change.from, to: change.to, reason: change.reason }, 'stream state changed');
         this.#event(`stream.${change.to}`, { from: change.from, reason: change.reason });
         sink.setMetadata(this.#metadata());
-        if (change.to !== 'connecting') for (const settled of [...this.#joinWaiters]) settled();
+        if (change.to !== 'connecting') this.#joinSettled.settled();
         options.onStateChange(change);
       },
     });
@@ -195,16 +172,7 @@ export class StreamSession {
       fail: (reason) => void this.#finish('failed', reason, undefined),
     });
     sink.on('drain', () => this.#flow.drained());
-    // A file that cannot be written (each incident once): the sink retries it or starts a new part.
-    sink.on('fault', (fault: { file: string; code: string; lost: boolean }) => {
-      metrics.sinkError(fault.code);
-      logger.warn({ file: fault.file, code: fault.code, lost: fault.lost }, 'stream file cannot be written');
-    });
-    sink.on('error', (error: unknown) => {
-      const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined)?.code : undefined;
-      metrics.sinkError(typeof cause === 'string' ? cause : describeError(error).code);
-      logger.error({ err: describeError(error) }, 'sink failed; frames for this stream are now counted as dropped');
-    });
+    reportSinkFaults(sink, metrics, logger);
     sink.setMetadata(this.#metadata());
   }
 
@@ -261,23 +229,10 @@ export class StreamSession {
   async #requestClose(): Promise<void> {
     // Asked while joining (a fresh start, or a resume right after a worker crash): let the
     // join settle first, so that Zoom gets STREAM_CLOSE instead of waiting out its grace.
-    if (this.#machine.state === 'connecting') await this.#untilJoinSettled(this.#config.rtms.handshakeTimeoutMs);
+    if (this.#machine.state === 'connecting') await this.#joinSettled.wait(this.#config.rtms.handshakeTimeoutMs);
     if (this.#join.signaling?.isOpen) await this.#join.requestStreamClose();
     // Zoom answers, then terminates the stream and closes signaling; record its last words.
     return this.#finish('ended', 'closed by request', StopReason.RECEIVER_REQUEST_CLOSE, { linger: true });
-  }
-
-  /** Resolves once the state leaves `connecting`, or after `timeoutMs`. */
-  #untilJoinSettled(timeoutMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const settled = (): void => {
-        this.#clock.clearTimeout(timer);
-        this.#joinWaiters.delete(settled);
-        resolve();
-      };
-      const timer = this.#clock.setTimeout(settled, timeoutMs);
-      this.#joinWaiters.add(settled);
-    });
   }
 
   /**
