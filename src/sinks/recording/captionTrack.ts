@@ -26,15 +26,17 @@ export interface CaptionPart {
   advanceCaptions(ms: number): void;
 }
 
-/** Cues held while no part is open (a part learning its tracks): beyond this the oldest is counted `late`. */
+/** Cues held for the delay: beyond this the earliest is counted `late` (a few lines a second at most in practice). */
 const MAX_WAITING_CUES = 100;
 
 /**
  * The transcript as the recording's subtitle track (docs/output.md "Recording"). Zoom sends a
- * line when it ends, its start seconds in the past, and the muxer interleaves every track, so
- * the part holds its media back by `delayMs` (Zoom time): a cue that arrives within that window
- * goes in at its true start; the caption clock advances at each flush to the newest media
- * minus `delayMs`, which lets the muxer write the media before it.
+ * line when it ends, its start seconds in the past, and overlapping speakers' lines arrive in
+ * the order they end; the muxer interleaves every track and takes cues only in order of their
+ * starts. So the part's media waits `delayMs` (Zoom time) in the muxer, and the cues wait here:
+ * at each flush the caption clock advances to the newest media less `delayMs`, the cues that
+ * start before it go in, in order, and then an empty cue at the clock lets the muxer write
+ * the media before it. A line that starts before the clock when it arrives is counted late.
  */
 export class CaptionTrack {
   readonly #delayMs: number;
@@ -43,6 +45,7 @@ export class CaptionTrack {
   #floor = -Infinity;
   /** Zoom time of the newest media frame. */
   #newest = -Infinity;
+  /** Cues not yet muxed, in order of their starts (Zoom times). */
   #waiting: Cue[] = [];
   #muxed = 0;
   readonly #dropped: Partial<Record<CaptionDropReason, number>> = {};
@@ -60,35 +63,39 @@ export class CaptionTrack {
     if (timestamp > this.#newest) this.#newest = timestamp;
   }
 
-  /** A transcript line: into the open part at its start, held until a part opens, or counted. */
+  /** A transcript line: held until the caption clock passes its start, or counted. */
   line(frame: Frame, stopped: boolean): void {
     // Origin 0: the cue's times are Zoom times, turned into part times when muxed.
     const cue = transcriptCue({ ...frame, text: frame.data.toString('utf8') }, 0);
     if (cue === undefined) return this.#drop('empty');
     if (stopped) return this.#drop('recording_failed');
-    if (this.#part === undefined) {
-      this.#waiting.push(cue);
-      if (this.#waiting.length > MAX_WAITING_CUES) {
-        this.#waiting.shift();
-        this.#drop('late');
-      }
-      return;
+    if (cue.startMs < this.#floor) return this.#drop('late');
+    const at = this.#waiting.findIndex((held) => held.startMs > cue.startMs);
+    this.#waiting.splice(at === -1 ? this.#waiting.length : at, 0, cue);
+    if (this.#waiting.length > MAX_WAITING_CUES) {
+      this.#waiting.shift();
+      this.#drop('late');
     }
-    this.#mux(cue);
   }
 
-  /** A part opened at Zoom time `base`: the cues held for it go in, in order of their starts. */
+  /** A part opened at Zoom time `base`: cues held from before it are late. */
   opened(part: CaptionPart, base: number): void {
     this.#part = { part, base };
     this.#floor = base;
-    const waiting = this.#waiting.sort((a, b) => a.startMs - b.startMs);
-    this.#waiting = [];
-    for (const cue of waiting) this.#mux(cue);
+    while (this.#waiting[0] !== undefined && this.#waiting[0].startMs < base) {
+      this.#waiting.shift();
+      this.#drop('late');
+    }
   }
 
-  /** The part ended: cues wait for the next one. */
+  /** The part ends: the cues held go in (nothing follows to come before them). */
   closed(): void {
+    const open = this.#part;
+    if (open === undefined) return;
+    for (const cue of this.#waiting) this.#mux(open, cue);
+    this.#waiting = [];
     this.#part = undefined;
+    this.#floor = -Infinity;
   }
 
   /** The recording stopped: the held cues are counted. */
@@ -101,16 +108,14 @@ export class CaptionTrack {
   /** Advances the caption clock to the newest media less the delay (at each flush). */
   advance(): void {
     const open = this.#part;
-    const horizon = this.#newest - this.#delayMs;
-    if (open === undefined || horizon <= this.#floor) return;
-    this.#floor = horizon;
-    open.part.advanceCaptions(Math.round(horizon - open.base));
+    const clock = this.#newest - this.#delayMs;
+    if (open === undefined || clock <= this.#floor) return;
+    while (this.#waiting[0] !== undefined && this.#waiting[0].startMs <= clock) this.#mux(open, this.#waiting.shift()!);
+    this.#floor = clock;
+    open.part.advanceCaptions(Math.round(clock - open.base));
   }
 
-  #mux(cue: Cue): void {
-    const open = this.#part!;
-    if (cue.startMs < this.#floor) return this.#drop('late');
-    this.#floor = cue.startMs;
+  #mux(open: { readonly part: CaptionPart; readonly base: number }, cue: Cue): void {
     open.part.addCue({ ...cue, startMs: cue.startMs - open.base, endMs: cue.endMs - open.base });
     this.#muxed += 1;
   }

@@ -97,16 +97,32 @@ describe('CaptionTrack', () => {
     return { log, part: { addCue: (cue) => log.push(`cue ${cue.startMs} ${cue.speaker}`), advanceCaptions: (ms) => log.push(`advance ${ms}`) } };
   }
 
-  it('holds lines while no part is open and muxes them in order of their starts when one opens; the oldest past 100 are late', () => {
+  it('holds lines until the clock passes their starts and muxes them in order of their starts, though they arrive in the order they end', () => {
+    const track = new CaptionTrack(DELAY_MS);
+    const { part, log } = fakePart();
+    track.opened(part, T0);
+    track.media(T0 + 3900);
+    track.line(line('short, ends first', 'B', 2500, 3500), false);
+    track.line(line('long, ends last', 'A', 1000, 4000), false);
+    track.advance();
+    expect(log).toEqual(['advance 900']);
+    track.media(T0 + 6000);
+    track.advance();
+    expect(log).toEqual(['advance 900', 'cue 1000 A', 'cue 2500 B', 'advance 3000']);
+    expect(track.stats()).toEqual({ muxed: 2, dropped: {} });
+  });
+
+  it('counts as late the lines from before its part, and the earliest past 100 held; the end of the part muxes the rest', () => {
     const track = new CaptionTrack(DELAY_MS);
     for (let i = 0; i < 102; i += 1) track.line(line(`l${i}`, 'A', 10_000 - i * 10, 10_000), false);
     const { part, log } = fakePart();
-    track.opened(part, T0 + 8000);
-    // The first two to arrive were dropped; the rest go in from the earliest start (8990 ms).
-    expect(log[0]).toBe('cue 990 A');
-    expect(log.at(-1)).toBe('cue 1980 A');
-    expect(log).toHaveLength(100);
-    expect(track.stats()).toEqual({ muxed: 100, dropped: { late: 2 } });
+    // 9000 and 8990 were dropped when held over 100; 9010 to 9490 start before the part.
+    track.opened(part, T0 + 9500);
+    track.closed();
+    expect(log[0]).toBe('cue 0 A');
+    expect(log.at(-1)).toBe('cue 500 A');
+    expect(log).toHaveLength(51);
+    expect(track.stats()).toEqual({ muxed: 51, dropped: { late: 51 } });
   });
 
   it('advances its clock to the newest media less the delay, never back; a line before the clock is late', () => {
@@ -120,7 +136,9 @@ describe('CaptionTrack', () => {
     track.line(line('late', 'A', 6999, 9000), false);
     track.line(line('ok', 'A', 7000, 9000), false);
     track.line(line('stopped', 'A', 8000, 9000), true);
-    expect(log).toEqual(['advance 7000', 'cue 7000 A']);
+    track.media(T0 + 10_500);
+    track.advance();
+    expect(log).toEqual(['advance 7000', 'cue 7000 A', 'advance 7500']);
     expect(track.stats()).toEqual({ muxed: 1, dropped: { late: 1, recording_failed: 1 } });
   });
 });
