@@ -60,6 +60,13 @@ describe('Recorder with a subtitle track', () => {
     feed(target, 0, 2000);
     target.add(line('hello & <welcome>', 'Alice', 500, 1500));
     await target.flush();
+    // Nothing is past the caption clock yet, but the file is already valid: its header and first frames.
+    const early = await probeRecording(path);
+    expect(early.tracks.map((track) => [track.codec, track.packets.length > 0])).toEqual([
+      ['pcm_s16le', true],
+      ['h264', true],
+    ]);
+    expect(early.captions).toEqual([]);
     feed(target, 2000, 6000);
     await target.flush();
     // Caption clock at 5980 - 3000 ms: the media after it waits in memory for late lines.
