@@ -79,6 +79,7 @@ describe('recording', () => {
     // Every line is muxed or counted; a line shorter than the delay (less a flush and some slack) is muxed.
     const streamJson = JSON.parse(await readFile(join(directory, 'stream.json'), 'utf8')) as { recording: { captions: { muxed: number; dropped: Record<string, number> } } };
     const counted = streamJson.recording.captions;
+    process.stdout.write(`subtitle track: ${lines.length} transcript lines, ${counted.muxed} muxed, dropped ${JSON.stringify(counted.dropped)}\n`);
     expect(counted.muxed).toBe(captions.length);
     expect(counted.muxed + Object.values(counted.dropped).reduce((sum, n) => sum + n, 0)).toBe(lines.length);
     const timely = lines.filter((line) => line.startTime >= probe.zoomStartMs! && line.endTime - line.startTime <= CAPTION_DELAY_MS - 2000);
