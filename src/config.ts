@@ -6,6 +6,7 @@ import { DEFAULT_ALLOWED_HOSTS, parseAllowedHosts, type HostAllowList } from './
 import { EnvReader, type Env } from './envReader.ts';
 import { MEDIA_KINDS, type MediaKind } from './vocabulary/mediaKind.ts';
 import { readObjectStoreConfig, type ObjectStoreConfig } from './objectStore/objectStoreConfig.ts';
+import { readRecordingConfig, type RecordingConfig } from './sinks/recording/recordingConfig.ts';
 
 /**
  * The only reader of `process.env`. `loadConfig()` validates every variable once at
@@ -130,8 +131,7 @@ export interface Config {
     readonly streamJsonIntervalMs: number;
     /** Per-speaker WAVs a stream keeps open; the one written longest ago closes (speaker continues in a new part). */
     readonly maxOpenSpeakerFiles: number;
-    readonly recording: 'auto' | 'on' | 'off'; // `RECORDING`, docs/output.md "Recording"
-  };
+  } & RecordingConfig;
   readonly live: {
     /** Unsent bytes a live consumer may hold before its frames are skipped. */
     readonly subscriberBufferBytes: number;
@@ -185,10 +185,8 @@ export interface ClusterConfig {
 
 export const MIN_ADMIN_TOKEN_LENGTH = 32;
 
-/**
- * Default `HTTP_MAX_CONNECTIONS`: a quarter of the open-files limit, at most 1,024 (a
- * connector needs a handful: Zoom's webhooks, a scraper, a few admin and live clients).
- */
+/** Default `HTTP_MAX_CONNECTIONS`: a quarter of the open-files limit, at most 1,024 (a
+ * connector needs a handful: Zoom's webhooks, a scraper, a few admin and live clients). */
 export function defaultMaxConnections(openFiles: number | undefined): number {
   return openFiles === undefined ? 1024 : Math.max(1, Math.min(1024, Math.floor(openFiles / 4)));
 }
@@ -357,7 +355,7 @@ export function loadConfig(env: Env = process.env, limits: HostLimits = {}): Con
       flushIntervalMs: read.int('OUTPUT_FLUSH_INTERVAL_MS', 1000, 50, 2000),
       streamJsonIntervalMs: read.int('OUTPUT_STREAM_JSON_INTERVAL_MS', 5000, 1000, 60_000),
       maxOpenSpeakerFiles: read.int('OUTPUT_MAX_OPEN_SPEAKER_FILES', 64, 1, 100_000),
-      recording: read.oneOf('RECORDING', ['auto', 'on', 'off'] as const, 'auto'),
+      ...readRecordingConfig(read),
     },
     live: {
       subscriberBufferBytes: read.int('LIVE_SUBSCRIBER_BUFFER_BYTES', 1024 * 1024, 1024, 256 * 1024 * 1024),

@@ -144,6 +144,7 @@ function startStream(start: StreamStart, resume: (ResumeFrom & { readonly onDisk
         directory: plan.directory,
         previousFiles: continued?.files ?? [],
         fillAudioGaps: config.media.audio.gapFill === 'silence',
+        captionDelayMs: config.media.kinds.includes('transcript') ? config.output.recordingCaptionDelayMs : 0,
         flushIntervalMs: config.output.flushIntervalMs,
         logger: streamLogger,
       })

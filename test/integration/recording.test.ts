@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureAvOffset } from '../support/avOffset.ts';
+import { transcriptCue, vttCue, type TranscriptLine } from '../../src/media/captionCues.ts';
 import { eventually } from '../support/eventually.ts';
 import { audioGaps, probeRecording, recordingAudioBytes } from '../support/recordingProbe.ts';
 import { startRig, untilAudioSent, waitUntilEnded, type Rig } from './connectorHarness.ts';
@@ -11,13 +12,15 @@ import { startRig, untilAudioSent, waitUntilEnded, type Rig } from './connectorH
 
 let rig: Rig;
 beforeAll(async () => {
-  rig = await startRig({ RTMS_MEDIA: 'audio,video,transcript' });
+  rig = await startRig({ RTMS_MEDIA: 'audio,video,transcript', RECORDING_CAPTION_DELAY_MS: String(CAPTION_DELAY_MS) });
 });
 afterAll(async () => {
   await rig?.close();
 });
 
 const BYTES_PER_SECOND = 16_000 * 2;
+/** Shorter than the default 10 s, so a mid-stream file has media sooner. */
+const CAPTION_DELAY_MS = 5000;
 
 describe('recording', () => {
   it("is readable while the meeting runs and at its end; its audio is the PCM sent, byte for byte, and its span the stream's", async () => {
@@ -54,6 +57,42 @@ describe('recording', () => {
     expect(probe.zoomStartMs).toBeGreaterThan(1_600_000_000_000);
     const streamJson = JSON.parse(await readFile(join(rig.streamDir(stream), 'stream.json'), 'utf8')) as { recording?: unknown };
     expect(streamJson.recording).toMatchObject({ parts: [{ file: 'recording.mkv', tracks: ['audio', 'video'] }], failures: {} });
+  }, 60_000);
+
+  it('carries the transcript as a subtitle track: each line of transcript.jsonl that came within the delay, at its start, with its speaker', async () => {
+    const stream = await rig.simulator.startStream({ product: 'meeting', participants: 3 });
+    await stream.whenReady();
+    await untilAudioSent(stream, 8 * BYTES_PER_SECOND);
+    await untilAudioSent(stream, 16 * BYTES_PER_SECOND);
+    await stream.stop();
+    await waitUntilEnded(rig, stream);
+
+    const directory = rig.streamDir(stream);
+    const probe = await probeRecording(join(directory, 'recording.mkv'));
+    expect(probe.tracks.map((track) => track.codec)).toEqual(['pcm_s16le', 'h264']);
+    const lines = (await readFile(join(directory, 'transcript.jsonl'), 'utf8'))
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as TranscriptLine & { startTime: number; endTime: number });
+    // Each line as the recording should carry it: part time, ms, and `<v Speaker>text`.
+    const expected = lines.map((line) => {
+      const cue = transcriptCue({ ...line, userName: line.userName ?? undefined }, probe.zoomStartMs!)!;
+      return { startMs: cue.startMs, durationMs: cue.endMs - cue.startMs, text: vttCue(cue).split('\n').slice(1).join('\n').trimEnd() };
+    });
+    const captions = probe.captions!;
+    expect(captions.length).toBeGreaterThanOrEqual(2);
+    for (const caption of captions) expect(expected).toContainEqual(caption);
+    // Every line is muxed or counted; a line shorter than the delay (less a flush and some slack) is muxed.
+    const streamJson = JSON.parse(await readFile(join(directory, 'stream.json'), 'utf8')) as {
+      recording: { captions: { muxed: number; dropped: Record<string, number> } };
+    };
+    const counted = streamJson.recording.captions;
+    process.stdout.write(`subtitle track: ${lines.length} transcript lines, ${counted.muxed} muxed, dropped ${JSON.stringify(counted.dropped)}\n`);
+    expect(counted.muxed).toBe(captions.length);
+    expect(counted.muxed + Object.values(counted.dropped).reduce((sum, n) => sum + n, 0)).toBe(lines.length);
+    const timely = lines.filter((line) => line.startTime >= probe.zoomStartMs! && line.endTime - line.startTime <= CAPTION_DELAY_MS - 2000);
+    expect(timely.length).toBeGreaterThanOrEqual(1);
+    for (const line of timely) expect(captions.map((caption) => caption.startMs)).toContain(line.startTime - probe.zoomStartMs!);
   }, 60_000);
 
   it("a reconnect ends a part: each part is a valid file, and the parts' audio together is the PCM sent", async () => {
@@ -179,7 +218,7 @@ describe('recording with screen share', () => {
 
 describe('recording after kill -9', () => {
   it('plays up to its last flush: readable, and its audio a prefix of the PCM sent', async () => {
-    const killed = await startRig({ RTMS_MEDIA: 'audio,video' });
+    const killed = await startRig({ RTMS_MEDIA: 'audio,video,transcript', RECORDING_CAPTION_DELAY_MS: '3000' });
     try {
       const stream = await killed.simulator.startStream({ product: 'meeting', participants: 2, durationMs: 30_000 });
       await stream.whenReady();
@@ -192,6 +231,7 @@ describe('recording after kill -9', () => {
       expect(await killed.connector.stop('SIGKILL')).toBe(null);
       const probe = await probeRecording(path);
       expect(probe.tracks.map((track) => track.codec)).toEqual(['pcm_s16le', 'h264']);
+      expect(probe.captions).toBeDefined();
       const audio = await recordingAudioBytes(path);
       expect(audio.length).toBeGreaterThanOrEqual(2 * BYTES_PER_SECOND);
       expect(audio.equals(stream.sent.audio('0').subarray(0, audio.length))).toBe(true);

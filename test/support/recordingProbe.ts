@@ -25,32 +25,72 @@ export interface RecordingProbe {
   readonly tracks: readonly RecordingTrack[];
   /** The Zoom timestamp of time 0 (the `ZOOM_START_MS` tag). */
   readonly zoomStartMs: number | undefined;
-  /** From the first packet's start to the last packet's end over all tracks, seconds. */
+  /** From the first packet's start to the last packet's end over the audio and video tracks, seconds. */
   readonly spanS: number;
+  /** The transcript subtitle track's cues (WebVTT in Matroska), undefined when the file has none. */
+  readonly captions: readonly RecordingCaption[] | undefined;
+}
+
+/** One cue as ffmpeg's Matroska reader hands it over: ms from time 0, and its text (`<v Speaker>line`). */
+export interface RecordingCaption {
+  readonly startMs: number;
+  readonly durationMs: number;
+  readonly text: string;
 }
 
 export async function probeRecording(path: string): Promise<RecordingProbe> {
   const info = await ffprobe(path, ['-show_entries', 'stream=index,codec_name,codec_type,sample_rate,width,height:stream_tags=title:format_tags']);
   const packets = await ffprobe(path, ['-show_entries', 'packet=stream_index,pts_time,duration_time']);
-  const tracks = info.streams.map((stream) => {
-    const index = Number(stream['index']);
-    const tags = (stream as { tags?: Record<string, string> }).tags;
-    return {
-      index,
-      codec: String(stream['codec_name']),
-      type: stream['codec_type'] as 'audio' | 'video',
-      title: tags?.['title'],
-      detail: stream['codec_type'] === 'audio' ? `${String(stream['sample_rate'])} Hz` : `${String(stream['width'])}x${String(stream['height'])}`,
-      packets: (packets as unknown as { packets: Array<Record<string, string>> }).packets
-        .filter((packet) => Number(packet['stream_index']) === index)
-        .map((packet) => ({ pts: Number(packet['pts_time']), duration: Number(packet['duration_time'] ?? 0) || 0 })),
-    };
-  });
+  const tracks = info.streams
+    .filter((stream) => stream['codec_type'] === 'audio' || stream['codec_type'] === 'video')
+    .map((stream) => {
+      const index = Number(stream['index']);
+      const tags = (stream as { tags?: Record<string, string> }).tags;
+      return {
+        index,
+        codec: String(stream['codec_name']),
+        type: stream['codec_type'] as 'audio' | 'video',
+        title: tags?.['title'],
+        detail: stream['codec_type'] === 'audio' ? `${String(stream['sample_rate'])} Hz` : `${String(stream['width'])}x${String(stream['height'])}`,
+        packets: (packets as unknown as { packets: Array<Record<string, string>> }).packets
+          .filter((packet) => Number(packet['stream_index']) === index)
+          .map((packet) => ({ pts: Number(packet['pts_time']), duration: Number(packet['duration_time'] ?? 0) || 0 })),
+      };
+    });
   const formatTags = (info.format as { tags?: Record<string, string> } | undefined)?.tags ?? {};
   const zoomStart = Object.entries(formatTags).find(([key]) => key.toUpperCase().endsWith('ZOOM_START_MS'))?.[1];
   const all = tracks.flatMap((track) => track.packets);
   const spanS = all.length === 0 ? 0 : Math.max(...all.map((packet) => packet.pts + packet.duration)) - Math.min(...all.map((packet) => packet.pts));
-  return { tracks, zoomStartMs: zoomStart === undefined ? undefined : Number(zoomStart), spanS };
+  const subtitle = info.streams.find((stream) => stream['codec_type'] === 'subtitle');
+  const captions = subtitle === undefined ? undefined : await subtitleCues(path, Number(subtitle['index']));
+  return { tracks, zoomStartMs: zoomStart === undefined ? undefined : Number(zoomStart), spanS, captions };
+}
+
+/**
+ * The subtitle track's packets with their bytes (`-show_data`): Debian 12's ffmpeg 5.1 does not
+ * decode `S_TEXT/WEBVTT` (it reads the track as codec `none`), but its Matroska reader gives
+ * every block's time, duration and text, and skips the empty ones.
+ */
+async function subtitleCues(path: string, index: number): Promise<RecordingCaption[]> {
+  const result = (await ffprobe(path, ['-select_streams', String(index), '-show_data', '-show_entries', 'packet=pts,duration,data'])) as unknown as {
+    packets?: Array<Record<string, string>>;
+  };
+  return (result.packets ?? []).map((packet) => ({
+    startMs: Number(packet['pts']),
+    durationMs: Number(packet['duration'] ?? 0) || 0,
+    text: hexDumpBytes(packet['data'] ?? '').toString('utf8'),
+  }));
+}
+
+/** The bytes of ffprobe's hex dump (`00000000: 3c76 2041 ...  <v A`): 8 groups of 4 hex digits after the offset. */
+function hexDumpBytes(dump: string): Buffer {
+  return Buffer.from(
+    dump
+      .split('\n')
+      .map((line) => line.slice(10, 49).replaceAll(' ', ''))
+      .join(''),
+    'hex',
+  );
 }
 
 /** The audio track's samples as stored (`-c copy` to raw s16le): byte for byte what was muxed. */

@@ -25,7 +25,13 @@ describe('loadConfig', () => {
     expect(config.workerThreads).toBeGreaterThan(0);
     expect(config.maxStreams).toBeGreaterThan(0);
     expect(Object.isFrozen(config.media.audio)).toBe(true);
-    expect(config.output).toEqual({ flushIntervalMs: 1000, streamJsonIntervalMs: 5000, maxOpenSpeakerFiles: 64, recording: 'auto' });
+    expect(config.output).toEqual({
+      flushIntervalMs: 1000,
+      streamJsonIntervalMs: 5000,
+      maxOpenSpeakerFiles: 64,
+      recording: 'auto',
+      recordingCaptionDelayMs: 10_000,
+    });
     // Bounds on what a bad RTMS server can make a stream hold (docs/security.md#bad-rtms-server).
     expect(config.rtms).toMatchObject({ maxMessageBytes: 32 * 1024 * 1024, rejoinBudget: 20, rejoinBudgetWindowMs: 600_000, maxParticipants: 10_000 });
     expect(config.heapGrowingPercent).toBe(100);
@@ -44,6 +50,14 @@ describe('loadConfig', () => {
   it('reads RECORDING as auto, on or off, naming the choices otherwise', () => {
     expect(loadConfig({ ...required, RECORDING: 'off' }).output.recording).toBe('off');
     expect(problemsOf({ ...required, RECORDING: 'yes' })).toEqual([expect.stringMatching(/^RECORDING: expected one of auto, on, off/)]);
+  });
+
+  it('reads RECORDING_CAPTION_DELAY_MS from 0 (no subtitle track) to 60 s, 10 s by default', () => {
+    expect(loadConfig(required).output.recordingCaptionDelayMs).toBe(10_000);
+    expect(loadConfig({ ...required, RECORDING_CAPTION_DELAY_MS: '0' }).output.recordingCaptionDelayMs).toBe(0);
+    expect(problemsOf({ ...required, RECORDING_CAPTION_DELAY_MS: '60001' })).toEqual([
+      'RECORDING_CAPTION_DELAY_MS: expected an integer from 0 to 60000, got "60001"',
+    ]);
   });
 
   it('reads DEBUG_WORKER_CRASH as a list of <workerId>:<afterMs>', () => {

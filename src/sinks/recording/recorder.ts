@@ -5,6 +5,7 @@ import type { Frame, MediaFormats } from '../../vocabulary/frame.ts';
 import { freePartName } from '../streamDirectory.ts';
 import { avcCodecString, avcDecoderConfigurationRecord, toLengthPrefixed } from './avcFraming.ts';
 import { avcPictureSize } from './avcSps.ts';
+import { CaptionTrack, type CaptionStats } from './captionTrack.ts';
 import { RecordingPart, type RecordedKind, type RecordingFailureReason, type RecordingPacket } from './recordingPart.ts';
 
 /** Why a frame the file sink took is not in the recording (the plain files still have it). */
@@ -31,6 +32,8 @@ export interface RecorderOptions {
   readonly discoveryMs?: number | undefined;
   /** A track silent this long (Zoom time) while another goes on is closed in its part, ms. Default 5000. */
   readonly stallMs?: number | undefined;
+  /** Transcript lines as a subtitle track, muxed at their starts: how long media is held back for them, ms (Zoom time); 0: no subtitle track. */
+  readonly captionDelayMs?: number | undefined;
   /** A `recording.*` event for `events.jsonl`. */
   readonly onEvent: (eventType: string, data: Record<string, unknown>) => void;
   readonly logger?: Logger | undefined;
@@ -40,6 +43,8 @@ export interface RecordingStats {
   readonly parts: ReadonlyArray<{ readonly file: string; readonly zoomStartMs: number; readonly tracks: readonly RecordedKind[] }>;
   readonly frames: Partial<Record<RecordedKind, { written: number; dropped: Partial<Record<RecordingDropReason, number>> }>>;
   readonly failures: Partial<Record<RecordingFailureReason, number>>;
+  /** Transcript lines muxed as cues, and those left out by reason (with a subtitle track). */
+  readonly captions?: CaptionStats | undefined;
 }
 
 interface TrackState {
@@ -92,9 +97,12 @@ export class Recorder {
   readonly #frames: NonNullable<RecordingStats['frames']> = {};
   readonly #failures: Partial<Record<RecordingFailureReason, number>> = {};
   #stopped = false;
+  readonly #captions: CaptionTrack | undefined;
 
   constructor(options: RecorderOptions) {
     this.#options = options;
+    const delayMs = options.captionDelayMs ?? 0;
+    this.#captions = delayMs > 0 ? new CaptionTrack(delayMs) : undefined;
     this.#discoveryMs = options.discoveryMs ?? 1000;
     this.#stallMs = options.stallMs ?? 5000;
     this.#taken = new Set(options.taken);
@@ -116,10 +124,12 @@ export class Recorder {
   }
 
   stats(): RecordingStats {
+    const captions = this.#captions?.stats();
     return {
       parts: this.#parts.map((part) => ({ ...part, tracks: [...part.tracks] })),
       frames: structuredClone(this.#frames),
       failures: { ...this.#failures },
+      ...(captions === undefined ? {} : { captions }),
     };
   }
 
@@ -133,9 +143,11 @@ export class Recorder {
   }
 
   #add(frame: Frame): void {
+    if (frame.kind === 'transcript') return this.#captions?.line(frame, this.#stopped);
     const kind = this.#recordable(frame);
     if (kind === undefined) return;
     if (this.#stopped) return this.#drop(kind, 'recording_failed');
+    this.#captions?.media(frame.timestamp);
     const open = this.#open;
     if (open === undefined) return this.#discover(kind, frame);
     if (!open.tracks.has(kind) || open.closed.has(kind)) {
@@ -159,6 +171,7 @@ export class Recorder {
     this.#open = undefined;
     if (open !== undefined) {
       this.#flushAudioBlock(open);
+      this.#captions?.closed();
       this.#options.onEvent('recording.part_ended', { file: open.file, reason });
       this.#closing = this.#closing.then(() => open.part.finalize());
     }
@@ -167,6 +180,7 @@ export class Recorder {
   /** Writes what the muxer produced so far. Never rejects. */
   async flush(): Promise<void> {
     if (this.#open !== undefined) this.#flushAudioBlock(this.#open);
+    this.#captions?.advance();
     await this.#closing;
     await this.#open?.part.flush();
   }
@@ -187,6 +201,7 @@ export class Recorder {
   async destroy(): Promise<void> {
     this.#stopped = true;
     this.#discovery = [];
+    this.#captions?.stopped();
     const open = this.#open;
     this.#open = undefined;
     if (open !== undefined) this.#flushAudioBlock(open);
@@ -233,6 +248,7 @@ export class Recorder {
       zoomStartMs: base,
       audio: kinds.has('audio') ? { sampleRateHz: formats.audio.sampleRateHz, channels: formats.audio.channels } : undefined,
       video: tracks.filter((kind) => kind !== 'audio'),
+      captions: this.#captions !== undefined,
       onFailure: (reason, error) => this.#failed(file, reason, error),
     });
     const open: OpenPart = { part, file, base, tracks: new Map(), closed: new Set(), audioBlock: undefined };
@@ -240,6 +256,7 @@ export class Recorder {
     this.#open = open;
     this.#parts.push({ file, zoomStartMs: base, tracks });
     this.#options.onEvent('recording.part_started', { file, zoomStartMs: base, tracks });
+    this.#captions?.opened(part, base);
     for (const frame of frames) this.#add(frame);
   }
 
@@ -334,6 +351,7 @@ export class Recorder {
     if (reason !== 'file_lost') {
       this.#stopped = true;
       this.#discovery = [];
+      this.#captions?.stopped();
       this.#options.logger?.warn({ file, reason, err: error.message }, 'recording stopped; the other files go on');
     }
     if (this.#open?.file === file) this.cut('failure');

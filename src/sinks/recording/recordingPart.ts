@@ -1,6 +1,16 @@
 import { existsSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
-import { EncodedAudioPacketSource, EncodedPacket, EncodedVideoPacketSource, MkvOutputFormat, Output, StreamTarget, type StreamTargetChunk } from 'mediabunny';
+import {
+  EncodedAudioPacketSource,
+  EncodedPacket,
+  EncodedVideoPacketSource,
+  MkvOutputFormat,
+  Output,
+  StreamTarget,
+  TextSubtitleSource,
+  type StreamTargetChunk,
+} from 'mediabunny';
+import { clockTime, vttCue, type Cue } from '../../media/captionCues.ts';
 import type { MediaKind } from '../../vocabulary/mediaKind.ts';
 import { makeDirectory } from '../../media/makeDirectory.ts';
 import { dirname } from 'node:path';
@@ -25,6 +35,8 @@ export interface RecordingPartOptions {
   readonly audio: { readonly sampleRateHz: number; readonly channels: number } | undefined;
   /** H.264 tracks, in this order. */
   readonly video: readonly RecordedKind[];
+  /** A WebVTT subtitle track for the transcript (captionTrack.ts). */
+  readonly captions?: boolean | undefined;
   readonly onFailure: (reason: RecordingFailureReason, error: Error) => void;
 }
 
@@ -60,6 +72,7 @@ export class RecordingPart {
   readonly #options: RecordingPartOptions;
   readonly #output: Output;
   readonly #sources = new Map<RecordedKind, EncodedAudioPacketSource | EncodedVideoPacketSource>();
+  #captions: TextSubtitleSource | undefined;
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
   /** Bytes the muxer produced so far (the next chunk must start there). */
@@ -91,8 +104,14 @@ export class RecordingPart {
       this.#output.addVideoTrack(source, { name: kind });
       this.#sources.set(kind, source);
     }
+    if (options.captions === true) {
+      this.#captions = new TextSubtitleSource('webvtt');
+      this.#output.addSubtitleTrack(this.#captions, { name: 'transcript' });
+    }
     this.#output.setMetadataTags({ date: new Date(options.zoomStartMs), raw: { ZOOM_START_MS: String(options.zoomStartMs) } });
     this.#tail = this.#run(() => this.#output.start());
+    // The muxer writes nothing until every track has a packet: an empty cue at 0 opens the subtitle track.
+    if (this.#captions !== undefined) this.#addCaptionText(`WEBVTT\n\n${emptyCue(0)}`);
   }
 
   get failed(): RecordingFailureReason | undefined {
@@ -127,6 +146,25 @@ export class RecordingPart {
     }
   }
 
+  /** A transcript cue, ms from the part's time 0, with the speaker as a WebVTT voice span. */
+  addCue(cue: Cue): void {
+    this.#addCaptionText(vttCue(cue));
+  }
+
+  /**
+   * No cue will start before `ms`: an empty cue there (no text, no duration) lets the muxer
+   * write the media before it, as it writes a track's packets only up to the others' next one.
+   */
+  advanceCaptions(ms: number): void {
+    this.#addCaptionText(emptyCue(ms));
+  }
+
+  #addCaptionText(text: string): void {
+    const source = this.#captions;
+    if (source === undefined || this.#failed !== undefined) return;
+    this.#tail = this.#run(() => source.add(text));
+  }
+
   /** No more packets of `kind` in this part: the muxer stops waiting for it to interleave. */
   closeTrack(kind: RecordedKind): void {
     const source = this.#sources.get(kind);
@@ -154,6 +192,10 @@ export class RecordingPart {
 
   /** Stops without finishing (no cues): what was muxed goes to disk, and the file stays valid. Never rejects. */
   async abandon(): Promise<void> {
+    // Closing the subtitle track releases the media held back for late cues.
+    const captions = this.#captions;
+    this.#captions = undefined;
+    if (captions !== undefined) this.#tail = this.#run(() => captions.close());
     await this.flush();
     await this.#giveUpWaiting();
   }
@@ -227,3 +269,8 @@ export class RecordingPart {
 }
 
 function noop(): void {}
+
+/** A WebVTT cue with no text and no duration at `ms`: ffmpeg's Matroska reader skips such empty blocks. */
+function emptyCue(ms: number): string {
+  return `${clockTime(ms, 'vtt')} --> ${clockTime(ms, 'vtt')}\n\n`;
+}

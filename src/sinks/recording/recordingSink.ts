@@ -14,6 +14,8 @@ export interface RecordingSinkOptions {
   /** Files an earlier run left in the directory: recording parts never reuse their names. */
   readonly previousFiles: readonly string[];
   readonly fillAudioGaps: boolean;
+  /** `RECORDING_CAPTION_DELAY_MS` when the transcript is requested, else 0 (no subtitle track). */
+  readonly captionDelayMs?: number | undefined;
   /** How often the muxed data is appended to the file, ms (the file sink's flush interval). */
   readonly flushIntervalMs: number;
   readonly clock?: Clock | undefined;
@@ -44,6 +46,7 @@ export class RecordingSink extends EventEmitter implements StreamSink {
       directory: options.directory,
       taken: new Set(options.previousFiles),
       fillAudioGaps: options.fillAudioGaps,
+      captionDelayMs: options.captionDelayMs,
       logger: options.logger,
       onEvent: (eventType, data) => {
         const rtmsStreamId = this.#metadata['rtmsStreamId'];
