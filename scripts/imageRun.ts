@@ -108,7 +108,7 @@ async function checkContents(image: string): Promise<void> {
 
   // The project's lockfile says which packages are dev-only.
   const lock = JSON.parse(await readFile('package-lock.json', 'utf8')) as {
-    packages: Record<string, { dev?: boolean; optional?: boolean; link?: boolean }>;
+    packages: Record<string, LockEntry>;
   };
   const installed = new Set(contents.installed);
   // Workspaces (packages/*, linked from node_modules) hold the stand-in: never in the image.
@@ -120,10 +120,10 @@ async function checkContents(image: string): Promise<void> {
   const dev = Object.entries(lock.packages).filter(([path, entry]) => path !== '' && entry.dev === true);
   const shippedDev = dev.map(([path]) => path).filter((path) => installed.has(path));
   check(shippedDev.length === 0, `dev dependencies in the image: ${shippedDev.join(', ')}`);
-  const production = Object.entries(lock.packages).filter(
-    ([path, entry]) => path !== '' && entry.dev !== true && entry.optional !== true && !workspaces.includes(path),
-  );
-  const missing = production.map(([path]) => path).filter((path) => !installed.has(path));
+  // What the connector needs: its own dependencies and theirs. The lockfile's `dev` flag is not
+  // enough: a workspace's dependencies (the stand-in's TLS library) are not dev, yet only the
+  // stand-in, left out of the image, uses them.
+  const missing = [...productionClosure(lock.packages)].filter((path) => lock.packages[path]?.optional !== true && !installed.has(path));
   check(missing.length === 0, `production dependencies missing from the image: ${missing.join(', ')}`);
   report(
     `contents: USER node (uid 1000), ${APP} = dist, node_modules, package.json; ${installed.size} production packages, none of ${dev.length} dev packages; no stand-in or demo code (${workspaces.join(', ')} left out)`,
@@ -275,4 +275,37 @@ try {
 } catch (error) {
   process.stderr.write(`image-run: FAILED: ${error instanceof CheckFailed ? error.message : String((error as Error).stack ?? error)}\n`);
   process.exit(1);
+}
+
+interface LockEntry {
+  dev?: boolean;
+  optional?: boolean;
+  link?: boolean;
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+}
+
+/** Lockfile paths reachable from the root package's `dependencies`, resolved as Node does (nearest node_modules up the tree). */
+function productionClosure(packages: Record<string, LockEntry>): Set<string> {
+  const found = new Set<string>();
+  const queue: { from: string; name: string }[] = Object.keys(packages['']?.dependencies ?? {}).map((name) => ({ from: '', name }));
+  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+    let base = next.from;
+    let path: string | undefined;
+    for (;;) {
+      const candidate = `${base === '' ? '' : `${base}/`}node_modules/${next.name}`;
+      if (packages[candidate] !== undefined) {
+        path = candidate;
+        break;
+      }
+      if (base === '') break;
+      const parent = base.lastIndexOf('/node_modules/');
+      base = parent < 0 ? '' : base.slice(0, parent);
+    }
+    if (path === undefined || found.has(path)) continue;
+    found.add(path);
+    const entry = packages[path];
+    for (const name of Object.keys({ ...entry?.dependencies, ...entry?.optionalDependencies })) queue.push({ from: path, name });
+  }
+  return found;
 }
