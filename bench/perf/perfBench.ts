@@ -794,6 +794,19 @@ async function addStreams(options: PerfOptions, sim: LoadSimulatorProcess, count
   if (started.ready === 0) throw new Error(`no stream became ready: ${started.errors.join('; ')}`);
 }
 
+/** The stand-in in load mode, aimed at `client`. */
+function startLoad(options: PerfOptions, creds: ReturnType<typeof credentials>, client: ClientUnderTest): Promise<LoadSimulatorProcess> {
+  return LoadSimulatorProcess.start(
+    {
+      credentials: creds,
+      webhookUrl: client.webhookUrl,
+      seed: options.seed,
+      ...(options.videoFrameBytes === undefined ? {} : { videoFrameBytes: options.videoFrameBytes }),
+    },
+    options.simCpuProfDir,
+  );
+}
+
 /** One client, one load: start, warm up, measure, stop. */
 async function runOne(kind: ClientKind, options: PerfOptions, settings: VariantSettings): Promise<{ report: WindowReport; windowUs: [number, number] }> {
   const creds = credentials();
@@ -803,15 +816,7 @@ async function runOne(kind: ClientKind, options: PerfOptions, settings: VariantS
   try {
     client = await startClient(kind, options, settings, creds, outputDir);
     const idle = await idleRss(client.pid);
-    sim = await LoadSimulatorProcess.start(
-      {
-        credentials: creds,
-        webhookUrl: client.webhookUrl,
-        seed: options.seed,
-        ...(options.videoFrameBytes === undefined ? {} : { videoFrameBytes: options.videoFrameBytes }),
-      },
-      options.simCpuProfDir,
-    );
+    sim = await startLoad(options, creds, client);
     const withVideo = settings.withVideo(options.streams);
     options.progress(`${kind}: starting ${options.streams} streams (${withVideo} with video, ${settings.sendRateMs} ms audio) ...`);
     await addStreams(options, sim, options.streams, withVideo);
@@ -842,15 +847,7 @@ async function runRamp(
   try {
     client = await startClient(kind, options, settings, creds, outputDir);
     const idle = await idleRss(client.pid);
-    sim = await LoadSimulatorProcess.start(
-      {
-        credentials: creds,
-        webhookUrl: client.webhookUrl,
-        seed: options.seed,
-        ...(options.videoFrameBytes === undefined ? {} : { videoFrameBytes: options.videoFrameBytes }),
-      },
-      options.simCpuProfDir,
-    );
+    sim = await startLoad(options, creds, client);
     let current = 0;
     let videoSoFar = 0;
     for (let target = options.rampStart; target <= options.rampMax; target += options.rampStep) {
