@@ -36,7 +36,11 @@ async function measure(call: string, calls: number, once: (index: number) => unk
 }
 
 export async function fsCallCostMain(argv: readonly string[]): Promise<number> {
-  const { values } = parseArgs({ args: [...argv], options: { calls: { type: 'string', default: '20000' } } });
+  const { values } = parseArgs({ args: [...argv], options: { calls: { type: 'string', default: '20000' }, help: { type: 'boolean', default: false } } });
+  if (values.help) {
+    process.stdout.write('Usage: node bench/perf/fsCallCost.ts [--calls N]   (or: npm run bench -- fscost [--calls N]; default 20000 calls of each kind)\n');
+    return 0;
+  }
   const calls = Number(values.calls);
   if (!Number.isInteger(calls) || calls < 1) {
     process.stderr.write(`--calls: expected a positive integer, got ${JSON.stringify(values.calls)}\n`);
