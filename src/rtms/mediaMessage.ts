@@ -60,6 +60,7 @@ export function readMediaFrame(message: RtmsMessage, kind: MediaKind, receivedAt
   }
   if (data.length === 0 && !isText) return 'empty';
 
+  if (kind !== 'transcript') return { kind, userId, userName, timestamp, data, receivedAt };
   return {
     kind,
     userId,
@@ -67,14 +68,10 @@ export function readMediaFrame(message: RtmsMessage, kind: MediaKind, receivedAt
     timestamp,
     data,
     receivedAt,
-    ...(kind === 'transcript'
-      ? {
-          startTime: numberField(content, 'start_time'),
-          endTime: numberField(content, 'end_time'),
-          language: numberField(content, 'language'),
-          attribute: numberField(content, 'attribute'),
-        }
-      : {}),
+    startTime: numberField(content, 'start_time'),
+    endTime: numberField(content, 'end_time'),
+    language: numberField(content, 'language'),
+    attribute: numberField(content, 'attribute'),
   };
 }
 
