@@ -1,5 +1,5 @@
 import { MessageType } from './codes.ts';
-import { MEDIA_KIND_BY_MESSAGE_TYPE, decodeMediaMessage } from './mediaMessage.ts';
+import { MEDIA_KIND_BY_MESSAGE_TYPE, readMediaFrame } from './mediaMessage.ts';
 import { idField, intField, isRecord, numberField, stringField } from './messageFields.ts';
 import type { EventParticipant, HandshakeResponse, MediaMessageType, RtmsDecodeResult, RtmsEvent } from './rtmsMessages.ts';
 import type { RtmsMessage } from './rtmsSocket.ts';
@@ -73,10 +73,10 @@ export function decodeHandshakeResponse(message: RtmsMessage): HandshakeResponse
 
 function decodeMedia(message: RtmsMessage, msgType: MediaMessageType, receivedAt: number): RtmsDecodeResult {
   const kind = MEDIA_KIND_BY_MESSAGE_TYPE.get(msgType) ?? 'audio';
-  const decoded = decodeMediaMessage(message, kind, receivedAt);
-  return decoded.ok
-    ? { ok: true, message: { type: 'media', msg_type: msgType, frame: decoded.frame } }
-    : { ok: false, failure: { type: 'malformed_media', msg_type: msgType, kind, reason: decoded.reason } };
+  const frame = readMediaFrame(message, kind, receivedAt);
+  return typeof frame === 'string'
+    ? { ok: false, failure: { type: 'malformed_media', msg_type: msgType, kind, reason: frame } }
+    : { ok: true, message: { type: 'media', msg_type: msgType, frame } };
 }
 
 function decodeEvent(value: unknown): RtmsEvent {

@@ -23,17 +23,26 @@ export type DecodedMedia = { readonly ok: true; readonly frame: Frame } | { read
  * shape is reported with a reason (to be counted and skipped), never thrown.
  */
 export function decodeMediaMessage(message: RtmsMessage, kind: MediaKind, receivedAt: number): DecodedMedia {
+  const read = readMediaFrame(message, kind, receivedAt);
+  return typeof read === 'string' ? { ok: false, kind, reason: read } : { ok: true, frame: read };
+}
+
+/**
+ * `decodeMediaMessage` without the result wrapper: the frame, or why there is none. The
+ * per-message decoder (decodeRtmsMessage.ts) wraps it once in its own result.
+ */
+export function readMediaFrame(message: RtmsMessage, kind: MediaKind, receivedAt: number): Frame | MediaDecodeFailure {
   const content = message['content'];
-  if (!isRecord(content)) return { ok: false, kind, reason: 'no_content' };
+  if (!isRecord(content)) return 'no_content';
   const rawData = stringField(content, 'data');
-  if (rawData === undefined) return { ok: false, kind, reason: 'no_data' };
+  if (rawData === undefined) return 'no_data';
   const timestamp = numberField(content, 'timestamp');
-  if (timestamp === undefined) return { ok: false, kind, reason: 'no_timestamp' };
+  if (timestamp === undefined) return 'no_timestamp';
 
   // Contact Center identifies parties by channel_id; mixed audio carries user_id 0.
   const channelId = stringField(content, 'channel_id');
   const userId = channelId !== undefined && channelId !== '' ? channelId : (idField(content, 'user_id') ?? (kind === 'chat' ? '0' : undefined));
-  if (userId === undefined) return { ok: false, kind, reason: 'no_user' };
+  if (userId === undefined) return 'no_user';
 
   const userName = stringField(content, 'user_name');
   const isText = kind === 'transcript' || kind === 'chat';
@@ -45,30 +54,24 @@ export function decodeMediaMessage(message: RtmsMessage, kind: MediaKind, receiv
     const comma = rawData.startsWith('data:') ? rawData.indexOf(',') : -1;
     const base64 = comma >= 0 ? rawData.slice(comma + 1) : rawData;
     data = Buffer.from(base64, 'base64');
-    if (data.length !== base64DecodedLength(base64)) return { ok: false, kind, reason: 'invalid_base64' };
+    if (data.length !== base64DecodedLength(base64)) return 'invalid_base64';
     const length = content['length'];
-    if (typeof length === 'number' && length !== data.length) return { ok: false, kind, reason: 'length_mismatch' };
+    if (typeof length === 'number' && length !== data.length) return 'length_mismatch';
   }
-  if (data.length === 0 && !isText) return { ok: false, kind, reason: 'empty' };
+  if (data.length === 0 && !isText) return 'empty';
 
+  if (kind !== 'transcript') return { kind, userId, userName, timestamp, data, receivedAt };
   return {
-    ok: true,
-    frame: {
-      kind,
-      userId,
-      userName,
-      timestamp,
-      data,
-      receivedAt,
-      ...(kind === 'transcript'
-        ? {
-            startTime: numberField(content, 'start_time'),
-            endTime: numberField(content, 'end_time'),
-            language: numberField(content, 'language'),
-            attribute: numberField(content, 'attribute'),
-          }
-        : {}),
-    },
+    kind,
+    userId,
+    userName,
+    timestamp,
+    data,
+    receivedAt,
+    startTime: numberField(content, 'start_time'),
+    endTime: numberField(content, 'end_time'),
+    language: numberField(content, 'language'),
+    attribute: numberField(content, 'attribute'),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { MediaConfig } from '../config.ts';
 import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import type { MediaFormats } from '../vocabulary/frame.ts';
-import { isRecord } from './messageFields.ts';
+import { intField, isRecord } from './messageFields.ts';
 import { AudioChannel, Codec, ContentType, DataOption, MediaTypeBit, Resolution, SAMPLE_RATE_HZ } from './codes.ts';
 
 /**
@@ -82,14 +82,9 @@ export function negotiatedFormats(config: MediaConfig, echoed: unknown, current?
   return {
     audio: audio
       ? {
-          sampleRateHz: SAMPLE_RATE_HZ[intOr(audio['sample_rate'], -1)] ?? base.audio.sampleRateHz,
-          channels: intOr(audio['channel'], base.audio.channels) === AudioChannel.STEREO ? 2 : 1,
-          mode:
-            audio['data_opt'] === undefined
-              ? base.audio.mode
-              : intOr(audio['data_opt'], DataOption.UNDEFINED) === DataOption.AUDIO_MULTI_STREAMS
-                ? 'multi'
-                : 'mixed',
+          sampleRateHz: SAMPLE_RATE_HZ[intField(audio, 'sample_rate') ?? -1] ?? base.audio.sampleRateHz,
+          channels: (intField(audio, 'channel') ?? base.audio.channels) === AudioChannel.STEREO ? 2 : 1,
+          mode: audio['data_opt'] === undefined ? base.audio.mode : intField(audio, 'data_opt') === DataOption.AUDIO_MULTI_STREAMS ? 'multi' : 'mixed',
         }
       : base.audio,
     video: video ? { codec: imageCodec(video['codec'], base.video.codec) } : base.video,
@@ -108,8 +103,4 @@ function imageCodec(value: unknown, fallback: 'h264' | 'jpg' | 'png'): 'h264' | 
     default:
       return fallback;
   }
-}
-
-function intOr(value: unknown, fallback: number): number {
-  return Number.isInteger(value) ? (value as number) : fallback;
 }

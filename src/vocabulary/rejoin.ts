@@ -57,7 +57,3 @@ export function parseRejoinKey(key: string): Rejoin | undefined {
   const trigger = REJOIN_TRIGGERS.find((candidate) => candidate === key.slice(slash + 1));
   return slash < 0 || scope === undefined || trigger === undefined ? undefined : { scope, trigger };
 }
-
-export function isResumeReason(value: string): value is ResumeReason {
-  return (RESUME_REASONS as readonly string[]).includes(value);
-}

@@ -276,7 +276,7 @@ export class Simulator {
       await stream.abort('webhookRejected');
       throw error;
     }
-    if (!acknowledged(response) && !this.#retrier.enabled) {
+    if (!acknowledged(response.status) && !this.#retrier.enabled) {
       await stream.abort('webhookRejected');
       throw new SimulatorError('WEBHOOK_DELIVERY_FAILED', `rtms_started was answered with HTTP ${response.status}`, { httpStatus: response.status });
     }

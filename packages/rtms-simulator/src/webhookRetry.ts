@@ -31,9 +31,9 @@ export function retryOptions(option: boolean | WebhookRetryOptions | undefined):
   return option === undefined || option === false ? { delaysMs: [] } : option === true ? {} : option;
 }
 
-/** A 2xx answer: Zoom counts the delivery as done. */
-export function acknowledged(response: WebhookResponse): boolean {
-  return response.status >= 200 && response.status <= 299;
+/** A 2xx answer (`undefined`: none at all): Zoom counts the delivery as done. */
+export function acknowledged(status: number | undefined): boolean {
+  return status !== undefined && status >= 200 && status <= 299;
 }
 
 /**
@@ -76,7 +76,7 @@ export class WebhookRetrier {
   async deliver(rawBody: string, onRetry: (outcome: RetryOutcome) => void = () => {}): Promise<WebhookResponse> {
     try {
       const response = await this.#post(rawBody);
-      if (!acknowledged(response)) this.#schedule(rawBody, 1, onRetry);
+      if (!acknowledged(response.status)) this.#schedule(rawBody, 1, onRetry);
       return response;
     } catch (error) {
       this.#schedule(rawBody, 1, onRetry);
@@ -109,7 +109,7 @@ export class WebhookRetrier {
     if (this.#closed) return;
     onRetry(outcome);
     this.#logger.debug(outcome, 'webhook retried');
-    if (outcome.status === undefined || !acknowledged({ status: outcome.status, body: '' })) this.#schedule(rawBody, retry + 1, onRetry);
+    if (!acknowledged(outcome.status)) this.#schedule(rawBody, retry + 1, onRetry);
   }
 
   /** Cancels every retry still waiting. Idempotent. */

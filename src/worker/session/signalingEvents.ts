@@ -58,12 +58,7 @@ export function interpretSignaling(message: DecodedRtmsMessage | RtmsDecodeFailu
       return interpretEvent(message.event, context);
     case 'stream_state_update': {
       const { state, reason } = message;
-      const data = {
-        state,
-        stateName: state === undefined ? undefined : nameOf(STREAM_STATE_NAMES, state),
-        reason,
-        reasonName: reason === undefined ? undefined : nameOf(STOP_REASON_NAMES, reason),
-      };
+      const data = stateData(STREAM_STATE_NAMES, state, reason);
       const events = [{ eventType: 'rtms.stream_state', data }];
       // ACTIVE comes once the stream flows and again when a lost connection is back: with the
       // rest, it is logged, a rare message that says where the stream stands.
@@ -82,14 +77,7 @@ export function interpretSignaling(message: DecodedRtmsMessage | RtmsDecodeFailu
       return { roster: [], events, log };
     }
     case 'session_state_update': {
-      const { state, reason } = message;
-      const data = {
-        rtmsSessionId: message.rtmsSessionId,
-        state,
-        stateName: state === undefined ? undefined : nameOf(SESSION_STATE_NAMES, state),
-        reason,
-        reasonName: reason === undefined ? undefined : nameOf(STOP_REASON_NAMES, reason),
-      };
+      const data = { rtmsSessionId: message.rtmsSessionId, ...stateData(SESSION_STATE_NAMES, message.state, message.reason) };
       return { roster: [], events: [{ eventType: 'rtms.session_state', data }] };
     }
     case 'response':
@@ -99,6 +87,16 @@ export function interpretSignaling(message: DecodedRtmsMessage | RtmsDecodeFailu
     default:
       return { roster: [], events: [], ignored: { reason: 'unknown_msg_type', msgType: message.msg_type } };
   }
+}
+
+/** A stream or session state message as event data: each code with its name. */
+function stateData(stateNames: readonly string[], state: number | undefined, reason: number | undefined): Record<string, unknown> {
+  return {
+    state,
+    stateName: state === undefined ? undefined : nameOf(stateNames, state),
+    reason,
+    reasonName: reason === undefined ? undefined : nameOf(STOP_REASON_NAMES, reason),
+  };
 }
 
 function interpretEvent(event: RtmsEvent, context: SignalingContext): SignalingDecision {
