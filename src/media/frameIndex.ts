@@ -29,8 +29,9 @@ interface Pending {
   readonly ts: number;
   /** Content offset (after the media file's header). */
   readonly offset: number;
-  readonly bytes: number;
-  readonly frames: number;
+  /** Grown in place while the record is open (see `note`). */
+  bytes: number;
+  frames: number;
   /** Bytes of each frame (all equal within an audio record). */
   readonly frameBytes: number;
   readonly userId: string;
@@ -101,7 +102,10 @@ export class FrameIndex {
     this.#next += bytes;
     const last = this.#records.at(-1);
     if (this.#open && last !== undefined && this.#continues(last, offset, bytes, stamp)) {
-      this.#records[this.#records.length - 1] = { ...last, bytes: last.bytes + bytes, frames: last.frames + 1 };
+      // In place, no copy per frame: a commit serializes what it takes before it returns, and
+      // its undo runs before any later frame is noted (AppendOnlyFile's batch write).
+      last.bytes += bytes;
+      last.frames += 1;
       return;
     }
     this.#records.push({ ts: stamp.timestamp, offset, bytes, frames: 1, frameBytes: bytes, userId: stamp.userId, userName: stamp.userName });
