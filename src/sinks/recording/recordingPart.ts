@@ -118,16 +118,6 @@ export class RecordingPart {
     return this.#failed;
   }
 
-  /** Muxed bytes not yet on disk. */
-  get pendingBytes(): number {
-    return this.#pendingBytes;
-  }
-
-  /** Bytes on disk. */
-  get bytesWritten(): number {
-    return this.#written;
-  }
-
   has(kind: RecordedKind): boolean {
     return this.#sources.has(kind);
   }
