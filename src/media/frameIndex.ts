@@ -1,4 +1,5 @@
-import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync } from 'node:fs';
+import { writeFullySync } from './writeFully.ts';
 
 /** Who sent a frame and when (Zoom's `timestamp`, ms epoch): what the index keeps of it. */
 export interface FrameStamp {
@@ -194,11 +195,7 @@ export class FrameIndex {
   #write(bytes: Buffer): void {
     const fd = this.#openFile();
     try {
-      for (let done = 0; done < bytes.length;) {
-        const written = writeSync(fd, bytes, done, bytes.length - done, this.#fileBytes + done);
-        if (written <= 0) throw Object.assign(new Error(`short write to ${this.#path}`), { code: 'EIO' });
-        done += written;
-      }
+      writeFullySync(fd, bytes, this.#fileBytes, this.#path);
       this.#fileBytes += bytes.length;
     } catch (error) {
       // Never a torn line: the index ends where the previous commit ended.
