@@ -1,9 +1,10 @@
-import { constants, fstatSync, ftruncateSync, readSync, writeSync } from 'node:fs';
+import { constants, fstatSync, ftruncateSync, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { open, unlink } from 'node:fs/promises';
 import { makeDirectory } from './makeDirectory.ts';
 import { dirname } from 'node:path';
 import { WriteQueue, type WriteStats } from './writeQueue.ts';
+import { shortWriteError, writeFullySync } from './writeFully.ts';
 
 /**
  * A fixed-size header at the start of a file, rendered from the number of content bytes
@@ -338,11 +339,7 @@ export class AppendOnlyFile {
   #writeHeader(handle: FileHandle, header: FileHeader, contentBytes: number): void {
     const bytes = header.render(contentBytes);
     if (bytes.length !== header.bytes) throw new RangeError(`header renders ${bytes.length} bytes, declared ${header.bytes}`);
-    for (let offset = 0; offset < bytes.length;) {
-      const written = writeSync(handle.fd, bytes, offset, bytes.length - offset, offset);
-      if (written <= 0) throw Object.assign(new Error(`short write to ${this.#path}`), { code: 'EIO' });
-      offset += written;
-    }
+    writeFullySync(handle.fd, bytes, 0, this.#path);
   }
 
   /** `writev` until every byte is written; `position` undefined = at the end (append mode). */
@@ -352,7 +349,7 @@ export class AppendOnlyFile {
     let left = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
     while (left > 0) {
       const { bytesWritten } = await handle.writev(remaining, position === undefined ? undefined : position + total);
-      if (bytesWritten <= 0) throw Object.assign(new Error(`short write to ${this.#path}`), { code: 'EIO' });
+      if (bytesWritten <= 0) throw shortWriteError(this.#path);
       total += bytesWritten;
       left -= bytesWritten;
       if (left > 0) remaining = skipBytes(remaining, bytesWritten);

@@ -57,6 +57,11 @@ export function transcriptCue(line: TranscriptLine, originMs: number): Cue | und
   return { startMs, endMs, speaker: name === '' ? `user ${line.userId}` : name, lines };
 }
 
+/** {@link transcriptCue} of a transcript frame as it arrives: its `data` is the line's UTF-8 text. */
+export function frameCue(frame: Omit<TranscriptLine, 'text'> & { readonly data: Buffer }, originMs: number): Cue | undefined {
+  return transcriptCue({ ...frame, text: frame.data.toString('utf8') }, originMs);
+}
+
 /** `HH:MM:SS.mmm` (`,` before the ms for SRT); hours grow past 99 when they must. */
 export function clockTime(ms: number, format: CaptionFormat): string {
   const whole = Math.max(0, Math.round(ms));

@@ -1,4 +1,5 @@
-import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync } from 'node:fs';
+import { writeFullySync } from './writeFully.ts';
 
 /** Who sent a frame and when (Zoom's `timestamp`, ms epoch): what the index keeps of it. */
 export interface FrameStamp {
@@ -29,8 +30,9 @@ interface Pending {
   readonly ts: number;
   /** Content offset (after the media file's header). */
   readonly offset: number;
-  readonly bytes: number;
-  readonly frames: number;
+  /** Grown in place while the record is open (see `note`). */
+  bytes: number;
+  frames: number;
   /** Bytes of each frame (all equal within an audio record). */
   readonly frameBytes: number;
   readonly userId: string;
@@ -101,7 +103,10 @@ export class FrameIndex {
     this.#next += bytes;
     const last = this.#records.at(-1);
     if (this.#open && last !== undefined && this.#continues(last, offset, bytes, stamp)) {
-      this.#records[this.#records.length - 1] = { ...last, bytes: last.bytes + bytes, frames: last.frames + 1 };
+      // In place, no copy per frame: a commit serializes what it takes before it returns, and
+      // its undo runs before any later frame is noted (AppendOnlyFile's batch write).
+      last.bytes += bytes;
+      last.frames += 1;
       return;
     }
     this.#records.push({ ts: stamp.timestamp, offset, bytes, frames: 1, frameBytes: bytes, userId: stamp.userId, userName: stamp.userName });
@@ -190,11 +195,7 @@ export class FrameIndex {
   #write(bytes: Buffer): void {
     const fd = this.#openFile();
     try {
-      for (let done = 0; done < bytes.length;) {
-        const written = writeSync(fd, bytes, done, bytes.length - done, this.#fileBytes + done);
-        if (written <= 0) throw Object.assign(new Error(`short write to ${this.#path}`), { code: 'EIO' });
-        done += written;
-      }
+      writeFullySync(fd, bytes, this.#fileBytes, this.#path);
       this.#fileBytes += bytes.length;
     } catch (error) {
       // Never a torn line: the index ends where the previous commit ended.

@@ -5,7 +5,7 @@ import type { MediaKind } from '../vocabulary/mediaKind.ts';
 import { ConnectorError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { AnnexBWriter } from '../media/annexBWriter.ts';
-import { CAPTION_FORMATS, transcriptCue } from '../media/captionCues.ts';
+import { CAPTION_FORMATS, frameCue } from '../media/captionCues.ts';
 import { CaptionWriter } from '../media/captionWriter.ts';
 import type { Frame, LifecycleEvent, MediaFormats } from '../vocabulary/frame.ts';
 import { isIdrAccessUnit } from '../media/h264.ts';
@@ -220,7 +220,7 @@ export class StreamFiles {
 
   /** The line as a cue in `transcript.vtt` and `transcript.srt` (captionCues.ts); not a frame of its own. */
   #appendCaption(frame: Frame, originMs: number): void {
-    const cue = transcriptCue({ ...frame, text: frame.data.toString('utf8') }, originMs);
+    const cue = frameCue(frame, originMs);
     if (cue === undefined) return;
     for (const format of CAPTION_FORMATS) {
       const create = (path: string, callbacks: WriterCallbacks): CaptionWriter => new CaptionWriter({ path, format, originMs, ...callbacks });

@@ -1,4 +1,4 @@
-import { transcriptCue, type Cue } from '../../media/captionCues.ts';
+import { frameCue, type Cue } from '../../media/captionCues.ts';
 import type { Frame } from '../../vocabulary/frame.ts';
 
 /** Why a transcript line is not a cue in the recording (`transcript.jsonl` and the caption files still have it). */
@@ -66,7 +66,7 @@ export class CaptionTrack {
   /** A transcript line: held until the caption clock passes its start, or counted. */
   line(frame: Frame, stopped: boolean): void {
     // Origin 0: the cue's times are Zoom times, turned into part times when muxed.
-    const cue = transcriptCue({ ...frame, text: frame.data.toString('utf8') }, 0);
+    const cue = frameCue(frame, 0);
     if (cue === undefined) return this.#drop('empty');
     if (stopped) return this.#drop('recording_failed');
     if (cue.startMs < this.#floor) return this.#drop('late');

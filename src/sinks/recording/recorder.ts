@@ -113,11 +113,6 @@ export class Recorder {
     this.#formats = formats;
   }
 
-  /** Muxed bytes not yet on disk, and frames waiting for discovery. */
-  get pendingBytes(): number {
-    return (this.#open?.part.pendingBytes ?? 0) + this.#discovery.reduce((sum, frame) => sum + frame.data.length, 0);
-  }
-
   /** The parts' file names, in order (cheaper than `stats()`). */
   files(): string[] {
     return this.#parts.map((part) => part.file);

@@ -13,6 +13,7 @@ import {
 import { clockTime, vttCue, type Cue } from '../../media/captionCues.ts';
 import type { MediaKind } from '../../vocabulary/mediaKind.ts';
 import { makeDirectory } from '../../media/makeDirectory.ts';
+import { shortWriteError } from '../../media/writeFully.ts';
 import { dirname } from 'node:path';
 
 /** Why a recording part stopped early; its file stays valid up to its last whole write. */
@@ -116,16 +117,6 @@ export class RecordingPart {
 
   get failed(): RecordingFailureReason | undefined {
     return this.#failed;
-  }
-
-  /** Muxed bytes not yet on disk. */
-  get pendingBytes(): number {
-    return this.#pendingBytes;
-  }
-
-  /** Bytes on disk. */
-  get bytesWritten(): number {
-    return this.#written;
   }
 
   has(kind: RecordedKind): boolean {
@@ -234,8 +225,12 @@ export class RecordingPart {
         await makeDirectory(dirname(this.#options.path));
         this.#handle = await open(this.#options.path, 'wx');
       }
-      let offset = 0;
-      while (offset < data.length) offset += (await this.#handle.write(data, offset, data.length - offset, this.#written + offset)).bytesWritten;
+      for (let offset = 0; offset < data.length;) {
+        const { bytesWritten } = await this.#handle.write(data, offset, data.length - offset, this.#written + offset);
+        // A write taking no byte would loop for ever: failed like AppendOnlyFile's, cut back and retried.
+        if (bytesWritten <= 0) throw shortWriteError(this.#options.path);
+        offset += bytesWritten;
+      }
       this.#written += data.length;
       this.#pending.splice(0, taken);
       this.#pendingBytes -= data.length;

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Recorder } from '../../../../src/sinks/recording/recorder.ts';
+import { recordingAudioBytes } from '../../../support/recordingProbe.ts';
 import { tempDir, type TempDir } from '../../../support/tempDir.ts';
 import { splitAccessUnits } from '../../media/mediaTools.ts';
 import { MIXED_16K, frame } from '../sinkFrames.ts';
@@ -83,9 +84,7 @@ describe('Recorder', () => {
     feed(target, 1500, 2000);
     await target.close();
     expect(target.stats().failures).toEqual({});
-    const pcmOut = execFileSync('ffmpeg', ['-v', 'error', '-i', join(blocked, 'recording.mkv'), '-map', '0:a', '-c', 'copy', '-f', 's16le', '-'], {
-      maxBuffer: 1 << 24,
-    });
+    const pcmOut = await recordingAudioBytes(join(blocked, 'recording.mkv'));
     expect(pcmOut.length).toBe(100 * 640);
   });
 
@@ -124,7 +123,7 @@ describe('Recorder', () => {
     feed(target, 1500, 2500, { video: false });
     await target.close();
     const path = join(directory, 'recording.mkv');
-    const pcmOut = execFileSync('ffmpeg', ['-v', 'error', '-i', path, '-c', 'copy', '-f', 's16le', '-'], { maxBuffer: 1 << 24 });
+    const pcmOut = await recordingAudioBytes(path);
     const silence = Buffer.alloc(500 * 32);
     const expected = Buffer.concat([
       ...Array.from({ length: 50 }, (_, i) => pcm(i * 20)),
@@ -140,9 +139,7 @@ describe('Recorder', () => {
     feed(target, 0, 3000);
     await target.destroy();
     expect(codecs(join(directory, 'recording.mkv'))).toBe('pcm_s16le,h264');
-    const pcmOut = execFileSync('ffmpeg', ['-v', 'error', '-i', join(directory, 'recording.mkv'), '-map', '0:a', '-c', 'copy', '-f', 's16le', '-'], {
-      maxBuffer: 1 << 24,
-    });
+    const pcmOut = await recordingAudioBytes(join(directory, 'recording.mkv'));
     expect(pcmOut.length).toBeGreaterThan(0);
     expect(pcmOut.length % 640).toBe(0);
   });
