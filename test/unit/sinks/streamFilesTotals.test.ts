@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../../src/clock.ts';
 import type { MediaKind } from '../../../src/vocabulary/mediaKind.ts';
+import { eventually } from '../../support/eventually.ts';
 import { readWavData } from '../../support/wavReader.ts';
 import type { SinkCounters } from '../../../src/sinks/streamSink.ts';
 import { RETIRING_PART_BYTES } from '../../../src/sinks/audioParts.ts';
@@ -59,11 +60,15 @@ async function wavData(directory: string, names: readonly string[]): Promise<num
 }
 
 /** Flushes until the parts closed in the background are finalized (real file I/O, no clock). */
+/** Flushes until the finalized parts have left (their closes run on libuv's pool, slower on a busy machine). */
 async function settle(files: StreamFiles, bound: number): Promise<void> {
-  for (let round = 0; round < 10_000 && files.writers > bound; round++) {
-    await files.flush();
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+  await eventually(
+    async () => {
+      await files.flush();
+      return files.writers <= bound;
+    },
+    { what: `at most ${bound} writers held`, timeoutMs: 4_000, intervalMs: 1, state: () => files.writers },
+  );
 }
 
 describe('StreamFiles totals of finalized parts', () => {
