@@ -45,7 +45,8 @@ function codecs(path: string): string {
     .join(',');
 }
 
-describe('Recorder', () => {
+// Each test reads its file back with ffprobe or ffmpeg several times: seconds, not milliseconds, on a busy machine.
+describe('Recorder', { timeout: 15_000 }, () => {
   it('closes a track that went quiet, and starts a new part when it comes back', async () => {
     const { recorder: target, events, directory } = await recorder();
     feed(target, 0, 2000);

@@ -54,7 +54,8 @@ const audioEndS = (probe: Awaited<ReturnType<typeof probeRecording>>): number =>
   return packets.length === 0 ? 0 : packets.at(-1)!.pts + packets.at(-1)!.duration;
 };
 
-describe('Recorder with a subtitle track', () => {
+// Each test reads its file back with ffprobe or ffmpeg several times: seconds, not milliseconds, on a busy machine.
+describe('Recorder with a subtitle track', { timeout: 15_000 }, () => {
   it('muxes a line that arrives within the delay at its start, with the speaker; counts a late one and an empty one', async () => {
     const { recorder: target, path } = await recorder();
     feed(target, 0, 2000);
