@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { MIN_PART_BYTES, type ObjectStoreConfig } from './objectStoreConfig.ts';
 import { ObjectStoreError, failureOf } from './objectStoreErrors.ts';
+import { openLocal, readRange } from './localFiles.ts';
 
 export interface StoredObject {
   readonly key: string;
@@ -76,9 +77,7 @@ export class ObjectStoreClient {
    * whole content's MD5, or S3's MD5 of the parts' MD5s with `-<parts>`.
    */
   async uploadFile(key: string, path: string, size: number, partBytes: number): Promise<UploadedFile> {
-    const file = await open(path, 'r').catch((error: unknown) => {
-      throw new ObjectStoreError('local_read', `cannot read ${path}`, error);
-    });
+    const file = await openLocal(path);
     try {
       if (size <= MIN_PART_BYTES) {
         const body = await readRange(file, 0, size, path);
@@ -91,7 +90,7 @@ export class ObjectStoreClient {
     }
   }
 
-  async #multipart(key: string, file: Awaited<ReturnType<typeof open>>, path: string, size: number, partBytes: number): Promise<UploadedFile> {
+  async #multipart(key: string, file: FileHandle, path: string, size: number, partBytes: number): Promise<UploadedFile> {
     const whole = createHash('md5');
     const partDigests: Buffer[] = [];
     const parts: CompletedPart[] = [];
@@ -162,22 +161,6 @@ export class ObjectStoreClient {
   }
 }
 
-async function readRange(file: Awaited<ReturnType<typeof open>>, offset: number, length: number, path: string): Promise<Buffer> {
-  const buffer = Buffer.alloc(length);
-  let read = 0;
-  try {
-    while (read < length) {
-      const { bytesRead } = await file.read(buffer, read, length - read, offset + read);
-      if (bytesRead === 0) break;
-      read += bytesRead;
-    }
-  } catch (error) {
-    throw new ObjectStoreError('local_read', `cannot read ${path}`, error);
-  }
-  if (read < length) throw new ObjectStoreError('local_read', `${path} is shorter than expected`);
-  return buffer;
-}
-
 function confirmEtag(etag: string | undefined, expected: readonly string[], key: string): void {
   const value = etag?.replace(/"/g, '').toLowerCase();
   // A store that answers no ETag (or an encrypted one) cannot confirm; Content-MD5 was still checked.
@@ -189,5 +172,3 @@ function wrap(error: unknown, key: string): ObjectStoreError {
   if (error instanceof ObjectStoreError) return error;
   return new ObjectStoreError(failureOf(error), `object store request for ${key} failed`, error);
 }
-
-export { readRange };
