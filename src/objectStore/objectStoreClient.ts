@@ -12,7 +12,7 @@ import {
   type CompletedPart,
 } from '@aws-sdk/client-s3';
 import { MIN_PART_BYTES, type ObjectStoreConfig } from './objectStoreConfig.ts';
-import { ObjectStoreError, failureOf } from './objectStoreErrors.ts';
+import { ObjectStoreError, failureOf, statusOf } from './objectStoreErrors.ts';
 import { openLocal, readRange } from './localFiles.ts';
 
 export interface StoredObject {
@@ -66,7 +66,7 @@ export class ObjectStoreClient {
       confirmEtag(result.ETag, [md5.toString('hex')], key);
       return 'stored';
     } catch (error) {
-      if (ifAbsent && (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) return 'exists';
+      if (ifAbsent && statusOf(error) === 412) return 'exists';
       throw wrap(error, key);
     }
   }
@@ -126,7 +126,7 @@ export class ObjectStoreClient {
       const result = await this.#s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
       return { key, size: result.ContentLength ?? 0 };
     } catch (error) {
-      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+      if (statusOf(error) === 404) return undefined;
       throw wrap(error, key);
     }
   }
