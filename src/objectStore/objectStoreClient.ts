@@ -56,9 +56,12 @@ export class ObjectStoreClient {
     this.#s3.destroy();
   }
 
-  /** One PUT; the store checks Content-MD5, and its ETag is compared with the MD5 here. */
-  async put(key: string, body: Buffer, ifAbsent = false): Promise<'stored' | 'exists'> {
-    const md5 = createHash('md5').update(body).digest();
+  /**
+   * One PUT; the store checks Content-MD5, and its ETag is compared with the MD5 here. `md5`:
+   * the body's MD5 when the caller already has it, so it is not computed twice.
+   */
+  async put(key: string, body: Buffer, options: { ifAbsent?: boolean; md5?: Buffer } = {}): Promise<'stored' | 'exists'> {
+    const { ifAbsent = false, md5 = createHash('md5').update(body).digest() } = options;
     try {
       const result = await this.#s3.send(
         new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentMD5: md5.toString('base64'), ...(ifAbsent ? { IfNoneMatch: '*' } : {}) }),
@@ -81,8 +84,9 @@ export class ObjectStoreClient {
     try {
       if (size <= MIN_PART_BYTES) {
         const body = await readRange(file, 0, size, path);
-        await this.put(key, body);
-        return { size, md5: createHash('md5').update(body).digest('hex'), multipart: false };
+        const md5 = createHash('md5').update(body).digest();
+        await this.put(key, body, { md5 });
+        return { size, md5: md5.toString('hex'), multipart: false };
       }
       return await this.#multipart(key, file, path, size, partBytes);
     } finally {

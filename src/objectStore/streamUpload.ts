@@ -182,7 +182,8 @@ export class StreamUpload {
     const owner = Buffer.from(JSON.stringify({ host: hostname(), pid: process.pid, at: new Date(this.#now()).toISOString() }));
     for (let attempt = Math.max(0, ...attemptNumbers(folders)) + 1; ; attempt++) {
       // Conditional create where the store supports it: two claimants never share a number.
-      if ((await this.#client.put(`${attemptPrefix(this.#config.prefix, this.name, attempt)}${OWNER_OBJECT}`, owner, true)) === 'exists') continue;
+      if ((await this.#client.put(`${attemptPrefix(this.#config.prefix, this.name, attempt)}${OWNER_OBJECT}`, owner, { ifAbsent: true })) === 'exists')
+        continue;
       this.#marker = { attempt, uploaded: {} };
       await this.#saveMarker();
       this.#logger.info({ stream: this.name, attempt }, 'object store: stream output claimed');
@@ -247,10 +248,13 @@ export class StreamUpload {
       if (file.name.endsWith('.jsonl')) body = body.subarray(0, body.lastIndexOf(0x0a) + 1);
       if (body.length === 0) break;
       this.#logger.debug({ stream: this.name, file: file.name, start: state.streamedTo, end: state.streamedTo + body.length }, 'object store: part');
-      await this.#client.put(partKey(base, file.name, state.streamedTo, state.streamedTo + body.length), body);
+      const md5 = createHash('md5').update(body).digest();
+      await this.#client.put(partKey(base, file.name, state.streamedTo, state.streamedTo + body.length), body, { md5 });
       this.#observer.uploaded('part', body.length);
+      // A WAV's first part is remembered without its header (rewritten at every flush).
       const skip = file.name.endsWith('.wav') ? Math.max(0, WAV_HEADER_BYTES - state.streamedTo) : 0;
-      state.lastPart = { start: state.streamedTo, end: state.streamedTo + body.length, md5: createHash('md5').update(body.subarray(skip)).digest('hex') };
+      const kept = skip === 0 ? md5.toString('hex') : createHash('md5').update(body.subarray(skip)).digest('hex');
+      state.lastPart = { start: state.streamedTo, end: state.streamedTo + body.length, md5: kept };
       state.streamedTo += body.length;
       state.pendingSince = file.size > state.streamedTo ? this.#now() : undefined;
     }
