@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../logger.ts';
+import { errnoCode } from '../sinks/streamCheckpoint.ts';
 import { ObjectStoreClient } from './objectStoreClient.ts';
 import type { ObjectStoreConfig } from './objectStoreConfig.ts';
 import { ObjectStoreError, failureOf, type UploadFailureReason } from './objectStoreErrors.ts';
@@ -151,7 +152,7 @@ export class ObjectStoreUploader {
         .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
         .map((entry) => entry.name);
     } catch (error) {
-      this.#logger.warn({ code: (error as NodeJS.ErrnoException).code }, 'object store: output directory not readable');
+      this.#logger.warn({ code: errnoCode(error) }, 'object store: output directory not readable');
       return;
     }
     const now = this.#now();

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../logger.ts';
 import { WAV_HEADER_BYTES } from '../media/wavWriter.ts';
+import { errnoCode, STREAM_JSON } from '../sinks/streamCheckpoint.ts';
 import type { ObjectStoreClient } from './objectStoreClient.ts';
 import { isStreamed, listFiles, readPart, signatureOf, type LocalFile } from './localFiles.ts';
 import type { ObjectStoreConfig } from './objectStoreConfig.ts';
@@ -12,7 +13,6 @@ import { OWNER_OBJECT, PARTS_SUFFIX, attemptNumbers, attemptPrefix, coveredEnd, 
 
 /** The local record of a stream's uploads, beside its files (not uploaded itself). */
 export const MARKER = '.object-store.json';
-const STREAM_JSON = 'stream.json';
 const FINISHED_STATES = new Set(['ended', 'failed', 'rejected']);
 /**
  * A directory that no process of ours holds and whose `stream.json` was not refreshed for this
@@ -300,7 +300,7 @@ export class StreamUpload {
   async #deleteLocal(path: string, file: LocalFile): Promise<void> {
     // Confirmed by checksum (uploadFile compared the ETag); only then is the local copy let go.
     await unlink(path).catch((error: unknown) =>
-      this.#logger.warn({ stream: this.name, file: file.name, code: (error as NodeJS.ErrnoException).code }, 'object store: local copy not deleted'),
+      this.#logger.warn({ stream: this.name, file: file.name, code: errnoCode(error) }, 'object store: local copy not deleted'),
     );
   }
 
@@ -325,7 +325,7 @@ export class StreamUpload {
         if (notUploaded.length === 0) return;
       }
     } catch (error) {
-      this.#logger.warn({ stream: this.name, code: (error as NodeJS.ErrnoException).code }, 'object store: stream.json not updated');
+      this.#logger.warn({ stream: this.name, code: errnoCode(error) }, 'object store: stream.json not updated');
     }
     if (marker !== undefined) {
       marker.notUploaded = notUploaded;
