@@ -5,7 +5,8 @@ import { errnoCode } from '../sinks/streamCheckpoint.ts';
 import { ObjectStoreClient } from './objectStoreClient.ts';
 import type { ObjectStoreConfig } from './objectStoreConfig.ts';
 import { ObjectStoreError, failureOf, type UploadFailureReason } from './objectStoreErrors.ts';
-import { StreamUpload, type UploadKind } from './streamUpload.ts';
+import type { UploadKind } from './objectStoreMetrics.ts';
+import { StreamUpload } from './streamUpload.ts';
 
 /** What the uploader reports, for metrics (objectStoreMetrics.ts). */
 export interface UploaderObserver {
