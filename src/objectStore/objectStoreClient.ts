@@ -15,6 +15,13 @@ import { MIN_PART_BYTES, type ObjectStoreConfig } from './objectStoreConfig.ts';
 import { ObjectStoreError, failureOf, statusOf } from './objectStoreErrors.ts';
 import { openLocal, readRange } from './localFiles.ts';
 
+/**
+ * A request with no connection after this long, or no answer after that long, fails as
+ * `unreachable` and its sync is retried (docs/object-storage.md#when-the-store-is-unreachable), ms.
+ */
+const CONNECTION_TIMEOUT_MS = 5000;
+const REQUEST_TIMEOUT_MS = 60_000;
+
 export interface StoredObject {
   readonly key: string;
   readonly size: number;
@@ -48,7 +55,7 @@ export class ObjectStoreClient {
       maxAttempts: 1,
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: { connectionTimeout: 5000, requestTimeout: 60_000 },
+      requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS },
     });
   }
 
