@@ -8,7 +8,7 @@ import { errnoCode, STREAM_JSON } from '../sinks/streamCheckpoint.ts';
 import type { ObjectStoreClient } from './objectStoreClient.ts';
 import { isStreamed, listFiles, readPart, signatureOf, type LocalFile } from './localFiles.ts';
 import type { ObjectStoreConfig } from './objectStoreConfig.ts';
-import type { UploadKind } from './objectStoreMetrics.ts';
+import type { UploaderObserver } from './objectStoreUploader.ts';
 import { ObjectStoreError, type UploadFailureReason } from './objectStoreErrors.ts';
 import { OWNER_OBJECT, PARTS_SUFFIX, attemptNumbers, attemptPrefix, coveredEnd, parsePartKey, partKey, streamPrefix } from './objectLayout.ts';
 
@@ -24,10 +24,8 @@ export const ORPHAN_AFTER_MS = 60_000;
 /** `final`: ended, failed or rejected; `released`: let go to another owner, who may continue the directory. */
 type Finished = 'final' | 'released' | undefined;
 
-/** What the uploader is told, for metrics (objectStoreMetrics.ts). */
-export interface UploadObserver {
-  uploaded(kind: UploadKind, bytes: number): void;
-}
+/** What a stream's sync reports itself, for metrics (objectStoreMetrics.ts). */
+type UploadObserver = Pick<UploaderObserver, 'uploaded'>;
 
 interface Marker {
   attempt: number;
