@@ -130,7 +130,9 @@ export class StreamUpload {
     const base = attemptPrefix(this.#config.prefix, this.name, marker.attempt);
     if (!this.#listed) await this.#readStore(base);
     for (const file of files) {
-      if (isStreamed(file.name)) await this.#syncStreamed(base, marker, file, finishedKind);
+      // Stored whole: nothing of it waits, whatever the look before the claim thought.
+      if (marker.uploaded[file.name] === file.signature) this.#state(file.name).pendingSince = undefined;
+      else if (isStreamed(file.name)) await this.#syncStreamed(base, marker, file, finishedKind);
       else await this.#syncSmall(base, marker, file, finished);
     }
     if (finished) await this.#settle(marker, [], finishedKind === 'final');
@@ -208,7 +210,6 @@ export class StreamUpload {
 
   async #syncStreamed(base: string, marker: Marker, file: LocalFile, finished: Finished): Promise<void> {
     const state = this.#state(file.name);
-    if (marker.uploaded[file.name] === file.signature) return;
     const now = this.#now();
     if (file.size > state.streamedTo) state.pendingSince ??= now;
     const path = join(this.directory, file.name);
@@ -282,7 +283,6 @@ export class StreamUpload {
   }
 
   async #syncSmall(base: string, marker: Marker, file: LocalFile, finished: boolean): Promise<void> {
-    if (marker.uploaded[file.name] === file.signature) return;
     const state = this.#state(file.name);
     const now = this.#now();
     state.pendingSince ??= now;
