@@ -32,7 +32,7 @@ interface Marker {
   /** `<size>:<mtime>` of each file as last uploaded whole (for growing files: and its parts deleted). */
   uploaded: Record<string, string>;
   /** `<size>:<mtime>` of each growing file whose final object is stored. */
-  finals?: Record<string, string>;
+  finals: Record<string, string>;
   /** Files given up on at the end of the retry window, with the reason. */
   notUploaded?: { file: string; reason: UploadFailureReason }[] | undefined;
 }
@@ -183,7 +183,7 @@ export class StreamUpload {
       // Conditional create where the store supports it: two claimants never share a number.
       if ((await this.#client.put(`${attemptPrefix(this.#config.prefix, this.name, attempt)}${OWNER_OBJECT}`, owner, { ifAbsent: true })) === 'exists')
         continue;
-      this.#marker = { attempt, uploaded: {} };
+      this.#marker = { attempt, uploaded: {}, finals: {} };
       await this.#saveMarker();
       this.#logger.info({ stream: this.name, attempt }, 'object store: stream output claimed');
       return this.#marker;
@@ -214,10 +214,10 @@ export class StreamUpload {
     if (file.size > state.streamedTo) state.pendingSince ??= now;
     const path = join(this.directory, file.name);
     if (finished !== undefined) {
-      if (marker.finals?.[file.name] !== file.signature) {
+      if (marker.finals[file.name] !== file.signature) {
         const result = await this.#client.uploadFile(`${base}${file.name}`, path, file.size, this.#config.partBytes);
         this.#observer.uploaded('final', result.size);
-        (marker.finals ??= {})[file.name] = file.signature;
+        marker.finals[file.name] = file.signature;
       }
       // Done only once its parts are gone too: a failed delete is tried again, not the upload.
       const { objects } = await this.#client.list(`${base}${file.name}${PARTS_SUFFIX}`);
