@@ -139,6 +139,8 @@ async function main(): Promise<void> {
   registerOperatorMetrics(metrics.registry, { capacity: config.capacity, outputDirUsable: () => outputDir.usable });
   // Object storage (docs/object-storage.md): reads OUTPUT_DIR in this thread, off the frame path.
   const uploadObserver = objectStoreMetrics(metrics.registry, () => uploader);
+  // The directory names of the streams this process runs now.
+  const ownedDirectories = (): ReadonlySet<string> => new Set(supervisor.activeIds().map(fileSafeId));
   // Loaded only when configured: the AWS SDK costs start-up time and memory.
   const uploader: ObjectStoreUploader | undefined =
     config.objectStore &&
@@ -147,7 +149,7 @@ async function main(): Promise<void> {
       outputDir: config.outputDir,
       logger,
       observer: uploadObserver,
-      ownedDirectories: () => new Set(supervisor.activeIds().map(fileSafeId)),
+      ownedDirectories,
     });
   supervisor.on('liveBatch', (batch) => live.deliver(batch));
   supervisor.on('streamFinished', (stats) => live.streamEnded(stats.rtmsStreamId));
@@ -202,7 +204,7 @@ async function main(): Promise<void> {
     outputDir.stop();
     logger.info({ signal, activeStreams: supervisor.activeStreams, graceMs: config.shutdownGraceMs }, 'shutting down');
     const stoppingAt = Date.now();
-    const runningAtSignal = new Set(supervisor.activeIds().map(fileSafeId));
+    const runningAtSignal = ownedDirectories();
     const forceExit = setTimeout(() => {
       logger.error('shutdown grace exceeded; exiting');
       process.exit(1);

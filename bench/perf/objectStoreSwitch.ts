@@ -4,8 +4,7 @@
  * so the perf table's connector CPU and RSS include the uploads (docs/object-storage.md).
  * Prints what the store holds at the end.
  */
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { S3TestServer, s3TestEnv } from '../../test/support/s3Server.ts';
 
@@ -16,22 +15,19 @@ export interface BenchObjectStore {
 }
 
 export async function startBenchObjectStore(): Promise<BenchObjectStore> {
-  const directory = await mkdtemp(join(tmpdir(), 'rtms-bench-s3-'));
-  const server = new S3TestServer(directory);
-  await server.start();
-  await server.createBucket('bench');
+  const server = await S3TestServer.create('bench');
   return {
     env: { ...s3TestEnv(server, 's3://bench/perf'), OBJECT_STORE_SCAN_INTERVAL_MS: '2000' },
     async stop() {
       await server.stop();
       const totals = { objects: 0, bytes: 0 };
-      for (const name of await readdir(directory, { recursive: true })) {
+      for (const name of await readdir(server.directory, { recursive: true })) {
         // s3rver keeps each object's content as `<key>._S3rver_object`.
         if (!name.endsWith('._S3rver_object')) continue;
         totals.objects += 1;
-        totals.bytes += (await stat(join(directory, name))).size;
+        totals.bytes += (await stat(join(server.directory, name))).size;
       }
-      await rm(directory, { recursive: true, force: true });
+      await server.dispose();
       return totals;
     },
   };

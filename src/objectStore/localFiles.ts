@@ -1,6 +1,5 @@
-import { open, readdir, stat } from 'node:fs/promises';
+import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readRange } from './objectStoreClient.ts';
 import { ObjectStoreError } from './objectStoreErrors.ts';
 
 /** A file of a stream directory as the uploader sees it: path relative to the directory, size, and `<size>:<mtime>`. */
@@ -17,14 +16,38 @@ export function isStreamed(file: string): boolean {
 
 /** `length` bytes of the file at `path` from `offset` (a part of a growing file). */
 export async function readPart(path: string, offset: number, length: number): Promise<Buffer> {
-  const file = await open(path, 'r').catch((error: unknown) => {
-    throw new ObjectStoreError('local_read', `cannot read ${path}`, error);
-  });
+  const file = await openLocal(path);
   try {
     return await readRange(file, offset, length, path);
   } finally {
     await file.close();
   }
+}
+
+/** Opens a local file for reading; a failure is a `local_read`. */
+export async function openLocal(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'r');
+  } catch (error) {
+    throw new ObjectStoreError('local_read', `cannot read ${path}`, error);
+  }
+}
+
+/** Exactly `length` bytes of `file` from `offset` (`path` names it in errors); a short file is a `local_read`. */
+export async function readRange(file: FileHandle, offset: number, length: number, path: string): Promise<Buffer> {
+  const buffer = Buffer.alloc(length);
+  let read = 0;
+  try {
+    while (read < length) {
+      const { bytesRead } = await file.read(buffer, read, length - read, offset + read);
+      if (bytesRead === 0) break;
+      read += bytesRead;
+    }
+  } catch (error) {
+    throw new ObjectStoreError('local_read', `cannot read ${path}`, error);
+  }
+  if (read < length) throw new ObjectStoreError('local_read', `${path} is shorter than expected`);
+  return buffer;
 }
 
 export async function signatureOf(path: string): Promise<string> {

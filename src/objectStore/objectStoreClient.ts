@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
@@ -12,7 +12,15 @@ import {
   type CompletedPart,
 } from '@aws-sdk/client-s3';
 import { MIN_PART_BYTES, type ObjectStoreConfig } from './objectStoreConfig.ts';
-import { ObjectStoreError, failureOf } from './objectStoreErrors.ts';
+import { ObjectStoreError, failureOf, statusOf } from './objectStoreErrors.ts';
+import { openLocal, readRange } from './localFiles.ts';
+
+/**
+ * A request with no connection after this long, or no answer after that long, fails as
+ * `unreachable` and its sync is retried (docs/object-storage.md#when-the-store-is-unreachable), ms.
+ */
+const CONNECTION_TIMEOUT_MS = 5000;
+const REQUEST_TIMEOUT_MS = 60_000;
 
 export interface StoredObject {
   readonly key: string;
@@ -47,7 +55,7 @@ export class ObjectStoreClient {
       maxAttempts: 1,
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: { connectionTimeout: 5000, requestTimeout: 60_000 },
+      requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS },
     });
   }
 
@@ -55,9 +63,12 @@ export class ObjectStoreClient {
     this.#s3.destroy();
   }
 
-  /** One PUT; the store checks Content-MD5, and its ETag is compared with the MD5 here. */
-  async put(key: string, body: Buffer, ifAbsent = false): Promise<'stored' | 'exists'> {
-    const md5 = createHash('md5').update(body).digest();
+  /**
+   * One PUT; the store checks Content-MD5, and its ETag is compared with the MD5 here. `md5`:
+   * the body's MD5 when the caller already has it, so it is not computed twice.
+   */
+  async put(key: string, body: Buffer, options: { ifAbsent?: boolean; md5?: Buffer } = {}): Promise<'stored' | 'exists'> {
+    const { ifAbsent = false, md5 = createHash('md5').update(body).digest() } = options;
     try {
       const result = await this.#s3.send(
         new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentMD5: md5.toString('base64'), ...(ifAbsent ? { IfNoneMatch: '*' } : {}) }),
@@ -65,7 +76,7 @@ export class ObjectStoreClient {
       confirmEtag(result.ETag, [md5.toString('hex')], key);
       return 'stored';
     } catch (error) {
-      if (ifAbsent && (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) return 'exists';
+      if (ifAbsent && statusOf(error) === 412) return 'exists';
       throw wrap(error, key);
     }
   }
@@ -76,14 +87,13 @@ export class ObjectStoreClient {
    * whole content's MD5, or S3's MD5 of the parts' MD5s with `-<parts>`.
    */
   async uploadFile(key: string, path: string, size: number, partBytes: number): Promise<UploadedFile> {
-    const file = await open(path, 'r').catch((error: unknown) => {
-      throw new ObjectStoreError('local_read', `cannot read ${path}`, error);
-    });
+    const file = await openLocal(path);
     try {
       if (size <= MIN_PART_BYTES) {
         const body = await readRange(file, 0, size, path);
-        await this.put(key, body);
-        return { size, md5: createHash('md5').update(body).digest('hex'), multipart: false };
+        const md5 = createHash('md5').update(body).digest();
+        await this.put(key, body, { md5 });
+        return { size, md5: md5.toString('hex'), multipart: false };
       }
       return await this.#multipart(key, file, path, size, partBytes);
     } finally {
@@ -91,7 +101,7 @@ export class ObjectStoreClient {
     }
   }
 
-  async #multipart(key: string, file: Awaited<ReturnType<typeof open>>, path: string, size: number, partBytes: number): Promise<UploadedFile> {
+  async #multipart(key: string, file: FileHandle, path: string, size: number, partBytes: number): Promise<UploadedFile> {
     const whole = createHash('md5');
     const partDigests: Buffer[] = [];
     const parts: CompletedPart[] = [];
@@ -127,7 +137,7 @@ export class ObjectStoreClient {
       const result = await this.#s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
       return { key, size: result.ContentLength ?? 0 };
     } catch (error) {
-      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+      if (statusOf(error) === 404) return undefined;
       throw wrap(error, key);
     }
   }
@@ -162,22 +172,6 @@ export class ObjectStoreClient {
   }
 }
 
-async function readRange(file: Awaited<ReturnType<typeof open>>, offset: number, length: number, path: string): Promise<Buffer> {
-  const buffer = Buffer.alloc(length);
-  let read = 0;
-  try {
-    while (read < length) {
-      const { bytesRead } = await file.read(buffer, read, length - read, offset + read);
-      if (bytesRead === 0) break;
-      read += bytesRead;
-    }
-  } catch (error) {
-    throw new ObjectStoreError('local_read', `cannot read ${path}`, error);
-  }
-  if (read < length) throw new ObjectStoreError('local_read', `${path} is shorter than expected`);
-  return buffer;
-}
-
 function confirmEtag(etag: string | undefined, expected: readonly string[], key: string): void {
   const value = etag?.replace(/"/g, '').toLowerCase();
   // A store that answers no ETag (or an encrypted one) cannot confirm; Content-MD5 was still checked.
@@ -189,5 +183,3 @@ function wrap(error: unknown, key: string): ObjectStoreError {
   if (error instanceof ObjectStoreError) return error;
   return new ObjectStoreError(failureOf(error), `object store request for ${key} failed`, error);
 }
-
-export { readRange };

@@ -34,11 +34,15 @@ function detail(cause: unknown): string {
   return /^[A-Za-z_]{1,64}$/.test(name) ? ` (${name})` : '';
 }
 
+/** The HTTP status an SDK error carries, if the store answered at all. */
+export function statusOf(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } } | null | undefined)?.$metadata?.httpStatusCode;
+}
+
 /** Sorts an SDK or socket error into a reason. */
 export function failureOf(error: unknown): UploadFailureReason {
-  const value = (error ?? {}) as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
-  const status = value.$metadata?.httpStatusCode;
-  const name = value.name ?? '';
+  const status = statusOf(error);
+  const name = (error as { name?: string } | null | undefined)?.name ?? '';
   if (name === 'NoSuchBucket') return 'no_bucket';
   if (name === 'BadDigest' || name === 'InvalidDigest') return 'checksum_mismatch';
   if (status === 401 || status === 403 || /AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|ExpiredToken|CredentialsProviderError/.test(name))

@@ -1,9 +1,10 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { UPLOAD_FAILURE_REASONS, type UploadFailureReason } from './objectStoreErrors.ts';
 import type { ObjectStoreUploader, UploaderObserver } from './objectStoreUploader.ts';
-import type { UploadKind } from './streamUpload.ts';
 
-const UPLOAD_KINDS: readonly UploadKind[] = ['part', 'final', 'small'];
+/** The `kind` label: a part of a growing file, a final whole file, a small file (docs/metrics.md). */
+export const UPLOAD_KINDS = ['part', 'final', 'small'] as const;
+export type UploadKind = (typeof UPLOAD_KINDS)[number];
 
 /** `rtms_object_store_*` (docs/metrics.md); every label value from a closed list. */
 export function objectStoreMetrics(registry: Registry, uploader: () => ObjectStoreUploader | undefined): UploaderObserver {

@@ -1,10 +1,12 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../logger.ts';
+import { errnoCode } from '../sinks/streamCheckpoint.ts';
 import { ObjectStoreClient } from './objectStoreClient.ts';
 import type { ObjectStoreConfig } from './objectStoreConfig.ts';
 import { ObjectStoreError, failureOf, type UploadFailureReason } from './objectStoreErrors.ts';
-import { StreamUpload, type UploadKind } from './streamUpload.ts';
+import type { UploadKind } from './objectStoreMetrics.ts';
+import { StreamUpload } from './streamUpload.ts';
 
 /** What the uploader reports, for metrics (objectStoreMetrics.ts). */
 export interface UploaderObserver {
@@ -151,7 +153,7 @@ export class ObjectStoreUploader {
         .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
         .map((entry) => entry.name);
     } catch (error) {
-      this.#logger.warn({ code: (error as NodeJS.ErrnoException).code }, 'object store: output directory not readable');
+      this.#logger.warn({ code: errnoCode(error) }, 'object store: output directory not readable');
       return;
     }
     const now = this.#now();

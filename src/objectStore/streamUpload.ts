@@ -4,15 +4,16 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../logger.ts';
 import { WAV_HEADER_BYTES } from '../media/wavWriter.ts';
+import { errnoCode, STREAM_JSON } from '../sinks/streamCheckpoint.ts';
 import type { ObjectStoreClient } from './objectStoreClient.ts';
 import { isStreamed, listFiles, readPart, signatureOf, type LocalFile } from './localFiles.ts';
 import type { ObjectStoreConfig } from './objectStoreConfig.ts';
+import type { UploaderObserver } from './objectStoreUploader.ts';
 import { ObjectStoreError, type UploadFailureReason } from './objectStoreErrors.ts';
 import { OWNER_OBJECT, PARTS_SUFFIX, attemptNumbers, attemptPrefix, coveredEnd, parsePartKey, partKey, streamPrefix } from './objectLayout.ts';
 
 /** The local record of a stream's uploads, beside its files (not uploaded itself). */
 export const MARKER = '.object-store.json';
-const STREAM_JSON = 'stream.json';
 const FINISHED_STATES = new Set(['ended', 'failed', 'rejected']);
 /**
  * A directory that no process of ours holds and whose `stream.json` was not refreshed for this
@@ -23,19 +24,15 @@ export const ORPHAN_AFTER_MS = 60_000;
 /** `final`: ended, failed or rejected; `released`: let go to another owner, who may continue the directory. */
 type Finished = 'final' | 'released' | undefined;
 
-export type UploadKind = 'part' | 'final' | 'small';
-
-/** What the uploader is told, for metrics (objectStoreMetrics.ts). */
-export interface UploadObserver {
-  uploaded(kind: UploadKind, bytes: number): void;
-}
+/** What a stream's sync reports itself, for metrics (objectStoreMetrics.ts). */
+type UploadObserver = Pick<UploaderObserver, 'uploaded'>;
 
 interface Marker {
   attempt: number;
   /** `<size>:<mtime>` of each file as last uploaded whole (for growing files: and its parts deleted). */
   uploaded: Record<string, string>;
   /** `<size>:<mtime>` of each growing file whose final object is stored. */
-  finals?: Record<string, string>;
+  finals: Record<string, string>;
   /** Files given up on at the end of the retry window, with the reason. */
   notUploaded?: { file: string; reason: UploadFailureReason }[] | undefined;
 }
@@ -133,7 +130,9 @@ export class StreamUpload {
     const base = attemptPrefix(this.#config.prefix, this.name, marker.attempt);
     if (!this.#listed) await this.#readStore(base);
     for (const file of files) {
-      if (isStreamed(file.name)) await this.#syncStreamed(base, marker, file, finishedKind);
+      // Stored whole: nothing of it waits, whatever the look before the claim thought.
+      if (marker.uploaded[file.name] === file.signature) this.#state(file.name).pendingSince = undefined;
+      else if (isStreamed(file.name)) await this.#syncStreamed(base, marker, file, finishedKind);
       else await this.#syncSmall(base, marker, file, finished);
     }
     if (finished) await this.#settle(marker, [], finishedKind === 'final');
@@ -182,8 +181,9 @@ export class StreamUpload {
     const owner = Buffer.from(JSON.stringify({ host: hostname(), pid: process.pid, at: new Date(this.#now()).toISOString() }));
     for (let attempt = Math.max(0, ...attemptNumbers(folders)) + 1; ; attempt++) {
       // Conditional create where the store supports it: two claimants never share a number.
-      if ((await this.#client.put(`${attemptPrefix(this.#config.prefix, this.name, attempt)}${OWNER_OBJECT}`, owner, true)) === 'exists') continue;
-      this.#marker = { attempt, uploaded: {} };
+      if ((await this.#client.put(`${attemptPrefix(this.#config.prefix, this.name, attempt)}${OWNER_OBJECT}`, owner, { ifAbsent: true })) === 'exists')
+        continue;
+      this.#marker = { attempt, uploaded: {}, finals: {} };
       await this.#saveMarker();
       this.#logger.info({ stream: this.name, attempt }, 'object store: stream output claimed');
       return this.#marker;
@@ -210,15 +210,14 @@ export class StreamUpload {
 
   async #syncStreamed(base: string, marker: Marker, file: LocalFile, finished: Finished): Promise<void> {
     const state = this.#state(file.name);
-    if (marker.uploaded[file.name] === file.signature) return;
     const now = this.#now();
     if (file.size > state.streamedTo) state.pendingSince ??= now;
     const path = join(this.directory, file.name);
     if (finished !== undefined) {
-      if (marker.finals?.[file.name] !== file.signature) {
+      if (marker.finals[file.name] !== file.signature) {
         const result = await this.#client.uploadFile(`${base}${file.name}`, path, file.size, this.#config.partBytes);
         this.#observer.uploaded('final', result.size);
-        (marker.finals ??= {})[file.name] = file.signature;
+        marker.finals[file.name] = file.signature;
       }
       // Done only once its parts are gone too: a failed delete is tried again, not the upload.
       const { objects } = await this.#client.list(`${base}${file.name}${PARTS_SUFFIX}`);
@@ -247,10 +246,13 @@ export class StreamUpload {
       if (file.name.endsWith('.jsonl')) body = body.subarray(0, body.lastIndexOf(0x0a) + 1);
       if (body.length === 0) break;
       this.#logger.debug({ stream: this.name, file: file.name, start: state.streamedTo, end: state.streamedTo + body.length }, 'object store: part');
-      await this.#client.put(partKey(base, file.name, state.streamedTo, state.streamedTo + body.length), body);
+      const md5 = createHash('md5').update(body).digest();
+      await this.#client.put(partKey(base, file.name, state.streamedTo, state.streamedTo + body.length), body, { md5 });
       this.#observer.uploaded('part', body.length);
+      // A WAV's first part is remembered without its header (rewritten at every flush).
       const skip = file.name.endsWith('.wav') ? Math.max(0, WAV_HEADER_BYTES - state.streamedTo) : 0;
-      state.lastPart = { start: state.streamedTo, end: state.streamedTo + body.length, md5: createHash('md5').update(body.subarray(skip)).digest('hex') };
+      const kept = skip === 0 ? md5.toString('hex') : createHash('md5').update(body.subarray(skip)).digest('hex');
+      state.lastPart = { start: state.streamedTo, end: state.streamedTo + body.length, md5: kept };
       state.streamedTo += body.length;
       state.pendingSince = file.size > state.streamedTo ? this.#now() : undefined;
     }
@@ -281,7 +283,6 @@ export class StreamUpload {
   }
 
   async #syncSmall(base: string, marker: Marker, file: LocalFile, finished: boolean): Promise<void> {
-    if (marker.uploaded[file.name] === file.signature) return;
     const state = this.#state(file.name);
     const now = this.#now();
     state.pendingSince ??= now;
@@ -296,7 +297,7 @@ export class StreamUpload {
   async #deleteLocal(path: string, file: LocalFile): Promise<void> {
     // Confirmed by checksum (uploadFile compared the ETag); only then is the local copy let go.
     await unlink(path).catch((error: unknown) =>
-      this.#logger.warn({ stream: this.name, file: file.name, code: (error as NodeJS.ErrnoException).code }, 'object store: local copy not deleted'),
+      this.#logger.warn({ stream: this.name, file: file.name, code: errnoCode(error) }, 'object store: local copy not deleted'),
     );
   }
 
@@ -321,7 +322,7 @@ export class StreamUpload {
         if (notUploaded.length === 0) return;
       }
     } catch (error) {
-      this.#logger.warn({ stream: this.name, code: (error as NodeJS.ErrnoException).code }, 'object store: stream.json not updated');
+      this.#logger.warn({ stream: this.name, code: errnoCode(error) }, 'object store: stream.json not updated');
     }
     if (marker !== undefined) {
       marker.notUploaded = notUploaded;

@@ -208,6 +208,50 @@ describe('object storage upload against a real S3-compatible server (s3rver)', (
     }
   }, 60_000);
 
+  it('a stored stream waits for nothing: the lag is 0 once its stream.json record is stored too, and after a restart', async () => {
+    const env = s3TestEnv(server, `s3://${BUCKET}/tenant-d`);
+    Object.assign(process.env, env);
+    const config = readObjectStoreConfig(new EnvReader(env), env)!;
+    const outputDir = join(output.path, 'fourth');
+    const stream = join(outputDir, 'stream-4');
+    await mkdir(stream, { recursive: true });
+    await writeFile(join(stream, 'audio.wav'), Buffer.concat([wavHeader(1000), chunk(4, 1000)]));
+    await writeFile(join(stream, 'stream.json'), JSON.stringify({ state: 'ended' }));
+    for (const run of ['first', 'restarted']) {
+      let now = 1_000_000;
+      const uploader = new ObjectStoreUploader({
+        config,
+        outputDir,
+        logger: createLogger({ level: 'silent' }),
+        observer,
+        ownedDirectories: () => new Set(),
+        now: () => now,
+      });
+      const recordStored = (): Promise<boolean> =>
+        getObject('tenant-d/stream-4/attempts/1/stream.json').then(
+          (body) => (JSON.parse(body.toString('utf8')) as { objectStore?: { complete?: boolean } }).objectStore?.complete === true,
+          () => false,
+        );
+      try {
+        let scans = 0;
+        await eventually(
+          async () => {
+            if (uploader.inFlight > 0) return false;
+            if (scans > 0 && (await recordStored())) return true;
+            await uploader.scan();
+            scans += 1;
+            return false;
+          },
+          { what: `the ${run} uploader to store the stream and its stream.json record` },
+        );
+        now += 100_000;
+        expect(uploader.lagSeconds(), run).toBe(0);
+      } finally {
+        await uploader.stop();
+      }
+    }
+  }, 60_000);
+
   it('a file cut back locally (a batch undone after a full disk) has its later parts replaced: the parts stay equal to the file', async () => {
     const env = { ...s3TestEnv(server, `s3://${BUCKET}/tenant-d`), OBJECT_STORE_SCAN_INTERVAL_MS: '100', OBJECT_STORE_PART_INTERVAL_MS: '200' };
     Object.assign(process.env, env);
