@@ -9,6 +9,7 @@ import { countVideoFrames, makeH264Clip, makeJpegs, pcmFrame, splitAccessUnits, 
 import { mountSmallTmpfs, type SmallTmpfs } from '../../support/smallTmpfs.ts';
 import { MIXED_16K, frame } from './sinkFrames.ts';
 import { indexedFrames, readIndex } from '../../support/timeIndex.ts';
+import { ManualClock } from '../../support/clock.ts';
 
 // Real faults against real files: a small tmpfs filled to ENOSPC, a stream directory deleted
 // or blocked while its sink writes.
@@ -50,7 +51,10 @@ function accounted(sink: FileSink, kind: MediaKind): { written: number; dropped:
 describe('FileSink on a full disk (real tmpfs)', () => {
   it('frames wait while the disk is full and go on into the same files after: nothing lost, nothing torn', async () => {
     const directory = join(disk.path, 'stream-1');
-    const sink = createSink(directory);
+    // Its own clock: no retry fires by itself while the test reads the files mid-fault (a retry
+    // that gets half a batch onto the disk shows it until its cut-back, like any write in flight).
+    const clock = new ManualClock(Date.now());
+    const sink = createSink(directory, { clock });
     const faults: FileFault[] = [];
     sink.on('fault', (fault: FileFault) => faults.push(fault));
     sink.setFormats(MIXED_16K);
@@ -78,6 +82,7 @@ describe('FileSink on a full disk (real tmpfs)', () => {
 
     await disk.free();
     for (let i = 40; i < 60; i++) write(i);
+    await clock.advance(60_000); // every failing file is due again
     await sink.flush();
     expect(sink.health().state).toBe('ok');
     await sink.close();
