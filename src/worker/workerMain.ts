@@ -5,7 +5,6 @@ import { createLogger } from '../logger.ts';
 import type { StreamStart } from '../rtms/products.ts';
 import { FileSink } from '../sinks/fileSink.ts';
 import { measureMediaOnDisk, type MediaBytesOnDisk } from '../sinks/outputOnDisk.ts';
-import { RedisStreamPublisher } from '../sinks/redisStreamPublisher.ts';
 import { RedisStreamSink } from '../sinks/redisStreamSink.ts';
 import { recordingWanted } from '../sinks/recording/recordingPolicy.ts';
 import { RecordingSink } from '../sinks/recording/recordingSink.ts';
@@ -30,9 +29,10 @@ const logger = createLogger({ level: config.logLevel }).child({ worker: workerId
 const sessions = new Map<string, StreamSession>();
 const taps = new Map<string, LiveTap>();
 const metrics = new WorkerMetrics({ workerId });
+// Loaded only when configured: the Redis client is most of what a worker would otherwise load.
 const redisPublisher =
   config.redisUrl !== undefined && config.redisStream.kinds.length > 0
-    ? new RedisStreamPublisher({
+    ? new (await import('../sinks/redisStreamPublisher.ts')).RedisStreamPublisher({
         url: config.redisUrl,
         maxLen: config.redisStream.maxLen,
         logger,
