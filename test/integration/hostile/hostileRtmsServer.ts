@@ -125,9 +125,9 @@ export class HostileRtmsServer {
 }
 
 /** Sends `count` messages from `make(i)` as fast as the socket drains, yielding between batches. */
-export async function flood(ws: WebSocket, count: number, make: (index: number) => string, options: { until?: () => boolean } = {}): Promise<number> {
+export async function flood(ws: WebSocket, count: number, make: (index: number) => string): Promise<number> {
   let sent = 0;
-  while (sent < count && ws.readyState === WebSocket.OPEN && options.until?.() !== true) {
+  while (sent < count && ws.readyState === WebSocket.OPEN) {
     for (let batch = 0; batch < 500 && sent < count; batch += 1, sent += 1) ws.send(make(sent));
     // Let the kernel buffer drain so the flood measures the connector, not our memory.
     while (ws.bufferedAmount > 4 * 1024 * 1024 && ws.readyState === WebSocket.OPEN) await new Promise((resolve) => setTimeout(resolve, 5));
