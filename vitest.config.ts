@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import DurationSequencer from './test/support/durationSequencer.ts';
 
 // Two projects, one pyramid: `unit` (test/unit: in-process, fake clocks, a private
 // redis-server at most) must answer in seconds, so a test that hangs fails at 5 s;
@@ -13,6 +14,8 @@ export default defineConfig({
     // is waiting on real streams and timers, not CPU: four files at once on two cores take 291 s
     // instead of 474 s with two, with the same results (docs/development.md).
     maxWorkers: 4,
+    // Slowest files first, from test/durations.json, so no long file starts last (fresh clones have no vitest cache).
+    sequence: { sequencer: DurationSequencer },
     projects: [
       {
         extends: true,
