@@ -19,6 +19,7 @@
  */
 import { parseArgs } from 'node:util';
 import { writeBenchResult } from './benchResult.ts';
+import { minMedianMax as stats } from './minMedianMax.ts';
 import type { SimulatedStream } from 'rtms-simulator';
 import { ClusterRig, untilAudio } from '../test/integration/cluster/clusterRig.ts';
 
@@ -43,11 +44,6 @@ interface RunResult {
     readonly bytesPerStream: number;
   };
   readonly duplicates: number;
-}
-
-function stats(values: readonly number[]): { min: number; median: number; max: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { min: sorted[0] ?? 0, median: sorted[Math.floor(sorted.length / 2)] ?? 0, max: sorted.at(-1) ?? 0 };
 }
 
 async function sleep(ms: number): Promise<void> {

@@ -8,6 +8,7 @@ import { chaosSoakMain } from './chaosSoak.ts';
 import { clusterTakeoverMain } from './clusterTakeover.ts';
 import { fsCallCostMain } from './perf/fsCallCost.ts';
 import { perfMain } from './perf/perfBench.ts';
+import { startupCostMain } from './perf/startupCost.ts';
 
 const BENCHMARKS: Readonly<Record<string, { readonly description: string; readonly run: (argv: readonly string[]) => Promise<number> }>> = {
   chaos: { description: 'chaos soak: the connector against the Zoom stand-in in chaos mode (default 50 streams x 10 min)', run: chaosSoakMain },
@@ -16,6 +17,10 @@ const BENCHMARKS: Readonly<Record<string, { readonly description: string; readon
     run: fsCallCostMain,
   },
   perf: { description: 'cost floor: the connector against a bare RTMS client under the same load (CPU per frame, latency, RSS, ramp)', run: perfMain },
+  startup: {
+    description: 'CPU and time to listening of a connector start: compile cache off, cold and warm, and warm with REDIS_URL (paired runs)',
+    run: startupCostMain,
+  },
   takeover: { description: 'multi-replica takeover: SIGKILL and SIGTERM of replicas sharing a Redis, time to media flowing again', run: clusterTakeoverMain },
 };
 
