@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { chmod, chown, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,11 +6,17 @@ import { describe, expect, it } from 'vitest';
 import { streamDirectory } from '../../src/sinks/streamDirectory.ts';
 import { startSimulator } from 'rtms-simulator';
 import { randomCredentials, readJsonLines } from './connectorHarness.ts';
+import { eventually } from '../support/eventually.ts';
 import { expectAccounted, expectValidFiles, mixedAudio, readStreamJson, startConnectorOn, untilAudioBytes } from './hostFaultTools.ts';
 
 // Root ignores directory modes: the connector runs as nobody, as it would in its container.
 const NOBODY = { uid: 65534, gid: 65534 };
 const SECOND = 32_000;
+// Seconds of each stream, of audio before the faults (at least), and of the read-only window:
+// a few stream.json refreshes (1 s apart) fail in it, and 3 s of stream or more follow it.
+const STREAM_S = 14;
+const FAULT_AFTER_S = 3;
+const READ_ONLY_FOR_S = 4;
 
 /**
  * A live stream's directory made read-only (chmod 555) and then writable again, and another's
@@ -24,22 +31,29 @@ describe('host faults: stream directories changed under a live stream', () => {
     const simulator = await startSimulator({ credentials, webhookUrl: connector.webhookUrl, seed: 20, reconnectGraceMs: 20_000 });
     try {
       const [readOnly, deleted] = await Promise.all([
-        simulator.startStream({ durationMs: 20_000, participants: 2 }),
-        simulator.startStream({ durationMs: 20_000, participants: 2 }),
+        simulator.startStream({ durationMs: STREAM_S * 1000, participants: 2 }),
+        simulator.startStream({ durationMs: STREAM_S * 1000, participants: 2 }),
       ]);
       await Promise.all([readOnly.whenReady(), deleted.whenReady()]);
       const readOnlyDir = streamDirectory(outputDir, readOnly.rtmsStreamId);
       const deletedDir = streamDirectory(outputDir, deleted.rtmsStreamId);
-      await untilAudioBytes(readOnly, 5 * SECOND);
-      await untilAudioBytes(deleted, 5 * SECOND);
+      await untilAudioBytes(readOnly, FAULT_AFTER_S * SECOND);
+      await untilAudioBytes(deleted, FAULT_AFTER_S * SECOND);
+      // A read-only directory refuses new files too: the window starts once the files a stream
+      // creates late (first chat 3-6 s in, the next 8 s or more later; first transcript line)
+      // exist, so that only stream.json's refreshes fail in it.
+      await eventually(() => ['chat.jsonl', 'transcript.jsonl'].every((name) => existsSync(join(readOnlyDir, name))), {
+        what: "the read-only stream's chat and transcript files",
+      });
       await chmod(readOnlyDir, 0o555);
+      const readOnlyAt = readOnly.sent.audioBytes();
       await rm(deletedDir, { recursive: true });
       const deletedAt = deleted.sent.audioBytes();
 
       // Mid-fault: the read-only stream reports stream.json failing; the deleted one is back.
       const failing = await connector.waitForStream(readOnly.rtmsStreamId, (s) => (s['sink'] as { state?: string } | null)?.state === 'failing');
       expect(failing['sink']).toMatchObject({ lastError: { file: 'stream.json', code: 'EACCES' } });
-      await untilAudioBytes(readOnly, 10 * SECOND);
+      await untilAudioBytes(readOnly, readOnlyAt + READ_ONLY_FOR_S * SECOND);
       await expectValidFiles(readOnlyDir, { final: false });
       const lost = await connector.waitForStream(
         deleted.rtmsStreamId,
