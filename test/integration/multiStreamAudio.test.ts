@@ -6,7 +6,8 @@ import { readWavData } from '../support/wavReader.ts';
 import { fileSafeId } from '../../src/sinks/fileSafeId.ts';
 import { expectAudioIdentical, expectEveryFrameAccounted, readJsonLines, startRig, untilAudioSent, waitUntilEnded } from './connectorHarness.ts';
 
-describe('multi-stream audio (one WAV per speaker)', () => {
+// The tests run at once: each starts its own rig and spends its time waiting on real-time audio.
+describe.concurrent('multi-stream audio (one WAV per speaker)', () => {
   it('writes each speaker byte for byte and marks the gaps where Zoom sent nothing', async () => {
     const rig = await startRig({ RTMS_AUDIO_MODE: 'multi', RTMS_MEDIA: 'audio,transcript' });
     try {

@@ -23,7 +23,10 @@ const run = promisify(execFile);
 
 let rig: Rig;
 beforeAll(async () => {
-  rig = await startRig({ RTMS_AUDIO_MODE: 'multi' });
+  // Seed 266's script has all three participants speaking within 7 s, a line before the gap and two
+  // after the rejoin, and audio between the gap and the rejoin: the waits below end sooner than with
+  // the default seed, where the second line comes at 6 s and the fourth at 9 s.
+  rig = await startRig({ RTMS_AUDIO_MODE: 'multi' }, { seed: 266 });
 });
 afterAll(async () => {
   await rig?.close();

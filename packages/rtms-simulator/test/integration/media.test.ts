@@ -3,21 +3,25 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { type TestContext, describe, expect, it } from 'vitest';
 import { type Harness, harness, timestampGaps } from './helpers/harness.ts';
 import { eventually } from '../../../../test/support/eventually.ts';
+import type { SimulatorOptions } from '../../src/simulator.ts';
 
 const run = promisify(execFile);
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+/** A harness of the test's own, closed when the test ends (the tests run at once, so none is shared). */
+async function ownHarness(context: TestContext, options: Partial<SimulatorOptions> = {}): Promise<Harness> {
+  const h = await harness(options);
+  context.onTestFinished(() => h.close());
+  return h;
+}
 
-describe('media delivery', () => {
-  it('delivers mixed audio whose decoded bytes equal stream.sent.audio("0"), paced at 20 ms', async () => {
-    h = await harness();
+// The tests run at once: each has its own simulator, and their time is spent waiting on
+// real-time streams, so the file takes about as long as its longest stream.
+describe.concurrent('media delivery', () => {
+  it('delivers mixed audio whose decoded bytes equal stream.sent.audio("0"), paced at 20 ms', async (context) => {
+    const h = await ownHarness(context);
     const stream = await h.sim.startStream({ durationMs: 1500 });
     const session = await h.join(stream);
     await stream.whenReady();
@@ -40,8 +44,8 @@ describe('media delivery', () => {
     expect(received.some((byte) => byte !== 0)).toBe(true);
   });
 
-  it('sends per-speaker packets in multi-stream mode at the negotiated rate, channels and send_rate', async () => {
-    h = await harness();
+  it('sends per-speaker packets in multi-stream mode at the negotiated rate, channels and send_rate', async (context) => {
+    const h = await ownHarness(context);
     const stream = await h.sim.startStream({ durationMs: 4000, participants: 4 });
     const session = await h.join(stream, {
       media: [
@@ -72,8 +76,8 @@ describe('media delivery', () => {
     expect(named).toMatchObject({ user_id: expect.any(Number), user_name: expect.any(String) });
   });
 
-  it('streams H.264 access units at the negotiated fps that ffprobe decodes, and JPEG deskshare', async () => {
-    h = await harness();
+  it('streams H.264 access units at the negotiated fps that ffprobe decodes, and JPEG deskshare', async (context) => {
+    const h = await ownHarness(context);
     const stream = await h.sim.startStream({ durationMs: 2000 });
     const session = await h.join(stream, {
       media: [
@@ -115,8 +119,8 @@ describe('media delivery', () => {
     expect(video).toMatchObject({ user_id: expect.any(Number), user_name: expect.any(String), timestamp: expect.any(Number) });
   });
 
-  it('delivers transcripts and chat exactly as recorded, with times and language 9', async () => {
-    h = await harness({ seed: 99 });
+  it('delivers transcripts and chat exactly as recorded, with times and language 9', async (context) => {
+    const h = await ownHarness(context, { seed: 99 });
     const stream = await h.sim.startStream({ durationMs: 7000 });
     const session = await h.join(stream);
     await stream.whenEnded();
@@ -134,8 +138,8 @@ describe('media delivery', () => {
     expect(stream.sent.chats().length).toBeGreaterThan(0);
   });
 
-  it('sends subscribed participant events and the stop sequence', async () => {
-    h = await harness();
+  it('sends subscribed participant events and the stop sequence', async (context) => {
+    const h = await ownHarness(context);
     const stream = await h.sim.startStream({ durationMs: 2500, scopes: ['audio', 'video', 'deskshare'] });
     const session = await h.join(stream, { subscribe: [2, 3, 4, 5, 8, 9] });
     await stream.whenEnded();
@@ -154,8 +158,8 @@ describe('media delivery', () => {
     expect(stopped.body.payload['stop_reason']).toBe(6);
   });
 
-  it('runs Contact Center streams with channel ids and ZCC events', async () => {
-    h = await harness();
+  it('runs Contact Center streams with channel ids and ZCC events', async (context) => {
+    const h = await ownHarness(context);
     const stream = await h.sim.startStream({ product: 'contact_center', durationMs: 3000 });
     expect(stream.scopes).toEqual(['audio', 'transcript']);
     const started = await h.receiver.waitForEvent('contact_center.voice_rtms_started', stream.rtmsStreamId);
@@ -181,8 +185,8 @@ describe('media delivery', () => {
     expect(events.find((e) => e['event_type'] === 8)).toMatchObject({ participant_info: { channel_id: channels[1], participant_mode: 'caller' } });
   });
 
-  it('Contact Center mixed audio (data_opt 1) still comes one packet per channel_id, every 20 ms, with URL-safe engagement ids', async () => {
-    h = await harness();
+  it('Contact Center mixed audio (data_opt 1) still comes one packet per channel_id, every 20 ms, with URL-safe engagement ids', async (context) => {
+    const h = await ownHarness(context);
     const stream = await h.sim.startStream({ product: 'contact_center', durationMs: 1000 });
     expect(stream.entityId).toMatch(/^[A-Za-z0-9_-]{22}$/);
     const started = await h.receiver.waitForEvent('contact_center.voice_rtms_started', stream.rtmsStreamId);
@@ -202,9 +206,9 @@ describe('media delivery', () => {
     }
   });
 
-  it('individual video (data_opt 4) flows only for the subscribed participant', async () => {
+  it('individual video (data_opt 4) flows only for the subscribed participant', async (context) => {
     // Keep-alives every 100 ms: their count on the video socket shows how long it has been open.
-    h = await harness({ keepAliveIntervalMs: 100 });
+    const h = await ownHarness(context, { keepAliveIntervalMs: 100 });
     const stream = await h.sim.startStream({ durationMs: 1500, scopes: ['video'] });
     const session = await h.join(stream, { media: [{ url: 'video', mediaType: 2, mediaParams: { video: { data_opt: 4, codec: 5, fps: 5 } } }] });
     const target = stream.participants[0];
