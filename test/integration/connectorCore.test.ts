@@ -39,7 +39,10 @@ async function expectOneMediaOnlyRejoin(rig: Rig, stream: SimulatedStream): Prom
   await expectAudioIdentical(rig, stream);
 }
 
-describe('connector core', () => {
+// Each test drives its own stream (the one that needs other settings, its own rig), and what
+// they wait on is real time, not CPU: run together, at most five at a time (vitest's
+// maxConcurrency), the file takes about its slowest test instead of the sum.
+describe.concurrent('connector core', () => {
   it.each<Product>(['meeting', 'webinar', 'session', 'contact_center'])(
     '%s: audio identical to what Zoom sent, transcripts complete, ended with finalized files after rtms_stopped',
     async (product) => {

@@ -73,7 +73,9 @@ function expectOneResumePerOrphan(rig: Rig): Map<string, number> {
   return perStream;
 }
 
-describe('worker crash with many streams', () => {
+// Each test has its own connector and waits on its crash timers and real-time streams, not
+// CPU: the three run side by side.
+describe.concurrent('worker crash with many streams', () => {
   it('resumes each orphan exactly once on a live worker; admin DELETE and exclusion reach the resumed session; accounting and files stay whole', async () => {
     const rig = await startRig({ WORKER_THREADS: '2', DEBUG_WORKER_CRASH: '1:3000' });
     try {
@@ -103,9 +105,11 @@ describe('worker crash with many streams', () => {
       const resumes = expectOneResumePerOrphan(rig);
       expect([...resumes.keys()].sort()).toEqual(resumed.map((stream) => stream.rtmsStreamId).sort());
       expect([...resumes.values()]).toEqual([1, 1]);
+      // The files are checked for all streams at once: ffprobe, not the streams, is the wait.
+      const outputs = new Map(await Promise.all(streams.map(async (stream) => [stream, await expectOutputWhole(rig, stream)] as const)));
       for (const stream of resumed) {
         expect(stream.connections.signalingAccepted).toBe(2);
-        const { media, events } = await expectOutputWhole(rig, stream);
+        const { media, events } = outputs.get(stream)!;
         expect(events.filter((event) => event['eventType'] === 'stream.resumed')).toHaveLength(1);
         expect(events.filter((event) => event['eventType'] === 'stream.participant_excluded')).toHaveLength(stream === excluding ? 1 : 0);
         // The window the dead worker's files lack is marked per kind it had, with the frames
@@ -123,10 +127,7 @@ describe('worker crash with many streams', () => {
           expect({ kind: gap.kind, frames: gap.frames }).toEqual({ kind: gap.kind, frames: media[gap.kind]?.framesDropped['worker_lost'] ?? 0 });
         }
       }
-      for (const stream of untouched) {
-        expect(stream.connections.signalingAccepted).toBe(1);
-        await expectOutputWhole(rig, stream);
-      }
+      for (const stream of untouched) expect(stream.connections.signalingAccepted).toBe(1);
     } finally {
       await rig.close();
     }
@@ -143,10 +144,13 @@ describe('worker crash with many streams', () => {
       await until(() => logged(rig, 'worker exited unexpectedly').length === 3, 'three worker crashes', 30_000);
       // After the third crash every stream is live again, on worker 4.
       await until(() => logged(rig, 'resuming stream on another worker').filter((entry) => entry['workerId'] === 4).length === 4, 'all four on worker 4');
-      for (const stream of streams) {
-        await rig.connector.waitForStream(stream.rtmsStreamId, (snapshot) => snapshot['state'] === 'live');
-        await untilAudioSent(stream, stream.sent.audioBytes() + 32_000 * 2);
-      }
+      // Each stream, side by side: live again, then two more seconds of audio sent to it.
+      await Promise.all(
+        streams.map(async (stream) => {
+          await rig.connector.waitForStream(stream.rtmsStreamId, (snapshot) => snapshot['state'] === 'live');
+          await untilAudioSent(stream, stream.sent.audioBytes() + 32_000 * 2);
+        }),
+      );
       expect(logged(rig, 'no live worker for the stream now; it resumes when a worker is ready').length).toBeGreaterThan(0);
       await Promise.all(streams.map((stream) => stream.stop()));
       for (const stream of streams) expect(await waitUntilEnded(rig, stream)).toMatchObject({ state: 'ended' });
@@ -156,8 +160,8 @@ describe('worker crash with many streams', () => {
       for (const stream of streams) {
         // On worker 1 or 2 first: every stream was orphaned by each crash of the worker holding it.
         expect(resumes.get(stream.rtmsStreamId)).toBeGreaterThanOrEqual(2);
-        await expectOutputWhole(rig, stream);
       }
+      await Promise.all(streams.map((stream) => expectOutputWhole(rig, stream)));
       const metrics = await (await fetch(`${rig.connector.baseUrl}/metrics`)).text();
       expect(metrics).toMatch(/^rtms_worker_restarts_total\{reason="crashed"\} 3$/m);
       // One replacement per death, even for two deaths 100 ms apart: the pool is back to two.

@@ -23,7 +23,9 @@ function untilLogged(rig: ClusterRig, index: number, message: string, count = 1)
   });
 }
 
-describe('multi-replica: Redis restarting', () => {
+// Each test has its own Redis and replicas; the first spends most of its time waiting for a
+// dead replica's lease to lapse (10 s): the two run side by side.
+describe.concurrent('multi-replica: Redis restarting', () => {
   it('a quick restart (empty, no persistence): streams keep running, owners re-acquire their leases and restore the records', async () => {
     const rig = await ClusterRig.start({ replicas: 2 });
     try {
