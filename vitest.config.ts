@@ -11,8 +11,9 @@ import DurationSequencer from './test/support/durationSequencer.ts';
 export default defineConfig({
   test: {
     // Integration tests open real sockets, threads and child processes, and most of their time
-    // is waiting on real streams and timers, not CPU: four files at once on two cores take 291 s
-    // instead of 474 s with two, with the same results (docs/development.md).
+    // is waiting on real streams and timers, not CPU: four files at once on two cores took 291 s
+    // instead of 474 s with two, with the same results; six failed load-sensitive tests
+    // (docs/development.md, Tests).
     maxWorkers: 4,
     // Slowest files first, from test/durations.json, so no long file starts last (fresh clones have no vitest cache).
     sequence: { sequencer: DurationSequencer },
