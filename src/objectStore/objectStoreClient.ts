@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { MIN_PART_BYTES, type ObjectStoreConfig } from './objectStoreConfig.ts';
 import { ObjectStoreError, failureOf, statusOf } from './objectStoreErrors.ts';
+import { confirmObject, confirmWhole, type Confirmation } from './objectConfirmation.ts';
 import { openLocal, readRange } from './localFiles.ts';
 
 /**
@@ -33,6 +34,8 @@ export interface UploadedFile {
   /** MD5 of the whole content, hex. */
   readonly md5: string;
   readonly multipart: boolean;
+  /** `etag` when the store's ETag(s) matched these MD5s; `content_md5` when they are no MD5 (SSE-KMS, SSE-C). */
+  readonly confirmedBy: Confirmation;
 }
 
 /**
@@ -40,7 +43,9 @@ export interface UploadedFile {
  * The SDK does no retries of its own (`maxAttempts: 1`): the uploader retries, so every retry
  * is counted. Request checksums are the classic Content-MD5, which every S3-compatible store
  * checks; the SDK's newer trailing checksums are sent only where an operation requires them.
- * Every stored object is confirmed by its ETag against checksums computed here.
+ * Every stored object is confirmed by its ETag against checksums computed here, unless the
+ * store says it is encrypted with KMS or a customer key: those ETags are no MD5, and the
+ * Content-MD5 the store checked is the confirmation (objectConfirmation.ts).
  */
 export class ObjectStoreClient {
   readonly bucket: string;
@@ -67,24 +72,36 @@ export class ObjectStoreClient {
    * One PUT; the store checks Content-MD5, and its ETag is compared with the MD5 here. `md5`:
    * the body's MD5 when the caller already has it, so it is not computed twice.
    */
-  async put(key: string, body: Buffer, options: { ifAbsent?: boolean; md5?: Buffer } = {}): Promise<'stored' | 'exists'> {
-    const { ifAbsent = false, md5 = createHash('md5').update(body).digest() } = options;
+  async put(key: string, body: Buffer, md5?: Buffer): Promise<Confirmation> {
     try {
-      const result = await this.#s3.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentMD5: md5.toString('base64'), ...(ifAbsent ? { IfNoneMatch: '*' } : {}) }),
-      );
-      confirmEtag(result.ETag, [md5.toString('hex')], key);
-      return 'stored';
+      return await this.#putObject(key, body, false, md5);
     } catch (error) {
-      if (ifAbsent && statusOf(error) === 412) return 'exists';
       throw wrap(error, key);
     }
+  }
+
+  /** A PUT only if no object is at `key` (If-None-Match, where the store supports it): else `exists`. */
+  async putIfAbsent(key: string, body: Buffer): Promise<Confirmation | 'exists'> {
+    try {
+      return await this.#putObject(key, body, true);
+    } catch (error) {
+      if (statusOf(error) === 412) return 'exists';
+      throw wrap(error, key);
+    }
+  }
+
+  async #putObject(key: string, body: Buffer, ifAbsent: boolean, md5: Buffer = createHash('md5').update(body).digest()): Promise<Confirmation> {
+    const result = await this.#s3.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentMD5: md5.toString('base64'), ...(ifAbsent ? { IfNoneMatch: '*' } : {}) }),
+    );
+    return confirmObject(result, [md5.toString('hex')], key);
   }
 
   /**
    * Uploads `size` bytes of the file at `path` to `key`: one PUT up to 5 MiB, a multipart
    * upload of `partBytes` parts above (read one part at a time). Confirmed by the ETag: the
-   * whole content's MD5, or S3's MD5 of the parts' MD5s with `-<parts>`.
+   * whole content's MD5, or S3's MD5 of the parts' MD5s with `-<parts>` (or by Content-MD5 alone
+   * for an encrypted object, `confirmedBy`).
    */
   async uploadFile(key: string, path: string, size: number, partBytes: number): Promise<UploadedFile> {
     const file = await openLocal(path);
@@ -92,8 +109,8 @@ export class ObjectStoreClient {
       if (size <= MIN_PART_BYTES) {
         const body = await readRange(file, 0, size, path);
         const md5 = createHash('md5').update(body).digest();
-        await this.put(key, body, { md5 });
-        return { size, md5: md5.toString('hex'), multipart: false };
+        const confirmedBy = await this.put(key, body, md5);
+        return { size, md5: md5.toString('hex'), multipart: false, confirmedBy };
       }
       return await this.#multipart(key, file, path, size, partBytes);
     } finally {
@@ -105,6 +122,8 @@ export class ObjectStoreClient {
     const whole = createHash('md5');
     const partDigests: Buffer[] = [];
     const parts: CompletedPart[] = [];
+    // ETag-confirmed only if every part was (and then the whole).
+    let confirmedBy: Confirmation = 'etag';
     try {
       const created = await this.#s3.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key }));
       const uploadId = created.UploadId;
@@ -116,7 +135,7 @@ export class ObjectStoreClient {
         const part = await this.#s3.send(
           new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: number, Body: body, ContentMD5: digest.toString('base64') }),
         );
-        confirmEtag(part.ETag, [digest.toString('hex')], key);
+        if (confirmObject(part, [digest.toString('hex')], key) === 'content_md5') confirmedBy = 'content_md5';
         parts.push({ PartNumber: number, ETag: part.ETag });
       }
       const done = await this.#s3.send(
@@ -125,8 +144,7 @@ export class ObjectStoreClient {
       const md5 = whole.digest('hex');
       const ofParts = `${createHash('md5').update(Buffer.concat(partDigests)).digest('hex')}-${partDigests.length}`;
       // S3 answers MD5-of-part-MD5s; some compatible stores the whole content's MD5.
-      confirmEtag(done.ETag, [ofParts, md5], key);
-      return { size, md5, multipart: true };
+      return { size, md5, multipart: true, confirmedBy: confirmWhole(confirmedBy, done, [ofParts, md5], key) };
     } catch (error) {
       throw wrap(error, key);
     }
@@ -170,13 +188,6 @@ export class ObjectStoreClient {
       }
     }
   }
-}
-
-function confirmEtag(etag: string | undefined, expected: readonly string[], key: string): void {
-  const value = etag?.replace(/"/g, '').toLowerCase();
-  // A store that answers no ETag (or an encrypted one) cannot confirm; Content-MD5 was still checked.
-  if (value === undefined || value === '' || expected.includes(value) || !/^[0-9a-f]{32}(-\d+)?$/.test(value)) return;
-  throw new ObjectStoreError('checksum_mismatch', `object ${key} has ETag ${value}, expected ${expected.join(' or ')}`);
 }
 
 function wrap(error: unknown, key: string): ObjectStoreError {

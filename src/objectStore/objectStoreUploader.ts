@@ -6,11 +6,13 @@ import { ObjectStoreClient } from './objectStoreClient.ts';
 import type { ObjectStoreConfig } from './objectStoreConfig.ts';
 import { ObjectStoreError, failureOf, type UploadFailureReason } from './objectStoreErrors.ts';
 import type { UploadKind } from './objectStoreMetrics.ts';
+import type { Confirmation } from './objectConfirmation.ts';
 import { StreamUpload } from './streamUpload.ts';
 
 /** What the uploader reports, for metrics (objectStoreMetrics.ts). */
 export interface UploaderObserver {
-  uploaded(kind: UploadKind, bytes: number): void;
+  /** An object stored and confirmed, and how (objectConfirmation.ts). */
+  uploaded(kind: UploadKind, bytes: number, confirmedBy: Confirmation): void;
   failed(reason: UploadFailureReason): void;
   retried(): void;
   notUploaded(reason: UploadFailureReason, files: number): void;

@@ -9,7 +9,9 @@ import type { ObjectStoreClient } from './objectStoreClient.ts';
 import { isStreamed, listFiles, readPart, signatureOf, type LocalFile } from './localFiles.ts';
 import type { ObjectStoreConfig } from './objectStoreConfig.ts';
 import type { UploaderObserver } from './objectStoreUploader.ts';
+import type { UploadKind } from './objectStoreMetrics.ts';
 import { ObjectStoreError, type UploadFailureReason } from './objectStoreErrors.ts';
+import type { Confirmation } from './objectConfirmation.ts';
 import { OWNER_OBJECT, PARTS_SUFFIX, attemptNumbers, attemptPrefix, coveredEnd, parsePartKey, partKey, streamPrefix } from './objectLayout.ts';
 
 /** The local record of a stream's uploads, beside its files (not uploaded itself). */
@@ -73,6 +75,8 @@ export class StreamUpload {
   #listed = false;
   readonly #files = new Map<string, FileState>();
   #settledSignature = '';
+  /** How the objects this process stored (parts, finals, small files) were confirmed; logged when the stream is stored. */
+  readonly #confirmedBy: Record<Confirmation, number> = { etag: 0, content_md5: 0 };
 
   constructor(options: {
     name: string;
@@ -181,8 +185,8 @@ export class StreamUpload {
     const owner = Buffer.from(JSON.stringify({ host: hostname(), pid: process.pid, at: new Date(this.#now()).toISOString() }));
     for (let attempt = Math.max(0, ...attemptNumbers(folders)) + 1; ; attempt++) {
       // Conditional create where the store supports it: two claimants never share a number.
-      if ((await this.#client.put(`${attemptPrefix(this.#config.prefix, this.name, attempt)}${OWNER_OBJECT}`, owner, { ifAbsent: true })) === 'exists')
-        continue;
+      const claimed = await this.#client.putIfAbsent(`${attemptPrefix(this.#config.prefix, this.name, attempt)}${OWNER_OBJECT}`, owner);
+      if (claimed === 'exists') continue;
       this.#marker = { attempt, uploaded: {}, finals: {} };
       await this.#saveMarker();
       this.#logger.info({ stream: this.name, attempt }, 'object store: stream output claimed');
@@ -216,7 +220,7 @@ export class StreamUpload {
     if (finished !== undefined) {
       if (marker.finals[file.name] !== file.signature) {
         const result = await this.#client.uploadFile(`${base}${file.name}`, path, file.size, this.#config.partBytes);
-        this.#observer.uploaded('final', result.size);
+        this.#uploaded('final', result.size, result.confirmedBy);
         marker.finals[file.name] = file.signature;
       }
       // Done only once its parts are gone too: a failed delete is tried again, not the upload.
@@ -247,8 +251,8 @@ export class StreamUpload {
       if (body.length === 0) break;
       this.#logger.debug({ stream: this.name, file: file.name, start: state.streamedTo, end: state.streamedTo + body.length }, 'object store: part');
       const md5 = createHash('md5').update(body).digest();
-      await this.#client.put(partKey(base, file.name, state.streamedTo, state.streamedTo + body.length), body, { md5 });
-      this.#observer.uploaded('part', body.length);
+      const confirmedBy = await this.#client.put(partKey(base, file.name, state.streamedTo, state.streamedTo + body.length), body, md5);
+      this.#uploaded('part', body.length, confirmedBy);
       // A WAV's first part is remembered without its header (rewritten at every flush).
       const skip = file.name.endsWith('.wav') ? Math.max(0, WAV_HEADER_BYTES - state.streamedTo) : 0;
       const kept = skip === 0 ? md5.toString('hex') : createHash('md5').update(body.subarray(skip)).digest('hex');
@@ -288,14 +292,20 @@ export class StreamUpload {
     state.pendingSince ??= now;
     if (!finished && now - state.uploadedAt < this.#config.smallFileIntervalMs) return;
     const result = await this.#client.uploadFile(`${base}${file.name}`, join(this.directory, file.name), file.size, this.#config.partBytes);
-    this.#observer.uploaded('small', result.size);
+    this.#uploaded('small', result.size, result.confirmedBy);
     marker.uploaded[file.name] = file.signature;
     state.uploadedAt = now;
     state.pendingSince = undefined;
   }
 
+  #uploaded(kind: UploadKind, bytes: number, confirmedBy: Confirmation): void {
+    this.#observer.uploaded(kind, bytes, confirmedBy);
+    this.#confirmedBy[confirmedBy] += 1;
+  }
+
   async #deleteLocal(path: string, file: LocalFile): Promise<void> {
-    // Confirmed by checksum (uploadFile compared the ETag); only then is the local copy let go.
+    // Confirmed by checksum (uploadFile compared the ETag, or the store checked Content-MD5 of an
+    // encrypted object); only then is the local copy let go.
     await unlink(path).catch((error: unknown) =>
       this.#logger.warn({ stream: this.name, file: file.name, code: errnoCode(error) }, 'object store: local copy not deleted'),
     );
@@ -330,7 +340,9 @@ export class StreamUpload {
     }
     this.#settledSignature = await signatureOf(path);
     this.settled = true;
-    if (notUploaded.length === 0) this.#logger.info({ stream: this.name, attempt: marker?.attempt }, 'object store: stream stored');
+    // `confirmedBy`: objects this process stored, by how (docs/object-storage.md#checksums).
+    if (notUploaded.length === 0)
+      this.#logger.info({ stream: this.name, attempt: marker?.attempt, confirmedBy: this.#confirmedBy }, 'object store: stream stored');
   }
 
   async #saveMarker(): Promise<void> {
