@@ -103,6 +103,11 @@ export class ConnectorMetrics {
     labelNames: ['reason'] as const,
     registers: this.#registers,
   });
+  readonly #workerMetricsLate = new Counter({
+    name: 'rtms_worker_metrics_late_total',
+    help: 'Scrapes a worker thread did not answer in time; its previous answer was merged instead.',
+    registers: this.#registers,
+  });
   readonly #zoomConcurrency = new Gauge({
     name: 'rtms_zoom_account_concurrent_streams',
     help: "Zoom account-wide concurrent RTMS streams, from Zoom's latest concurrency webhook.",
@@ -253,10 +258,14 @@ export class ConnectorMetrics {
     else this.#webhooksReceived.inc({ result: outcome });
   }
 
-  /** The process's one `/metrics`: this registry merged with every worker's. */
+  /**
+   * The process's one `/metrics`: this registry merged with every worker's. Workers first, so
+   * this scrape's late answers are in `rtms_worker_metrics_late_total` already.
+   */
   async render(): Promise<{ contentType: string; body: string }> {
-    const snapshots = [await this.registry.getMetricsAsJSON(), ...(await this.#supervisor.collectWorkerMetrics())];
-    const merged = AggregatorRegistry.aggregate(snapshots);
+    const workers = await this.#supervisor.collectWorkerMetrics();
+    this.#workerMetricsLate.inc(workers.late);
+    const merged = AggregatorRegistry.aggregate([await this.registry.getMetricsAsJSON(), ...workers.snapshots]);
     return { contentType: this.registry.contentType, body: await merged.metrics() };
   }
 

@@ -15,9 +15,8 @@ import { isServerFailover } from './serverFailover.ts';
 import { newStreamRecord, startMessages, type StreamRecord } from './streamRecord.ts';
 import type { StartStreamOptions, SupervisorEvents, SupervisorOptions } from './supervisorTypes.ts';
 import { dispatchWebhook } from './webhookDispatch.ts';
-import type { WorkerMetricsSnapshot } from './workerHandle.ts';
 import { applyWorkerReport } from './workerReports.ts';
-import { WorkerPool, type WorkerPoolPort } from './workerPool.ts';
+import { WorkerPool, type WorkerMetricsCollection, type WorkerPoolPort } from './workerPool.ts';
 import type { StreamRefusal } from '../vocabulary/reasons.ts';
 
 export type { LeaseGuard } from './streamRecord.ts';
@@ -223,8 +222,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return true;
   }
 
-  /** Every live worker's metrics registry; a worker that does not answer in time is left out. */
-  collectWorkerMetrics(timeoutMs = 1000): Promise<WorkerMetricsSnapshot[]> {
+  /** Every live worker's metrics registry; a worker that does not answer in time gives its previous one. */
+  collectWorkerMetrics(timeoutMs = 1000): Promise<WorkerMetricsCollection> {
     return this.#pool.collectMetrics(timeoutMs);
   }
 

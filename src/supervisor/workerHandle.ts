@@ -10,6 +10,13 @@ import type { WorkerExitReason } from '../vocabulary/reasons.ts';
 /** One worker's registry, as `Registry.getMetricsAsJSON()` returns it. */
 export type WorkerMetricsSnapshot = Extract<WorkerToSupervisor, { type: 'metricsResponse' }>['metrics'];
 
+/** A worker's answer to one scrape: `late` when it missed the deadline and `metrics` is its previous answer. */
+export interface WorkerMetricsAnswer {
+  /** Undefined only when the worker has not answered any scrape yet. */
+  readonly metrics: WorkerMetricsSnapshot | undefined;
+  readonly late: boolean;
+}
+
 // Run from src/ under type stripping or from dist/ after tsc: load the sibling of this file's kind.
 const WORKER_ENTRY = new URL(`../worker/workerMain${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 
@@ -31,6 +38,8 @@ export interface WorkerHandleOptions {
   readonly readyTimeoutMs?: number;
   /** Ping period, ms; a worker missing three pongs in a row is replaced. Default 5 000. */
   readonly heartbeatIntervalMs?: number;
+  /** The thread's script; tests put a stand-in speaking the same messages here. Default worker/workerMain. */
+  readonly entry?: URL | undefined;
 }
 
 /**
@@ -49,6 +58,9 @@ export class WorkerHandle {
   #shutdownComplete: (() => void) | undefined;
   #metricsRequestId = 0;
   readonly #metricsWaiters = new Map<number, (metrics: WorkerMetricsSnapshot) => void>();
+  /** The newest registry the worker sent, with its request id; answers arriving after their deadline update it too. */
+  #lastMetrics: WorkerMetricsSnapshot | undefined;
+  #lastMetricsRequestId = 0;
   readonly #exited: Promise<void>;
 
   private constructor(options: WorkerHandleOptions, worker: Worker) {
@@ -61,7 +73,7 @@ export class WorkerHandle {
   /** Starts a worker and resolves once it has said `ready`. */
   static spawn(options: WorkerHandleOptions): Promise<WorkerHandle> {
     const workerData: WorkerData = { workerId: options.workerId, config: options.config };
-    const worker = new Worker(WORKER_ENTRY, {
+    const worker = new Worker(options.entry ?? WORKER_ENTRY, {
       workerData,
       name: `rtms-worker-${options.workerId}`,
       // A leaking or runaway worker dies alone (ERR_WORKER_OUT_OF_MEMORY) and its streams resume elsewhere.
@@ -98,18 +110,22 @@ export class WorkerHandle {
     this.#worker.postMessage(message);
   }
 
-  /** The worker's metrics registry, or undefined if it does not answer within `timeoutMs`. */
-  requestMetrics(timeoutMs: number): Promise<WorkerMetricsSnapshot | undefined> {
+  /**
+   * The worker's metrics registry. A worker busy past `timeoutMs` gives its previous answer,
+   * marked late: leaving it out would make every counter summed across workers drop for one
+   * scrape, which Prometheus reads as a reset (docs/metrics.md).
+   */
+  requestMetrics(timeoutMs: number): Promise<WorkerMetricsAnswer> {
     const requestId = ++this.#metricsRequestId;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.#metricsWaiters.delete(requestId);
-        resolve(undefined);
+        resolve({ metrics: this.#lastMetrics, late: true });
       }, timeoutMs);
       this.#metricsWaiters.set(requestId, (metrics) => {
         clearTimeout(timer);
         this.#metricsWaiters.delete(requestId);
-        resolve(metrics);
+        resolve({ metrics, late: false });
       });
       this.post({ type: 'metricsRequest', requestId });
     });
@@ -136,11 +152,20 @@ export class WorkerHandle {
     await this.#exited;
   }
 
+  #onMetrics(requestId: number, metrics: WorkerMetricsSnapshot): void {
+    // An answer to an older request than the one cached is older figures: never step counters back.
+    if (requestId > this.#lastMetricsRequestId) {
+      this.#lastMetrics = metrics;
+      this.#lastMetricsRequestId = requestId;
+    }
+    this.#metricsWaiters.get(requestId)?.(metrics);
+  }
+
   #attach(): void {
     const { workerId, onMessage, onExit, logger } = this.#options;
     this.#worker.on('message', (message: WorkerToSupervisor) => {
       if (message.type === 'pong') this.#lastPong = message.sequence;
-      else if (message.type === 'metricsResponse') this.#metricsWaiters.get(message.requestId)?.(message.metrics);
+      else if (message.type === 'metricsResponse') this.#onMetrics(message.requestId, message.metrics);
       else if (message.type === 'shutdownComplete') this.#shutdownComplete?.();
       else onMessage(workerId, message);
     });

@@ -5,6 +5,13 @@ import type { SupervisorToWorker, WorkerToSupervisor } from '../ipc/messages.ts'
 import type { Logger } from '../logger.ts';
 import { WorkerHandle, type WorkerExit, type WorkerMetricsSnapshot } from './workerHandle.ts';
 
+/** What one scrape got from the workers. */
+export interface WorkerMetricsCollection {
+  readonly snapshots: WorkerMetricsSnapshot[];
+  /** Workers that missed the deadline; each gave its previous answer (or nothing before its first). */
+  readonly late: number;
+}
+
 /** Respawn delay after a worker died: doubles per consecutive death, capped; ms. */
 const RESPAWN_BASE_MS = 250;
 const RESPAWN_MAX_MS = 10_000;
@@ -29,7 +36,7 @@ export interface WorkerPoolPort {
   start(): Promise<number>;
   readonly size: number;
   post(workerId: number, message: SupervisorToWorker): boolean;
-  collectMetrics(timeoutMs: number): Promise<WorkerMetricsSnapshot[]>;
+  collectMetrics(timeoutMs: number): Promise<WorkerMetricsCollection>;
   close(graceMs: number): Promise<void>;
 }
 
@@ -42,6 +49,7 @@ export interface WorkerPoolPort {
 export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   readonly #config: Config;
   readonly #logger: Logger;
+  readonly #workerEntry: URL | undefined;
   readonly #handles = new Map<number, WorkerHandle>();
   #nextWorkerId = 1;
   #running = true;
@@ -51,10 +59,12 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   #startFailures = 0;
   #replenishing = false;
 
-  constructor(options: { readonly config: Config; readonly logger: Logger }) {
+  /** `workerEntry`: a stand-in worker script for tests (WorkerHandleOptions.entry). */
+  constructor(options: { readonly config: Config; readonly logger: Logger; readonly workerEntry?: URL }) {
     super();
     this.#config = options.config;
     this.#logger = options.logger;
+    this.#workerEntry = options.workerEntry;
   }
 
   /** Spawns `WORKER_THREADS` workers and waits for each to be ready. */
@@ -78,10 +88,16 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     return handle !== undefined;
   }
 
-  /** Every live worker's metrics registry; a worker that does not answer in time is left out. */
-  async collectMetrics(timeoutMs: number): Promise<WorkerMetricsSnapshot[]> {
-    const snapshots = await Promise.all([...this.#handles.values()].map((worker) => worker.requestMetrics(timeoutMs)));
-    return snapshots.filter((snapshot) => snapshot !== undefined);
+  /**
+   * Every live worker's metrics registry; a worker that does not answer in time gives its
+   * previous answer, so its counters never drop. A worker that is gone takes its figures with it.
+   */
+  async collectMetrics(timeoutMs: number): Promise<WorkerMetricsCollection> {
+    const answers = await Promise.all([...this.#handles.values()].map((worker) => worker.requestMetrics(timeoutMs)));
+    return {
+      snapshots: answers.flatMap((answer) => (answer.metrics === undefined ? [] : [answer.metrics])),
+      late: answers.filter((answer) => answer.late).length,
+    };
   }
 
   /** Stops replacing workers and shuts every one down (each closes its streams first). */
@@ -98,6 +114,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       workerId,
       config: this.#config,
       logger: this.#logger,
+      entry: this.#workerEntry,
       onMessage: (id, message) => this.emit('message', id, message),
       onExit: (exit) => this.#onExit(exit),
     });

@@ -41,7 +41,7 @@ describe('ConnectorMetrics label values', () => {
       activeStreams: 0,
       workerCount: 1,
       list: () => [],
-      collectWorkerMetrics: async () => [],
+      collectWorkerMetrics: async () => ({ snapshots: [], late: 0 }),
     });
     const live = { subscriberCount: 0, slowDisconnects: 0, skippedTotal: Object.fromEntries(MEDIA_KINDS.map((kind) => [kind, 0])) };
     const metrics = new ConnectorMetrics({ supervisor: supervisor as unknown as Supervisor, live: live as unknown as LiveHub, version: 'test' });

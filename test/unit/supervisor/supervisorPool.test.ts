@@ -5,8 +5,7 @@ import type { SupervisorToWorker, WorkerToSupervisor } from '../../../src/ipc/me
 import { createLogger } from '../../../src/logger.ts';
 import type { StreamStart } from '../../../src/rtms/products.ts';
 import { Supervisor } from '../../../src/supervisor/supervisor.ts';
-import type { WorkerPoolEvents, WorkerPoolPort } from '../../../src/supervisor/workerPool.ts';
-import type { WorkerMetricsSnapshot } from '../../../src/supervisor/workerHandle.ts';
+import type { WorkerMetricsCollection, WorkerPoolEvents, WorkerPoolPort } from '../../../src/supervisor/workerPool.ts';
 import { initialStreamStats } from '../../../src/vocabulary/streamStats.ts';
 import { tempDir, type TempDir } from '../../support/tempDir.ts';
 
@@ -31,8 +30,8 @@ class FakePool extends EventEmitter<WorkerPoolEvents> implements WorkerPoolPort 
     this.posted.push({ workerId, message });
     return true;
   }
-  async collectMetrics(): Promise<WorkerMetricsSnapshot[]> {
-    return [];
+  async collectMetrics(): Promise<WorkerMetricsCollection> {
+    return { snapshots: [], late: 0 };
   }
   async close(): Promise<void> {
     this.closed = true;
