@@ -6,7 +6,7 @@ import { inspectStreamOutput } from '../../support/streamOutputReport.ts';
 import { MALFORMED_VARIANTS, malformedVariantsFor } from 'rtms-simulator';
 import { untilAudioSent, type Rig } from '../connectorHarness.ts';
 import { eventually } from '../../support/eventually.ts';
-import { mediaCounters, rejoinsOf, runThroughDisruption, startChaosRig, streamEvents } from './chaosRig.ts';
+import { mediaCounters, rejoinsOf, RELAXED_KEEPALIVE_ENV, runThroughDisruption, startChaosRig, streamEvents } from './chaosRig.ts';
 
 /**
  * Broken messages against the real connector: every malformed media message is counted as
@@ -19,7 +19,7 @@ const KINDS: readonly MediaKind[] = ['audio', 'video', 'deskshare', 'transcript'
 
 let rig: Rig;
 beforeAll(async () => {
-  rig = await startChaosRig();
+  rig = await startChaosRig({ env: RELAXED_KEEPALIVE_ENV });
 });
 afterAll(async () => {
   await rig?.close();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimulatedStream } from 'rtms-simulator';
 import { untilAudioSent, waitUntilEnded, type Rig } from '../connectorHarness.ts';
-import { loggedCount, rejoinsOf, runThroughDisruption, startChaosRig, untilEvents, untilLogged } from './chaosRig.ts';
+import { loggedCount, rejoinsOf, RELAXED_KEEPALIVE_ENV, runThroughDisruption, startChaosRig, untilEvents, untilLogged } from './chaosRig.ts';
 
 /**
  * Duplicate and out-of-order webhooks against the real connector: whatever order Zoom's
@@ -12,7 +12,7 @@ import { loggedCount, rejoinsOf, runThroughDisruption, startChaosRig, untilEvent
 
 let rig: Rig;
 beforeAll(async () => {
-  rig = await startChaosRig();
+  rig = await startChaosRig({ env: RELAXED_KEEPALIVE_ENV });
 });
 afterAll(async () => {
   await rig?.close();
