@@ -4,7 +4,7 @@
  * benchmark run (e.g. `npm run bench -- chaos --streams 10 --minutes 2`). Exit 0 when every
  * benchmark's verdicts pass.
  */
-import { chaosSoakMain } from './chaosSoak.ts';
+import { chaosSoakMain } from './chaos/chaosSoakMain.ts';
 import { clusterTakeoverMain } from './clusterTakeover.ts';
 import { fsCallCostMain } from './perf/fsCallCost.ts';
 import { perfMain } from './perf/perfBench.ts';

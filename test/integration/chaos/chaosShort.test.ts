@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { formatChaosSoakReport, runChaosSoak } from '../../../bench/chaosSoak.ts';
+import { formatChaosSoakReport } from '../../../bench/chaos/formatChaosSoakReport.ts';
+import { runChaosSoak } from '../../../bench/chaos/runChaosSoak.ts';
 
 /**
- * The chaos soak of bench/chaosSoak.ts, short: 12 streams for 30 s against the real connector
- * process, with a fixed seed, and injections twice as dense as the benchmark's (16 per stream
+ * The chaos soak of bench/chaos/runChaosSoak.ts, short: 12 streams for 30 s against the real
+ * connector process, with a fixed seed, and injections twice as dense as the benchmark's (16 per stream
  * and minute: about 100 in all). Same code, same checks as `npm run bench -- chaos` (50 streams
  * x 10 minutes), minus the RSS verdict, which needs at least 3 minutes. Output is on a tmpfs
  * the soak mounts (root) and fills once for a few seconds (a disk-full window).
