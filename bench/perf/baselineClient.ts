@@ -5,7 +5,7 @@
  * audio / video payload, and discards it. No buffering, no files, no metrics on the hot path
  * beyond a counter and a latency histogram slot.
  *
- * It runs in its own process, forked by `perfBench.ts` with an IPC channel, and is started by
+ * It runs in its own process, forked by `clientUnderTest.ts` with an IPC channel, and is started by
  * webhooks like the connector: a tiny HTTP receiver answers every POST with 200 and joins the
  * stream named by `*.rtms_started` (no signature check: it runs once per stream, not per frame).
  *

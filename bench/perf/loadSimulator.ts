@@ -1,5 +1,5 @@
 /**
- * The Zoom stand-in in load mode, in its own process (forked by `perfBench.ts` with an IPC
+ * The Zoom stand-in in load mode, in its own process (forked by `loadSimulatorProcess.ts` with an IPC
  * channel): K streams of 20 ms (or whatever the client asks for) L16 16 kHz mono audio
  * paced in real time plus transcripts, and H.264 video at 25 fps on the first `withVideo`
  * streams of a `start` request. Nothing is recorded (`recordContent: false`); the counters

@@ -2,9 +2,10 @@ import type { ChildProcess } from 'node:child_process';
 import type { Credentials } from '../../src/config.ts';
 
 /**
- * The messages between `perfBench.ts` and its two helper processes (the load simulator and
- * the baseline client), over Node's IPC channel. Each request carries an `id`; the child
- * answers with `{ type: 'reply', id, ... }`.
+ * The messages between the perf benchmark and its two helper processes (the load simulator,
+ * forked by `loadSimulatorProcess.ts`, and the baseline client, forked by `clientUnderTest.ts`),
+ * over Node's IPC channel. Each request carries an `id`; the child answers with
+ * `{ type: 'reply', id, ... }`.
  */
 
 /** Configuration of the load simulator, passed as JSON in `PERF_SIM_CONFIG`. */
