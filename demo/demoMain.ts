@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { startSimulator, type SimulatedStream } from 'rtms-simulator';
 import { fileSafeId } from '../src/sinks/fileSafeId.ts';
 import { streamDirectory } from '../src/sinks/streamDirectory.ts';
-import { ConnectorProcess, connectorEnv } from '../test/support/connectorProcess.ts';
+import { ConnectorProcess, connectorEnv, randomCredentials } from '../test/support/connectorProcess.ts';
 import { ffprobeAvailable } from '../test/support/ffprobe.ts';
 import { inspectStreamOutput } from '../test/support/streamOutputReport.ts';
 import { readWavData } from '../test/support/wavReader.ts';
@@ -21,11 +21,7 @@ const STREAM_SECONDS = 10;
 
 async function main(): Promise<number> {
   const outputDir = await prepareDemoOutputDirectory();
-  const credentials = {
-    clientId: `demo-${randomBytes(4).toString('hex')}`,
-    clientSecret: randomBytes(24).toString('hex'),
-    webhookSecretToken: randomBytes(24).toString('hex'),
-  };
+  const credentials = randomCredentials('demo');
   const probe = await ffprobeAvailable();
 
   console.log(`rtms-connector demo: output in ${outputDir}`);

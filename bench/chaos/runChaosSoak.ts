@@ -1,12 +1,10 @@
 /** Running the chaos soak; what it runs and checks is described in bench/chaos/chaosSoakMain.ts. */
-import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ChaosOptions, type SimulatedStream, startSimulator } from 'rtms-simulator';
-import type { Credentials } from '../../src/config.ts';
-import { ConnectorProcess, connectorEnv as connectorEnvironment } from '../../test/support/connectorProcess.ts';
+import { ConnectorProcess, connectorEnv as connectorEnvironment, randomCredentials } from '../../test/support/connectorProcess.ts';
 import { DiskFullRunner, type DiskFullOptions, estimateOutputBytes, mountSoakDisk, planDiskFullWindows } from '../diskFullWindows.ts';
 import { RssSampler } from '../rssSampler.ts';
 import type { ChaosSoakOptions } from './chaosSoakOptions.ts';
@@ -16,14 +14,6 @@ import { mib } from './formatChaosSoakReport.ts';
 import { collectStreamAccounting } from './streamAccounting.ts';
 
 const ADMIN_TOKEN = 'chaos-soak-admin-token-0123456789abcdef';
-
-function credentials(): Credentials {
-  return {
-    clientId: `soak-${randomBytes(4).toString('hex')}`,
-    clientSecret: randomBytes(16).toString('hex'),
-    webhookSecretToken: randomBytes(16).toString('hex'),
-  };
-}
 
 /** Runs the soak and returns the report (does not print or write it). */
 export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<ChaosSoakReport> {
@@ -74,7 +64,7 @@ export async function runChaosSoak(options: ChaosSoakOptions = {}): Promise<Chao
   const workDir = await mkdtemp(join(tmpdir(), 'rtms-chaos-soak-'));
   const outputDir = disk?.path ?? join(workDir, 'output');
   if (disk === undefined) await mkdir(outputDir);
-  const creds = credentials();
+  const creds = randomCredentials('soak');
   const connector = await ConnectorProcess.start({
     env: connectorEnvironment({ credentials: creds, outputDir, adminToken: ADMIN_TOKEN, extra: connectorEnv }),
     logFile: join(workDir, 'connector.log'),

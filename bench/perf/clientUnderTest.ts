@@ -1,7 +1,6 @@
 import { fork, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Credentials } from '../../src/config.ts';
@@ -40,14 +39,6 @@ export interface ClientUnderTest {
   begin(): Promise<ClientSnapshot>;
   end(): Promise<ClientSnapshot>;
   stop(): Promise<void>;
-}
-
-export function credentials(): Credentials {
-  return {
-    clientId: `perf-${randomBytes(4).toString('hex')}`,
-    clientSecret: randomBytes(16).toString('hex'),
-    webhookSecretToken: randomBytes(16).toString('hex'),
-  };
 }
 
 interface StreamsAnswer {

@@ -2,7 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ClientUnderTest, credentials, startClient } from './clientUnderTest.ts';
+import type { Credentials } from '../../src/config.ts';
+import { randomCredentials } from '../../test/support/connectorProcess.ts';
+import { type ClientUnderTest, startClient } from './clientUnderTest.ts';
 import { LoadSimulatorProcess } from './loadSimulatorProcess.ts';
 import { measureWindow } from './measureWindow.ts';
 import type { ClientKind, PerfOptions, VariantSettings } from './perfOptions.ts';
@@ -38,7 +40,7 @@ export async function addStreams(options: PerfOptions, sim: LoadSimulatorProcess
 }
 
 /** The stand-in in load mode, aimed at `client`. */
-function startLoad(options: PerfOptions, creds: ReturnType<typeof credentials>, client: ClientUnderTest): Promise<LoadSimulatorProcess> {
+function startLoad(options: PerfOptions, creds: Credentials, client: ClientUnderTest): Promise<LoadSimulatorProcess> {
   return LoadSimulatorProcess.start(
     {
       credentials: creds,
@@ -62,7 +64,7 @@ export async function withClientUnderLoad<T>(
   keepOutput: boolean,
   body: (client: ClientUnderTest, sim: LoadSimulatorProcess, idleRssBytes: number | undefined) => Promise<T>,
 ): Promise<T> {
-  const creds = credentials();
+  const creds = randomCredentials('perf');
   const outputDir = await mkdtemp(join(tmpdir(), outputPrefix));
   let client: ClientUnderTest | undefined;
   let sim: LoadSimulatorProcess | undefined;

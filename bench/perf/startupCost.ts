@@ -27,7 +27,7 @@ import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConnectorProcess, connectorEnv } from '../../test/support/connectorProcess.ts';
+import { ConnectorProcess, connectorEnv, randomCredentials } from '../../test/support/connectorProcess.ts';
 import { writeBenchResult } from '../benchResult.ts';
 import { minMedianMax } from '../minMedianMax.ts';
 import { type CpuTimes, loadAverage, processCpuSeconds, threadCpu } from './procStats.ts';
@@ -133,11 +133,7 @@ async function directoryBytes(directory: string): Promise<number> {
 /** One start: spawn, wait for "listening", read the CPU SETTLE_MS later, SIGTERM. */
 async function startOnce(workDir: string, extra: Record<string, string>): Promise<Omit<StartSample, 'variant' | 'run' | 'cacheAsExpected'>> {
   const outputDir = await mkdtemp(join(workDir, 'output-'));
-  const credentials = {
-    clientId: `startup-${randomBytes(4).toString('hex')}`,
-    clientSecret: randomBytes(16).toString('hex'),
-    webhookSecretToken: randomBytes(16).toString('hex'),
-  };
+  const credentials = randomCredentials('startup');
   const spawnedAt = performance.now();
   const connector = await ConnectorProcess.start({ env: connectorEnv({ credentials, outputDir, adminToken: ADMIN_TOKEN, extra }) });
   const listeningMs = performance.now() - spawnedAt;

@@ -2,8 +2,16 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator } from 'rtms-simulator';
-import { expectAudioIdentical, randomCredentials, readJsonLines, startRig, untilAudioSent, waitUntilEnded, type Rig } from './connectorHarness.ts';
-import { eventually } from '../support/eventually.ts';
+import {
+  expectAudioIdentical,
+  randomCredentials,
+  readJsonLines,
+  startRig,
+  untilAudioSent,
+  untilSinkClosed,
+  waitUntilEnded,
+  type Rig,
+} from './connectorHarness.ts';
 
 /** Admission against MAX_STREAMS, and a stream Zoom refuses for good. */
 
@@ -66,15 +74,7 @@ describe('non-retryable failures', () => {
         expect(snapshot['state']).toBe('failed');
         expect(String(snapshot['failure'])).toContain(failure);
         // Count attempts once the session is torn down (its sink closed): a retry after that would be a zombie.
-        await eventually(
-          async () =>
-            (JSON.parse(await readFile(join(rig.streamDir(stream), 'stream.json'), 'utf8')) as { sink?: { state?: string } }).sink?.state === 'closed'
-              ? true
-              : undefined,
-          {
-            what: "the failed stream's sink closed",
-          },
-        );
+        await untilSinkClosed(rig, stream);
         expect(stream.connections.handshakeRejections).toEqual([{ channel: 'signaling', statusCode: 3, reason: expect.any(String) }]);
         expect(stream.connections.signalingAccepted).toBe(0);
         const events = await readJsonLines(join(rig.streamDir(stream), 'events.jsonl'));

@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, expect } from 'vitest';
 import type { Credentials } from '../../src/config.ts';
-import { ConnectorProcess, connectorEnv } from '../support/connectorProcess.ts';
+import { ConnectorProcess, connectorEnv, randomCredentials } from '../support/connectorProcess.ts';
 import { readWavData } from '../support/wavReader.ts';
 import { fileSafeId } from '../../src/sinks/fileSafeId.ts';
 import { streamDirectory } from '../../src/sinks/streamDirectory.ts';
@@ -25,13 +24,7 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export function randomCredentials(): Credentials {
-  return {
-    clientId: `client-${randomBytes(4).toString('hex')}`,
-    clientSecret: randomBytes(16).toString('hex'),
-    webhookSecretToken: randomBytes(16).toString('hex'),
-  };
-}
+export { randomCredentials };
 
 /**
  * Rigs open or used during the current test: when it fails, their connector's recent log is
@@ -114,6 +107,17 @@ export async function expectAudioIdentical(rig: Rig, stream: SimulatedStream): P
 }
 
 export { readJsonLines } from '../support/jsonLines.ts';
+
+/** Waits until the stream's `stream.json` says its sink is closed: the session is torn down, its files final. */
+export async function untilSinkClosed(rig: Rig, stream: SimulatedStream): Promise<void> {
+  await eventually(
+    async () =>
+      (JSON.parse(await readFile(join(rig.streamDir(stream), 'stream.json'), 'utf8')) as { sink?: { state?: string } }).sink?.state === 'closed'
+        ? true
+        : undefined,
+    { what: `the sink of stream ${stream.rtmsStreamId} closed` },
+  );
+}
 
 /**
  * Reads the final accounting from `stream.json` and checks, per media kind, that every frame

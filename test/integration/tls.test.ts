@@ -1,11 +1,18 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTlsMaterial, startSimulator } from 'rtms-simulator';
-import { eventually } from '../support/eventually.ts';
 import { inspectStreamOutput } from '../support/streamOutputReport.ts';
 import { type TempDir, tempDir } from '../support/tempDir.ts';
-import { expectAudioIdentical, expectEveryFrameAccounted, readJsonLines, startRig, untilAudioSent, waitUntilEnded, type Rig } from './connectorHarness.ts';
+import {
+  expectAudioIdentical,
+  expectEveryFrameAccounted,
+  readJsonLines,
+  startRig,
+  untilAudioSent,
+  untilSinkClosed,
+  waitUntilEnded,
+  type Rig,
+} from './connectorHarness.ts';
 
 /**
  * The connector over wss://, as with Zoom: the stand-in serves TLS with a certificate from its
@@ -82,15 +89,7 @@ describe('connector over wss://', () => {
       const snapshot = await waitUntilEnded(rig, stream);
       expect(snapshot['state']).toBe('failed');
       expect(String(snapshot['failure'])).toContain('signaling server certificate not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE)');
-      await eventually(
-        async () =>
-          (JSON.parse(await readFile(join(rig.streamDir(stream), 'stream.json'), 'utf8')) as { sink?: { state?: string } }).sink?.state === 'closed'
-            ? true
-            : undefined,
-        {
-          what: "the failed stream's sink closed",
-        },
-      );
+      await untilSinkClosed(rig, stream);
       // One TLS handshake, refused by the connector; no WebSocket, so no join signature sent.
       expect(untrusted.tlsClientErrors).toBe(1);
       expect(stream.connections.signalingAccepted).toBe(0);

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +13,15 @@ import { retryingFetch } from './retryingFetch.ts';
  */
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+
+/** Fresh random app credentials for one run; `prefix` names the caller in the client id (`demo-…`, `perf-…`). */
+export function randomCredentials(prefix = 'client'): Credentials {
+  return {
+    clientId: `${prefix}-${randomBytes(4).toString('hex')}`,
+    clientSecret: randomBytes(16).toString('hex'),
+    webhookSecretToken: randomBytes(16).toString('hex'),
+  };
+}
 
 /**
  * The environment of a connector run by the demo, tests or benchmarks: these credentials,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseLeaseValue } from '../../../src/cluster/clusterKeys.ts';
 import type { Credentials } from '../../../src/config.ts';
-import { ConnectorProcess } from '../../support/connectorProcess.ts';
+import { ConnectorProcess, randomCredentials } from '../../support/connectorProcess.ts';
 import { streamDirectory } from '../../../src/sinks/streamDirectory.ts';
 import { startSimulator, type SimulatedStream, type Simulator, type SimulatorOptions } from 'rtms-simulator';
 import { RedisServer } from '../redisServer.ts';
@@ -70,12 +70,7 @@ export class ClusterRig {
   private constructor(options: ClusterRigOptions, redis: RedisServer, outputDirs: string[]) {
     this.#options = options;
     this.redis = redis;
-    // Not connectorHarness's randomCredentials(): that module imports vitest, and bench/ uses this rig too.
-    this.credentials = {
-      clientId: `client-${randomBytes(4).toString('hex')}`,
-      clientSecret: randomBytes(16).toString('hex'),
-      webhookSecretToken: randomBytes(16).toString('hex'),
-    };
+    this.credentials = randomCredentials();
     this.keyPrefix = `it:${randomBytes(4).toString('hex')}:`;
     this.#tempDirs = [...new Set(outputDirs)];
     this.slots = outputDirs.map((outputDir, index) => ({ index, process: undefined, replicaId: '', outputDir }));
@@ -169,6 +164,18 @@ export class ClusterRig {
       return this.slots.find((slot) => slot.replicaId === replicaId)?.index;
     } finally {
       await client.close();
+    }
+  }
+
+  /** Starts a meeting whose `rtms_started` goes to replica `index` only, and waits until it is ready. */
+  async startStreamOn(index: number): Promise<SimulatedStream> {
+    this.route = ({ event }) => (event.endsWith('rtms_started') ? index : undefined);
+    try {
+      const stream = await this.simulator.startStream({ product: 'meeting' });
+      await stream.whenReady();
+      return stream;
+    } finally {
+      this.route = () => undefined;
     }
   }
 

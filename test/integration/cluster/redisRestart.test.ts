@@ -30,13 +30,7 @@ describe.concurrent('multi-replica: Redis restarting', () => {
     const rig = await ClusterRig.start({ replicas: 2 });
     try {
       const streams: SimulatedStream[] = [];
-      for (const index of [0, 1]) {
-        rig.route = ({ event }) => (event.endsWith('rtms_started') ? index : undefined);
-        const stream = await rig.simulator.startStream({ product: 'meeting' });
-        await stream.whenReady();
-        streams.push(stream);
-      }
-      rig.route = () => undefined;
+      for (const index of [0, 1]) streams.push(await rig.startStreamOn(index));
       expect(await Promise.all(streams.map((stream) => rig.waitForOwner(stream.rtmsStreamId)))).toEqual([0, 1]);
       await Promise.all(streams.map((stream) => untilAudio(stream, 1000 * BYTES_PER_MS)));
 
@@ -78,13 +72,7 @@ describe.concurrent('multi-replica: Redis restarting', () => {
     const rig = await ClusterRig.start({ replicas: 2, env: { CLUSTER_LEASE_TTL_MS: '3000' } });
     try {
       const streams: SimulatedStream[] = [];
-      for (const index of [0, 1]) {
-        rig.route = ({ event }) => (event.endsWith('rtms_started') ? index : undefined);
-        const stream = await rig.simulator.startStream({ product: 'meeting' });
-        await stream.whenReady();
-        streams.push(stream);
-      }
-      rig.route = () => undefined;
+      for (const index of [0, 1]) streams.push(await rig.startStreamOn(index));
       await Promise.all(streams.map((stream) => untilAudio(stream, 1000 * BYTES_PER_MS)));
 
       const downAt = Date.now();

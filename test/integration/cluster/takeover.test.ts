@@ -16,13 +16,7 @@ describe('multi-replica: SIGKILL of a stream owner', () => {
     const rig = await ClusterRig.start({ replicas: 3 });
     try {
       const streams: SimulatedStream[] = [];
-      for (let i = 0; i < 3; i++) {
-        rig.route = ({ event }) => (event.endsWith('rtms_started') ? i : undefined);
-        const stream = await rig.simulator.startStream({ product: 'meeting' });
-        await stream.whenReady();
-        streams.push(stream);
-      }
-      rig.route = () => undefined;
+      for (const index of [0, 1, 2]) streams.push(await rig.startStreamOn(index));
       const owners = await Promise.all(streams.map((stream) => rig.waitForOwner(stream.rtmsStreamId)));
       expect(owners).toEqual([0, 1, 2]);
 

@@ -31,10 +31,7 @@ describe('multi-replica: accounting across a takeover', () => {
   it('what the killed replica received after its last report is counted as replica_lost; bytesWritten is what the shared volume holds', async () => {
     const rig = await ClusterRig.start({ replicas: 2, sharedOutputDir: true, env: { CLUSTER_LEASE_TTL_MS: '3000' } });
     try {
-      rig.route = ({ event }) => (event.endsWith('rtms_started') ? 0 : undefined);
-      const stream = await rig.simulator.startStream({ product: 'meeting' });
-      await stream.whenReady();
-      rig.route = () => undefined;
+      const stream = await rig.startStreamOn(0);
       expect(await rig.waitForOwner(stream.rtmsStreamId)).toBe(0);
       await untilAudio(stream, 3 * 1000 * BYTES_PER_MS);
       await rig.stopReplica(0, 'SIGKILL');

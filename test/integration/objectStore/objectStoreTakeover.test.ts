@@ -28,10 +28,7 @@ describe('object storage: a replica killed mid-stream (SIGKILL), the stream take
     };
     const rig = await ClusterRig.start({ replicas: 2, env });
     try {
-      rig.route = ({ event }) => (event.endsWith('rtms_started') ? 0 : undefined);
-      const stream = await rig.simulator.startStream({ product: 'meeting' });
-      await stream.whenReady();
-      rig.route = () => undefined;
+      const stream = await rig.startStreamOn(0);
       expect(await rig.waitForOwner(stream.rtmsStreamId)).toBe(0);
       const name = basename(rig.streamDir(0, stream));
       const prefix = `cluster/${name}/attempts/`;
